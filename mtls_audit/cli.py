@@ -1,0 +1,387 @@
+"""The command line: parses options, calls the jobs in ``workflow``, prints, exits.
+
+Exit codes: 0 nothing at or above the threshold, 1 findings at or above it, 2 usage or input
+error, 3 evidence incomplete (or an internal error: a crash never exits 0 or 1).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from mtls_audit import __version__
+from mtls_audit.errors import InputError, MtlsAuditError
+
+F = TypeVar("F", bound=Callable[..., Any])
+SEVERITIES = ("critical", "high", "medium", "low", "info", "none")
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def _formats(values: Sequence[str]) -> list[str]:
+    from mtls_audit.workflow import FORMATS
+
+    chosen = _split(values) or ["json", "text"]
+    bad = [f for f in chosen if f not in FORMATS]
+    if bad:
+        raise click.BadParameter(
+            f"unknown format {', '.join(bad)}; choose from {', '.join(FORMATS)}",
+            param_hint="--format",
+        )
+    return chosen
+
+
+def assess_options(func: F) -> F:
+    """Options shared by ``assess`` and ``scan``."""
+    options = [
+        click.option(
+            "--format",
+            "formats",
+            multiple=True,
+            metavar="LIST",
+            help="Outputs, comma-separated or repeated: json, text, pdf, html, sarif, "
+            "junit, markdown. Default: json,text.",
+        ),
+        click.option(
+            "--out",
+            "out",
+            type=click.Path(path_type=Path),
+            default=Path("mtls-audit-out"),
+            show_default=True,
+            help="Folder for the outputs.",
+        ),
+        click.option(
+            "--fail-on",
+            type=click.Choice(SEVERITIES),
+            default="critical",
+            show_default=True,
+            help="Exit 1 when a result at or above this severity fails.",
+        ),
+        click.option(
+            "--select",
+            multiple=True,
+            metavar="IDS",
+            help="Run only these rules (ids, id prefixes such as MTLS-IN, or slugs).",
+        ),
+        click.option("--ignore", multiple=True, metavar="IDS", help="Skip these rules."),
+        click.option(
+            "--rules",
+            "rule_dirs",
+            multiple=True,
+            type=click.Path(path_type=Path, file_okay=False),
+            help="An extra rule pack directory (repeatable).",
+        ),
+        click.option(
+            "--disable-pack",
+            multiple=True,
+            metavar="NAME",
+            help="Do not load this rule pack (recorded in the evidence).",
+        ),
+        click.option(
+            "--as-of",
+            type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+            help="Judge expiry as of this UTC time instead of the collection time.",
+        ),
+        click.option(
+            "--warning-days",
+            type=click.IntRange(0, 3650),
+            default=30,
+            show_default=True,
+            help="Certificate expiry warning window.",
+        ),
+        click.option(
+            "--notice-days",
+            type=click.IntRange(0, 3650),
+            default=60,
+            show_default=True,
+            help="Certificate expiry notice window.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def source_options(func: F) -> F:
+    """Options shared by ``collect`` and ``scan``: where the snapshot comes from."""
+    options = [
+        click.option("--sample", is_flag=True, help="Use the bundled sample instead of Azure."),
+        click.option(
+            "--from-file",
+            "from_files",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="Offline input: ARM resources or a deployment template (repeatable).",
+        ),
+        click.option(
+            "--parameters",
+            "parameter_files",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="ARM parameters file for templates (repeatable).",
+        ),
+        click.option("--subscription", multiple=True, help="Subscription id (repeatable)."),
+        click.option("--resource-group", multiple=True, help="Resource group (repeatable)."),
+        click.option("--service", multiple=True, help="APIM service name (repeatable)."),
+        click.option(
+            "--auth",
+            type=click.Choice(
+                ["default", "cli", "managed-identity", "workload-identity", "environment"]
+            ),
+            default="default",
+            show_default=True,
+            help="How to sign in to Azure.",
+        ),
+        click.option(
+            "--cloud",
+            type=click.Choice(["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"]),
+            default="AzureCloud",
+            show_default=True,
+        ),
+        click.option("--arm-endpoint", help="ARM base URL (private clouds)."),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 64),
+            default=8,
+            show_default=True,
+            help="Concurrent ARM requests per subscription.",
+        ),
+        click.option("--verbose", is_flag=True, help="Log every request."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _collect(kw: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    from mtls_audit import snapshot, workflow
+
+    if kw["sample"] and kw["from_files"]:
+        raise click.UsageError("--sample and --from-file cannot be combined")
+    if kw["sample"]:
+        loaded = workflow.sample_snapshot()
+        return loaded.document, loaded.sha256
+    if kw["from_files"]:
+        document = workflow.collect_files(
+            kw["from_files"],
+            parameter_files=kw["parameter_files"],
+            subscription=(kw["subscription"] or [None])[0],
+            resource_group=(kw["resource_group"] or [None])[0],
+        )
+    else:
+        if not kw["subscription"]:
+            raise click.UsageError("give --subscription (live collection), --from-file or --sample")
+        from mtls_audit.sources.azure import AzureOptions
+
+        if kw["verbose"]:
+            logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+        document = workflow.collect_azure(
+            AzureOptions(
+                subscriptions=tuple(kw["subscription"]),
+                resource_groups=tuple(kw["resource_group"]),
+                services=tuple(kw["service"]),
+                auth=kw["auth"],
+                cloud=kw["cloud"],
+                arm_endpoint=kw["arm_endpoint"],
+                concurrency=kw["concurrency"],
+                verbose=kw["verbose"],
+                progress=sys.stderr.isatty(),
+            )
+        )
+    data = snapshot.dumps(document)
+    import hashlib
+
+    return document, hashlib.sha256(data).hexdigest()
+
+
+def _assess_and_report(
+    document: dict[str, Any], sha256: str, kw: dict[str, Any], extra: Sequence[Path] = ()
+) -> int:
+    from mtls_audit import workflow
+    from mtls_audit.engine.results import Severity
+    from mtls_audit.engine.rule import Options
+    from mtls_audit.engine.runner import unknown_patterns
+
+    formats = _formats(kw["formats"])
+    as_of: datetime | None = kw["as_of"]
+    options = workflow.AssessOptions(
+        fail_on=None if kw["fail_on"] == "none" else Severity(kw["fail_on"]),
+        select=_split(kw["select"]),
+        ignore=_split(kw["ignore"]),
+        rule_dirs=tuple(kw["rule_dirs"]),
+        disabled_packs=tuple(kw["disable_pack"]),
+        as_of=as_of.replace(tzinfo=UTC) if as_of else None,
+        rule_options=Options(warning_days=kw["warning_days"], notice_days=kw["notice_days"]),
+    )
+    rules, failures, _ = workflow.load_rules(options)
+    unknown = unknown_patterns(rules, [*options.select, *options.ignore])
+    if unknown:
+        raise click.UsageError(
+            f"no rule matches {', '.join(unknown)} (see `mtls-audit rules list`)"
+        )
+    outcome = workflow.assess(document, sha256, options, rules=rules, failures=failures)
+    written = [*extra, *workflow.write_outputs(outcome, formats, kw["out"])]
+    if "text" in formats:
+        from mtls_audit.report.console import print_summary
+
+        print_summary(outcome.evidence, written)
+    return outcome.gate.exit_code
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="mtls-audit")
+def cli() -> None:
+    """Audit mutual TLS on Azure API Management and produce compliance evidence.
+
+    \b
+    Quick start, no Azure needed:
+      mtls-audit scan --sample --format json,text,pdf
+    \b
+    Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
+    2 usage or input error, 3 evidence incomplete.
+    """
+
+
+@cli.command()
+@source_options
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=Path("mtls-audit-out"),
+    show_default=True,
+    help="Folder for snapshot.json.",
+)
+def collect(**kw: Any) -> None:
+    """Collect a snapshot from Azure, or from exported files (--from-file)."""
+    from mtls_audit import snapshot
+
+    document, _ = _collect(kw)
+    path = kw["out"] / "snapshot.json"
+    digest = snapshot.write(document, path)
+    gaps = len(document.get("gaps", []))
+    click.echo(
+        f"Wrote {path} ({len(document['resources'])} resources, {gaps} gap(s), sha256 {digest})."
+    )
+
+
+@cli.command()
+@click.argument("snapshot_file", metavar="SNAPSHOT", type=click.Path(path_type=Path))
+@assess_options
+def assess(snapshot_file: Path, **kw: Any) -> None:
+    """Assess a snapshot file and write the evidence and reports."""
+    from mtls_audit import snapshot
+
+    loaded = snapshot.read(snapshot_file)
+    sys.exit(_assess_and_report(loaded.document, loaded.sha256, kw))
+
+
+@cli.command()
+@source_options
+@assess_options
+def scan(**kw: Any) -> None:
+    """Collect and assess in one go (keeps the snapshot beside the evidence)."""
+    from mtls_audit import snapshot
+
+    document, _ = _collect(kw)
+    path = kw["out"] / "snapshot.json"
+    sha = snapshot.write(document, path)
+    sys.exit(_assess_and_report(document, sha, kw, extra=[path]))
+
+
+@cli.group()
+def rules() -> None:
+    """List and explain the rule catalogue."""
+
+
+@rules.command("list")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="An extra rule pack directory.",
+)
+def rules_list(fmt: str, rule_dirs: tuple[Path, ...]) -> None:
+    """List every rule (markdown: the generated docs/rules.md)."""
+    from mtls_audit.report.catalogue import catalogue_markdown, catalogue_text
+    from mtls_audit.report.evidence import rule_entry
+    from mtls_audit.workflow import AssessOptions, load_rules
+
+    found, failures, _ = load_rules(AssessOptions(rule_dirs=rule_dirs))
+    for failure in failures:
+        click.echo(f"mtls-audit: error: {failure.message}", err=True)
+    if fmt == "markdown":
+        click.echo(catalogue_markdown(found), nl=False)
+    elif fmt == "json":
+        entries = [rule_entry(r) for r in sorted(found, key=lambda r: r.id)]
+        click.echo(json.dumps(entries, indent=2, ensure_ascii=False))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table("id", "severity", "slug", "title")
+        for row in catalogue_text(found):
+            table.add_row(*row)
+        Console().print(table)
+    if failures:
+        sys.exit(3)
+
+
+@rules.command("explain")
+@click.argument("rule_id")
+def rules_explain(rule_id: str) -> None:
+    """Explain one rule: what it checks, why, an example, how to fix it."""
+    from mtls_audit.report.catalogue import rule_page
+    from mtls_audit.workflow import AssessOptions, load_rules
+
+    found, _, _ = load_rules(AssessOptions())
+    wanted = rule_id.strip().upper()
+    match = next((r for r in found if r.id == wanted or r.slug.upper() == wanted), None)
+    if match is None:
+        raise click.UsageError(f"no rule {rule_id!r} (see `mtls-audit rules list`)")
+    click.echo(rule_page(match, heading="#"), nl=False)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: turns every user error into one message and exit code 2."""
+    try:
+        cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="mtls-audit",
+            standalone_mode=False,
+        )
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(2)
+    except (InputError, MtlsAuditError) as exc:
+        click.echo(f"mtls-audit: error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(3)
+    except Exception as exc:  # a crash must never look like a verdict
+        click.echo(f"mtls-audit: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(3)
+    sys.exit(0)

@@ -1,0 +1,1 @@
+"""The rule engine: rule declarations, rule-pack discovery, the runner and its results."""

@@ -1,0 +1,115 @@
+"""The rule declaration: metadata at the top of a rule file, one judging function below it."""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mtls_audit.engine.results import Result, Severity
+from mtls_audit.model.build import Model
+
+RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*-[A-Z0-9]+-\d{2}$")
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+DOC_SECTIONS = (
+    "What it checks",
+    "Why it matters",
+    "Example of a failing configuration",
+    "What passes",
+    "References",
+)
+REMEDIATION_CHANNELS = ("portal", "cli", "arm", "terraform", "policy")
+
+
+class Lifecycle(enum.Enum):
+    PREVIEW = "preview"
+    STABLE = "stable"
+    DEPRECATED = "deprecated"
+
+
+@dataclass(frozen=True)
+class Options:
+    """Assessment options a rule may read."""
+
+    warning_days: int = 30
+    notice_days: int = 60
+
+
+Check = Callable[[Model, Options], Iterable[Result]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule: its public metadata and its check."""
+
+    id: str
+    slug: str
+    title: str
+    severity: Severity
+    topics: tuple[str, ...]
+    guide: str
+    remediation: Mapping[str, str]
+    check: Check = field(repr=False)
+    lifecycle: Lifecycle = Lifecycle.STABLE
+    version: str = "1"
+    pack: str = "builtin"
+
+    @property
+    def doc(self) -> str:
+        return inspect.cleandoc(self.check.__doc__ or "")
+
+    def section(self, title: str) -> str:
+        """One section of the docstring (e.g. "Why it matters"), empty when absent."""
+        return doc_sections(self.doc).get(title, "")
+
+
+def doc_sections(doc: str) -> dict[str, str]:
+    """Split a rule docstring into its titled sections (``Title:`` on a line of its own)."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in doc.splitlines():
+        stripped = line.strip()
+        if stripped.endswith(":") and stripped[:-1] in DOC_SECTIONS:
+            current = sections.setdefault(stripped[:-1], [])
+        elif current is not None:
+            current.append(line)
+    return {k: "\n".join(v).strip() for k, v in sections.items()}
+
+
+def rule(
+    *,
+    id: str,
+    slug: str,
+    title: str,
+    severity: Severity,
+    topics: tuple[str, ...],
+    guide: str,
+    remediation: Mapping[str, str],
+    lifecycle: Lifecycle = Lifecycle.STABLE,
+    version: str = "1",
+) -> Callable[[Check], Rule]:
+    """Declare a rule. The decorated function judges the model and yields results."""
+
+    def wrap(check: Check) -> Rule:
+        return Rule(
+            id,
+            slug,
+            title,
+            severity,
+            tuple(topics),
+            guide,
+            dict(remediation),
+            check,
+            lifecycle,
+            version,
+        )
+
+    return wrap
+
+
+def collect_rules(namespace: Mapping[str, Any]) -> list[Rule]:
+    """The rules declared in a module's namespace."""
+    return [v for v in namespace.values() if isinstance(v, Rule)]

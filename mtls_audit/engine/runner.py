@@ -1,0 +1,132 @@
+"""Running rules over a model: selection, isolation of failing rules, fingerprints, gating."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from mtls_audit.engine.results import Result, Severity, Status, indeterminate
+from mtls_audit.engine.rule import Options, Rule
+from mtls_audit.frameworks import controls_for
+from mtls_audit.model.build import Model
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A result with the rule that produced it and its stable fingerprint."""
+
+    rule: Rule
+    result: Result
+    fingerprint: str
+
+    @property
+    def severity(self) -> Severity:
+        return self.result.severity or self.rule.severity
+
+    @property
+    def status(self) -> Status:
+        return self.result.status
+
+
+@dataclass(frozen=True)
+class RunError:
+    kind: str  # rule-error | pack-error
+    message: str
+    rule_id: str | None = None
+    pack: str | None = None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    findings: tuple[Finding, ...]
+    errors: tuple[RunError, ...]
+    rules: tuple[Rule, ...]
+
+
+def fingerprint(rule_id: str, subject: str, key: str) -> str:
+    """Stable across runs for the same rule and subject (ARM ids compare case-insensitively)."""
+    text = "\x00".join((rule_id, subject.rstrip("/").lower(), key))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _matches(rule: Rule, patterns: Iterable[str]) -> bool:
+    for pattern in patterns:
+        p = pattern.strip().upper()
+        if p and (
+            rule.id == p or rule.id.startswith(p.rstrip("-") + "-") or rule.slug.upper() == p
+        ):
+            return True
+    return False
+
+
+def select_rules(
+    rules: Sequence[Rule], select: Sequence[str] = (), ignore: Sequence[str] = ()
+) -> list[Rule]:
+    """Rules by id, id prefix (``MTLS-IN``) or slug; ``ignore`` wins over ``select``."""
+    chosen = [r for r in rules if not select or _matches(r, select)]
+    return sorted((r for r in chosen if not _matches(r, ignore)), key=lambda r: r.id)
+
+
+def unknown_patterns(rules: Sequence[Rule], patterns: Sequence[str]) -> list[str]:
+    return [p for p in patterns if p.strip() and not any(_matches(r, [p]) for r in rules)]
+
+
+def _subjects(model: Model) -> list[str]:
+    return [s.id for s in model.services] or ["(snapshot)"]
+
+
+def run(model: Model, rules: Sequence[Rule], options: Options) -> Assessment:
+    findings: list[Finding] = []
+    errors: list[RunError] = []
+    for rule in rules:
+        try:
+            results = list(rule.check(model, options))
+        except Exception as exc:  # a failing rule is a run-level error, never a crashed run
+            message = f"{type(exc).__name__}: {exc}"
+            errors.append(RunError("rule-error", message, rule.id, rule.pack))
+            results = [
+                indeterminate(s, f"The rule could not be evaluated ({message}).")
+                for s in _subjects(model)
+            ]
+        for result in results:
+            findings.append(Finding(rule, result, fingerprint(rule.id, result.subject, result.key)))
+    findings.sort(key=lambda f: (f.rule.id, f.result.subject.lower(), f.fingerprint))
+    return Assessment(tuple(findings), tuple(errors), tuple(rules))
+
+
+def rule_controls(rule: Rule) -> dict[str, tuple[str, ...]]:
+    return controls_for(rule.topics)
+
+
+@dataclass(frozen=True)
+class Gate:
+    fail_on: Severity | None
+    failing: int
+    incomplete: bool
+    exit_code: int
+
+
+def gate(assessment: Assessment, fail_on: Severity | None, *, gaps: int) -> Gate:
+    """The exit code: 1 findings at/above the threshold, 3 evidence incomplete, else 0.
+
+    Evidence is incomplete when the snapshot has gaps, a rule or pack failed, or a result at or
+    above the threshold is indeterminate. With no threshold (``--fail-on none``) only run-level
+    errors make the exit code non-zero.
+    """
+    failing = 0
+    unknown = 0
+    if fail_on is not None:
+        for f in assessment.findings:
+            if f.severity.at_least(fail_on):
+                failing += f.status is Status.FAIL
+                unknown += f.status is Status.INDETERMINATE
+    errors = bool(assessment.errors)
+    incomplete = errors or gaps > 0 or unknown > 0
+    if failing:
+        code = 1
+    elif errors or (fail_on is not None and incomplete):
+        code = 3
+    else:
+        code = 0
+    return Gate(fail_on, failing, incomplete, code)

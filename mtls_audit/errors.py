@@ -1,0 +1,50 @@
+"""The exceptions of mtls-audit.
+
+Every error a user can cause derives from :class:`MtlsAuditError`; the command line turns them
+into one clear message and exit code 2, never a traceback::
+
+    MtlsAuditError
+    ├── InputError            bad input: a file, a document, an option (exit 2)
+    │   ├── SnapshotError     a snapshot that cannot be read or does not match the schema
+    │   ├── TemplateError     an ARM template or resource export that cannot be used at all
+    │   └── PolicyParseError  a policy document refused by the parser (hostile or unreadable)
+    ├── RulePackError         a rule pack that cannot be loaded (a run-level error)
+    └── CollectionError       live collection could not start (credentials, endpoint)
+"""
+
+from __future__ import annotations
+
+
+class MtlsAuditError(Exception):
+    """Base of every error mtls-audit reports to a user."""
+
+
+class InputError(MtlsAuditError):
+    """Bad input: the message names the file and, where known, the JSON path or line."""
+
+    def __init__(self, message: str, *, source: str | None = None, where: str | None = None):
+        self.source = source
+        self.where = where
+        parts = [p for p in (source, where) if p]
+        prefix = ": ".join(parts)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class SnapshotError(InputError):
+    """A snapshot document that cannot be read or does not match its schema."""
+
+
+class TemplateError(InputError):
+    """An ARM template or resource export that cannot be used at all."""
+
+
+class PolicyParseError(InputError):
+    """A policy document refused by the parser."""
+
+
+class RulePackError(MtlsAuditError):
+    """A rule pack that cannot be loaded."""
+
+
+class CollectionError(MtlsAuditError):
+    """Live collection could not start."""

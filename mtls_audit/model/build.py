@@ -1,0 +1,268 @@
+"""The model: typed, read-only views over one snapshot, indexed for the rules."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from mtls_audit.model import ids
+from mtls_audit.model.entities import (
+    Api,
+    Backend,
+    CertificateEntity,
+    Entity,
+    Fragment,
+    Gateway,
+    GatewayHostname,
+    KeyVaultCertificate,
+    KeyVaultRef,
+    NamedValue,
+    Operation,
+    Policy,
+    Product,
+    RoleAssignment,
+    RoleDefinition,
+    Subscription,
+    Vault,
+)
+from mtls_audit.model.service import Service, parse_time
+
+_APIM = "microsoft.apimanagement/service"
+E = TypeVar("E", bound=Entity)
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A part of the population that could not be collected or understood."""
+
+    kind: str
+    subject: str
+    what: str
+    message: str
+    raw: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ServiceModel:
+    """One APIM service and everything below it."""
+
+    service: Service
+    apis: tuple[Api, ...] = ()
+    operations: tuple[Operation, ...] = ()
+    products: tuple[Product, ...] = ()
+    product_api_links: tuple[tuple[str, str], ...] = ()  # (product id, api id)
+    policies: tuple[Policy, ...] = ()
+    fragments: tuple[Fragment, ...] = ()
+    backends: tuple[Backend, ...] = ()
+    certificates: tuple[CertificateEntity, ...] = ()
+    named_values: tuple[NamedValue, ...] = ()
+    subscriptions: tuple[Subscription, ...] = ()
+    gateways: tuple[Gateway, ...] = ()
+    gateway_hostnames: tuple[GatewayHostname, ...] = ()
+    gateway_cas: tuple[Entity, ...] = ()
+    workspaces: tuple[Entity, ...] = ()
+    other: tuple[Entity, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return self.service.id
+
+    def key_vault_refs(self) -> tuple[KeyVaultRef, ...]:
+        """Every Key Vault reference: hostnames, certificate entities, named values."""
+        refs: list[KeyVaultRef] = []
+        for host in self.service.hostnames:
+            if host.key_vault_id:
+                refs.append(
+                    KeyVaultRef(
+                        host.view,
+                        host.key_vault_id,
+                        host.identity_client_id,
+                        "keyVaultId",
+                        f"hostname {host.host_name}",
+                    )
+                )
+        owned = [c.key_vault for c in self.certificates] + [n.key_vault for n in self.named_values]
+        refs += [ref for ref in owned if ref is not None and ref.secret_identifier]
+        return tuple(refs)
+
+    def operations_of(self, api: Api) -> tuple[Operation, ...]:
+        api_key = ids.key(api.id)
+        return tuple(o for o in self.operations if ids.key(o.api_id) == api_key)
+
+
+@dataclass(frozen=True)
+class Model:
+    """Everything the rules may read. Built once per assessment; never changed."""
+
+    services: tuple[ServiceModel, ...]
+    vaults: tuple[Vault, ...]
+    role_assignments: tuple[RoleAssignment, ...]
+    role_definitions: tuple[RoleDefinition, ...]
+    keyvault_certificates: tuple[KeyVaultCertificate, ...]
+    gaps: tuple[Gap, ...]
+    as_of: datetime
+    source: str
+    collected: frozenset[str] = field(default_factory=frozenset)  # resource type keys present
+
+    def gaps_about(self, *what: str, subject: str | None = None) -> tuple[Gap, ...]:
+        """Gaps about the given kinds of data (all kinds when none given).
+
+        With ``subject``: the gaps below it or above it, and those tied to no service at all
+        (a file that could not be read may have held anything).
+        """
+        wanted = {w.lower() for w in what}
+        services = [s.id for s in self.services]
+
+        def related(gap: Gap) -> bool:
+            if subject is None:
+                return True
+            if not gap.subject.startswith("/"):
+                return True
+            if ids.is_within(gap.subject, subject) or ids.is_within(subject, gap.subject):
+                return True
+            return not any(ids.is_within(gap.subject, s) for s in services)
+
+        return tuple(
+            g for g in self.gaps if (not wanted or g.what.lower() in wanted) and related(g)
+        )
+
+    def vault_by_url(self, url: str | None) -> Vault | None:
+        if not url:
+            return None
+        low = url.rstrip("/").lower()
+        return next((v for v in self.vaults if v.uri == low), None)
+
+
+def _type_key(resource: Mapping[str, Any]) -> str:
+    return str(resource.get("type", "")).lower()
+
+
+def _collect(
+    rows: Iterable[Mapping[str, Any]], suffix: str, cls: Callable[[Mapping[str, Any]], E]
+) -> tuple[E, ...]:
+    return tuple(cls(r) for r in rows if _type_key(r) == f"{_APIM}/{suffix}")
+
+
+def _product_links(rows: list[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
+    links: set[tuple[str, str]] = set()
+    for r in rows:
+        t = _type_key(r)
+        rid = str(r.get("id", ""))
+        if t == f"{_APIM}/products/apis":
+            links.add((ids.key(ids.parent(rid)), ids.last_name(rid).lower()))
+        elif t == f"{_APIM}/products/apilinks":
+            api_id = Entity(r).props.text("apiId") or ""
+            links.add((ids.key(ids.parent(rid)), ids.last_name(api_id).lower()))
+    return tuple(sorted(links))
+
+
+def build_service(service: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> ServiceModel:
+    known = {
+        f"{_APIM}/{s}"
+        for s in (
+            "apis",
+            "apis/operations",
+            "products",
+            "products/apis",
+            "products/apilinks",
+            "policies",
+            "apis/policies",
+            "apis/operations/policies",
+            "products/policies",
+            "workspaces/policies",
+            "policyfragments",
+            "backends",
+            "certificates",
+            "namedvalues",
+            "subscriptions",
+            "gateways",
+            "gateways/hostnameconfigurations",
+            "gateways/certificateauthorities",
+            "workspaces",
+        )
+    }
+    service_id = str(service.get("id", ""))
+    links = tuple(
+        (product, f"{service_id}/apis/{api}".lower()) for product, api in _product_links(rows)
+    )
+    return ServiceModel(
+        service=Service(service),
+        apis=_collect(rows, "apis", Api),
+        operations=_collect(rows, "apis/operations", Operation),
+        products=_collect(rows, "products", Product),
+        product_api_links=links,
+        policies=tuple(
+            Policy(r)
+            for r in rows
+            if _type_key(r).endswith("/policies") and _type_key(r).startswith(_APIM)
+        ),
+        fragments=_collect(rows, "policyfragments", Fragment),
+        backends=_collect(rows, "backends", Backend),
+        certificates=_collect(rows, "certificates", CertificateEntity),
+        named_values=_collect(rows, "namedvalues", NamedValue),
+        subscriptions=_collect(rows, "subscriptions", Subscription),
+        gateways=_collect(rows, "gateways", Gateway),
+        gateway_hostnames=_collect(rows, "gateways/hostnameconfigurations", GatewayHostname),
+        gateway_cas=_collect(rows, "gateways/certificateauthorities", Entity),
+        workspaces=_collect(rows, "workspaces", Entity),
+        other=tuple(Entity(r) for r in rows if _type_key(r) not in known),
+    )
+
+
+def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -> Model:
+    """The model of a (validated) snapshot; ``as_of`` defaults to its collection time."""
+    resources: list[Mapping[str, Any]] = list(snapshot.get("resources", []))
+    by_service: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    services: list[Mapping[str, Any]] = []
+    for r in resources:
+        t = _type_key(r)
+        if t == _APIM:
+            services.append(r)
+        elif t.startswith(_APIM + "/"):
+            owner = ids.service_of(str(r.get("id", "")))
+            if owner:
+                by_service[ids.key(owner)].append(r)
+    provenance = snapshot.get("provenance", {})
+    collected_at = parse_time(provenance.get("collected_at"))
+    if as_of is None:
+        if collected_at is None:
+            raise ValueError("the snapshot has no collection time; give an explicit as_of")
+        as_of = collected_at
+    keyvault: list[KeyVaultCertificate] = []
+    for vault_url, vault in sorted(snapshot.get("keyvault", {}).items()):
+        for name, cert in sorted((vault.get("certificates") or {}).items()):
+            keyvault.append(KeyVaultCertificate(vault_url.rstrip("/").lower(), name, cert))
+    gaps = tuple(
+        Gap(
+            str(g.get("kind", "")),
+            str(g.get("subject", "") or ""),
+            str(g.get("what", "") or ""),
+            str(g.get("message", "")),
+            g,
+        )
+        for g in snapshot.get("gaps", [])
+    )
+    return Model(
+        services=tuple(
+            build_service(s, by_service.get(ids.key(str(s.get("id", ""))), [])) for s in services
+        ),
+        vaults=tuple(Vault(r) for r in resources if _type_key(r) == "microsoft.keyvault/vaults"),
+        role_assignments=tuple(
+            RoleAssignment(r)
+            for r in resources
+            if _type_key(r) == "microsoft.authorization/roleassignments"
+        ),
+        role_definitions=tuple(
+            RoleDefinition(r)
+            for r in resources
+            if _type_key(r) == "microsoft.authorization/roledefinitions"
+        ),
+        keyvault_certificates=tuple(keyvault),
+        gaps=gaps,
+        as_of=as_of,
+        source=str(provenance.get("source", "")),
+        collected=frozenset(_type_key(r) for r in resources),
+    )

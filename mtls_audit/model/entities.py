@@ -1,0 +1,329 @@
+"""Typed views over the APIM child resources and the resources around APIM."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from mtls_audit.model import ids
+from mtls_audit.model.cite import Citation
+from mtls_audit.model.json_view import View, properties_view, resource_view
+from mtls_audit.model.service import parse_time
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """Any ARM resource: its wire JSON, with case-insensitive views."""
+
+    raw: Mapping[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.raw.get("id", ""))
+
+    @property
+    def name(self) -> str:
+        return str(self.raw.get("name", ""))
+
+    @property
+    def view(self) -> View:
+        return resource_view(self.raw)
+
+    @property
+    def props(self) -> View:
+        return properties_view(self.raw)
+
+    @property
+    def display_name(self) -> str:
+        return self.props.text("displayName") or self.name
+
+
+class Api(Entity):
+    @property
+    def service_url(self) -> str | None:
+        return self.props.text("serviceUrl")
+
+    @property
+    def protocols(self) -> tuple[str, ...] | None:
+        value = self.props.get("protocols")
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(v.lower() for v in value)
+        return None
+
+    @property
+    def subscription_required(self) -> bool:
+        flag = self.props.flag("subscriptionRequired")
+        return True if flag is None else flag
+
+    @property
+    def is_current(self) -> bool:
+        """Revisions other than the current one are not served on the API's path."""
+        current = self.props.flag("isCurrent")
+        return True if current is None else current
+
+
+class Operation(Entity):
+    @property
+    def api_id(self) -> str:
+        return ids.parent(self.id)
+
+    @property
+    def method(self) -> str:
+        return self.props.text("method") or ""
+
+    @property
+    def url_template(self) -> str:
+        return self.props.text("urlTemplate") or ""
+
+
+class Product(Entity):
+    @property
+    def subscription_required(self) -> bool:
+        flag = self.props.flag("subscriptionRequired")
+        return True if flag is None else flag
+
+
+class PolicyScope(enum.Enum):
+    GLOBAL = "global"
+    WORKSPACE = "workspace"
+    PRODUCT = "product"
+    API = "api"
+    OPERATION = "operation"
+
+
+class Policy(Entity):
+    """A policy document at one scope; ``scope_id`` is the resource it is attached to."""
+
+    @property
+    def scope_id(self) -> str:
+        return ids.parent(self.id)
+
+    @property
+    def scope(self) -> PolicyScope:
+        parent_type = ids.parent(self.id).split("/")[-2].lower()
+        return {
+            "service": PolicyScope.GLOBAL,
+            "workspaces": PolicyScope.WORKSPACE,
+            "products": PolicyScope.PRODUCT,
+            "apis": PolicyScope.API,
+            "operations": PolicyScope.OPERATION,
+        }.get(parent_type, PolicyScope.GLOBAL)
+
+    @property
+    def text(self) -> str | None:
+        value = self.props.get("value")
+        return value if isinstance(value, str) else None
+
+    @property
+    def format(self) -> str:
+        return (self.props.text("format") or "xml").lower()
+
+
+class Fragment(Policy):
+    """A policy fragment (``policyFragments/{id}``): included verbatim where referenced."""
+
+
+class Backend(Entity):
+    @property
+    def url(self) -> str | None:
+        return self.props.text("url")
+
+    @property
+    def credentials(self) -> View | None:
+        return self.props.child("credentials")
+
+    @property
+    def tls(self) -> View | None:
+        return self.props.child("tls")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyVaultRef:
+    """A Key Vault reference from APIM: the secret URL and the identity used to read it.
+
+    ``view`` is the object holding the reference and ``field`` the property naming the secret
+    (``secretIdentifier`` in a ``keyVault`` block, ``keyVaultId`` on a hostname).
+    """
+
+    view: View
+    secret_identifier: str | None
+    identity_client_id: str | None
+    field: str = "secretIdentifier"
+    label: str = ""
+
+    def cite(self) -> Citation:
+        return self.view.cite(self.field)
+
+    @property
+    def vault_url(self) -> str | None:
+        return vault_url_of(self.secret_identifier)
+
+    @property
+    def is_versioned(self) -> bool:
+        return secret_version_of(self.secret_identifier) is not None
+
+    @property
+    def last_status(self) -> View | None:
+        return self.view.child("lastStatus")
+
+
+def vault_url_of(secret_url: str | None) -> str | None:
+    if not secret_url:
+        return None
+    parts = urlsplit(secret_url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def secret_name_of(secret_url: str | None) -> str | None:
+    if not secret_url:
+        return None
+    segments = [s for s in urlsplit(secret_url).path.split("/") if s]
+    return segments[1] if len(segments) >= 2 else None
+
+
+def secret_version_of(secret_url: str | None) -> str | None:
+    """The version segment of ``…/secrets/<name>/<version>``, or None when versionless."""
+    if not secret_url:
+        return None
+    segments = [s for s in urlsplit(secret_url).path.split("/") if s]
+    return segments[2] if len(segments) >= 3 and segments[2] else None
+
+
+def key_vault_ref(view: View | None, label: str = "") -> KeyVaultRef | None:
+    if view is None:
+        return None
+    return KeyVaultRef(
+        view, view.text("secretIdentifier"), view.text("identityClientId"), label=label
+    )
+
+
+class CertificateEntity(Entity):
+    @property
+    def thumbprint(self) -> str | None:
+        return self.props.text("thumbprint")
+
+    @property
+    def subject(self) -> str | None:
+        return self.props.text("subject")
+
+    @property
+    def expiry(self) -> datetime | None:
+        return parse_time(self.props.get("expirationDate"))
+
+    @property
+    def key_vault(self) -> KeyVaultRef | None:
+        return key_vault_ref(self.props.child("keyVault"), f"certificate {self.name}")
+
+
+class NamedValue(Entity):
+    @property
+    def secret(self) -> bool:
+        return bool(self.props.flag("secret"))
+
+    @property
+    def value(self) -> str | None:
+        """The value of a non-secret named value (secrets never carry one)."""
+        return None if self.secret else self.props.text("value")
+
+    @property
+    def key_vault(self) -> KeyVaultRef | None:
+        return key_vault_ref(self.props.child("keyVault"), f"named value {self.display_name}")
+
+
+class Subscription(Entity):
+    @property
+    def scope(self) -> str:
+        return self.props.text("scope") or ""
+
+    @property
+    def allow_tracing(self) -> bool | None:
+        return self.props.flag("allowTracing")
+
+
+class Gateway(Entity):
+    """A self-hosted gateway."""
+
+
+class GatewayHostname(Entity):
+    @property
+    def gateway_id(self) -> str:
+        return ids.parent(self.id)
+
+
+class Vault(Entity):
+    @property
+    def uri(self) -> str | None:
+        uri = self.props.text("vaultUri")
+        return uri.rstrip("/").lower() if uri else None
+
+    @property
+    def rbac(self) -> bool | None:
+        if not self.props.has("enableRbacAuthorization"):
+            return False  # the default before api-version 2026-02-01
+        return self.props.flag("enableRbacAuthorization")
+
+
+class RoleAssignment(Entity):
+    @property
+    def scope(self) -> str:
+        return self.props.text("scope") or ids.parent(ids.parent(self.id))
+
+    @property
+    def role_definition_id(self) -> str:
+        return self.props.text("roleDefinitionId") or ""
+
+    @property
+    def principal_id(self) -> str:
+        return self.props.text("principalId") or ""
+
+
+class RoleDefinition(Entity):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class KeyVaultCertificate:
+    """Data-plane facts about one Key Vault certificate (``snapshot.keyvault``)."""
+
+    vault_url: str
+    name: str
+    raw: Mapping[str, Any]
+
+    @property
+    def pointer(self) -> str:
+        return f"/keyvault/{_esc(self.vault_url)}/certificates/{_esc(self.name)}"
+
+    @property
+    def properties(self) -> View:
+        value = self.raw.get("properties")
+        return View(
+            self.vault_url,
+            self.pointer + "/properties",
+            value if isinstance(value, Mapping) else {},
+        )
+
+    @property
+    def policy(self) -> View | None:
+        value = self.raw.get("policy")
+        if isinstance(value, Mapping):
+            return View(self.vault_url, self.pointer + "/policy", value)
+        return None
+
+    @property
+    def expiry(self) -> datetime | None:
+        return parse_time(self.properties.get("expires_on"))
+
+    @property
+    def subject_id(self) -> str:
+        """The certificate's URL, used as the subject of results about it."""
+        return f"{self.vault_url}/certificates/{self.name}"
+
+
+def _esc(text: str) -> str:
+    return text.replace("~", "~0").replace("/", "~1")

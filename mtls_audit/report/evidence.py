@@ -1,0 +1,248 @@
+"""The evidence document (``mtls-audit/evidence/v1``): what an assessment concluded."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from mtls_audit import __version__
+from mtls_audit.engine.results import Severity, Status
+from mtls_audit.engine.rule import DOC_SECTIONS, Options, Rule
+from mtls_audit.engine.runner import Assessment, Finding, Gate, rule_controls
+from mtls_audit.model import ids
+from mtls_audit.model.build import Model
+from mtls_audit.model.inventory import certificate_inventory
+from mtls_audit.resources import package_data
+
+SCHEMA_ID = "mtls-audit/evidence/v1"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the evidence says about the run besides its results."""
+
+    started_at: datetime
+    finished_at: datetime
+    snapshot_sha256: str
+    snapshot: Mapping[str, Any]
+    options: Options
+    fail_on: Severity | None
+    select: Sequence[str] = ()
+    ignore: Sequence[str] = ()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_times(started: datetime, finished: datetime) -> tuple[datetime, datetime, str]:
+    """Start, end and run id; all fixed by ``SOURCE_DATE_EPOCH`` for reproducible output."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        fixed = datetime.fromtimestamp(int(epoch), UTC)
+        return fixed, fixed, str(uuid.uuid5(uuid.NAMESPACE_URL, f"mtls-audit:{epoch}"))
+    return started, finished, str(uuid.uuid4())
+
+
+def rule_entry(rule: Rule) -> dict[str, Any]:
+    """A rule's public metadata as the evidence (and the docs) show it."""
+    sections = {title: rule.section(title) for title in DOC_SECTIONS}
+    return {
+        "id": rule.id,
+        "slug": rule.slug,
+        "title": rule.title,
+        "severity": rule.severity.value,
+        "pack": rule.pack,
+        "version": rule.version,
+        "lifecycle": rule.lifecycle.value,
+        "guide": rule.guide,
+        "controls": {k: list(v) for k, v in rule_controls(rule).items()},
+        "summary": sections["What it checks"],
+        "rationale": sections["Why it matters"],
+        "remediation": dict(rule.remediation),
+    }
+
+
+def _location(finding: Finding, origins: Mapping[str, Any]) -> dict[str, Any] | None:
+    candidates = [finding.result.subject]
+    candidates += [e.resource_id for e in finding.result.evidence]
+    for rid in candidates:
+        origin = origins.get(ids.key(rid))
+        if isinstance(origin, Mapping) and origin.get("file"):
+            return {"file": origin["file"], "line": int(origin.get("line") or 1)}
+    return None
+
+
+def result_entry(finding: Finding, origins: Mapping[str, Any]) -> dict[str, Any]:
+    result = finding.result
+    entry: dict[str, Any] = {
+        "rule_id": finding.rule.id,
+        "slug": finding.rule.slug,
+        "status": result.status.value,
+        "severity": finding.severity.value,
+        "resource_id": result.subject,
+        "subject": result.subject_name or ids.last_name(result.subject),
+        "message": result.message,
+        "evidence": [e.to_json() for e in result.evidence],
+        "controls": {k: list(v) for k, v in rule_controls(finding.rule).items()},
+        "fingerprint": finding.fingerprint,
+    }
+    location = _location(finding, origins)
+    if location:
+        entry["location"] = location
+    return entry
+
+
+def population(model: Model) -> dict[str, int]:
+    svcs = model.services
+    return {
+        "services": len(svcs),
+        "apis": sum(len(s.apis) for s in svcs),
+        "operations": sum(len(s.operations) for s in svcs),
+        "products": sum(len(s.products) for s in svcs),
+        "policies": sum(len(s.policies) for s in svcs),
+        "policy_fragments": sum(len(s.fragments) for s in svcs),
+        "backends": sum(len(s.backends) for s in svcs),
+        "certificates": sum(len(s.certificates) for s in svcs),
+        "named_values": sum(len(s.named_values) for s in svcs),
+        "subscriptions": sum(len(s.subscriptions) for s in svcs),
+        "gateways": sum(len(s.gateways) for s in svcs),
+        "key_vaults": len(model.vaults),
+        "role_assignments": len(model.role_assignments),
+        "keyvault_certificates": len(model.keyvault_certificates),
+        "gaps": len(model.gaps),
+    }
+
+
+def summary(findings: Sequence[Finding], gate: Gate) -> dict[str, Any]:
+    by_status = {s.value: 0 for s in Status}
+    by_severity = {s.value: 0 for s in Severity}
+    unknown_by_severity = {s.value: 0 for s in Severity}
+    by_rule: dict[str, Counter[str]] = {}
+    for f in findings:
+        by_status[f.status.value] += 1
+        if f.status is Status.FAIL:
+            by_severity[f.severity.value] += 1
+        elif f.status is Status.INDETERMINATE:
+            unknown_by_severity[f.severity.value] += 1
+        by_rule.setdefault(f.rule.id, Counter())[f.status.value] += 1
+    return {
+        "by_status": by_status,
+        "by_severity": by_severity,
+        "indeterminate_by_severity": unknown_by_severity,
+        "by_rule": {k: dict(sorted(v.items())) for k, v in sorted(by_rule.items())},
+        "gate": {
+            "fail_on": gate.fail_on.value if gate.fail_on else "none",
+            "failing": gate.failing,
+            "incomplete": gate.incomplete,
+            "exit_code": gate.exit_code,
+        },
+    }
+
+
+def inventory(model: Model) -> dict[str, Any]:
+    certs = []
+    for c in certificate_inventory(model):
+        days = None
+        if c.expiry is not None:
+            delta = c.expiry - model.as_of
+            days = delta.days
+        certs.append(
+            {
+                "kind": c.kind,
+                "resource_id": c.subject_id,
+                "name": c.name,
+                "thumbprint": c.thumbprint,
+                "subject": c.subject,
+                "expiry": _iso(c.expiry) if c.expiry else None,
+                "days_left": days,
+                "source": c.source,
+                "key_vault_ref": c.key_vault_ref,
+                "refresh_status": c.refresh_status,
+                "used_by": list(c.used_by),
+            }
+        )
+    certs.sort(key=lambda c: (c["days_left"] is None, c["days_left"] or 0, c["name"]))
+    return {"certificates": certs}
+
+
+def build_evidence(
+    model: Model,
+    assessment: Assessment,
+    gate: Gate,
+    info: RunInfo,
+    *,
+    coverage: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    started, finished, run_id = run_times(info.started_at, info.finished_at)
+    provenance = info.snapshot.get("provenance", {})
+    origins = info.snapshot.get("origins", {}) or {}
+    inputs = [i.get("path", "") for i in provenance.get("inputs", []) if isinstance(i, Mapping)]
+    return {
+        "schema": SCHEMA_ID,
+        "tool": {"name": "mtls-audit", "version": __version__},
+        "run": {
+            "id": run_id,
+            "started_at": _iso(started),
+            "finished_at": _iso(finished),
+            "as_of": _iso(model.as_of),
+            "source": {
+                "kind": provenance.get("source", ""),
+                "collected_at": provenance.get("collected_at", ""),
+                "inputs": inputs,
+                "identity": provenance.get("identity", {}),
+            },
+            "scope": {"services": sorted(s.id for s in model.services)},
+            "population": population(model),
+            "options": {
+                "fail_on": info.fail_on.value if info.fail_on else "none",
+                "select": list(info.select),
+                "ignore": list(info.ignore),
+                "warning_days": info.options.warning_days,
+                "notice_days": info.options.notice_days,
+            },
+        },
+        "snapshot": {"sha256": info.snapshot_sha256, "schema": info.snapshot.get("schema")},
+        "rule_pack": [rule_entry(r) for r in sorted(assessment.rules, key=lambda r: r.id)],
+        "results": [result_entry(f, origins) for f in assessment.findings],
+        "gaps": list(info.snapshot.get("gaps", [])),
+        "errors": [
+            {
+                k: v
+                for k, v in (
+                    ("kind", e.kind),
+                    ("rule_id", e.rule_id),
+                    ("pack", e.pack),
+                    ("message", e.message),
+                )
+                if v is not None
+            }
+            for e in assessment.errors
+        ],
+        "coverage": [dict(c) for c in coverage],
+        "inventory": inventory(model),
+        "summary": summary(assessment.findings, gate),
+    }
+
+
+@cache
+def _validator() -> Any:
+    import jsonschema
+
+    schema = json.loads(package_data("schemas", "evidence-v1.json").read_text("utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def validate_evidence(document: Mapping[str, Any]) -> list[str]:
+    """Problems of an evidence document against its schema (empty when valid)."""
+    return [
+        f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}"
+        for e in _validator().iter_errors(document)
+    ]

@@ -1,0 +1,224 @@
+"""The jobs behind the command line: collect a snapshot, assess it, write the outputs.
+
+The command line only parses options and prints; everything it runs is here, so that the
+same jobs can be called from Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mtls_audit import __version__, snapshot
+from mtls_audit.engine.packs import Pack, PackFailure, discover
+from mtls_audit.engine.results import Severity
+from mtls_audit.engine.rule import Options, Rule
+from mtls_audit.engine.runner import Assessment, Gate, RunError, gate, run, select_rules
+from mtls_audit.errors import InputError
+from mtls_audit.model.build import build_model
+from mtls_audit.report.evidence import RunInfo, build_evidence
+from mtls_audit.resources import package_data
+
+SAMPLE = ("samples", "healthcare.json")
+FORMATS = ("json", "text", "pdf", "html", "sarif", "junit", "markdown")
+
+
+@dataclass(frozen=True)
+class AssessOptions:
+    fail_on: Severity | None = Severity.CRITICAL
+    select: Sequence[str] = ()
+    ignore: Sequence[str] = ()
+    rule_dirs: Sequence[Path] = ()
+    disabled_packs: Sequence[str] = ()
+    as_of: datetime | None = None
+    rule_options: Options = field(default_factory=Options)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    evidence: dict[str, Any]
+    evidence_bytes: bytes
+    gate: Gate
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def sample_snapshot() -> snapshot.LoadedSnapshot:
+    return snapshot.read(package_data(*SAMPLE))
+
+
+def collect_files(
+    paths: Sequence[Path],
+    *,
+    parameter_files: Sequence[Path] = (),
+    subscription: str | None = None,
+    resource_group: str | None = None,
+) -> dict[str, Any]:
+    """A snapshot from exported resources and deployment templates."""
+    from mtls_audit.sources.arm import load_files
+
+    started = now()
+    kwargs: dict[str, Any] = {}
+    if subscription:
+        kwargs["subscription"] = subscription
+    if resource_group:
+        kwargs["resource_group"] = resource_group
+    loaded = load_files(list(paths), parameter_files=list(parameter_files), **kwargs)
+    provenance = {
+        "source": "files",
+        "tool": {"name": "mtls-audit", "version": __version__},
+        "collected_at": _iso(started),
+        "finished_at": _iso(now()),
+        "inputs": loaded.inputs,
+    }
+    return snapshot.build(
+        provenance=provenance, resources=loaded.resources, gaps=loaded.gaps, origins=loaded.origins
+    )
+
+
+def collect_azure(options: Any) -> dict[str, Any]:
+    """A snapshot collected live from Azure (``options`` is a ``sources.azure.AzureOptions``)."""
+    from mtls_audit.sources.azure import collect_azure as collect
+
+    parts = collect(options)
+    return snapshot.build(
+        provenance=parts["provenance"],
+        resources=parts["resources"],
+        keyvault=parts.get("keyvault"),
+        gaps=parts.get("gaps"),
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def load_rules(options: AssessOptions) -> tuple[list[Rule], list[PackFailure], list[Pack]]:
+    packs, failures = discover(options.rule_dirs, disabled=options.disabled_packs)
+    rules = [r for p in packs for r in p.rules]
+    return rules, failures, packs
+
+
+def assess(
+    document: Mapping[str, Any],
+    sha256: str,
+    options: AssessOptions,
+    *,
+    rules: Sequence[Rule] | None = None,
+    failures: Sequence[PackFailure] = (),
+) -> Outcome:
+    """Judge a snapshot document and build its evidence."""
+    started = now()
+    if rules is None:
+        all_rules, failures, _ = load_rules(options)
+    else:
+        all_rules = list(rules)
+    chosen = select_rules(all_rules, options.select, options.ignore)
+    model = build_model(document, as_of=options.as_of)
+    result = run(model, chosen, options.rule_options)
+    errors = tuple(RunError("pack-error", f.message, pack=f.pack) for f in failures)
+    assessment = Assessment(result.findings, errors + result.errors, result.rules)
+    verdict = gate(assessment, options.fail_on, gaps=len(model.gaps))
+    info = RunInfo(
+        started,
+        now(),
+        sha256,
+        document,
+        options.rule_options,
+        options.fail_on,
+        options.select,
+        options.ignore,
+    )
+    evidence = build_evidence(model, assessment, verdict, info)
+    return Outcome(evidence, snapshot.dumps(evidence), verdict)
+
+
+Writer = Callable[[Outcome, Path], list[Path]]
+
+
+def _write_json(outcome: Outcome, out: Path) -> list[Path]:
+    path = out / "evidence.json"
+    path.write_bytes(outcome.evidence_bytes)
+    return [path]
+
+
+def _write_pdf(outcome: Outcome, out: Path) -> list[Path]:
+    from mtls_audit.report.pdf import write_pdf
+
+    path = out / "report.pdf"
+    write_pdf(outcome.evidence, outcome.evidence_bytes, path)
+    return [path]
+
+
+def _write_html(outcome: Outcome, out: Path) -> list[Path]:
+    from mtls_audit.report.html import render_html
+
+    path = out / "report.html"
+    digest = hashlib.sha256(outcome.evidence_bytes).hexdigest()
+    path.write_text(render_html(outcome.evidence, evidence_sha256=digest), "utf-8")
+    return [path]
+
+
+def _write_sarif(outcome: Outcome, out: Path) -> list[Path]:
+    from mtls_audit.report.sarif import write_sarif
+
+    return write_sarif(outcome.evidence, out / "results.sarif")
+
+
+def _write_junit(outcome: Outcome, out: Path) -> list[Path]:
+    from mtls_audit.report.junit import write_junit
+
+    path = out / "junit.xml"
+    write_junit(outcome.evidence, path)
+    return [path]
+
+
+def _write_markdown(outcome: Outcome, out: Path) -> list[Path]:
+    from mtls_audit.report.markdown import render_markdown
+
+    path = out / "summary.md"
+    links = {
+        "PDF report": "report.pdf",
+        "HTML report": "report.html",
+        "Evidence (JSON)": "evidence.json",
+    }
+    path.write_text(render_markdown(outcome.evidence, report_links=links), "utf-8")
+    return [path]
+
+
+WRITERS: dict[str, Writer] = {
+    "json": _write_json,
+    "pdf": _write_pdf,
+    "html": _write_html,
+    "sarif": _write_sarif,
+    "junit": _write_junit,
+    "markdown": _write_markdown,
+}
+
+
+def write_outputs(outcome: Outcome, formats: Sequence[str], out: Path) -> list[Path]:
+    """Write every requested file format (``text`` is the console summary, not a file).
+
+    The evidence JSON is always written when any other file is, since every report cites it.
+    """
+    files = [f for f in formats if f != "text"]
+    if files and "json" not in files:
+        files.insert(0, "json")
+    if not files:
+        return []
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"cannot create the output folder: {exc.strerror}", source=str(out)
+        ) from None
+    written: list[Path] = []
+    for name in dict.fromkeys(files):
+        written += WRITERS[name](outcome, out)
+    return written

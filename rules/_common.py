@@ -1,0 +1,59 @@
+"""Helpers shared by the rules of the built-in pack (certificate windows, tier gates)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from mtls_audit.api import (
+    Options,
+    Result,
+    ServiceModel,
+    Tier,
+    indeterminate,
+    not_applicable,
+)
+
+
+def days_left(expiry: datetime, as_of: datetime) -> int:
+    """Whole days from ``as_of`` to ``expiry`` (floored); negative once expired."""
+    return (expiry - as_of).days
+
+
+def expiry_level(days: int, options: Options) -> str | None:
+    """``expired``, ``warning`` (inside the warning window), ``notice`` (inside the notice
+    window) or None (beyond both)."""
+    if days < 0:
+        return "expired"
+    if days <= options.warning_days:
+        return "warning"
+    if days <= options.notice_days:
+        return "notice"
+    return None
+
+
+def describe_days(days: int) -> str:
+    if days < 0:
+        return f"expired {-days} day(s) ago"
+    return f"expires in {days} day(s)"
+
+
+def classic_only(svc: ServiceModel, what: str) -> Iterator[Result]:
+    """The result for a service where a classic-tier-only check does not apply, if any."""
+    tier = svc.service.tier
+    if tier is Tier.UNKNOWN:
+        yield indeterminate(
+            svc.id,
+            f"The tier of {svc.service.name} is unknown (sku {svc.service.sku_name!r}), "
+            f"so whether {what} applies cannot be decided.",
+            svc.service.view.cite("sku"),
+            name=svc.service.name,
+        )
+    elif tier is not Tier.CLASSIC:
+        yield not_applicable(
+            svc.id,
+            f"{svc.service.name} is on the {svc.service.sku_name} tier: {what} applies to "
+            "classic tiers only.",
+            svc.service.view.cite("sku"),
+            name=svc.service.name,
+        )

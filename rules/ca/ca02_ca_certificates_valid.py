@@ -1,0 +1,101 @@
+"""MTLS-CA-02: uploaded CA certificates are valid."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import (
+    Model,
+    Options,
+    Result,
+    Severity,
+    failed,
+    indeterminate,
+    not_applicable,
+    passed,
+    rule,
+)
+
+from .._common import classic_only, days_left, describe_days, expiry_level
+
+
+@rule(
+    id="MTLS-CA-02",
+    slug="ca-certificates-valid",
+    title="Uploaded CA certificates are valid",
+    severity=Severity.HIGH,
+    topics=("trust-anchors",),
+    guide="Upload CA certificates",
+    remediation={
+        "portal": "Certificates > CA certificates: upload the renewed CA certificate (Root for "
+        "self-signed roots, Intermediate for intermediates), then remove the old one.",
+        "cli": "az apim update … --set properties.certificates (az rest) with the new CA",
+        "arm": "properties.certificates: [{encodedCertificate: '<base64 .cer>', storeName: "
+        "'Root'}]",
+        "terraform": "azurerm_api_management: certificate { encoded_certificate = "
+        'filebase64("ca.cer") store_name = "Root" }',
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Each CA certificate in the service's CA store is unexpired (expired: high) and
+        beyond the warning window (inside it: medium). Classic tiers only.
+
+    Why it matters:
+        When a trust anchor expires, ``Verify()`` and ``validate-trust`` reject every client
+        certificate it issued: an outage of every mTLS client at once, or an emergency
+        relaxation of validation.
+
+    Example of a failing configuration:
+        An intermediate CA whose ``certificate.expiry`` is two weeks after the snapshot.
+
+    What passes:
+        CA certificates valid beyond the warning window.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-ca-certificates
+    """
+    for svc in model.services:
+        skip = list(classic_only(svc, "a CA certificate store"))
+        if skip:
+            yield from skip
+            continue
+        cas = svc.service.ca_certificates
+        if not cas:
+            yield not_applicable(
+                svc.id,
+                f"{svc.service.name} has no CA certificates (see MTLS-CA-01).",
+                svc.service.props.cite("certificates"),
+                name=svc.service.name,
+            )
+        for ca in cas:
+            info = ca.certificate
+            label = f"CA certificate {(info.subject if info else None) or ca.view.pointer}"
+            key = ((info.thumbprint if info else None) or ca.view.pointer).upper()
+            expiry = info.expiry if info else None
+            if info is None or expiry is None:
+                yield indeterminate(
+                    svc.id,
+                    f"{label}: no expiry in the snapshot.",
+                    ca.view.cite("certificate"),
+                    key=key,
+                    name=label,
+                )
+                continue
+            days = days_left(expiry, model.as_of)
+            level = expiry_level(days, options)
+            message = f"{label} ({ca.store_name or 'store unknown'}) {describe_days(days)}."
+            if level == "expired":
+                yield failed(svc.id, message, info.view.cite("expiry"), key=key, name=label)
+            elif level == "warning":
+                yield failed(
+                    svc.id,
+                    message,
+                    info.view.cite("expiry"),
+                    key=key,
+                    severity=Severity.MEDIUM,
+                    name=label,
+                )
+            else:
+                yield passed(svc.id, message, info.view.cite("expiry"), key=key, name=label)

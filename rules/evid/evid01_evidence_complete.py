@@ -1,0 +1,69 @@
+"""MTLS-EVID-01: the evidence is complete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import Model, Options, Result, Severity, failed, passed, rule
+
+
+@rule(
+    id="MTLS-EVID-01",
+    slug="evidence-complete",
+    title="Every data source the rules need was collected",
+    severity=Severity.HIGH,
+    topics=("audit",),
+    guide="beyond",
+    remediation={
+        "portal": "Grant the identity that runs the audit Reader on the subscription, "
+        "Key Vault Reader and Key Vault Certificate User (or certificates get/list) on the "
+        "vaults, and read access to role assignments.",
+        "cli": "az role assignment create --role Reader --assignee ID --scope /subscriptions/SUB",
+        "arm": "Resolve every template expression the offline source reports, or pass "
+        "--parameters.",
+        "terraform": "Export resources with their values resolved (terraform show -json is not "
+        "an ARM export).",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        The snapshot has no gaps: nothing failed to be read (403, 404 of a referenced object,
+        timeout, parse error, unresolved template expression), and at least one APIM service
+        is present. One result per service; gaps not tied to a service count for every
+        service.
+
+    Why it matters:
+        An audit conclusion holds only for the population it saw. A missing part makes the
+        dependent results indeterminate and must be visible, not silently skipped.
+
+    Example of a failing configuration:
+        Role assignments returned 403 to the auditor's identity.
+
+    What passes:
+        A snapshot without gaps.
+
+    References:
+        45 CFR 164.308(a)(8); AICPA TSC CC4.1.
+    """
+    if not model.services:
+        yield failed(
+            "(snapshot)",
+            "The snapshot holds no API Management service: nothing was audited.",
+            name="snapshot",
+        )
+    for svc in model.services:
+        gaps = model.gaps_about(subject=svc.id)
+        if gaps:
+            shown = "; ".join(f"{g.what or g.kind} {g.subject}: {g.message}" for g in gaps[:5])
+            more = f" (and {len(gaps) - 5} more)" if len(gaps) > 5 else ""
+            yield failed(
+                svc.id,
+                f"{len(gaps)} part(s) of {svc.service.name} could not be "
+                f"collected or understood: {shown}{more}.",
+                name=svc.service.name,
+            )
+        else:
+            yield passed(
+                svc.id, f"Everything about {svc.service.name} was collected.", name=svc.service.name
+            )

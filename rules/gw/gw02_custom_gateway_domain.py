@@ -1,0 +1,72 @@
+"""MTLS-GW-02: a custom gateway domain exists (classic tiers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import Model, Options, Result, Severity, failed, passed, rule
+
+from .._common import classic_only
+
+
+@rule(
+    id="MTLS-GW-02",
+    slug="custom-gateway-domain",
+    title="A custom gateway domain exists",
+    severity=Severity.HIGH,
+    topics=("client-certificates",),
+    guide="Prerequisites: a custom domain for the gateway",
+    remediation={
+        "portal": "Custom domains > + Add > Type: Gateway, with a certificate from Key Vault.",
+        "cli": "az apim update with properties.hostnameConfigurations including a Proxy entry "
+        "(az rest --method patch).",
+        "arm": "properties.hostnameConfigurations: [{type: 'Proxy', hostName: 'api.example.org', "
+        "keyVaultId: 'https://kv.vault.azure.net/secrets/gateway', negotiateClientCertificate: "
+        "true}]",
+        "terraform": "azurerm_api_management_custom_domain { gateway { host_name = ... "
+        "key_vault_id = ... negotiate_client_certificate = true } }",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        On classic tiers, at least one gateway (Proxy) hostname is a custom domain, not the
+        built-in ``*.azure-api.net`` host.
+
+    Why it matters:
+        Client-certificate negotiation is configured per custom hostname; the built-in host
+        cannot negotiate, so without a custom domain no request carries a certificate.
+
+    Example of a failing configuration:
+        A Developer service with only ``contoso.azure-api.net``.
+
+    What passes:
+        A Proxy hostname ``api.contoso.example`` with its own TLS certificate.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/configure-custom-domain
+    """
+    for svc in model.services:
+        skip = list(classic_only(svc, "a custom gateway domain"))
+        if skip:
+            yield from skip
+            continue
+        name = svc.service.name
+        custom = [h for h in svc.service.hostnames if h.is_proxy and not h.is_builtin]
+        if custom:
+            yield passed(
+                svc.id,
+                f"{name} has custom gateway hostname(s): "
+                + ", ".join(h.host_name for h in custom)
+                + ".",
+                *(h.view.cite("hostName") for h in custom),
+                name=name,
+            )
+        else:
+            yield failed(
+                svc.id,
+                f"{name} has no custom gateway hostname; only the built-in *.azure-api.net host, "
+                "which cannot negotiate client certificates.",
+                svc.service.props.cite("hostnameConfigurations"),
+                name=name,
+            )

@@ -1,0 +1,137 @@
+"""MTLS-GW-05: custom hostname TLS certificates are healthy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import (
+    Citation,
+    Model,
+    Options,
+    Result,
+    Severity,
+    failed,
+    indeterminate,
+    not_applicable,
+    passed,
+    rule,
+    same,
+    secret_version_of,
+)
+
+from .._common import days_left, describe_days, expiry_level
+
+
+@rule(
+    id="MTLS-GW-05",
+    slug="gateway-tls-certificate-health",
+    title="Custom hostname TLS certificates come from Key Vault and are not expiring",
+    severity=Severity.MEDIUM,
+    topics=("key-vault", "transport"),
+    guide="beyond",
+    remediation={
+        "portal": "Custom domains > hostname > Certificate: Key Vault, choosing the secret "
+        "without a version; renew certificates before the warning window.",
+        "cli": "az rest --method patch setting hostnameConfigurations[].keyVaultId to a "
+        "versionless secret URL.",
+        "arm": "hostnameConfigurations[].keyVaultId: "
+        "'https://kv.vault.azure.net/secrets/gateway' (no version segment)",
+        "terraform": "hostname_configuration { proxy { key_vault_id = "
+        "azurerm_key_vault_certificate.gw.versionless_secret_id } }",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Each custom hostname's TLS certificate comes from Key Vault (``keyVaultId``, without a
+        version) or is an APIM-managed certificate, its ``certificateStatus`` is not Failed,
+        and it does not expire within the warning window (expired: high).
+
+    Why it matters:
+        An uploaded certificate is rotated by hand and tends to expire unnoticed; a versioned
+        Key Vault reference stops automatic renewal; an expired gateway certificate breaks
+        every mutual-TLS handshake.
+
+    Example of a failing configuration:
+        ``keyVaultId: https://kv.vault.azure.net/secrets/gw/0123456789abcdef0123456789abcdef``
+        or a certificate uploaded as PFX that expires in ten days.
+
+    What passes:
+        A versionless Key Vault reference to a certificate valid beyond the warning window.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/configure-custom-domain
+    """
+    for svc in model.services:
+        custom = [h for h in svc.service.hostnames if not h.is_builtin]
+        if not custom:
+            yield not_applicable(
+                svc.id,
+                f"{svc.service.name} has no custom hostnames.",
+                svc.service.props.cite("hostnameConfigurations"),
+                name=svc.service.name,
+            )
+        for host in custom:
+            problems: list[str] = []
+            cites: list[Citation] = []
+            severity = Severity.MEDIUM
+            unknown = False
+            source = host.view.get("certificateSource")
+            if host.key_vault_id:
+                if secret_version_of(host.key_vault_id):
+                    problems.append("its keyVaultId names a secret version (no auto-renewal)")
+                    cites.append(host.view.cite("keyVaultId"))
+            elif not same(source, "Managed"):
+                problems.append("its certificate is not a Key Vault reference")
+                cites.append(host.view.cite("keyVaultId"))
+            if same(host.view.get("certificateStatus"), "Failed"):
+                problems.append("certificateStatus is Failed")
+                cites.append(host.view.cite("certificateStatus"))
+            info = host.certificate
+            expiry = info.expiry if info else None
+            if expiry is None:
+                unknown = not same(source, "Managed")
+            else:
+                days = days_left(expiry, model.as_of)
+                level = expiry_level(days, options)
+                if level == "expired":
+                    severity = Severity.HIGH
+                if level in ("expired", "warning"):
+                    problems.append(f"its certificate {describe_days(days)}")
+                    cites.append(
+                        info.view.cite("expiry") if info else host.view.cite("certificate")
+                    )
+            label = f"{svc.service.name}: hostname {host.host_name}"
+            key = host.host_name.lower()
+            if problems:
+                yield failed(
+                    svc.id,
+                    f"{label}: " + "; ".join(problems) + ".",
+                    *cites,
+                    key=key,
+                    severity=severity,
+                    name=host.host_name,
+                )
+            elif unknown:
+                yield indeterminate(
+                    svc.id,
+                    f"{label}: the certificate's expiry is not in the snapshot.",
+                    host.view.cite("certificate"),
+                    key=key,
+                    name=host.host_name,
+                )
+            else:
+                yield passed(
+                    svc.id,
+                    f"{label}: certificate from "
+                    f"{'Key Vault' if host.key_vault_id else 'APIM (managed)'}, "
+                    + (
+                        describe_days(days_left(expiry, model.as_of))
+                        if expiry
+                        else "renewed by APIM"
+                    )
+                    + ".",
+                    host.view.cite("keyVaultId"),
+                    key=key,
+                    name=host.host_name,
+                )

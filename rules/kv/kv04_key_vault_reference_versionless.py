@@ -1,0 +1,82 @@
+"""MTLS-KV-04: Key Vault references carry no version."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import (
+    Model,
+    Options,
+    Result,
+    Severity,
+    failed,
+    not_applicable,
+    passed,
+    rule,
+    secret_version_of,
+)
+
+
+@rule(
+    id="MTLS-KV-04",
+    slug="key-vault-reference-versionless",
+    title="Key Vault references are versionless",
+    severity=Severity.MEDIUM,
+    topics=("key-vault",),
+    guide="Use Key Vault certificates",
+    remediation={
+        "portal": "Choose the Key Vault secret without selecting a version.",
+        "cli": "az apim nv update / az rest: set secretIdentifier (or keyVaultId) to "
+        "https://VAULT.vault.azure.net/secrets/NAME",
+        "arm": "keyVault.secretIdentifier: 'https://kv.vault.azure.net/secrets/name' (no "
+        "/<version>)",
+        "terraform": "key_vault_secret_id = azurerm_key_vault_certificate.c.versionless_secret_id",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Every Key Vault reference — hostname ``keyVaultId``, certificate and named value
+        ``keyVault.secretIdentifier`` — names the secret without a version.
+
+    Why it matters:
+        APIM refreshes versionless references from Key Vault within four hours; a versioned
+        reference pins one version, so a renewed certificate never reaches the gateway and the
+        old one expires in service.
+
+    Example of a failing configuration:
+        ``https://kv.vault.azure.net/secrets/backend-client/0f1e2d3c4b5a69788796a5b4c3d2e1f0``
+
+    What passes:
+        ``https://kv.vault.azure.net/secrets/backend-client``
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-properties
+    """
+    for svc in model.services:
+        refs = svc.key_vault_refs()
+        if not refs:
+            yield not_applicable(
+                svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
+            )
+        for ref in refs:
+            subject = ref.view.resource_id
+            url = ref.secret_identifier or ""
+            version = secret_version_of(url)
+            if version:
+                yield failed(
+                    subject,
+                    f"The {ref.label} references Key Vault secret version "
+                    f"{version}: renewals will not reach APIM.",
+                    ref.cite(),
+                    key=ref.label,
+                    name=ref.label,
+                )
+            else:
+                yield passed(
+                    subject,
+                    f"The {ref.label} references Key Vault without a version.",
+                    ref.cite(),
+                    key=ref.label,
+                    name=ref.label,
+                )

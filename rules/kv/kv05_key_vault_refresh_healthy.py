@@ -1,0 +1,88 @@
+"""MTLS-KV-05: Key Vault references last refreshed successfully."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import (
+    Model,
+    Options,
+    Result,
+    Severity,
+    failed,
+    indeterminate,
+    not_applicable,
+    passed,
+    rule,
+)
+
+
+@rule(
+    id="MTLS-KV-05",
+    slug="key-vault-refresh-healthy",
+    title="Key Vault-backed certificates and named values refresh successfully",
+    severity=Severity.HIGH,
+    topics=("key-vault",),
+    guide="Use Key Vault certificates",
+    remediation={
+        "portal": "Certificates / Named values > entry > Refresh secret, after fixing the "
+        "identity's access to the vault.",
+        "cli": "az rest --method post …/certificates/NAME/refreshSecret?api-version=2024-05-01",
+        "arm": "Grant the identity Key Vault Certificate User (or Secrets User) on the vault.",
+        "terraform": 'azurerm_role_assignment { role_definition_name = "Key Vault Certificate '
+        'User" principal_id = azurerm_api_management.x.identity[0].principal_id }',
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Every Key Vault-backed certificate entity and named value has
+        ``keyVault.lastStatus.code`` equal to ``Success``. A missing status is indeterminate.
+
+    Why it matters:
+        A failed refresh means APIM keeps serving an old secret: renewals stop reaching the
+        gateway and the certificate in use eventually expires.
+
+    Example of a failing configuration:
+        ``"lastStatus": {"code": "Forbidden", "message": "…access denied…"}``
+
+    What passes:
+        ``"lastStatus": {"code": "Success"}``
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-properties
+    """
+    for svc in model.services:
+        # Hostnames report their certificate health as certificateStatus (MTLS-GW-05).
+        refs = [r for r in svc.key_vault_refs() if r.field == "secretIdentifier"]
+        if not refs:
+            yield not_applicable(
+                svc.id,
+                f"{svc.service.name} has no Key Vault-backed certificates or named values.",
+                name=svc.service.name,
+            )
+        for ref in refs:
+            subject = ref.view.resource_id
+            status = ref.last_status
+            cite = status.cite("code") if status else ref.view.cite("lastStatus")
+            code = status.text("code") if status else None
+            label = ref.label
+            if code is None:
+                yield indeterminate(
+                    subject,
+                    f"The {label} has no refresh status in the snapshot.",
+                    cite,
+                    name=label,
+                )
+            elif code.lower() == "success":
+                yield passed(subject, f"The {label} last refreshed successfully.", cite, name=label)
+            else:
+                detail = status.text("message") if status else None
+                yield failed(
+                    subject,
+                    f"The {label} failed to refresh from Key Vault ({code}"
+                    + (f": {detail}" if detail else "")
+                    + ").",
+                    cite,
+                    name=label,
+                )

@@ -1,0 +1,76 @@
+"""MTLS-KV-08: secret named values live in Key Vault."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import (
+    Model,
+    Options,
+    Result,
+    Severity,
+    failed,
+    not_applicable,
+    passed,
+    rule,
+)
+
+
+@rule(
+    id="MTLS-KV-08",
+    slug="secret-named-values-in-key-vault",
+    title="Secret named values are Key Vault references",
+    severity=Severity.MEDIUM,
+    topics=("key-vault",),
+    guide="beyond",
+    remediation={
+        "portal": "Named values > value > Type: Key vault.",
+        "cli": "az apim nv create … --secret true with a keyVault secretIdentifier (az rest)",
+        "arm": "namedValues: properties.keyVault.secretIdentifier: "
+        "'https://kv.vault.azure.net/secrets/name'",
+        "terraform": "azurerm_api_management_named_value: value_from_key_vault { secret_id = … }",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Every named value marked ``secret`` is a Key Vault reference
+        (``keyVault.secretIdentifier``). Plain named values are not judged. (Azure Policy
+        f1cc7827 checks the same.)
+
+    Why it matters:
+        A secret kept in APIM is rotated by hand and is readable by anyone with APIM
+        management rights; Key Vault gives rotation, access control and an audit trail.
+
+    Example of a failing configuration:
+        ``{"displayName": "ehr-api-key", "secret": true}`` with no ``keyVault`` block.
+
+    What passes:
+        ``{"secret": true, "keyVault": {"secretIdentifier": "https://kv…/secrets/ehr-api-key"}}``
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-properties
+    """
+    for svc in model.services:
+        secrets = [nv for nv in svc.named_values if nv.secret]
+        if not secrets:
+            yield not_applicable(
+                svc.id, f"{svc.service.name} has no secret named values.", name=svc.service.name
+            )
+        for nv in secrets:
+            ref = nv.key_vault
+            if ref is not None and ref.secret_identifier:
+                yield passed(
+                    nv.id,
+                    f"Secret named value {nv.display_name} is a Key Vault reference.",
+                    ref.cite(),
+                    name=nv.display_name,
+                )
+            else:
+                yield failed(
+                    nv.id,
+                    f"Secret named value {nv.display_name} is stored in APIM, "
+                    "not referenced from Key Vault.",
+                    nv.props.cite("keyVault"),
+                    name=nv.display_name,
+                )

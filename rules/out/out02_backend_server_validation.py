@@ -1,0 +1,94 @@
+"""MTLS-OUT-02: the gateway validates backend server certificates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import (
+    Model,
+    Options,
+    Result,
+    Severity,
+    failed,
+    indeterminate,
+    not_applicable,
+    passed,
+    rule,
+)
+
+FLAGS = ("validateCertificateChain", "validateCertificateName")
+
+
+@rule(
+    id="MTLS-OUT-02",
+    slug="backend-server-validation",
+    title="Backend server certificates are validated",
+    severity=Severity.HIGH,
+    topics=("backend-validation",),
+    guide="Secure the backend with a client certificate",
+    remediation={
+        "portal": "Backends > backend > Validate certificate chain and Validate certificate "
+        "name: on.",
+        "cli": "az apim backend update … (set tls.validateCertificateChain and "
+        "tls.validateCertificateName to true with az rest)",
+        "arm": "backends: properties.tls: {validateCertificateChain: true, "
+        "validateCertificateName: true}",
+        "terraform": "azurerm_api_management_backend: tls { validate_certificate_chain = true  "
+        "validate_certificate_name = true }",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Each backend's ``tls.validateCertificateChain`` and ``tls.validateCertificateName`` are
+        not false. Both default to true when absent.
+
+    Why it matters:
+        Without server validation the gateway talks to whoever answers: a man in the middle
+        receives the patient data and the gateway's own client certificate handshake.
+
+    Example of a failing configuration:
+        ``"tls": {"validateCertificateChain": false}``
+
+    What passes:
+        ``tls`` absent, or both flags true.
+
+    References:
+        https://learn.microsoft.com/rest/api/apimanagement/backend/create-or-update
+    """
+    for svc in model.services:
+        if not svc.backends:
+            yield not_applicable(
+                svc.id, f"{svc.service.name} has no backend entities.", name=svc.service.name
+            )
+        for backend in svc.backends:
+            tls = backend.tls
+            cites = [tls.cite(f) for f in FLAGS] if tls else [backend.props.cite("tls")]
+            values = {f: (tls.flag(f) if tls and tls.has(f) else True) for f in FLAGS}
+            off = [f for f, v in values.items() if v is False]
+            unknown = [f for f, v in values.items() if v is None]
+            label = f"Backend {backend.name}"
+            if off:
+                yield failed(
+                    backend.id,
+                    f"{label} does not validate the server certificate: "
+                    + ", ".join(f"{f} is false" for f in off)
+                    + ".",
+                    *cites,
+                    name=backend.name,
+                )
+            elif unknown:
+                yield indeterminate(
+                    backend.id,
+                    f"{label}: " + ", ".join(unknown) + " cannot be read.",
+                    *cites,
+                    name=backend.name,
+                )
+            else:
+                yield passed(
+                    backend.id,
+                    f"{label} validates the server certificate chain and "
+                    "name" + (" (defaults)" if tls is None else "") + ".",
+                    *cites,
+                    name=backend.name,
+                )

@@ -1,0 +1,52 @@
+"""MTLS-TLS-01: legacy protocols are off between clients and the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import Model, Options, Result, Severity, rule
+
+from ._protocols import judge_protocols
+
+
+@rule(
+    id="MTLS-TLS-01",
+    slug="client-side-tls-1-2",
+    title="Clients must use TLS 1.2 or later",
+    severity=Severity.HIGH,
+    topics=("transport",),
+    guide="beyond",
+    remediation={
+        "portal": "Protocols + ciphers > Client protocol: turn TLS 1.0, TLS 1.1 and SSL 3.0 off.",
+        "cli": "az apim update -g RG -n NAME --set properties.customProperties."
+        "'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10'=False (and "
+        "Tls11, Ssl30)",
+        "arm": "properties.customProperties: {'Microsoft.WindowsAzure.ApiManagement.Gateway."
+        "Security.Protocols.Tls10': 'False', '….Tls11': 'False', '….Ssl30': 'False'}",
+        "terraform": "security { enable_frontend_tls10 = false  enable_frontend_tls11 = false  "
+        "enable_frontend_ssl30 = false }",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        ``customProperties`` keys ``Microsoft.WindowsAzure.ApiManagement.Gateway.Security.
+        Protocols.{Tls10,Tls11,Ssl30}`` are false (strings compared case-insensitively). An
+        absent key means enabled for services created on or before 2018-04-01 and disabled
+        after; when the creation date is unknown, absent keys are indeterminate.
+
+    Why it matters:
+        TLS 1.0/1.1 and SSL 3.0 have known weaknesses; HIPAA transmission security and
+        NIST SC-8 expect current protocol versions for data in transit.
+
+    Example of a failing configuration:
+        ``"Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls11": "True"``
+
+    What passes:
+        All three keys ``"False"`` (or ``false``), or absent on a service created after
+        2018-04-01.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers
+    """
+    return judge_protocols(model, "Security.Protocols", "client")

@@ -1,0 +1,54 @@
+"""MTLS-TLS-02: legacy protocols are off between the gateway and backends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import Model, Options, Result, Severity, rule
+
+from ._protocols import judge_protocols
+
+
+@rule(
+    id="MTLS-TLS-02",
+    slug="backend-side-tls-1-2",
+    title="The gateway calls backends with TLS 1.2 or later",
+    severity=Severity.HIGH,
+    topics=("transport",),
+    guide="beyond",
+    remediation={
+        "portal": "Protocols + ciphers > Backend protocol: turn TLS 1.0, TLS 1.1 and SSL 3.0 off.",
+        "cli": "az apim update -g RG -n NAME --set properties.customProperties."
+        "'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls10'=False "
+        "(and Tls11, Ssl30)",
+        "arm": "properties.customProperties: {'Microsoft.WindowsAzure.ApiManagement.Gateway."
+        "Security.Backend.Protocols.Tls10': 'False', '….Tls11': 'False', '….Ssl30': 'False'}",
+        "terraform": "security { enable_backend_tls10 = false  enable_backend_tls11 = false  "
+        "enable_backend_ssl30 = false }",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        ``customProperties`` keys ``Microsoft.WindowsAzure.ApiManagement.Gateway.Security.
+        Backend.Protocols.{Tls10,Tls11,Ssl30}`` are false (strings compared case-insensitively). An
+        absent key means enabled for services created on or before 2018-04-01 and disabled
+        after; when the creation date is unknown, absent keys are indeterminate.
+
+    Why it matters:
+        Calls to backends carry the same patient data; TLS 1.0/1.1 and SSL 3.0 have known
+        weaknesses; HIPAA transmission security and
+        NIST SC-8 expect current protocol versions for data in transit.
+
+    Example of a failing configuration:
+        ``"Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls11":
+        "True"``
+
+    What passes:
+        All three keys ``"False"`` (or ``false``), or absent on a service created after
+        2018-04-01.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers
+    """
+    return judge_protocols(model, "Security.Backend.Protocols", "backend")

@@ -1,0 +1,84 @@
+"""MTLS-TLS-04: no API accepts plain HTTP or WS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import (
+    Model,
+    Options,
+    Result,
+    Severity,
+    failed,
+    indeterminate,
+    not_applicable,
+    passed,
+    rule,
+)
+
+PLAIN = {"http", "ws"}
+
+
+@rule(
+    id="MTLS-TLS-04",
+    slug="apis-https-only",
+    title="APIs accept HTTPS (or WSS) only",
+    severity=Severity.HIGH,
+    topics=("transport", "client-certificates"),
+    guide="beyond",
+    remediation={
+        "portal": "APIs > API > Settings > URL scheme: HTTPS.",
+        "cli": "az apim api update -g RG --service-name NAME --api-id API --protocols https",
+        "arm": "Microsoft.ApiManagement/service/apis: properties.protocols: ['https']",
+        "terraform": 'azurerm_api_management_api: protocols = ["https"]',
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Each API's ``protocols`` list holds neither ``http`` nor ``ws``.
+
+    Why it matters:
+        A plain-HTTP request carries no TLS session and therefore no client certificate:
+        mutual TLS cannot apply, and patient data travels unencrypted.
+
+    Example of a failing configuration:
+        ``"protocols": ["http", "https"]``
+
+    What passes:
+        ``"protocols": ["https"]`` (or ``["wss"]`` for WebSocket APIs).
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-add-products
+    """
+    for svc in model.services:
+        if not svc.apis:
+            yield not_applicable(
+                svc.id, f"{svc.service.name} has no APIs in the snapshot.", name=svc.service.name
+            )
+        for api in svc.apis:
+            protocols = api.protocols
+            cite = api.props.cite("protocols")
+            if protocols is None:
+                yield indeterminate(
+                    api.id,
+                    f"API {api.display_name}: protocols are absent or unreadable.",
+                    cite,
+                    name=api.display_name,
+                )
+            elif PLAIN.intersection(protocols):
+                yield failed(
+                    api.id,
+                    f"API {api.display_name} accepts "
+                    + ", ".join(sorted(PLAIN.intersection(protocols)))
+                    + ".",
+                    cite,
+                    name=api.display_name,
+                )
+            else:
+                yield passed(
+                    api.id,
+                    f"API {api.display_name} accepts " + ", ".join(protocols) + " only.",
+                    cite,
+                    name=api.display_name,
+                )

@@ -1,0 +1,86 @@
+"""Lint of rule metadata: ids, slugs, docs, controls, remediation, and the generated docs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mtls_audit.engine.packs import builtin_pack_dir, load_directory
+from mtls_audit.engine.rule import DOC_SECTIONS, RULE_ID, SLUG, Rule
+from mtls_audit.engine.runner import rule_controls
+from mtls_audit.frameworks import frameworks, topics
+from mtls_audit.report.catalogue import catalogue_markdown
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = load_directory(builtin_pack_dir(), "builtin").rules
+CATALOGUE_IDS = (
+    set(
+        re.findall(
+            r"^\| (MTLS-[A-Z0-9]+-\d{2}) \|",
+            (ROOT.parent / "shared" / "RULES.md").read_text("utf-8"),
+            re.M,
+        )
+    )
+    if (ROOT.parent / "shared" / "RULES.md").exists()
+    else set()
+)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_metadata(rule: Rule) -> None:
+    assert RULE_ID.match(rule.id)
+    assert rule.id.startswith("MTLS-")
+    assert SLUG.match(rule.slug)
+    assert rule.title
+    assert not rule.title.endswith(".")
+    assert set(rule.topics) <= topics(), rule.topics
+    assert any(rule_controls(rule).values()), "a rule maps to at least one control"
+    for title in DOC_SECTIONS:
+        assert rule.section(title), f"{rule.id}: docstring section {title!r} is missing"
+    assert rule.remediation, "remediation text is required"
+    assert set(rule.remediation) <= {"portal", "cli", "arm", "terraform", "policy"}
+
+
+def test_ids_and_slugs_are_unique() -> None:
+    assert len({r.id for r in RULES}) == len(RULES)
+    assert len({r.slug for r in RULES}) == len(RULES)
+
+
+@pytest.mark.skipif(not CATALOGUE_IDS, reason="the shared rule catalogue is not beside the repo")
+def test_ids_come_from_the_catalogue() -> None:
+    assert {r.id for r in RULES} <= CATALOGUE_IDS
+
+
+def test_every_cited_control_exists_once() -> None:
+    for framework in frameworks():
+        ids = [c.id for c in framework.controls]
+        assert len(ids) == len(set(ids)), framework.id
+        assert all(c.topics for c in framework.controls)
+
+
+def test_rule_file_names_carry_the_id() -> None:
+    for file in builtin_pack_dir().rglob("*.py"):
+        if file.name.startswith("_"):
+            continue
+        text = file.read_text("utf-8")
+        declared = re.findall(r'id="(MTLS-[A-Z0-9]+-\d{2})"', text)
+        assert len(declared) == 1, file
+        area, number = declared[0].split("-")[1:]
+        assert file.parent.name == area.lower(), file
+        assert file.name.startswith(f"{area.lower()}{number}_"), file
+
+
+def test_docs_rules_md_is_current() -> None:
+    """docs/rules.md is generated; regenerate with
+    ``mtls-audit rules list --format markdown > docs/rules.md``."""
+    current = (ROOT / "docs" / "rules.md").read_text("utf-8")
+    assert current == catalogue_markdown(RULES), "docs/rules.md is stale: regenerate it"
+
+
+def test_rule_pack_imports_only_the_public_api() -> None:
+    pattern = re.compile(r"^\s*(?:from|import)\s+(mtls_audit[\w.]*)", re.M)
+    for file in builtin_pack_dir().rglob("*.py"):
+        used = set(pattern.findall(file.read_text("utf-8")))
+        assert used <= {"mtls_audit.api"}, (file, used)

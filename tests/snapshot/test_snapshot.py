@@ -1,0 +1,152 @@
+"""Reading, validating, writing and redacting snapshots."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mtls_audit import snapshot
+from mtls_audit.errors import SnapshotError
+from tests.rules.builder import child
+from tests.rules.builder import snapshot as make
+
+
+def _write(tmp_path: Path, content: str | bytes, name: str = "snap.json") -> Path:
+    path = tmp_path / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
+
+
+def test_round_trip_and_hash(tmp_path: Path) -> None:
+    doc = make()
+    digest = snapshot.write(doc, tmp_path / "s.json")
+    loaded = snapshot.read(tmp_path / "s.json")
+    assert loaded.document == doc
+    assert loaded.sha256 == digest
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("", "empty"),
+        ("{not json", "line 1:2"),
+        ('{"schema": "mtls-audit/snapshot/v9"}', "unsupported snapshot schema"),
+        ("[1, 2]", "a snapshot is a JSON object"),
+        ('{"resources": []}', "not a snapshot"),
+        (b"\xff\xfe{}", "not UTF-8"),
+    ],
+)
+def test_bad_files_name_the_file(tmp_path: Path, content: str | bytes, fragment: str) -> None:
+    path = _write(tmp_path, content)
+    with pytest.raises(SnapshotError) as info:
+        snapshot.read(path)
+    assert str(path) in str(info.value)
+    assert fragment in str(info.value)
+
+
+def test_schema_error_names_the_json_path(tmp_path: Path) -> None:
+    doc = make()
+    del doc["resources"][0]["type"]
+    path = _write(tmp_path, json.dumps(doc))
+    with pytest.raises(SnapshotError, match=r"/resources/0: 'type' is a required property"):
+        snapshot.read(path)
+
+
+def test_directory_missing_and_oversize(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SnapshotError, match="is a directory"):
+        snapshot.read(tmp_path)
+    with pytest.raises(SnapshotError, match="no such file"):
+        snapshot.read(tmp_path / "absent.json")
+    big = tmp_path / "big.json"
+    with big.open("wb") as handle:  # sparse: 100 MiB without writing them
+        handle.truncate(100 * 2**20)
+    monkeypatch.setattr(snapshot, "MAX_SNAPSHOT_BYTES", 64 * 2**20)
+    with pytest.raises(SnapshotError, match="100 MiB, over the 64 MiB limit"):
+        snapshot.read(big)
+
+
+def test_build_redacts_secrets() -> None:
+    resources = [
+        child("namedValues/k", {"displayName": "k", "secret": True, "value": "s3cr3t-nv"}),
+        child("namedValues/p", {"displayName": "p", "secret": False, "value": "plain"}),
+        child("certificates/pfx", {"data": "UEZYREFUQQ==", "password": "pfx-pass"}),
+        child(
+            "backends/b",
+            {
+                "url": "https://b",
+                "credentials": {
+                    "header": {"x-key": ["literal-key", "{{named}}"]},
+                    "authorization": {"scheme": "Basic", "parameter": "dXNlcjpwYXNz"},
+                },
+            },
+        ),
+        child(
+            "apis/a/policies/policy",
+            {
+                "format": "rawxml",
+                "value": (
+                    '<policies><inbound><authentication-certificate body="@(x)" '
+                    'password="hunter2" /><authentication-certificate certificate-id="c" '
+                    "password='{{pw}}' /></inbound></policies>"
+                ),
+            },
+        ),
+        {
+            **make()["resources"][0],
+            "properties": {
+                "hostnameConfigurations": [
+                    {
+                        "type": "Proxy",
+                        "hostName": "a",
+                        "encodedCertificate": "TUlJ",
+                        "certificatePassword": "hostpass",
+                    }
+                ]
+            },
+        },
+    ]
+    doc = snapshot.build(
+        provenance={"source": "files", "collected_at": "2026-01-01T00:00:00Z"}, resources=resources
+    )
+    text = json.dumps(doc)
+    for secret in (
+        "s3cr3t-nv",
+        "UEZYREFUQQ==",
+        "pfx-pass",
+        "literal-key",
+        "dXNlcjpwYXNz",
+        "hunter2",
+        "TUlJ",
+        "hostpass",
+    ):
+        assert secret not in text, secret
+    assert "plain" in text
+    assert "{{named}}" in text
+    assert "{{pw}}" in text
+    policy = next(r for r in doc["resources"] if r["type"].endswith("/policies"))
+    assert 'password="[redacted]"' in policy["properties"]["value"]
+    redactions = doc["provenance"]["redactions"]
+    assert redactions["named-value-secret"] == 1
+    assert redactions["policy-password-literal"] == 1
+
+
+def test_public_ca_certificate_is_kept() -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from tests.certs.factory import mint_root
+
+    der = mint_root().cert.public_bytes(Encoding.DER)
+    import base64
+
+    encoded = base64.b64encode(der).decode()
+    counts: Counter[str] = Counter()
+    service = {
+        **make()["resources"][0],
+        "properties": {"certificates": [{"encodedCertificate": encoded, "storeName": "Root"}]},
+    }
+    out = snapshot.redact_resource(service, counts)
+    assert out["properties"]["certificates"][0]["encodedCertificate"] == encoded
+    assert not counts
