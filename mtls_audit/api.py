@@ -6,6 +6,7 @@ A rule file declares one rule (or a very small family) with :func:`rule` and yie
 change between releases; these names are pinned by a test.
 """
 
+from mtls_audit.certs.times import days_left
 from mtls_audit.engine.results import (
     Result,
     Severity,
@@ -53,6 +54,7 @@ __all__ = [
     "View",
     "as_bool",
     "certificate_inventory",
+    "days_left",
     "failed",
     "indeterminate",
     "is_unresolved",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 
 from mtls_audit.api import (
     Options,
@@ -13,11 +12,6 @@ from mtls_audit.api import (
     indeterminate,
     not_applicable,
 )
-
-
-def days_left(expiry: datetime, as_of: datetime) -> int:
-    """Whole days from ``as_of`` to ``expiry`` (floored); negative once expired."""
-    return (expiry - as_of).days
 
 
 def expiry_level(days: int, options: Options) -> str | None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from mtls_audit.certs.times import TimestampError, parse_timestamp
 from mtls_audit.model.cite import MISSING, Citation
 from mtls_audit.model.json_view import View, as_bool, properties_view, resource_view, same
 
@@ -30,16 +30,13 @@ class Tier(enum.Enum):
 
 
 def parse_time(value: Any) -> datetime | None:
-    """An ARM timestamp (ISO 8601, 'Z' or offset, up to 7 fractional digits) as aware UTC."""
+    """An ARM timestamp as aware UTC; None when absent or not a timestamp."""
     if not isinstance(value, str) or not value:
         return None
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+        return parse_timestamp(value)
+    except TimestampError:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def tier_of(sku_name: str | None) -> Tier:

@@ -9,6 +9,7 @@ from mtls_audit.api import (
     Options,
     Result,
     Severity,
+    days_left,
     failed,
     indeterminate,
     not_applicable,
@@ -16,7 +17,7 @@ from mtls_audit.api import (
     rule,
 )
 
-from .._common import classic_only, days_left, describe_days, expiry_level
+from .._common import classic_only, describe_days, expiry_level
 
 
 @rule(

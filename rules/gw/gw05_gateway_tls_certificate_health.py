@@ -10,6 +10,7 @@ from mtls_audit.api import (
     Options,
     Result,
     Severity,
+    days_left,
     failed,
     indeterminate,
     not_applicable,
@@ -19,7 +20,7 @@ from mtls_audit.api import (
     secret_version_of,
 )
 
-from .._common import days_left, describe_days, expiry_level
+from .._common import describe_days, expiry_level
 
 
 @rule(

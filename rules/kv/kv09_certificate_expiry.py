@@ -10,13 +10,14 @@ from mtls_audit.api import (
     Result,
     Severity,
     certificate_inventory,
+    days_left,
     failed,
     indeterminate,
     passed,
     rule,
 )
 
-from .._common import days_left, describe_days, expiry_level
+from .._common import describe_days, expiry_level
 
 _SEVERITY = {"expired": Severity.CRITICAL, "warning": Severity.HIGH, "notice": Severity.MEDIUM}
 _KINDS = {

@@ -23,6 +23,7 @@ PINNED = {
     "View",
     "as_bool",
     "certificate_inventory",
+    "days_left",
     "failed",
     "indeterminate",
     "is_unresolved",

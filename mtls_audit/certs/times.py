@@ -1,0 +1,75 @@
+"""Validity periods and days left, from certificates or from ARM's ISO 8601 strings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from cryptography import x509
+
+from mtls_audit.certs.facts import CertificateFacts
+from mtls_audit.errors import InputError
+
+
+class TimestampError(InputError):
+    """A date/time string that is not ISO 8601."""
+
+
+class Validity(StrEnum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not-yet-valid"
+
+
+def parse_timestamp(text: str, *, source: str | None = None, where: str | None = None) -> datetime:
+    """Read an ISO 8601 time as ARM writes it ("Z" or an offset; .NET's 7-digit fractions).
+
+    A time without an offset is taken as UTC, the only zone ARM writes.
+    """
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except (ValueError, AttributeError):
+        raise TimestampError(
+            f"not an ISO 8601 date/time: {text!r}", source=source, where=where
+        ) from None
+    return as_utc(moment)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The same instant as an aware UTC datetime; a naive datetime is taken as UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def days_left(
+    cert_or_expiry: x509.Certificate | CertificateFacts | datetime | str, as_of: datetime
+) -> int:
+    """Whole days from ``as_of`` until expiry, rounded down: negative once expired.
+
+    The last valid instant is ``notAfter`` itself, so expiry at ``as_of`` gives 0.
+    """
+    match cert_or_expiry:
+        case x509.Certificate():
+            expiry = cert_or_expiry.not_valid_after_utc
+        case CertificateFacts():
+            expiry = cert_or_expiry.not_after
+        case str():
+            expiry = parse_timestamp(cert_or_expiry)
+        case _:
+            expiry = as_utc(cert_or_expiry)
+    return (expiry - as_utc(as_of)).days
+
+
+def validity_at(cert: x509.Certificate | CertificateFacts, as_of: datetime) -> Validity:
+    """Whether the certificate is inside its validity period at ``as_of`` (bounds inclusive)."""
+    if isinstance(cert, CertificateFacts):
+        start, end = cert.not_before, cert.not_after
+    else:
+        start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+    moment = as_utc(as_of)
+    if moment < start:
+        return Validity.NOT_YET_VALID
+    if moment > end:
+        return Validity.EXPIRED
+    return Validity.VALID
