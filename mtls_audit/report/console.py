@@ -18,8 +18,7 @@ def print_summary(
     evidence: Mapping[str, Any], written: Sequence[Path], console: Console | None = None
 ) -> None:
     """A severity-grouped table of failing and indeterminate rules, the counts, the files."""
-    console = console or Console(stderr=False, highlight=False, soft_wrap=False)
-    titles = {r["id"]: r["title"] for r in evidence["rule_pack"]}
+    console = console or Console(highlight=False, width=max(Console().width, 120))
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for result in evidence["results"]:
         if result["status"] not in ("fail", "indeterminate"):
@@ -36,19 +35,17 @@ def print_summary(
         f"as of {run['as_of']}"
     )
     if rows:
-        table = Table(show_lines=False, expand=False, title="Findings", title_justify="left")
-        table.add_column("severity")
-        table.add_column("rule")
-        table.add_column("title")
-        table.add_column("fail", justify="right")
-        table.add_column("unknown", justify="right")
-        table.add_column("first finding", overflow="fold", max_width=60)
+        table = Table(title="Findings", title_justify="left", expand=False)
+        table.add_column("severity", no_wrap=True, min_width=8)
+        table.add_column("rule", no_wrap=True, min_width=12)
+        table.add_column("fail", justify="right", no_wrap=True, min_width=4)
+        table.add_column("unknown", justify="right", no_wrap=True, min_width=7)
+        table.add_column("first finding", overflow="ellipsis", no_wrap=True, max_width=72)
         ordered = sorted(rows.items(), key=lambda kv: (_ORDER.index(kv[0][0]), kv[0][1]))
         for (severity, rule_id), row in ordered:
             table.add_row(
                 f"[{_STYLE[severity]}]{severity}[/]",
                 rule_id,
-                titles.get(rule_id, ""),
                 str(row["fail"]),
                 str(row["indeterminate"]),
                 row["example"],

@@ -1,0 +1,450 @@
+"""The functions of ARM template expressions, and their evaluator.
+
+:func:`evaluate_string` evaluates a template string against a :class:`Context` that answers
+``parameters()``, ``variables()`` and ``copyIndex()``. Only functions whose result is known
+without Azure are implemented. Any other function raises :class:`UnsupportedFunction` naming it;
+the caller keeps the original string and records a gap.
+
+``guid()`` is computed as ARM documents it (a name-based UUID v5 over the arguments joined by
+``-``) so role assignment names stay stable; ids built offline use a placeholder subscription, so
+they never claim to be the ids Azure would give.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mtls_audit.sources.arm_expression import (
+    Context,
+    EvaluationError,
+    Evaluator,
+    ExpressionError,
+    Node,
+    kind_of,
+    member,
+    parse,
+)
+
+OFFLINE_LOCATION = "offline"
+"""``resourceGroup().location`` offline: the real location is not in the files."""
+OFFLINE_TENANT = "00000000-0000-0000-0000-000000000000"
+MAX_TEXT = 16 * 1024 * 1024
+"""Largest string an expression may build (guards against doubling variables)."""
+_GUID_NAMESPACE = uuid.UUID("11fb06fb-712d-4ddd-98c7-e71bbd588830")
+
+
+def evaluate_string(
+    value: str, ctx: Context, *, placeholders: list[ExpressionError] | None = None
+) -> Any:
+    """The value of a template string: the expression's result, or the literal text.
+
+    With ``placeholders`` (used for resource names), an argument of ``concat``/``format`` that
+    cannot be evaluated is kept as its own ``[...]`` text and its error appended to the list, so
+    ``format('{0}/policy', parameters('x'))`` still yields two name segments.
+    """
+    if len(value) >= 2 and value[0] == "[" and value[-1] == "]":
+        if value[1] == "[":
+            return value[1:]
+        try:
+            return Evaluator(ctx, _FUNCTIONS, _LAZY, placeholders).eval(parse(value[1:-1]))
+        except RecursionError:
+            raise EvaluationError("the expression is nested too deeply") from None
+    return value
+
+
+def _str(value: Any, function: str) -> str:
+    if not isinstance(value, str):
+        raise EvaluationError(f"{function}() expects a string, got {kind_of(value)}")
+    return value
+
+
+def _int(value: Any, function: str) -> int:
+    if type(value) is not int:
+        raise EvaluationError(f"{function}() expects an integer, got {kind_of(value)}")
+    return value
+
+
+def _limit(text: str) -> str:
+    if len(text) > MAX_TEXT:
+        raise EvaluationError(f"the expression builds a string over {MAX_TEXT} characters")
+    return text
+
+
+def _text(value: Any) -> str:
+    """``string()``: text as ARM renders it (.NET booleans, compact JSON for containers)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if value is None:
+        return ""
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality where ``1`` and ``true`` differ."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | dict | str) or isinstance(b, list | dict | str):
+        return type(a) is type(b) and a == b
+    return bool(a == b)
+
+
+def provider_path(resource_type: str, names: Sequence[str]) -> str:
+    """``/providers/{namespace}/{type}/{name}/…`` from a full type and its name segments."""
+    namespace, *types = resource_type.split("/")
+    segments = [segment for name in names for segment in name.split("/")]
+    if not types or len(types) != len(segments):
+        raise EvaluationError(
+            f"resource type {resource_type!r} needs {len(types)} name segment(s), "
+            f"got {len(segments)}: {'/'.join(segments)!r}"
+        )
+    return f"/providers/{namespace}" + "".join(
+        f"/{t}/{n}" for t, n in zip(types, segments, strict=True)
+    )
+
+
+def _id_args(args: Sequence[Any], function: str, most: int) -> tuple[list[str], int]:
+    texts = [_str(arg, function) for arg in args]
+    where = next((i for i, text in enumerate(texts) if "/" in text), None)
+    if where is None or where > most:
+        raise EvaluationError(f"{function}() has no resource type argument")
+    return texts, where
+
+
+def _resource_id(ctx: Context, *args: Any) -> str:
+    texts, where = _id_args(args, "resourceId", 2)
+    subscription, group = ctx.subscription_id, ctx.resource_group
+    if where == 2:
+        subscription, group = texts[0], texts[1]
+    elif where == 1:
+        group = texts[0]
+    prefix = f"/subscriptions/{subscription}"
+    if group is not None:
+        prefix += f"/resourceGroups/{group}"
+    return prefix + provider_path(texts[where], texts[where + 1 :])
+
+
+def _subscription_resource_id(ctx: Context, *args: Any) -> str:
+    texts, where = _id_args(args, "subscriptionResourceId", 1)
+    subscription = texts[0] if where == 1 else ctx.subscription_id
+    return f"/subscriptions/{subscription}" + provider_path(texts[where], texts[where + 1 :])
+
+
+def _tenant_resource_id(_ctx: Context, resource_type: Any, *names: Any) -> str:
+    texts = [_str(v, "tenantResourceId") for v in (resource_type, *names)]
+    return provider_path(texts[0], texts[1:])
+
+
+def _extension_resource_id(_ctx: Context, scope: Any, resource_type: Any, *names: Any) -> str:
+    texts = [_str(v, "extensionResourceId") for v in (scope, resource_type, *names)]
+    return texts[0].rstrip("/") + provider_path(texts[1], texts[2:])
+
+
+def _resource_group(ctx: Context) -> dict[str, Any]:
+    if ctx.resource_group is None:
+        raise EvaluationError("resourceGroup() is not available at subscription scope")
+    return {
+        "id": f"/subscriptions/{ctx.subscription_id}/resourceGroups/{ctx.resource_group}",
+        "name": ctx.resource_group,
+        "type": "Microsoft.Resources/resourceGroups",
+        "location": OFFLINE_LOCATION,
+        "properties": {"provisioningState": "Succeeded"},
+    }
+
+
+def _subscription(ctx: Context) -> dict[str, Any]:
+    return {
+        "id": f"/subscriptions/{ctx.subscription_id}",
+        "subscriptionId": ctx.subscription_id,
+        "tenantId": OFFLINE_TENANT,
+        "displayName": ctx.subscription_id,
+    }
+
+
+def _copy_index(ctx: Context, *args: Any) -> int:
+    loop = next((a for a in args if isinstance(a, str)), None)
+    offset = next((a for a in args if type(a) is int), 0)
+    return ctx.copy_index(loop) + offset
+
+
+def _concat(_ctx: Context, *args: Any) -> Any:
+    if args and all(isinstance(a, list) for a in args):
+        return [item for a in args for item in a]
+    if any(isinstance(a, list | dict) for a in args):
+        raise EvaluationError("concat() takes only strings or only arrays")
+    return _limit("".join(_text(a) for a in args))
+
+
+_FORMAT_ITEM = re.compile(r"\{\{|\}\}|\{(\d+)([,:][^}]*)?\}")
+
+
+def _format(_ctx: Context, template: Any, *args: Any) -> str:
+    def item(match: re.Match[str]) -> str:
+        if match.group(1) is None:
+            return match.group()[0]
+        if match.group(2):
+            raise EvaluationError(f"format(): the specifier {match.group()!r} is not supported")
+        index = int(match.group(1))
+        if index >= len(args):
+            raise EvaluationError(f"format(): no argument for {match.group()}")
+        return _text(args[index])
+
+    return _limit(_FORMAT_ITEM.sub(item, _str(template, "format")))
+
+
+def _contains(_ctx: Context, container: Any, item: Any) -> bool:
+    if isinstance(container, str):
+        return _text(item) in container
+    if isinstance(container, list):
+        return any(_same(element, item) for element in container)
+    if isinstance(container, dict):
+        return _str(item, "contains").lower() in (key.lower() for key in container)
+    raise EvaluationError(f"contains() cannot search {kind_of(container)}")
+
+
+def _empty(_ctx: Context, value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str | list | dict):
+        return len(value) == 0
+    raise EvaluationError(f"empty() cannot test {kind_of(value)}")
+
+
+def _length(_ctx: Context, value: Any) -> int:
+    if isinstance(value, str | list | dict):
+        return len(value)
+    raise EvaluationError(f"length() cannot measure {kind_of(value)}")
+
+
+def _edge(index: int) -> Callable[[Context, Any], Any]:
+    def edge(_ctx: Context, value: Any) -> Any:
+        if isinstance(value, str | list):
+            return value[index] if value else ("" if isinstance(value, str) else None)
+        raise EvaluationError(f"first()/last() cannot take {kind_of(value)}")
+
+    return edge
+
+
+def _substring(_ctx: Context, value: Any, first: Any, length: Any = None) -> str:
+    text, start = _str(value, "substring"), _int(first, "substring")
+    end = len(text) if length is None else start + _int(length, "substring")
+    if not 0 <= start <= end <= len(text):
+        raise EvaluationError(f"substring(): {start}..{end} is outside the {len(text)} chars")
+    return text[start:end]
+
+
+def _split(_ctx: Context, text: Any, delimiters: Any) -> list[str]:
+    parts = delimiters if isinstance(delimiters, list) else [delimiters]
+    pattern = "|".join(re.escape(_str(part, "split")) for part in parts)
+    return re.split(pattern, _str(text, "split"))
+
+
+def _replace(_ctx: Context, text: Any, old: Any, new: Any) -> str:
+    if not _str(old, "replace"):
+        raise EvaluationError("replace(): the text to replace is empty")
+    return _limit(_str(text, "replace").replace(old, _str(new, "replace")))
+
+
+def _create_object(_ctx: Context, *args: Any) -> dict[str, Any]:
+    if len(args) % 2:
+        raise EvaluationError("createObject() needs key/value pairs")
+    return {_str(k, "createObject"): v for k, v in zip(args[::2], args[1::2], strict=True)}
+
+
+def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(a)
+    for key, value in b.items():
+        old = merged.get(key)
+        merged[key] = _union(None, old, value) if _mergeable(old, value) else value
+    return merged
+
+
+def _mergeable(a: Any, b: Any) -> bool:
+    return (isinstance(a, dict) and isinstance(b, dict)) or (
+        isinstance(a, list) and isinstance(b, list)
+    )
+
+
+def _union(_ctx: Context | None, *args: Any) -> Any:
+    if args and all(isinstance(a, dict) for a in args):
+        merged: dict[str, Any] = {}
+        for a in args:
+            merged = _merge(merged, a)
+        return merged
+    if args and all(isinstance(a, list) for a in args):
+        out: list[Any] = []
+        for item in (item for a in args for item in a):
+            if not any(_same(item, seen) for seen in out):
+                out.append(item)
+        return out
+    raise EvaluationError("union() takes only objects or only arrays")
+
+
+def _shallow_merge(_ctx: Context, objects: Any) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for item in objects if isinstance(objects, list) else [objects]:
+        if not isinstance(item, dict):
+            raise EvaluationError(f"shallowMerge() takes objects, got {kind_of(item)}")
+        merged.update(item)
+    return merged
+
+
+def _bool(_ctx: Context, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if type(value) is int:
+        return value != 0
+    raise EvaluationError(f"bool() cannot convert {value!r}")
+
+
+def _to_int(_ctx: Context, value: Any) -> int:
+    if isinstance(value, bool):
+        raise EvaluationError("int() cannot convert a boolean")
+    return int(value.strip()) if isinstance(value, str) else int(value)
+
+
+def _json(_ctx: Context, text: Any) -> Any:
+    try:
+        return json.loads(_str(text, "json"))
+    except json.JSONDecodeError as exc:
+        raise EvaluationError(f"json(): not valid JSON ({exc.msg})") from None
+
+
+def _try_get(_ctx: Context, value: Any, *keys: Any) -> Any:
+    for key in keys:
+        try:
+            value = member(value, key)
+        except EvaluationError:
+            return None
+    return value
+
+
+def _guid(_ctx: Context, *args: Any) -> str:
+    return str(uuid.uuid5(_GUID_NAMESPACE, "-".join(_str(a, "guid") for a in args)))
+
+
+def _compare(test: Callable[[Any, Any], bool]) -> Callable[[Context, Any, Any], bool]:
+    def compare(_ctx: Context, a: Any, b: Any) -> bool:
+        if not (type(a) is type(b) and type(a) in (int, str)):
+            raise EvaluationError(f"cannot compare {kind_of(a)} with {kind_of(b)}")
+        return test(a, b)
+
+    return compare
+
+
+def _arith(op: Callable[[int, int], int]) -> Callable[[Context, Any, Any], int]:
+    def arith(_ctx: Context, a: Any, b: Any) -> int:
+        try:
+            return op(_int(a, "arithmetic"), _int(b, "arithmetic"))
+        except ZeroDivisionError:
+            raise EvaluationError("division by zero") from None
+
+    return arith
+
+
+def _truncating_div(a: int, b: int) -> int:
+    """Integer division rounding toward zero, as .NET does."""
+    quotient = abs(a) // abs(b)
+    return quotient if (a < 0) == (b < 0) else -quotient
+
+
+def _not(_ctx: Context, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise EvaluationError(f"not() expects true or false, got {kind_of(value)}")
+    return not value
+
+
+def _fold(value: Any, function: str) -> str:
+    """startsWith/endsWith compare without case."""
+    return _str(value, function).lower()
+
+
+def _lazy_if(ev: Evaluator, args: tuple[Node, ...]) -> Any:
+    if len(args) != 3:
+        raise EvaluationError("if() takes a condition and two values")
+    return ev.eval(args[1] if ev.truth(args[0], "if") else args[2])
+
+
+def _lazy_and(ev: Evaluator, args: tuple[Node, ...]) -> bool:
+    return all(ev.truth(arg, "and") for arg in args)
+
+
+def _lazy_or(ev: Evaluator, args: tuple[Node, ...]) -> bool:
+    return any(ev.truth(arg, "or") for arg in args)
+
+
+def _lazy_coalesce(ev: Evaluator, args: tuple[Node, ...]) -> Any:
+    return next((v for v in (ev.eval(arg) for arg in args) if v is not None), None)
+
+
+_LAZY: dict[str, Callable[[Evaluator, tuple[Node, ...]], Any]] = {
+    "if": _lazy_if,
+    "and": _lazy_and,
+    "or": _lazy_or,
+    "coalesce": _lazy_coalesce,
+}
+
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "parameters": lambda ctx, name: ctx.parameter(_str(name, "parameters")),
+    "variables": lambda ctx, name: ctx.variable(_str(name, "variables")),
+    "copyindex": _copy_index,
+    "resourcegroup": _resource_group,
+    "subscription": _subscription,
+    "resourceid": _resource_id,
+    "subscriptionresourceid": _subscription_resource_id,
+    "tenantresourceid": _tenant_resource_id,
+    "extensionresourceid": _extension_resource_id,
+    "concat": _concat,
+    "format": _format,
+    "tolower": lambda _c, s: _str(s, "toLower").lower(),
+    "toupper": lambda _c, s: _str(s, "toUpper").upper(),
+    "trim": lambda _c, s: _str(s, "trim").strip(),
+    "startswith": lambda _c, s, p: _fold(s, "startsWith").startswith(_fold(p, "startsWith")),
+    "endswith": lambda _c, s, p: _fold(s, "endsWith").endswith(_fold(p, "endsWith")),
+    "string": lambda _c, v: _limit(_text(v)),
+    "json": _json,
+    "bool": _bool,
+    "int": _to_int,
+    "equals": lambda _c, a, b: _same(a, b),
+    "not": _not,
+    "empty": _empty,
+    "contains": _contains,
+    "length": _length,
+    "replace": _replace,
+    "substring": _substring,
+    "split": _split,
+    "first": _edge(0),
+    "last": _edge(-1),
+    "createarray": lambda _c, *items: list(items),
+    "createobject": _create_object,
+    "union": _union,
+    "shallowmerge": _shallow_merge,
+    "tryget": _try_get,
+    "guid": _guid,
+    "true": lambda _c: True,
+    "false": lambda _c: False,
+    "null": lambda _c: None,
+    "less": _compare(lambda a, b: a < b),
+    "lessorequals": _compare(lambda a, b: a <= b),
+    "greater": _compare(lambda a, b: a > b),
+    "greaterorequals": _compare(lambda a, b: a >= b),
+    "add": _arith(lambda a, b: a + b),
+    "sub": _arith(lambda a, b: a - b),
+    "mul": _arith(lambda a, b: a * b),
+    "div": _arith(_truncating_div),
+    "mod": _arith(lambda a, b: a - b * _truncating_div(a, b)),
+}
+SUPPORTED_FUNCTIONS = frozenset(_FUNCTIONS) | frozenset(_LAZY)
