@@ -210,6 +210,14 @@ def _strip(obj: Any, counts: Counter[str], *, keep_public_certs: bool = False) -
     return obj
 
 
+def _strip_query(url: str, counts: Counter[str]) -> str:
+    """A policy link may carry a SAS token in its query string: keep the location only."""
+    if "?" not in url:
+        return url
+    counts["policy-link-query"] += 1
+    return url.split("?", 1)[0] + "?" + REDACTED
+
+
 def _redact_backend_credentials(props: JSON, counts: Counter[str]) -> None:
     """Backend credentials may hold literal secrets: keep names, hide literal values."""
     creds = next((v for k, v in props.items() if k.lower() == "credentials"), None)
@@ -257,7 +265,12 @@ def redact_resource(resource: Mapping[str, Any], counts: Counter[str]) -> JSON:
                     counts["named-value-secret"] += 1
                 del props[key]
     if rtype.endswith(("/policies", "/policyfragments")):
+        link = str(props.get("format", "")).lower().endswith("-link")
         for key in [k for k in props if k.lower() == "value"]:
             if isinstance(props[key], str):
-                props[key] = _redact_policy_text(props[key], counts)
+                props[key] = (
+                    _strip_query(props[key], counts)
+                    if link
+                    else _redact_policy_text(props[key], counts)
+                )
     return out

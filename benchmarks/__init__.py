@@ -1,0 +1,1 @@
+"""Benchmark scripts and their data generators (not part of the installed package)."""
