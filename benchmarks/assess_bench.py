@@ -56,8 +56,8 @@ def main() -> None:
     parser.add_argument("--format", default="json")
     parser.add_argument("--repeat", type=int, default=3)
     ns = parser.parse_args()
-    sys.path.insert(0, str(HERE))
-    from synthetic import make_instance
+    sys.path.insert(0, str(HERE.parent))
+    from benchmarks.synthetic import make_instance
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
