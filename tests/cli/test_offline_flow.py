@@ -87,7 +87,8 @@ def test_template_with_parameters_file(tmp_path: Path, capsys: pytest.CaptureFix
     type_line = lines.index('      "type": "Microsoft.ApiManagement/service",') + 1
     assert result["location"] == {"file": str(template), "line": type_line - 1}
     snapshot = json.loads((out / "snapshot.json").read_text())
-    assert snapshot["provenance"]["inputs"][0]["format"] == "arm-template"
+    formats = {i["path"]: i["format"] for i in snapshot["provenance"]["inputs"]}
+    assert formats == {str(template): "arm-template", str(params): "arm-parameters"}
 
 
 def test_missing_parameter_is_a_gap_and_the_rule_indeterminate(
