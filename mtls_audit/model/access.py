@@ -165,11 +165,14 @@ _BUILT_IN: dict[str, _Role] = {
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": _Role(
         "Owner", False, True, True, "can assign roles to itself and change access policies"
     ),
-    "b24988ac-6180-42a0-ab45-4fb8d3a1234d": _Role(
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": _Role(
         "Contributor", False, True, True, "manages the vault; can change access policies"
     ),
-    "18d7d88d-d35d-4fb9-a5c3-7773c6a72f62": _Role(
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": _Role(
         "User Access Administrator", False, True, True, "can assign roles, to itself too"
+    ),
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": _Role(
+        "Reader", False, False, False, "reads resource metadata only, not secret values"
     ),
 }
 

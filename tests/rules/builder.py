@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from tests.certs.factory import mint, mint_root
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
 RG = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-test"
@@ -48,10 +51,74 @@ def child(path: str, properties: Mapping[str, Any] | None = None, **extra: Any) 
     }
 
 
+def vault_id(name: str) -> str:
+    return f"{RG}/providers/Microsoft.KeyVault/vaults/{name}"
+
+
+def role_definition_id(guid: str) -> str:
+    return f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+
+
+def vault(name: str, properties: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A Key Vault resource with the vaultUri of its name (a None in ``properties`` drops it)."""
+    base = {"vaultUri": f"https://{name}.vault.azure.net/"}
+    return {
+        "id": vault_id(name),
+        "type": "Microsoft.KeyVault/vaults",
+        "name": name,
+        "properties": merge(base, properties or {}),
+    }
+
+
+def scope_id(scope: str) -> str:
+    """``subscription``, ``resource-group``, ``vault:NAME`` or ``vault:NAME/secrets/S``; any
+    other text is taken as a full scope."""
+    if scope == "subscription":
+        return f"/subscriptions/{SUBSCRIPTION}"
+    if scope == "resource-group":
+        return RG
+    if scope.startswith("vault:"):
+        name, _, rest = scope[len("vault:") :].partition("/")
+        return vault_id(name) + (f"/{rest}" if rest else "")
+    return scope
+
+
+def role_assignment(
+    name: str, *, role: str, scope: str = "vault:kv-test", principal: str | None = None
+) -> dict[str, Any]:
+    """A role assignment of the role ``role`` (a GUID), by default to the service's identity."""
+    at = scope_id(scope)
+    return {
+        "id": f"{at}/providers/Microsoft.Authorization/roleAssignments/{name}",
+        "type": "Microsoft.Authorization/roleAssignments",
+        "name": name,
+        "properties": {
+            "scope": at,
+            "roleDefinitionId": role_definition_id(role),
+            "principalId": principal or BASE_SERVICE["identity"]["principalId"],
+        },
+    }
+
+
 def expand(resource: Mapping[str, Any]) -> dict[str, Any]:
+    """A resource from a case: ``path`` (an APIM child), ``vault``, ``role_assignment`` and
+    ``role_definition`` shortcuts, or a full resource."""
     if "path" in resource:
         rest = {k: v for k, v in resource.items() if k not in ("path", "properties")}
         return child(resource["path"], resource.get("properties"), **rest)
+    if "vault" in resource:
+        return vault(resource["vault"], resource.get("properties"))
+    if "role_assignment" in resource:
+        options = {k: resource[k] for k in ("role", "scope", "principal") if k in resource}
+        return role_assignment(resource["role_assignment"], **options)
+    if "role_definition" in resource:
+        guid = resource["role_definition"]
+        return {
+            "id": role_definition_id(guid),
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "name": guid,
+            "properties": dict(resource.get("properties") or {}),
+        }
     return dict(resource)
 
 
@@ -70,6 +137,25 @@ def snapshot(
         "schema": "mtls-audit/snapshot/v1",
         "provenance": {"source": "files", "collected_at": COLLECTED_AT},
         "resources": rows,
-        "keyvault": dict(keyvault or {}),
+        "keyvault": {url: _vault_data(data) for url, data in (keyvault or {}).items()},
         "gaps": [dict(g) for g in gaps],
     }
+
+
+def minted_cer(spec: Mapping[str, Any]) -> str:
+    """Base64 DER of a throw-away certificate: ``subject``, ``key`` (a factory key kind) and
+    ``self_signed`` (else issued by a throw-away root)."""
+    issuer = None if spec.get("self_signed", False) else mint_root()
+    cert = mint(spec.get("subject", "CN=test"), issuer=issuer, key=spec.get("key", "p256"))
+    return base64.b64encode(cert.der).decode("ascii")
+
+
+def _vault_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Key Vault data of a case; a ``cer`` given as a mapping is minted by :func:`minted_cer`."""
+    certificates = {
+        name: {**cert, "cer": minted_cer(cert["cer"])}
+        if isinstance(cert.get("cer"), Mapping)
+        else dict(cert)
+        for name, cert in (data.get("certificates") or {}).items()
+    }
+    return {**data, "certificates": certificates}

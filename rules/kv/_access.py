@@ -1,0 +1,75 @@
+"""What MTLS-KV-02 and MTLS-KV-03 share: the access of the identity each vault is read with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from mtls_audit.api import (
+    AccessVerdict,
+    Citation,
+    IdentityStatus,
+    Model,
+    Result,
+    ServiceModel,
+    VaultUse,
+    access_evidence,
+    not_applicable,
+    vault_access,
+    vault_uses,
+)
+
+Judge = Callable[[Model, ServiceModel, VaultUse], Result]
+
+
+def each_use(model: Model, judge: Judge) -> Iterator[Result]:
+    """One result per (vault, identity) of each service; N/A for a service without references."""
+    for svc in model.services:
+        uses = vault_uses(svc)
+        if not uses:
+            yield not_applicable(
+                svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
+            )
+        for use in uses:
+            yield judge(model, svc, use)
+
+
+@dataclass(frozen=True)
+class Access:
+    """The verdict on one vault use, or None with the reason it cannot be judged."""
+
+    verdict: AccessVerdict | None
+    unjudged: str
+    evidence: tuple[Citation, ...]
+
+
+def judge_access(model: Model, svc: ServiceModel, use: VaultUse) -> Access:
+    """Judge a use whose identity is not missing (the rules decide what a missing one means)."""
+    identity = use.identity
+    evidence = tuple(ref.cite() for ref in use.refs) + identity.evidence
+    if identity.status is IdentityStatus.UNKNOWN:
+        return Access(None, f"The {use.refs[0].label} {identity.reason}.", evidence)
+    if use.vault_url is None:
+        return Access(
+            None, f"The {use.refs[0].label} names a secret that is not a vault URL.", evidence
+        )
+    if not identity.principal_id:
+        return Access(
+            None,
+            f"The principal id of {identity.description} is not in the snapshot, so its "
+            f"access to {use.vault_url} cannot be judged.",
+            evidence,
+        )
+    verdict = vault_access(
+        model, identity.principal_id, use.vault_url, secrets=use.secrets, service_id=svc.id
+    )
+    return Access(verdict, "", evidence + access_evidence(model, use.vault_url, verdict))
+
+
+def used_for(use: VaultUse) -> str:
+    """ "the hostname x, the named value y" — what the vault is read for."""
+    return ", ".join(ref.label for ref in use.refs)
+
+
+def capital(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -1,0 +1,102 @@
+"""MTLS-KV-02: the identity APIM reads a vault with can read its secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import (
+    IdentityStatus,
+    Model,
+    Options,
+    Result,
+    ServiceModel,
+    Severity,
+    VaultUse,
+    failed,
+    indeterminate,
+    passed,
+    rule,
+)
+
+from ._access import capital, each_use, judge_access, used_for
+
+
+@rule(
+    id="MTLS-KV-02",
+    slug="identity-can-read-secrets",
+    title="APIM's identity can read the secrets it references",
+    severity=Severity.HIGH,
+    topics=("key-vault",),
+    guide="Use Key Vault certificates",
+    remediation={
+        "portal": "Key vault > Access control (IAM) > Add role assignment: Key Vault Certificate "
+        "User (certificates) or Key Vault Secrets User (named values) for APIM's identity; on an "
+        "access-policy vault, Access policies > Create: Secret permissions Get, List.",
+        "cli": "az role assignment create --role 'Key Vault Certificate User' --assignee-object-id "
+        "PRINCIPAL --assignee-principal-type ServicePrincipal --scope VAULT_ID  (access policies: "
+        "az keyvault set-policy -n VAULT --object-id PRINCIPAL --secret-permissions get list)",
+        "arm": "Microsoft.Authorization/roleAssignments at the vault: roleDefinitionId "
+        "…/roleDefinitions/db79e9a7-68ee-4b58-9aeb-b90e7c24fcba, principalId: APIM's "
+        "principal",
+        "terraform": "azurerm_role_assignment { scope = azurerm_key_vault.kv.id  "
+        'role_definition_name = "Key Vault Certificate User"  principal_id = '
+        "azurerm_api_management.apim.identity[0].principal_id }",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        For every vault a service references and every identity it reads that vault with, the
+        identity can read secrets there. RBAC vaults: a role assignment to its principal at the
+        vault, an ancestor scope, or each referenced secret, whose role grants
+        ``Microsoft.KeyVault/vaults/secrets/getSecret/action`` (Key Vault Certificate User,
+        Secrets User, Secrets Officer, Administrator, or a custom role with that data action).
+        Access-policy vaults: an access policy for the principal with secrets Get. One result
+        per (vault, identity) of each service. Missing role data is indeterminate.
+
+    Why it matters:
+        APIM fetches certificates and secrets from Key Vault as secrets. Without getSecret the
+        first deployment fails and, later, refresh and rotation silently stop, until the
+        certificate in service expires.
+
+    Example of a failing configuration:
+        APIM's identity holds only Key Vault Reader or Key Vault Certificates Officer on an RBAC
+        vault (neither can read secret values), or an access policy with certificate
+        permissions but no secrets Get.
+
+    What passes:
+        Key Vault Certificate User (or Secrets User) for APIM's principal at the vault or
+        above it; on an access-policy vault, secrets Get and List.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-use-managed-service-identity
+        https://learn.microsoft.com/azure/key-vault/general/rbac-guide
+    """
+    return each_use(model, _judge)
+
+
+def _judge(model: Model, svc: ServiceModel, use: VaultUse) -> Result:
+    vault = use.vault_url
+    where = f"(used by the {used_for(use)})"
+    if use.identity.status is IdentityStatus.MISSING:
+        return failed(
+            svc.id,
+            f"Nothing can read {vault} {where}: the {use.refs[0].label} {use.identity.reason}.",
+            *(ref.cite() for ref in use.refs),
+            *use.identity.evidence,
+            key=use.key,
+            name=use.label,
+        )
+    access = judge_access(model, svc, use)
+    verdict = access.verdict
+    who = use.identity.description
+    if verdict is None or verdict.can_read_secrets is None:
+        why = access.unjudged or " ".join(verdict.unknowns if verdict else ())
+        message = f"Whether {who} can read secrets in {vault} {where} cannot be told: {why}"
+        return indeterminate(svc.id, message, *access.evidence, key=use.key, name=use.label)
+    reasons = " ".join(verdict.reasons)
+    if verdict.can_read_secrets:
+        message = f"{capital(who)} can read secrets in {vault} {where}: {reasons}"
+        return passed(svc.id, message, *access.evidence, key=use.key, name=use.label)
+    message = f"{capital(who)} cannot read secrets in {vault} {where}: {reasons}"
+    return failed(svc.id, message, *access.evidence, key=use.key, name=use.label)

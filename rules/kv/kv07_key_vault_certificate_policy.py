@@ -1,0 +1,199 @@
+"""MTLS-KV-07: the Key Vault certificates APIM uses have a sound issuance policy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from mtls_audit.api import (
+    Citation,
+    Model,
+    Options,
+    Result,
+    ServiceModel,
+    Severity,
+    View,
+    certificate_facts,
+    failed,
+    indeterminate,
+    keyvault_certificate,
+    not_applicable,
+    passed,
+    rule,
+    same,
+    secret_name_of,
+    vault_url_of,
+)
+
+_CURVES = ("P-256", "P-384", "P-521")
+_POLICY_KEYS = ("exportable", "key_type", "key_size", "issuer_name", "lifetime_actions")
+
+
+@dataclass
+class _Use:
+    """One Key Vault certificate and the references (and services) that use it."""
+
+    secret_url: str
+    cites: list[Citation] = field(default_factory=list)
+    services: dict[str, ServiceModel] = field(default_factory=dict)
+
+
+@rule(
+    id="MTLS-KV-07",
+    slug="key-vault-certificate-policy",
+    title="Key Vault certificates used by APIM have a sound issuance policy",
+    severity=Severity.MEDIUM,
+    topics=("key-vault",),
+    guide="Use Key Vault certificates",
+    remediation={
+        "portal": "Key vault > Certificates > certificate > Issuance Policy: exportable key, "
+        "RSA 2048+ or EC P-256+, Lifetime action: automatically renew, a CA-backed issuer.",
+        "cli": "az keyvault certificate set-policy / create with a policy: keyProperties "
+        "{exportable: true, keyType: RSA, keySize: 2048}, lifetimeActions [{action: "
+        "{actionType: AutoRenew}, trigger: {daysBeforeExpiry: 30}}], issuerParameters {name: "
+        "ISSUER}",
+        "terraform": "azurerm_key_vault_certificate: certificate_policy { key_properties { "
+        'exportable = true key_type = "RSA" key_size = 2048 } lifetime_action { action { '
+        'action_type = "AutoRenew" } … } issuer_parameters { name = "ISSUER" } }',
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Every Key Vault certificate that a hostname or a certificate entity references has an
+        exportable key, an RSA key of at least 2048 bits or an EC key on P-256 or larger, an
+        AutoRenew lifetime action, and an issuer other than ``Self`` (a self-signed
+        certificate). Self-issued certificates are accepted when every service using them is
+        on the Developer tier (not meant for production). Key type and self-signature are read
+        from the certificate (``cer``) where the policy does not tell. Indeterminate when the
+        snapshot holds no data-plane facts for the certificate.
+
+    Why it matters:
+        APIM needs the private key (exportable PFX); short keys are breakable; without
+        AutoRenew the certificate expires in service; a self-signed certificate is trusted by
+        no client or backend that has not pinned it.
+
+    Example of a failing configuration:
+        ``"policy": {"exportable": true, "key_type": "RSA", "key_size": 1024,
+        "issuer_name": "Self", "lifetime_actions": [{"action": "EmailContacts"}]}``
+
+    What passes:
+        ``"policy": {"exportable": true, "key_type": "RSA", "key_size": 2048,
+        "issuer_name": "DigiCert", "lifetime_actions": [{"action": "AutoRenew"}]}``
+
+    References:
+        https://learn.microsoft.com/azure/key-vault/certificates/about-certificates
+        https://learn.microsoft.com/azure/api-management/configure-custom-domain
+    """
+    uses: dict[tuple[str, str], _Use] = {}
+    for svc in model.services:
+        entities = {c.id for c in svc.certificates}
+        refs = [
+            r
+            for r in svc.key_vault_refs()
+            if r.field == "keyVaultId" or r.view.resource_id in entities
+        ]
+        if not refs:
+            yield not_applicable(
+                svc.id,
+                f"{svc.service.name} references no Key Vault certificate.",
+                name=svc.service.name,
+            )
+        for ref in refs:
+            url, name = vault_url_of(ref.secret_identifier), secret_name_of(ref.secret_identifier)
+            if url and name and ref.secret_identifier:
+                use = uses.setdefault((url, name.lower()), _Use(ref.secret_identifier))
+                use.cites.append(ref.cite())
+                use.services[svc.id] = svc
+    for (url, name), use in uses.items():
+        yield _judge(model, url, name, use)
+
+
+def _judge(model: Model, url: str, name: str, use: _Use) -> Result:
+    kvc = keyvault_certificate(model, use.secret_url)
+    if kvc is None:
+        return indeterminate(
+            f"{url}/certificates/{name}",
+            f"Key Vault certificate {name} in {url} is not in the snapshot's Key Vault data, so "
+            "its policy cannot be judged.",
+            *use.cites,
+            name=name,
+        )
+    policy = kvc.policy
+    facts = certificate_facts(kvc.raw.get("cer"))
+    problems: list[str] = []
+    unknowns: list[str] = []
+    evidence = [*use.cites]
+    if policy is None:
+        unknowns.append("no issuance policy was collected")
+    else:
+        evidence += [policy.cite(k) for k in _POLICY_KEYS]
+        _judge_policy(policy, problems, unknowns)
+    key_type = (policy.text("key_type") if policy else None) or (facts.key_type if facts else None)
+    size = policy.get("key_size") if policy else None
+    if not isinstance(size, int):
+        size = facts.key_size if facts else None
+    curve = facts.key_curve if facts else None
+    _judge_key(key_type, size, curve, problems, unknowns)
+    issuer = policy.text("issuer_name") if policy else None
+    self_issued = same(issuer, "Self") or bool(facts and facts.self_signed)
+    if self_issued and not all(_is_developer(s) for s in use.services.values()):
+        problems.append(
+            "it is self-issued (issuer_name Self)"
+            if same(issuer, "Self")
+            else "its certificate is self-signed"
+        )
+    elif issuer is None and facts is None:
+        unknowns.append("its issuer is not known")
+    label = f"Key Vault certificate {kvc.name} in {kvc.vault_url}"
+    if problems:
+        return failed(kvc.subject_id, f"{label}: {'; '.join(problems)}.", *evidence, name=name)
+    if unknowns:
+        message = f"{label}: the policy cannot be judged: {'; '.join(unknowns)}."
+        return indeterminate(kvc.subject_id, message, *evidence, name=name)
+    note = " (self-issued, used on the Developer tier only)" if self_issued else ""
+    message = f"{label} is exportable, {key_type} {curve or size}, and renews automatically{note}."
+    return passed(kvc.subject_id, message, *evidence, name=name)
+
+
+def _judge_policy(policy: View, problems: list[str], unknowns: list[str]) -> None:
+    exportable = policy.flag("exportable")
+    if exportable is None:
+        unknowns.append("whether the key is exportable is not known")
+    elif not exportable:
+        problems.append("the key is not exportable, so APIM cannot load it")
+    actions = policy.get("lifetime_actions")
+    if not isinstance(actions, list):
+        unknowns.append("its lifetime actions are not known")
+    elif not any(isinstance(a, dict) and same(a.get("action"), "AutoRenew") for a in actions):
+        problems.append("it has no AutoRenew lifetime action")
+
+
+def _judge_key(
+    key_type: str | None,
+    size: int | None,
+    curve: str | None,
+    problems: list[str],
+    unknowns: list[str],
+) -> None:
+    family = (key_type or "").upper().removesuffix("-HSM")
+    if not key_type:
+        unknowns.append("its key type is not known")
+    elif family == "RSA":
+        if size is None:
+            unknowns.append("its RSA key size is not known")
+        elif size < 2048:
+            problems.append(f"its RSA key has {size} bits (at least 2048 needed)")
+    elif family == "EC":
+        if curve is not None and curve not in _CURVES:
+            problems.append(f"its EC key is on {curve} (P-256, P-384 or P-521 needed)")
+        elif curve is None and size is None:
+            unknowns.append("its EC curve is not known")
+        elif curve is None and size is not None and size < 256:
+            problems.append(f"its EC key has {size} bits (P-256 or larger needed)")
+    else:
+        problems.append(f"its key type {key_type} is neither RSA nor EC")
+
+
+def _is_developer(svc: ServiceModel) -> bool:
+    return (svc.service.sku_name or "").lower().split("_", 1)[0] == "developer"

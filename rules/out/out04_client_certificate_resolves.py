@@ -1,0 +1,103 @@
+"""MTLS-OUT-04: every backend client certificate resolves to a live certificate entity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import (
+    BackendCertificate,
+    Model,
+    Options,
+    Result,
+    Severity,
+    backend_certificates,
+    days_left,
+    failed,
+    indeterminate,
+    is_unresolved,
+    not_applicable,
+    passed,
+    rule,
+)
+
+
+@rule(
+    id="MTLS-OUT-04",
+    slug="client-certificate-resolves",
+    title="Backend client certificates resolve to unexpired certificates",
+    severity=Severity.HIGH,
+    topics=("backend-validation", "client-certificates"),
+    guide="Secure the backend with a client certificate",
+    remediation={
+        "portal": "Certificates: add (or renew in Key Vault) the certificate; Backends > "
+        "backend > Client certificate: choose an existing one.",
+        "cli": "az apim certificate list -g RG --service-name APIM; then point "
+        "credentials.certificateIds at an existing certificate id",
+        "arm": "backends: credentials.certificateIds: [resourceId('Microsoft.ApiManagement/"
+        "service/certificates', APIM, NAME)] with that certificate deployed",
+        "terraform": "azurerm_api_management_backend: credentials { certificate = "
+        "[azurerm_api_management_certificate.c.thumbprint] }",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Every ``credentials.certificateIds`` entry of a backend names a certificate entity of
+        the service (by full id, or by name when the entry is not a full id), and — when no
+        ids are given — every ``credentials.certificate`` thumbprint matches one; the
+        certificate found is not expired. One result per entry. Indeterminate when the
+        service's certificates were not collected or the certificate has no expiry date.
+
+    Why it matters:
+        A backend that names a missing or expired certificate presents none, or a dead one:
+        the backend refuses the handshake and the API is down, or the backend was never
+        enforcing mutual TLS.
+
+    Example of a failing configuration:
+        ``"certificateIds": ["/subscriptions/…/service/apim/certificates/deleted-cert"]``, or a
+        thumbprint of a certificate that was rotated away.
+
+    What passes:
+        Entries naming existing certificate entities whose ``expirationDate`` lies ahead.
+
+    References:
+        https://learn.microsoft.com/rest/api/apimanagement/backend/create-or-update
+    """
+    for svc in model.services:
+        uses = backend_certificates(svc)
+        if not uses:
+            yield not_applicable(
+                svc.id,
+                f"No backend entity of {svc.service.name} names a client certificate.",
+                name=svc.service.name,
+            )
+        collected = not model.gaps_about("certificates", subject=svc.id)
+        for use in uses:
+            yield _judge(model, use, collected)
+
+
+def _judge(model: Model, use: BackendCertificate, collected: bool) -> Result:
+    backend, ref = use.backend, use.reference
+    what = "thumbprint " if use.by_thumbprint else ""
+    label = f"Backend {backend.name}: client certificate {what}{ref}"
+    cert = use.certificate
+    if cert is None:
+        if is_unresolved(ref) or "{{" in ref:
+            return indeterminate(
+                backend.id, f"{label} is not resolved.", use.citation, key=ref, name=backend.name
+            )
+        if not collected:
+            message = f"{label} cannot be checked: the service's certificates were not collected."
+            return indeterminate(backend.id, message, use.citation, key=ref, name=backend.name)
+        message = f"{label} matches no certificate entity of the service."
+        return failed(backend.id, message, use.citation, key=ref, name=backend.name)
+    evidence = (use.citation, cert.props.cite("expirationDate"))
+    if cert.expiry is None:
+        message = f"{label} resolves to {cert.name}, whose expiry date is not in the snapshot."
+        return indeterminate(backend.id, message, *evidence, key=ref, name=backend.name)
+    days = days_left(cert.expiry, model.as_of)
+    if days < 0:
+        message = f"{label} resolves to {cert.name}, which expired {-days} day(s) ago."
+        return failed(backend.id, message, *evidence, key=ref, name=backend.name)
+    message = f"{label} resolves to {cert.name}, valid until {cert.expiry:%Y-%m-%d}."
+    return passed(backend.id, message, *evidence, key=ref, name=backend.name)
