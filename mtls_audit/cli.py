@@ -183,7 +183,12 @@ def _collect(kw: dict[str, Any]) -> tuple[dict[str, Any], str]:
         from mtls_audit.sources.azure import AzureOptions
 
         if kw["verbose"]:
-            logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+            # Only our own log: azure-core's INFO log prints every header of every request.
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            ours = logging.getLogger("mtls_audit")
+            ours.addHandler(handler)
+            ours.setLevel(logging.INFO)
         document = workflow.collect_azure(
             AzureOptions(
                 subscriptions=tuple(kw["subscription"]),

@@ -138,7 +138,7 @@ def build(
     origins: Mapping[str, Any] | None = None,
 ) -> JSON:
     """Assemble a snapshot document from a source's parts, redacting secrets on the way in."""
-    counts: Counter[str] = Counter()
+    counts: Counter[str] = Counter(provenance.get("redactions") or {})
     clean = [redact_resource(r, counts) for r in resources]
     document: JSON = {
         "schema": SCHEMA_ID,
@@ -155,7 +155,15 @@ def build(
 
 # --- redaction --------------------------------------------------------------------------
 
-_SECRET_KEYS = {"certificatepassword", "password", "pfx", "privatekey", "accesstoken"}
+_SECRET_KEYS = {
+    "certificatepassword",
+    "password",
+    "pfx",
+    "privatekey",
+    "accesstoken",
+    "primarykey",
+    "secondarykey",
+}
 _POLICY_SECRET_ATTR = re.compile(
     r"""(?P<head>\b(?:password|certificate-password)\s*=\s*)(?P<q>["'])(?P<value>.*?)(?P=q)""",
     re.IGNORECASE | re.DOTALL,

@@ -183,11 +183,14 @@ def _write_markdown(outcome: Outcome, out: Path) -> list[Path]:
     from mtls_audit.report.markdown import render_markdown
 
     path = out / "summary.md"
-    links = {
+    candidates = {
         "PDF report": "report.pdf",
         "HTML report": "report.html",
         "Evidence (JSON)": "evidence.json",
+        "SARIF": "results.sarif",
+        "JUnit": "junit.xml",
     }
+    links = {name: file for name, file in candidates.items() if (out / file).exists()}
     path.write_text(render_markdown(outcome.evidence, report_links=links), "utf-8")
     return [path]
 
@@ -219,6 +222,8 @@ def write_outputs(outcome: Outcome, formats: Sequence[str], out: Path) -> list[P
             f"cannot create the output folder: {exc.strerror}", source=str(out)
         ) from None
     written: list[Path] = []
-    for name in dict.fromkeys(files):
+    # The summary links the other files, so it is written after them.
+    ordered = sorted(dict.fromkeys(files), key=lambda name: name == "markdown")
+    for name in ordered:
         written += WRITERS[name](outcome, out)
     return written

@@ -266,7 +266,10 @@ def vault_access(
         )
     assignments = None
     if _assignments_collected(model, vault, service_id):
-        assignments = [role_assignment_input(a) for a in model.role_assignments]
+        # Sorted, so that what a result cites does not depend on the order Azure listed them.
+        assignments = sorted(
+            (role_assignment_input(a) for a in model.role_assignments), key=lambda a: a.id.lower()
+        )
     definitions = {d.id: role_definition_input(d) for d in model.role_definitions}
     return access.resolve_access(
         principal_id,

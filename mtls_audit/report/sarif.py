@@ -1,0 +1,232 @@
+"""SARIF 2.1.0 for code-scanning dashboards (GitHub, Azure DevOps).
+
+What is emitted, and why:
+
+- ``fail`` results: ``kind`` fail, ``level`` error for critical and high, warning for medium,
+  note for low and info.
+- ``indeterminate`` results: also ``kind`` fail, at level warning, the message starting with
+  "Indeterminate:". SARIF's own ``review`` kind would force level none, and dashboards hide such
+  results, while missing evidence must stay visible (it gates like a finding).
+- ``waived`` results: like fail, with an external suppression carrying the justification.
+- ``pass`` and ``not_applicable`` results are left out: the evidence JSON holds the full
+  population, and dashboards are for what needs action.
+
+Every result has a physical location: the input file and line where the finding was read from a
+file; otherwise a line of an inventory file written beside the SARIF (one resource id per line,
+sorted, line breaks inside an id written as ``\n``), so that tools which require a file location
+accept every result. Its URI is relative to the working directory, like the input paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from mtls_audit.report.reader import (
+    Evidence,
+    check_evidence,
+    instance_label,
+    remediation_steps,
+    service_ids,
+    waiver_justification,
+)
+
+SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://pypi.org/project/mtls-audit/"
+INVENTORY_NAME = "mtls-audit-inventory.txt"
+FINGERPRINT_KEY = "mtlsAudit/v1"
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
+LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+EMITTED = ("fail", "indeterminate", "waived")
+PROSE_CHANNELS = ("portal",)
+
+
+def write_sarif(evidence: Evidence, out: Path) -> list[Path]:
+    """Write the SARIF log to ``out``; returns it and, when some result needed it, the inventory."""
+    check_evidence(evidence)
+    emitted = [r for r in evidence["results"] if r["status"] in EMITTED]
+    written = [out]
+    inventory: dict[str, int] = {}
+    inventory_uri = INVENTORY_NAME
+    if any(_file_location(r) is None for r in emitted):
+        ids = sorted({r["resource_id"] for r in evidence["results"]})
+        inventory = {resource_id: line for line, resource_id in enumerate(ids, start=1)}
+        inventory_path = out.with_name(INVENTORY_NAME)
+        lines = (rid.replace("\r", "\\r").replace("\n", "\\n") + "\n" for rid in ids)
+        inventory_path.write_text("".join(lines), encoding="utf-8")
+        written.append(inventory_path)
+        inventory_uri = _artifact_uri(inventory_path)
+    log = _sarif_log(evidence, emitted, inventory, inventory_uri)
+    out.write_text(json.dumps(log, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return written
+
+
+def _sarif_log(
+    evidence: Evidence,
+    emitted: Sequence[Mapping[str, Any]],
+    inventory: Mapping[str, int],
+    inventory_uri: str,
+) -> dict[str, Any]:
+    rules = sorted(evidence["rule_pack"], key=lambda rule: rule["id"])
+    index = {rule["id"]: position for position, rule in enumerate(rules)}
+    run = evidence["run"]
+    return {
+        "$schema": SARIF_SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": evidence["tool"]["name"],
+                        "version": evidence["tool"]["version"],
+                        "informationUri": INFORMATION_URI,
+                        "rules": [_rule(rule) for rule in rules],
+                    }
+                },
+                "automationDetails": _automation(evidence),
+                "invocations": [_invocation(evidence)],
+                "results": [_result(r, index, inventory, inventory_uri) for r in emitted],
+                "properties": {
+                    "asOf": run["as_of"],
+                    "snapshotSha256": evidence["snapshot"]["sha256"],
+                    "gate": evidence["summary"].get("gate", {}),
+                },
+            }
+        ],
+    }
+
+
+def _rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    controls = rule.get("controls", {})
+    tags = ["security", "mtls"] + [f"{fw}:{cid}" for fw, ids in controls.items() for cid in ids]
+    text, markdown = _help(rule)
+    return {
+        "id": rule["id"],
+        "name": rule["slug"],
+        "shortDescription": {"text": rule["title"]},
+        "fullDescription": {"text": rule.get("summary") or rule["title"]},
+        "help": {"text": text, "markdown": markdown},
+        "defaultConfiguration": {"level": LEVELS.get(rule["severity"], "warning")},
+        "properties": {
+            "security-severity": SECURITY_SEVERITY.get(rule["severity"], "5.5"),
+            "tags": tags,
+            "severity": rule["severity"],
+            "lifecycle": rule.get("lifecycle", ""),
+            "pack": rule.get("pack", ""),
+            "ruleVersion": rule.get("version", ""),
+        },
+    }
+
+
+def _help(rule: Mapping[str, Any]) -> tuple[str, str]:
+    """The help text of a rule: its rationale, then remediation per channel."""
+    rationale = rule.get("rationale", "")
+    text = [f"Why it matters: {rationale}", "How to fix it:"]
+    markdown = [f"**Why it matters.** {rationale}", "**How to fix it.**"]
+    for channel, label, remedy in remediation_steps(rule):
+        text.append(f"{label}: {remedy}")
+        body = remedy if channel in PROSE_CHANNELS else f"```\n{remedy}\n```"
+        markdown.append(f"*{label}*\n\n{body}")
+    return "\n\n".join(text), "\n\n".join(markdown)
+
+
+def _automation(evidence: Evidence) -> dict[str, Any]:
+    """An id stable across runs of the same scope: GitHub keys its analysis category on it."""
+    services = "\n".join(sorted(sid.lower() for sid in service_ids(evidence)))
+    digest = hashlib.sha256(services.encode()).hexdigest()[:16]
+    return {
+        "id": f"mtls-audit/{digest}/",
+        "description": {"text": f"mtls-audit of {instance_label(evidence)}"},
+    }
+
+
+def _invocation(evidence: Evidence) -> dict[str, Any]:
+    notices = [
+        {
+            "level": "error",
+            "message": {"text": f"{error.get('kind', 'error')}: {error.get('message', '')}"},
+            **({"descriptor": {"id": error["rule_id"]}} if error.get("rule_id") else {}),
+        }
+        for error in evidence.get("errors", [])
+    ]
+    notices += [
+        {
+            "level": "warning",
+            "message": {
+                "text": f"Evidence gap ({gap.get('kind')}, {gap.get('what')}) for "
+                f"{gap.get('subject')}: {gap.get('message', '')}"
+            },
+        }
+        for gap in evidence.get("gaps", [])
+    ]
+    return {
+        "executionSuccessful": not evidence.get("errors"),
+        "toolExecutionNotifications": notices,
+    }
+
+
+def _result(
+    result: Mapping[str, Any],
+    index: Mapping[str, int],
+    inventory: Mapping[str, int],
+    inventory_uri: str,
+) -> dict[str, Any]:
+    status, severity = result["status"], result["severity"]
+    message = result["message"]
+    level = LEVELS.get(severity, "warning")
+    if status == "indeterminate":
+        message, level = f"Indeterminate: {message}", "warning"
+    uri, line = _file_location(result) or (inventory_uri, inventory[result["resource_id"]])
+    sarif: dict[str, Any] = {
+        "ruleId": result["rule_id"],
+        "kind": "fail",
+        "level": level,
+        "message": {"text": message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": uri},
+                    "region": {"startLine": line},
+                },
+                "logicalLocations": [
+                    {"fullyQualifiedName": result["resource_id"], "kind": "resource"}
+                ],
+            }
+        ],
+        "partialFingerprints": {FINGERPRINT_KEY: result["fingerprint"]},
+        "properties": {
+            "status": status,
+            "severity": severity,
+            "subject": result.get("subject", ""),
+        },
+    }
+    if result["rule_id"] in index:
+        sarif["ruleIndex"] = index[result["rule_id"]]
+    if status == "waived":
+        sarif["suppressions"] = [
+            {"kind": "external", "justification": waiver_justification(result)}
+        ]
+    return sarif
+
+
+def _artifact_uri(path: Path) -> str:
+    """The inventory's URI: relative to the working directory (where input paths are relative
+    to, typically the repository root) when it lies below it, else its bare file name."""
+    try:
+        relative = path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path.name
+    return quote(relative.as_posix(), safe="/-._~")
+
+
+def _file_location(result: Mapping[str, Any]) -> tuple[str, int] | None:
+    """The finding's input file (as a URI reference) and line, when it was read from a file."""
+    location = result.get("location")
+    if not isinstance(location, Mapping) or not location.get("file"):
+        return None
+    path = str(location["file"]).replace("\\", "/")
+    return quote(path, safe="/:@-._~"), int(location.get("line") or 1)

@@ -1,0 +1,141 @@
+"""Bounded tables of the report: coverage, certificates, and records with optional fields.
+
+Records in the evidence (gaps, errors, certificates, coverage rows) may omit optional fields;
+:func:`filled` gives every field the templates show a value, so a sparse record renders as blanks
+instead of failing the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from mtls_audit.report.reader import natural_key, resource_name
+
+T = TypeVar("T")
+
+COVERAGE_APIS = 30
+COVERAGE_ROWS = 50
+COVERAGE_VERDICTS = {
+    "bypass": "Bypass",
+    "not-validated": "Not validated",
+    "indeterminate": "Indeterminate",
+    "validated": "Validated",
+}
+# Column headers of the per-API coverage table, short enough for its narrow columns.
+COVERAGE_HEADERS = {**COVERAGE_VERDICTS, "indeterminate": "Indet."}
+GAP_FIELDS = ("kind", "what", "subject", "message", "status", "code")
+ERROR_FIELDS = ("kind", "rule_id", "pack", "message")
+CERTIFICATE_FIELDS = (
+    "kind",
+    "name",
+    "subject",
+    "issuer",
+    "thumbprint",
+    "source",
+    "refresh_status",
+    "expiry",
+)
+COVERAGE_FIELDS = ("service_id", "api_id", "api", "operation", "product", "verdict", "reason")
+
+
+@dataclass(frozen=True)
+class Bounded(Generic[T]):
+    """The first items of a list, and how many were left out."""
+
+    shown: Sequence[T]
+    more: int
+
+
+def bounded(items: Sequence[T], limit: int) -> Bounded[T]:
+    return Bounded(items[:limit], max(0, len(items) - limit))
+
+
+def filled(record: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    """The record with each of ``fields`` present; absent and null values become ""."""
+    present = {key: value for key, value in record.items() if value is not None}
+    return {**dict.fromkeys(fields, ""), **present}
+
+
+def bounded_records(
+    records: Sequence[Mapping[str, Any]], fields: Iterable[str], limit: int
+) -> Bounded[dict[str, Any]]:
+    keys = tuple(fields)
+    return Bounded([filled(r, keys) for r in records[:limit]], max(0, len(records) - limit))
+
+
+@dataclass(frozen=True)
+class ApiCoverage:
+    service: str
+    api: str
+    counts: Mapping[str, int]
+    total: int
+
+
+@dataclass(frozen=True)
+class CoverageView:
+    total: int
+    counts: Mapping[str, int]
+    apis: Bounded[ApiCoverage]
+    operations: Bounded[dict[str, Any]]
+
+
+def coverage_view(rows: Sequence[Mapping[str, Any]]) -> CoverageView | None:
+    """Operations by verdict: totals, the APIs with most unvalidated operations, worst first."""
+    if not rows:
+        return None
+    records = [filled(row, COVERAGE_FIELDS) for row in rows]
+    order = list(COVERAGE_VERDICTS)
+    counts = dict.fromkeys(order, 0)
+    apis: dict[tuple[str, str], dict[str, int]] = {}
+    names: dict[tuple[str, str], str] = {}
+    for row in records:
+        verdict = row["verdict"]
+        counts[verdict] = counts.get(verdict, 0) + 1
+        key = (row["service_id"], row["api_id"] or row["api"])
+        names[key] = row["api"]
+        per_api = apis.setdefault(key, dict.fromkeys(order, 0))
+        per_api[verdict] = per_api.get(verdict, 0) + 1
+    api_rows = [
+        ApiCoverage(resource_name(service), names[(service, api)], c, sum(c.values()))
+        for (service, api), c in apis.items()
+    ]
+    api_rows.sort(key=lambda a: (a.counts["validated"] - a.total, natural_key(a.api)))
+    rank = {verdict: index for index, verdict in enumerate(order)}
+    records.sort(
+        key=lambda r: (rank.get(r["verdict"], len(order)), natural_key(r["api"] + r["operation"]))
+    )
+    return CoverageView(
+        len(rows), counts, bounded(api_rows, COVERAGE_APIS), bounded(records, COVERAGE_ROWS)
+    )
+
+
+@dataclass(frozen=True)
+class CertificateRow:
+    certificate: Mapping[str, Any]
+    expiry_date: str
+    days: str
+    state: str
+
+
+def certificate_rows(
+    certificates: Sequence[Mapping[str, Any]], warning_days: int, limit: int
+) -> Bounded[CertificateRow]:
+    """Certificates soonest expiry first (unknown expiry last), marked expired or expiring."""
+    ordered = sorted(certificates, key=lambda c: _days_key(c.get("days_left")))
+    rows = []
+    for cert in ordered[:limit]:
+        days = cert.get("days_left")
+        if days is None:
+            state = "unknown"
+        else:
+            state = "expired" if days < 0 else "expiring" if days <= warning_days else "valid"
+        expiry = str(cert.get("expiry") or "unknown")[:10]
+        shown_days = "?" if days is None else str(days)
+        rows.append(CertificateRow(filled(cert, CERTIFICATE_FIELDS), expiry, shown_days, state))
+    return Bounded(rows, max(0, len(certificates) - limit))
+
+
+def _days_key(days: int | None) -> tuple[int, int]:
+    return (1, 0) if days is None else (0, days)

@@ -1,0 +1,113 @@
+"""Live collection from Azure: the public entry of the ``azure`` source.
+
+``collect_azure`` reads the API Management services in scope, everything under them, the Key
+Vaults they reference and who may read those vaults, and returns the parts of a snapshot
+(``resources``, ``keyvault``, ``gaps``, ``provenance``; see docs/formats.md). Every read that
+fails becomes a gap; collection itself fails (``CollectionError``) only when it cannot start.
+
+Importing this module is cheap: the Azure SDKs and the helper modules built on them
+(``azure_*.py`` beside this file) are imported when a collection runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from mtls_audit.errors import CollectionError
+
+from .azure_auth import AUTH_MODES, CLOUDS
+
+__all__ = ["AzureOptions", "collect_azure"]
+
+_SUBSCRIPTION = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_RESOURCE_GROUP = re.compile(r"^[-\w.()]{1,90}$")
+_SERVICE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{0,49}$")
+
+
+@dataclass(frozen=True)
+class AzureOptions:
+    subscriptions: tuple[str, ...]
+    resource_groups: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()  # APIM service names; empty = every APIM service in scope
+    auth: str = "default"  # default|cli|managed-identity|workload-identity|environment
+    cloud: str = "AzureCloud"
+    arm_endpoint: str | None = None  # overrides the cloud's ARM base URL (private clouds, tests)
+    concurrency: int = 8
+    timeout_s: float = 30.0
+    max_retries: int = 3
+    max_retry_after_s: float = 30.0
+    connection_verify: str | bool | None = (
+        None  # CA bundle; None = REQUESTS_CA_BUNDLE/SSL_CERT_FILE
+    )
+    verbose: bool = False  # log each call (method, path, status, ms) through `logging`
+    progress: bool = False  # rich progress on a TTY
+
+
+def _problems(options: AzureOptions) -> Iterator[str]:
+    if not options.subscriptions:
+        yield "give at least one subscription"
+    for sub in options.subscriptions:
+        if not _SUBSCRIPTION.match(sub):
+            yield f"subscription {sub!r} is not a subscription id (a GUID)"
+    for group in options.resource_groups:
+        if not _RESOURCE_GROUP.match(group) or group.endswith("."):
+            yield f"resource group {group!r} is not a valid resource group name"
+    for name in options.services:
+        if not _SERVICE.match(name):
+            yield f"service {name!r} is not a valid API Management service name"
+    if options.auth not in AUTH_MODES:
+        yield f"auth {options.auth!r} is not one of {', '.join(AUTH_MODES)}"
+    if options.cloud not in CLOUDS:
+        yield f"cloud {options.cloud!r} is not one of {', '.join(CLOUDS)}"
+    if options.arm_endpoint is not None:
+        parts = urlsplit(options.arm_endpoint)
+        if parts.scheme != "https" or not parts.hostname or parts.path.strip("/") or parts.query:
+            yield f"ARM endpoint {options.arm_endpoint!r} must be https://host[:port]"
+    if options.concurrency < 1:
+        yield "concurrency must be at least 1"
+    if options.timeout_s <= 0:
+        yield "timeout must be positive"
+    if options.max_retries < 0 or options.max_retry_after_s < 0:
+        yield "retries and the Retry-After cap cannot be negative"
+    verify = options.connection_verify
+    if isinstance(verify, str) and not os.path.exists(verify):
+        yield f"CA bundle {verify!r} does not exist"
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("collecting from Azure", total=None)
+        yield lambda count: progress.update(
+            task, description=f"collecting from Azure: {count} requests"
+        )
+
+
+def collect_azure(options: AzureOptions, *, credential: object | None = None) -> dict[str, Any]:
+    """Collect the snapshot parts from Azure.
+
+    ``credential``: any object with ``get_token`` (sync or async); by default one is made for
+    ``options.auth``. Raises :class:`CollectionError` when collection cannot start.
+    """
+    problems = list(_problems(options))
+    if problems:
+        raise CollectionError("; ".join(problems))
+    from .azure_collect import collect
+
+    with _progress(options.progress) as on_request:
+        return asyncio.run(collect(options, credential, on_request))

@@ -1,0 +1,110 @@
+"""The HTML report: escaped, self-contained, and complete for an empty assessment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lxml.html
+import pytest
+from markupsafe import escape
+
+from mtls_audit.report.html import render_html
+from mtls_audit.report.reader import ReportError
+
+from .evidence_factory import (
+    HOSTILE_BIDI,
+    HOSTILE_IMG,
+    HOSTILE_LINK,
+    HOSTILE_MD,
+    empty_evidence,
+    sparse_evidence,
+)
+
+DIGEST = "0" * 64
+
+
+def parse(source: str) -> lxml.html.HtmlElement:
+    return lxml.html.fromstring(source)
+
+
+def strings(tree: lxml.html.HtmlElement, path: str) -> list[str]:
+    found = tree.xpath(path)
+    assert isinstance(found, list)
+    return [str(item) for item in found]
+
+
+def test_hostile_names_are_escaped_in_the_source_and_shown_as_text(
+    hostile: dict[str, Any],
+) -> None:
+    source = render_html(hostile, evidence_sha256=DIGEST)
+    assert HOSTILE_IMG not in source
+    assert HOSTILE_LINK not in source
+    assert str(escape(HOSTILE_IMG)) in source
+    tree = parse(source)
+    assert strings(tree, "//img") == []
+    assert strings(tree, "//link") == []
+    text = tree.text_content()
+    assert HOSTILE_IMG in text
+    assert HOSTILE_LINK in text
+    assert HOSTILE_MD in text
+    assert HOSTILE_BIDI not in text
+    assert "invoice\\u202efdp.exe" in text
+
+
+def test_the_document_is_self_contained(realistic: dict[str, Any]) -> None:
+    tree = parse(render_html(realistic, evidence_sha256=DIGEST))
+    assert tree.get("lang") == "en"
+    links = strings(tree, "//@href | //@src")
+    assert links, "the contents page links to its chapters"
+    assert all(link.startswith("#") for link in links)
+    anchors = set(strings(tree, "//@id"))
+    assert {link[1:] for link in links} <= anchors
+    style = "".join(strings(tree, "//style/text()"))
+    assert ".chip" in style
+    assert "url(" not in style
+    assert "@import" not in style
+
+
+def test_title_metadata_and_hashes(realistic: dict[str, Any]) -> None:
+    tree = parse(render_html(realistic, evidence_sha256=DIGEST, title="Quarterly evidence"))
+    assert tree.findtext(".//title") == "Quarterly evidence"
+    metas = {m.get("name"): m.get("content") for m in tree.iter("meta") if m.get("name")}
+    assert metas["author"] == "mtls-audit"
+    assert metas["dcterms.created"] == realistic["run"]["finished_at"]
+    text = tree.text_content()
+    assert DIGEST in text
+    assert realistic["snapshot"]["sha256"] in text
+
+
+def test_empty_assessment_states_are_honest() -> None:
+    text = parse(render_html(empty_evidence(), evidence_sha256=DIGEST)).text_content()
+    assert "No exceptions were recorded for this assessment." in text
+    assert "no finding to detail" in text
+    assert "No coverage was computed" in text
+    assert "No certificate inventory was recorded" in text
+
+
+def test_waived_results_and_their_justification_are_listed(realistic: dict[str, Any]) -> None:
+    text = parse(render_html(realistic, evidence_sha256=DIGEST)).text_content()
+    assert "Partner CA publishes no CRL" in text
+    assert "No exceptions were recorded" not in text
+
+
+def test_a_document_of_another_schema_is_refused(realistic: dict[str, Any]) -> None:
+    with pytest.raises(ReportError, match="unsupported evidence schema"):
+        render_html({**realistic, "schema": "mtls-audit/snapshot/v1"}, evidence_sha256=DIGEST)
+
+
+def test_a_document_without_results_is_refused(realistic: dict[str, Any]) -> None:
+    del realistic["results"]
+    with pytest.raises(ReportError, match="lacks results"):
+        render_html(realistic, evidence_sha256=DIGEST)
+
+
+def test_optional_fields_may_be_absent() -> None:
+    text = parse(render_html(sparse_evidence(), evidence_sha256=DIGEST)).text_content()
+    assert "pack third-party failed to load" in text
+    assert "collected at an unrecorded time" in text
+    assert "The rule pack gives no rationale for this rule." in text
+    assert "bare" in text
+    assert "timed out" in text

@@ -1,0 +1,92 @@
+"""JUnit XML: one suite per service, statuses as JUnit outcomes, valid XML for any string."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from mtls_audit.report.junit import write_junit, xml_safe
+
+from .evidence_factory import HOSTILE_BIDI, HOSTILE_LINK, HOSTILE_MD, SUB
+
+
+def suites_of(evidence: dict[str, Any], tmp_path: Path) -> tuple[ET.Element, dict[str, ET.Element]]:
+    out = tmp_path / "mtls-audit.junit.xml"
+    write_junit(evidence, out)
+    root = ET.parse(out).getroot()
+    return root, {suite.get("name", ""): suite for suite in root.findall("testsuite")}
+
+
+def counts(element: ET.Element) -> tuple[int, int, int, int]:
+    return tuple(int(element.get(k, "-1")) for k in ("tests", "failures", "errors", "skipped"))  # type: ignore[return-value]
+
+
+def test_one_suite_per_service_with_counts_per_status(
+    realistic: dict[str, Any], tmp_path: Path
+) -> None:
+    root, suites = suites_of(realistic, tmp_path)
+    assert list(suites) == ["apim-contoso-prod", "apim-contoso-dr", "estate"]
+    assert counts(suites["apim-contoso-prod"]) == (9, 5, 1, 1)
+    assert counts(suites["apim-contoso-dr"]) == (4, 0, 0, 1)
+    assert counts(suites["estate"]) == (1, 0, 1, 0)
+    assert counts(root) == (14, 5, 2, 2)
+    prop = suites["apim-contoso-dr"].find("properties/property")
+    assert prop is not None
+    assert prop.get("value", "").endswith("/service/apim-contoso-dr")
+
+
+def test_outcomes_carry_message_evidence_and_remediation(
+    realistic: dict[str, Any], tmp_path: Path
+) -> None:
+    _, suites = suites_of(realistic, tmp_path)
+    cases = {
+        (c.get("classname"), c.get("name")): c for c in suites["apim-contoso-prod"].iter("testcase")
+    }
+    gw = cases[("MTLS-GW-01", "client-certificates-requested: apim-contoso-prod")]
+    failure = gw.find("failure")
+    assert failure is not None
+    assert failure.get("message") == (
+        "Hostname api.contoso-health.example does not negotiate client certificates."
+    )
+    assert "/properties/hostnameConfigurations/1/negotiateClientCertificate: false" in (
+        failure.text or ""
+    )
+    assert "Azure CLI: az apim update" in (failure.text or "")
+    waived = cases[("MTLS-IN-04", "checks-revocation: policy")].find("skipped")
+    assert waived is not None
+    assert waived.get("message", "").startswith("waived: Partner CA")
+    na = next(
+        c for c in suites["apim-contoso-dr"].iter("testcase") if c.find("skipped") is not None
+    )
+    assert na.get("classname") == "MTLS-TLS-01"
+
+
+def test_results_outside_every_service_and_run_errors_go_to_estate(
+    realistic: dict[str, Any], tmp_path: Path
+) -> None:
+    failing = next(r for r in realistic["results"] if r["status"] == "fail")
+    outside = dict(failing, resource_id=f"{SUB}/providers/Microsoft.KeyVault/vaults/kv")
+    outside["subject"] = "kv"
+    realistic["results"].append(outside)
+    _, suites = suites_of(realistic, tmp_path)
+    names = [c.get("name") for c in suites["estate"].iter("testcase")]
+    assert names == ["evidence-complete: kv", "run-error"]
+    assert counts(suites["estate"]) == (2, 1, 1, 0)
+
+
+def test_hostile_strings_stay_well_formed_data(hostile: dict[str, Any], tmp_path: Path) -> None:
+    _, suites = suites_of(hostile, tmp_path)
+    cases = list(suites["apim-contoso-prod"].iter("testcase"))
+    names = [c.get("name", "") for c in cases]
+    assert f"validation-coverage: {HOSTILE_LINK}" in names
+    assert any(name.startswith(f"certificate-expiry: {HOSTILE_MD} (") for name in names)
+    failure = next(c for c in cases if c.get("name", "").endswith(HOSTILE_LINK)).find("failure")
+    assert failure is not None
+    assert "\\x00\\x1b[31m" in (failure.text or "")
+
+
+def test_xml_safe_escapes_only_what_xml_cannot_carry() -> None:
+    assert xml_safe("a\x00b\x1fc\td\ne\ufffe") == "a\\x00b\\x1fc\td\ne\\ufffe"
+    assert xml_safe(HOSTILE_BIDI) == "invoice\\u202efdp.exe"
+    assert xml_safe("<&>\"'é😀") == "<&>\"'é😀"

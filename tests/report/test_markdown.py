@@ -1,0 +1,56 @@
+"""The Markdown summary: verdict, counts, failing rules, links, and escaped names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mtls_audit.report.markdown import md_escape, render_markdown
+
+from .evidence_factory import HOSTILE_BIDI, HOSTILE_IMG, HOSTILE_LINK, HOSTILE_MD, empty_evidence
+
+
+def test_summary_has_verdict_counts_and_failing_rules(realistic: dict[str, Any]) -> None:
+    text = render_markdown(realistic, report_links={"PDF": "report.pdf", "SARIF": "ci out/a.sarif"})
+    lines = text.splitlines()
+    assert lines[0] == "## mtls-audit: FAIL"
+    assert "| Fail | 5 |" in lines
+    assert "| Indeterminate | 1 |" in lines
+    assert "| critical | 3 | 1 |" in lines
+    kv = next(line for line in lines if line.startswith("| MTLS-KV-09 |"))
+    assert kv.split(" | ")[2:5] == ["2", "0", "critical"]
+    order = [line.split(" | ")[0] for line in lines if line.startswith("| MTLS-")]
+    assert order == ["| MTLS-GW-01", "| MTLS-IN-01", "| MTLS-KV-09", "| MTLS-EVID-01"]
+    assert "1 gap(s), 1 run-level error(s)" in text
+    assert lines[-1] == "Reports: [PDF](report.pdf) · [SARIF](ci%20out/a.sarif)"
+
+
+def test_hostile_names_are_escaped(hostile: dict[str, Any]) -> None:
+    text = render_markdown(hostile)
+    for raw in (HOSTILE_IMG, HOSTILE_LINK, HOSTILE_MD):
+        assert raw not in text
+    assert "<img" not in text
+    assert "<link" not in text
+    assert "**bold**" not in text
+    assert '&lt;link rel=attachment href="file:///etc/passwd"&gt;' in text
+    assert (
+        "\\*\\*bold\\*\\* \\[x\\]\\(http://evil.example\\) \\| \\`tick\\` &lt;b&gt;&amp;amp;"
+        in text
+    )
+    assert HOSTILE_BIDI not in text
+    assert "invoice\\\\u202efdp.exe" in text
+    rows = [line for line in text.splitlines() if line.startswith("| MTLS-KV-09")]
+    assert rows
+    assert rows[0].count(" | ") == 5
+
+
+def test_escape_keeps_one_line_and_plain_words() -> None:
+    assert md_escape("api\nname|x") == "api name\\|x"
+    assert md_escape("get-patient 1.0") == "get-patient 1.0"
+
+
+def test_a_clean_run_says_so() -> None:
+    text = render_markdown(empty_evidence())
+    assert text.startswith("## mtls-audit: PASS")
+    assert "No rule failed and no result was indeterminate." in text
+    assert "**Evidence:** complete" in text
+    assert "Reports:" not in text

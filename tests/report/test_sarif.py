@@ -1,0 +1,151 @@
+"""SARIF: valid against the official 2.1.0 schema, every result located, stable identifiers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from mtls_audit.report.sarif import INVENTORY_NAME, write_sarif
+
+SCHEMA = (
+    Path(__file__).resolve().parents[2] / ".." / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+)
+
+
+@pytest.fixture(scope="module")
+def validator() -> Any:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    return jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def write(evidence: dict[str, Any], folder: Path) -> tuple[dict[str, Any], list[Path]]:
+    written = write_sarif(evidence, folder / "mtls-audit.sarif")
+    return json.loads(written[0].read_text(encoding="utf-8")), written
+
+
+@pytest.mark.parametrize("kind", ["realistic", "hostile"])
+def test_output_validates_against_the_sarif_schema(
+    kind: str, request: pytest.FixtureRequest, validator: Any, tmp_path: Path
+) -> None:
+    log, _ = write(request.getfixturevalue(kind), tmp_path)
+    errors = [e.message for e in validator.iter_errors(log)]
+    assert errors == []
+
+
+def test_results_are_the_open_and_waived_ones(realistic: dict[str, Any], tmp_path: Path) -> None:
+    log, _ = write(realistic, tmp_path)
+    results = log["runs"][0]["results"]
+    statuses = [r["properties"]["status"] for r in results]
+    assert sorted(statuses) == sorted(
+        r["status"]
+        for r in realistic["results"]
+        if r["status"] in ("fail", "indeterminate", "waived")
+    )
+    by_status = {r["properties"]["status"]: r for r in results}
+    assert by_status["indeterminate"]["level"] == "warning"
+    assert by_status["indeterminate"]["message"]["text"].startswith("Indeterminate: ")
+    justification = "Partner CA publishes no CRL; compensating control: 24 h certificates."
+    assert by_status["waived"]["suppressions"] == [
+        {"kind": "external", "justification": justification}
+    ]
+    levels = {
+        (r["ruleId"], r["properties"]["severity"]): r["level"]
+        for r in results
+        if r["properties"]["status"] == "fail"
+    }
+    assert levels[("MTLS-GW-01", "critical")] == "error"
+    assert levels[("MTLS-KV-09", "high")] == "error"
+    fingerprints = {r["fingerprint"] for r in realistic["results"]}
+    assert all(r["partialFingerprints"]["mtlsAudit/v1"] in fingerprints for r in results)
+    assert all(r["kind"] == "fail" for r in results)
+
+
+def test_every_result_has_a_file_and_line_and_the_inventory_line_is_its_resource(
+    realistic: dict[str, Any], tmp_path: Path
+) -> None:
+    log, written = write(realistic, tmp_path)
+    assert written == [tmp_path / "mtls-audit.sarif", tmp_path / INVENTORY_NAME]
+    inventory = (tmp_path / INVENTORY_NAME).read_text(encoding="utf-8").splitlines()
+    assert inventory == sorted(set(inventory))
+    located = 0
+    for result in log["runs"][0]["results"]:
+        physical = result["locations"][0]["physicalLocation"]
+        uri, line = physical["artifactLocation"]["uri"], physical["region"]["startLine"]
+        resource = result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+        if uri == INVENTORY_NAME:
+            assert inventory[line - 1] == resource
+        else:
+            located += 1
+            assert (uri, line) in {("infra/apim.json", 40), ("policies/patients.xml", 3)}
+    assert located == 2
+
+
+def test_no_inventory_when_every_result_has_a_location(
+    realistic: dict[str, Any], tmp_path: Path
+) -> None:
+    for result in realistic["results"]:
+        result["location"] = {"file": "infra/my apim.json", "line": 7}
+    log, written = write(realistic, tmp_path)
+    assert written == [tmp_path / "mtls-audit.sarif"]
+    assert not (tmp_path / INVENTORY_NAME).exists()
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in log["runs"][0]["results"]
+    }
+    assert uris == {"infra/my%20apim.json"}
+
+
+def test_rules_carry_descriptions_help_severity_and_controls(
+    realistic: dict[str, Any], tmp_path: Path
+) -> None:
+    log, _ = write(realistic, tmp_path)
+    driver = log["runs"][0]["tool"]["driver"]
+    assert (driver["name"], driver["version"]) == ("mtls-audit", "0.1.0")
+    rules = {rule["id"]: rule for rule in driver["rules"]}
+    assert len(rules) == len(realistic["rule_pack"])
+    gw = rules["MTLS-GW-01"]
+    assert gw["name"] == "client-certificates-requested"
+    assert gw["shortDescription"]["text"] == "The gateway requests client certificates"
+    assert gw["properties"]["security-severity"] == "9.5"
+    assert "hipaa:164.312(d)" in gw["properties"]["tags"]
+    assert "nist-800-53:IA-3" in gw["properties"]["tags"]
+    assert "Azure CLI" in gw["help"]["text"]
+    assert "```" in gw["help"]["markdown"]
+    for result in log["runs"][0]["results"]:
+        assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+
+
+def test_automation_id_is_stable_across_runs(realistic: dict[str, Any], tmp_path: Path) -> None:
+    first, _ = write(realistic, tmp_path)
+    realistic["run"].update(id="another-run", started_at="2027-01-01T00:00:00Z")
+    realistic["run"]["scope"]["services"].reverse()
+    second, _ = write(realistic, tmp_path)
+    assert (
+        first["runs"][0]["automationDetails"]["id"] == second["runs"][0]["automationDetails"]["id"]
+    )
+    assert first["runs"][0]["automationDetails"]["id"].startswith("mtls-audit/")
+
+
+def test_run_errors_and_gaps_are_notifications(realistic: dict[str, Any], tmp_path: Path) -> None:
+    log, _ = write(realistic, tmp_path)
+    invocation = log["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    levels = [n["level"] for n in invocation["toolExecutionNotifications"]]
+    assert levels == ["error", "warning"]
+
+
+def test_inventory_uri_is_relative_to_the_working_directory(
+    realistic: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()
+    log, _ = write(realistic, tmp_path / "out")
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in log["runs"][0]["results"]
+    }
+    assert uris == {"infra/apim.json", "policies/patients.xml", f"out/{INVENTORY_NAME}"}

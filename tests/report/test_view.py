@@ -1,0 +1,200 @@
+"""The report's context: ordering, bounds, control status and verdicts read from the evidence."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from mtls_audit.report.controls import family_code
+from mtls_audit.report.reader import NOT_EVALUATED, natural_key, owning_service, verdict
+from mtls_audit.report.tables import COVERAGE_ROWS
+from mtls_audit.report.view import build_view, prose
+
+from .evidence_factory import DR, PROD, empty_evidence
+
+
+def view_of(evidence: dict[str, Any], **options: Any) -> Any:
+    return build_view(evidence, evidence_sha256="0" * 64, **options)
+
+
+def test_findings_are_bounded_to_top_n_and_say_how_many_more(realistic: dict[str, Any]) -> None:
+    template = next(r for r in realistic["results"] if r["rule_id"] == "MTLS-KV-09")
+    for index in range(30):
+        extra = copy.deepcopy(template)
+        extra.update(status="fail", severity="low", resource_id=f"{PROD}/certificates/c{index}")
+        realistic["results"].append(extra)
+    section = next(f for f in view_of(realistic).findings if f.rule_id == "MTLS-KV-09")
+    assert len(section.rows.shown) == 25
+    assert section.rows.more == 32 - 25
+    assert section.rows.shown[0].severity == "critical"
+    assert [row.severity for row in section.rows.shown[:2]] == ["critical", "high"]
+    narrow = next(f for f in view_of(realistic, top_n=3).findings if f.rule_id == "MTLS-KV-09")
+    assert (len(narrow.rows.shown), narrow.rows.more) == (3, 29)
+
+
+def test_findings_list_failing_rules_first_then_indeterminate(realistic: dict[str, Any]) -> None:
+    view = view_of(realistic)
+    assert [f.rule_id for f in view.findings] == [
+        "MTLS-GW-01",
+        "MTLS-IN-01",
+        "MTLS-KV-09",
+        "MTLS-EVID-01",
+    ]
+    in01 = view.findings[1]
+    assert [row.status for row in in01.rows.shown] == ["fail", "indeterminate"]
+    assert in01.rows.shown[0].location == "policies/patients.xml:3"
+    assert in01.rationale
+    assert in01.remediation[0][0] == "Azure portal"
+
+
+def test_control_status_is_the_worst_status_of_the_citing_rules(
+    realistic: dict[str, Any],
+) -> None:
+    tables = {t.framework: t for t in view_of(realistic).control_tables}
+    assert list(tables) == ["hipaa", "soc2", "nist-800-53"]
+    nist = {row.control: row for row in tables["nist-800-53"].rows}
+    assert nist["SC-8(1)"].status == "pass"
+    assert nist["SC-12"].status == "fail"
+    assert [r.rule_id for r in nist["IA-3"].rules] == ["MTLS-GW-01", "MTLS-IN-01", "MTLS-IN-04"]
+    assert list(nist) == sorted(nist, key=natural_key)
+    assert list(nist).index("SC-8") < list(nist).index("SC-8(1)") < list(nist).index("SC-12")
+
+
+def test_a_rule_without_results_is_not_evaluated_and_never_passes(
+    realistic: dict[str, Any],
+) -> None:
+    realistic["results"] = [r for r in realistic["results"] if r["rule_id"] != "MTLS-TLS-01"]
+    tables = {t.framework: t for t in view_of(realistic).control_tables}
+    nist = {row.control: row for row in tables["nist-800-53"].rows}
+    assert nist["SC-13"].status == NOT_EVALUATED
+
+
+@pytest.mark.parametrize(
+    ("framework", "control", "family"),
+    [
+        ("hipaa", "164.312(e)(2)(i)", "164.312"),
+        ("soc2", "CC6.1", "CC6"),
+        ("nist-800-53", "SC-8(1)", "SC"),
+        ("iso-27001", "A.8.24", "A"),
+    ],
+)
+def test_family_codes(framework: str, control: str, family: str) -> None:
+    assert family_code(framework, control) == family
+
+
+def test_families_group_controls_in_order(realistic: dict[str, Any]) -> None:
+    hipaa = view_of(realistic).families[0]
+    assert [f.code for f in hipaa.families] == ["164.308", "164.312", "164.316"]
+    assert hipaa.families[1].title == "Technical safeguards"
+
+
+def test_top_risks_describe_failures_in_words(realistic: dict[str, Any]) -> None:
+    risks = view_of(realistic).top_risks
+    assert risks[0].rule_id == "MTLS-GW-01"
+    kv = next(r for r in risks if r.rule_id == "MTLS-KV-09")
+    assert kv.counts == "2 of 3 assessed subjects fail."
+    assert kv.summary == [[("Certificates are not expired or near expiry.", False)]]
+
+
+def test_coverage_puts_problems_first_and_is_bounded(realistic: dict[str, Any]) -> None:
+    row = realistic["coverage"][1]
+    realistic["coverage"] += [
+        {**row, "operation_id": f"{row['api_id']}/operations/op{i}", "operation": f"op{i}"}
+        for i in range(100)
+    ]
+    coverage = view_of(realistic).coverage
+    assert coverage is not None
+    assert coverage.total == 106
+    assert coverage.counts == {
+        "bypass": 1,
+        "not-validated": 1,
+        "indeterminate": 1,
+        "validated": 103,
+    }
+    assert [op["verdict"] for op in coverage.operations.shown[:3]] == [
+        "bypass",
+        "not-validated",
+        "indeterminate",
+    ]
+    assert coverage.operations.more == 106 - COVERAGE_ROWS
+    assert coverage.apis.shown[0].api == "billing"
+
+
+def test_certificates_soonest_expiry_first_with_states(realistic: dict[str, Any]) -> None:
+    realistic["inventory"]["certificates"].append(
+        {"kind": "ca", "name": "unknown-expiry", "expiry": None, "days_left": None}
+    )
+    rows = view_of(realistic).certificates.shown
+    assert [r.certificate["name"] for r in rows] == [
+        "partner-root",
+        "gateway-tls",
+        "ehr-client",
+        "unknown-expiry",
+    ]
+    assert [r.state for r in rows] == ["expired", "expiring", "valid", "unknown"]
+    assert rows[-1].expiry_date == "unknown"
+
+
+def test_empty_sections_are_empty_not_missing() -> None:
+    view = view_of(empty_evidence())
+    assert view.coverage is None
+    assert view.certificates.shown == []
+    assert view.findings == []
+    assert view.top_risks == []
+    assert view.waived.shown == []
+    assert view.waivers == []
+
+
+@pytest.mark.parametrize(
+    ("gate", "outcome", "words"),
+    [
+        (
+            {"fail_on": "critical", "failing": 2, "incomplete": False, "exit_code": 1},
+            "fail",
+            "2 findings",
+        ),
+        (
+            {"fail_on": "high", "failing": 1, "incomplete": True, "exit_code": 1},
+            "fail",
+            "incomplete",
+        ),
+        (
+            {"fail_on": "critical", "failing": 0, "incomplete": True, "exit_code": 3},
+            "incomplete",
+            "1 gap",
+        ),
+        (
+            {"fail_on": "critical", "failing": 0, "incomplete": False, "exit_code": 0},
+            "pass",
+            "No finding",
+        ),
+        (
+            {"fail_on": "none", "failing": 0, "incomplete": False, "exit_code": 0},
+            "pass",
+            "not gated",
+        ),
+    ],
+)
+def test_verdict_reads_the_gate(
+    realistic: dict[str, Any], gate: dict[str, Any], outcome: str, words: str
+) -> None:
+    realistic["summary"]["gate"] = gate
+    result = verdict(realistic)
+    assert result.outcome == outcome
+    assert words in result.sentence
+
+
+def test_owning_service_matches_ids_case_insensitively() -> None:
+    assert owning_service(f"{PROD.upper()}/apis/x", [DR, PROD]) == PROD
+    assert owning_service(f"{PROD}-staging/apis/x", [PROD]) is None
+    assert owning_service(PROD, [PROD]) == PROD
+
+
+def test_rule_text_keeps_paragraphs_and_marks_literals() -> None:
+    text = "Checks ``negotiateClientCertificate`` on\n  every hostname.\n\nSecond ``a`` b."
+    assert prose(text) == [
+        [("Checks ", False), ("negotiateClientCertificate", True), (" on every hostname.", False)],
+        [("Second ", False), ("a", True), (" b.", False)],
+    ]
