@@ -39,8 +39,9 @@ def measure(args: list[str], repeat: int = 3) -> dict[str, float]:
         import time
 
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", RUNNER, *args], capture_output=True,
-                              text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", RUNNER, *args], capture_output=True, text=True, check=False
+        )
         walls.append(time.perf_counter() - start)
         line = next(x for x in done.stderr.splitlines() if x.startswith("BENCH "))
         rss.append(json.loads(line[6:])["max_rss_mb"])
@@ -62,16 +63,39 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         large = out / "large.json"
-        document = make_instance(apis=ns.apis, operations=ns.operations, policies=ns.policies,
-                                 fragments=ns.fragments)
+        document = make_instance(
+            apis=ns.apis, operations=ns.operations, policies=ns.policies, fragments=ns.fragments
+        )
         large.write_text(json.dumps(document))
         rows = {
             "--version": measure(["--version"], ns.repeat),
-            "scan --sample": measure(["scan", "--sample", "--format", ns.format, "--out",
-                                      str(out / "s"), "--fail-on", "none"], ns.repeat),
+            "scan --sample": measure(
+                [
+                    "scan",
+                    "--sample",
+                    "--format",
+                    ns.format,
+                    "--out",
+                    str(out / "s"),
+                    "--fail-on",
+                    "none",
+                ],
+                ns.repeat,
+            ),
             f"assess large ({ns.apis} APIs, {ns.operations} operations, {ns.policies} "
-            f"policies)": measure(["assess", str(large), "--format", ns.format, "--out",
-                                   str(out / "l"), "--fail-on", "none"], ns.repeat),
+            f"policies)": measure(
+                [
+                    "assess",
+                    str(large),
+                    "--format",
+                    ns.format,
+                    "--out",
+                    str(out / "l"),
+                    "--fail-on",
+                    "none",
+                ],
+                ns.repeat,
+            ),
         }
         size = large.stat().st_size / 2**20
     print(f"python {sys.version.split()[0]}; large snapshot {size:.1f} MiB; format {ns.format}")
