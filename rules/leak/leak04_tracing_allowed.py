@@ -1,0 +1,72 @@
+"""MTLS-LEAK-04: no subscription allows request tracing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import (
+    Model,
+    Options,
+    Result,
+    Severity,
+    failed,
+    not_applicable,
+    passed,
+    rule,
+)
+
+
+@rule(
+    id="MTLS-LEAK-04",
+    slug="tracing-allowed",
+    title="No subscription allows request tracing",
+    severity=Severity.MEDIUM,
+    topics=("disclosure",),
+    guide="beyond",
+    remediation={
+        "portal": "Subscriptions > subscription > Allow tracing: off.",
+        "cli": "az rest --method patch …/subscriptions/SID?api-version=2024-05-01 --body "
+        '\'{"properties": {"allowTracing": false}}\'',
+        "arm": "Microsoft.ApiManagement/service/subscriptions: properties.allowTracing: false",
+        "terraform": "azurerm_api_management_subscription: allow_tracing = false",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Every APIM subscription has ``allowTracing`` false (the default when absent). The
+        snapshot does not say which subscriptions are production ones, so every subscription
+        is judged; waive a non-production one with a documented waiver.
+
+    Why it matters:
+        A trace returns the full policy execution to the caller: request headers, the
+        client certificate's details, named-value results and backend responses — patient
+        data and secrets in a debugging channel.
+
+    Example of a failing configuration:
+        A partner subscription with ``"allowTracing": true`` left on after an investigation.
+
+    What passes:
+        ``"allowTracing": false`` or absent.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-api-inspector
+    """
+    for svc in model.services:
+        if not svc.subscriptions:
+            yield not_applicable(
+                svc.id,
+                f"{svc.service.name} has no subscriptions in the snapshot.",
+                name=svc.service.name,
+            )
+        for sub in svc.subscriptions:
+            cite = sub.props.cite("allowTracing")
+            label = f"Subscription {sub.display_name}"
+            if sub.allow_tracing:
+                yield failed(
+                    sub.id, f"{label} allows request tracing.", cite, name=sub.display_name
+                )
+            else:
+                yield passed(
+                    sub.id, f"{label} does not allow request tracing.", cite, name=sub.display_name
+                )
