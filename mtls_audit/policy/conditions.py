@@ -1,0 +1,394 @@
+"""Policy expressions as formulas over certificate atoms.
+
+:func:`condition` turns the text of a ``<when condition="…">`` (``@(…)`` or ``@{…}``) into a
+:class:`~mtls_audit.policy.logic.Formula`; :func:`value` gives the symbolic value of any
+expression, e.g. of a ``<set-variable>`` whose variable a later condition reads (pass it in
+:attr:`Scope.variables`). Blocks are executed symbolically: ``var``, assignments, ``if``/``else``
+and ``return`` split the result into a :class:`~values.Choice` per path, so
+``if (cert == null) return false; … return cert.Verify();`` becomes one formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from mtls_audit.policy import csharp_ast as ast
+from mtls_audit.policy.atoms import NamedValueResolver, no_named_values, resolve_literal
+from mtls_audit.policy.csharp import ExpressionSyntaxError, parse, parse_expression
+from mtls_audit.policy.logic import FALSE, TRUE, Formula, and_, atoms, if_, not_, or_, split
+from mtls_audit.policy.members import call, construct, member, resolve_path, skipped
+from mtls_audit.policy.values import (
+    HEADER,
+    HEADER_DATA,
+    LAMBDA,
+    Bool,
+    Cert,
+    Choice,
+    Deployment,
+    Field,
+    Lam,
+    Leaf,
+    Null,
+    Number,
+    Opaque,
+    Path,
+    Site,
+    Text,
+    TextSet,
+    Throw,
+    Value,
+    bind,
+    choice,
+    compare,
+    settle,
+    truth,
+    unknown,
+)
+
+Env = Mapping[str, Value]
+STEP_BUDGET = 10_000
+"""Symbolic execution steps per expression; beyond it a block is one opaque condition."""
+
+_NO_RETURN = Opaque("not all code paths return a value")
+_COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
+_COLLECTIONS = frozenset({"List", "HashSet", "string", "String", ""})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an expression can see besides the request: named values and earlier variables
+    (``context.Variables[name]``, as returned by :func:`value` for the ``<set-variable>``)."""
+
+    named_value: NamedValueResolver = no_named_values
+    variables: Mapping[str, Value] = field(default_factory=dict)
+
+
+def value(text: str, scope: Scope | None = None) -> Value:
+    """The symbolic value of ``@(…)`` or ``@{…}`` (with or without the ``@``)."""
+    tree = parse(text)
+    evaluator = _Evaluator(text, scope or Scope())
+    if isinstance(tree, ast.Block):
+        return evaluator.block(tree)
+    return evaluator.expr(tree, {})
+
+
+def condition(text: str, scope: Scope | None = None) -> Formula:
+    """The formula of a boolean expression: True, False or ERROR for every certificate."""
+    result = value(text, scope)
+    return truth(result, Site(" ".join(text.split()), ast.Span(0, len(text))))
+
+
+def constant(text: str) -> Value:
+    """The value of a ``<set-variable>`` written as plain text."""
+    return Text(text, text)
+
+
+class _BudgetExceeded(Exception):
+    pass
+
+
+class _Evaluator:
+    def __init__(self, text: str, scope: Scope):
+        self.text = text
+        self.scope = scope
+        self.steps = 0
+
+    def site(self, node: ast.Node) -> Site:
+        return Site(self.text[node.span.offset : node.span.end], node.span)
+
+    # -- blocks --------------------------------------------------------------------------------
+
+    def block(self, tree: ast.Block) -> Value:
+        try:
+            result = self.run(tree.statements, {})
+        except _BudgetExceeded:
+            return Opaque(self.site(tree).text)
+        if _contains(result, _NO_RETURN):
+            raise ExpressionSyntaxError("not all code paths return a value", tree.span.end - 1)
+        return result
+
+    def run(self, statements: tuple[ast.Stmt, ...], env: Env) -> Value:
+        self.steps += 1
+        if self.steps > STEP_BUDGET:
+            raise _BudgetExceeded
+        if not statements:
+            return _NO_RETURN
+        first, rest = statements[0], statements[1:]
+        if isinstance(first, ast.Block):
+            return self.run(first.statements + rest, env)
+        if isinstance(first, ast.VarDecl):
+            (name, init), *more = first.names
+            if more:
+                rest = (ast.VarDecl(first.span, first.type, tuple(more)), *rest)
+            bound = Null() if init is None else self.expr(init, env)
+            return self.assign(name, bound, rest, env)
+        if isinstance(first, ast.ExprStmt):
+            return self.statement_expr(first.expr, rest, env)
+        if isinstance(first, ast.If):
+            cond = truth(self.expr(first.cond, env), self.site(first.cond))
+            then = self.run((first.then, *rest), env)
+            other = self.run((first.other, *rest) if first.other else rest, env)
+            return choice(cond, then, other)
+        if isinstance(first, ast.Return):
+            return Null() if first.value is None else self.expr(first.value, env)
+        if isinstance(first, ast.Jump) and first.keyword == "throw":
+            return Throw()
+        # A loop, try, switch, … : whatever follows is one opaque condition.
+        end = (rest[-1] if rest else first).span.end
+        return Opaque(self.text[first.span.offset : end])
+
+    def assign(self, name: str, bound: Value, rest: tuple[ast.Stmt, ...], env: Env) -> Value:
+        return bind(settle(bound), lambda leaf: self.run(rest, {**env, name: leaf}))
+
+    def statement_expr(self, expr: ast.Expr, rest: tuple[ast.Stmt, ...], env: Env) -> Value:
+        if isinstance(expr, ast.Assign) and isinstance(expr.target, ast.Name):
+            assigned = self.expr(expr.value, env)
+            if expr.op != "=":
+                assigned = bind(assigned, lambda leaf: unknown(self.site(expr), leaf))
+            return self.assign(expr.target.id, assigned, rest, env)
+        evaluated = self.expr(expr, env)
+        after: list[Value] = []
+
+        def continue_after(_leaf: Leaf) -> Value:
+            if not after:
+                after.append(self.run(rest, env))
+            return after[0]
+
+        return bind(settle(evaluated), continue_after)
+
+    # -- expressions ---------------------------------------------------------------------------
+
+    def expr(self, node: ast.Expr, env: Env) -> Value:
+        match node:
+            case ast.Literal():
+                return _literal_value(node.value, node.is_char, self.scope)
+            case ast.Placeholder():
+                return self.placeholder(node)
+            case ast.Name():
+                return env[node.id] if node.id in env else resolve_path(node.id, self.site(node))
+            case ast.Member() | ast.Call() | ast.Index():
+                return bind(self.link(node, env), _end_of_chain)
+            case ast.Unary():
+                return self.unary(node, env)
+            case ast.Binary():
+                return self.binary(node, env)
+            case ast.Conditional():
+                cond = truth(self.expr(node.cond, env), self.site(node.cond))
+                return choice(cond, self.expr(node.then, env), self.expr(node.other, env))
+            case ast.Lambda():
+                return Lam(node, env)
+            case ast.Cast() | ast.As():
+                return self.expr(node.operand, env)
+            case ast.Is():
+                return self.is_(node, env)
+            case ast.New():
+                return self.new(node, env)
+        return Opaque(self.site(node).text)
+
+    def placeholder(self, node: ast.Placeholder) -> Value:
+        text = node.text
+        resolved = self.scope.named_value(text[2:-2].strip()) if text.startswith("{{") else None
+        if resolved is not None:
+            try:
+                parsed = parse_expression(resolved)
+            except ExpressionSyntaxError:
+                parsed = None
+            if isinstance(parsed, ast.Literal):
+                return _literal_value(parsed.value, parsed.is_char, self.scope, text)
+        return Opaque(text)
+
+    def link(self, node: ast.Expr, env: Env) -> Value:
+        """One link of an access chain, keeping a ``?.``-skipped null for the next link."""
+        if isinstance(node, ast.Member):
+            return self.member(node, env)
+        if isinstance(node, ast.Call):
+            return self.call(node, env)
+        if isinstance(node, ast.Index):
+            return self.index(node, env)
+        return self.expr(node, env)
+
+    def member(self, node: ast.Member, env: Env) -> Value:
+        site = self.site(node)
+        target = self.link(node.target, env)
+        return bind(target, lambda leaf: member(leaf, node.name, node.conditional, site))
+
+    def call(self, node: ast.Call, env: Env) -> Value:
+        site = self.site(node)
+        if not isinstance(node.func, ast.Member):
+            return Opaque(site.text)
+        func = node.func
+        target = self.link(func.target, env)
+        if target == Path("context.Variables"):
+            return self.variable_call(func.name, node.args, env, site)
+        args = [self.expr(arg, env) for arg in node.args]
+        lambdas = [arg for arg in args if isinstance(arg, Lam)]
+        if func.name == "Any" and len(args) == 1 and lambdas:
+            return bind(target, lambda leaf: self.any_certificate(leaf, lambdas[0], site))
+
+        def invoke(leaf: Leaf) -> Value:
+            return _bind_all(
+                args, lambda values: call(leaf, func.name, values, func.conditional, site)
+            )
+
+        return bind(target, invoke)
+
+    def any_certificate(self, target: Leaf, lam: Lam, site: Site) -> Value:
+        """``context.Deployment.Certificates.Any(c => c.Value.Thumbprint == …)``."""
+        levels = {"dictionary": "item", "values": "certificate"}
+        body = lam.node.body
+        if not (isinstance(target, Deployment) and target.level in levels):
+            return unknown(site, target)
+        if len(lam.node.params) != 1 or isinstance(body, ast.Block):
+            return unknown(site, target)
+        inner = {**lam.env, lam.node.params[0]: Deployment(levels[target.level])}
+        formula = truth(self.expr(body, inner), self.site(body))
+        if any(atom.source == LAMBDA for atom in atoms(formula)):
+            return Opaque(site.text)
+        return Bool(formula)
+
+    def variable_call(self, name: str, args: tuple[ast.Expr, ...], env: Env, site: Site) -> Value:
+        key = self.expr(args[0], env) if args else None
+        if not isinstance(key, Text) or key.value is None:
+            return Opaque(site.text)
+        known = key.value in self.scope.variables
+        if name == "ContainsKey" and len(args) == 1:
+            return Bool(TRUE) if known else Opaque(site.text)
+        if name == "GetValueOrDefault" and known:
+            return _without_throws(self.scope.variables[key.value], site)
+        return Opaque(site.text)
+
+    def index(self, node: ast.Index, env: Env) -> Value:
+        site = self.site(node)
+        target = self.link(node.target, env)
+        if target == Path("context.Variables") and len(node.args) == 1:
+            return self.variable_call("GetValueOrDefault", node.args, env, site)
+
+        def index(leaf: Leaf) -> Value:
+            if isinstance(leaf, Null):
+                return skipped(leaf, node.conditional)
+            return unknown(site, leaf)
+
+        return bind(target, index)
+
+    def unary(self, node: ast.Unary, env: Env) -> Value:
+        operand = self.expr(node.operand, env)
+        if node.op == "!":
+            return Bool(not_(truth(operand, self.site(node.operand))))
+        if node.op == "-" and isinstance(operand, Number):
+            return Number(-operand.value)
+        return bind(operand, lambda leaf: unknown(self.site(node), leaf))
+
+    def binary(self, node: ast.Binary, env: Env) -> Value:
+        site = self.site(node)
+        left, right = self.expr(node.left, env), self.expr(node.right, env)
+        if node.op in ("&&", "||", "&", "|"):
+            a, b = truth(left, self.site(node.left)), truth(right, self.site(node.right))
+            return Bool(_logical(node.op, a, b))
+        if node.op == "??":
+            return bind(left, lambda leaf: right if isinstance(leaf, Null) else leaf)
+        if node.op in _COMPARISONS:
+            return _bind_all([left, right], lambda ab: compare(node.op, ab[0], ab[1], site))
+        if node.op == "+":
+            return _bind_all([left, right], lambda ab: _plus(ab[0], ab[1], site))
+        return _bind_all([left, right], lambda ab: unknown(site, *ab))
+
+    def is_(self, node: ast.Is, env: Env) -> Value:
+        site = self.site(node)
+        operand = self.expr(node.operand, env)
+        if node.type is None:
+            op = "!=" if node.negated else "=="
+            return bind(operand, lambda leaf: compare(op, leaf, Null(), site))
+        is_cert = node.type.name.endswith("X509Certificate2")
+
+        def test(leaf: Leaf) -> Value:
+            if isinstance(leaf, Null) or (isinstance(leaf, Cert) and is_cert):
+                holds = isinstance(leaf, Cert) != node.negated
+                return Bool(TRUE if holds else FALSE)
+            return unknown(site, leaf)
+
+        return bind(operand, test)
+
+    def new(self, node: ast.New, env: Env) -> Value:
+        site = self.site(node)
+        args = [self.expr(arg, env) for arg in node.args]
+        type_name = node.type.name if node.type else ""
+        if type_name.endswith("X509Certificate2"):
+            return _bind_all(args, lambda values: construct(type_name, values, site))
+        if type_name.rsplit(".", 1)[-1] not in _COLLECTIONS:
+            return unknown(site, *args)
+        items = [self.expr(item, env) for item in node.items or ()]
+        if args and isinstance(args[0], TextSet):
+            items.extend(args[0].items)
+        ignore_case = len(args) > 1 and isinstance(args[-1], Path) and "IgnoreCase" in args[-1].path
+        if all(isinstance(item, Text) for item in items):
+            texts = tuple(item for item in items if isinstance(item, Text))
+            return TextSet(texts, ignore_case)
+        return Opaque(site.text)
+
+
+def _end_of_chain(leaf: Leaf) -> Value:
+    return Null() if isinstance(leaf, Null) else leaf
+
+
+def _literal_value(
+    literal: str | int | float | bool | None, is_char: bool, scope: Scope, raw: str = ""
+) -> Value:
+    """A literal's value; ``raw`` is the text as authored when it differs (a placeholder)."""
+    if literal is None:
+        return Null()
+    if isinstance(literal, bool):
+        return Bool(TRUE if literal else FALSE)
+    if isinstance(literal, int | float):
+        return Number(literal)
+    resolved = literal if is_char else resolve_literal(literal, scope.named_value)
+    return Text(raw or literal, resolved)
+
+
+def _logical(op: str, a: Formula, b: Formula) -> Formula:
+    """``&&``/``||`` short-circuit; ``&``/``|`` on booleans evaluate both sides."""
+    if op == "&&":
+        return and_(a, b)
+    if op == "||":
+        return or_(a, b)
+    if op == "&":
+        return if_(a, b, and_(b, FALSE))
+    return if_(a, or_(b, TRUE), b)
+
+
+def _plus(left: Leaf, right: Leaf, site: Site) -> Value:
+    if isinstance(left, Text) and isinstance(right, Text) and None not in (left.value, right.value):
+        return Text(site.text, f"{left.value}{right.value}")
+    if isinstance(left, Number) and isinstance(right, Number):
+        return Number(left.value + right.value)
+    for side in (left, right):
+        if isinstance(side, Field) and side.name in (HEADER, HEADER_DATA):
+            return Field(side.source, HEADER_DATA)
+    return unknown(site, left, right)
+
+
+def _bind_all(values: list[Value], step: Callable[[list[Leaf]], Value]) -> Value:
+    """Bind several values left to right (C# evaluates operands in order)."""
+    if not values:
+        return step([])
+    return bind(values[0], lambda first: _bind_all(values[1:], lambda rest: step([first, *rest])))
+
+
+def _without_throws(variable: Value, site: Site) -> Value:
+    """A variable read later: the paths on which setting it threw went to on-error instead."""
+    variable = settle(variable)
+    if isinstance(variable, Choice):
+        then, other = variable.then, variable.other
+        if isinstance(then, Throw):
+            return _without_throws(other, site)
+        if isinstance(other, Throw):
+            return _without_throws(then, site)
+        _throws, cond = split(variable.cond)
+        return choice(cond, _without_throws(then, site), _without_throws(other, site))
+    return Opaque(site.text) if isinstance(variable, Throw) else variable
+
+
+def _contains(result: Value, leaf: Leaf) -> bool:
+    if isinstance(result, Choice):
+        return _contains(result.then, leaf) or _contains(result.other, leaf)
+    return result == leaf
