@@ -58,6 +58,7 @@ from mtls_audit.model.inventory import (
     certificate_inventory,
     keyvault_certificate,
 )
+from mtls_audit.model.policies import effective_policies
 
 __all__ = [
     "MISSING",
@@ -89,6 +90,7 @@ __all__ = [
     "certificate_facts",
     "certificate_inventory",
     "days_left",
+    "effective_policies",
     "failed",
     "find_vault",
     "indeterminate",

@@ -106,6 +106,8 @@ class Model:
     as_of: datetime
     source: str
     collected: frozenset[str] = field(default_factory=frozenset)  # resource type keys present
+    # Derived views shared by rules (effective policies, analyses), filled on first use.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def gaps_about(self, *what: str, subject: str | None = None) -> tuple[Gap, ...]:
         """Gaps about the given kinds of data (all kinds when none given).

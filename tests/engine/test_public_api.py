@@ -34,6 +34,7 @@ PINNED = {
     "certificate_facts",
     "certificate_inventory",
     "days_left",
+    "effective_policies",
     "failed",
     "find_vault",
     "indeterminate",
