@@ -13,7 +13,6 @@ from mtls_audit.model.entities import (
     Api,
     Backend,
     CertificateEntity,
-    Entity,
     Fragment,
     Gateway,
     GatewayHostname,
@@ -28,6 +27,7 @@ from mtls_audit.model.entities import (
     Subscription,
     Vault,
 )
+from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import Service, parse_time
 
 _APIM = "microsoft.apimanagement/service"

@@ -11,35 +11,9 @@ from urllib.parse import urlsplit
 
 from mtls_audit.model import ids
 from mtls_audit.model.cite import Citation
-from mtls_audit.model.json_view import View, properties_view, resource_view
+from mtls_audit.model.json_view import View
+from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import parse_time
-
-
-@dataclass(frozen=True, slots=True)
-class Entity:
-    """Any ARM resource: its wire JSON, with case-insensitive views."""
-
-    raw: Mapping[str, Any]
-
-    @property
-    def id(self) -> str:
-        return str(self.raw.get("id", ""))
-
-    @property
-    def name(self) -> str:
-        return str(self.raw.get("name", ""))
-
-    @property
-    def view(self) -> View:
-        return resource_view(self.raw)
-
-    @property
-    def props(self) -> View:
-        return properties_view(self.raw)
-
-    @property
-    def display_name(self) -> str:
-        return self.props.text("displayName") or self.name
 
 
 class Api(Entity):

@@ -10,7 +10,8 @@ from typing import Any
 
 from mtls_audit.certs.times import TimestampError, parse_timestamp
 from mtls_audit.model.cite import MISSING, Citation
-from mtls_audit.model.json_view import View, as_bool, properties_view, resource_view, same
+from mtls_audit.model.json_view import View, as_bool, same
+from mtls_audit.model.resource import Entity
 
 # Services created on or before this date default the legacy protocols and ciphers to enabled.
 LEGACY_DEFAULT_CUTOFF = datetime(2018, 4, 1, 23, 59, 59, tzinfo=UTC)
@@ -174,25 +175,8 @@ class ProtocolSetting:
     citation: Citation
 
 
-@dataclass(frozen=True, slots=True)
-class Service:
-    raw: Mapping[str, Any]
-
-    @property
-    def id(self) -> str:
-        return str(self.raw.get("id", ""))
-
-    @property
-    def name(self) -> str:
-        return str(self.raw.get("name", ""))
-
-    @property
-    def view(self) -> View:
-        return resource_view(self.raw)
-
-    @property
-    def props(self) -> View:
-        return properties_view(self.raw)
+class Service(Entity):
+    """The APIM service resource."""
 
     @property
     def sku_name(self) -> str | None:
