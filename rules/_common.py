@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
+    Model,
     Options,
     Result,
     ServiceModel,
@@ -49,5 +50,22 @@ def classic_only(svc: ServiceModel, what: str) -> Iterator[Result]:
             f"{svc.service.name} is on the {svc.service.sku_name} tier: {what} applies to "
             "classic tiers only.",
             svc.service.view.cite("sku"),
+            name=svc.service.name,
+        )
+
+
+def uncollected(model: Model, svc: ServiceModel, *collections: str) -> Iterator[Result]:
+    """An indeterminate result when a collection a rule needs was not (fully) collected.
+
+    ``collections`` are ARM child collection names as the collectors report them in gaps
+    (``apis``, ``backends``, ``namedValues``…); the check is what keeps an empty collection
+    from being read as "nothing to judge".
+    """
+    gaps = model.gaps_about(*collections, subject=svc.id)
+    if gaps:
+        yield indeterminate(
+            svc.id,
+            f"{svc.service.name}: {', '.join(collections)} could not be collected completely "
+            f"({gaps[0].message}).",
             name=svc.service.name,
         )

@@ -17,6 +17,8 @@ from mtls_audit.api import (
     rule,
 )
 
+from .._common import uncollected
+
 
 @rule(
     id="MTLS-GW-06",
@@ -58,16 +60,19 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/rest/api/apimanagement/gateway-hostname-configuration
     """
     for svc in model.services:
+        blocked = list(uncollected(model, svc, "gateways"))
+        if blocked:
+            yield from blocked
+            continue
         if not svc.gateways:
             yield not_applicable(
                 svc.id, f"{svc.service.name} has no self-hosted gateways.", name=svc.service.name
             )
             continue
-        gaps = model.gaps_about("gateways", "gateway-hostnames", subject=svc.id)
         for gateway in svc.gateways:
             hosts = [h for h in svc.gateway_hostnames if h.gateway_id.lower() == gateway.id.lower()]
             if not hosts:
-                if gaps:
+                if model.gaps_about(subject=gateway.id):
                     yield indeterminate(
                         gateway.id,
                         f"Self-hosted gateway {gateway.name}: its "

@@ -16,6 +16,8 @@ from mtls_audit.api import (
     secret_version_of,
 )
 
+from .._common import uncollected
+
 
 @rule(
     id="MTLS-KV-04",
@@ -55,6 +57,10 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     """
     for svc in model.services:
         refs = svc.key_vault_refs()
+        blocked = list(uncollected(model, svc, "certificates", "namedValues"))
+        if blocked:
+            yield from blocked
+            continue
         if not refs:
             yield not_applicable(
                 svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name

@@ -16,6 +16,8 @@ from mtls_audit.api import (
     rule,
 )
 
+from .._common import uncollected
+
 
 @rule(
     id="MTLS-KV-05",
@@ -55,6 +57,10 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     for svc in model.services:
         # Hostnames report their certificate health as certificateStatus (MTLS-GW-05).
         refs = [r for r in svc.key_vault_refs() if r.field == "secretIdentifier"]
+        blocked = list(uncollected(model, svc, "certificates", "namedValues"))
+        if blocked:
+            yield from blocked
+            continue
         if not refs:
             yield not_applicable(
                 svc.id,

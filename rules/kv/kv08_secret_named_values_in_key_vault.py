@@ -15,6 +15,8 @@ from mtls_audit.api import (
     rule,
 )
 
+from .._common import uncollected
+
 
 @rule(
     id="MTLS-KV-08",
@@ -53,6 +55,10 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     """
     for svc in model.services:
         secrets = [nv for nv in svc.named_values if nv.secret]
+        blocked = list(uncollected(model, svc, "namedValues"))
+        if blocked:
+            yield from blocked
+            continue
         if not secrets:
             yield not_applicable(
                 svc.id, f"{svc.service.name} has no secret named values.", name=svc.service.name

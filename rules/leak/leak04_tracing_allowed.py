@@ -15,6 +15,8 @@ from mtls_audit.api import (
     rule,
 )
 
+from .._common import uncollected
+
 
 @rule(
     id="MTLS-LEAK-04",
@@ -53,6 +55,10 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-api-inspector
     """
     for svc in model.services:
+        blocked = list(uncollected(model, svc, "subscriptions"))
+        if blocked:
+            yield from blocked
+            continue
         if not svc.subscriptions:
             yield not_applicable(
                 svc.id,

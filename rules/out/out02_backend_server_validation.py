@@ -16,6 +16,8 @@ from mtls_audit.api import (
     rule,
 )
 
+from .._common import uncollected
+
 FLAGS = ("validateCertificateChain", "validateCertificateName")
 
 
@@ -57,6 +59,10 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/rest/api/apimanagement/backend/create-or-update
     """
     for svc in model.services:
+        blocked = list(uncollected(model, svc, "backends"))
+        if blocked:
+            yield from blocked
+            continue
         if not svc.backends:
             yield not_applicable(
                 svc.id, f"{svc.service.name} has no backend entities.", name=svc.service.name

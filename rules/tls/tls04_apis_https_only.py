@@ -16,6 +16,8 @@ from mtls_audit.api import (
     rule,
 )
 
+from .._common import uncollected
+
 PLAIN = {"http", "ws"}
 
 
@@ -52,6 +54,10 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-add-products
     """
     for svc in model.services:
+        blocked = list(uncollected(model, svc, "apis"))
+        if blocked:
+            yield from blocked
+            continue
         if not svc.apis:
             yield not_applicable(
                 svc.id, f"{svc.service.name} has no APIs in the snapshot.", name=svc.service.name
