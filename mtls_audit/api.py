@@ -6,6 +6,7 @@ A rule file declares one rule (or a very small family) with :func:`rule` and yie
 change between releases; these names are pinned by a test.
 """
 
+from mtls_audit.certs.names import DistinguishedNameError, DnForm, ParsedDn, Rdn, parse_dn
 from mtls_audit.certs.times import days_left
 from mtls_audit.engine.results import (
     Result,
@@ -34,7 +35,9 @@ from mtls_audit.model import (
 )
 from mtls_audit.model.access import AccessVerdict
 from mtls_audit.model.entities import (
+    Api,
     Backend,
+    CertificateEntity,
     Vault,
     secret_name_of,
     secret_version_of,
@@ -59,22 +62,63 @@ from mtls_audit.model.inventory import (
     keyvault_certificate,
 )
 from mtls_audit.model.policies import effective_policies
+from mtls_audit.model.policy_documents import document_elements, policy_layers, policy_pins
+from mtls_audit.model.validation import (
+    PathCoverage,
+    inbound_verdict,
+    path_coverage,
+    policy_citation,
+    requests_client_certificates,
+)
+from mtls_audit.policy.disclosure import (
+    ResponseWrite,
+    Written,
+    certificate_data,
+    header_data,
+    last_error_data,
+    response_writes,
+)
+from mtls_audit.policy.effective import Effective
+from mtls_audit.policy.effective_merge import Layer
+from mtls_audit.policy.effective_tree import EffectiveNode, EffectiveSection
+from mtls_audit.policy.inbound import FailureKind, InboundVerdict, KindVerdict, Outcome
+from mtls_audit.policy.pins import Pin, PinField, PinSite, escaped, thumbprint_defects
+from mtls_audit.policy.placeholders import find_placeholders
 
 __all__ = [
     "MISSING",
     "AccessVerdict",
+    "Api",
     "Backend",
     "BackendCertificate",
+    "CertificateEntity",
     "Citation",
+    "DistinguishedNameError",
+    "DnForm",
+    "Effective",
+    "EffectiveNode",
+    "EffectiveSection",
     "Evidence",
+    "FailureKind",
     "Gap",
     "IdentityStatus",
+    "InboundVerdict",
     "InventoryCertificate",
+    "KindVerdict",
+    "Layer",
     "Lifecycle",
     "Model",
     "Options",
+    "Outcome",
+    "ParsedDn",
+    "PathCoverage",
+    "Pin",
+    "PinField",
+    "PinSite",
     "PolicyCitation",
+    "Rdn",
     "ReferenceIdentity",
+    "ResponseWrite",
     "Result",
     "Rule",
     "ServiceModel",
@@ -84,26 +128,42 @@ __all__ = [
     "Vault",
     "VaultUse",
     "View",
+    "Written",
     "access_evidence",
     "as_bool",
     "backend_certificates",
+    "certificate_data",
     "certificate_facts",
     "certificate_inventory",
     "days_left",
+    "document_elements",
     "effective_policies",
+    "escaped",
     "failed",
+    "find_placeholders",
     "find_vault",
+    "header_data",
+    "inbound_verdict",
     "indeterminate",
     "is_unresolved",
     "keyvault_certificate",
+    "last_error_data",
     "not_applicable",
+    "parse_dn",
     "parse_time",
     "passed",
+    "path_coverage",
+    "policy_citation",
+    "policy_layers",
+    "policy_pins",
     "reference_identities",
+    "requests_client_certificates",
+    "response_writes",
     "rule",
     "same",
     "secret_name_of",
     "secret_version_of",
+    "thumbprint_defects",
     "vault_access",
     "vault_url_of",
     "vault_uses",

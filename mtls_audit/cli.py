@@ -12,12 +12,26 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from mtls_audit import __version__
+from mtls_audit.cli_audit import (
+    AUDIT_OPTIONS,
+    AUTH_METHODS,
+    audit_inputs,
+    check_patterns,
+    diff,
+    schedule,
+    verify,
+)
 from mtls_audit.errors import InputError, MtlsAuditError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from mtls_audit.audit.overlay import AuditInputs
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEVERITIES = ("critical", "high", "medium", "low", "info", "none")
@@ -105,6 +119,7 @@ def assess_options(func: F) -> F:
             show_default=True,
             help="Certificate expiry notice window.",
         ),
+        *AUDIT_OPTIONS,
     ]
     for option in reversed(options):
         func = option(func)
@@ -134,9 +149,7 @@ def source_options(func: F) -> F:
         click.option("--service", multiple=True, help="APIM service name (repeatable)."),
         click.option(
             "--auth",
-            type=click.Choice(
-                ["default", "cli", "managed-identity", "workload-identity", "environment"]
-            ),
+            type=click.Choice(AUTH_METHODS),
             default="default",
             show_default=True,
             help="How to sign in to Azure.",
@@ -209,14 +222,19 @@ def _collect(kw: dict[str, Any]) -> tuple[dict[str, Any], str]:
 
 
 def _assess_and_report(
-    document: dict[str, Any], sha256: str, kw: dict[str, Any], extra: Sequence[Path] = ()
+    document: dict[str, Any],
+    sha256: str,
+    kw: dict[str, Any],
+    prepared: tuple[AuditInputs, Ed25519PrivateKey | None],
+    extra: Sequence[Path] = (),
 ) -> int:
     from mtls_audit import workflow
+    from mtls_audit.audit.integrity import seal
     from mtls_audit.engine.results import Severity
     from mtls_audit.engine.rule import Options
-    from mtls_audit.engine.runner import unknown_patterns
 
     formats = _formats(kw["formats"])
+    audit, key = prepared
     as_of: datetime | None = kw["as_of"]
     options = workflow.AssessOptions(
         fail_on=None if kw["fail_on"] == "none" else Severity(kw["fail_on"]),
@@ -226,15 +244,14 @@ def _assess_and_report(
         disabled_packs=tuple(kw["disable_pack"]),
         as_of=as_of.replace(tzinfo=UTC) if as_of else None,
         rule_options=Options(warning_days=kw["warning_days"], notice_days=kw["notice_days"]),
+        audit=audit,
     )
     rules, failures, _ = workflow.load_rules(options)
-    unknown = unknown_patterns(rules, [*options.select, *options.ignore])
-    if unknown:
-        raise click.UsageError(
-            f"no rule matches {', '.join(unknown)} (see `mtls-audit rules list`)"
-        )
+    check_patterns(rules, [*options.select, *options.ignore])
     outcome = workflow.assess(document, sha256, options, rules=rules, failures=failures)
     written = [*extra, *workflow.write_outputs(outcome, formats, kw["out"])]
+    if written:
+        written += seal(kw["out"], written, key)
     if "text" in formats:
         from mtls_audit.report.console import print_summary
 
@@ -286,8 +303,9 @@ def assess(snapshot_file: Path, **kw: Any) -> None:
     """Assess a snapshot file and write the evidence and reports."""
     from mtls_audit import snapshot
 
+    prepared = audit_inputs(kw)
     loaded = snapshot.read(snapshot_file)
-    sys.exit(_assess_and_report(loaded.document, loaded.sha256, kw))
+    sys.exit(_assess_and_report(loaded.document, loaded.sha256, kw, prepared))
 
 
 @cli.command()
@@ -297,10 +315,11 @@ def scan(**kw: Any) -> None:
     """Collect and assess in one go (keeps the snapshot beside the evidence)."""
     from mtls_audit import snapshot
 
+    prepared = audit_inputs(kw)
     document, _ = _collect(kw)
     path = kw["out"] / "snapshot.json"
     sha = snapshot.write(document, path)
-    sys.exit(_assess_and_report(document, sha, kw, extra=[path]))
+    sys.exit(_assess_and_report(document, sha, kw, prepared, extra=[path]))
 
 
 @cli.group()
@@ -362,6 +381,54 @@ def rules_explain(rule_id: str) -> None:
     if match is None:
         raise click.UsageError(f"no rule {rule_id!r} (see `mtls-audit rules list`)")
     click.echo(rule_page(match, heading="#"), nl=False)
+
+
+for command in (diff, verify, schedule):
+    cli.add_command(command)
+
+
+@cli.command("policy")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--named-value",
+    "named_values",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A named value the policy reads as {{NAME}} (repeatable); others are unknown.",
+)
+def policy(files: tuple[Path, ...], fmt: str, named_values: tuple[str, ...]) -> None:
+    """Judge policy files as standalone inbound policies: which failing client
+    certificates get through.
+
+    \b
+    Exit codes: 0 every file validates soundly, 1 a failing certificate gets
+    through, 2 a file cannot be read, 3 undecidable (the worst code wins: 2, 1, 3, 0).
+    """
+    from mtls_audit.policy.standalone import judge_file
+
+    values = dict(_named_value(v) for v in named_values)
+    verdicts = [judge_file(path, values) for path in files]
+    if fmt == "json":
+        click.echo(json.dumps([v.to_json() for v in verdicts], indent=2, ensure_ascii=False))
+    else:
+        for verdict in verdicts:
+            click.echo("\n".join(verdict.lines()))
+    codes = {v.status.value for v in verdicts}
+    sys.exit(next(code for code in (2, 1, 3, 0) if code in codes))
+
+
+def _named_value(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise click.BadParameter(f"{text!r} is not NAME=VALUE", param_hint="--named-value")
+    return name.strip(), value
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -91,6 +91,14 @@ def read(path: Path) -> LoadedSnapshot:
             f"not valid JSON: {exc.msg}", source=source, where=f"line {exc.lineno}:{exc.colno}"
         ) from None
     validate(document, source=source)
+    # A snapshot written by another tool (or by hand) may still hold secrets: they are removed
+    # here too, so that none reaches a report. The hash stays that of the bytes read.
+    counts: Counter[str] = Counter()
+    document["resources"] = [redact_resource(r, counts) for r in document["resources"]]
+    if counts:
+        redactions = document["provenance"].setdefault("redactions", {})
+        for key, count in counts.items():
+            redactions[f"on-read:{key}"] = redactions.get(f"on-read:{key}", 0) + count
     return LoadedSnapshot(document, hashlib.sha256(data).hexdigest(), source)
 
 

@@ -7,24 +7,33 @@ same jobs can be called from Python.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mtls_audit import __version__, snapshot
+from mtls_audit.audit.overlay import AuditInputs, overlay
 from mtls_audit.engine.packs import Pack, PackFailure, discover
 from mtls_audit.engine.results import Severity
 from mtls_audit.engine.rule import Options, Rule
 from mtls_audit.engine.runner import Assessment, Gate, RunError, gate, run, select_rules
 from mtls_audit.errors import InputError
 from mtls_audit.model.build import build_model
+from mtls_audit.model.validation import coverage_rows
 from mtls_audit.report.evidence import RunInfo, build_evidence
 from mtls_audit.resources import package_data
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from mtls_audit.audit.schedule import Job, Target
+
 SAMPLE = ("samples", "healthcare.json")
 FORMATS = ("json", "text", "pdf", "html", "sarif", "junit", "markdown")
+COVERAGE_RULE = "MTLS-IN-01"  # the coverage table is the detail of this rule
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,7 @@ class AssessOptions:
     disabled_packs: Sequence[str] = ()
     as_of: datetime | None = None
     rule_options: Options = field(default_factory=Options)
+    audit: AuditInputs = field(default_factory=AuditInputs)
 
 
 @dataclass(frozen=True)
@@ -124,7 +134,8 @@ def assess(
     result = run(model, chosen, options.rule_options)
     errors = tuple(RunError("pack-error", f.message, pack=f.pack) for f in failures)
     assessment = Assessment(result.findings, errors + result.errors, result.rules)
-    verdict = gate(assessment, options.fail_on, gaps=len(model.gaps))
+    adjusted = overlay(assessment, options.audit, started=started, fail_on=options.fail_on)
+    verdict = gate(adjusted.gated, options.fail_on, gaps=len(model.gaps))
     info = RunInfo(
         started,
         now(),
@@ -135,7 +146,9 @@ def assess(
         options.select,
         options.ignore,
     )
-    evidence = build_evidence(model, assessment, verdict, info)
+    coverage = coverage_rows(model) if any(r.id == COVERAGE_RULE for r in chosen) else []
+    evidence = build_evidence(model, adjusted.assessment, verdict, info, coverage=coverage)
+    adjusted.annotate(evidence)
     return Outcome(evidence, snapshot.dumps(evidence), verdict)
 
 
@@ -227,3 +240,61 @@ def write_outputs(outcome: Outcome, formats: Sequence[str], out: Path) -> list[P
     for name in ordered:
         written += WRITERS[name](outcome, out)
     return written
+
+
+def schedule_job(
+    options: AssessOptions,
+    formats: Sequence[str],
+    *,
+    auth: str = "default",
+    cloud: str = "AzureCloud",
+    sign_key: Ed25519PrivateKey | None = None,
+) -> Job:
+    """What ``schedule run`` does for each target: collect, assess, write, seal.
+
+    Targets are collected and assessed concurrently, except that two targets never collect
+    from one subscription at once (the collector's request budget is per subscription); reports
+    are rendered one at a time, since the PDF renderer is not thread-safe.
+    """
+    from contextlib import ExitStack
+
+    from mtls_audit.audit.integrity import seal
+
+    rules, failures, _ = load_rules(options)
+    rendering = threading.Lock()
+    subscriptions: dict[str, threading.Lock] = {}
+    registry = threading.Lock()
+
+    def lock(subscription: str) -> threading.Lock:
+        with registry:
+            return subscriptions.setdefault(subscription.lower(), threading.Lock())
+
+    def job(target: Target, folder: Path, trend: list[dict[str, Any]]) -> Mapping[str, Any]:
+        if target.sample:
+            document = sample_snapshot().document
+        elif target.from_file:
+            document = collect_files(target.from_file, parameter_files=target.parameters)
+        else:
+            from mtls_audit.sources.azure import AzureOptions
+
+            selection = AzureOptions(
+                subscriptions=target.subscriptions,
+                resource_groups=target.resource_groups,
+                services=target.services,
+                auth=auth,
+                cloud=cloud,
+            )
+            with ExitStack() as held:
+                for subscription in sorted({s.lower() for s in target.subscriptions}):
+                    held.enter_context(lock(subscription))
+                document = collect_azure(selection)
+        path = folder / "snapshot.json"
+        sha = snapshot.write(document, path)
+        chosen = replace(options, audit=replace(options.audit, trend=trend))
+        outcome = assess(document, sha, chosen, rules=rules, failures=failures)
+        with rendering:
+            written = [path, *write_outputs(outcome, formats, folder)]
+        seal(folder, written, sign_key)
+        return outcome.evidence
+
+    return job

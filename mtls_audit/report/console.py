@@ -7,11 +7,19 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from mtls_audit.report.reader import verdict
 
 _ORDER = ("critical", "high", "medium", "low", "info")
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
-_VERDICT = {0: "[green]PASSED[/]", 1: "[bold red]FAILED[/]", 3: "[yellow]INCOMPLETE[/]"}
+_VERDICT_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "incomplete": "yellow",
+    "not_gated": "yellow",
+}
 
 
 def print_summary(
@@ -63,10 +71,37 @@ def print_summary(
         console.print(f"[yellow]Evidence gaps: {len(evidence['gaps'])}[/] (see MTLS-EVID-01).")
     for error in evidence["errors"]:
         console.print(f"[bold red]Run error[/] ({error['kind']}): {error['message']}")
-    gate = summary["gate"]
+    _print_audit(evidence, console)
+    outcome = verdict(evidence)
     console.print(
-        f"Verdict: {_VERDICT.get(gate['exit_code'], '?')} (fail-on {gate['fail_on']}: "
-        f"{gate['failing']} failing at or above it; exit code {gate['exit_code']})."
+        f"Verdict: [{_VERDICT_STYLE[outcome.outcome]}]{outcome.label}[/] — "
+        f"{escape(outcome.sentence)} Exit code {summary['gate']['exit_code']}."
     )
     for path in written:
         console.print(f"Wrote {path}")
+
+
+def _print_audit(evidence: Mapping[str, Any], console: Console) -> None:
+    """What waivers and a baseline did to this run."""
+    waivers = evidence.get("waivers")
+    if waivers is not None:
+        waived = evidence["summary"]["by_status"].get("waived", 0)
+        in_force = sum(1 for w in waivers if w["state"] == "in_force")
+        console.print(
+            f"Waivers: {len(waivers)} recorded, {in_force} in force, {waived} result(s) waived."
+        )
+        for w in waivers:
+            ref = escape(f"waivers[{w['index']}] ({w['rule_id']})")
+            if w["state"] == "expired":
+                console.print(f"[yellow]Waiver {ref} expired on {escape(w['expires_on'])}.[/]")
+            elif w["state"] == "pending":
+                console.print(f"[yellow]Waiver {ref} is not in force before its approval date.[/]")
+            if not w.get("matched"):
+                console.print(f"[yellow]Waiver {ref} matched no failing result.[/]")
+    baseline = evidence.get("baseline")
+    if baseline is not None:
+        console.print(
+            f"Baseline {escape(baseline['file'])}: {baseline['new']} new, "
+            f"{baseline['updated']} updated, {baseline['unchanged']} unchanged, "
+            f"{len(baseline['absent'])} gone; {baseline['accepted']} known failure(s) do not gate."
+        )

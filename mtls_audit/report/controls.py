@@ -8,6 +8,7 @@ HIPAA sections, SOC 2 criteria series) whose short titles are kept here as data.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from mtls_audit.report.reader import (
     NOT_EVALUATED,
     STATUSES,
     natural_key,
+    status_tally,
     worst_status,
 )
 
@@ -67,12 +69,22 @@ class RuleStatus:
     counts: Mapping[str, int]
     status: str
 
+    @property
+    def tally(self) -> list[tuple[str, int]]:
+        """Its results per status, worst first, statuses without results left out."""
+        return status_tally(self.counts)
+
 
 @dataclass(frozen=True)
 class ControlRow:
     control: str
     rules: Sequence[RuleStatus]
     status: str
+
+    @property
+    def tally(self) -> list[tuple[str, int]]:
+        """How many of its evidencing rules have each status, worst first."""
+        return status_tally(Counter(rule.status for rule in self.rules))
 
 
 @dataclass(frozen=True)

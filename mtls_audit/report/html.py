@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 import markupsafe
 
-from mtls_audit.report.reader import STATUS_LABELS, visible
+from mtls_audit.report.reader import STATUS_LABELS, STATUS_SHORT, visible
 from mtls_audit.report.view import build_view
 from mtls_audit.resources import bundled_dir
 
@@ -33,6 +33,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["status_labels"] = STATUS_LABELS
+    env.globals["status_short"] = STATUS_SHORT
     return env
 
 

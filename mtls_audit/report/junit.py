@@ -25,7 +25,7 @@ from mtls_audit.report.reader import (
     rules_by_id,
     service_ids,
     visible,
-    waiver_justification,
+    waiver_summary,
 )
 
 ESTATE = "estate"
@@ -103,7 +103,7 @@ def _case(suite: ET.Element, result: Mapping[str, Any], name: str, remedy: str) 
     elif status == "not_applicable":
         ET.SubElement(case, "skipped", {"message": f"not applicable: {message}"})
     elif status == "waived":
-        reason = xml_safe(waiver_justification(result))
+        reason = xml_safe(waiver_summary(result))
         ET.SubElement(case, "skipped", {"message": f"waived: {reason}"})
 
 

@@ -30,6 +30,15 @@ STATUS_LABELS = {
     "not_applicable": "Not applicable",
     NOT_EVALUATED: "Not evaluated",
 }
+# At most seven letters, for aligned columns and counts: "2 fail · 27 pass · 3 n/a".
+STATUS_SHORT = {
+    "fail": "Fail",
+    "indeterminate": "Indet.",
+    "waived": "Waived",
+    "pass": "Pass",
+    "not_applicable": "N/A",
+    NOT_EVALUATED: "Not run",
+}
 FRAMEWORK_LABELS = {
     "hipaa": "HIPAA Security Rule (45 CFR Part 164)",
     "soc2": "SOC 2 Trust Services Criteria",
@@ -154,6 +163,26 @@ def waiver_justification(result: Mapping[str, Any]) -> str:
     return str(result.get("justification") or "Waived; no justification was recorded.")
 
 
+def waiver_summary(result: Mapping[str, Any]) -> str:
+    """The justification of a waived result with the compensating control, approver, dates and
+    ticket recorded with its waiver, as one paragraph."""
+    text = waiver_justification(result)
+    waiver = result.get("waiver")
+    if not isinstance(waiver, Mapping):
+        return text
+    parts = [text]
+    if waiver.get("compensating_control"):
+        parts.append(f"Compensating control: {waiver['compensating_control']}")
+    if waiver.get("approver"):
+        on = f" on {waiver['approved_on']}" if waiver.get("approved_on") else ""
+        parts.append(f"Approved by {waiver['approver']}{on}")
+    if waiver.get("expires_on"):
+        parts.append(f"Expires {waiver['expires_on']}")
+    if waiver.get("ticket"):
+        parts.append(f"Ticket {waiver['ticket']}")
+    return " ".join(p if p.endswith((".", "!", "?")) else p + "." for p in parts)
+
+
 def visible(text: str) -> str:
     """Text with control and invisible characters written as ``\\xNN`` / ``\\uNNNN``."""
     return _INVISIBLE.sub(_escape_char, text)
@@ -206,7 +235,8 @@ def location_text(result: Mapping[str, Any]) -> str | None:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The overall outcome as the gate recorded it: ``pass``, ``fail`` or ``incomplete``."""
+    """The overall outcome as the gate recorded it: ``pass``, ``fail`` or ``incomplete`` with a
+    threshold, ``not_gated`` without one (``--fail-on none``), which never reads as a pass."""
 
     outcome: str
     label: str
@@ -214,21 +244,55 @@ class Verdict:
 
 
 def verdict(evidence: Evidence) -> Verdict:
-    gate = evidence["summary"].get("gate", {})
+    """The one verdict every report states: its label, and a sentence with the failures behind it.
+
+    Failures below the threshold, or all of them when nothing is gated, are counted by severity,
+    so that an exit code of 0 is never read as "nothing failed".
+    """
+    summary = evidence["summary"]
+    gate = summary.get("gate", {})
     fail_on = gate.get("fail_on", evidence["run"].get("options", {}).get("fail_on", "critical"))
     failing = int(gate.get("failing", 0))
-    incomplete = bool(gate.get("incomplete")) or gate.get("exit_code") == 3
+    exit_code = gate.get("exit_code")
+    incomplete = bool(gate.get("incomplete")) or exit_code == 3
     gaps, errors = len(evidence.get("gaps", [])), len(evidence.get("errors", []))
     missing = f"evidence incomplete ({_count(gaps, 'gap')}, {_count(errors, 'run-level error')})"
-    if failing or gate.get("exit_code") == 1:
-        sentence = f"{_count(failing, 'finding')} at or above {fail_on} severity"
-        sentence += f"; {missing}." if incomplete else "."
-        return Verdict("fail", "FAIL", sentence[0].upper() + sentence[1:])
-    if incomplete:
-        return Verdict("incomplete", "INCOMPLETE", missing[0].upper() + missing[1:] + ".")
+    if not incomplete:
+        missing = ""
+    failed = {s: int(n) for s, n in summary.get("by_severity", {}).items()}
+    unknown = sum(int(n) for n in summary.get("indeterminate_by_severity", {}).values())
     if fail_on == "none":
-        return Verdict("pass", "PASS", "Findings are not gated by severity (fail-on none).")
-    return Verdict("pass", "PASS", f"No finding at or above {fail_on} severity.")
+        parts = [
+            _failures(failed, SEVERITIES, unknown),
+            "findings are not gated by severity (fail-on none)",
+        ]
+        if exit_code == 3:
+            return Verdict("incomplete", "INCOMPLETE", _sentence([missing, *parts]))
+        return Verdict("not_gated", "NOT GATED", _sentence([*parts, missing]))
+    below = SEVERITIES[severity_rank(fail_on) + 1 :]
+    below_it = ""
+    if any(failed.get(s) for s in below):
+        below_it = _failures(failed, below, 0) + " below it"
+    if failing or exit_code == 1:
+        gated = f"{_count(failing, 'finding')} at or above {fail_on} severity"
+        return Verdict("fail", "FAIL", _sentence([gated, missing, below_it]))
+    if incomplete:
+        return Verdict("incomplete", "INCOMPLETE", _sentence([missing, below_it]))
+    gated = f"no finding at or above {fail_on} severity"
+    return Verdict("pass", "PASS", _sentence([gated, below_it]))
+
+
+def _failures(failed: Mapping[str, int], severities: Iterable[str], unknown: int) -> str:
+    """``95 failed results (25 critical, 70 high)``, with indeterminate results when any."""
+    shown = [f"{failed[s]} {s}" for s in severities if failed.get(s)]
+    total = sum(failed.get(s, 0) for s in severities)
+    text = f"{_count(total, 'failed result')} ({', '.join(shown)})" if total else "no failed result"
+    return text + (f" and {unknown} indeterminate" if unknown else "")
+
+
+def _sentence(parts: Iterable[str]) -> str:
+    text = "; ".join(part for part in parts if part)
+    return text[0].upper() + text[1:] + "."
 
 
 def _count(number: int, noun: str) -> str:
@@ -242,6 +306,12 @@ def open_by_rule(results: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping
         if result["status"] in ("fail", "indeterminate"):
             grouped.setdefault(result["rule_id"], []).append(result)
     return grouped
+
+
+def status_tally(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """The statuses that occur, worst first, with their counts."""
+    order = (*STATUSES, NOT_EVALUATED)
+    return [(key, counts[key]) for key in order if counts.get(key)]
 
 
 def result_counts(results: Iterable[Mapping[str, Any]]) -> dict[str, int]:

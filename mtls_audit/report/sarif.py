@@ -7,7 +7,12 @@ What is emitted, and why:
 - ``indeterminate`` results: also ``kind`` fail, at level warning, the message starting with
   "Indeterminate:". SARIF's own ``review`` kind would force level none, and dashboards hide such
   results, while missing evidence must stay visible (it gates like a finding).
-- ``waived`` results: like fail, with an external suppression carrying the justification.
+- ``waived`` results: like fail, with an external suppression carrying the justification (and
+  the approver, expiry and ticket of the waiver). When waivers were applied, every result has a
+  ``suppressions`` array (empty when not waived), as SARIF requires all or none to have one.
+- With a baseline, every result has a ``baselineState`` (new, unchanged, updated) and the run a
+  ``baselineGuid`` naming the baseline's run id. Results of the baseline that are gone
+  (``absent``) are left out: dashboards would show them as open alerts; the evidence lists them.
 - ``pass`` and ``not_applicable`` results are left out: the evidence JSON holds the full
   population, and dashboards are for what needs action.
 
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +38,7 @@ from mtls_audit.report.reader import (
     instance_label,
     remediation_steps,
     service_ids,
-    waiver_justification,
+    waiver_summary,
 )
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -61,6 +67,9 @@ def write_sarif(evidence: Evidence, out: Path) -> list[Path]:
         written.append(inventory_path)
         inventory_uri = _artifact_uri(inventory_path)
     log = _sarif_log(evidence, emitted, inventory, inventory_uri)
+    baseline_guid = _guid(evidence.get("baseline", {}).get("run_id"))
+    if baseline_guid:
+        log["runs"][0]["baselineGuid"] = baseline_guid
     out.write_text(json.dumps(log, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return written
 
@@ -74,6 +83,7 @@ def _sarif_log(
     rules = sorted(evidence["rule_pack"], key=lambda rule: rule["id"])
     index = {rule["id"]: position for position, rule in enumerate(rules)}
     run = evidence["run"]
+    suppressible = "waivers" in evidence or any(r["status"] == "waived" for r in emitted)
     return {
         "$schema": SARIF_SCHEMA_URI,
         "version": "2.1.0",
@@ -89,7 +99,9 @@ def _sarif_log(
                 },
                 "automationDetails": _automation(evidence),
                 "invocations": [_invocation(evidence)],
-                "results": [_result(r, index, inventory, inventory_uri) for r in emitted],
+                "results": [
+                    _result(r, index, inventory, inventory_uri, suppressible) for r in emitted
+                ],
                 "properties": {
                     "asOf": run["as_of"],
                     "snapshotSha256": evidence["snapshot"]["sha256"],
@@ -138,10 +150,20 @@ def _automation(evidence: Evidence) -> dict[str, Any]:
     """An id stable across runs of the same scope: GitHub keys its analysis category on it."""
     services = "\n".join(sorted(sid.lower() for sid in service_ids(evidence)))
     digest = hashlib.sha256(services.encode()).hexdigest()[:16]
-    return {
+    details = {
         "id": f"mtls-audit/{digest}/",
         "description": {"text": f"mtls-audit of {instance_label(evidence)}"},
     }
+    guid = _guid(evidence["run"].get("id"))
+    return {**details, "guid": guid} if guid else details
+
+
+def _guid(text: Any) -> str | None:
+    """A run id usable as a SARIF GUID (run ids are UUIDs), else None."""
+    try:
+        return str(uuid.UUID(str(text)))
+    except ValueError:
+        return None
 
 
 def _invocation(evidence: Evidence) -> dict[str, Any]:
@@ -174,6 +196,7 @@ def _result(
     index: Mapping[str, int],
     inventory: Mapping[str, int],
     inventory_uri: str,
+    suppressible: bool,
 ) -> dict[str, Any]:
     status, severity = result["status"], result["severity"]
     message = result["message"]
@@ -206,10 +229,13 @@ def _result(
     }
     if result["rule_id"] in index:
         sarif["ruleIndex"] = index[result["rule_id"]]
-    if status == "waived":
-        sarif["suppressions"] = [
-            {"kind": "external", "justification": waiver_justification(result)}
-        ]
+    if suppressible:
+        waived = status == "waived"
+        sarif["suppressions"] = (
+            [{"kind": "external", "justification": waiver_summary(result)}] if waived else []
+        )
+    if "baseline_state" in result:
+        sarif["baselineState"] = result["baseline_state"]
     return sarif
 
 

@@ -52,6 +52,17 @@ def bounded(items: Sequence[T], limit: int) -> Bounded[T]:
     return Bounded(items[:limit], max(0, len(items) - limit))
 
 
+def fair_share(sizes: Sequence[int], budget: int, cap: int, floor: int) -> int:
+    """How many items each group may show so that together they show at most ``budget``.
+
+    Groups smaller than the share show all of theirs; the share stays within ``floor``..``cap``.
+    """
+    share = cap
+    while share > floor and sum(min(size, share) for size in sizes) > budget:
+        share -= 1
+    return share
+
+
 def filled(record: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
     """The record with each of ``fields`` present; absent and null values become ""."""
     present = {key: value for key, value in record.items() if value is not None}

@@ -35,8 +35,9 @@ from mtls_audit.report.reader import (
     service_relative,
     severity_rank,
     status_rank,
+    status_tally,
     verdict,
-    waiver_justification,
+    waiver_summary,
 )
 from mtls_audit.report.tables import (
     COVERAGE_HEADERS,
@@ -50,10 +51,15 @@ from mtls_audit.report.tables import (
     bounded_records,
     certificate_rows,
     coverage_view,
+    fair_share,
     filled,
 )
 
 DEFAULT_TOP_N = 25
+# Subjects detailed across all failing rules; past it each rule shows fewer (never under
+# MIN_SUBJECTS), so the findings grow with the number of failing rules, not with the estate.
+SUBJECT_BUDGET = 60
+MIN_SUBJECTS = 3
 TOP_RISKS = 8
 TABLE_LIMIT = 25
 CERTIFICATE_LIMIT = 30
@@ -70,17 +76,18 @@ SOURCE_LABELS = {
 
 @dataclass(frozen=True)
 class Risk:
+    """A failing rule in plain words: how many subjects fail, and why that matters."""
+
     rule_id: str
     title: str
     severity: str
     counts: str
-    summary: Prose
+    why: Prose
 
 
 @dataclass(frozen=True)
 class CatalogueRow:
     rule: Mapping[str, Any]
-    summary: Prose
     controls: Sequence[tuple[str, str]]
 
 
@@ -103,10 +110,23 @@ class RuleFindings:
     severity: str
     summary: Prose
     rationale: Prose
-    remediation: Sequence[tuple[str, str]]
+    # (channel label, text, whether the text is code: every channel but the portal's)
+    remediation: Sequence[tuple[str, str, bool]]
     controls: Sequence[tuple[str, str]]
-    counts: Mapping[str, int]
+    tally: Sequence[tuple[str, int]]
     rows: Bounded[FindingRow]
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    """One scheduled run in the trend: failing results by severity (in SEVERITIES order)."""
+
+    started_at: str
+    failing: Sequence[int]
+    total: int
+    waived: int
+    exit_code: int
+    current: bool
 
 
 @dataclass(frozen=True)
@@ -132,6 +152,7 @@ class ReportView:
     certificates: Bounded[CertificateRow]
     waived: Bounded[tuple[FindingRow, str]]
     waivers: Sequence[Sequence[tuple[str, str]]]
+    trend: Sequence[TrendRow]
     population: Sequence[tuple[str, Any]]
     gaps: Bounded[dict[str, Any]]
     errors: Bounded[dict[str, Any]]
@@ -153,6 +174,7 @@ def build_view(
     rules = rules_by_id(evidence)
     by_rule = _results_by_rule(evidence["results"])
     ranked = _ranked(open_by_rule(evidence["results"]))
+    per_rule = fair_share([len(found) for _, found in ranked], SUBJECT_BUDGET, top_n, MIN_SUBJECTS)
     statuses = ctl.rule_statuses(
         evidence["rule_pack"], {rid: result_counts(rs) for rid, rs in by_rule.items()}
     )
@@ -181,7 +203,7 @@ def build_view(
         control_tables=tables,
         families=ctl.families(tables),
         top_risks=_top_risks(ranked, by_rule, rules),
-        findings=_findings(ranked, by_rule, rules, top_n, services),
+        findings=_findings(ranked, by_rule, rules, per_rule, services),
         coverage=coverage_view(evidence.get("coverage", [])),
         certificates=certificate_rows(
             evidence.get("inventory", {}).get("certificates", []),
@@ -189,22 +211,19 @@ def build_view(
             CERTIFICATE_LIMIT,
         ),
         waived=Bounded(
-            [(_finding_row(r, services), waiver_justification(r)) for r in waived],
+            [(_finding_row(r, services), waiver_summary(r)) for r in waived],
             by_status["waived"] - len(waived),
         ),
         waivers=[_pairs(w) for w in evidence.get("waivers", [])],
+        trend=_trend(evidence.get("trend", [])),
         population=[(k.replace("_", " ").capitalize(), v) for k, v in run["population"].items()],
         gaps=bounded_records(evidence.get("gaps", []), GAP_FIELDS, TABLE_LIMIT),
         errors=bounded_records(evidence.get("errors", []), ERROR_FIELDS, TABLE_LIMIT),
         catalogue=[
-            CatalogueRow(
-                filled(rule, RULE_FIELDS),
-                prose(rule.get("summary", "")),
-                _controls(rule.get("controls", {})),
-            )
+            CatalogueRow(filled(rule, RULE_FIELDS), _controls(rule.get("controls", {})))
             for rule in sorted(evidence["rule_pack"], key=lambda r: natural_key(r["id"]))
         ],
-        top_n=top_n,
+        top_n=per_rule,
         coverage_labels=COVERAGE_VERDICTS,
         coverage_headers=COVERAGE_HEADERS,
     )
@@ -263,14 +282,14 @@ def _top_risks(
             parts.append(f"{counts['fail']} of {assessed} assessed subjects fail")
         if counts["indeterminate"]:
             parts.append(f"{counts['indeterminate']} could not be determined")
-        summary = prose(rule.get("summary", ""))[:1]
+        why = prose(rule.get("rationale") or rule.get("summary", ""))[:1]
         risks.append(
             Risk(
                 rule_id,
                 rule.get("title", rule_id),
                 found[0]["severity"],
                 "; ".join(parts) + ".",
-                summary,
+                why,
             )
         )
     return risks
@@ -286,6 +305,7 @@ def _findings(
     sections = []
     for rule_id, found in ranked:
         rule = rules.get(rule_id, {})
+        cited: set[EvidenceLine] = set()
         sections.append(
             RuleFindings(
                 rule_id=rule_id,
@@ -293,11 +313,14 @@ def _findings(
                 severity=found[0]["severity"],
                 summary=prose(rule.get("summary", "")),
                 rationale=prose(rule.get("rationale", "")),
-                remediation=[(label, text) for _, label, text in remediation_steps(rule)],
+                remediation=[
+                    (label, text, channel != "portal")
+                    for channel, label, text in remediation_steps(rule)
+                ],
                 controls=_controls(rule.get("controls", {})),
-                counts=result_counts(by_rule[rule_id]),
+                tally=status_tally(result_counts(by_rule[rule_id])),
                 rows=Bounded(
-                    [_finding_row(r, services) for r in found[:top_n]],
+                    [_finding_row(r, services, cited) for r in found[:top_n]],
                     max(0, len(found) - top_n),
                 ),
             )
@@ -305,21 +328,36 @@ def _findings(
     return sections
 
 
-def _finding_row(result: Mapping[str, Any], services: Sequence[str]) -> FindingRow:
-    """A result as a table row; resource ids are shown relative to their service."""
-    cited = [evidence_line(item) for item in result.get("evidence", [])[:EVIDENCE_PER_FINDING]]
+def _finding_row(
+    result: Mapping[str, Any], services: Sequence[str], cited: set[EvidenceLine] | None = None
+) -> FindingRow:
+    """A result as the report lists it; resource ids are shown relative to their service.
+
+    A citation leaves out its resource id when it is the result's own, or when it names a policy
+    scope (``api:billing``), which identifies the policy document. A citation already in
+    ``cited`` (shown for an earlier subject of the same rule) keeps its place but not its
+    excerpt; ``cited`` grows with what is shown.
+    """
+    resource_id = service_relative(result["resource_id"], services)
+    lines = []
+    for item in result.get("evidence", [])[:EVIDENCE_PER_FINDING]:
+        owner = "" if item.get("scope") else service_relative(item.get("resource_id", ""), services)
+        line = replace(evidence_line(item), resource_id="" if owner == resource_id else owner)
+        if cited is not None:
+            if line in cited:
+                line = replace(line, place=f"{line.place} (excerpt as above)", detail="")
+            else:
+                cited.add(line)
+        lines.append(line)
     return FindingRow(
         rule_id=result["rule_id"],
         subject=result.get("subject") or resource_name(result["resource_id"]),
         status=result["status"],
         severity=result["severity"],
         message=result["message"],
-        resource_id=service_relative(result["resource_id"], services),
+        resource_id=resource_id,
         location=location_text(result),
-        evidence=[
-            replace(line, resource_id=service_relative(line.resource_id, services))
-            for line in cited
-        ],
+        evidence=lines,
     )
 
 
@@ -343,6 +381,28 @@ def _at(moment: str | None) -> str:
 
 
 def _pairs(record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    def text(value: Any) -> str:
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
     return [
-        (key.replace("_", " ").capitalize(), clip(str(value), 400)) for key, value in record.items()
+        (key.replace("_", " ").capitalize(), clip(text(value), 400))
+        for key, value in record.items()
     ]
+
+
+def _trend(points: Sequence[Mapping[str, Any]]) -> list[TrendRow]:
+    """The runs of the trend, oldest first; the last one is this assessment."""
+    rows = []
+    for position, point in enumerate(points, start=1):
+        failing = [int(point.get("by_severity", {}).get(s, 0)) for s in SEVERITIES]
+        rows.append(
+            TrendRow(
+                started_at=str(point.get("started_at", "")),
+                failing=failing,
+                total=sum(failing),
+                waived=int(point.get("by_status", {}).get("waived", 0)),
+                exit_code=int(point.get("exit_code", 0)),
+                current=position == len(points),
+            )
+        )
+    return rows

@@ -6,32 +6,46 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from mtls_audit.api import (
-    Citation,
+    Evidence,
     Model,
     Options,
+    PolicyCitation,
     Result,
+    ServiceModel,
     Severity,
+    document_elements,
     failed,
+    find_placeholders,
     indeterminate,
     is_unresolved,
     not_applicable,
     passed,
+    policy_layers,
     rule,
 )
 
+from .._policy import document_subject, policies_uncollected, site_key, unreadable_documents
 
-def judge_url(subject: str, label: str, url: object, cite: Citation) -> Result:
-    """Parse the URL: only its scheme counts ("https" elsewhere in it is not HTTPS)."""
-    if not isinstance(url, str) or is_unresolved(url) or "{{" in url:
+
+def judge_url(
+    subject: str, label: str, url: object, cite: Evidence, *, key: str = "", name: str = ""
+) -> Result:
+    """Parse the URL: only its scheme counts ("https" elsewhere in it is not HTTPS). A URL made
+    by a policy expression or holding a placeholder is unknown here."""
+    name = name or label
+    if not isinstance(url, str) or is_unresolved(url) or _computed(url):
         return indeterminate(
-            subject, f"{label}: the URL {url!r} cannot be resolved.", cite, name=label
+            subject, f"{label}: the URL {url!r} cannot be resolved.", cite, key=key, name=name
         )
     scheme = urlsplit(url.strip()).scheme.lower()
     if scheme == "https":
-        return passed(subject, f"{label} uses HTTPS ({url}).", cite, name=label)
-    return failed(
-        subject, f"{label} uses {scheme or 'no'} scheme, not HTTPS: {url}", cite, name=label
-    )
+        return passed(subject, f"{label} uses HTTPS ({url}).", cite, key=key, name=name)
+    message = f"{label} uses {scheme or 'no'} scheme, not HTTPS: {url}"
+    return failed(subject, message, cite, key=key, name=name)
+
+
+def _computed(url: str) -> bool:
+    return url.lstrip()[:2] in ("@(", "@{") or bool(find_placeholders(url))
 
 
 @rule(
@@ -54,15 +68,20 @@ def judge_url(subject: str, label: str, url: object, cite: Citation) -> Result:
 def check(model: Model, options: Options) -> Iterator[Result]:
     """
     What it checks:
-        Every backend ``url`` and every API ``serviceUrl`` uses the ``https`` scheme, judged on
-        the parsed URL, not on a substring (``http://https-looking.example.com`` is HTTP).
+        Every backend ``url``, every API ``serviceUrl`` and every ``set-backend-service
+        base-url`` written in a policy or fragment uses the ``https`` scheme, judged on the
+        parsed URL, not on a substring (``http://https-looking.example.com`` is HTTP). A URL
+        computed by a policy expression, or holding a ``{{named value}}`` or a deployment
+        placeholder, is indeterminate, as is a policy that cannot be read. One result per
+        backend, API and ``set-backend-service`` element.
 
     Why it matters:
         A gateway-to-backend call over HTTP sends patient data in clear text and cannot carry
         the gateway's client certificate.
 
     Example of a failing configuration:
-        ``"url": "http://lab-results.internal.example"``
+        ``"url": "http://lab-results.internal.example"``, or
+        ``<set-backend-service base-url="http://fax-relay.example:8081/relay" />``
 
     What passes:
         ``"url": "https://lab-results.internal.example"``
@@ -90,9 +109,35 @@ def check(model: Model, options: Options) -> Iterator[Result]:
                     api.props.get("serviceUrl"),
                     api.props.cite("serviceUrl"),
                 )
+        for result in _policy_urls(model, svc):
+            judged += 1
+            yield result
         if not judged:
             yield not_applicable(
                 svc.id,
-                f"{svc.service.name} declares no backend or API service URL.",
+                f"{svc.service.name} declares no backend, API service URL or "
+                "set-backend-service base-url.",
                 name=svc.service.name,
             )
+
+
+def _policy_urls(model: Model, svc: ServiceModel) -> Iterator[Result]:
+    """Every ``set-backend-service base-url`` written in a policy or fragment."""
+    blocked = policies_uncollected(model, svc)
+    if blocked:
+        yield from blocked
+        return
+    yield from unreadable_documents(model, svc, "set-backend-service URLs")
+    for layer in policy_layers(model, svc):
+        for node in document_elements(layer, "set-backend-service"):
+            url = node.attr("base-url")
+            if url is not None:
+                label = layer.origin.label
+                yield judge_url(
+                    document_subject(layer),
+                    f"{label} set-backend-service (line {node.line})",
+                    url,
+                    PolicyCitation(*node.place()),
+                    key=site_key(label, node.line),
+                    name=label,
+                )

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
 
 from mtls_audit.api import (
+    Api,
     Backend,
+    Effective,
+    EffectiveNode,
+    Evidence,
     Model,
     Options,
+    PolicyCitation,
     Result,
+    ServiceModel,
     Severity,
     failed,
     indeterminate,
@@ -18,6 +25,8 @@ from mtls_audit.api import (
     rule,
     same,
 )
+
+from .._policy import policies_uncollected, policy_subjects, redacted_place
 
 _FIELDS = ("certificateIds", "certificate")
 
@@ -46,10 +55,16 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     What it checks:
         Each backend entity names a client certificate for the gateway to present:
         ``credentials.certificateIds`` or ``credentials.certificate`` is a non-empty list.
-        Backend pools are not applicable (their member backends are judged). Not applicable
-        when the service has no backend entities. A certificate presented by an
-        ``authentication-certificate`` policy is not yet taken into account: such a backend
-        fails here with a message naming the backend entity.
+        Backend pools are not applicable (their member backends are judged). A certificate
+        presented by an ``authentication-certificate`` policy is not counted for a backend
+        entity. Each API (or operation, where they differ) on each product path whose
+        effective inbound policy forwards to a URL — a ``set-backend-service base-url``, or
+        the API's ``serviceUrl`` when no ``set-backend-service`` routes elsewhere — must
+        present ``authentication-certificate`` in its effective inbound section; an API that
+        presents one passes whatever it routes to, and an API routed only to backend entities
+        (``backend-id``) is judged through those entities. Indeterminate when the effective
+        inbound policy cannot be read completely. Not applicable when the service has no
+        backend entity and no API forwarding to a URL.
 
     Why it matters:
         Mutual TLS ends at the gateway unless the gateway proves itself to the backend in
@@ -57,7 +72,9 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         served as if it were APIM.
 
     Example of a failing configuration:
-        A backend whose ``credentials`` hold only a header, or no ``credentials`` at all.
+        A backend whose ``credentials`` hold only a header, or no ``credentials`` at all; an
+        operation policy that drops ``<base/>`` and with it the API's
+        ``authentication-certificate``.
 
     What passes:
         ``"credentials": {"certificateIds": ["/subscriptions/…/service/apim/certificates/gw"]}``
@@ -66,12 +83,16 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates
     """
     for svc in model.services:
-        if not svc.backends:
+        judged = list(_judge_policies(model, svc))
+        if not svc.backends and not judged:
             yield not_applicable(
-                svc.id, f"{svc.service.name} has no backend entities.", name=svc.service.name
+                svc.id,
+                f"{svc.service.name} has no backend entities and no API forwarding to a URL.",
+                name=svc.service.name,
             )
         for backend in svc.backends:
             yield _judge_entity(backend)
+        yield from judged
 
 
 def _judge_entity(backend: Backend) -> Result:
@@ -118,3 +139,82 @@ def _judge_entity(backend: Backend) -> Result:
         *cites,
         name=backend.name,
     )
+
+
+@dataclass(frozen=True)
+class _Forwarding:
+    """What an effective inbound section says about the backend call."""
+
+    certificates: tuple[EffectiveNode, ...]
+    urls: tuple[EffectiveNode, ...]  # set-backend-service elements with a base-url
+    routed: bool  # some set-backend-service is present
+    problems: tuple[str, ...]
+
+    @classmethod
+    def of(cls, effective: Effective) -> _Forwarding:
+        inbound = effective.inbound
+        routes = tuple(inbound.iter("set-backend-service"))
+        return cls(
+            tuple(inbound.iter("authentication-certificate")),
+            tuple(node for node in routes if node.attr("base-url") is not None),
+            bool(routes),
+            tuple(problem.message for problem in inbound.problems),
+        )
+
+    def signature(self) -> Hashable:
+        places = tuple(node.place() for node in (*self.certificates, *self.urls))
+        return places, self.routed, self.problems
+
+
+def _judge_policies(model: Model, svc: ServiceModel) -> Iterator[Result]:
+    """The APIs whose effective inbound policy forwards to a URL."""
+    blocked = policies_uncollected(model, svc)
+    if blocked:
+        yield from blocked
+        return
+    seen: dict[str, _Forwarding] = {}
+
+    def forwarding(effective: Effective) -> _Forwarding:
+        found = seen.get(effective.key)
+        if found is None:
+            found = seen[effective.key] = _Forwarding.of(effective)
+        return found
+
+    apis = {api.id.lower(): api for api in svc.apis}
+    for subject in policy_subjects(model, svc, lambda e: forwarding(e).signature()):
+        api_id = subject.id.lower().split("/operations/")[0]
+        found = forwarding(subject.effective)
+        result = _judge_forwarding(subject.id, subject.name, subject.key, found, apis.get(api_id))
+        if result is not None:
+            yield result
+
+
+def _judge_forwarding(
+    subject: str, name: str, key: str, found: _Forwarding, api: Api | None
+) -> Result | None:
+    label = f"{name} ({key})"
+    if found.certificates:
+        shown = ", ".join(f"{n.origin.label} line {n.line}" for n in found.certificates)
+        cites = [redacted_place(node) for node in found.certificates]
+        message = f"{label} presents a client certificate (authentication-certificate, {shown})."
+        return passed(subject, message, *cites, key=key, name=name)
+    evidence: list[Evidence]
+    if found.urls:
+        targets = [node.attr("base-url") or "" for node in found.urls]
+        evidence = [PolicyCitation(*node.place()) for node in found.urls]
+    elif not found.routed and api is not None and api.service_url:
+        targets = [api.service_url]
+        evidence = [api.props.cite("serviceUrl")]
+    else:
+        return None  # routed to backend entities only (judged above), or nowhere
+    if found.problems:
+        message = (
+            f"{label} forwards to {', '.join(targets)}; whether it presents a client "
+            f"certificate cannot be told ({found.problems[0]})."
+        )
+        return indeterminate(subject, message, *evidence, key=key, name=name)
+    message = (
+        f"{label} forwards to {', '.join(targets)} without presenting a client certificate "
+        "(no authentication-certificate in its effective inbound policy)."
+    )
+    return failed(subject, message, *evidence, key=key, name=name)

@@ -6,9 +6,14 @@ from collections.abc import Iterator
 
 from mtls_audit.api import (
     BackendCertificate,
+    CertificateEntity,
+    EffectiveNode,
+    Evidence,
     Model,
     Options,
+    PolicyCitation,
     Result,
+    ServiceModel,
     Severity,
     View,
     backend_certificates,
@@ -18,6 +23,17 @@ from mtls_audit.api import (
     not_applicable,
     passed,
     rule,
+    same,
+)
+
+from .._policy import (
+    authentication_certificates,
+    document_subject,
+    is_literal,
+    policies_uncollected,
+    redacted_place,
+    site_key,
+    unreadable_documents,
 )
 
 
@@ -47,7 +63,14 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         thumbprint in ``credentials.certificate``) is a Key Vault reference
         (``keyVault.secretIdentifier``), not an uploaded PFX. One result per certificate
         entity, naming the backends that use it; indeterminate for a backend entry that does
-        not resolve (MTLS-OUT-04 reports it). Not applicable when no backend names a client
+        not resolve (MTLS-OUT-04 reports it). Every ``authentication-certificate`` element in
+        a policy or fragment is judged too, one result each: ``body`` with a literal
+        ``password`` (not an expression or named value; snapshots show it as
+        ``[redacted]``) fails as critical, since key material and its secret sit in the
+        policy; ``body`` otherwise fails (the key is handled by policy expressions, not kept
+        in Key Vault); ``certificate-id`` or ``thumbprint`` naming an uploaded certificate
+        entity fails, one kept in Key Vault passes, and one that names no entity, or a
+        placeholder, is indeterminate. Not applicable when nothing names a client
         certificate.
 
     Why it matters:
@@ -57,7 +80,8 @@ def check(model: Model, options: Options) -> Iterator[Result]:
 
     Example of a failing configuration:
         A certificate entity created with ``data`` and ``password`` (no ``keyVault`` block)
-        and named in a backend's ``credentials.certificateIds``.
+        and named in a backend's ``credentials.certificateIds``;
+        ``<authentication-certificate body="@(…)" password="p@ss" />``.
 
     What passes:
         ``"keyVault": {"secretIdentifier": "https://kv.vault.azure.net/secrets/backend-client"}``
@@ -68,10 +92,12 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     """
     for svc in model.services:
         uses = backend_certificates(svc)
-        if not uses:
+        in_policy = list(_judge_policies(model, svc))
+        if not uses and not in_policy:
             yield not_applicable(
                 svc.id,
-                f"No backend entity of {svc.service.name} names a client certificate.",
+                f"No backend entity or authentication-certificate policy of "
+                f"{svc.service.name} names a client certificate.",
                 name=svc.service.name,
             )
         for use in uses:
@@ -88,22 +114,92 @@ def check(model: Model, options: Options) -> Iterator[Result]:
             group = [use for use in uses if use.certificate is cert]
             if group:
                 yield _judge(cert.id, cert.name, cert.props, group)
+        yield from in_policy
 
 
 def _judge(cert_id: str, name: str, props: View, group: list[BackendCertificate]) -> Result:
     """One certificate entity (its id, name and properties) and the backends using it."""
     backends = ", ".join(dict.fromkeys(use.backend.name for use in group))
     label = f"Certificate {name} (client certificate of backend {backends})"
+    return _kept_in_vault(cert_id, label, props, *(use.citation for use in group), name=name)
+
+
+def _kept_in_vault(
+    subject: str, label: str, props: View, *evidence: Evidence, key: str = "", name: str
+) -> Result:
+    """Whether the certificate entity with ``props`` is a Key Vault reference."""
     vault = props.child("keyVault")
     secret = vault.get("secretIdentifier") if vault else None
-    evidence = (
-        vault.cite("secretIdentifier") if vault else props.cite("keyVault"),
-        *(use.citation for use in group),
-    )
+    cites = (vault.cite("secretIdentifier") if vault else props.cite("keyVault"), *evidence)
     if isinstance(secret, str) and secret and not is_unresolved(secret):
-        return passed(cert_id, f"{label} is kept in Key Vault ({secret}).", *evidence, name=name)
+        message = f"{label} is kept in Key Vault ({secret})."
+        return passed(subject, message, *cites, key=key, name=name)
     if secret:
         message = f"{label}: its Key Vault reference {secret!r} is not resolved."
-        return indeterminate(cert_id, message, *evidence, name=name)
+        return indeterminate(subject, message, *cites, key=key, name=name)
     message = f"{label} is an uploaded PFX, not a Key Vault reference."
-    return failed(cert_id, message, *evidence, name=name)
+    return failed(subject, message, *cites, key=key, name=name)
+
+
+def _judge_policies(model: Model, svc: ServiceModel) -> Iterator[Result]:
+    """Each ``authentication-certificate`` element of the service's policies."""
+    blocked = policies_uncollected(model, svc)
+    if blocked:
+        yield from blocked
+        return
+    yield from unreadable_documents(model, svc, "authentication-certificate elements")
+    for layer, node in authentication_certificates(model, svc):
+        label = layer.origin.label
+        subject = document_subject(layer)
+        where = f"{label} authentication-certificate (line {node.line})"
+        cite = redacted_place(node)
+        key = site_key(label, node.line)
+        if node.attr("body") is not None:
+            password = node.attr("password")
+            if password is not None and password.strip() and is_literal(password):
+                message = (
+                    f"{where} carries the certificate in the policy with a literal password: "
+                    "key material and its secret are in the policy text."
+                )
+                severity = Severity.CRITICAL
+                yield failed(subject, message, cite, key=key, severity=severity, name=label)
+            else:
+                message = (
+                    f"{where} builds the certificate from bytes in the policy (body), not from "
+                    "a certificate kept in Key Vault."
+                )
+                yield failed(subject, message, cite, key=key, name=label)
+            continue
+        yield _judge_reference(svc, subject, where, node, cite, key, label)
+
+
+def _judge_reference(
+    svc: ServiceModel,
+    subject: str,
+    where: str,
+    node: EffectiveNode,
+    cite: PolicyCitation,
+    key: str,
+    name: str,
+) -> Result:
+    by_id = node.attr("certificate-id")
+    reference = by_id if by_id is not None else node.attr("thumbprint") or ""
+    if not is_literal(reference) or not reference.strip():
+        message = f"{where}: the certificate reference {reference!r} cannot be resolved."
+        return indeterminate(subject, message, cite, key=key, name=name)
+    cert = _entity(svc, reference.strip(), by_id is not None)
+    if cert is None:
+        message = f"{where}: {reference} names no certificate entity of the service."
+        return indeterminate(subject, message, cite, key=key, name=name)
+    label = f"{where}: certificate {cert.name}"
+    return _kept_in_vault(subject, label, cert.props, cite, key=key, name=name)
+
+
+def _entity(svc: ServiceModel, reference: str, by_id: bool) -> CertificateEntity | None:
+    """The certificate entity a ``certificate-id`` (its name) or ``thumbprint`` names."""
+    for cert in svc.certificates:
+        if by_id and same(cert.name, reference.rstrip("/").rsplit("/", 1)[-1]):
+            return cert
+        if not by_id and cert.thumbprint and same(cert.thumbprint.strip(), reference):
+            return cert
+    return None

@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +86,9 @@ def _resource(parent: str, kind: str, name: str, properties: Json, **extra: Any)
 
 
 def _policy(parent: str, parent_type: str, text: str = _VALIDATE) -> Json:
-    body = {"format": "xml", "value": escape(text, quote=False)}
+    # ``format=xml`` is the policy as well-formed XML (see corpora/arm-examples), not the
+    # document entity-escaped as a whole.
+    body = {"format": "xml", "value": text}
     return _resource(parent, "policies", "policy", body, parent_type=parent_type)
 
 
@@ -262,10 +263,9 @@ def _service_entities(vault_url: str, plant: bool) -> list[Json]:
     """Fragments, backends, certificates, named values, subscriptions, gateway, workspace."""
     sid = SERVICE_ID
     out: list[Json] = []
-    fragment_text = escape(
+    fragment_text = (
         '<fragment><set-header name="x-mtls" exists-action="override">'
-        "<value>1</value></set-header></fragment>",
-        quote=False,
+        "<value>1</value></set-header></fragment>"
     )
     out.append(
         _resource(

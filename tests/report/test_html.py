@@ -108,3 +108,31 @@ def test_optional_fields_may_be_absent() -> None:
     assert "The rule pack gives no rationale for this rule." in text
     assert "bare" in text
     assert "timed out" in text
+
+
+def test_remediation_is_given_once_per_failing_rule_and_the_catalogue_is_compact(
+    realistic: dict[str, Any],
+) -> None:
+    tree = parse(render_html(realistic, evidence_sha256=DIGEST))
+    text = " ".join(tree.text_content().split())
+    cli = realistic["rule_pack"][0]["remediation"]["cli"]
+    findings = tree.find_class("rule-findings")
+    assert len(findings) == 4
+    assert text.count(cli) == len(findings)
+    (catalogue,) = tree.xpath("//section[@id='catalogue']")
+    entries = catalogue.find_class("catalogue-entry")
+    assert len(entries) == len(realistic["rule_pack"])
+    catalogue_text = catalogue.text_content()
+    assert cli not in catalogue_text
+    assert "Legacy TLS is off on the client side" in catalogue_text
+    assert "HIPAA 164.312(e)(1)" in " ".join(catalogue_text.split())
+
+
+def test_control_families_list_each_rule_with_its_counts(realistic: dict[str, Any]) -> None:
+    tree = parse(render_html(realistic, evidence_sha256=DIGEST))
+    (chapter,) = tree.xpath("//section[@id='controls']")
+    rows = [" ".join(row.text_content().split()) for row in chapter.find_class("rule-row")]
+    in01 = [row for row in rows if "MTLS-IN-01" in row]
+    assert len(in01) == 3  # one family per framework
+    assert in01[0].startswith("FAIL MTLS-IN-01 Every operation validates the client certificate")
+    assert all(row.endswith("1 fail · 1 indet. · 1 pass") for row in in01)

@@ -222,3 +222,14 @@ def test_the_same_evidence_gives_the_same_pdf_bytes(
     again = tmp_path / "again.pdf"
     write_pdf(realistic_evidence(), data, again)
     assert again.read_bytes() == path.read_bytes()
+
+
+def test_findings_flow_on_without_a_page_per_rule(realistic_pdf: tuple[Path, bytes]) -> None:
+    pages = [squeeze(page.extract_text() or "") for page in PdfReader(realistic_pdf[0]).pages]
+    titles = [
+        squeeze("MTLS-GW-01 The gateway requests client certificates"),
+        squeeze("MTLS-IN-01 Every operation validates the client certificate"),
+        squeeze("MTLS-KV-09 Certificates are not expired or near expiry"),
+    ]
+    (first,) = [page for page in pages if squeeze("Each rule with failing or indeterm") in page]
+    assert all(title in first for title in titles)

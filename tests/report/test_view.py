@@ -9,8 +9,8 @@ import pytest
 
 from mtls_audit.report.controls import family_code
 from mtls_audit.report.reader import NOT_EVALUATED, natural_key, owning_service, verdict
-from mtls_audit.report.tables import COVERAGE_ROWS
-from mtls_audit.report.view import build_view, prose
+from mtls_audit.report.tables import COVERAGE_ROWS, fair_share
+from mtls_audit.report.view import DEFAULT_TOP_N, MIN_SUBJECTS, build_view, prose
 
 from .evidence_factory import DR, PROD, empty_evidence
 
@@ -95,7 +95,14 @@ def test_top_risks_describe_failures_in_words(realistic: dict[str, Any]) -> None
     assert risks[0].rule_id == "MTLS-GW-01"
     kv = next(r for r in risks if r.rule_id == "MTLS-KV-09")
     assert kv.counts == "2 of 3 assessed subjects fail."
-    assert kv.summary == [[("Certificates are not expired or near expiry.", False)]]
+    why = "Without this control (certificate-expiry), a client that holds no trusted certificate"
+    assert kv.why == [
+        [(f"{why} can reach protected health information behind the gateway.", False)]
+    ]
+    for rule in realistic["rule_pack"]:
+        del rule["rationale"]
+    kv = next(r for r in view_of(realistic).top_risks if r.rule_id == "MTLS-KV-09")
+    assert kv.why == [[("Certificates are not expired or near expiry.", False)]]
 
 
 def test_coverage_puts_problems_first_and_is_bounded(realistic: dict[str, Any]) -> None:
@@ -172,7 +179,7 @@ def test_empty_sections_are_empty_not_missing() -> None:
         ),
         (
             {"fail_on": "none", "failing": 0, "incomplete": False, "exit_code": 0},
-            "pass",
+            "not_gated",
             "not gated",
         ),
     ],
@@ -198,3 +205,51 @@ def test_rule_text_keeps_paragraphs_and_marks_literals() -> None:
         [("Checks ", False), ("negotiateClientCertificate", True), (" on every hostname.", False)],
         [("Second ", False), ("a", True), (" b.", False)],
     ]
+
+
+@pytest.mark.parametrize(
+    ("sizes", "budget", "share"),
+    [([9, 9, 1], 10, 4), ([1, 2], 60, 25), ([100] * 40, 60, 3), ([], 60, 25)],
+)
+def test_fair_share_fills_small_groups_first(sizes: list[int], budget: int, share: int) -> None:
+    assert fair_share(sizes, budget, 25, 3) == share
+
+
+def test_many_failing_rules_show_fewer_subjects_each(realistic: dict[str, Any]) -> None:
+    assert view_of(realistic).top_n == DEFAULT_TOP_N
+    template = next(r for r in realistic["results"] if r["rule_id"] == "MTLS-KV-09")
+    for number in range(30):
+        rule = {**realistic["rule_pack"][4], "id": f"MTLS-X-{number:02d}"}
+        realistic["rule_pack"].append(rule)
+        for index in range(10):
+            extra = copy.deepcopy(template)
+            extra.update(
+                rule_id=rule["id"], status="fail", resource_id=f"{PROD}/certificates/c{index}"
+            )
+            realistic["results"].append(extra)
+    view = view_of(realistic)
+    assert view.top_n == MIN_SUBJECTS
+    sections = {f.rule_id: f for f in view.findings}
+    assert len(sections) == 34
+    assert (len(sections["MTLS-X-07"].rows.shown), sections["MTLS-X-07"].rows.more) == (3, 7)
+    assert sum(len(f.rows.shown) for f in view.findings) <= 34 * MIN_SUBJECTS
+
+
+def test_citations_name_their_place_once_per_rule(realistic: dict[str, Any]) -> None:
+    first = next(
+        r for r in realistic["results"] if r["rule_id"] == "MTLS-IN-01" and r["status"] == "fail"
+    )
+    again = copy.deepcopy(first)
+    again["resource_id"] = first["resource_id"].replace("get-patient", "put-patient")
+    realistic["results"].append(again)
+    view = view_of(realistic)
+    in01 = next(f for f in view.findings if f.rule_id == "MTLS-IN-01")
+    shown, repeated = (row.evidence[0] for row in in01.rows.shown[:2])
+    assert (shown.resource_id, shown.place) == ("", "scope api:patients, line 3")
+    assert shown.detail.startswith("<inbound>")
+    assert repeated.place == "scope api:patients, line 3 (excerpt as above)"
+    assert repeated.detail == ""
+    gw01 = next(f for f in view.findings if f.rule_id == "MTLS-GW-01")
+    assert gw01.rows.shown[0].evidence[0].resource_id == ""  # the result's own resource
+    evid = next(f for f in view.findings if f.rule_id == "MTLS-EVID-01")
+    assert evid.rows.shown[0].evidence[0].resource_id.endswith("/vaults/kv-contoso-certs")

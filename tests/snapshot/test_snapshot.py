@@ -150,3 +150,15 @@ def test_public_ca_certificate_is_kept() -> None:
     out = snapshot.redact_resource(service, counts)
     assert out["properties"]["certificates"][0]["encodedCertificate"] == encoded
     assert not counts
+
+
+def test_secrets_in_a_foreign_snapshot_are_removed_on_read(tmp_path: Path) -> None:
+    doc = make(
+        resources=[
+            child("namedValues/k", {"displayName": "k", "secret": True, "value": "leaked-value"})
+        ]
+    )
+    path = _write(tmp_path, json.dumps(doc))
+    loaded = snapshot.read(path)
+    assert "leaked-value" not in json.dumps(loaded.document)
+    assert loaded.document["provenance"]["redactions"] == {"on-read:named-value-secret": 1}

@@ -1,0 +1,214 @@
+"""The integrity of an output folder: a manifest of digests, optionally signed, and its check.
+
+``manifest.json`` lists every file the run wrote (path relative to the folder, SHA-256, size),
+itself excluded. With a signing key, ``manifest.dsse.json`` is a DSSE envelope whose in-toto
+Statement names every output and ``manifest.json`` as subjects with their SHA-256 digests.
+
+:func:`verify_folder` recomputes every digest, reports files present but not listed, requires
+the manifest to be exactly as written (an edit that keeps the JSON meaning, such as a changed
+space, is still a change) and checks the signature with a public key when one is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from mtls_audit import __version__
+from mtls_audit.audit import dsse
+from mtls_audit.audit.files import AuditInputError
+
+MANIFEST_NAME = "manifest.json"
+ENVELOPE_NAME = "manifest.dsse.json"
+MANIFEST_SCHEMA = "mtls-audit/manifest/v1"
+PREDICATE_TYPE = "https://mtls-audit.invalid/evidence-manifest/v1"
+SEALS = (MANIFEST_NAME, ENVELOPE_NAME)
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _digest(path: Path) -> tuple[str, int]:
+    sha = hashlib.sha256()
+    size = 0
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            sha.update(block)
+            size += len(block)
+    return sha.hexdigest(), size
+
+
+def _dumps(document: Mapping[str, Any]) -> bytes:
+    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def seal(folder: Path, files: Sequence[Path], key: Ed25519PrivateKey | None = None) -> list[Path]:
+    """Write the manifest of ``files`` (all inside ``folder``) and, with a key, its signature."""
+    entries = []
+    for path in sorted(set(files)):
+        try:
+            name = path.resolve().relative_to(folder.resolve()).as_posix()
+        except ValueError:
+            raise AuditInputError(
+                "an output lies outside the output folder", source=str(path)
+            ) from None
+        if name in SEALS:
+            continue
+        sha, size = _digest(path)
+        entries.append({"path": name, "sha256": sha, "size": size})
+    entries.sort(key=lambda e: str(e["path"]))
+    manifest = {
+        "schema": MANIFEST_SCHEMA,
+        "tool": {"name": "mtls-audit", "version": __version__},
+        "files": entries,
+    }
+    data = _dumps(manifest)
+    manifest_path = folder / MANIFEST_NAME
+    manifest_path.write_bytes(data)
+    if key is None:
+        return [manifest_path]
+    subjects = [{"name": e["path"], "digest": {"sha256": e["sha256"]}} for e in entries]
+    subjects.append({"name": MANIFEST_NAME, "digest": {"sha256": hashlib.sha256(data).hexdigest()}})
+    statement = {
+        "_type": dsse.STATEMENT_TYPE,
+        "subject": subjects,
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {"manifest": MANIFEST_NAME, "tool": manifest["tool"]},
+    }
+    envelope_path = folder / ENVELOPE_NAME
+    envelope_path.write_bytes(_dumps(dsse.sign(statement, key)))
+    return [manifest_path, envelope_path]
+
+
+@dataclass
+class Verification:
+    """What :func:`verify_folder` found: ``problems`` empty means everything matched."""
+
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_folder(folder: Path, key: Ed25519PublicKey | None = None) -> Verification:
+    report = Verification()
+    manifest_path = folder / MANIFEST_NAME
+    if not manifest_path.is_file():
+        report.problems.append(f"{MANIFEST_NAME} is missing: nothing to verify against")
+        return report
+    data = manifest_path.read_bytes()
+    entries = _manifest_entries(data, report)
+    if entries is None:
+        return report
+    listed = set()
+    for entry in entries:
+        listed.add(entry["path"])
+        _check_file(folder, entry, report)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = path.relative_to(folder).as_posix()
+        if name not in listed and name not in SEALS:
+            report.problems.append(f"{name}: present but not listed in {MANIFEST_NAME}")
+    _check_signature(folder, entries, hashlib.sha256(data).hexdigest(), key, report)
+    return report
+
+
+def _manifest_entries(data: bytes, report: Verification) -> list[dict[str, Any]] | None:
+    try:
+        manifest = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        report.problems.append(f"{MANIFEST_NAME} is not JSON ({exc})")
+        return None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("schema") != MANIFEST_SCHEMA
+        or not isinstance(files, list)
+        or not all(_valid_entry(e) for e in files)
+    ):
+        report.problems.append(f"{MANIFEST_NAME} is not an mtls-audit manifest")
+        return None
+    if _dumps(manifest) != data:
+        report.problems.append(f"{MANIFEST_NAME} was edited: its bytes are not those written")
+    return files
+
+
+def _valid_entry(entry: Any) -> bool:
+    if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+        return False
+    path = PurePosixPath(entry["path"])
+    return (
+        not path.is_absolute()
+        and ".." not in path.parts
+        and isinstance(entry.get("sha256"), str)
+        and bool(_HEX64.match(entry["sha256"]))
+        and isinstance(entry.get("size"), int)
+    )
+
+
+def _check_file(folder: Path, entry: Mapping[str, Any], report: Verification) -> None:
+    name = entry["path"]
+    path = folder / name
+    if not path.is_file():
+        report.problems.append(f"{name}: listed in {MANIFEST_NAME} but missing")
+        return
+    sha, size = _digest(path)
+    report.checked += 1
+    if sha != entry["sha256"]:
+        report.problems.append(f"{name}: SHA-256 is {sha}, the manifest says {entry['sha256']}")
+    if size != entry["size"]:
+        report.problems.append(f"{name}: size is {size} bytes, the manifest says {entry['size']}")
+
+
+def _check_signature(
+    folder: Path,
+    entries: Sequence[Mapping[str, Any]],
+    manifest_sha: str,
+    key: Ed25519PublicKey | None,
+    report: Verification,
+) -> None:
+    envelope_path = folder / ENVELOPE_NAME
+    if not envelope_path.is_file():
+        if key is not None:
+            report.problems.append(f"{ENVELOPE_NAME} is missing: the outputs are not signed")
+        else:
+            report.notes.append("The outputs are not signed (no manifest.dsse.json).")
+        return
+    try:
+        envelope = json.loads(envelope_path.read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        report.problems.append(f"{ENVELOPE_NAME} is not JSON")
+        return
+    opened = dsse.open_envelope(envelope, key)
+    report.problems += [f"{ENVELOPE_NAME}: {p}" for p in opened.problems]
+    if opened.statement is None:
+        return
+    expected = {e["path"]: e["sha256"] for e in entries}
+    expected[MANIFEST_NAME] = manifest_sha
+    signed = {
+        s.get("name"): (s.get("digest") or {}).get("sha256")
+        for s in opened.statement.get("subject", [])
+        if isinstance(s, dict)
+    }
+    if opened.statement.get("predicateType") != PREDICATE_TYPE:
+        report.problems.append(f"{ENVELOPE_NAME}: the statement's predicateType is not ours")
+    for name in sorted(set(expected) | set(signed), key=str):
+        if expected.get(name) != signed.get(name):
+            report.problems.append(
+                f"{name}: the signed statement says sha256 {signed.get(name) or '(not listed)'}, "
+                f"the folder has {expected.get(name) or '(not listed)'}"
+            )
+    if opened.verified:
+        report.notes.append("The signature is valid for the given public key.")
+    else:
+        report.notes.append(
+            "The signature was NOT checked (no --key given): the digests match the signed "
+            "statement, but who signed it is not established."
+        )

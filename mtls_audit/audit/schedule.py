@@ -1,0 +1,271 @@
+"""Scheduled scans: a configuration of targets, run together, each into its own dated folder.
+
+``mtls-audit schedule run CONFIG`` reads the configuration (YAML or TOML, see
+``docs/scheduling.md``), scans every target on a small thread pool, writes
+``<output>/<target>/<UTC timestamp>/`` for each (outputs and their manifest), and records each
+target's run in ``<output>/history.sqlite``. A target that fails (bad input, an unreachable
+subscription) is recorded with its error and exit code; the others still run.
+
+How a target is scanned (collect, assess, write, seal) is the caller's job: this module only
+plans, runs and records, so that it needs nothing above the reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mtls_audit.audit.files import AuditInputError, Entry, read_settings
+from mtls_audit.audit.history import HISTORY_NAME, History, RunRecord
+from mtls_audit.errors import MtlsAuditError
+
+FORMATS = ("json", "pdf", "html", "sarif", "junit", "markdown")
+SEVERITIES = ("critical", "high", "medium", "low", "info", "none")
+CLOUDS = ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud")
+TOP_FIELDS = (
+    "output",
+    "formats",
+    "fail_on",
+    "select",
+    "ignore",
+    "waivers",
+    "sign_key",
+    "trend_runs",
+    "workers",
+    "cloud",
+    "targets",
+)
+TARGET_FIELDS = (
+    "name",
+    "sample",
+    "from_file",
+    "parameters",
+    "subscriptions",
+    "resource_groups",
+    "services",
+)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one target scans: the bundled sample, offline files, or an Azure selection."""
+
+    name: str
+    sample: bool = False
+    from_file: tuple[Path, ...] = ()
+    parameters: tuple[Path, ...] = ()
+    subscriptions: tuple[str, ...] = ()
+    resource_groups: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    source: Path
+    output: Path
+    formats: tuple[str, ...]
+    fail_on: str
+    select: tuple[str, ...]
+    ignore: tuple[str, ...]
+    waivers: Path | None
+    sign_key: Path | None
+    trend_runs: int
+    workers: int
+    cloud: str
+    targets: tuple[Target, ...]
+
+
+def load_config(path: Path) -> ScheduleConfig:
+    """Read and check a schedule; relative paths are relative to the file's folder."""
+    source = str(path)
+    top = Entry(read_settings(path, "schedule"), source=source, where="/", known=TOP_FIELDS)
+    base = path.resolve().parent
+    formats = top.texts("formats") or ("json", "pdf")
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise top.error(f"unknown format {', '.join(bad)}; choose from {', '.join(FORMATS)}")
+    raw_targets = top.data.get("targets")
+    if not isinstance(raw_targets, list) or not raw_targets:
+        raise top.error("is required: a list of targets", "targets")
+    targets = tuple(_target(i, t, source, base) for i, t in enumerate(raw_targets))
+    seen: set[str] = set()
+    for index, target in enumerate(targets):
+        if target.name.lower() in seen:
+            raise AuditInputError(
+                f"field 'name': another target is already named {target.name!r}",
+                source=source,
+                where=f"targets[{index}] ({target.name})",
+            )
+        seen.add(target.name.lower())
+    return ScheduleConfig(
+        source=path,
+        output=base / (top.optional_text("output") or "mtls-audit-runs"),
+        formats=tuple(dict.fromkeys(("json", *formats))),
+        fail_on=top.choice("fail_on", "critical", SEVERITIES),
+        select=top.texts("select"),
+        ignore=top.texts("ignore"),
+        waivers=_path(base, top.optional_text("waivers")),
+        sign_key=_path(base, top.optional_text("sign_key")),
+        trend_runs=top.number("trend_runs", 12, 1, 100),
+        workers=top.number("workers", 4, 1, 16),
+        cloud=top.choice("cloud", "AzureCloud", CLOUDS),
+        targets=targets,
+    )
+
+
+def _path(base: Path, text: str | None) -> Path | None:
+    return base / text if text else None
+
+
+def _target(index: int, data: Any, source: str, base: Path) -> Target:
+    where = f"targets[{index}]"
+    if isinstance(data, Mapping) and isinstance(data.get("name"), str):
+        where += f" ({data['name']})"
+    entry = Entry(data, source=source, where=where, known=TARGET_FIELDS)
+    name = entry.text("name")
+    if not _NAME.match(name):
+        raise entry.error(
+            "use letters, digits, '.', '_' and '-' (it names a folder), at most 64", "name"
+        )
+    kinds = [k for k in ("sample", "from_file", "subscriptions") if entry.present(k)]
+    if entry.present("sample") and not entry.flag("sample"):
+        kinds.remove("sample")
+    if len(kinds) != 1:
+        raise entry.error(
+            "give exactly one of 'sample: true', 'from_file' or 'subscriptions'"
+            + (f" (found {', '.join(kinds)})" if kinds else "")
+        )
+    misplaced = {
+        "parameters": "from_file",
+        "resource_groups": "subscriptions",
+        "services": "subscriptions",
+    }
+    for key, needs in misplaced.items():
+        if entry.present(key) and kinds[0] != needs:
+            raise entry.error(f"only applies together with '{needs}'", key)
+    return Target(
+        name=name,
+        sample=kinds[0] == "sample",
+        from_file=tuple(base / p for p in entry.texts("from_file")),
+        parameters=tuple(base / p for p in entry.texts("parameters")),
+        subscriptions=entry.texts("subscriptions"),
+        resource_groups=entry.texts("resource_groups"),
+        services=entry.texts("services"),
+    )
+
+
+Job = Callable[[Target, Path, list[dict[str, Any]]], Mapping[str, Any]]
+"""Scan one target into a folder, given the trend so far; returns the evidence it wrote."""
+
+
+@dataclass(frozen=True)
+class TargetRun:
+    target: Target
+    folder: Path
+    record: RunRecord
+    evidence: Mapping[str, Any] | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _folder(root: Path, target: Target, moment: datetime) -> Path:
+    """``<root>/<target>/<UTC timestamp>``, with a suffix when that folder exists already."""
+    stamp = moment.strftime("%Y%m%dT%H%M%SZ")
+    folder = root / target.name / stamp
+    number = 1
+    while folder.exists():
+        number += 1
+        folder = root / target.name / f"{stamp}-{number}"
+    return folder
+
+
+def run_schedule(
+    config: ScheduleConfig, job: Job, *, clock: Callable[[], datetime] = _now
+) -> list[TargetRun]:
+    """Run every target (concurrently) and record each run in the history."""
+    config.output.mkdir(parents=True, exist_ok=True)
+    history = History(config.output / HISTORY_NAME)
+    schedule_id = str(uuid.uuid4())
+    moment = clock()
+    plans = []
+    for target in config.targets:
+        folder = _folder(config.output, target, moment)
+        folder.mkdir(parents=True)
+        trend = history.trend(target.name, config.trend_runs - 1)
+        plans.append((target, folder, trend))
+
+    def one(plan: tuple[Target, Path, list[dict[str, Any]]]) -> TargetRun:
+        target, folder, trend = plan
+        return _run_target(config.output, schedule_id, target, folder, trend, job, clock)
+
+    with ThreadPoolExecutor(max_workers=config.workers) as pool:
+        runs = list(pool.map(one, plans))
+    for run in runs:
+        history.record(run.record)
+    return runs
+
+
+def _run_target(
+    root: Path,
+    schedule_id: str,
+    target: Target,
+    folder: Path,
+    trend: list[dict[str, Any]],
+    job: Job,
+    clock: Callable[[], datetime],
+) -> TargetRun:
+    started = _iso(clock())
+    try:
+        evidence = job(target, folder, trend)
+    except MtlsAuditError as exc:
+        return _failed(schedule_id, target, folder, started, _iso(clock()), 2, str(exc))
+    except Exception as exc:  # one target's crash must not stop the others, nor pass
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        return _failed(schedule_id, target, folder, started, _iso(clock()), 3, message)
+    evidence_path = folder / "evidence.json"
+    summary = evidence["summary"]
+    record = RunRecord(
+        schedule_id=schedule_id,
+        target=target.name,
+        started_at=evidence["run"]["started_at"],
+        finished_at=evidence["run"]["finished_at"],
+        exit_code=summary["gate"]["exit_code"],
+        run_id=evidence["run"]["id"],
+        by_severity=summary["by_severity"],
+        by_status=summary["by_status"],
+        evidence_path=evidence_path.relative_to(root).as_posix(),
+        evidence_sha256=hashlib.sha256(evidence_path.read_bytes()).hexdigest(),
+    )
+    return TargetRun(target, folder, record, evidence)
+
+
+def _failed(
+    schedule_id: str,
+    target: Target,
+    folder: Path,
+    started: str,
+    finished: str,
+    code: int,
+    message: str,
+) -> TargetRun:
+    record = RunRecord(schedule_id, target.name, started, finished, code, error=message)
+    return TargetRun(target, folder, record, None)
+
+
+def exit_code(runs: list[TargetRun]) -> int:
+    """The schedule's exit code: the largest of its targets' (3 > 2 > 1 > 0)."""
+    return max((run.record.exit_code for run in runs), default=0)

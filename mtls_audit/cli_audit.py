@@ -1,0 +1,194 @@
+"""The commands of the audit operations: ``diff``, ``verify``, ``schedule run``, and the
+options ``assess`` and ``scan`` share with them (waivers, baseline, signing key).
+
+Like the rest of the command line, they parse, call and print; the work is in
+``mtls_audit.audit`` and ``mtls_audit.workflow``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from mtls_audit.audit.overlay import AuditInputs
+    from mtls_audit.audit.schedule import TargetRun
+
+AUTH_METHODS = ("default", "cli", "managed-identity", "workload-identity", "environment")
+AUDIT_OPTIONS = (
+    click.option(
+        "--waivers",
+        "waivers_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Waivers file (YAML or TOML): approved, time-limited exceptions (docs/waivers.md).",
+    ),
+    click.option(
+        "--baseline",
+        "baseline_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="An earlier evidence.json: gate only on results that are new relative to it.",
+    ),
+    click.option(
+        "--sign-key",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Ed25519 private key (unencrypted PKCS#8 PEM) to sign the manifest with.",
+    ),
+)
+"""Options of ``assess`` and ``scan``, read by :func:`audit_inputs`."""
+
+
+def audit_inputs(kw: dict[str, Any]) -> tuple[AuditInputs, Ed25519PrivateKey | None]:
+    """Waivers, baseline and signing key, read before any work so that a typo stops the run."""
+    from mtls_audit.audit.overlay import AuditInputs
+
+    waivers = baseline = key = None
+    if kw["waivers_file"]:
+        from mtls_audit.audit.waivers import load_waivers
+
+        waivers = load_waivers(kw["waivers_file"])
+    if kw["baseline_file"]:
+        from mtls_audit.audit.baseline import load_baseline
+
+        baseline = load_baseline(kw["baseline_file"])
+    if kw["sign_key"]:
+        from mtls_audit.audit.dsse import load_private_key
+
+        key = load_private_key(kw["sign_key"])
+    return AuditInputs(waivers=waivers, baseline=baseline), key
+
+
+def check_patterns(rules: Sequence[Any], patterns: Sequence[str]) -> None:
+    from mtls_audit.engine.runner import unknown_patterns
+
+    unknown = unknown_patterns(rules, patterns)
+    if unknown:
+        raise click.UsageError(
+            f"no rule matches {', '.join(unknown)} (see `mtls-audit rules list`)"
+        )
+
+
+@click.command()
+@click.argument("old", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("new", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+def diff(old: Path, new: Path, fmt: str) -> None:
+    """Compare two evidence documents: new, fixed, changed and unchanged findings.
+
+    Findings (fail, indeterminate, waived) are matched by fingerprint. A report, not a gate:
+    exit 0 (2 when a document cannot be read). To gate on new findings, use --baseline.
+    """
+    from mtls_audit.audit.diff import RENDERERS, diff_documents
+    from mtls_audit.audit.files import read_evidence
+
+    comparison, sides = diff_documents(read_evidence(old), read_evidence(new))
+    click.echo(RENDERERS[fmt](comparison, sides), nl=False)
+
+
+@click.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option(
+    "--key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Ed25519 public key (PEM) to check manifest.dsse.json with.",
+)
+def verify(folder: Path, key: Path | None) -> None:
+    """Check an output folder against its manifest.json (and signature, with --key).
+
+    Every listed file's SHA-256 and size, files present but not listed, and the signed
+    statement. Exit 0 when everything matches, 1 when anything does not, 2 on a usage error.
+    Without --key the digests are checked and the signature is not.
+    """
+    from mtls_audit.audit.dsse import load_public_key
+    from mtls_audit.audit.integrity import MANIFEST_NAME, verify_folder
+
+    report = verify_folder(folder, load_public_key(key) if key else None)
+    for problem in report.problems:
+        click.echo(f"MISMATCH {problem}")
+    for note in report.notes:
+        click.echo(note)
+    if report.ok:
+        click.echo(f"OK: {report.checked} file(s) match {folder / MANIFEST_NAME}.")
+    else:
+        click.echo(f"FAILED: {len(report.problems)} problem(s) in {folder}.")
+    sys.exit(0 if report.ok else 1)
+
+
+@click.group()
+def schedule() -> None:
+    """Scheduled scans of many targets, with a run history (docs/scheduling.md)."""
+
+
+@schedule.command("run")
+@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--auth",
+    type=click.Choice(AUTH_METHODS),
+    default="default",
+    show_default=True,
+    help="How to sign in to Azure (for targets with subscriptions).",
+)
+@click.option(
+    "--sign-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Ed25519 private key (PEM) to sign each folder's manifest; overrides sign_key.",
+)
+def schedule_run(config: Path, auth: str, sign_key: Path | None) -> None:
+    """Scan every target of CONFIG into <output>/<target>/<UTC timestamp>/ and record the runs.
+
+    Prints one line per target. Exit code: the largest of the targets' exit codes.
+    """
+    from mtls_audit import workflow
+    from mtls_audit.audit.dsse import load_private_key
+    from mtls_audit.audit.history import HISTORY_NAME
+    from mtls_audit.audit.overlay import AuditInputs
+    from mtls_audit.audit.schedule import exit_code, load_config, run_schedule
+    from mtls_audit.audit.waivers import load_waivers
+    from mtls_audit.engine.results import Severity
+
+    plan = load_config(config)
+    waivers = load_waivers(plan.waivers) if plan.waivers else None
+    key_path = sign_key or plan.sign_key
+    options = workflow.AssessOptions(
+        fail_on=None if plan.fail_on == "none" else Severity(plan.fail_on),
+        select=plan.select,
+        ignore=plan.ignore,
+        audit=AuditInputs(waivers=waivers),
+    )
+    check_patterns(workflow.load_rules(options)[0], [*plan.select, *plan.ignore])
+    job = workflow.schedule_job(
+        options,
+        plan.formats,
+        auth=auth,
+        cloud=plan.cloud,
+        sign_key=load_private_key(key_path) if key_path else None,
+    )
+    runs = run_schedule(plan, job)
+    for run in runs:
+        click.echo(_target_line(run))
+    click.echo(f"History: {plan.output / HISTORY_NAME}")
+    sys.exit(exit_code(runs))
+
+
+def _target_line(run: TargetRun) -> str:
+    record = run.record
+    if record.error:
+        return f"{record.target}: ERROR (exit {record.exit_code}) {record.error}"
+    verdict = {0: "PASSED", 1: "FAILED", 3: "INCOMPLETE"}.get(record.exit_code, "?")
+    failing = [f"{n} {s}" for s, n in record.by_severity.items() if n]
+    counts = ", ".join(failing) + " failing" if failing else "nothing failing"
+    waived = record.by_status.get("waived", 0)
+    if waived:
+        counts += f", {waived} waived"
+    return f"{record.target}: {verdict} (exit {record.exit_code}) {counts} -> {run.folder}"

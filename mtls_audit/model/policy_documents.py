@@ -1,0 +1,62 @@
+"""Every policy document of a service, one by one, and the certificate pins written in each.
+
+Rules that judge what a document says (a literal's format, a missing ``<base/>``) read the
+documents themselves rather than the effective trees, so that a document no request reaches is
+judged too. The documents are the effective machinery's layers (parsed once per model).
+"""
+
+from __future__ import annotations
+
+from mtls_audit.model import ids
+from mtls_audit.model.build import Model, ServiceModel
+from mtls_audit.model.policies import effective_policies
+from mtls_audit.policy.effective import workspace_of
+from mtls_audit.policy.effective_merge import Layer
+from mtls_audit.policy.effective_tree import EffectiveNode, Origin, OriginKind
+from mtls_audit.policy.pins import DocumentPins, document_pins
+from mtls_audit.policy.tree import Node
+
+
+def policy_layers(model: Model, svc: ServiceModel) -> tuple[Layer, ...]:
+    """The service's policy documents (every scope, then every fragment), as parsed layers."""
+    effective = effective_policies(model, svc)
+    layers = [
+        effective.layer_at(policy.scope_id, OriginKind(policy.scope.value))
+        for policy in svc.policies
+    ]
+    for fragment in svc.fragments:
+        workspace = workspace_of(fragment.id)
+        layers.append(effective.fragment(ids.last_name(fragment.id), workspace))
+    found = {ids.key(layer.origin.resource_id): layer for layer in layers if layer is not None}
+    return tuple(found.values())
+
+
+def policy_pins(model: Model, svc: ServiceModel) -> tuple[tuple[Layer, DocumentPins], ...]:
+    """Each readable policy document of the service with its certificate pins (memoised)."""
+    cache: dict[str, tuple[tuple[Layer, DocumentPins], ...]] = model.memo.setdefault(
+        "policy-pins", {}
+    )
+    found = cache.get(ids.key(svc.id))
+    if found is None:
+        named_values = effective_policies(model, svc).named_values
+        found = tuple(
+            (layer, document_pins(layer, named_values))
+            for layer in policy_layers(model, svc)
+            if layer.document is not None
+        )
+        cache[ids.key(svc.id)] = found
+    return found
+
+
+def document_elements(layer: Layer, tag: str | None = None) -> tuple[EffectiveNode, ...]:
+    """The elements of one document as written (fragments not expanded), depth-first, as
+    effective nodes of that document: ``PolicyCitation(*node.place())`` cites them."""
+    if layer.document is None:
+        return ()
+    return tuple(_as_node(layer.document.root, layer.origin).iter(tag))
+
+
+def _as_node(node: Node, origin: Origin) -> EffectiveNode:
+    return EffectiveNode(
+        node, origin, (), tuple(_as_node(child, origin) for child in node.children)
+    )

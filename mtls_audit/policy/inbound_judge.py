@@ -1,0 +1,370 @@
+"""Which failing certificates a compiled inbound program lets through.
+
+Every consistent assignment of the program's atoms (see :mod:`decide`) is run through the
+program once; each failure kind is then read off that table. A kind's certificate fails in that
+one way and is otherwise as good as can be (its identity, where the policy pins one, is free: it
+may match), so "never rejected" means some such certificate gets through.
+
+Atoms fall into three groups. Facts about the judged certificate are what the kinds fix.
+*Conditions* (request path, method, other headers: opaque atoms without a certificate) are what
+a caller chooses: a kind rejected for some conditions and let through for others is a bypass
+under them. *Unknown facts* (opaque facts about the certificate, unresolved named values, flags
+that are not literals) are neither: a verdict that hinges on one is undecidable, never a pass.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from operator import itemgetter
+
+from mtls_audit.policy.atoms import REQUEST, Atom, AtomKind
+from mtls_audit.policy.decide import MAX_ATOMS, TooManyAtoms, assignments
+from mtls_audit.policy.inbound_program import Exit, Program, Step, Stop
+from mtls_audit.policy.inbound_validate import ISSUER
+from mtls_audit.policy.logic import And, Const, Formula, If, Not, Var
+from mtls_audit.policy.placeholders import find_placeholders
+from mtls_audit.policy.values import LAMBDA
+
+
+class FailureKind(enum.Enum):
+    MISSING = "missing"
+    UNTRUSTED = "untrusted"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not-yet-valid"
+    WRONG_THUMBPRINT = "wrong-thumbprint"
+    WRONG_NAME = "wrong-issuer-or-subject"
+
+
+IDENTITY_KINDS = (FailureKind.WRONG_THUMBPRINT, FailureKind.WRONG_NAME)
+
+
+class Outcome(enum.Enum):
+    ALWAYS = "always-rejected"
+    NEVER = "never-rejected"
+    BYPASS = "bypass"  # rejected or not depending on a condition of the request
+    UNDECIDABLE = "undecidable"
+
+
+_CHAIN = frozenset({AtomKind.CHAIN_VALID, AtomKind.CHAIN_VALID_NO_REVOCATION})
+_THUMBPRINTS = frozenset({AtomKind.THUMBPRINT_EQ, AtomKind.IN_DEPLOYMENT_CERTS})
+_NAMES = frozenset(
+    {AtomKind.ISSUER_EQ, AtomKind.SUBJECT_EQ, AtomKind.SUBJECT_CONTAINS, AtomKind.SERIAL_EQ}
+)
+_TESTED_BY: Mapping[AtomKind, frozenset[FailureKind]] = {
+    AtomKind.CERT_NULL: frozenset({FailureKind.MISSING}),
+    AtomKind.CHAIN_VALID: frozenset(
+        {
+            FailureKind.UNTRUSTED,
+            FailureKind.REVOKED,
+            FailureKind.EXPIRED,
+            FailureKind.NOT_YET_VALID,
+        }
+    ),
+    AtomKind.CHAIN_VALID_NO_REVOCATION: frozenset(
+        {FailureKind.UNTRUSTED, FailureKind.EXPIRED, FailureKind.NOT_YET_VALID}
+    ),
+    AtomKind.EXPIRED: frozenset({FailureKind.EXPIRED}),
+    AtomKind.NOT_YET_VALID: frozenset({FailureKind.NOT_YET_VALID}),
+    **{kind: frozenset({FailureKind.WRONG_THUMBPRINT}) for kind in _THUMBPRINTS},
+    **{kind: frozenset({FailureKind.WRONG_NAME}) for kind in _NAMES},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class KindResult:
+    """The verdict on one failure kind, with element indices (not yet nodes).
+
+    ``witness`` is a certificate (and request) that gets through, ``exit`` how it ends (None:
+    forwarded to the backend), ``conditions`` the request conditions (atom and the value that
+    lets it through) a bypass hinges on, ``rejections`` the stops that reject this kind,
+    ``checks`` the elements that test it.
+    """
+
+    kind: FailureKind
+    outcome: Outcome
+    tested: bool
+    checks: tuple[int, ...] = ()
+    witness: Mapping[Atom, bool] | None = None
+    exit: Exit | None = None
+    conditions: tuple[tuple[Atom, bool], ...] = ()
+    rejections: frozenset[Exit] = frozenset()
+    reason: str = ""
+
+
+Row = tuple[bool, ...]
+"""An assignment of a table's atoms, in the table's atom order."""
+_Test = Callable[[Row], bool]
+
+
+def _lower(formula: Formula, index: Mapping[Atom, int]) -> _Test:
+    """A function of a row computing ``formula``, which never throws (the program's formulas
+    are split into "throws" and "holds")."""
+    if isinstance(formula, Const):
+        value = formula.value is True
+        return lambda row: value
+    if isinstance(formula, Var):
+        return itemgetter(index[formula.atom])
+    if isinstance(formula, Not):
+        inner = _lower(formula.operand, index)
+        return lambda row: not inner(row)
+    if isinstance(formula, If):
+        cond, then, other = (_lower(f, index) for f in (formula.cond, formula.then, formula.other))
+        return lambda row: then(row) if cond(row) else other(row)
+    parts = tuple(_lower(operand, index) for operand in formula.operands)
+    if isinstance(formula, And):
+        return lambda row: all(part(row) for part in parts)
+    return lambda row: any(part(row) for part in parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    test: _Test
+    exit: Exit
+
+
+@dataclass(frozen=True, slots=True)
+class _Arm:
+    throws: _Test
+    holds: _Test
+    steps: tuple[_Stop | _Choose, ...]
+    error: Exit
+
+
+@dataclass(frozen=True, slots=True)
+class _Choose:
+    arms: tuple[_Arm, ...]
+    otherwise: tuple[_Stop | _Choose, ...]
+
+
+def _lower_steps(steps: tuple[Step, ...], index: Mapping[Atom, int]) -> tuple[_Stop | _Choose, ...]:
+    lowered: list[_Stop | _Choose] = []
+    for step in steps:
+        if isinstance(step, Exit):
+            lowered.append(_Stop(_lower(step.when, index), step))
+            continue
+        arms = tuple(
+            _Arm(
+                _lower(arm.throws, index),
+                _lower(arm.holds, index),
+                _lower_steps(arm.steps, index),
+                Exit(arm.throws, Stop.ERROR, arm.node, 500, "error"),
+            )
+            for arm in step.arms
+        )
+        lowered.append(_Choose(arms, _lower_steps(step.otherwise, index)))
+    return tuple(lowered)
+
+
+def _run(steps: tuple[_Stop | _Choose, ...], row: Row) -> Exit | None:
+    """Where a request with these facts stops (None: it reaches the backend)."""
+    for step in steps:
+        if isinstance(step, _Stop):
+            if step.test(row):
+                return step.exit
+            continue
+        taken = step.otherwise
+        for arm in step.arms:
+            if arm.throws(row):
+                return arm.error
+            if arm.holds(row):
+                taken = arm.steps
+                break
+        stopped = _run(taken, row)
+        if stopped is not None:
+            return stopped
+    return None
+
+
+def accepted(stopped: Exit | None) -> bool:
+    return stopped is None or stopped.stop is Stop.SERVE
+
+
+def primary_source(program: Program) -> str:
+    """The certificate the policy judges: the handshake certificate if anything tests it, else
+    the first header certificate tested, else the handshake certificate (nothing is tested)."""
+    sources = [
+        a.source for test in program.tests for a in test.atoms if a.kind is not AtomKind.OPAQUE
+    ]
+    if any(s in (REQUEST, ISSUER) for s in sources) or any(t.flags for t in program.tests):
+        return REQUEST
+    return next((s for s in sources if s.startswith("header:")), REQUEST)
+
+
+def _of(atom: Atom, source: str) -> bool:
+    return atom.source == source or (source == REQUEST and atom.source == ISSUER)
+
+
+def _unknown(atom: Atom, source: str) -> bool:
+    """An opaque fact that neither the caller nor the certificate's kind decides."""
+    if atom.kind is not AtomKind.OPAQUE:
+        return False
+    if atom.source in (source, REQUEST, ISSUER, LAMBDA):
+        return True
+    stripped = atom.text
+    for found in find_placeholders(atom.text):
+        stripped = stripped.replace(found.text, "")
+    return not atom.source and bool(find_placeholders(atom.text)) and not stripped.strip()
+
+
+def tested_kinds(program: Program, source: str) -> dict[FailureKind, tuple[int, ...]]:
+    """The kinds each element tests, by kind: the elements testing it (document order)."""
+    found: dict[FailureKind, list[int]] = defaultdict(list)
+    for test in program.tests:
+        kinds: set[FailureKind] = set()
+        if test.flags is not None and source == REQUEST:
+            flags = test.flags
+            kinds.add(FailureKind.MISSING)
+            checks = (
+                (flags.trust is not False, FailureKind.UNTRUSTED),
+                (flags.revocation is not False, FailureKind.REVOKED),
+                (flags.not_after is not False, FailureKind.EXPIRED),
+                (flags.not_before is not False, FailureKind.NOT_YET_VALID),
+                (flags.thumbprint_pins, FailureKind.WRONG_THUMBPRINT),
+                (flags.name_pins, FailureKind.WRONG_NAME),
+            )
+            kinds |= {kind for held, kind in checks if held}
+        elif test.flags is None:
+            for atom in test.atoms:
+                if _of(atom, source):
+                    kinds |= _TESTED_BY.get(atom.kind, frozenset())
+                    if atom.source == ISSUER:
+                        kinds.add(FailureKind.WRONG_NAME)
+        for kind in kinds:
+            if test.node not in found[kind]:
+                found[kind].append(test.node)
+    return {kind: tuple(sorted(nodes)) for kind, nodes in found.items()}
+
+
+def given(kind: FailureKind, source: str, present: frozenset[Atom]) -> dict[Atom, bool]:
+    """The facts of a certificate failing in ``kind`` alone, over the atoms ``present``.
+
+    The facts are closed under what a certificate implies (an expired certificate fails
+    ``Verify()``, a missing one has no fields), so they hold whichever atoms the policy tests.
+    """
+    facts = {
+        Atom(AtomKind.CERT_NULL, source): kind is FailureKind.MISSING,
+        Atom(AtomKind.CHAIN_VALID, source): kind in IDENTITY_KINDS,
+        Atom(AtomKind.CHAIN_VALID_NO_REVOCATION, source): kind
+        in (FailureKind.REVOKED, *IDENTITY_KINDS),
+        Atom(AtomKind.EXPIRED, source): kind is FailureKind.EXPIRED,
+        Atom(AtomKind.NOT_YET_VALID, source): kind is FailureKind.NOT_YET_VALID,
+    }
+    for atom in present:
+        if atom.kind is AtomKind.OPAQUE or not _of(atom, source):
+            continue
+        if kind is FailureKind.MISSING and atom.source == source:
+            facts.setdefault(atom, False)  # a missing certificate has no fields
+        elif atom.kind is AtomKind.SUBJECT_CONTAINS and atom.literal == "":
+            continue  # holds for every subject
+        elif kind is FailureKind.WRONG_THUMBPRINT and atom.kind in _THUMBPRINTS:
+            if atom.source == source:
+                facts[atom] = False
+        elif kind is FailureKind.WRONG_NAME and (atom.kind in _NAMES or atom.source == ISSUER):
+            facts[atom] = False
+    return {atom: held for atom, held in facts.items() if atom in present}
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """Every consistent assignment of a program's atoms (rows, in ``atoms`` order) and where
+    it stops."""
+
+    atoms: tuple[Atom, ...]
+    rows: tuple[tuple[Row, Exit | None], ...]
+
+    def positions(self, facts: Mapping[Atom, bool]) -> tuple[tuple[int, bool], ...]:
+        return tuple((self.atoms.index(atom), held) for atom, held in facts.items())
+
+
+def _matches(row: Row, facts: tuple[tuple[int, bool], ...]) -> bool:
+    return all(row[index] is held for index, held in facts)
+
+
+def table(program: Program) -> Table | str:
+    """The table, or why it cannot be built (too many atoms)."""
+    present = program.atoms
+    order = tuple(sorted(present, key=str))
+    index = {atom: position for position, atom in enumerate(order)}
+    steps = _lower_steps(program.steps, index)
+    try:
+        rows = [tuple(a[atom] for atom in order) for a in assignments(present, bound=MAX_ATOMS)]
+    except TooManyAtoms as exc:
+        return f"the inbound logic tests {exc}"
+    return Table(order, tuple((row, _run(steps, row)) for row in rows))
+
+
+def judge(
+    kind: FailureKind, source: str, program: Program, facts: Table, checks: tuple[int, ...]
+) -> KindResult:
+    present = frozenset(facts.atoms)
+    fixed = facts.positions(given(kind, source, present))
+    cert = [
+        i for i, a in enumerate(facts.atoms) if _of(a, source) and a.kind is not AtomKind.OPAQUE
+    ]
+    unknown = [i for i, a in enumerate(facts.atoms) if _unknown(a, source)]
+    conditions = [i for i in range(len(facts.atoms)) if i not in cert and i not in unknown]
+    groups: dict[Row, dict[Row, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    first: dict[tuple[Row, Row], tuple[Row, Exit | None]] = {}
+    rejections: set[Exit] = set()
+    # Conditions under which no request gets in (an unrelated rejection) say nothing.
+    open_ = {tuple(row[i] for i in conditions) for row, stopped in facts.rows if accepted(stopped)}
+    for row, stopped in facts.rows:
+        if not _matches(row, fixed):
+            continue
+        if not accepted(stopped) and stopped is not None:
+            rejections.add(stopped)
+        o_key = tuple(row[i] for i in conditions)
+        if o_key not in open_:
+            continue
+        c_key = tuple(row[i] for i in cert)
+        groups[o_key][c_key].append(accepted(stopped))
+        first.setdefault((o_key, c_key), (row, stopped))
+    tested = bool(checks)
+    definite = {
+        o: next((c for c, seen in cs.items() if all(seen)), None) for o, cs in groups.items()
+    }
+    possible = {o for o, cs in groups.items() if any(any(seen) for seen in cs.values())}
+    base = KindResult(kind, Outcome.ALWAYS, tested, checks, rejections=frozenset(rejections))
+    if not groups or not possible:
+        return base
+    sure = [o for o, c in definite.items() if c is not None]
+    if not sure:
+        texts = sorted({facts.atoms[i].text for i in unknown})
+        return replace(
+            base,
+            outcome=Outcome.UNDECIDABLE,
+            reason="it depends on " + "; ".join(texts) if texts else "it cannot be decided",
+        )
+    o_pass = sure[0]
+    c_pass = definite[o_pass]
+    assert c_pass is not None
+    row, stopped = first[o_pass, c_pass]
+    witness = {facts.atoms[i]: row[i] for i in (*cert, *conditions)}
+    if len(sure) == len(groups):
+        return replace(base, outcome=Outcome.NEVER, witness=witness, exit=stopped)
+    others = [o for o in groups if definite[o] is None]
+    closest = min(others, key=lambda o: sum(x != y for x, y in zip(o, o_pass, strict=True)))
+    hinge = tuple(
+        (facts.atoms[i], held)
+        for i, held, other in zip(conditions, o_pass, closest, strict=True)
+        if held != other
+    )
+    return replace(base, outcome=Outcome.BYPASS, witness=witness, exit=stopped, conditions=hinge)
+
+
+def judge_all(
+    program: Program, source: str, facts: Table | str, kinds: Iterable[FailureKind] = FailureKind
+) -> Iterator[KindResult]:
+    """The failure ``kinds`` of the certificate ``source`` (``facts``: the program's table, or
+    why there is none)."""
+    tests = tested_kinds(program, source)
+    for kind in kinds:
+        checks = tests.get(kind, ())
+        if isinstance(facts, str):
+            yield KindResult(kind, Outcome.UNDECIDABLE, bool(checks), checks, reason=facts)
+        else:
+            yield judge(kind, source, program, facts, checks)

@@ -1,0 +1,168 @@
+"""Helpers shared by the policy rules: who a result is about, and how results are keyed.
+
+Rules that judge the effective policy report per API and product path (per operation when the
+operations of an API differ on that path); rules that judge what one document says report per
+document, or per element of it (key: the document's label and the element's line).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, replace
+
+from mtls_audit.api import (
+    DistinguishedNameError,
+    Effective,
+    EffectiveNode,
+    Layer,
+    Model,
+    Pin,
+    PolicyCitation,
+    Result,
+    ServiceModel,
+    document_elements,
+    effective_policies,
+    escaped,
+    find_placeholders,
+    indeterminate,
+    parse_dn,
+    policy_layers,
+)
+
+from ._common import uncollected
+
+NO_PRODUCT = "no-product"
+POLICY_COLLECTIONS = (
+    "apis",
+    "operations",
+    "products",
+    "apiLinks",
+    "policies",
+    "policyFragments",
+    "namedValues",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySubject:
+    """An API (or one operation) on one product path, with its effective policy."""
+
+    id: str
+    name: str
+    key: str
+    effective: Effective
+
+
+Signature = Callable[[Effective], Hashable]
+"""What a rule judges of an effective policy: operations alike in it are reported together."""
+
+
+def policy_subjects(
+    model: Model, svc: ServiceModel, signature: Signature | None = None
+) -> Iterator[PolicySubject]:
+    """Per API and path (``no-product``, ``product:<name>``): the API when all its operations
+    have the same ``signature`` there (by default, the same effective policy), else each
+    operation."""
+    alike = signature or (lambda effective: effective.key)
+    names = {a.id.lower(): a.display_name for a in svc.apis}
+    names |= {o.id.lower(): o.display_name for o in svc.operations}
+    groups: dict[tuple[str, str], list[tuple[str | None, Effective]]] = {}
+    for path, effective in effective_policies(model, svc).paths():
+        key = NO_PRODUCT if path.product_id is None else f"product:{last_name(path.product_id)}"
+        groups.setdefault((path.api_id, key), []).append((path.operation_id, effective))
+    for (api_id, key), members in groups.items():
+        api_name = names.get(api_id.lower(), last_name(api_id))
+        if len({alike(effective) for _, effective in members}) == 1:
+            yield PolicySubject(api_id, api_name, key, members[0][1])
+            continue
+        for operation_id, effective in members:
+            assert operation_id is not None  # an API without operations has one path
+            name = f"{api_name}/{names.get(operation_id.lower(), last_name(operation_id))}"
+            yield PolicySubject(operation_id, name, key, effective)
+
+
+def policies_uncollected(model: Model, svc: ServiceModel) -> list[Result]:
+    """An indeterminate result when the service's policies, or what places them (APIs,
+    operations, products and their links, fragments, named values), were not fully collected:
+    a policy rule must not pass what it could not read."""
+    return list(uncollected(model, svc, *POLICY_COLLECTIONS))
+
+
+def document_subject(layer: Layer) -> str:
+    """What a result about a document is about: the scope it is attached to (the service for
+    the global policy), or the fragment itself."""
+    return layer.origin.resource_id if layer.origin.kind.value == "fragment" else layer.scope_id
+
+
+def dn_key(text: str | None) -> frozenset[tuple[str, str]] | None:
+    """A distinguished name as a set of (attribute OID, case-folded value) pairs, whatever its
+    form and order, to tell whether two names mean the same; None when it is not a DN."""
+    if not text:
+        return None
+    try:
+        parsed = parse_dn(text)
+    except DistinguishedNameError:
+        return None
+    return frozenset((oid, value.casefold()) for rdn in parsed.rdns for oid, value in rdn)
+
+
+def is_literal(value: str) -> bool:
+    """Text written as is: not a policy expression, no named value or deployment placeholder."""
+    return value.lstrip()[:2] not in ("@(", "@{") and not find_placeholders(value)
+
+
+def authentication_certificates(
+    model: Model, svc: ServiceModel
+) -> Iterator[tuple[Layer, EffectiveNode]]:
+    """Every ``authentication-certificate`` element written in the service's documents."""
+    for layer in policy_layers(model, svc):
+        for node in document_elements(layer, "authentication-certificate"):
+            yield layer, node
+
+
+_SECRET_ATTRS = frozenset({"password", "body"})
+
+
+def redacted_place(node: EffectiveNode) -> PolicyCitation:
+    """The element's citation with its ``password`` and ``body`` values masked: an
+    ``authentication-certificate`` may hold a key and its password in clear."""
+    attrs = tuple(
+        replace(attr, value="[redacted]") if attr.name.lower() in _SECRET_ATTRS else attr
+        for attr in node.node.attrs
+    )
+    masked = EffectiveNode(replace(node.node, attrs=attrs), node.origin, node.via, ())
+    return PolicyCitation(*masked.place())
+
+
+def site_key(label: str, line: int) -> str:
+    return f"{label}:{line}"
+
+
+def last_name(resource_id: str) -> str:
+    return resource_id.rstrip("/").rsplit("/", 1)[-1]
+
+
+def shown_pin(pin: Pin) -> str:
+    """A pin for a message: its field, its value with invisible characters escaped, and the
+    named values it was read through."""
+    if pin.value is None:
+        return f"{pin.field.value} {escaped(pin.written)} (its value is not in the snapshot)"
+    via = f" (from {', '.join('{{' + n + '}}' for n in pin.named_values)})"
+    return f'{pin.field.value} "{escaped(pin.value)}"' + (via if pin.named_values else "")
+
+
+def unreadable_documents(
+    model: Model, svc: ServiceModel, what: str, kinds: tuple[str, ...] = ()
+) -> Iterator[Result]:
+    """An indeterminate result for each policy document that cannot be read (of the given
+    origin kinds, e.g. ``fragment``; all kinds by default)."""
+    for layer in policy_layers(model, svc):
+        if layer.document is None and (not kinds or layer.origin.kind.value in kinds):
+            reason = layer.problem.message if layer.problem else "it cannot be read"
+            yield indeterminate(
+                document_subject(layer),
+                f"{layer.origin.label}: {what} cannot be judged: {reason}.",
+                PolicyCitation(layer.origin.resource_id, layer.origin.label, 0, ""),
+                key=layer.origin.label,
+                name=layer.origin.label,
+            )

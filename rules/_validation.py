@@ -1,0 +1,244 @@
+"""Helpers shared by the rules that judge inbound certificate validation.
+
+Each judged subject is an API (or one operation) on one product path with the verdict of its
+effective inbound policy; services whose gateway requests no client certificate are not
+applicable (MTLS-GW-01 reports them), and services whose policies were not all collected are
+indeterminate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from mtls_audit.api import (
+    EffectiveNode,
+    Evidence,
+    FailureKind,
+    InboundVerdict,
+    KindVerdict,
+    Model,
+    Outcome,
+    PathCoverage,
+    Result,
+    ServiceModel,
+    Severity,
+    failed,
+    inbound_verdict,
+    indeterminate,
+    not_applicable,
+    passed,
+    path_coverage,
+    policy_citation,
+    requests_client_certificates,
+)
+
+from ._common import uncollected
+from ._policy import NO_PRODUCT, PolicySubject, policy_subjects
+
+POLICY_COLLECTIONS = (
+    "apis",
+    "operations",
+    "products",
+    "apiLinks",
+    "policies",
+    "policyFragments",
+    "namedValues",
+)
+WORDS = {
+    FailureKind.MISSING: "a missing certificate",
+    FailureKind.UNTRUSTED: "an untrusted chain",
+    FailureKind.REVOKED: "a revoked certificate",
+    FailureKind.EXPIRED: "an expired certificate",
+    FailureKind.NOT_YET_VALID: "a certificate not yet valid",
+    FailureKind.WRONG_THUMBPRINT: "another thumbprint",
+    FailureKind.WRONG_NAME: "another issuer or subject",
+}
+
+
+def cite(model: Model, nodes: Iterable[EffectiveNode]) -> tuple[Evidence, ...]:
+    return tuple(dict.fromkeys(policy_citation(model, node) for node in nodes))
+
+
+def at(node: EffectiveNode) -> str:
+    return f"<{node.tag}> ({node.origin.label}, line {node.line})"
+
+
+def listed(nodes: Iterable[EffectiveNode], limit: int = 3) -> str:
+    shown = list(dict.fromkeys(at(node) for node in nodes))
+    more = f" and {len(shown) - limit} more" if len(shown) > limit else ""
+    return ", ".join(shown[:limit]) + more
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """One subject (an API or operation on one product path) and its inbound verdict."""
+
+    model: Model
+    svc: ServiceModel
+    subject: PolicySubject
+    verdict: InboundVerdict
+
+    def cite(self, nodes: Iterable[EffectiveNode]) -> tuple[Evidence, ...]:
+        return cite(self.model, nodes)
+
+    @property
+    def label(self) -> str:
+        key = self.subject.key
+        path = "no product" if key == NO_PRODUCT else key.replace(":", " ", 1)
+        return f"{self.subject.name} ({path})"
+
+    @property
+    def noun(self) -> str:
+        """The certificate the policy judges, for messages."""
+        if not self.verdict.from_header:
+            return "the client certificate"
+        header = self.verdict.source.removeprefix("header:")
+        return f"the certificate read from the {header} header"
+
+    @property
+    def api_id(self) -> str:
+        return self.subject.id.partition("/operations/")[0]
+
+    @property
+    def operation_id(self) -> str | None:
+        return self.subject.id if "/operations/" in self.subject.id else None
+
+    @property
+    def product_id(self) -> str | None:
+        if self.subject.key == NO_PRODUCT:
+            return None
+        name = self.subject.key.removeprefix("product:").lower()
+        return next((p.id for p in self.svc.products if p.name.lower() == name), None)
+
+    def coverage(self, model: Model) -> PathCoverage:
+        return path_coverage(
+            model,
+            self.svc,
+            self.subject.effective,
+            self.api_id,
+            self.operation_id,
+            self.product_id,
+        )
+
+    def passed(self, message: str, *evidence: Evidence) -> Result:
+        return passed(
+            self.subject.id,
+            f"{self.label}: {message}",
+            *evidence,
+            key=self.subject.key,
+            name=self.subject.name,
+        )
+
+    def failed(self, message: str, *evidence: Evidence, severity: Severity | None = None) -> Result:
+        return failed(
+            self.subject.id,
+            f"{self.label}: {message}",
+            *evidence,
+            key=self.subject.key,
+            severity=severity,
+            name=self.subject.name,
+        )
+
+    def indeterminate(self, message: str, *evidence: Evidence) -> Result:
+        return indeterminate(
+            self.subject.id,
+            f"{self.label}: {message}",
+            *evidence,
+            key=self.subject.key,
+            name=self.subject.name,
+        )
+
+    def not_applicable(self, message: str) -> Result:
+        return not_applicable(
+            self.subject.id,
+            f"{self.label}: {message}",
+            key=self.subject.key,
+            name=self.subject.name,
+        )
+
+    def unjudged(self) -> Result | None:
+        """Not applicable where nothing tests the certificate (MTLS-IN-01 reports that)."""
+        if self.verdict.checks or self.verdict.problems:
+            return None
+        return self.not_applicable(
+            "no element tests the client certificate, so there is no check to judge "
+            "(MTLS-IN-01 reports the missing validation)."
+        )
+
+    def unknown(self, *kinds: KindVerdict) -> Result | None:
+        """The indeterminate result when the policy (or one of ``kinds``) cannot be decided."""
+        if self.verdict.problems:
+            return self.indeterminate(
+                "the effective inbound policy is not fully known: "
+                + "; ".join(self.verdict.problems),
+                *self.cite(self.verdict.checks),
+            )
+        for kind in kinds:
+            if kind.outcome is Outcome.UNDECIDABLE:
+                return self.indeterminate(
+                    f"whether {WORDS[kind.kind]} is rejected cannot be decided: {kind.reason}",
+                    *self.cite(kind.checks),
+                )
+        return None
+
+
+def judged(model: Model, *, gated: bool = True) -> Iterator[Judged | Result]:
+    """Every subject of every service with its verdict, or a service-level result where
+    subjects are not judged (``gated``: services that request no client certificate)."""
+    for svc in model.services:
+        yield from judged_service(model, svc, gated=gated)
+
+
+def judged_service(
+    model: Model, svc: ServiceModel, *, gated: bool = True
+) -> Iterator[Judged | Result]:
+    """:func:`judged` for one service."""
+    name = svc.service.name
+    blocked = list(uncollected(model, svc, *POLICY_COLLECTIONS))
+    if blocked:
+        yield from blocked
+        return
+    if gated and requests_client_certificates(svc) is False:
+        yield not_applicable(
+            svc.id,
+            f"{name} does not request client certificates (see MTLS-GW-01): no certificate "
+            "reaches its policies to be validated.",
+            name=name,
+        )
+        return
+    cache: dict[str, tuple[Judged, ...]] = model.memo.setdefault("inbound-subjects", {})
+    subjects = cache.get(svc.id)
+    if subjects is None:
+        subjects = cache[svc.id] = tuple(_subjects(model, svc))
+    if not subjects:
+        yield not_applicable(svc.id, f"{name} has no APIs.", name=name)
+    yield from subjects
+
+
+def _subjects(model: Model, svc: ServiceModel) -> Iterator[Judged]:
+    """The policy subjects with their verdicts; the operations of an API that differ in
+    effective policy but not in verdict (an operation policy that adds a rate limit) are
+    judged together, as the API."""
+    names = {api.id.lower(): api.display_name for api in svc.apis}
+    group: list[Judged] = []
+    for subject in [*policy_subjects(model, svc), None]:
+        item = None
+        if subject is not None:
+            item = Judged(model, svc, subject, inbound_verdict(model, svc, subject.effective))
+        if group and (item is None or (item.api_id, item.subject.key) != _path(group[0])):
+            first = group[0]
+            if len(group) > 1 and all(j.verdict is first.verdict for j in group):
+                api = first.api_id
+                merged = PolicySubject(
+                    api, names.get(api.lower(), api), first.subject.key, first.subject.effective
+                )
+                group = [Judged(model, svc, merged, first.verdict)]
+            yield from group
+            group = []
+        if item is not None:
+            group.append(item)
+
+
+def _path(item: Judged) -> tuple[str, str]:
+    return item.api_id, item.subject.key

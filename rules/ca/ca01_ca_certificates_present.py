@@ -1,0 +1,130 @@
+"""MTLS-CA-01: where policies rely on chain trust, CA certificates are uploaded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import (
+    Model,
+    Options,
+    Result,
+    ServiceModel,
+    Severity,
+    Tier,
+    failed,
+    indeterminate,
+    not_applicable,
+    passed,
+    rule,
+)
+
+from .._validation import Judged, cite, judged_service, listed
+
+
+@rule(
+    id="MTLS-CA-01",
+    slug="ca-certificates-present",
+    title="CA certificates are uploaded where policies verify the chain",
+    severity=Severity.HIGH,
+    topics=("trust-anchors",),
+    guide="Upload CA certificates",
+    remediation={
+        "portal": "Certificates > CA certificates > Add: upload the root (store Root) and "
+        "intermediate (store CertificateAuthority) certificates of the client CA.",
+        "cli": "az apim update … with properties.certificates, or az rest --method patch "
+        "…/service/NAME?api-version=2024-05-01",
+        "arm": "service: properties.certificates: [{ encodedCertificate: '…', storeName: 'Root' }]",
+        "terraform": "azurerm_api_management: certificate { encoded_certificate = … "
+        'store_name = "Root" }',
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Classic tiers whose effective inbound policies rely on chain trust
+        (``Verify()``, ``VerifyNoRevocation()``, or ``validate-client-certificate`` with
+        ``validate-trust`` not false): at least one CA certificate is uploaded to the
+        service's CA store (``properties.certificates``). Not applicable when no policy
+        relies on chain trust, and on Consumption and v2 tiers, which have no CA store:
+        there MTLS-IN-05 must pin client identities instead.
+
+    Why it matters:
+        A privately issued or self-signed client certificate only chains to a root that the
+        gateway knows: without the CA upload every chain check fails, and the usual reaction,
+        switching the check off, removes mutual TLS altogether.
+
+    Example of a failing configuration:
+        A Premium service whose global policy holds ``<validate-client-certificate
+        validate-trust="true" />`` and whose ``properties.certificates`` is empty.
+
+    What passes:
+        The same service with the issuing CA uploaded (store Root or CertificateAuthority).
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-ca-certificates
+        https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
+    """
+    for svc in model.services:
+        name = svc.service.name
+        sku = svc.service.view.cite("sku")
+        if svc.service.tier is Tier.UNKNOWN:
+            yield indeterminate(
+                svc.id,
+                f"The tier of {name} is unknown (sku {svc.service.sku_name!r}): whether it has "
+                "a CA store cannot be decided.",
+                sku,
+                name=name,
+            )
+        elif svc.service.tier is not Tier.CLASSIC:
+            yield not_applicable(
+                svc.id,
+                f"{name} is on the {svc.service.sku_name} tier, which has no CA certificate "
+                "store: MTLS-IN-05 must pin client identities instead of relying on a chain.",
+                sku,
+                name=name,
+            )
+        else:
+            yield _judge(model, svc, list(judged_service(model, svc, gated=False)))
+
+
+def _judge(model: Model, svc: ServiceModel, items: list[Judged | Result]) -> Result:
+    name = svc.service.name
+    service_level = [i for i in items if isinstance(i, Result)]
+    if service_level:
+        return service_level[0]
+    subjects = [i for i in items if isinstance(i, Judged)]
+    distinct = {
+        (id(node.node), id(node.origin)): node for i in subjects for node in i.verdict.chain_checks
+    }
+    chain = list(distinct.values())
+    store = svc.service.props.cite("certificates")
+    if not chain:
+        unknown = [i.subject.name for i in subjects if i.verdict.problems]
+        if unknown:
+            return indeterminate(
+                svc.id,
+                f"{name}: whether policies rely on chain trust cannot be told: the policies of "
+                f"{', '.join(dict.fromkeys(unknown))} are not fully known.",
+                name=name,
+            )
+        return not_applicable(
+            svc.id, f"{name}: no effective inbound policy relies on chain trust.", name=name
+        )
+    cas = svc.service.ca_certificates
+    if cas:
+        return passed(
+            svc.id,
+            f"{name}: {listed(chain)} verify the chain, and {len(cas)} CA certificate(s) are "
+            "uploaded.",
+            store,
+            *cite(model, chain),
+            name=name,
+        )
+    return failed(
+        svc.id,
+        f"{name}: {listed(chain)} verify the chain, but no CA certificate is uploaded: privately "
+        "issued client certificates cannot chain to a trusted root.",
+        store,
+        *cite(model, chain),
+        name=name,
+    )

@@ -1,0 +1,150 @@
+"""MTLS-GW-04: the built-in hostname, which never carries a certificate, bypasses no check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import (
+    Model,
+    Options,
+    Outcome,
+    Result,
+    ServiceModel,
+    Severity,
+    Tier,
+    failed,
+    indeterminate,
+    not_applicable,
+    passed,
+    rule,
+)
+
+from .._validation import Judged, cite, judged_service
+
+
+@rule(
+    id="MTLS-GW-04",
+    slug="default-hostname-bypass",
+    title="The built-in gateway hostname does not bypass mutual TLS",
+    severity=Severity.HIGH,
+    topics=("client-certificates", "policy-validation"),
+    guide="beyond",
+    remediation={
+        "portal": "Reject requests without a certificate in policy (validate-client-certificate "
+        "in the global inbound policy, kept by every scope through <base/>); where possible "
+        "place APIM in an internal virtual network so the built-in hostname is not public.",
+        "cli": "az rest --method put …/service/NAME/policies/policy?api-version=2024-05-01 with "
+        "validate-client-certificate in <inbound>",
+        "arm": "service/policies: properties.value with validate-client-certificate in <inbound>",
+        "terraform": "azurerm_api_management_policy.xml_content with "
+        "validate-client-certificate in <inbound>",
+        "policy": '<validate-client-certificate validate-trust="true" validate-revocation="true" '
+        "/> in the global <inbound>",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Classic tiers: the built-in ``*.azure-api.net`` gateway hostname cannot negotiate
+        client certificates, so through it ``context.Request.Certificate`` is always null.
+        The service fails when some API's effective inbound policy (on any operation and
+        product path) does not reject a request without a TLS client certificate; the failing
+        APIs are named and cited. Rejection by a null dereference (a 500) counts as
+        rejection here (MTLS-IN-02 reports it). Not applicable on Consumption and v2 tiers,
+        and where the gateway requests no client certificate at all (MTLS-GW-01).
+
+    Why it matters:
+        Mutual TLS configured on a custom domain protects nothing if the same APIs answer on
+        the default hostname without a certificate.
+
+    Example of a failing configuration:
+        Custom hostname ``api.contoso.example`` negotiates; an operation policy without
+        ``<base/>`` drops the global validation, so
+        ``https://contoso.azure-api.net/scheduling/slots`` answers without a certificate.
+
+    What passes:
+        Every API rejects a missing certificate in its effective inbound policy.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
+        https://learn.microsoft.com/azure/api-management/configure-custom-domain
+    """
+    for svc in model.services:
+        name = svc.service.name
+        if svc.service.tier is Tier.UNKNOWN:
+            yield indeterminate(
+                svc.id,
+                f"The tier of {name} is unknown (sku {svc.service.sku_name!r}): whether its "
+                "built-in hostname can carry a client certificate cannot be decided.",
+                svc.service.view.cite("sku"),
+                name=name,
+            )
+        elif svc.service.tier is not Tier.CLASSIC:
+            yield not_applicable(
+                svc.id,
+                f"{name} is on the {svc.service.sku_name} tier: the built-in hostname "
+                "requests client certificates like any other (enableClientCertificate).",
+                svc.service.view.cite("sku"),
+                name=name,
+            )
+        else:
+            yield _judge(model, svc, list(judged_service(model, svc)))
+
+
+def _judge(model: Model, svc: ServiceModel, items: list[Judged | Result]) -> Result:
+    name = svc.service.name
+    service_level = [i for i in items if isinstance(i, Result)]
+    if service_level:
+        return service_level[0]
+    subjects = [i for i in items if isinstance(i, Judged)]
+    open_ = [i for i in subjects if i.verdict.tls_missing.outcome in _THROUGH]
+    unknown = [
+        i
+        for i in subjects
+        if i.verdict.problems or i.verdict.tls_missing.outcome is Outcome.UNDECIDABLE
+    ]
+    if open_:
+        names = {api.id.lower(): api.display_name for api in svc.apis}
+        apis: dict[str, list[str]] = {}
+        for item in open_:
+            api = names.get(item.api_id.lower(), item.subject.name)
+            apis.setdefault(api, []).append(item.verdict.tls_missing.counterexample)
+        shown = "; ".join(f"{api} ({reasons[0]})" for api, reasons in apis.items())
+        through = [
+            node
+            for item in open_
+            for node in (
+                item.verdict.tls_missing.answered_by,
+                *(c.node for c in item.verdict.tls_missing.conditions),
+            )
+            if node is not None
+        ]
+        evidence = [
+            *cite(model, through),
+            *(e for item in open_ for e in item.coverage(model).evidence),
+        ]
+        return failed(
+            svc.id,
+            f"{name}: through the built-in hostname, which never carries a client certificate, "
+            f"{len(apis)} API(s) answer without one: {shown}.",
+            *dict.fromkeys(evidence),
+            name=name,
+        )
+    if unknown:
+        labels = ", ".join(dict.fromkeys(i.subject.name for i in unknown))
+        return indeterminate(
+            svc.id,
+            f"{name}: whether {labels} reject a request without a certificate cannot be decided.",
+            name=name,
+        )
+    stops = [r.node for i in subjects for r in i.verdict.tls_missing.rejections]
+    return passed(
+        svc.id,
+        f"{name}: every API rejects a request without a client certificate, so the built-in "
+        "hostname bypasses nothing.",
+        *cite(model, stops),
+        name=name,
+    )
+
+
+_THROUGH = (Outcome.NEVER, Outcome.BYPASS)

@@ -1,0 +1,85 @@
+"""MTLS-IN-03: the client certificate's chain is verified."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import FailureKind, Model, Options, Result, Severity, rule
+
+from .._validation import Judged, judged, listed
+
+
+@rule(
+    id="MTLS-IN-03",
+    slug="verifies-chain",
+    title="The client certificate chain is verified",
+    severity=Severity.HIGH,
+    topics=("policy-validation", "trust-anchors"),
+    guide="Validate the client certificate in policy",
+    remediation={
+        "portal": "APIs > Inbound processing: validate-client-certificate with "
+        'validate-trust="true" (upload the issuing CA under Certificates > CA certificates).',
+        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with "
+        'validate-trust="true"',
+        "arm": 'policies: properties.value with <validate-client-certificate validate-trust="true" '
+        "/>",
+        "terraform": 'azurerm_api_management_policy.xml_content with validate-trust="true"',
+        "policy": '<validate-client-certificate validate-trust="true" validate-revocation="true" '
+        "/>, or !context.Request.Certificate.Verify() in the rejecting condition",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        For every API (or operation) and product path of a service that requests client
+        certificates: the effective inbound policy verifies the certificate chain, with
+        ``Verify()``, ``VerifyNoRevocation()`` or ``validate-client-certificate`` with
+        ``validate-trust`` true (the default; a ``{{named value}}`` is resolved). Where the
+        policy instead pins exact certificates by thumbprint (or by a look-up among the
+        uploaded certificates), a missing chain check is reported at medium: the TLS handshake
+        proves the client holds the pinned certificate's key. Whether the check is sound is
+        MTLS-IN-07's question.
+
+    Why it matters:
+        Without a chain check, any self-signed certificate that carries the expected names or
+        validity dates is accepted: names and dates are chosen by whoever makes the
+        certificate.
+
+    Example of a failing configuration:
+        ``<when condition="@(context.Request.Certificate == null ||
+        context.Request.Certificate.NotAfter < DateTime.Now)">`` (expiry only).
+
+    What passes:
+        ``<validate-client-certificate validate-trust="true" … />``, or
+        ``!context.Request.Certificate.Verify()`` in the rejecting condition.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
+        https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
+    """
+    for item in judged(model):
+        yield item if isinstance(item, Result) else _judge(item)
+
+
+def _judge(item: Judged) -> Result:
+    chain = item.verdict[FailureKind.UNTRUSTED]
+    skipped = item.unjudged() or item.unknown(chain)
+    if skipped is not None:
+        return skipped
+    if chain.tested:
+        return item.passed(
+            f"the chain of {item.noun} is verified by {listed(chain.checks)}.",
+            *item.cite(chain.checks),
+        )
+    checks = item.cite(item.verdict.checks)
+    if item.verdict.pinned_by_thumbprint:
+        pins = item.verdict[FailureKind.WRONG_THUMBPRINT].checks
+        return item.failed(
+            f"no element verifies the chain of {item.noun}; {listed(pins)} pins exact "
+            "certificates by thumbprint, which the TLS handshake ties to the client's key.",
+            *checks,
+            severity=Severity.MEDIUM,
+        )
+    return item.failed(
+        f"no element verifies the chain of {item.noun}: {chain.counterexample}.", *checks
+    )

@@ -1,0 +1,77 @@
+"""MTLS-IN-04: the client certificate's revocation status is checked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import FailureKind, Model, Options, Result, Severity, rule
+
+from .._validation import Judged, judged, listed
+
+
+@rule(
+    id="MTLS-IN-04",
+    slug="checks-revocation",
+    title="Client certificate revocation is checked",
+    severity=Severity.MEDIUM,
+    topics=("policy-validation", "trust-anchors"),
+    guide="Validate the client certificate in policy",
+    remediation={
+        "portal": "APIs > Inbound processing: validate-client-certificate with "
+        'validate-revocation="true" (the default).',
+        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with "
+        'validate-revocation="true"',
+        "arm": 'policies: properties.value with validate-revocation="true"',
+        "terraform": 'azurerm_api_management_policy.xml_content with validate-revocation="true"',
+        "policy": 'validate-revocation="true", or Verify() instead of VerifyNoRevocation()',
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        For every API (or operation) and product path of a service that requests client
+        certificates: the effective inbound policy checks revocation, with ``Verify()`` or
+        ``validate-client-certificate`` whose ``validate-revocation`` is true (the default).
+        ``VerifyNoRevocation()``, ``validate-revocation="false"`` or no chain check at all fail.
+
+    Why it matters:
+        A stolen or mis-issued client certificate is revoked at its CA; without the check the
+        gateway accepts it until it expires.
+
+    Example of a failing configuration:
+        ``<validate-client-certificate validate-revocation="false" validate-trust="true" />``
+
+    What passes:
+        ``<validate-client-certificate validate-revocation="true" … />``, or
+        ``!context.Request.Certificate.Verify()``.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
+        https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509certificate2.verify
+    """
+    for item in judged(model):
+        yield item if isinstance(item, Result) else _judge(item)
+
+
+def _judge(item: Judged) -> Result:
+    revoked = item.verdict[FailureKind.REVOKED]
+    skipped = item.unjudged() or item.unknown(revoked)
+    if skipped is not None:
+        return skipped
+    if revoked.tested:
+        return item.passed(
+            f"revocation of {item.noun} is checked by {listed(revoked.checks)}.",
+            *item.cite(revoked.checks),
+        )
+    chain = item.verdict[FailureKind.UNTRUSTED].checks
+    if chain:
+        return item.failed(
+            f"the chain check of {item.noun} ({listed(chain)}) skips revocation "
+            '(VerifyNoRevocation() or validate-revocation="false"): '
+            f"{revoked.counterexample}.",
+            *item.cite(chain),
+        )
+    return item.failed(
+        f"no element checks revocation of {item.noun}: {revoked.counterexample}.",
+        *item.cite(item.verdict.checks),
+    )

@@ -1,0 +1,85 @@
+"""MTLS-IN-05: the policy pins which clients are accepted, beyond "any certificate from the CA"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import FailureKind, Model, Options, Result, Severity, rule
+
+from .._validation import Judged, judged, listed
+
+
+@rule(
+    id="MTLS-IN-05",
+    slug="pins-client-identity",
+    title="The policy pins the client identities it accepts",
+    severity=Severity.HIGH,
+    topics=("policy-validation", "client-certificates"),
+    guide="Validate the client certificate in policy",
+    remediation={
+        "portal": "APIs > Inbound processing: list the accepted clients in "
+        "validate-client-certificate <identities> (thumbprint, or subject and issuer).",
+        "cli": "az apim nv create … --display-name client-thumbprints; reference it from the "
+        "policy and az rest --method put …/policies/policy",
+        "arm": 'policies: properties.value with <identities><identity thumbprint="{{client-'
+        'thumbprint}}" /></identities>',
+        "terraform": "azurerm_api_management_named_value for the thumbprints, used in "
+        "azurerm_api_management_policy.xml_content",
+        "policy": '<identities><identity thumbprint="{{partner-a-thumbprint}}" /><identity '
+        'subject="CN=partner-b, O=Partner B, C=NL" issuer-subject="CN=Partner CA, O=Partner, '
+        'C=NL" /></identities>',
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        For every API (or operation) and product path of a service that requests client
+        certificates: the effective inbound policy pins who may call, beyond "any certificate
+        the CA store trusts": thumbprints, issuer, subject, serial number or
+        ``validate-client-certificate`` identities, or a look-up of the certificate in a known
+        set. A look-up in ``context.Deployment.Certificates`` passes with a note: it accepts
+        every certificate uploaded to the instance, backend client certificates included.
+
+    Why it matters:
+        A chain check alone accepts every certificate the CA ever issued, for any purpose
+        and any holder: with a public or shared CA that is everyone.
+
+    Example of a failing configuration:
+        ``<validate-client-certificate validate-trust="true" />`` without ``<identities>``.
+
+    What passes:
+        ``<identities><identity thumbprint="{{partner-thumbprint}}" /></identities>``, or
+        ``context.Request.Certificate.Thumbprint != "…"`` in the rejecting condition.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
+        https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
+    """
+    for item in judged(model):
+        yield item if isinstance(item, Result) else _judge(item)
+
+
+def _judge(item: Judged) -> Result:
+    verdict = item.verdict
+    thumbprints = verdict[FailureKind.WRONG_THUMBPRINT]
+    names = verdict[FailureKind.WRONG_NAME]
+    skipped = item.unjudged() or item.unknown()
+    if skipped is not None:
+        return skipped
+    if verdict.deployment_lookups:
+        lookups = verdict.deployment_lookups
+        return item.passed(
+            f"{item.noun} is looked up among the certificates uploaded to the "
+            f"instance ({listed(lookups)}). Note (medium): that set holds every uploaded "
+            "certificate, backend client certificates included, so any of them is accepted.",
+            *item.cite(lookups),
+        )
+    pins = (*thumbprints.checks, *names.checks)
+    if pins:
+        return item.passed(
+            f"the identities {item.noun} may carry are pinned by {listed(pins)}.", *item.cite(pins)
+        )
+    return item.failed(
+        f"no element pins the identity of {item.noun}: {thumbprints.counterexample}.",
+        *item.cite(verdict.checks),
+    )

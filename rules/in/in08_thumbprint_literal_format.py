@@ -1,0 +1,165 @@
+"""MTLS-IN-08: thumbprint literals are written the way APIM reports thumbprints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import (
+    Model,
+    Options,
+    Pin,
+    PinSite,
+    PolicyCitation,
+    Result,
+    Severity,
+    failed,
+    indeterminate,
+    not_applicable,
+    passed,
+    policy_pins,
+    rule,
+    thumbprint_defects,
+)
+
+from .._policy import (
+    document_subject,
+    policies_uncollected,
+    shown_pin,
+    site_key,
+    unreadable_documents,
+)
+
+
+@rule(
+    id="MTLS-IN-08",
+    slug="thumbprint-literal-format",
+    title="Thumbprint literals are 40 upper-case hex digits or compared ignoring case",
+    severity=Severity.MEDIUM,
+    topics=("policy-validation", "client-certificates"),
+    guide="Troubleshooting: 403 responses",
+    remediation={
+        "portal": "APIs > policy editor: rewrite the thumbprint as the 40 upper-case hex digits "
+        "shown under Certificates (no spaces, colons or invisible characters).",
+        "cli": "az apim api policy show …; then az rest --method put …/policies/policy with the "
+        "corrected thumbprint",
+        "arm": "policies: properties.value with the thumbprint in upper case, or "
+        "{{client-thumbprint}} from a named value",
+        "terraform": "azurerm_api_management_api_policy.xml_content with the corrected thumbprint",
+        "policy": 'context.Request.Certificate.Thumbprint.Equals("AB12…", '
+        "StringComparison.OrdinalIgnoreCase)",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Every thumbprint literal in every policy document and fragment: the ``thumbprint`` and
+        ``issuer-thumbprint`` claims of ``validate-client-certificate`` identities, and the
+        literals compared with ``context.Request.Certificate.Thumbprint`` in expressions. A
+        literal passes when it is 40 upper-case hex digits, or when the expression compares it
+        ignoring case (``OrdinalIgnoreCase``, ``ToUpper()``). It fails for lower case compared
+        ordinally (``!=``, ``==``, ``Equals``), spaces, colons, invisible characters such as
+        U+200E (shown escaped in the message), any other character, and a 64-digit SHA-256
+        fingerprint. ``{{named values}}`` are judged after resolution; a secret, missing or
+        deployment-time value is indeterminate, as is an expression the analyser cannot read.
+        Lower case in an identity claim fails at low severity: whether
+        ``validate-client-certificate`` ignores case is not documented. One result per element
+        holding thumbprints.
+
+    Why it matters:
+        ``Thumbprint`` is SHA-1 in upper-case hex. A literal copied from a browser or
+        ``openssl`` output (lower case, colons, a hidden left-to-right mark) never equals it,
+        so the allowed client is refused with 403, or, in a check written as "reject unless
+        one of these matches", the list silently allows fewer clients than intended.
+
+    Example of a failing configuration:
+        ``context.Request.Certificate.Thumbprint != "55b8367fcd8be3f3e71f82fc495695b93cf12c06"``
+
+    What passes:
+        ``context.Request.Certificate.Thumbprint != "55B8367FCD8BE3F3E71F82FC495695B93CF12C06"``,
+        or the lower-case literal compared with ``StringComparison.OrdinalIgnoreCase``.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
+        https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509certificate2.thumbprint
+    """
+    for svc in model.services:
+        blocked = policies_uncollected(model, svc)
+        if blocked:
+            yield from blocked
+            continue
+        judged = 0
+        for result in unreadable_documents(model, svc, "thumbprint literals"):
+            judged += 1
+            yield result
+        for layer, pins in policy_pins(model, svc):
+            subject = document_subject(layer)
+            for site in pins.sites:
+                thumbprints = [p for p in site.pins if p.field.is_thumbprint]
+                if thumbprints:
+                    judged += 1
+                    yield _judge(subject, site, thumbprints)
+            for expression in pins.unreadable:
+                if "thumbprint" in expression.text.lower():
+                    judged += 1
+                    label = layer.origin.label
+                    yield indeterminate(
+                        subject,
+                        f"{label} line {expression.line}: an expression comparing a thumbprint "
+                        f"cannot be read ({expression.message}).",
+                        PolicyCitation(
+                            layer.origin.resource_id, label, expression.line, expression.text[:120]
+                        ),
+                        key=site_key(label, expression.line),
+                        name=label,
+                    )
+        if not judged:
+            yield not_applicable(
+                svc.id,
+                f"No policy of {svc.service.name} compares a thumbprint literal.",
+                name=svc.service.name,
+            )
+
+
+def _judge(subject: str, site: PinSite, pins: list[Pin]) -> Result:
+    label = site.origin.label
+    where = f"{label} line {site.line}"
+    cite = PolicyCitation(*site.place())
+    key = site_key(label, site.line)
+    defects = {pin: _defects(pin) for pin in pins if pin.value is not None}
+    wrong = {pin: found for pin, found in defects.items() if found}
+    if wrong:
+        lines = "; ".join(
+            f"{shown_pin(pin)} has {', '.join(found)}{_never(pin)}" for pin, found in wrong.items()
+        )
+        only_case = all(_case_only(pin) for pin in wrong)
+        severity = Severity.LOW if only_case else None
+        return failed(subject, f"{where}: {lines}.", cite, key=key, severity=severity, name=label)
+    unknown = [pin for pin in pins if pin.value is None]
+    if unknown:
+        shown = "; ".join(shown_pin(pin) for pin in unknown)
+        return indeterminate(subject, f"{where}: {shown}.", cite, key=key, name=label)
+    shown = "; ".join(shown_pin(pin) for pin in pins)
+    return passed(
+        subject,
+        f"{where}: {shown}: 40 upper-case hex digits, or compared ignoring case.",
+        cite,
+        key=key,
+        name=label,
+    )
+
+
+def _defects(pin: Pin) -> tuple[str, ...]:
+    """What is wrong with a known literal; for an expression only what makes it unmatchable."""
+    assert pin.value is not None
+    if pin.atom is not None and pin.can_match:
+        return ()
+    return thumbprint_defects(pin.value, pin.case_sensitive)
+
+
+def _case_only(pin: Pin) -> bool:
+    """An identity claim whose only defect is its case (the comparison is undocumented)."""
+    return pin.case_sensitive is None and not thumbprint_defects(pin.value or "", False)
+
+
+def _never(pin: Pin) -> str:
+    return ": it never matches" if pin.atom is not None else ""

@@ -1,0 +1,238 @@
+"""MTLS-IN-09: issuer and subject literals use .NET's name form and the right property."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from mtls_audit.api import (
+    DistinguishedNameError,
+    DnForm,
+    InventoryCertificate,
+    Model,
+    Options,
+    ParsedDn,
+    Pin,
+    PinField,
+    PinSite,
+    PolicyCitation,
+    Rdn,
+    Result,
+    Severity,
+    certificate_inventory,
+    failed,
+    indeterminate,
+    not_applicable,
+    parse_dn,
+    passed,
+    policy_pins,
+    rule,
+)
+
+from .._policy import (
+    dn_key,
+    document_subject,
+    policies_uncollected,
+    shown_pin,
+    site_key,
+    unreadable_documents,
+)
+
+_DN_FIELDS = (PinField.SUBJECT, PinField.ISSUER)
+_CA_KINDS = ("ca", "gateway-ca")
+_COUNTRY, _COMMON_NAME = "2.5.4.6", "2.5.4.3"
+_FORMS = {
+    DnForm.OPENSSL_SLASH: "slash form (/CN=…/O=…)",
+    DnForm.OPENSSL_ONELINE: "one-line form (C = …, CN = …)",
+}
+
+
+@rule(
+    id="MTLS-IN-09",
+    slug="distinguished-name-format",
+    title="Issuer and subject literals use the .NET name form and the right property",
+    severity=Severity.MEDIUM,
+    topics=("policy-validation", "client-certificates"),
+    guide="Troubleshooting: 403 responses",
+    remediation={
+        "portal": "APIs > policy editor: write the name as .NET prints it, most specific first: "
+        "CN=…, O=…, C=…",
+        "cli": "openssl x509 -noout -subject -nameopt RFC2253 -in client.cer shows the order "
+        ".NET uses (CN first); then update the policy with az rest",
+        "arm": 'policies: properties.value with issuer-subject="CN=Issuing CA, O=Org, C=NL"',
+        "terraform": "azurerm_api_management_api_policy.xml_content with the name in .NET form",
+        "policy": '<identity issuer-subject="CN=Contoso Issuing CA, O=Contoso, C=NL" />',
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Every distinguished-name literal in every policy document and fragment: the
+        ``subject`` and ``issuer-subject`` claims of ``validate-client-certificate``
+        identities, and the literals compared with ``Subject``, ``SubjectName.Name``,
+        ``Issuer`` or ``IssuerName.Name`` in expressions. A literal fails when it is not a
+        distinguished name at all, or is written in an OpenSSL form (``/CN=x/O=y/C=NL``,
+        ``C = NL, O = y, CN = x``). A literal compared in an expression must moreover be
+        exactly what .NET prints (``CN=x, O=y, C=NL``: most specific first, ``", "`` between
+        names, .NET's attribute labels) unless the comparison ignores case and differs only in
+        case; identity claims may use another order, as Microsoft's own examples do. It also
+        fails a literal compared with the wrong property, where the snapshot decides it: an
+        issuer literal naming a certificate the snapshot knows as a leaf (issued by another
+        name, issuer of nothing known, not in the CA store), or a subject literal naming a CA
+        (in the CA store, or the issuer of a known certificate). Named values are resolved;
+        unknown ones are indeterminate. One result per element holding names.
+
+    Why it matters:
+        ``Issuer`` and ``Subject`` are strings rendered by .NET and compared ordinally: a name
+        copied from ``openssl x509 -subject`` output never equals them, so legitimate clients
+        get 403, or a "reject unless the issuer matches" check is written against a value no
+        certificate carries. A subject checked where the issuer was meant pins the wrong
+        certificate.
+
+    Example of a failing configuration:
+        ``<identity issuer-subject="/CN=Contoso Staff Devices CA/O=Contoso/C=NL" />``
+
+    What passes:
+        ``<identity issuer-subject="CN=Contoso Staff Devices CA, O=Contoso, C=NL" />``
+
+    References:
+        https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
+        https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x500distinguishedname.name
+    """
+    known = _Known.of(certificate_inventory(model))
+    for svc in model.services:
+        blocked = policies_uncollected(model, svc)
+        if blocked:
+            yield from blocked
+            continue
+        judged = 0
+        for result in unreadable_documents(model, svc, "issuer and subject literals"):
+            judged += 1
+            yield result
+        for layer, pins in policy_pins(model, svc):
+            for site in pins.sites:
+                names = [p for p in site.pins if p.field in _DN_FIELDS]
+                if names:
+                    judged += 1
+                    yield _judge(document_subject(layer), site, names, known)
+            for expression in pins.unreadable:
+                lowered = expression.text.lower()
+                if "issuer" in lowered or "subject" in lowered:
+                    judged += 1
+                    label = layer.origin.label
+                    yield indeterminate(
+                        document_subject(layer),
+                        f"{label} line {expression.line}: an expression that may compare an "
+                        f"issuer or subject cannot be read ({expression.message}).",
+                        PolicyCitation(
+                            layer.origin.resource_id, label, expression.line, expression.text[:120]
+                        ),
+                        key=site_key(label, expression.line),
+                        name=label,
+                    )
+        if not judged:
+            yield not_applicable(
+                svc.id,
+                f"No policy of {svc.service.name} compares an issuer or subject name.",
+                name=svc.service.name,
+            )
+
+
+@dataclass(frozen=True)
+class _Known:
+    """Names the snapshot tells apart: CA subjects and leaf subjects (as :func:`dn_key`)."""
+
+    cas: dict[frozenset[tuple[str, str]], str]
+    leaves: dict[frozenset[tuple[str, str]], str]
+
+    @classmethod
+    def of(cls, inventory: tuple[InventoryCertificate, ...]) -> _Known:
+        cas: dict[frozenset[tuple[str, str]], str] = {}
+        leaves: dict[frozenset[tuple[str, str]], str] = {}
+        issued = [(dn_key(cert.subject), dn_key(cert.issuer), cert) for cert in inventory]
+        issuers = {issuer for subject, issuer, _ in issued if issuer and issuer != subject}
+        for subject, issuer, cert in issued:
+            if subject is None:
+                continue
+            if cert.kind in _CA_KINDS or subject in issuers:
+                cas.setdefault(subject, cert.name)
+            elif issuer is not None and issuer != subject:
+                leaves.setdefault(subject, cert.name)  # issued by another: not self-signed
+        return cls(cas, {k: v for k, v in leaves.items() if k not in cas})
+
+
+def _judge(subject: str, site: PinSite, pins: list[Pin], known: _Known) -> Result:
+    label = site.origin.label
+    where = f"{label} line {site.line}"
+    cite = PolicyCitation(*site.place())
+    key = site_key(label, site.line)
+    wrong = [(pin, found) for pin in pins if pin.value is not None for found in _defects(pin)]
+    wrong += [(pin, found) for pin in pins if (found := _wrong_property(pin, known))]
+    if wrong:
+        shown = "; ".join(f"{shown_pin(pin)} {found}" for pin, found in wrong)
+        return failed(subject, f"{where}: {shown}.", cite, key=key, name=label)
+    unknown = [pin for pin in pins if pin.value is None]
+    if unknown:
+        shown = "; ".join(shown_pin(pin) for pin in unknown)
+        return indeterminate(subject, f"{where}: {shown}.", cite, key=key, name=label)
+    shown = "; ".join(shown_pin(pin) for pin in pins)
+    return passed(
+        subject, f"{where}: {shown}: written in .NET's name form.", cite, key=key, name=label
+    )
+
+
+def _defects(pin: Pin) -> list[str]:
+    """What is wrong with the form of a known name literal."""
+    assert pin.value is not None
+    try:
+        parsed = parse_dn(pin.value)
+    except DistinguishedNameError as exc:
+        return [f"is not a distinguished name ({exc})"]
+    if parsed.form is not DnForm.DOTNET:
+        shown = _most_specific_first(parsed)
+        return [f'is in OpenSSL\'s {_FORMS[parsed.form]}; .NET writes "{shown}"']
+    if pin.case_sensitive is None:
+        return []  # identity claims: order and labels are matched by APIM (per its examples)
+    if _country_first(parsed.rdns):
+        shown = _most_specific_first(parsed)
+        return [f'lists C= before CN=, while .NET prints the most specific name first: "{shown}"']
+    text, dotnet = pin.value, parsed.dotnet
+    if not pin.case_sensitive:
+        text, dotnet = text.upper(), dotnet.upper()
+    if text != dotnet:
+        return [f'differs from what .NET prints ("{parsed.dotnet}"): it never matches']
+    return []
+
+
+def _country_first(rdns: tuple[Rdn, ...]) -> bool:
+    oids = [oid for rdn in rdns for oid, _ in rdn]
+    if _COUNTRY not in oids or _COMMON_NAME not in oids:
+        return False
+    return oids.index(_COUNTRY) < oids.index(_COMMON_NAME)
+
+
+def _most_specific_first(parsed: ParsedDn) -> str:
+    """The name as .NET prints it: the OpenSSL forms are read least specific first, but a name
+    written the other way round is turned back (CN before C)."""
+    if _country_first(parsed.rdns):
+        parsed = replace(parsed, rdns=parsed.rdns[::-1])
+    return parsed.dotnet
+
+
+def _wrong_property(pin: Pin, known: _Known) -> str:
+    """A literal compared with Issuer that names a known leaf, or with Subject that names a CA
+    of the CA store; empty when the snapshot does not say."""
+    key = dn_key(pin.value)
+    if key is None:
+        return ""
+    if pin.field is PinField.ISSUER and key in known.leaves:
+        return (
+            f"is compared with the issuer but names the leaf certificate "
+            f"{known.leaves[key]}: Subject was probably meant"
+        )
+    if pin.field is PinField.SUBJECT and key in known.cas:
+        return (
+            f"is compared with the subject but names the CA {known.cas[key]}: Issuer was "
+            "probably meant"
+        )
+    return ""

@@ -1,0 +1,185 @@
+"""MTLS-IN-10: pinned thumbprints and issuers name certificates the snapshot knows."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from mtls_audit.api import (
+    Evidence,
+    InventoryCertificate,
+    Model,
+    Options,
+    Pin,
+    PinField,
+    PinSite,
+    PolicyCitation,
+    Result,
+    Severity,
+    certificate_inventory,
+    days_left,
+    failed,
+    indeterminate,
+    not_applicable,
+    passed,
+    policy_pins,
+    rule,
+)
+
+from .._policy import (
+    dn_key,
+    document_subject,
+    policies_uncollected,
+    shown_pin,
+    site_key,
+    unreadable_documents,
+)
+
+_JUDGED = (PinField.THUMBPRINT, PinField.ISSUER_THUMBPRINT, PinField.ISSUER)
+_NOT_HEX = re.compile(r"[^0-9A-Fa-f]")
+
+
+@rule(
+    id="MTLS-IN-10",
+    slug="pins-match-inventory",
+    title="Pinned thumbprints and issuers match known, unexpired certificates",
+    severity=Severity.MEDIUM,
+    topics=("policy-validation", "trust-anchors"),
+    guide="beyond",
+    remediation={
+        "portal": "APIs > policy editor: remove pins of retired certificates; CA certificates: "
+        "upload the issuing CA the policy names (classic tiers).",
+        "cli": "az apim update … to upload the CA; az rest --method put …/policies/policy "
+        "with the current thumbprints",
+        "arm": "certificates / properties.certificates with the pinned CA, and policies with "
+        "pins that name it",
+        "terraform": "azurerm_api_management.certificate { … } and the policy xml_content",
+        "policy": '<identity issuer-thumbprint="{{client-ca-thumbprint}}" />',
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Every pinned thumbprint (``thumbprint`` and ``issuer-thumbprint`` identity claims,
+        ``Thumbprint`` comparisons) and every pinned issuer name (``issuer-subject`` claims,
+        ``Issuer`` comparisons) in every policy document and fragment is matched against the
+        certificates the snapshot knows: the CA store, certificate entities, gateway
+        certificates and Key Vault certificates. Thumbprints match ignoring case and
+        separators; an issuer name matches a known certificate's subject whatever its form
+        and order. A pin matching a certificate that has expired fails at high severity; a
+        pin matching nothing the snapshot knows fails at low severity (client certificates are
+        rarely in a snapshot, so this is a prompt to confirm the pin, not a verdict). Named
+        values are resolved; an unknown value, or a match whose expiry is not recorded, is
+        indeterminate. Subject pins are not judged. One result per element holding pins.
+
+    Why it matters:
+        A pin on a certificate that has expired or been replaced either locks every client
+        out or, in a "reject unless it matches" list, keeps a retired partner's access alive
+        until someone notices; a pin on an issuer the gateway does not hold cannot be chained.
+
+    Example of a failing configuration:
+        ``<identity issuer-thumbprint="…"/>`` naming an intermediate CA that expired last
+        month.
+
+    What passes:
+        Pins naming the CA certificates uploaded to the service, within their validity.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-ca-certificates
+        https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
+    """
+    known = _Inventory.of(certificate_inventory(model))
+    for svc in model.services:
+        blocked = policies_uncollected(model, svc)
+        if blocked:
+            yield from blocked
+            continue
+        judged = 0
+        for result in unreadable_documents(model, svc, "certificate pins"):
+            judged += 1
+            yield result
+        for layer, pins in policy_pins(model, svc):
+            for site in pins.sites:
+                judged_pins = [p for p in site.pins if p.field in _JUDGED]
+                if judged_pins:
+                    judged += 1
+                    yield _judge(model, document_subject(layer), site, judged_pins, known)
+        if not judged:
+            yield not_applicable(
+                svc.id,
+                f"No policy of {svc.service.name} pins a thumbprint or an issuer.",
+                name=svc.service.name,
+            )
+
+
+@dataclass(frozen=True)
+class _Inventory:
+    by_thumbprint: dict[str, list[InventoryCertificate]]
+    by_subject: dict[frozenset[tuple[str, str]], list[InventoryCertificate]]
+
+    @classmethod
+    def of(cls, inventory: tuple[InventoryCertificate, ...]) -> _Inventory:
+        by_thumbprint: dict[str, list[InventoryCertificate]] = {}
+        by_subject: dict[frozenset[tuple[str, str]], list[InventoryCertificate]] = {}
+        for cert in inventory:
+            if cert.thumbprint:
+                by_thumbprint.setdefault(_hex(cert.thumbprint), []).append(cert)
+            subject = dn_key(cert.subject)
+            if subject is not None:
+                by_subject.setdefault(subject, []).append(cert)
+        return cls(by_thumbprint, by_subject)
+
+    def matches(self, pin: Pin) -> list[InventoryCertificate]:
+        if pin.value is None:
+            return []
+        if pin.field.is_thumbprint:
+            return self.by_thumbprint.get(_hex(pin.value), [])
+        subject = dn_key(pin.value)
+        return [] if subject is None else self.by_subject.get(subject, [])
+
+
+def _hex(thumbprint: str) -> str:
+    return _NOT_HEX.sub("", thumbprint).upper()
+
+
+def _judge(model: Model, subject: str, site: PinSite, pins: list[Pin], known: _Inventory) -> Result:
+    label = site.origin.label
+    where = f"{label} line {site.line}"
+    evidence: list[Evidence] = [PolicyCitation(*site.place())]
+    expired: list[str] = []
+    unknown: list[str] = []
+    undated: list[str] = []
+    valid: list[str] = []
+    for pin in pins:
+        if pin.value is None:
+            undated.append(shown_pin(pin))
+            continue
+        found = known.matches(pin)
+        evidence += [cert.citation for cert in found]
+        dated = [(cert, days_left(cert.expiry, model.as_of)) for cert in found if cert.expiry]
+        alive = [cert for cert, days in dated if days >= 0]
+        if alive:
+            valid.append(f"{shown_pin(pin)} matches {_names(alive)}")
+        elif not found:
+            unknown.append(f"{shown_pin(pin)} matches no certificate in the snapshot")
+        elif len(dated) < len(found):
+            undated.append(f"{shown_pin(pin)} matches {_names(found)}, whose expiry is unknown")
+        else:
+            expired.append(
+                f"{shown_pin(pin)} matches {_names(found)}, expired "
+                f"{-max(days for _, days in dated)} day(s) ago"
+            )
+    cites = tuple(dict.fromkeys(evidence))
+    key = site_key(label, site.line)
+    message = f"{where}: " + "; ".join(expired + unknown + undated + valid) + "."
+    if expired or unknown:
+        severity = Severity.HIGH if expired else Severity.LOW
+        return failed(subject, message, *cites, key=key, severity=severity, name=label)
+    if undated:
+        return indeterminate(subject, message, *cites, key=key, name=label)
+    return passed(subject, message, *cites, key=key, name=label)
+
+
+def _names(certs: list[InventoryCertificate]) -> str:
+    return ", ".join(dict.fromkeys(f"{cert.name} ({cert.kind})" for cert in certs))

@@ -1,0 +1,144 @@
+"""MTLS-IN-11: thumbprints shared by several APIs live in named values, not in shared text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import (
+    Effective,
+    Layer,
+    Model,
+    Options,
+    PinSite,
+    PolicyCitation,
+    Result,
+    ServiceModel,
+    Severity,
+    effective_policies,
+    failed,
+    not_applicable,
+    passed,
+    policy_pins,
+    rule,
+)
+
+from .._policy import (
+    document_subject,
+    last_name,
+    policies_uncollected,
+    shown_pin,
+    unreadable_documents,
+)
+
+_SHARED_KINDS = ("fragment", "global")
+_SECTIONS = ("inbound", "backend", "outbound", "on-error")
+
+
+@rule(
+    id="MTLS-IN-11",
+    slug="shared-fragment-pins",
+    title="Shared policies keep thumbprints in named values",
+    severity=Severity.LOW,
+    topics=("policy-validation", "client-certificates"),
+    guide="Validate the client certificate in policy",
+    remediation={
+        "portal": "Named values > Add: one named value per allowed thumbprint (or a list); in "
+        "the fragment, compare with {{name}}.",
+        "cli": "az apim nv create -g RG --service-name APIM --named-value-id client-thumbprints "
+        "--display-name client-thumbprints --value 'AB12…'",
+        "arm": "Microsoft.ApiManagement/service/namedValues with the thumbprints; the "
+        "fragment reads {{client-thumbprints}}",
+        "terraform": "azurerm_api_management_named_value with the thumbprints, referenced "
+        "from the fragment's xml_content",
+        "policy": 'context.Request.Certificate.Thumbprint != "{{partner-thumbprint}}"',
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Each policy fragment, and the global policy, that compares client certificates with
+        thumbprints: it fails when a thumbprint is written as a literal in its text (not read
+        from a ``{{named value}}``) and the document reaches more than one API, counting the
+        APIs whose effective policy, on any product path, contains the element holding the
+        thumbprint. Documents that pin through named values, or reach a single API, pass. Not
+        applicable when no shared document pins a thumbprint.
+
+    Why it matters:
+        A thumbprint hard-coded in shared policy text must be edited in that text, and
+        redeployed for every API using it, each time a client renews its certificate; a
+        named value is changed once, audited on its own, and kept out of the policy diff.
+
+    Example of a failing configuration:
+        A fragment included by two APIs with
+        ``context.Request.Certificate.Thumbprint != "37E87A4CC05004D5C6ED1DDCFC2BFE800255F3C2"``.
+
+    What passes:
+        The same fragment comparing with ``"{{northwind-clinics-thumbprint}}"``.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
+        https://learn.microsoft.com/azure/api-management/api-management-howto-properties
+    """
+    for svc in model.services:
+        blocked = policies_uncollected(model, svc)
+        if blocked:
+            yield from blocked
+            continue
+        judged = 0
+        for result in unreadable_documents(model, svc, "thumbprint pins", _SHARED_KINDS):
+            judged += 1
+            yield result
+        apis_of = _apis_by_element(model, svc)
+        for layer, pins in policy_pins(model, svc):
+            if layer.origin.kind.value not in _SHARED_KINDS:
+                continue
+            sites = [s for s in pins.sites if any(p.field.is_thumbprint for p in s.pins)]
+            if not sites:
+                continue
+            judged += 1
+            yield _judge(layer, sites, apis_of)
+        if not judged:
+            yield not_applicable(
+                svc.id,
+                f"No fragment or global policy of {svc.service.name} pins a thumbprint.",
+                name=svc.service.name,
+            )
+
+
+def _judge(layer: Layer, sites: list[PinSite], apis_of: dict[int, set[str]]) -> Result:
+    label = layer.origin.label
+    subject = document_subject(layer)
+    cites = [PolicyCitation(*site.place()) for site in sites]
+    pins = [pin for site in sites for pin in site.pins if pin.field.is_thumbprint]
+    literal = [shown_pin(pin) for pin in pins if pin.hard_coded]
+    apis = sorted({api for site in sites for api in apis_of.get(id(site.node), ())})
+    named = f" ({', '.join(last_name(a) for a in apis)})" if apis else ""
+    reach = f"reaches {len(apis)} API(s){named}"
+    if not literal:
+        message = f"{label} pins thumbprints through named values only; it {reach}."
+        return passed(subject, message, *cites, name=label)
+    if len(apis) > 1:
+        message = (
+            f"{label} hard-codes {len(literal)} thumbprint(s) ({'; '.join(literal)}) and "
+            f"{reach}: renewing a client certificate means editing shared policy text."
+        )
+        return failed(subject, message, *cites, name=label)
+    return passed(subject, f"{label} hard-codes thumbprints but {reach}.", *cites, name=label)
+
+
+def _apis_by_element(model: Model, svc: ServiceModel) -> dict[int, set[str]]:
+    """The APIs whose effective policy (on some path) contains each parsed element, by the
+    element's identity."""
+    found: dict[int, set[str]] = {}
+    seen: dict[str, set[int]] = {}
+    for path, effective in effective_policies(model, svc).paths():
+        elements = seen.get(effective.key)
+        if elements is None:
+            elements = seen[effective.key] = _elements(effective)
+        for element in elements:
+            found.setdefault(element, set()).add(path.api_id)
+    return found
+
+
+def _elements(effective: Effective) -> set[int]:
+    return {id(node.node) for name in _SECTIONS for node in effective.section(name).iter()}

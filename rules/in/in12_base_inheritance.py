@@ -1,0 +1,180 @@
+"""MTLS-IN-12: inbound sections keep ``<base/>`` so broader validation still applies."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from mtls_audit.api import (
+    Effective,
+    EffectiveNode,
+    EffectiveSection,
+    Layer,
+    Model,
+    Options,
+    PolicyCitation,
+    Result,
+    ServiceModel,
+    Severity,
+    document_elements,
+    effective_policies,
+    failed,
+    indeterminate,
+    not_applicable,
+    passed,
+    policy_layers,
+    rule,
+)
+
+from .._policy import document_subject, policies_uncollected, unreadable_documents
+
+_SCOPES = ("workspace", "product", "api", "operation")
+_READS_CERTIFICATE = re.compile(r"context\s*\.\s*Request\s*\.\s*Certificate\b")
+
+
+@rule(
+    id="MTLS-IN-12",
+    slug="base-inheritance",
+    title="Inbound sections keep <base/> where broader scopes validate",
+    severity=Severity.HIGH,
+    topics=("policy-validation",),
+    guide="Validate the client certificate in policy",
+    remediation={
+        "portal": "APIs > API or operation > Inbound processing > code view: put <base /> back "
+        "as the first element of <inbound>.",
+        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with <base /> in "
+        "<inbound>; policyRestrictions (requireBase) makes APIM enforce it",
+        "arm": "policies: properties.value with <inbound><base />…</inbound>; "
+        "Microsoft.ApiManagement/service/policyRestrictions requireBase: 'true'",
+        "terraform": "azurerm_api_management_api_policy.xml_content with <base /> in <inbound>",
+        "policy": "<inbound><base /><!-- scope-specific policies --></inbound>",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Every non-global policy document (workspace, product, API, operation) keeps
+        ``<base/>`` as a direct child of its ``<inbound>`` section. A section without it drops
+        the inbound policies of the broader scopes; this fails at high severity when what it
+        drops, on some product path, holds validation, and at low severity otherwise (nothing
+        is lost today, but validation added later at a broader scope will not apply). "Holds
+        validation" is kept simple: the dropped section contains
+        ``validate-client-certificate``, or a ``<when>`` condition or ``<set-variable>`` value
+        that reads ``context.Request.Certificate``. A document without an ``<inbound>`` section
+        passes, unless broader scopes validate: whether APIM then applies them is undocumented,
+        so that is indeterminate. The result names the scope, and the line of its
+        ``<inbound>``; unreadable documents are indeterminate.
+
+    Why it matters:
+        One API or operation that replaces its inbound section without ``<base/>`` silently
+        switches off the gateway-wide certificate validation for that API, while every other
+        API keeps it: a reviewer reading the global policy sees mutual TLS enforced.
+
+    Example of a failing configuration:
+        An operation policy ``<inbound><cache-lookup … /></inbound>`` under an API that keeps
+        a global ``validate-client-certificate``.
+
+    What passes:
+        ``<inbound><base /><cache-lookup … /></inbound>``
+
+    References:
+        https://learn.microsoft.com/azure/api-management/set-edit-policies#use-base-element-to-set-policy-evaluation-order
+        https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
+    """
+    for svc in model.services:
+        blocked = policies_uncollected(model, svc)
+        if blocked:
+            yield from blocked
+            continue
+        judged = 0
+        for result in unreadable_documents(model, svc, "<base/> inheritance", _SCOPES):
+            judged += 1
+            yield result
+        parents = _parents(model, svc)
+        for layer in policy_layers(model, svc):
+            if layer.document is None or layer.origin.kind.value not in _SCOPES:
+                continue
+            judged += 1
+            yield _judge(layer, parents.get(layer.origin.resource_id.lower(), []))
+        if not judged:
+            yield not_applicable(
+                svc.id,
+                f"{svc.service.name} has no policy below the global scope.",
+                name=svc.service.name,
+            )
+
+
+def _parents(model: Model, svc: ServiceModel) -> dict[str, list[EffectiveSection]]:
+    """For each policy document, the effective inbound sections it sits on (one per path)."""
+    found: dict[str, list[EffectiveSection]] = {}
+    done: set[str] = set()
+    for _path, effective in effective_policies(model, svc).paths():
+        current: Effective | None = effective
+        while current is not None and current.parent is not None and current.key not in done:
+            done.add(current.key)
+            if current.layer is not None:
+                key = current.layer.origin.resource_id.lower()
+                found.setdefault(key, []).append(current.parent.inbound)
+            current = current.parent
+    return found
+
+
+def _validation(section: EffectiveSection) -> list[EffectiveNode]:
+    """The elements that make a section "hold validation" (see the rule's docstring)."""
+    return [
+        node
+        for node in section.iter()
+        if node.tag == "validate-client-certificate"
+        or (node.tag == "when" and _READS_CERTIFICATE.search(node.attr("condition") or ""))
+        or (node.tag == "set-variable" and _READS_CERTIFICATE.search(node.attr("value") or ""))
+    ]
+
+
+def _judge(layer: Layer, parents: list[EffectiveSection]) -> Result:
+    label = layer.origin.label
+    subject = document_subject(layer)
+    found = (node for section in parents for node in _validation(section))
+    validating = list({(n.origin.resource_id, n.line, n.tag): n for n in found}.values())
+    sections = document_elements(layer, "inbound")
+    if not sections:
+        if validating:
+            return indeterminate(
+                subject,
+                f"{label} has no <inbound> section: whether APIM then applies the broader "
+                f"scopes' validation ({_describe(validating)}) is undocumented.",
+                *_cites(validating),
+                name=label,
+            )
+        return passed(subject, f"{label} has no <inbound> section of its own.", name=label)
+    inbound = sections[0]
+    base = next((child for child in inbound.children if child.tag == "base"), None)
+    if base is not None:
+        message = f"{label} inbound keeps <base/> (line {base.line})."
+        return passed(subject, message, PolicyCitation(*base.place()), name=label)
+    where = f"{label} inbound (line {inbound.line}) has no <base/>"
+    cites = (PolicyCitation(*inbound.place()), *_cites(validating))
+    if validating:
+        message = f"{where}: it drops the validation of broader scopes: {_describe(validating)}."
+        return failed(subject, message, *cites, name=label)
+    if any(section.problems for section in parents):
+        message = (
+            f"{where}: what it drops could not be read completely, so it may drop "
+            "certificate validation."
+        )
+        return failed(subject, message, *cites, name=label)
+    dropped = any(section.elements for section in parents)
+    what = (
+        "the inbound policies of broader scopes (none of which validates the certificate)"
+        if dropped
+        else "nothing today, but inbound policies later added at broader scopes"
+    )
+    message = f"{where}: it drops {what}."
+    return failed(subject, message, *cites, severity=Severity.LOW, name=label)
+
+
+def _describe(nodes: list[EffectiveNode]) -> str:
+    return ", ".join(f"{node.origin.label} <{node.tag}> (line {node.line})" for node in nodes)
+
+
+def _cites(nodes: list[EffectiveNode]) -> list[PolicyCitation]:
+    return list(dict.fromkeys(PolicyCitation(*node.place()) for node in nodes))

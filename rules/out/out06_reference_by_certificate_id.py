@@ -1,0 +1,115 @@
+"""MTLS-OUT-06: backend client certificates are referenced by certificate id."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import (
+    EffectiveNode,
+    Layer,
+    Model,
+    Options,
+    Result,
+    ServiceModel,
+    Severity,
+    failed,
+    not_applicable,
+    passed,
+    rule,
+    same,
+)
+
+from .._policy import (
+    authentication_certificates,
+    document_subject,
+    policies_uncollected,
+    redacted_place,
+    site_key,
+    unreadable_documents,
+)
+
+
+@rule(
+    id="MTLS-OUT-06",
+    slug="reference-by-certificate-id",
+    title="authentication-certificate refers to certificates by certificate-id",
+    severity=Severity.MEDIUM,
+    topics=("backend-validation", "key-vault"),
+    guide="Use Key Vault certificates",
+    remediation={
+        "portal": 'APIs > policy editor: replace thumbprint="…" with certificate-id="NAME", '
+        "the name of the certificate under Certificates.",
+        "cli": "az apim api policy … / az rest --method put …/policies/policy with "
+        '<authentication-certificate certificate-id="NAME" />',
+        "arm": "policies: properties.value with certificate-id instead of thumbprint",
+        "terraform": "azurerm_api_management_api_policy.xml_content with certificate-id",
+        "policy": '<authentication-certificate certificate-id="backend-client" />',
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        Every ``authentication-certificate`` element in a policy or fragment names its
+        certificate with ``certificate-id``, not with ``thumbprint``. Elements that pass the
+        certificate itself (``body``) are judged by MTLS-OUT-05, not here; a policy that cannot
+        be read is indeterminate. The message says when the thumbprint belongs to a Key Vault
+        certificate entity, whose rotation is what breaks it. Not applicable when no policy
+        presents a client certificate by reference.
+
+    Why it matters:
+        A thumbprint names one issuance of a certificate. When Key Vault renews it, APIM
+        picks up the new version under the same certificate id, but the thumbprint in the
+        policy no longer matches anything: the gateway stops presenting a certificate and the
+        backend refuses every call.
+
+    Example of a failing configuration:
+        ``<authentication-certificate thumbprint="0435E4A6274A2860490CFDA9FDB248C2F6B3B9AE" />``
+
+    What passes:
+        ``<authentication-certificate certificate-id="fax-relay-client" />``
+
+    References:
+        https://learn.microsoft.com/azure/api-management/authentication-certificate-policy
+        https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates
+    """
+    for svc in model.services:
+        blocked = policies_uncollected(model, svc)
+        if blocked:
+            yield from blocked
+            continue
+        judged = 0
+        for result in unreadable_documents(model, svc, "authentication-certificate elements"):
+            judged += 1
+            yield result
+        for layer, node in authentication_certificates(model, svc):
+            if node.attr("body") is None:
+                judged += 1
+                yield _judge(svc, layer, node)
+        if not judged:
+            yield not_applicable(
+                svc.id,
+                f"No policy of {svc.service.name} presents a client certificate by reference.",
+                name=svc.service.name,
+            )
+
+
+def _judge(svc: ServiceModel, layer: Layer, node: EffectiveNode) -> Result:
+    label = layer.origin.label
+    where = f"{label} authentication-certificate (line {node.line})"
+    subject, cite, key = document_subject(layer), redacted_place(node), site_key(label, node.line)
+    thumbprint = node.attr("thumbprint")
+    if node.attr("certificate-id") is not None or thumbprint is None:
+        message = f"{where} refers to its certificate by certificate-id."
+        return passed(subject, message, cite, key=key, name=label)
+    vaulted = [
+        cert.name
+        for cert in svc.certificates
+        if cert.key_vault is not None
+        and cert.thumbprint
+        and same(cert.thumbprint.strip(), thumbprint.strip())
+    ]
+    message = f"{where} refers to its certificate by thumbprint {thumbprint}"
+    if vaulted:
+        message += f" (Key Vault certificate {vaulted[0]}: renewal breaks the reference)"
+    message += "."
+    return failed(subject, message, cite, key=key, name=label)
