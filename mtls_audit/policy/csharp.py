@@ -8,6 +8,8 @@ are parsed for syntax and kept as :class:`~mtls_audit.policy.csharp_ast.Unanalys
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from mtls_audit.policy import csharp_ast as ast
 from mtls_audit.policy.csharp_expressions import RESERVED, ExpressionParser
 from mtls_audit.policy.csharp_lexer import ExpressionSyntaxError, TokenKind
@@ -15,8 +17,13 @@ from mtls_audit.policy.csharp_lexer import ExpressionSyntaxError, TokenKind
 __all__ = ["ExpressionSyntaxError", "parse", "parse_block", "parse_expression"]
 
 
+@lru_cache(maxsize=8192)
 def parse(text: str) -> ast.Expr | ast.Block:
-    """Parse ``@(…)``/``(…)``/a bare expression, or ``@{…}``/``{…}`` into a block."""
+    """Parse ``@(…)``/``(…)``/a bare expression, or ``@{…}``/``{…}`` into a block.
+
+    Memoised: one expression text recurs across many effective policies, and the tree is
+    immutable, so it is parsed once.
+    """
     parser = _Parser(_strip_at(text))
     tree: ast.Expr | ast.Block
     tree = parser.block() if parser.at("{") else parser.expr()

@@ -70,12 +70,17 @@ def _judge_service(
         yield from blocked
         return
     named_values = effective_policies(model, svc).named_values
+    # The writes of one effective policy are the same for every disclosure rule: shared.
+    writes: dict[str, tuple[ResponseWrite, ...]] = model.memo.setdefault("response-writes", {})
     seen: dict[str, _Findings] = {}
 
     def findings(effective: Effective) -> _Findings:
         found = seen.get(effective.key)
         if found is None:
-            found = seen[effective.key] = _inspect(effective, named_values, inspect, sections)
+            known = writes.get(effective.key)
+            if known is None:
+                known = writes[effective.key] = response_writes(effective, named_values)
+            found = seen[effective.key] = _inspect(effective, known, inspect, sections)
         return found
 
     judged = 0
@@ -89,12 +94,12 @@ def _judge_service(
 
 def _inspect(
     effective: Effective,
-    named_values: Callable[[str], str | None],
+    writes: tuple[ResponseWrite, ...],
     inspect: Inspector,
     sections: frozenset[str] | None,
 ) -> _Findings:
     findings = _Findings(problems=[p.message for p in effective.problems])
-    for write in response_writes(effective, named_values):
+    for write in writes:
         if sections is not None and write.section not in sections:
             continue
         found = inspect(write)
