@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from mtls_audit.report.controls import family_code
+from mtls_audit.report.findings import DEFAULT_TOP_N, MIN_SUBJECTS, prose
 from mtls_audit.report.reader import NOT_EVALUATED, natural_key, owning_service, verdict
 from mtls_audit.report.tables import COVERAGE_ROWS, fair_share
-from mtls_audit.report.view import DEFAULT_TOP_N, MIN_SUBJECTS, build_view, prose
+from mtls_audit.report.view import build_view
 
 from .evidence_factory import DR, PROD, empty_evidence
 
