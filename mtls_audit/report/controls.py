@@ -69,11 +69,6 @@ class RuleStatus:
     counts: Mapping[str, int]
     status: str
 
-    @property
-    def tally(self) -> list[tuple[str, int]]:
-        """Its results per status, worst first, statuses without results left out."""
-        return status_tally(self.counts)
-
 
 @dataclass(frozen=True)
 class ControlRow:
@@ -95,19 +90,20 @@ class ControlTable:
 
 
 @dataclass(frozen=True)
-class FamilyRule:
-    """A rule within a control family, with the family's controls it evidences."""
-
-    rule: RuleStatus
-    controls: Sequence[str]
-
-
-@dataclass(frozen=True)
 class Family:
+    """A control family and the rules citing any of its controls, grouped by their worst result."""
+
     code: str
     title: str
-    rules: Sequence[FamilyRule]
+    rules: Sequence[RuleStatus]
     status: str
+
+    @property
+    def by_status(self) -> list[tuple[str, list[RuleStatus]]]:
+        """The family's rules per worst result, worst first; results without rules left out."""
+        order = [*STATUSES, NOT_EVALUATED]
+        grouped = {status: [r for r in self.rules if r.status == status] for status in order}
+        return [(status, rules) for status, rules in grouped.items() if rules]
 
 
 @dataclass(frozen=True)
@@ -156,22 +152,15 @@ def families(tables: Sequence[ControlTable]) -> list[FrameworkFamilies]:
     """Per framework and control family, each rule citing the family once, in rule order."""
     grouped = []
     for table in tables:
-        cited: dict[str, dict[str, list[str]]] = {}
-        rules: dict[str, RuleStatus] = {}
+        cited: dict[str, dict[str, RuleStatus]] = {}
         for row in table.rows:
             family = cited.setdefault(family_code(table.framework, row.control), {})
-            for rule in row.rules:
-                rules[rule.rule_id] = rule
-                family.setdefault(rule.rule_id, []).append(row.control)
+            family.update((rule.rule_id, rule) for rule in row.rules)
         titles = FAMILY_TITLES.get(table.framework, {})
         members = []
         for code, by_rule in sorted(cited.items(), key=lambda item: natural_key(item[0])):
-            ordered = [
-                FamilyRule(rules[rule_id], controls)
-                for rule_id, controls in sorted(by_rule.items(), key=lambda i: natural_key(i[0]))
-            ]
-            status = _worst_of([member.rule for member in ordered])
-            members.append(Family(code, titles.get(code, ""), ordered, status))
+            ordered = [by_rule[rule_id] for rule_id in sorted(by_rule, key=natural_key)]
+            members.append(Family(code, titles.get(code, ""), ordered, _worst_of(ordered)))
         grouped.append(FrameworkFamilies(table.framework, table.label, members))
     return grouped
 

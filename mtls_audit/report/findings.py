@@ -8,6 +8,7 @@ cut says how much it left out, and evidence.json keeps every result.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -32,9 +33,12 @@ DEFAULT_TOP_N = 25
 # Subjects detailed across all failing rules; past it each rule shows fewer, never under
 # MIN_SUBJECTS.
 SUBJECT_BUDGET = 60
-MIN_SUBJECTS = 3
+MIN_SUBJECTS = 2
 TOP_RISKS = 8
 EVIDENCE_PER_FINDING = 2
+PRINTED_CHANNELS = ("portal", "policy")
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\u201c\"(])")
 
 Results = list[Mapping[str, Any]]
 Prose = Sequence[Sequence[tuple[str, bool]]]
@@ -64,14 +68,32 @@ class FindingRow:
 
 
 @dataclass(frozen=True)
+class Remedy:
+    """One channel of a rule's fix. The PDF prints the portal step and the policy change; the
+    deployment forms (CLI, ARM, Terraform) are in the HTML report and the embedded evidence."""
+
+    label: str
+    text: str
+    channel: str
+
+    @property
+    def code(self) -> bool:
+        return self.channel != "portal"
+
+    @property
+    def printed(self) -> bool:
+        return self.channel in PRINTED_CHANNELS
+
+
+@dataclass(frozen=True)
 class RuleFindings:
     rule_id: str
     title: str
     severity: str
     summary: Prose
+    summary_lead: Prose  # the summary's first sentence, which the PDF prints
     rationale: Prose
-    # (channel label, text, whether the text is code: every channel but the portal's)
-    remediation: Sequence[tuple[str, str, bool]]
+    remediation: Sequence[Remedy]
     controls: Sequence[tuple[str, str]]
     tally: Sequence[tuple[str, int]]
     rows: Bounded[FindingRow]
@@ -130,10 +152,10 @@ def rule_findings(
                 title=rule.get("title", rule_id),
                 severity=found[0]["severity"],
                 summary=prose(rule.get("summary", "")),
+                summary_lead=first_sentence(prose(rule.get("summary", ""))),
                 rationale=prose(rule.get("rationale", "")),
                 remediation=[
-                    (label, text, channel != "portal")
-                    for channel, label, text in remediation_steps(rule)
+                    Remedy(label, text, channel) for channel, label, text in remediation_steps(rule)
                 ],
                 controls=control_pairs(rule.get("controls", {})),
                 tally=status_tally(result_counts(by_rule[rule_id])),
@@ -194,6 +216,21 @@ def prose(text: str) -> list[list[tuple[str, bool]]]:
         [(run, index % 2 == 1) for index, run in enumerate(par.split("``")) if run]
         for par in paragraphs
     ]
+
+
+def first_sentence(paragraphs: Prose) -> Prose:
+    """The first sentence of the first paragraph; a sentence ends at ".", "!" or "?" followed by
+    a space and a capital letter or an opening quote or bracket, outside literals."""
+    if not paragraphs:
+        return []
+    runs: list[tuple[str, bool]] = []
+    for text, literal in paragraphs[0]:
+        end = None if literal else _SENTENCE_END.search(text)
+        if end:
+            runs.append((text[: end.start()], False))
+            break
+        runs.append((text, literal))
+    return [runs]
 
 
 def _severity(result: Mapping[str, Any]) -> int:

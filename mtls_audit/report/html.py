@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 import markupsafe
 
-from mtls_audit.report.reader import STATUS_LABELS, STATUS_SHORT, visible
+from mtls_audit.report.reader import STATUS_LABELS, visible
 from mtls_audit.report.view import build_view
 from mtls_audit.resources import bundled_dir
 
@@ -33,7 +33,6 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["status_labels"] = STATUS_LABELS
-    env.globals["status_short"] = STATUS_SHORT
     return env
 
 
@@ -45,8 +44,16 @@ def _shown(value: Any) -> Any:
 
 
 def render_html(
-    evidence: Mapping[str, Any], *, evidence_sha256: str, title: str | None = None
+    evidence: Mapping[str, Any],
+    *,
+    evidence_sha256: str,
+    title: str | None = None,
+    printed: bool = False,
 ) -> str:
-    """The report as an HTML document; ``evidence_sha256`` is the hash of the evidence bytes."""
-    view = build_view(evidence, evidence_sha256=evidence_sha256, title=title)
+    """The report as an HTML document; ``evidence_sha256`` is the hash of the evidence bytes.
+
+    ``printed`` renders the document the PDF is made from, which gives each failing rule's first
+    sentence and its portal and policy fixes; the HTML report gives every word and channel.
+    """
+    view = build_view(evidence, evidence_sha256=evidence_sha256, title=title, printed=printed)
     return environment().get_template(REPORT_TEMPLATE).render(view=view)

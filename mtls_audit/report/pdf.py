@@ -28,7 +28,7 @@ def write_pdf(evidence: Mapping[str, Any], evidence_bytes: bytes, out: Path) -> 
     from weasyprint import CSS, HTML, Attachment
 
     digest = hashlib.sha256(evidence_bytes).hexdigest()
-    html = render_html(evidence, evidence_sha256=digest)
+    html = render_html(evidence, evidence_sha256=digest, printed=True)
     root = bundled_dir("report_templates")
     base_url = root.as_uri() + "/"
     fetcher = bundle_fetcher(root)

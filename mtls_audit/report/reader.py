@@ -30,15 +30,6 @@ STATUS_LABELS = {
     "not_applicable": "Not applicable",
     NOT_EVALUATED: "Not evaluated",
 }
-# At most seven letters, for aligned columns and counts: "2 fail · 27 pass · 3 n/a".
-STATUS_SHORT = {
-    "fail": "Fail",
-    "indeterminate": "Indet.",
-    "waived": "Waived",
-    "pass": "Pass",
-    "not_applicable": "N/A",
-    NOT_EVALUATED: "Not run",
-}
 FRAMEWORK_LABELS = {
     "hipaa": "HIPAA Security Rule (45 CFR Part 164)",
     "soc2": "SOC 2 Trust Services Criteria",

@@ -16,7 +16,9 @@ from mtls_audit.report.reader import natural_key, resource_name
 T = TypeVar("T")
 
 COVERAGE_APIS = 30
-COVERAGE_ROWS = 50
+# Operations of one API that share a verdict, product and reason are one group of the report.
+COVERAGE_GROUPS = 40
+OPERATIONS_PER_GROUP = 30
 COVERAGE_VERDICTS = {
     "bypass": "Bypass",
     "not-validated": "Not validated",
@@ -85,15 +87,28 @@ class ApiCoverage:
 
 
 @dataclass(frozen=True)
+class OperationGroup:
+    """Operations of one API with the same verdict, product path and reason."""
+
+    verdict: str
+    api: str
+    product: str
+    reason: str
+    operations: Bounded[str]
+
+
+@dataclass(frozen=True)
 class CoverageView:
     total: int
     counts: Mapping[str, int]
     apis: Bounded[ApiCoverage]
-    operations: Bounded[dict[str, Any]]
+    groups: Sequence[OperationGroup]
+    more_operations: int  # operations of the groups left out
 
 
 def coverage_view(rows: Sequence[Mapping[str, Any]]) -> CoverageView | None:
-    """Operations by verdict: totals, the APIs with most unvalidated operations, worst first."""
+    """Operations by verdict: totals, the APIs with most unvalidated operations, worst first,
+    and the operations grouped by API, verdict, product and reason, worst first."""
     if not rows:
         return None
     records = [filled(row, COVERAGE_FIELDS) for row in rows]
@@ -101,6 +116,7 @@ def coverage_view(rows: Sequence[Mapping[str, Any]]) -> CoverageView | None:
     counts = dict.fromkeys(order, 0)
     apis: dict[tuple[str, str], dict[str, int]] = {}
     names: dict[tuple[str, str], str] = {}
+    groups: dict[tuple[str, str, str, str, str, str], list[str]] = {}
     for row in records:
         verdict = row["verdict"]
         counts[verdict] = counts.get(verdict, 0) + 1
@@ -108,18 +124,35 @@ def coverage_view(rows: Sequence[Mapping[str, Any]]) -> CoverageView | None:
         names[key] = row["api"]
         per_api = apis.setdefault(key, dict.fromkeys(order, 0))
         per_api[verdict] = per_api.get(verdict, 0) + 1
+        group = (verdict, row["api"], *key, str(row["product"]), str(row["reason"]))
+        groups.setdefault(group, []).append(str(row["operation"]))
     api_rows = [
         ApiCoverage(resource_name(service), names[(service, api)], c, sum(c.values()))
         for (service, api), c in apis.items()
     ]
     api_rows.sort(key=lambda a: (a.counts["validated"] - a.total, natural_key(a.api)))
     rank = {verdict: index for index, verdict in enumerate(order)}
-    records.sort(
-        key=lambda r: (rank.get(r["verdict"], len(order)), natural_key(r["api"] + r["operation"]))
+    ordered = sorted(
+        groups.items(),
+        key=lambda item: (
+            rank.get(item[0][0], len(order)),
+            natural_key(item[0][1]),
+            natural_key(item[0][4]),
+            item[0][5],
+        ),
     )
-    return CoverageView(
-        len(rows), counts, bounded(api_rows, COVERAGE_APIS), bounded(records, COVERAGE_ROWS)
-    )
+    shown = [
+        OperationGroup(
+            verdict,
+            api,
+            product,
+            reason,
+            bounded(sorted(operations, key=natural_key), OPERATIONS_PER_GROUP),
+        )
+        for (verdict, api, _, _, product, reason), operations in ordered[:COVERAGE_GROUPS]
+    ]
+    left_out = sum(len(operations) for _, operations in ordered[COVERAGE_GROUPS:])
+    return CoverageView(len(rows), counts, bounded(api_rows, COVERAGE_APIS), shown, left_out)
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,8 @@ class ReportView:
     errors: Bounded[dict[str, Any]]
     catalogue: Sequence[CatalogueRow]
     top_n: int  # subjects shown per failing rule at most
+    # The PDF: a rule's first sentence and its portal and policy fixes, not every channel.
+    printed: bool
     coverage_labels: Mapping[str, str]
     coverage_headers: Mapping[str, str]
 
@@ -127,6 +129,7 @@ def build_view(
     evidence_sha256: str,
     title: str | None = None,
     top_n: int = DEFAULT_TOP_N,
+    printed: bool = False,
 ) -> ReportView:
     check_evidence(evidence)
     run = evidence["run"]
@@ -183,6 +186,7 @@ def build_view(
             for rule in sorted(evidence["rule_pack"], key=lambda r: natural_key(r["id"]))
         ],
         top_n=per_rule,
+        printed=printed,
         coverage_labels=COVERAGE_VERDICTS,
         coverage_headers=COVERAGE_HEADERS,
     )

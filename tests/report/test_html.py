@@ -126,16 +126,31 @@ def test_remediation_is_given_once_per_failing_rule_and_the_catalogue_is_compact
     assert cli not in catalogue_text
     assert "Legacy TLS is off on the client side" in catalogue_text
     assert "HIPAA 164.312(e)(1)" in " ".join(catalogue_text.split())
+    assert "rules explain RULE-ID" not in text  # the PDF's note on what it leaves out
 
 
-def test_control_families_list_each_rule_with_its_counts(realistic: dict[str, Any]) -> None:
+def test_inventory_lists_each_certificate_with_days_and_state(realistic: dict[str, Any]) -> None:
+    tree = parse(render_html(realistic, evidence_sha256=DIGEST))
+    (chapter,) = tree.xpath("//section[@id='inventory']")
+    entries = chapter.find_class("cert")
+    assert len(entries) == len(realistic["inventory"]["certificates"])
+    first = entries[0]
+    assert "cert-expired" in first.get("class").split()
+    head = " ".join(first.find_class("cert-head")[0].text_content().split())
+    certificate = min(realistic["inventory"]["certificates"], key=lambda c: c["days_left"])
+    assert head.startswith(f"{certificate['days_left']} days {certificate['name']} · ")
+    assert certificate["thumbprint"] in first.text_content()
+
+
+def test_control_families_list_their_rules_by_worst_result(realistic: dict[str, Any]) -> None:
     tree = parse(render_html(realistic, evidence_sha256=DIGEST))
     (chapter,) = tree.xpath("//section[@id='controls']")
     rows = [row for row in chapter.find_class("rule-row") if "MTLS-IN-01" in row.text_content()]
     assert len(rows) == 3  # one family per framework
     assert all("row-fail" in row.get("class").split() for row in rows)
-    text = " ".join(rows[0].text_content().split())
-    assert text == (
-        "MTLS-IN-01 Every operation validates the client certificate · 164.312(a)(1), "
-        "164.312(d) · 1 fail · 1 indet. · 1 pass"
-    )
+    texts = {" ".join(row.text_content().split()) for row in rows}
+    # Failing rules with their failing results; IN-01 fails once (and is indeterminate once).
+    assert all(text.startswith("Fail (") and "MTLS-IN-01 (1)" in text for text in texts)
+    passing = [r for r in chapter.find_class("rule-row") if "row-pass" in r.get("class").split()]
+    assert passing
+    assert all("(" not in r.text_content().split(":", 1)[1] for r in passing)

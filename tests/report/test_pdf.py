@@ -70,7 +70,7 @@ def test_sections_controls_and_a_known_finding_are_in_the_text(realistic_text: s
     for control in ("164.312(d)", "164.312(e)(2)(i)", "CC6.1", "CC6.7", "SC-8(1)", "IA-5(2)"):
         assert control in realistic_text
     assert squeeze(KNOWN_MESSAGE) in squeeze(realistic_text)
-    assert "policies/patients.xml:3" in realistic_text
+    assert "policies/patients.xml:3" in squeeze(realistic_text)
 
 
 def test_cover_prints_hashes_versions_and_the_verdict(realistic_pdf: tuple[Path, bytes]) -> None:
@@ -233,3 +233,18 @@ def test_findings_flow_on_without_a_page_per_rule(realistic_pdf: tuple[Path, byt
     ]
     (first,) = [page for page in pages if squeeze("Each rule with failing or indeterm") in page]
     assert all(title in first for title in titles)
+
+
+def test_the_pdf_gives_the_lead_sentence_and_the_portal_and_policy_fixes(
+    realistic_text: str,
+) -> None:
+    """The PDF is bounded: the first sentence of each failing rule and its portal and policy
+    fixes, with a note saying where the rest is; the HTML report has every channel."""
+    text = squeeze(realistic_text)
+    pack = {rule["id"]: rule for rule in realistic_evidence()["rule_pack"]}
+    portal = pack["MTLS-GW-01"]["remediation"]["portal"]
+    cli = pack["MTLS-GW-01"]["remediation"]["cli"]
+    assert squeeze(f"How to fix it. Azure portal: {portal}") in text
+    assert squeeze(cli) not in text
+    assert squeeze("as Azure CLI commands, ARM template properties and Terraform") in text
+    assert squeeze("mtls-audit rules explain RULE-ID") in text

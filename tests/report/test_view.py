@@ -8,9 +8,13 @@ from typing import Any
 import pytest
 
 from mtls_audit.report.controls import family_code
-from mtls_audit.report.findings import DEFAULT_TOP_N, MIN_SUBJECTS, prose
+from mtls_audit.report.findings import DEFAULT_TOP_N, MIN_SUBJECTS, first_sentence, prose
 from mtls_audit.report.reader import NOT_EVALUATED, natural_key, owning_service, verdict
-from mtls_audit.report.tables import COVERAGE_ROWS, fair_share
+from mtls_audit.report.tables import (
+    COVERAGE_GROUPS,
+    OPERATIONS_PER_GROUP,
+    fair_share,
+)
 from mtls_audit.report.view import build_view
 
 from .evidence_factory import DR, PROD, empty_evidence
@@ -47,7 +51,11 @@ def test_findings_list_failing_rules_first_then_indeterminate(realistic: dict[st
     assert [row.status for row in in01.rows.shown] == ["fail", "indeterminate"]
     assert in01.rows.shown[0].location == "policies/patients.xml:3"
     assert in01.rationale
-    assert in01.remediation[0][0] == "Azure portal"
+    assert [(r.label, r.code, r.printed) for r in in01.remediation][:2] == [
+        ("Azure portal", False, True),
+        ("Azure CLI", True, False),
+    ]
+    assert in01.summary_lead == [[("Every operation validates the client certificate.", False)]]
 
 
 def test_control_status_is_the_worst_status_of_the_citing_rules(
@@ -106,27 +114,41 @@ def test_top_risks_describe_failures_in_words(realistic: dict[str, Any]) -> None
     assert kv.why == [[("Certificates are not expired or near expiry.", False)]]
 
 
-def test_coverage_puts_problems_first_and_is_bounded(realistic: dict[str, Any]) -> None:
-    row = realistic["coverage"][1]
+def test_coverage_groups_operations_problems_first_and_is_bounded(
+    realistic: dict[str, Any],
+) -> None:
+    row = realistic["coverage"][1]  # patients / list-patients: validated, product clinical
     realistic["coverage"] += [
         {**row, "operation_id": f"{row['api_id']}/operations/op{i}", "operation": f"op{i}"}
         for i in range(100)
     ]
+    realistic["coverage"] += [
+        {**row, "api": f"zz{i}", "api_id": f"{row['api_id']}{i}", "operation": "get"}
+        for i in range(COVERAGE_GROUPS)
+    ]
     coverage = view_of(realistic).coverage
     assert coverage is not None
-    assert coverage.total == 106
+    assert coverage.total == 106 + COVERAGE_GROUPS
     assert coverage.counts == {
         "bypass": 1,
         "not-validated": 1,
         "indeterminate": 1,
-        "validated": 103,
+        "validated": 103 + COVERAGE_GROUPS,
     }
-    assert [op["verdict"] for op in coverage.operations.shown[:3]] == [
-        "bypass",
-        "not-validated",
-        "indeterminate",
-    ]
-    assert coverage.operations.more == 106 - COVERAGE_ROWS
+    groups = coverage.groups
+    assert [g.verdict for g in groups[:3]] == ["bypass", "not-validated", "indeterminate"]
+    assert len(groups) == COVERAGE_GROUPS
+    # list-patients, update-patient and the 100 added operations share api, product and reason.
+    patients = next(g for g in groups if g.api == "patients" and g.verdict == "validated")
+    assert (patients.product, patients.reason) == ("clinical", "validate-client-certificate")
+    assert patients.operations.shown[:3] == ["list-patients", "op0", "op1"]
+    assert len(patients.operations.shown) == OPERATIONS_PER_GROUP
+    assert patients.operations.more == 102 - OPERATIONS_PER_GROUP
+    # 3 problem groups, then the validated groups in API order: echo, patients, zz0, zz1, …
+    shown_apis = [g.api for g in groups[3:]]
+    assert shown_apis[:4] == ["echo", "patients", "zz0", "zz1"]
+    assert shown_apis == sorted(shown_apis, key=natural_key)
+    assert coverage.more_operations == 5  # zz35..zz39, one operation each
     assert coverage.apis.shown[0].api == "billing"
 
 
@@ -232,7 +254,10 @@ def test_many_failing_rules_show_fewer_subjects_each(realistic: dict[str, Any]) 
     assert view.top_n == MIN_SUBJECTS
     sections = {f.rule_id: f for f in view.findings}
     assert len(sections) == 34
-    assert (len(sections["MTLS-X-07"].rows.shown), sections["MTLS-X-07"].rows.more) == (3, 7)
+    assert (len(sections["MTLS-X-07"].rows.shown), sections["MTLS-X-07"].rows.more) == (
+        MIN_SUBJECTS,
+        10 - MIN_SUBJECTS,
+    )
     assert sum(len(f.rows.shown) for f in view.findings) <= 34 * MIN_SUBJECTS
 
 
@@ -254,3 +279,23 @@ def test_citations_name_their_place_once_per_rule(realistic: dict[str, Any]) -> 
     assert gw01.rows.shown[0].evidence[0].resource_id == ""  # the result's own resource
     evid = next(f for f in view.findings if f.rule_id == "MTLS-EVID-01")
     assert evid.rows.shown[0].evidence[0].resource_id.endswith("/vaults/kv-contoso-certs")
+
+
+@pytest.mark.parametrize(
+    ("text", "lead"),
+    [
+        ("One sentence only.", [("One sentence only.", False)]),
+        (
+            "Uses ``Verify()``. Then more. And more.",
+            [("Uses ", False), ("Verify()", True), (".", False)],
+        ),
+        (
+            "Keeps ``a. B`` literal. Cut here.",
+            [("Keeps ", False), ("a. B", True), (" literal.", False)],
+        ),
+        ("Version 2.0 stays. (Cut here.)", [("Version 2.0 stays.", False)]),
+        ("", []),
+    ],
+)
+def test_first_sentence_of_rule_text(text: str, lead: list[tuple[str, bool]]) -> None:
+    assert first_sentence(prose(text)) == ([lead] if lead else [])
