@@ -182,13 +182,16 @@ def schedule_run(config: Path, auth: str, sign_key: Path | None) -> None:
 
 
 def _target_line(run: TargetRun) -> str:
+    from mtls_audit.report.reader import verdict
+
     record = run.record
-    if record.error:
+    if record.error or run.evidence is None:
         return f"{record.target}: ERROR (exit {record.exit_code}) {record.error}"
-    verdict = {0: "PASSED", 1: "FAILED", 3: "INCOMPLETE"}.get(record.exit_code, "?")
+    # The verdict every report states: with fail_on none, failures are "not gated", never a pass.
+    label = verdict(run.evidence).label
     failing = [f"{n} {s}" for s, n in record.by_severity.items() if n]
     counts = ", ".join(failing) + " failing" if failing else "nothing failing"
     waived = record.by_status.get("waived", 0)
     if waived:
         counts += f", {waived} waived"
-    return f"{record.target}: {verdict} (exit {record.exit_code}) {counts} -> {run.folder}"
+    return f"{record.target}: {label} (exit {record.exit_code}) {counts} -> {run.folder}"

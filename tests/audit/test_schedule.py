@@ -75,8 +75,8 @@ def test_three_runs_of_two_targets_build_history_and_trend(
         code, out, _ = run(config, capsys, "--sign-key", str(keys.private))
         assert code == 1  # both targets have critical findings
         lines = out.splitlines()
-        assert lines[0].startswith("clinical: FAILED (exit 1) ")
-        assert lines[1].startswith("ci: FAILED (exit 1) ")
+        assert lines[0].startswith("clinical: FAIL (exit 1) ")
+        assert lines[1].startswith("ci: FAIL (exit 1) ")
         assert lines[2] == f"History: {tmp_path / 'runs' / 'history.sqlite'}"
 
     root = tmp_path / "runs"
@@ -140,7 +140,7 @@ def test_a_failing_target_is_recorded_and_the_others_still_run(
     config = schedule(tmp_path, text=text)
     code, out, _ = run(config, capsys)
     assert code == 2
-    assert out.splitlines()[0].startswith("clinical: FAILED (exit 1)")
+    assert out.splitlines()[0].startswith("clinical: FAIL (exit 1)")
     assert out.splitlines()[1].startswith("ci: ERROR (exit 2) ")
     assert "gone.json" in out.splitlines()[1]
     (record,) = History(tmp_path / "runs" / "history.sqlite").runs("ci")
@@ -158,7 +158,9 @@ def test_a_toml_schedule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     )
     code, out, _ = run(config, capsys)
     assert code == 0
-    assert out.startswith("demo: PASSED (exit 0) ")
+    # The sample fails many rules: ungated, that is "not gated", never a pass.
+    assert out.startswith("demo: NOT GATED (exit 0) ")
+    assert "25 critical, 33 high, 28 medium, 9 low failing" in out
     assert (tmp_path / "toml-runs" / "history.sqlite").is_file()
 
 
