@@ -4,9 +4,9 @@ A synthetic evidence document for 20,000 operations (4 services × 50 APIs × 10
 42,000 results over 40 rules, full coverage rows) is rendered to PDF, HTML, SARIF, JUnit and
 Markdown. Budget for the PDF: under 30 s, 60 pages and 1 GB. With ``--sample``, the bundled
 sample instead: ``scan --sample`` with and without the PDF and the PDF alone, each in fresh
-processes, best and median of the runs; budget under 5 s. A reference loop run first and last
-tells how fast the machine ran (about 0.9 s on an idle 2-core machine): on a shared host the
-same work can take half as long again. Run from the repository root:
+processes, best and median of the runs; budget under 5 s. A fixed pure-Python loop timed first
+and last tells how fast the host ran meanwhile: on a shared host the same work can take half as
+long again from one minute to the next. Run from the repository root:
 
     python3 benchmarks/report_bench.py [--operations 20000] [--out DIR]
     python3 benchmarks/report_bench.py --sample [--repeat 5]
@@ -238,7 +238,7 @@ def sample(repeat: int, out: Path | None) -> None:
         walls.append(time.perf_counter() - start)
     after = reference_seconds()
     pages = len(__import__("pypdf").PdfReader(folder / "report.pdf").pages)
-    print(f"reference loop {before:.2f} s before, {after:.2f} s after (idle host: about 0.9 s)")
+    print(f"reference loop {before:.2f} s before, {after:.2f} s after (lower: a faster host)")
     print(f"{'run (fresh processes, ' + str(repeat) + ' each)':44} {'best s':>7} {'median s':>9}")
     for name, row in rows.items():
         print(f"{name:44} {row['wall_s']:7.2f} {row['median_s']:9.2f}")

@@ -91,6 +91,7 @@ class OperationGroup:
     """Operations of one API with the same verdict, product path and reason."""
 
     verdict: str
+    service: str
     api: str
     product: str
     reason: str
@@ -137,6 +138,7 @@ def coverage_view(rows: Sequence[Mapping[str, Any]]) -> CoverageView | None:
         key=lambda item: (
             rank.get(item[0][0], len(order)),
             natural_key(item[0][1]),
+            natural_key(item[0][2]),
             natural_key(item[0][4]),
             item[0][5],
         ),
@@ -144,12 +146,13 @@ def coverage_view(rows: Sequence[Mapping[str, Any]]) -> CoverageView | None:
     shown = [
         OperationGroup(
             verdict,
+            resource_name(service),
             api,
             product,
             reason,
             bounded(sorted(operations, key=natural_key), OPERATIONS_PER_GROUP),
         )
-        for (verdict, api, _, _, product, reason), operations in ordered[:COVERAGE_GROUPS]
+        for (verdict, api, service, _, product, reason), operations in ordered[:COVERAGE_GROUPS]
     ]
     left_out = sum(len(operations) for _, operations in ordered[COVERAGE_GROUPS:])
     return CoverageView(len(rows), counts, bounded(api_rows, COVERAGE_APIS), shown, left_out)

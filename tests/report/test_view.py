@@ -9,7 +9,13 @@ import pytest
 
 from mtls_audit.report.controls import family_code
 from mtls_audit.report.findings import DEFAULT_TOP_N, MIN_SUBJECTS, first_sentence, prose
-from mtls_audit.report.reader import NOT_EVALUATED, natural_key, owning_service, verdict
+from mtls_audit.report.reader import (
+    NOT_EVALUATED,
+    natural_key,
+    owning_service,
+    resource_name,
+    verdict,
+)
 from mtls_audit.report.tables import (
     COVERAGE_GROUPS,
     OPERATIONS_PER_GROUP,
@@ -140,7 +146,11 @@ def test_coverage_groups_operations_problems_first_and_is_bounded(
     assert len(groups) == COVERAGE_GROUPS
     # list-patients, update-patient and the 100 added operations share api, product and reason.
     patients = next(g for g in groups if g.api == "patients" and g.verdict == "validated")
-    assert (patients.product, patients.reason) == ("clinical", "validate-client-certificate")
+    assert (patients.service, patients.product, patients.reason) == (
+        resource_name(PROD),
+        "clinical",
+        "validate-client-certificate",
+    )
     assert patients.operations.shown[:3] == ["list-patients", "op0", "op1"]
     assert len(patients.operations.shown) == OPERATIONS_PER_GROUP
     assert patients.operations.more == 102 - OPERATIONS_PER_GROUP
