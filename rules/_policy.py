@@ -7,8 +7,9 @@ document, or per element of it (key: the document's label and the element's line
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from itertools import chain
 
 from mtls_audit.api import (
     DistinguishedNameError,
@@ -17,6 +18,7 @@ from mtls_audit.api import (
     Layer,
     Model,
     Pin,
+    PinSite,
     PolicyCitation,
     Result,
     ServiceModel,
@@ -25,8 +27,10 @@ from mtls_audit.api import (
     escaped,
     find_placeholders,
     indeterminate,
+    not_applicable,
     parse_dn,
     policy_layers,
+    policy_pins,
 )
 
 from ._common import uncollected
@@ -166,3 +170,79 @@ def unreadable_documents(
                 key=layer.origin.label,
                 name=layer.origin.label,
             )
+
+
+def per_service(
+    model: Model,
+    what: str,
+    judge: Callable[[ServiceModel], Iterable[Result]],
+    none: str,
+    kinds: tuple[str, ...] = (),
+) -> Iterator[Result]:
+    """The frame of the rules that judge what policy documents say, service by service.
+
+    A service whose policies were not collected gets those results alone; otherwise each of its
+    unreadable documents (of ``kinds``, all by default) is indeterminate about ``what``, then
+    come ``judge(service)``'s results, and when there is none at all the service is not
+    applicable with the message ``none`` (``{name}``: the service's name).
+    """
+    for svc in model.services:
+        blocked = policies_uncollected(model, svc)
+        if blocked:
+            yield from blocked
+            continue
+        judged = False
+        for result in chain(unreadable_documents(model, svc, what, kinds), judge(svc)):
+            judged = True
+            yield result
+        if not judged:
+            yield not_applicable(svc.id, none.format(name=svc.service.name), name=svc.service.name)
+
+
+@dataclass(frozen=True)
+class PinWalk:
+    """What a rule judging pinned literals (thumbprints, names) looks for in each document.
+
+    ``what`` names the literals in messages about unreadable documents; ``chosen`` picks the pins
+    of a site the rule judges; ``unreadable_words`` picks, by the words in their text, the
+    expressions the analyser could not read that may hold such literals (``unreadable`` says
+    what they may do, e.g. "comparing a thumbprint"); ``none`` is the not-applicable message
+    (see :func:`per_service`).
+    """
+
+    what: str
+    chosen: Callable[[Pin], bool]
+    none: str
+    unreadable_words: tuple[str, ...] = ()
+    unreadable: str = ""
+
+
+def judge_pin_sites(
+    model: Model, walk: PinWalk, judge: Callable[[str, PinSite, list[Pin]], Result]
+) -> Iterator[Result]:
+    """Each element with pins the rule judges (``judge(subject, site, pins)``) and each
+    unreadable expression that may hold some, in the frame of :func:`per_service`."""
+
+    def sites(svc: ServiceModel) -> Iterator[Result]:
+        for layer, pins in policy_pins(model, svc):
+            subject = document_subject(layer)
+            for site in pins.sites:
+                chosen = [pin for pin in site.pins if walk.chosen(pin)]
+                if chosen:
+                    yield judge(subject, site, chosen)
+            for expression in pins.unreadable:
+                lowered = expression.text.lower()
+                if any(word in lowered for word in walk.unreadable_words):
+                    label = layer.origin.label
+                    yield indeterminate(
+                        subject,
+                        f"{label} line {expression.line}: an expression {walk.unreadable} "
+                        f"cannot be read ({expression.message}).",
+                        PolicyCitation(
+                            layer.origin.resource_id, label, expression.line, expression.text[:120]
+                        ),
+                        key=site_key(label, expression.line),
+                        name=label,
+                    )
+
+    return per_service(model, walk.what, sites, walk.none)

@@ -14,20 +14,12 @@ from mtls_audit.api import (
     Severity,
     failed,
     indeterminate,
-    not_applicable,
     passed,
-    policy_pins,
     rule,
     thumbprint_defects,
 )
 
-from .._policy import (
-    document_subject,
-    policies_uncollected,
-    shown_pin,
-    site_key,
-    unreadable_documents,
-)
+from .._policy import PinWalk, judge_pin_sites, shown_pin, site_key
 
 
 @rule(
@@ -82,42 +74,16 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509certificate2.thumbprint
     """
-    for svc in model.services:
-        blocked = policies_uncollected(model, svc)
-        if blocked:
-            yield from blocked
-            continue
-        judged = 0
-        for result in unreadable_documents(model, svc, "thumbprint literals"):
-            judged += 1
-            yield result
-        for layer, pins in policy_pins(model, svc):
-            subject = document_subject(layer)
-            for site in pins.sites:
-                thumbprints = [p for p in site.pins if p.field.is_thumbprint]
-                if thumbprints:
-                    judged += 1
-                    yield _judge(subject, site, thumbprints)
-            for expression in pins.unreadable:
-                if "thumbprint" in expression.text.lower():
-                    judged += 1
-                    label = layer.origin.label
-                    yield indeterminate(
-                        subject,
-                        f"{label} line {expression.line}: an expression comparing a thumbprint "
-                        f"cannot be read ({expression.message}).",
-                        PolicyCitation(
-                            layer.origin.resource_id, label, expression.line, expression.text[:120]
-                        ),
-                        key=site_key(label, expression.line),
-                        name=label,
-                    )
-        if not judged:
-            yield not_applicable(
-                svc.id,
-                f"No policy of {svc.service.name} compares a thumbprint literal.",
-                name=svc.service.name,
-            )
+    yield from judge_pin_sites(model, _WALK, _judge)
+
+
+_WALK = PinWalk(
+    what="thumbprint literals",
+    chosen=lambda pin: pin.field.is_thumbprint,
+    none="No policy of {name} compares a thumbprint literal.",
+    unreadable_words=("thumbprint",),
+    unreadable="comparing a thumbprint",
+)
 
 
 def _judge(subject: str, site: PinSite, pins: list[Pin]) -> Result:

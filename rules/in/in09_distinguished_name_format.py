@@ -22,23 +22,21 @@ from mtls_audit.api import (
     certificate_inventory,
     failed,
     indeterminate,
-    not_applicable,
     parse_dn,
     passed,
-    policy_pins,
     rule,
 )
 
-from .._policy import (
-    dn_key,
-    document_subject,
-    policies_uncollected,
-    shown_pin,
-    site_key,
-    unreadable_documents,
-)
+from .._policy import PinWalk, dn_key, judge_pin_sites, shown_pin, site_key
 
 _DN_FIELDS = (PinField.SUBJECT, PinField.ISSUER)
+_WALK = PinWalk(
+    what="issuer and subject literals",
+    chosen=lambda pin: pin.field in _DN_FIELDS,
+    none="No policy of {name} compares an issuer or subject name.",
+    unreadable_words=("issuer", "subject"),
+    unreadable="that may compare an issuer or subject",
+)
 _CA_KINDS = ("ca", "gateway-ca")
 _COUNTRY, _COMMON_NAME = "2.5.4.6", "2.5.4.3"
 _FORMS = {
@@ -100,42 +98,9 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x500distinguishedname.name
     """
     known = _Known.of(certificate_inventory(model))
-    for svc in model.services:
-        blocked = policies_uncollected(model, svc)
-        if blocked:
-            yield from blocked
-            continue
-        judged = 0
-        for result in unreadable_documents(model, svc, "issuer and subject literals"):
-            judged += 1
-            yield result
-        for layer, pins in policy_pins(model, svc):
-            for site in pins.sites:
-                names = [p for p in site.pins if p.field in _DN_FIELDS]
-                if names:
-                    judged += 1
-                    yield _judge(document_subject(layer), site, names, known)
-            for expression in pins.unreadable:
-                lowered = expression.text.lower()
-                if "issuer" in lowered or "subject" in lowered:
-                    judged += 1
-                    label = layer.origin.label
-                    yield indeterminate(
-                        document_subject(layer),
-                        f"{label} line {expression.line}: an expression that may compare an "
-                        f"issuer or subject cannot be read ({expression.message}).",
-                        PolicyCitation(
-                            layer.origin.resource_id, label, expression.line, expression.text[:120]
-                        ),
-                        key=site_key(label, expression.line),
-                        name=label,
-                    )
-        if not judged:
-            yield not_applicable(
-                svc.id,
-                f"No policy of {svc.service.name} compares an issuer or subject name.",
-                name=svc.service.name,
-            )
+    yield from judge_pin_sites(
+        model, _WALK, lambda subject, site, pins: _judge(subject, site, pins, known)
+    )
 
 
 @dataclass(frozen=True)

@@ -21,22 +21,18 @@ from mtls_audit.api import (
     days_left,
     failed,
     indeterminate,
-    not_applicable,
     passed,
-    policy_pins,
     rule,
 )
 
-from .._policy import (
-    dn_key,
-    document_subject,
-    policies_uncollected,
-    shown_pin,
-    site_key,
-    unreadable_documents,
-)
+from .._policy import PinWalk, dn_key, judge_pin_sites, shown_pin, site_key
 
 _JUDGED = (PinField.THUMBPRINT, PinField.ISSUER_THUMBPRINT, PinField.ISSUER)
+_WALK = PinWalk(
+    what="certificate pins",
+    chosen=lambda pin: pin.field in _JUDGED,
+    none="No policy of {name} pins a thumbprint or an issuer.",
+)
 _NOT_HEX = re.compile(r"[^0-9A-Fa-f]")
 
 
@@ -90,27 +86,9 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
     known = _Inventory.of(certificate_inventory(model))
-    for svc in model.services:
-        blocked = policies_uncollected(model, svc)
-        if blocked:
-            yield from blocked
-            continue
-        judged = 0
-        for result in unreadable_documents(model, svc, "certificate pins"):
-            judged += 1
-            yield result
-        for layer, pins in policy_pins(model, svc):
-            for site in pins.sites:
-                judged_pins = [p for p in site.pins if p.field in _JUDGED]
-                if judged_pins:
-                    judged += 1
-                    yield _judge(model, document_subject(layer), site, judged_pins, known)
-        if not judged:
-            yield not_applicable(
-                svc.id,
-                f"No policy of {svc.service.name} pins a thumbprint or an issuer.",
-                name=svc.service.name,
-            )
+    yield from judge_pin_sites(
+        model, _WALK, lambda subject, site, pins: _judge(model, subject, site, pins, known)
+    )
 
 
 @dataclass(frozen=True)

@@ -16,19 +16,12 @@ from mtls_audit.api import (
     Severity,
     effective_policies,
     failed,
-    not_applicable,
     passed,
     policy_pins,
     rule,
 )
 
-from .._policy import (
-    document_subject,
-    last_name,
-    policies_uncollected,
-    shown_pin,
-    unreadable_documents,
-)
+from .._policy import document_subject, last_name, per_service, shown_pin
 
 _SHARED_KINDS = ("fragment", "global")
 _SECTIONS = ("inbound", "backend", "outbound", "on-error")
@@ -79,30 +72,23 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/api-management-howto-properties
     """
-    for svc in model.services:
-        blocked = policies_uncollected(model, svc)
-        if blocked:
-            yield from blocked
-            continue
-        judged = 0
-        for result in unreadable_documents(model, svc, "thumbprint pins", _SHARED_KINDS):
-            judged += 1
-            yield result
+
+    def judged(svc: ServiceModel) -> Iterator[Result]:
         apis_of = _apis_by_element(model, svc)
         for layer, pins in policy_pins(model, svc):
             if layer.origin.kind.value not in _SHARED_KINDS:
                 continue
             sites = [s for s in pins.sites if any(p.field.is_thumbprint for p in s.pins)]
-            if not sites:
-                continue
-            judged += 1
-            yield _judge(layer, sites, apis_of)
-        if not judged:
-            yield not_applicable(
-                svc.id,
-                f"No fragment or global policy of {svc.service.name} pins a thumbprint.",
-                name=svc.service.name,
-            )
+            if sites:
+                yield _judge(layer, sites, apis_of)
+
+    yield from per_service(
+        model,
+        "thumbprint pins",
+        judged,
+        "No fragment or global policy of {name} pins a thumbprint.",
+        _SHARED_KINDS,
+    )
 
 
 def _judge(layer: Layer, sites: list[PinSite], apis_of: dict[int, set[str]]) -> Result:

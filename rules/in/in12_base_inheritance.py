@@ -20,13 +20,12 @@ from mtls_audit.api import (
     effective_policies,
     failed,
     indeterminate,
-    not_applicable,
     passed,
     policy_layers,
     rule,
 )
 
-from .._policy import document_subject, policies_uncollected, unreadable_documents
+from .._policy import document_subject, per_service
 
 _SCOPES = ("workspace", "product", "api", "operation")
 _READS_CERTIFICATE = re.compile(r"context\s*\.\s*Request\s*\.\s*Certificate\b")
@@ -81,27 +80,20 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/set-edit-policies#use-base-element-to-set-policy-evaluation-order
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    for svc in model.services:
-        blocked = policies_uncollected(model, svc)
-        if blocked:
-            yield from blocked
-            continue
-        judged = 0
-        for result in unreadable_documents(model, svc, "<base/> inheritance", _SCOPES):
-            judged += 1
-            yield result
+
+    def judged(svc: ServiceModel) -> Iterator[Result]:
         parents = _parents(model, svc)
         for layer in policy_layers(model, svc):
-            if layer.document is None or layer.origin.kind.value not in _SCOPES:
-                continue
-            judged += 1
-            yield _judge(layer, parents.get(layer.origin.resource_id.lower(), []))
-        if not judged:
-            yield not_applicable(
-                svc.id,
-                f"{svc.service.name} has no policy below the global scope.",
-                name=svc.service.name,
-            )
+            if layer.document is not None and layer.origin.kind.value in _SCOPES:
+                yield _judge(layer, parents.get(layer.origin.resource_id.lower(), []))
+
+    yield from per_service(
+        model,
+        "<base/> inheritance",
+        judged,
+        "{name} has no policy below the global scope.",
+        _SCOPES,
+    )
 
 
 def _parents(model: Model, svc: ServiceModel) -> dict[str, list[EffectiveSection]]:

@@ -13,7 +13,6 @@ from mtls_audit.api import (
     ServiceModel,
     Severity,
     failed,
-    not_applicable,
     passed,
     rule,
     same,
@@ -22,10 +21,9 @@ from mtls_audit.api import (
 from .._policy import (
     authentication_certificates,
     document_subject,
-    policies_uncollected,
+    per_service,
     redacted_place,
     site_key,
-    unreadable_documents,
 )
 
 
@@ -72,25 +70,18 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/authentication-certificate-policy
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates
     """
-    for svc in model.services:
-        blocked = policies_uncollected(model, svc)
-        if blocked:
-            yield from blocked
-            continue
-        judged = 0
-        for result in unreadable_documents(model, svc, "authentication-certificate elements"):
-            judged += 1
-            yield result
+
+    def judged(svc: ServiceModel) -> Iterator[Result]:
         for layer, node in authentication_certificates(model, svc):
             if node.attr("body") is None:
-                judged += 1
                 yield _judge(svc, layer, node)
-        if not judged:
-            yield not_applicable(
-                svc.id,
-                f"No policy of {svc.service.name} presents a client certificate by reference.",
-                name=svc.service.name,
-            )
+
+    yield from per_service(
+        model,
+        "authentication-certificate elements",
+        judged,
+        "No policy of {name} presents a client certificate by reference.",
+    )
 
 
 def _judge(svc: ServiceModel, layer: Layer, node: EffectiveNode) -> Result:
