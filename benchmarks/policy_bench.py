@@ -10,12 +10,13 @@ policies. Usage: ``python benchmarks/policy_bench.py [--scale N ...]``.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.child import figures  # noqa: E402  (the repository root is on the path now)
 
 RUNNER = """
 import json, resource, sys, time
@@ -58,14 +59,7 @@ print(json.dumps({
 
 
 def measure(scale: int) -> dict[str, float]:
-    done = subprocess.run(
-        [sys.executable, "-c", RUNNER, str(ROOT), str(scale)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return figures
+    return figures(RUNNER, str(ROOT), str(scale))
 
 
 def main() -> None:
