@@ -214,6 +214,27 @@ def build_service(service: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> 
     )
 
 
+UNANALYSED = "not-analysed"
+
+
+def _unanalysed(services: tuple[ServiceModel, ...]) -> list[dict[str, str]]:
+    """Gaps for parts of the population this version collects no further and does not judge:
+    workspaces (their APIs, products, policies and fragments). Recorded like any gap, so the
+    evidence is incomplete and says why, instead of silently judging fewer operations."""
+    return [
+        {
+            "kind": UNANALYSED,
+            "subject": workspace.id,
+            "what": "workspaces",
+            "message": f"the APIs, products, policies and fragments of workspace "
+            f"{ids.last_name(workspace.id)} are not collected or judged by this version, "
+            "so requests to workspace-scoped APIs are not judged",
+        }
+        for svc in services
+        for workspace in svc.workspaces
+    ]
+
+
 def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -> Model:
     """The model of a (validated) snapshot; ``as_of`` defaults to its collection time."""
     resources: list[Mapping[str, Any]] = list(snapshot.get("resources", []))
@@ -237,6 +258,10 @@ def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -
     for vault_url, vault in sorted(snapshot.get("keyvault", {}).items()):
         for name, cert in sorted((vault.get("certificates") or {}).items()):
             keyvault.append(KeyVaultCertificate(vault_url.rstrip("/").lower(), name, cert))
+    built = tuple(
+        build_service(s, by_service.get(ids.key(str(s.get("id", ""))), [])) for s in services
+    )
+    recorded = [*snapshot.get("gaps", []), *_unanalysed(built)]
     gaps = tuple(
         Gap(
             str(g.get("kind", "")),
@@ -245,12 +270,10 @@ def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -
             str(g.get("message", "")),
             g,
         )
-        for g in snapshot.get("gaps", [])
+        for g in recorded
     )
     return Model(
-        services=tuple(
-            build_service(s, by_service.get(ids.key(str(s.get("id", ""))), [])) for s in services
-        ),
+        services=built,
         vaults=tuple(Vault(r) for r in resources if _type_key(r) == "microsoft.keyvault/vaults"),
         role_assignments=tuple(
             RoleAssignment(r)

@@ -212,7 +212,7 @@ def build_evidence(
         "snapshot": {"sha256": info.snapshot_sha256, "schema": info.snapshot.get("schema")},
         "rule_pack": [rule_entry(r) for r in sorted(assessment.rules, key=lambda r: r.id)],
         "results": [result_entry(f, origins) for f in assessment.findings],
-        "gaps": list(info.snapshot.get("gaps", [])),
+        "gaps": [dict(gap.raw) for gap in model.gaps],
         "errors": [
             {
                 k: v
