@@ -71,22 +71,21 @@ class ServiceModel:
         return self.service.id
 
     def key_vault_refs(self) -> tuple[KeyVaultRef, ...]:
-        """Every Key Vault reference: hostnames, certificate entities, named values."""
-        refs: list[KeyVaultRef] = []
-        for host in self.service.hostnames:
-            if host.key_vault_id:
-                refs.append(
-                    KeyVaultRef(
-                        host.view,
-                        host.key_vault_id,
-                        host.identity_client_id,
-                        "keyVaultId",
-                        f"hostname {host.host_name}",
-                    )
-                )
-        owned = [c.key_vault for c in self.certificates] + [n.key_vault for n in self.named_values]
-        refs += [ref for ref in owned if ref is not None and ref.secret_identifier]
-        return tuple(refs)
+        """Every Key Vault reference: hostnames, certificate entities, named values; those named
+        by an unresolved template expression included (``unresolved``, no ``vault_url``)."""
+        refs: list[KeyVaultRef | None] = [
+            KeyVaultRef(
+                host.view,
+                host.key_vault_id,
+                host.identity_client_id,
+                "keyVaultId",
+                f"hostname {host.host_name}",
+            )
+            for host in self.service.hostnames
+        ]
+        refs += [c.key_vault for c in self.certificates] + [n.key_vault for n in self.named_values]
+        # A reference written as an unresolved template expression is still a reference.
+        return tuple(r for r in refs if r is not None and (r.secret_identifier or r.unresolved))
 
     def operations_of(self, api: Api) -> tuple[Operation, ...]:
         api_key = ids.key(api.id)

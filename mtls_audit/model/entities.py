@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from mtls_audit.model import ids
 from mtls_audit.model.cite import Citation
-from mtls_audit.model.json_view import View
+from mtls_audit.model.json_view import View, is_unresolved
 from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import parse_time
 
@@ -131,6 +131,20 @@ class KeyVaultRef:
 
     def cite(self) -> Citation:
         return self.view.cite(self.field)
+
+    @property
+    def unresolved(self) -> bool:
+        """The secret is named by a template expression the offline source could not resolve:
+        a Key Vault reference whose vault, secret and version are unknown."""
+        return is_unresolved(self.view.get(self.field))
+
+    @property
+    def unknown_secret(self) -> str:
+        """Why the vault of this reference is not known (when ``vault_url`` is None)."""
+        if self.unresolved:
+            written = self.view.get(self.field)
+            return f"names its secret with a template expression that was not resolved ({written})"
+        return "names a secret that is not a vault URL"
 
     @property
     def vault_url(self) -> str | None:

@@ -208,7 +208,7 @@ def _entities(svc: ServiceModel) -> Iterator[InventoryCertificate]:
             thumbprint=cert.thumbprint,
             subject=cert.subject,
             expiry=cert.expiry,
-            source="keyvault" if ref and ref.secret_identifier else "uploaded",
+            source="keyvault" if ref and (ref.secret_identifier or ref.unresolved) else "uploaded",
             key_vault_ref=ref.secret_identifier if ref else None,
             refresh_status=status,
             citation=cert.props.cite("expirationDate"),

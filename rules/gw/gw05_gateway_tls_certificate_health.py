@@ -13,6 +13,7 @@ from mtls_audit.api import (
     days_left,
     failed,
     indeterminate,
+    is_unresolved,
     not_applicable,
     passed,
     rule,
@@ -46,7 +47,9 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     What it checks:
         Each custom hostname's TLS certificate comes from Key Vault (``keyVaultId``, without a
         version) or is an APIM-managed certificate, its ``certificateStatus`` is not Failed,
-        and it does not expire within the warning window (expired: high).
+        and it does not expire within the warning window (expired: high). A ``keyVaultId``
+        written as an unresolved template expression, or an expiry not in the snapshot, makes
+        the result indeterminate unless something else fails.
 
     Why it matters:
         An uploaded certificate is rotated by hand and tends to expire unnoticed; a versioned
@@ -76,12 +79,18 @@ def check(model: Model, options: Options) -> Iterator[Result]:
             problems: list[str] = []
             cites: list[Citation] = []
             severity = Severity.MEDIUM
-            unknown = False
+            unknown: list[str] = []
             source = host.view.get("certificateSource")
+            written = host.view.get("keyVaultId")
             if host.key_vault_id:
                 if secret_version_of(host.key_vault_id):
                     problems.append("its keyVaultId names a secret version (no auto-renewal)")
                     cites.append(host.view.cite("keyVaultId"))
+            elif is_unresolved(written):
+                unknown.append(
+                    f"its keyVaultId is a template expression that was not resolved "
+                    f"({written}), so whether it names a version cannot be told"
+                )
             elif not same(source, "Managed"):
                 problems.append("its certificate is not a Key Vault reference")
                 cites.append(host.view.cite("keyVaultId"))
@@ -91,7 +100,8 @@ def check(model: Model, options: Options) -> Iterator[Result]:
             info = host.certificate
             expiry = info.expiry if info else None
             if expiry is None:
-                unknown = not same(source, "Managed")
+                if not same(source, "Managed"):
+                    unknown.append("the certificate's expiry is not in the snapshot")
             else:
                 days = days_left(expiry, model.as_of)
                 level = expiry_level(days, options)
@@ -116,7 +126,8 @@ def check(model: Model, options: Options) -> Iterator[Result]:
             elif unknown:
                 yield indeterminate(
                     svc.id,
-                    f"{label}: the certificate's expiry is not in the snapshot.",
+                    f"{label}: " + "; ".join(unknown) + ".",
+                    *([host.view.cite("keyVaultId")] if is_unresolved(written) else []),
                     host.view.cite("certificate"),
                     key=key,
                     name=host.host_name,

@@ -50,9 +50,7 @@ def judge_access(model: Model, svc: ServiceModel, use: VaultUse) -> Access:
     if identity.status is IdentityStatus.UNKNOWN:
         return Access(None, f"The {use.refs[0].label} {identity.reason}.", evidence)
     if use.vault_url is None:
-        return Access(
-            None, f"The {use.refs[0].label} names a secret that is not a vault URL.", evidence
-        )
+        return Access(None, f"The {use.refs[0].label} {use.refs[0].unknown_secret}.", evidence)
     if not identity.principal_id:
         return Access(
             None,

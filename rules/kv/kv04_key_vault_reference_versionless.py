@@ -10,6 +10,7 @@ from mtls_audit.api import (
     Result,
     Severity,
     failed,
+    indeterminate,
     not_applicable,
     passed,
     rule,
@@ -39,7 +40,9 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     """
     What it checks:
         Every Key Vault reference — hostname ``keyVaultId``, certificate and named value
-        ``keyVault.secretIdentifier`` — names the secret without a version.
+        ``keyVault.secretIdentifier`` — names the secret without a version. A reference
+        written as a template expression the offline source could not resolve is
+        indeterminate.
 
     Why it matters:
         APIM refreshes versionless references from Key Vault within four hours; a versioned
@@ -69,7 +72,16 @@ def check(model: Model, options: Options) -> Iterator[Result]:
             subject = ref.view.resource_id
             url = ref.secret_identifier or ""
             version = secret_version_of(url)
-            if version:
+            if ref.unresolved:
+                yield indeterminate(
+                    subject,
+                    f"The {ref.label} {ref.unknown_secret}: whether it names a version cannot "
+                    "be told.",
+                    ref.cite(),
+                    key=ref.label,
+                    name=ref.label,
+                )
+            elif version:
                 yield failed(
                     subject,
                     f"The {ref.label} references Key Vault secret version "

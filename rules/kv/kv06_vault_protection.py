@@ -51,7 +51,9 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         delete on (on by default when absent) and purge protection on. When its firewall is
         on (``networkAcls.defaultAction`` Deny), trusted Microsoft services may bypass it
         (``networkAcls.bypass`` includes AzureServices) and every reference of the service to
-        that vault uses the system-assigned identity. One result per (vault, service).
+        that vault uses the system-assigned identity. One result per (vault, service); a
+        reference whose vault is not known (an unresolved template expression) is
+        indeterminate.
 
     Why it matters:
         Without purge protection a deleted certificate is gone for good and the gateway's TLS
@@ -74,12 +76,25 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     """
     for svc in model.services:
         by_vault: dict[str, list[ReferenceIdentity]] = {}
+        unknown: list[ReferenceIdentity] = []
         for found in reference_identities(svc):
             if found.ref.vault_url:
                 by_vault.setdefault(found.ref.vault_url, []).append(found)
-        if not by_vault:
+            else:
+                unknown.append(found)
+        if not by_vault and not unknown:
             yield not_applicable(
                 svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
+            )
+        for found in unknown:
+            ref = found.ref
+            yield indeterminate(
+                ref.view.resource_id,
+                f"The {ref.label} {ref.unknown_secret}, so the protection of its vault cannot be "
+                "judged.",
+                ref.cite(),
+                key=ref.label,
+                name=ref.label,
             )
         for url, uses in by_vault.items():
             vault = find_vault(model, url)

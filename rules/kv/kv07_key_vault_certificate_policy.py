@@ -66,7 +66,8 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         certificate). Self-issued certificates are accepted when every service using them is
         on the Developer tier (not meant for production). Key type and self-signature are read
         from the certificate (``cer``) where the policy does not tell. Indeterminate when the
-        snapshot holds no data-plane facts for the certificate.
+        snapshot holds no data-plane facts for the certificate, or when a reference does not
+        name a vault URL (e.g. an unresolved template expression).
 
     Why it matters:
         APIM needs the private key (exportable PFX); short keys are breakable; without
@@ -105,6 +106,15 @@ def check(model: Model, options: Options) -> Iterator[Result]:
                 use = uses.setdefault((url, name.lower()), _Use(ref.secret_identifier))
                 use.cites.append(ref.cite())
                 use.services[svc.id] = svc
+            else:
+                yield indeterminate(
+                    ref.view.resource_id,
+                    f"The {ref.label} {ref.unknown_secret}, so the Key Vault certificate behind "
+                    "it cannot be judged.",
+                    ref.cite(),
+                    key=ref.label,
+                    name=ref.label,
+                )
     for (url, name), use in uses.items():
         yield _judge(model, url, name, use)
 

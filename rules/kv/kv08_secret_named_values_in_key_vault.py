@@ -65,10 +65,11 @@ def check(model: Model, options: Options) -> Iterator[Result]:
             )
         for nv in secrets:
             ref = nv.key_vault
-            if ref is not None and ref.secret_identifier:
+            if ref is not None and (ref.secret_identifier or ref.unresolved):
+                how = f" (it {ref.unknown_secret})" if ref.unresolved else ""
                 yield passed(
                     nv.id,
-                    f"Secret named value {nv.display_name} is a Key Vault reference.",
+                    f"Secret named value {nv.display_name} is a Key Vault reference{how}.",
                     ref.cite(),
                     name=nv.display_name,
                 )
