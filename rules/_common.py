@@ -1,10 +1,12 @@
-"""Helpers shared by the rules of the built-in pack (certificate windows, tier gates)."""
+"""Helpers shared by the rules of the built-in pack (certificate windows, tier gates, Key Vault
+references whose vault is not known)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from mtls_audit.api import (
+    KeyVaultRef,
     Model,
     Options,
     Result,
@@ -69,3 +71,15 @@ def uncollected(model: Model, svc: ServiceModel, *collections: str) -> Iterator[
             f"({gaps[0].message}).",
             name=svc.service.name,
         )
+
+
+def vault_unknown(ref: KeyVaultRef, consequence: str) -> Result:
+    """Indeterminate about ``ref``, which names no vault URL (an unresolved template expression,
+    or other text): "The named value x names its secret with …, <consequence>."."""
+    return indeterminate(
+        ref.view.resource_id,
+        f"The {ref.label} {ref.unknown_secret}, {consequence}.",
+        ref.cite(),
+        key=ref.label,
+        name=ref.label,
+    )

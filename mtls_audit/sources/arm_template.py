@@ -36,6 +36,9 @@ from mtls_audit.sources.arm_scope import (
 
 MAX_NESTING = 10
 _TEMPLATE_ONLY = {"dependson", "condition", "copy", "resources", "comments", "scope", "existing"}
+# Computed by the expansion from the declaration; a declared "id" (not an ARM declaration
+# property) or a differently cased "Type" never overrides them.
+_IDENTITY = {"id", "type", "name"}
 _ABOVE_GROUP = ("subscription", "managementgroup", "tenant")
 _ROLE_ASSIGNMENTS = "microsoft.authorization/roleassignments"
 _DEPLOYMENTS = "microsoft.resources/deployments"
@@ -168,7 +171,7 @@ class _Expander:
         body = {"id": resource_id, "type": full_type, "name": resource_id.rsplit("/", 1)[1]}
         fail = self.sink.failure(resource_id)
         for key, value in decl.items():
-            if key.lower() not in _TEMPLATE_ONLY and key not in ("type", "name"):
+            if key.lower() not in _TEMPLATE_ONLY | _IDENTITY:
                 body[key] = resolve(value, scope, f"{pointer}/{pointer_token(key)}", fail)
         properties = body.get("properties")
         if full_type.lower() == _ROLE_ASSIGNMENTS and isinstance(properties, dict):

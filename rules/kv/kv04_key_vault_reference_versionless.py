@@ -10,14 +10,13 @@ from mtls_audit.api import (
     Result,
     Severity,
     failed,
-    indeterminate,
     not_applicable,
     passed,
     rule,
     secret_version_of,
 )
 
-from .._common import uncollected
+from .._common import uncollected, vault_unknown
 
 
 @rule(
@@ -73,14 +72,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
             url = ref.secret_identifier or ""
             version = secret_version_of(url)
             if ref.unresolved:
-                yield indeterminate(
-                    subject,
-                    f"The {ref.label} {ref.unknown_secret}: whether it names a version cannot "
-                    "be told.",
-                    ref.cite(),
-                    key=ref.label,
-                    name=ref.label,
-                )
+                yield vault_unknown(ref, "so whether it names a version cannot be told")
             elif version:
                 yield failed(
                     subject,

@@ -25,6 +25,8 @@ from mtls_audit.api import (
     same,
 )
 
+from .._common import vault_unknown
+
 
 @rule(
     id="MTLS-KV-06",
@@ -87,15 +89,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
                 svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
             )
         for found in unknown:
-            ref = found.ref
-            yield indeterminate(
-                ref.view.resource_id,
-                f"The {ref.label} {ref.unknown_secret}, so the protection of its vault cannot be "
-                "judged.",
-                ref.cite(),
-                key=ref.label,
-                name=ref.label,
-            )
+            yield vault_unknown(found.ref, "so the protection of its vault cannot be judged")
         for url, uses in by_vault.items():
             vault = find_vault(model, url)
             if vault is None:

@@ -25,6 +25,8 @@ from mtls_audit.api import (
     vault_url_of,
 )
 
+from .._common import vault_unknown
+
 _CURVES = ("P-256", "P-384", "P-521")
 _POLICY_KEYS = ("exportable", "key_type", "key_size", "issuer_name", "lifetime_actions")
 
@@ -107,14 +109,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
                 use.cites.append(ref.cite())
                 use.services[svc.id] = svc
             else:
-                yield indeterminate(
-                    ref.view.resource_id,
-                    f"The {ref.label} {ref.unknown_secret}, so the Key Vault certificate behind "
-                    "it cannot be judged.",
-                    ref.cite(),
-                    key=ref.label,
-                    name=ref.label,
-                )
+                yield vault_unknown(ref, "so the Key Vault certificate behind it cannot be judged")
     for (url, name), use in uses.items():
         yield _judge(model, url, name, use)
 

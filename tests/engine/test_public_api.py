@@ -21,6 +21,7 @@ PINNED = {
     "FailureKind",
     "Gap",
     "IdentityStatus",
+    "KeyVaultRef",
     "InboundVerdict",
     "InventoryCertificate",
     "KindVerdict",

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mtls_audit.errors import InputError, TemplateError
@@ -249,6 +249,8 @@ JSON = st.recursive(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(body=JSON, as_template=st.booleans())
+# A declared "id" (null here) once replaced the id the expansion computes.
+@example(body=[{"name": "0", "type": "Microsoft.A/b", "id": None}], as_template=True)
 def test_any_json_loads_or_is_refused_never_crashes(
     tmp_path: Path, body: Any, as_template: bool
 ) -> None:
