@@ -30,6 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.child import figures
+
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/bench"
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 CONTROL_SETS = [
@@ -209,18 +211,23 @@ def render_pdf(evidence_path: Path, out: Path) -> None:
     write_pdf(json.loads(data), data, out)
 
 
-REFERENCE_LOOP = "import time\nt = time.perf_counter()\nfor _ in range(10_000_000): pass\n"
+REFERENCE_LOOP = (
+    "import json, time\n"
+    "t = time.perf_counter()\n"
+    "for _ in range(10_000_000): pass\n"
+    "print(json.dumps({'s': time.perf_counter() - t}))\n"
+)
 
 
 def reference_seconds() -> float:
     """Seconds a fixed pure-Python loop takes in a fresh process: how fast the host runs now."""
-    code = REFERENCE_LOOP + "print(time.perf_counter() - t)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return float(done.stdout)
+    return figures(REFERENCE_LOOP)["s"]
 
 
 def sample(repeat: int, out: Path | None) -> None:
     """The bundled sample: the whole command with and without the PDF, and the PDF alone."""
+    from pypdf import PdfReader
+
     from benchmarks.assess_bench import INSTALLED_ENV, measure
 
     folder = out or Path(tempfile.mkdtemp(prefix="report-bench-sample-"))
@@ -237,7 +244,7 @@ def sample(repeat: int, out: Path | None) -> None:
         subprocess.run([*command, str(folder / "report.pdf")], check=True, env=INSTALLED_ENV)
         walls.append(time.perf_counter() - start)
     after = reference_seconds()
-    pages = len(__import__("pypdf").PdfReader(folder / "report.pdf").pages)
+    pages = len(PdfReader(folder / "report.pdf").pages)
     print(f"reference loop {before:.2f} s before, {after:.2f} s after (lower: a faster host)")
     print(f"{'run (fresh processes, ' + str(repeat) + ' each)':44} {'best s':>7} {'median s':>9}")
     for name, row in rows.items():

@@ -159,6 +159,11 @@ class VaultUse:
         return tuple(dict.fromkeys(n for n in names if n))
 
     @property
+    def shown_vault(self) -> str:
+        """The vault URL for messages, or "an unknown vault" when the references name none."""
+        return self.vault_url or "an unknown vault"
+
+    @property
     def key(self) -> str:
         who = "system" if self.identity.system_assigned else f"user:{self.identity.client_id}"
         return f"{self.vault_url or '?'} {who}".lower()

@@ -64,8 +64,6 @@ class RuleStatus:
     """A rule as the control tables show it: its results per status and the worst one."""
 
     rule_id: str
-    title: str
-    severity: str
     counts: Mapping[str, int]
     status: str
 
@@ -121,9 +119,7 @@ def rule_statuses(
     for rule in rule_pack:
         counts = {**dict.fromkeys(STATUSES, 0), **counts_by_rule.get(rule["id"], {})}
         worst = worst_status(status for status, count in counts.items() if count)
-        statuses[rule["id"]] = RuleStatus(
-            rule["id"], rule["title"], rule["severity"], counts, worst or NOT_EVALUATED
-        )
+        statuses[rule["id"]] = RuleStatus(rule["id"], counts, worst or NOT_EVALUATED)
     return statuses
 
 

@@ -91,12 +91,16 @@ class RuleFindings:
     title: str
     severity: str
     summary: Prose
-    summary_lead: Prose  # the summary's first sentence, which the PDF prints
     rationale: Prose
     remediation: Sequence[Remedy]
     controls: Sequence[tuple[str, str]]
     tally: Sequence[tuple[str, int]]
     rows: Bounded[FindingRow]
+
+    @property
+    def summary_lead(self) -> Prose:
+        """The summary's first sentence, which the PDF prints."""
+        return first_sentence(self.summary)
 
 
 def ranked(opened: Mapping[str, Results]) -> list[tuple[str, Results]]:
@@ -152,7 +156,6 @@ def rule_findings(
                 title=rule.get("title", rule_id),
                 severity=found[0]["severity"],
                 summary=prose(rule.get("summary", "")),
-                summary_lead=first_sentence(prose(rule.get("summary", ""))),
                 rationale=prose(rule.get("rationale", "")),
                 remediation=[
                     Remedy(label, text, channel) for channel, label, text in remediation_steps(rule)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from mtls_audit.report.reader import natural_key, resource_name
 
@@ -86,6 +86,17 @@ class ApiCoverage:
     total: int
 
 
+class _GroupKey(NamedTuple):
+    """What the operations of one coverage group share."""
+
+    verdict: str
+    service_id: str
+    api_id: str
+    api: str
+    product: str
+    reason: str
+
+
 @dataclass(frozen=True)
 class OperationGroup:
     """Operations of one API with the same verdict, product path and reason."""
@@ -117,7 +128,7 @@ def coverage_view(rows: Sequence[Mapping[str, Any]]) -> CoverageView | None:
     counts = dict.fromkeys(order, 0)
     apis: dict[tuple[str, str], dict[str, int]] = {}
     names: dict[tuple[str, str], str] = {}
-    groups: dict[tuple[str, str, str, str, str, str], list[str]] = {}
+    groups: dict[_GroupKey, list[str]] = {}
     for row in records:
         verdict = row["verdict"]
         counts[verdict] = counts.get(verdict, 0) + 1
@@ -125,7 +136,7 @@ def coverage_view(rows: Sequence[Mapping[str, Any]]) -> CoverageView | None:
         names[key] = row["api"]
         per_api = apis.setdefault(key, dict.fromkeys(order, 0))
         per_api[verdict] = per_api.get(verdict, 0) + 1
-        group = (verdict, row["api"], *key, str(row["product"]), str(row["reason"]))
+        group = _GroupKey(verdict, *key, row["api"], str(row["product"]), str(row["reason"]))
         groups.setdefault(group, []).append(str(row["operation"]))
     api_rows = [
         ApiCoverage(resource_name(service), names[(service, api)], c, sum(c.values()))
@@ -133,26 +144,28 @@ def coverage_view(rows: Sequence[Mapping[str, Any]]) -> CoverageView | None:
     ]
     api_rows.sort(key=lambda a: (a.counts["validated"] - a.total, natural_key(a.api)))
     rank = {verdict: index for index, verdict in enumerate(order)}
-    ordered = sorted(
-        groups.items(),
-        key=lambda item: (
-            rank.get(item[0][0], len(order)),
-            natural_key(item[0][1]),
-            natural_key(item[0][2]),
-            natural_key(item[0][4]),
-            item[0][5],
-        ),
-    )
+
+    def group_order(item: tuple[_GroupKey, list[str]]) -> tuple[Any, ...]:
+        group = item[0]
+        return (
+            rank.get(group.verdict, len(order)),
+            natural_key(group.api),
+            natural_key(group.service_id),
+            natural_key(group.product),
+            group.reason,
+        )
+
+    ordered = sorted(groups.items(), key=group_order)
     shown = [
         OperationGroup(
-            verdict,
-            resource_name(service),
-            api,
-            product,
-            reason,
+            group.verdict,
+            resource_name(group.service_id),
+            group.api,
+            group.product,
+            group.reason,
             bounded(sorted(operations, key=natural_key), OPERATIONS_PER_GROUP),
         )
-        for (verdict, api, service, _, product, reason), operations in ordered[:COVERAGE_GROUPS]
+        for group, operations in ordered[:COVERAGE_GROUPS]
     ]
     left_out = sum(len(operations) for _, operations in ordered[COVERAGE_GROUPS:])
     return CoverageView(len(rows), counts, bounded(api_rows, COVERAGE_APIS), shown, left_out)

@@ -74,7 +74,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
 
 
 def _judge(model: Model, svc: ServiceModel, use: VaultUse) -> Result:
-    vault = use.vault_url or "an unknown vault"
+    vault = use.shown_vault
     where = f"(used by the {used_for(use)})"
     who = use.identity.description
     if use.identity.status is IdentityStatus.MISSING:
