@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from mtls_audit.audit.overlay import AuditInputs
+    from mtls_audit.workflow import PdfWriter
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEVERITIES = ("critical", "high", "medium", "low", "info", "none")
@@ -221,12 +223,30 @@ def _collect(kw: dict[str, Any]) -> tuple[dict[str, Any], str]:
     return document, hashlib.sha256(data).hexdigest()
 
 
+@contextmanager
+def _pdf_worker(kw: dict[str, Any]) -> Iterator[PdfWriter | None]:
+    """When the command writes a PDF, a worker that loads the renderer meanwhile, if it can.
+
+    Entered before anything else is read or imported: the sooner it forks, the sooner it is
+    ready (see ``report.pdf_worker``). The formats are checked later, with the other options.
+    """
+    from mtls_audit.report.pdf_worker import PdfWorker
+
+    worker = PdfWorker.start() if "pdf" in _split(kw["formats"]) else None
+    if worker is None:
+        yield None
+        return
+    with worker:
+        yield worker.write
+
+
 def _assess_and_report(
     document: dict[str, Any],
     sha256: str,
     kw: dict[str, Any],
     prepared: tuple[AuditInputs, Ed25519PrivateKey | None],
     extra: Sequence[Path] = (),
+    pdf_writer: PdfWriter | None = None,
 ) -> int:
     from mtls_audit import workflow
     from mtls_audit.audit.integrity import seal
@@ -249,7 +269,7 @@ def _assess_and_report(
     rules, failures, _ = workflow.load_rules(options)
     check_patterns(rules, [*options.select, *options.ignore])
     outcome = workflow.assess(document, sha256, options, rules=rules, failures=failures)
-    written = [*extra, *workflow.write_outputs(outcome, formats, kw["out"])]
+    written = [*extra, *workflow.write_outputs(outcome, formats, kw["out"], pdf_writer=pdf_writer)]
     if written:
         written += seal(kw["out"], written, key)
     if "text" in formats:
@@ -301,11 +321,13 @@ def collect(**kw: Any) -> None:
 @assess_options
 def assess(snapshot_file: Path, **kw: Any) -> None:
     """Assess a snapshot file and write the evidence and reports."""
-    from mtls_audit import snapshot
+    with _pdf_worker(kw) as pdf_writer:
+        from mtls_audit import snapshot
 
-    prepared = audit_inputs(kw)
-    loaded = snapshot.read(snapshot_file)
-    sys.exit(_assess_and_report(loaded.document, loaded.sha256, kw, prepared))
+        prepared = audit_inputs(kw)
+        loaded = snapshot.read(snapshot_file)
+        code = _assess_and_report(loaded.document, loaded.sha256, kw, prepared, (), pdf_writer)
+    sys.exit(code)
 
 
 @cli.command()
@@ -313,13 +335,15 @@ def assess(snapshot_file: Path, **kw: Any) -> None:
 @assess_options
 def scan(**kw: Any) -> None:
     """Collect and assess in one go (keeps the snapshot beside the evidence)."""
-    from mtls_audit import snapshot
+    with _pdf_worker(kw) as pdf_writer:
+        from mtls_audit import snapshot
 
-    prepared = audit_inputs(kw)
-    document, _ = _collect(kw)
-    path = kw["out"] / "snapshot.json"
-    sha = snapshot.write(document, path)
-    sys.exit(_assess_and_report(document, sha, kw, prepared, extra=[path]))
+        prepared = audit_inputs(kw)
+        document, _ = _collect(kw)
+        path = kw["out"] / "snapshot.json"
+        sha = snapshot.write(document, path)
+        code = _assess_and_report(document, sha, kw, prepared, [path], pdf_writer)
+    sys.exit(code)
 
 
 @cli.group()

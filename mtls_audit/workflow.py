@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -153,6 +154,7 @@ def assess(
 
 
 Writer = Callable[[Outcome, Path], list[Path]]
+PdfWriter = Callable[[Mapping[str, Any], bytes, Path], None]
 
 
 def _write_json(outcome: Outcome, out: Path) -> list[Path]:
@@ -161,11 +163,11 @@ def _write_json(outcome: Outcome, out: Path) -> list[Path]:
     return [path]
 
 
-def _write_pdf(outcome: Outcome, out: Path) -> list[Path]:
+def _write_pdf(outcome: Outcome, out: Path, writer: PdfWriter | None = None) -> list[Path]:
     from mtls_audit.report.pdf import write_pdf
 
     path = out / "report.pdf"
-    write_pdf(outcome.evidence, outcome.evidence_bytes, path)
+    (writer or write_pdf)(outcome.evidence, outcome.evidence_bytes, path)
     return [path]
 
 
@@ -218,10 +220,13 @@ WRITERS: dict[str, Writer] = {
 }
 
 
-def write_outputs(outcome: Outcome, formats: Sequence[str], out: Path) -> list[Path]:
+def write_outputs(
+    outcome: Outcome, formats: Sequence[str], out: Path, *, pdf_writer: PdfWriter | None = None
+) -> list[Path]:
     """Write every requested file format (``text`` is the console summary, not a file).
 
     The evidence JSON is always written when any other file is, since every report cites it.
+    ``pdf_writer`` writes the PDF in place of ``report.pdf.write_pdf`` (the PDF worker does).
     """
     files = [f for f in formats if f != "text"]
     if files and "json" not in files:
@@ -237,8 +242,9 @@ def write_outputs(outcome: Outcome, formats: Sequence[str], out: Path) -> list[P
     written: list[Path] = []
     # The summary links the other files, so it is written after them.
     ordered = sorted(dict.fromkeys(files), key=lambda name: name == "markdown")
+    writers: dict[str, Writer] = {**WRITERS, "pdf": partial(_write_pdf, writer=pdf_writer)}
     for name in ordered:
-        written += WRITERS[name](outcome, out)
+        written += writers[name](outcome, out)
     return written
 
 

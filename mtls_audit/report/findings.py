@@ -8,7 +8,6 @@ cut says how much it left out, and evidence.json keeps every result.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -38,7 +37,6 @@ TOP_RISKS = 8
 EVIDENCE_PER_FINDING = 2
 PRINTED_CHANNELS = ("portal", "policy")
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\u201c\"(])")
 
 Results = list[Mapping[str, Any]]
 Prose = Sequence[Sequence[tuple[str, bool]]]
@@ -96,11 +94,6 @@ class RuleFindings:
     controls: Sequence[tuple[str, str]]
     tally: Sequence[tuple[str, int]]
     rows: Bounded[FindingRow]
-
-    @property
-    def summary_lead(self) -> Prose:
-        """The summary's first sentence, which the PDF prints."""
-        return first_sentence(self.summary)
 
 
 def ranked(opened: Mapping[str, Results]) -> list[tuple[str, Results]]:
@@ -219,21 +212,6 @@ def prose(text: str) -> list[list[tuple[str, bool]]]:
         [(run, index % 2 == 1) for index, run in enumerate(par.split("``")) if run]
         for par in paragraphs
     ]
-
-
-def first_sentence(paragraphs: Prose) -> Prose:
-    """The first sentence of the first paragraph; a sentence ends at ".", "!" or "?" followed by
-    a space and a capital letter or an opening quote or bracket, outside literals."""
-    if not paragraphs:
-        return []
-    runs: list[tuple[str, bool]] = []
-    for text, literal in paragraphs[0]:
-        end = None if literal else _SENTENCE_END.search(text)
-        if end:
-            runs.append((text[: end.start()], False))
-            break
-        runs.append((text, literal))
-    return [runs]
 
 
 def _severity(result: Mapping[str, Any]) -> int:

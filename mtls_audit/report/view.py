@@ -117,7 +117,7 @@ class ReportView:
     errors: Bounded[dict[str, Any]]
     catalogue: Sequence[CatalogueRow]
     top_n: int  # subjects shown per failing rule at most
-    # The PDF: a rule's first sentence and its portal and policy fixes, not every channel.
+    # The PDF: no rule summary (the title says it), and only the portal and policy fixes.
     printed: bool
     coverage_labels: Mapping[str, str]
     coverage_headers: Mapping[str, str]

@@ -127,6 +127,8 @@ def test_remediation_is_given_once_per_failing_rule_and_the_catalogue_is_compact
     assert "Legacy TLS is off on the client side" in catalogue_text
     assert "HIPAA 164.312(e)(1)" in " ".join(catalogue_text.split())
     assert "rules explain RULE-ID" not in text  # the PDF's note on what it leaves out
+    summaries = [" ".join(f.find_class("rule-summary")[0].text_content().split()) for f in findings]
+    assert all(s.startswith("What it checks. ") and len(s) > 20 for s in summaries)
 
 
 def test_inventory_lists_each_certificate_with_days_and_state(realistic: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mtls_audit.report.controls import family_code
-from mtls_audit.report.findings import DEFAULT_TOP_N, MIN_SUBJECTS, first_sentence, prose
+from mtls_audit.report.findings import DEFAULT_TOP_N, MIN_SUBJECTS, prose
 from mtls_audit.report.reader import (
     NOT_EVALUATED,
     natural_key,
@@ -61,7 +61,6 @@ def test_findings_list_failing_rules_first_then_indeterminate(realistic: dict[st
         ("Azure portal", False, True),
         ("Azure CLI", True, False),
     ]
-    assert in01.summary_lead == [[("Every operation validates the client certificate.", False)]]
 
 
 def test_control_status_is_the_worst_status_of_the_citing_rules(
@@ -289,23 +288,3 @@ def test_citations_name_their_place_once_per_rule(realistic: dict[str, Any]) -> 
     assert gw01.rows.shown[0].evidence[0].resource_id == ""  # the result's own resource
     evid = next(f for f in view.findings if f.rule_id == "MTLS-EVID-01")
     assert evid.rows.shown[0].evidence[0].resource_id.endswith("/vaults/kv-contoso-certs")
-
-
-@pytest.mark.parametrize(
-    ("text", "lead"),
-    [
-        ("One sentence only.", [("One sentence only.", False)]),
-        (
-            "Uses ``Verify()``. Then more. And more.",
-            [("Uses ", False), ("Verify()", True), (".", False)],
-        ),
-        (
-            "Keeps ``a. B`` literal. Cut here.",
-            [("Keeps ", False), ("a. B", True), (" literal.", False)],
-        ),
-        ("Version 2.0 stays. (Cut here.)", [("Version 2.0 stays.", False)]),
-        ("", []),
-    ],
-)
-def test_first_sentence_of_rule_text(text: str, lead: list[tuple[str, bool]]) -> None:
-    assert first_sentence(prose(text)) == ([lead] if lead else [])
