@@ -118,8 +118,10 @@ def _serve(conn: Connection, parent_end: Connection) -> None:
     try:
         paginate(job)
     except MtlsAuditError as exc:
-        conn.send(("report-error", str(exc)))
+        reply = ("report-error", str(exc))
     except Exception as exc:  # sent back whole: the command decides how to show it
-        conn.send(("crash", f"{type(exc).__name__}: {exc}"))
+        reply = ("crash", f"{type(exc).__name__}: {exc}")
     else:
-        conn.send(("done", ""))
+        reply = ("done", "")
+    with contextlib.suppress(OSError):  # the command is gone: nobody is left to tell
+        conn.send(reply)
