@@ -42,7 +42,6 @@ from mtls_audit.report.reader import (
 )
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/mtls-audit/"
 INVENTORY_NAME = "mtls-audit-inventory.txt"
 FINGERPRINT_KEY = "mtlsAudit/v1"
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
@@ -93,7 +92,6 @@ def _sarif_log(
                     "driver": {
                         "name": evidence["tool"]["name"],
                         "version": evidence["tool"]["version"],
-                        "informationUri": INFORMATION_URI,
                         "rules": [_rule(rule) for rule in rules],
                     }
                 },

@@ -105,6 +105,7 @@ def test_rules_carry_descriptions_help_severity_and_controls(
     log, _ = write(realistic, tmp_path)
     driver = log["runs"][0]["tool"]["driver"]
     assert (driver["name"], driver["version"]) == ("mtls-audit", "0.1.0")
+    assert "informationUri" not in driver  # no published home page: no address is made up
     rules = {rule["id"]: rule for rule in driver["rules"]}
     assert len(rules) == len(realistic["rule_pack"])
     gw = rules["MTLS-GW-01"]
