@@ -37,7 +37,6 @@ TOP_RISKS = 8
 EVIDENCE_PER_FINDING = 2
 PRINTED_CHANNELS = ("portal", "policy")
 
-
 Results = list[Mapping[str, Any]]
 Prose = Sequence[Sequence[tuple[str, bool]]]
 
