@@ -20,7 +20,13 @@ BACKENDS = r"/service/apim-mtls/backends$"
 
 
 def _assert_log_complete(parts: dict[str, Any], fake: FakeAzure) -> None:
-    assert len(parts["provenance"]["requests"]) == len(fake.requests)
+    """Every request the fake saw is in the log, and every answered one in the log reached the
+    fake. A request the collector gave up on (no status) may have timed out before the fake read
+    it, which a loaded host makes happen to any request; with no such request the two are equal.
+    """
+    log = parts["provenance"]["requests"]
+    answered = [r for r in log if r["status"] is not None]
+    assert len(answered) <= len(fake.requests) <= len(log)
 
 
 @pytest.fixture
@@ -146,15 +152,17 @@ def test_a_next_link_to_a_foreign_host_is_refused(
 def test_a_slow_endpoint_times_out_into_a_gap(
     collect: Collect, fake: FakeAzure, instance: Instance
 ) -> None:
-    fake.faults.append(Fault(BACKENDS, delay_s=1.5))
+    # A timeout with room for a TLS handshake on a loaded host, so that other requests do not
+    # time out twice into gaps of their own.
+    fake.faults.append(Fault(BACKENDS, delay_s=3.0))
 
     started = time.monotonic()
-    parts = collect(timeout_s=0.2, max_retries=1)
+    parts = collect(timeout_s=0.5, max_retries=1)
     elapsed = time.monotonic() - started
 
     (gap,) = parts["gaps"]
     assert (gap["kind"], gap["what"], gap["subject"]) == ("timeout", "backends", SERVICE_ID)
-    assert elapsed < 1.5
+    assert elapsed < 3.0
     # The backends listing and its one retry; a loaded host may slow another request too.
     timed_out = [
         r
