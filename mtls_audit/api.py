@@ -56,6 +56,7 @@ from mtls_audit.model.identity import (
 )
 from mtls_audit.model.inventory import (
     BackendCertificate,
+    CertificateRole,
     InventoryCertificate,
     backend_certificates,
     certificate_facts,
@@ -93,6 +94,7 @@ __all__ = [
     "Backend",
     "BackendCertificate",
     "CertificateEntity",
+    "CertificateRole",
     "Citation",
     "DistinguishedNameError",
     "DnForm",

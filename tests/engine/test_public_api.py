@@ -23,6 +23,7 @@ PINNED = {
     "IdentityStatus",
     "KeyVaultRef",
     "InboundVerdict",
+    "CertificateRole",
     "InventoryCertificate",
     "KindVerdict",
     "Layer",
