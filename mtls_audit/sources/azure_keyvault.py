@@ -17,6 +17,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from azure.core.exceptions import ClientAuthenticationError
+
 from .azure_arm import Api, ArmReader, Failure, Json
 from .azure_http import CappedRetryPolicy, GuardedTransport, origin
 from .azure_store import Store
@@ -152,7 +154,7 @@ class KeyVaultCollector:
         credential: AsyncCredential,
         transport: GuardedTransport,
         retry_policy: Callable[[], CappedRetryPolicy],
-        keyvault_suffix: str,
+        keyvault_suffix: str | None,
     ) -> None:
         self._reader = reader
         self._vaults_api = vaults_api
@@ -187,7 +189,8 @@ class KeyVaultCollector:
         return facts
 
     def _in_cloud(self, vault_url: str) -> bool:
-        return (urlsplit(vault_url).hostname or "").endswith(self._suffix)
+        host = urlsplit(vault_url).hostname or ""
+        return self._suffix is not None and host.endswith(self._suffix)
 
     async def _locate(self, urls: set[str], subscriptions: Sequence[str]) -> dict[str, Json]:
         """Find each vault's ARM resource by its ``vaultUri`` (no Resource Graph here)."""
@@ -247,16 +250,13 @@ class KeyVaultCollector:
         self, vault_url: str, names: list[str], into: dict[str, Json], trusted: bool
     ) -> None:
         if not trusted:
+            domain = f"*{self._suffix}" if self._suffix else "no Key Vault domain was given"
             message = (
-                f"not a Key Vault of this cloud (*{self._suffix}) and not found through ARM: "
+                f"not a Key Vault of this cloud ({domain}) and not found through ARM: "
                 "not contacted, so that no token is sent there"
             )
             for name in names:
-                self._reader.gaps.add(
-                    Failure(kind="unsupported", message=message),
-                    subject=f"{vault_url}/certificates/{name}",
-                    what="keyvault-certificate",
-                )
+                self._gap(Failure(kind="unsupported", message=message), vault_url, name)
             return
         from azure.keyvault.certificates.aio import CertificateClient
 
@@ -280,12 +280,22 @@ class KeyVaultCollector:
         self, client: Any, vault_url: str, name: str, into: dict[str, Json]
     ) -> None:
         try:
-            certificate = await client.get_certificate(name)
+            async with self._reader.stop.bounded():
+                certificate = await client.get_certificate(name)
+        except ClientAuthenticationError as error:
+            failure = Failure.of_error(error)
+            if error.status_code == 401 and error.response is not None:
+                header = error.response.headers.get("WWW-Authenticate")
+                failure = self._reader.refused(failure, "Key Vault", header)
+            else:
+                failure = self._reader.credential_failed(error)
+            self._gap(failure, vault_url, name)
+            return
         except Exception as error:  # every failure of a read is a gap, never a crash
-            self._reader.gaps.add(
-                Failure.of_error(error),
-                subject=f"{vault_url}/certificates/{name}",
-                what="keyvault-certificate",
-            )
+            self._gap(Failure.of_error(error), vault_url, name)
             return
         into[name] = certificate_facts(certificate)
+
+    def _gap(self, failure: Failure, vault_url: str, name: str) -> None:
+        subject = f"{vault_url}/certificates/{name}"
+        self._reader.gaps.add(failure, subject=subject, what="keyvault-certificate")

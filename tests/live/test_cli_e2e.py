@@ -64,6 +64,7 @@ def test_cli_auth_gets_tokens_from_az(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     options: Callable[..., AzureOptions],
+    fake: FakeAzure,
     instance: Instance,
 ) -> None:
     log = _stub_az(tmp_path / "bin")
@@ -73,7 +74,8 @@ def test_cli_auth_gets_tokens_from_az(
 
     assert parts["gaps"] == []
     calls = log.read_text().splitlines()
-    assert any(c.endswith("--resource https://management.azure.com") for c in calls)
+    # A custom ARM endpoint is its own token audience.
+    assert any(c.endswith(f"--resource {fake.url}") for c in calls)
     assert any(f"--resource https://vault.azure.net --tenant {TENANT}" in c for c in calls)
 
 
