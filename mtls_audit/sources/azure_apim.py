@@ -71,10 +71,9 @@ class ApimCollector:
                 failed = self._forbidden(scope, failed)
             failed_listings.append(failed)
             self._reader.gaps.add(failed, subject=scope, what="services")
-        if failed_listings and len(failed_listings) == len(scopes):
-            if all(f.status == 403 for f in failed_listings):
-                first = failed_listings[0]
-                raise CollectionError(f"{first.message} ({PERMISSION_HINTS['services']})")
+        if len(failed_listings) == len(scopes) and all(f.status == 403 for f in failed_listings):
+            refusal = failed_listings[0].message
+            raise CollectionError(f"{refusal} ({PERMISSION_HINTS['services']})")
         for group in resource_groups:
             if group.lower() not in groups_seen:
                 missing = Failure(kind="not-found", message="resource group not found", status=404)

@@ -192,6 +192,13 @@ class ArmReader:
             request_id=failure.request_id,
         )
 
+    def signed_in_failure(self, error: ClientAuthenticationError, service: str) -> Failure:
+        """A token refused (HTTP 401) or none to be had: either way the run stops."""
+        if error.status_code != 401:
+            return self.credential_failed(error)
+        headers = getattr(error.response, "headers", None) or {}
+        return self.refused(Failure.of_error(error), service, headers.get("WWW-Authenticate"))
+
     def credential_failed(self, error: ClientAuthenticationError) -> Failure:
         """No token could be had for a read: the run stops with azure-identity's explanation."""
         message = f"no access token: {str(error.message or error).strip()}"
@@ -207,10 +214,7 @@ class ArmReader:
             async with self.stop.bounded():
                 response = await api.send(HttpRequest("GET", url))
         except ClientAuthenticationError as error:
-            if error.status_code == 401 and error.response is not None:
-                failure = Failure.of_error(error)
-                return self.refused(failure, "ARM", error.response.headers.get("WWW-Authenticate"))
-            return self.credential_failed(error)
+            return self.signed_in_failure(error, "ARM")
         except Exception as error:  # every failure of a read is a gap, never a crash
             return Failure.of_error(error)
         if response.status_code == 401:

@@ -162,9 +162,7 @@ async def _sign_in(
         if not isinstance(error, Stopped):
             why = f"no ARM token from {endpoints.authority_host}: {why}"
         for scope in _listing_scopes(options):
-            gaps.add(
-                Failure(kind=failure.kind, message=why), subject=scope, what="services"
-            )
+            gaps.add(Failure(kind=failure.kind, message=why), subject=scope, what="services")
         return None
 
 

@@ -283,13 +283,7 @@ class KeyVaultCollector:
             async with self._reader.stop.bounded():
                 certificate = await client.get_certificate(name)
         except ClientAuthenticationError as error:
-            failure = Failure.of_error(error)
-            if error.status_code == 401 and error.response is not None:
-                header = error.response.headers.get("WWW-Authenticate")
-                failure = self._reader.refused(failure, "Key Vault", header)
-            else:
-                failure = self._reader.credential_failed(error)
-            self._gap(failure, vault_url, name)
+            self._gap(self._reader.signed_in_failure(error, "Key Vault"), vault_url, name)
             return
         except Exception as error:  # every failure of a read is a gap, never a crash
             self._gap(Failure.of_error(error), vault_url, name)
