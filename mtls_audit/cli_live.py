@@ -91,9 +91,8 @@ def live_settings(kw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def tell(document: dict[str, Any]) -> bool:
-    """Say on stderr, once, what the provenance notes and why a collection stopped early;
-    whether it stopped."""
+def tell(document: dict[str, Any]) -> None:
+    """Say on stderr, once, what the provenance notes and why a collection stopped early."""
     provenance = document.get("provenance") or {}
     for note in provenance.get("notes") or ():
         click.echo(f"mtls-audit: note: {note}", err=True)
@@ -104,4 +103,3 @@ def tell(document: dict[str, Any]) -> bool:
             "collected is named in the gaps; the evidence is incomplete.",
             err=True,
         )
-    return bool(stopped)
