@@ -51,7 +51,8 @@ class Stop:
             self.reason = StopReason(kind, message)
         now = asyncio.get_running_loop().time()
         for scope in list(self._scopes):
-            scope.reschedule(now)
+            if not scope.expired():
+                scope.reschedule(now)
 
     def _deadline_passed(self) -> StopReason:
         self.trip(
@@ -72,9 +73,9 @@ class Stop:
         if asyncio.get_running_loop().time() >= self._deadline:
             raise Stopped(self._deadline_passed())
         scope = asyncio.timeout_at(self._deadline)
-        self._scopes.add(scope)
         try:
             async with scope:
+                self._scopes.add(scope)
                 yield
         except TimeoutError:
             if not scope.expired():

@@ -1,0 +1,190 @@
+"""A run nobody watches ends on time: a hanging endpoint or token endpoint meets the deadline,
+and SIGINT or SIGTERM end the collection with what was collected assessed and the rest named."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from mtls_audit.sources.azure import AzureOptions, collect_azure
+
+from .conftest import Collect
+from .credentials import TOKEN, fake_jwt, stub_az
+from .fake_azure import TOKEN_PATH, FakeAzure, Fault
+from .instance import SERVICE_ID, SUBSCRIPTION, TENANT, Instance
+from .tls_material import TlsFiles
+
+REPO = Path(__file__).resolve().parents[2]
+OPERATIONS = r"/apis/[^/]+/operations$"
+
+
+def _kinds(parts: dict[str, object]) -> set[str]:
+    return {g["kind"] for g in parts["gaps"]}  # type: ignore[attr-defined]
+
+
+def test_a_hanging_endpoint_ends_at_the_deadline_with_named_gaps(
+    collect: Collect, fake: FakeAzure, instance: Instance
+) -> None:
+    fake.faults.append(Fault(OPERATIONS, delay_s=30.0))
+
+    started = time.monotonic()
+    parts = collect(timeout_s=20.0, deadline_s=1.5)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 6  # a per-request timeout alone would wait 20 s, three times
+    assert parts["provenance"]["stopped"]["kind"] == "deadline"
+    cut = [g for g in parts["gaps"] if g["kind"] == "deadline"]
+    assert {g["what"] for g in cut} >= {"operations"}
+    assert all(g["subject"].startswith(SERVICE_ID) for g in cut if g["what"] == "operations")
+    assert "deadline (1.5 s)" in cut[0]["message"]
+    # What was collected before the deadline is kept.
+    assert any(r["id"] == SERVICE_ID for r in parts["resources"])
+    assert [r for r in parts["resources"] if r["type"].endswith("/service/apis")]
+
+
+@pytest.fixture
+def workload_identity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeAzure
+) -> Iterator[None]:
+    """Workload identity configured as in a Kubernetes pod, against the fake as authority."""
+    assertion = tmp_path / "federated-token"
+    assertion.write_text(fake_jwt({"sub": "system:serviceaccount:audit:mtls-audit"}))
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", fake.url)
+    monkeypatch.setenv("AZURE_TENANT_ID", TENANT)
+    monkeypatch.setenv("AZURE_CLIENT_ID", "0f9e8d7c-6b5a-4c3d-9e2f-1a0b9c8d7e6f")
+    monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", str(assertion))
+    yield
+
+
+def test_workload_identity_signs_in_at_the_authority_of_azure_authority_host(
+    options: Callable[..., AzureOptions],
+    fake: FakeAzure,
+    instance: Instance,
+    workload_identity: None,
+) -> None:
+    parts = collect_azure(options(auth="workload-identity"))
+
+    assert parts["gaps"] == []
+    token_requests = {(s.method, s.path) for s in fake.requests if TOKEN_PATH.fullmatch(s.path)}
+    assert token_requests == {("POST", f"/{TENANT}/oauth2/v2.0/token")}  # ARM's and Key Vault's
+    provenance = parts["provenance"]
+    assert provenance["endpoints"]["authority"] == fake.url
+    assert provenance["auth"] == {
+        "mode": "workload-identity",
+        "credential": "WorkloadIdentityCredential",
+    }
+
+
+def test_a_hanging_token_endpoint_ends_within_the_deadline_with_named_gaps(
+    options: Callable[..., AzureOptions],
+    fake: FakeAzure,
+    instance: Instance,
+    workload_identity: None,
+) -> None:
+    fake.faults.append(Fault(TOKEN_PATH.pattern + "$", delay_s=30.0))
+
+    started = time.monotonic()
+    parts = collect_azure(options(auth="workload-identity", timeout_s=20.0, deadline_s=1.5))
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 6
+    (gap,) = parts["gaps"]
+    assert (gap["kind"], gap["subject"], gap["what"]) == (
+        "deadline",
+        f"/subscriptions/{SUBSCRIPTION}",
+        "services",
+    )
+    assert parts["provenance"]["stopped"]["kind"] == "deadline"
+    assert not fake.seen(r"^/subscriptions/")  # no ARM request was made without a token
+
+
+def test_a_token_endpoint_slower_than_the_timeout_is_named(
+    options: Callable[..., AzureOptions],
+    fake: FakeAzure,
+    instance: Instance,
+    workload_identity: None,
+) -> None:
+    fake.faults.append(Fault(TOKEN_PATH.pattern + "$", delay_s=30.0))
+
+    started = time.monotonic()
+    parts = collect_azure(options(auth="workload-identity", timeout_s=0.5, max_retries=1))
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 6
+    (gap,) = parts["gaps"]
+    assert gap["what"] == "services"
+    assert f"no ARM token from {fake.url}" in gap["message"]
+    assert "object at 0x" not in gap["message"]
+
+
+def test_sigint_ends_the_collection_and_keeps_what_was_collected(
+    collect: Collect, fake: FakeAzure, instance: Instance
+) -> None:
+    fake.faults.append(Fault(OPERATIONS, delay_s=30.0))
+
+    def interrupt_when_stuck() -> None:
+        while not fake.seen(OPERATIONS):
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_when_stuck, daemon=True).start()
+    started = time.monotonic()
+    parts = collect(timeout_s=20.0)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 6
+    assert parts["provenance"]["stopped"] == {
+        "kind": "interrupted",
+        "message": "not collected: the collection was interrupted (SIGINT)",
+    }
+    assert "interrupted" in _kinds(parts)
+    assert any(r["id"] == SERVICE_ID for r in parts["resources"])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler given back
+
+
+def test_sigterm_halfway_through_a_scan_writes_incomplete_evidence(
+    tmp_path: Path, fake: FakeAzure, instance: Instance, tls: TlsFiles
+) -> None:
+    stub_az(tmp_path / "bin")
+    fake.faults.append(Fault(OPERATIONS, delay_s=30.0))
+    out = tmp_path / "out"
+    env = {
+        **os.environ,
+        "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "REQUESTS_CA_BUNDLE": str(tls.ca),
+    }
+    command = [
+        sys.executable, "-m", "mtls_audit", "scan",
+        "--subscription", SUBSCRIPTION, "--auth", "cli", "--arm-endpoint", fake.url,
+        "--timeout", "20", "--out", str(out), "--format", "json,text",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not fake.seen(OPERATIONS) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+
+    assert process.returncode == 3, stderr
+    assert "collection stopped early (interrupted)" in stderr
+    evidence = json.loads((out / "evidence.json").read_text(encoding="utf-8"))
+    assert [e["kind"] for e in evidence["errors"]] == ["collection-stopped"]
+    assert "interrupted" in {g["kind"] for g in evidence["gaps"]}
+    assert SERVICE_ID.lower() in json.dumps(evidence["run"]["scope"]).lower()
+    snapshot = json.loads((out / "snapshot.json").read_text(encoding="utf-8"))
+    assert snapshot["provenance"]["stopped"]["message"].endswith("(SIGTERM)")
+    assert TOKEN not in stdout + stderr
