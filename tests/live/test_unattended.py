@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -52,9 +52,7 @@ def test_a_hanging_endpoint_ends_at_the_deadline_with_named_gaps(
 
 
 @pytest.fixture
-def workload_identity(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeAzure
-) -> Iterator[None]:
+def workload_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeAzure) -> None:
     """Workload identity configured as in a Kubernetes pod, against the fake as authority."""
     assertion = tmp_path / "federated-token"
     assertion.write_text(fake_jwt({"sub": "system:serviceaccount:audit:mtls-audit"}))
@@ -62,7 +60,6 @@ def workload_identity(
     monkeypatch.setenv("AZURE_TENANT_ID", TENANT)
     monkeypatch.setenv("AZURE_CLIENT_ID", "0f9e8d7c-6b5a-4c3d-9e2f-1a0b9c8d7e6f")
     monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", str(assertion))
-    yield
 
 
 def test_workload_identity_signs_in_at_the_authority_of_azure_authority_host(
