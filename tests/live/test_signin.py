@@ -187,5 +187,6 @@ def test_the_command_line_exits_2_and_says_it_once(
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("refused the access token") == 1
     assert "another tenant" in result.stderr
-    assert "Warning" not in result.stderr and "Traceback" not in result.stderr
+    assert "Warning" not in result.stderr
+    assert "Traceback" not in result.stderr
     assert not (tmp_path / "out" / "evidence.json").exists()
