@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from mtls_audit import snapshot, workflow
+from mtls_audit.report.html import render_html
 
 from .conftest import Collect
 from .fake_azure import FakeAzure, Fault
@@ -75,7 +76,7 @@ def test_an_unregistered_only_subscription_is_an_empty_collection_not_an_error(
     assert len(parts["provenance"]["notes"]) == 1
 
 
-def _verdicts(parts: dict[str, Any], prefixes: tuple[str, ...]) -> dict[tuple[str, str], str]:
+def _evidence(parts: dict[str, Any]) -> dict[str, Any]:
     document = snapshot.build(
         provenance=parts["provenance"],
         resources=parts["resources"],
@@ -83,10 +84,30 @@ def _verdicts(parts: dict[str, Any], prefixes: tuple[str, ...]) -> dict[tuple[st
         gaps=parts["gaps"],
     )
     digest = hashlib.sha256(snapshot.dumps(document)).hexdigest()
-    outcome = workflow.assess(document, digest, workflow.AssessOptions(fail_on=None))
+    return workflow.assess(document, digest, workflow.AssessOptions(fail_on=None)).evidence
+
+
+def test_a_non_standard_endpoint_is_printed_on_the_report_cover(
+    collect: Collect, fake: FakeAzure, instance: Instance
+) -> None:
+    evidence = _evidence(collect())
+
+    source = evidence["run"]["source"]
+    assert source["endpoints"]["arm"] == fake.url
+    assert source["auth"]["credential"] == "FakeCredential"
+    cover = render_html(evidence, evidence_sha256="0" * 64).split('class="cover"')[1]
+    cover = cover.split("</section>")[0]
+    assert f"non-standard endpoints: ARM {fake.url}" in cover
+    source["endpoints"]["standard"] = True  # as collected from Azure itself
+    cover = render_html(evidence, evidence_sha256="0" * 64).split('class="cover"')[1]
+    assert "non-standard endpoints" not in cover
+
+
+def _verdicts(parts: dict[str, Any], prefixes: tuple[str, ...]) -> dict[tuple[str, str, str], str]:
+    evidence = _evidence(parts)
     return {
         (r["rule_id"], r["resource_id"], r["message"]): r["status"]
-        for r in outcome.evidence["results"]
+        for r in evidence["results"]
         if r["rule_id"].startswith(prefixes)
     }
 
