@@ -12,36 +12,47 @@ from mtls_audit.sources.azure import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAUL
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-LIMIT_OPTIONS = (
-    click.option(
-        "--timeout",
-        "timeout_s",
-        type=click.FloatRange(min=0.1, max=600),
-        default=DEFAULT_TIMEOUT_S,
-        show_default=True,
-        metavar="SECONDS",
-        help="Give up one attempt of one request (token requests included) after this long.",
-    ),
-    click.option(
-        "--retries",
-        "max_retries",
-        type=click.IntRange(0, 10),
-        default=DEFAULT_RETRIES,
-        show_default=True,
-        help="Retries of a request that failed, timed out or was throttled.",
-    ),
-    click.option(
-        "--deadline",
-        "deadline_s",
-        type=click.FloatRange(min=1, max=86400),
-        default=DEFAULT_DEADLINE_S,
-        show_default=True,
-        metavar="SECONDS",
-        help="End the whole collection after this long: what was collected is assessed and "
-        "the rest is named in gaps (evidence incomplete, exit 3).",
-    ),
-)
-"""Read by :func:`limits`; ``schedule run`` takes them as defaults for its targets."""
+
+def limit_options(*, defaults: bool) -> tuple[Callable[[F], F], ...]:
+    """``--timeout``, ``--retries``, ``--deadline``; without ``defaults`` (``schedule run``) an
+    option not given is None and leaves the schedule file's value."""
+    shown = "" if defaults else " Default: the schedule file's, else {}."
+
+    def given(value: float) -> dict[str, Any]:
+        if defaults:
+            return {"default": value, "show_default": True}
+        return {"default": None}
+
+    return (
+        click.option(
+            "--timeout",
+            "timeout_s",
+            type=click.FloatRange(min=0.1, max=600),
+            metavar="SECONDS",
+            help="Give up one attempt of one request (token requests included) after this long."
+            + shown.format(f"{DEFAULT_TIMEOUT_S:g}"),
+            **given(DEFAULT_TIMEOUT_S),
+        ),
+        click.option(
+            "--retries",
+            "max_retries",
+            type=click.IntRange(0, 10),
+            help="Retries of a request that failed, timed out or was throttled."
+            + shown.format(DEFAULT_RETRIES),
+            **given(DEFAULT_RETRIES),
+        ),
+        click.option(
+            "--deadline",
+            "deadline_s",
+            type=click.FloatRange(min=1, max=86400),
+            metavar="SECONDS",
+            help="End the whole collection after this long: what was collected is assessed and "
+            "the rest is named in gaps (evidence incomplete, exit 3)."
+            + shown.format(f"{DEFAULT_DEADLINE_S:g}"),
+            **given(DEFAULT_DEADLINE_S),
+        ),
+    )
+
 
 ENDPOINT_OPTIONS = (
     click.option(
@@ -70,25 +81,32 @@ ENDPOINT_OPTIONS = (
 
 
 def live_options(func: F) -> F:
-    """The bounds and endpoints of a live collection, for the commands that collect."""
-    for option in reversed((*LIMIT_OPTIONS, *ENDPOINT_OPTIONS)):
+    """The bounds and endpoints of a live collection, for ``collect`` and ``scan``."""
+    for option in reversed((*limit_options(defaults=True), *ENDPOINT_OPTIONS)):
+        func = option(func)
+    return func
+
+
+def scheduled_live_options(func: F) -> F:
+    """The same for ``schedule run``: bounds given here override the schedule file's."""
+    for option in reversed((*limit_options(defaults=False), *ENDPOINT_OPTIONS)):
         func = option(func)
     return func
 
 
 def limits(kw: dict[str, Any]) -> dict[str, Any]:
-    """The bounds given, as ``AzureOptions`` names them."""
+    """The bounds given, as ``AzureOptions`` names them (None: not given)."""
     return {name: kw[name] for name in ("timeout_s", "max_retries", "deadline_s")}
+
+
+def endpoints(kw: dict[str, Any]) -> dict[str, Any]:
+    """The custom cloud's endpoints given, as ``AzureOptions`` names them."""
+    return {name: kw[name] for name in ("arm_endpoint", "authority_host", "keyvault_suffix")}
 
 
 def live_settings(kw: dict[str, Any]) -> dict[str, Any]:
     """Bounds and endpoints, as ``AzureOptions`` names them."""
-    return {
-        **limits(kw),
-        "arm_endpoint": kw["arm_endpoint"],
-        "authority_host": kw["authority_host"],
-        "keyvault_suffix": kw["keyvault_suffix"],
-    }
+    return {**limits(kw), **endpoints(kw)}
 
 
 def tell(document: dict[str, Any]) -> None:

@@ -268,10 +268,12 @@ def schedule_job(
     *,
     auth: str = "default",
     cloud: str = "AzureCloud",
+    endpoints: Mapping[str, Any] | None = None,
     sign_key: Ed25519PrivateKey | None = None,
 ) -> Job:
     """What ``schedule run`` does for each target: collect, assess, write, seal.
 
+    ``endpoints``: a custom cloud's ``arm_endpoint``, ``authority_host``, ``keyvault_suffix``.
     Targets are collected and assessed concurrently, except that two targets never collect
     from one subscription at once (the collector's request budget is per subscription); reports
     are rendered one at a time, since the PDF renderer is not thread-safe.
@@ -306,6 +308,7 @@ def schedule_job(
                 timeout_s=target.timeout_s,
                 max_retries=target.retries,
                 deadline_s=target.deadline_s,
+                **(endpoints or {}),
             )
             with ExitStack() as held:
                 for subscription in sorted({s.lower() for s in target.subscriptions}):

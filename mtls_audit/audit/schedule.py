@@ -92,8 +92,12 @@ class ScheduleConfig:
     targets: tuple[Target, ...]
 
 
-def load_config(path: Path) -> ScheduleConfig:
-    """Read and check a schedule; relative paths are relative to the file's folder."""
+def load_config(path: Path, *, overrides: Mapping[str, Any] | None = None) -> ScheduleConfig:
+    """Read and check a schedule; relative paths are relative to the file's folder.
+
+    ``overrides``: ``timeout_s``, ``max_retries``, ``deadline_s`` from the command line, which
+    win over the file's for every live target (None: not given).
+    """
     source = str(path)
     top = Entry(read_settings(path, "schedule"), source=source, where="/", known=TOP_FIELDS)
     base = path.resolve().parent
@@ -105,7 +109,12 @@ def load_config(path: Path) -> ScheduleConfig:
     if not isinstance(raw_targets, list) or not raw_targets:
         raise top.error("is required: a list of targets", "targets")
     defaults = _limits(top, Target(name="defaults"))
-    targets = tuple(_target(i, t, source, base, defaults) for i, t in enumerate(raw_targets))
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    fields = {"timeout_s": "timeout_s", "max_retries": "retries", "deadline_s": "deadline_s"}
+    targets = tuple(
+        replace(_target(i, t, source, base, defaults), **{fields[k]: v for k, v in given.items()})
+        for i, t in enumerate(raw_targets)
+    )
     seen: set[str] = set()
     for index, target in enumerate(targets):
         if target.name.lower() in seen:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from mtls_audit.sources.azure import AzureOptions, collect_azure
+from tests.cli.test_cli import run_cli
 
 from .conftest import Collect
 from .credentials import TOKEN, fake_jwt, stub_az
@@ -185,3 +186,32 @@ def test_sigterm_halfway_through_a_scan_writes_incomplete_evidence(
     snapshot = json.loads((out / "snapshot.json").read_text(encoding="utf-8"))
     assert snapshot["provenance"]["stopped"]["message"].endswith("(SIGTERM)")
     assert TOKEN not in stdout + stderr
+
+
+def test_a_scheduled_live_target_runs_with_its_own_bounds_at_a_custom_endpoint(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake: FakeAzure,
+    instance: Instance,
+    tls: TlsFiles,
+) -> None:
+    stub_az(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca))
+    monkeypatch.setenv("MTLS_AUDIT_ARM_ENDPOINT", fake.url)
+    config = tmp_path / "schedule.yaml"
+    config.write_text(
+        f"output: runs\nformats: [json]\ndeadline: 120\ntargets:\n"
+        f"  - name: live\n    subscriptions: [{SUBSCRIPTION}]\n    timeout: 7\n    retries: 1\n",
+        encoding="utf-8",
+    )
+
+    code, out, err = run_cli(["schedule", "run", str(config), "--auth", "cli"], capsys)
+
+    assert code == 3, err  # the instance's workspace is not analysed
+    (snapshot_file,) = (tmp_path / "runs" / "live").glob("*/snapshot.json")
+    provenance = json.loads(snapshot_file.read_text(encoding="utf-8"))["provenance"]
+    assert provenance["limits"] == {"timeout_s": 7, "max_retries": 1, "deadline_s": 120}
+    assert provenance["endpoints"]["arm"] == fake.url
+    assert out.startswith("live: ")
