@@ -12,8 +12,8 @@ import pytest
 
 from .conftest import Collect
 from .credentials import TOKEN
-from .fake_azure import FakeAzure, Fault
-from .instance import SERVICE_ID, VAULT_ID, Instance
+from .fake_azure import FakeAzure, Fault, unused_url
+from .instance import SERVICE_ID, VAULT_ID, Instance, build_instance
 from .tls_material import TlsFiles
 
 BACKENDS = r"/service/apim-mtls/backends$"
@@ -194,3 +194,19 @@ def test_the_collector_never_writes_even_when_the_sdk_would(
         "MissingSubscriptionRegistration",
     )
     assert not fake.seen(r"/register$")
+
+
+def test_a_vault_that_cannot_be_reached_is_a_gap_whose_message_is_stable(
+    collect: Collect, fake: FakeAzure
+) -> None:
+    unreachable = build_instance(unused_url())
+    fake.serve(unreachable)
+
+    parts = collect(max_retries=0)
+
+    gaps = [g for g in parts["gaps"] if g["what"] == "keyvault-certificate"]
+    assert {g["subject"].rsplit("/", 1)[-1] for g in gaps} == {"gateway-cert", "client-kv"}
+    for gap in gaps:
+        assert gap["scope"] == {"vault": unreachable.vault_url}
+        assert "Cannot connect to host" in gap["message"]
+        assert "object at 0x" not in gap["message"]  # aiohttp names the TLS context by address

@@ -215,3 +215,26 @@ def test_a_scheduled_live_target_runs_with_its_own_bounds_at_a_custom_endpoint(
     assert provenance["limits"] == {"timeout_s": 7, "max_retries": 1, "deadline_s": 120}
     assert provenance["endpoints"]["arm"] == fake.url
     assert out.startswith("live: ")
+
+
+def test_collect_past_its_deadline_writes_the_snapshot_and_exits_3(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fake: FakeAzure,
+    instance: Instance,
+    tls: TlsFiles,
+) -> None:
+    stub_az(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca))
+    fake.faults.append(Fault(OPERATIONS, delay_s=30.0))
+    args = ["collect", "--subscription", SUBSCRIPTION, "--auth", "cli", "--arm-endpoint", fake.url]
+
+    code, out, err = run_cli([*args, "--deadline", "1.5", "--out", str(tmp_path)], capsys)
+
+    assert code == 3
+    assert "collection stopped early (deadline)" in err
+    assert out.startswith(f"Wrote {tmp_path / 'snapshot.json'}")
+    document = json.loads((tmp_path / "snapshot.json").read_text(encoding="utf-8"))
+    assert document["provenance"]["stopped"]["kind"] == "deadline"
