@@ -159,6 +159,7 @@ def schedule_run(config: Path, auth: str, sign_key: Path | None, **live: Any) ->
     from mtls_audit.audit.schedule import exit_code, load_config, run_schedule
     from mtls_audit.audit.waivers import load_waivers
     from mtls_audit.engine.results import Severity
+    from mtls_audit.sources.azure_stop import relayed_signals
 
     plan = load_config(config, overrides=limits(live))
     waivers = load_waivers(plan.waivers) if plan.waivers else None
@@ -178,7 +179,8 @@ def schedule_run(config: Path, auth: str, sign_key: Path | None, **live: Any) ->
         endpoints=endpoints(live),
         sign_key=load_private_key(key_path) if key_path else None,
     )
-    runs = run_schedule(plan, job)
+    with relayed_signals():  # a CronJob's SIGTERM stops the collections; the evidence is written
+        runs = run_schedule(plan, job)
     for run in runs:
         click.echo(_target_line(run))
     click.echo(f"History: {plan.output / HISTORY_NAME}")

@@ -85,19 +85,66 @@ class Stop:
             self._scopes.discard(scope)
 
 
+def _interrupted(name: str) -> str:
+    return f"not collected: the collection was interrupted ({name})"
+
+
+class _Relay:
+    """Collections running in worker threads (``schedule run``), which the main thread's signal
+    handler reaches through their event loops."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running: dict[Stop, asyncio.AbstractEventLoop] = {}
+        self.signal_name: str | None = None  # set once a signal came: later collections stop
+
+    def interrupt(self, number: int, frame: object = None) -> None:
+        name = signal.Signals(number).name
+        with self.lock:
+            self.signal_name = name
+            running = list(self.running.items())
+        for stop, loop in running:
+            loop.call_soon_threadsafe(stop.trip, "interrupted", _interrupted(name))
+
+
+_RELAY = _Relay()
+
+
 @contextlib.contextmanager
 def on_signals(stop: Stop, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
-    """SIGINT and SIGTERM trip ``stop`` while the body runs (main thread only: elsewhere the
-    signals keep their usual meaning)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    """SIGINT and SIGTERM trip ``stop`` while the body runs: through the loop's own handlers on
+    the main thread, through :func:`relayed_signals` on a worker thread."""
+    if threading.current_thread() is threading.main_thread():
+        for number in SIGNALS:
+            name = signal.Signals(number).name
+            loop.add_signal_handler(number, stop.trip, "interrupted", _interrupted(name))
+        try:
+            yield
+        finally:
+            for number in SIGNALS:
+                loop.remove_signal_handler(number)
         return
-    for number in SIGNALS:
-        name = signal.Signals(number).name
-        message = f"not collected: the collection was interrupted ({name})"
-        loop.add_signal_handler(number, stop.trip, "interrupted", message)
+    with _RELAY.lock:
+        _RELAY.running[stop] = loop
+        already = _RELAY.signal_name
+    if already is not None:
+        stop.trip("interrupted", _interrupted(already))
     try:
         yield
     finally:
-        for number in SIGNALS:
-            loop.remove_signal_handler(number)
+        with _RELAY.lock:
+            _RELAY.running.pop(stop, None)
+
+
+@contextlib.contextmanager
+def relayed_signals() -> Iterator[None]:
+    """On the main thread, while collections run on worker threads: SIGINT and SIGTERM stop
+    them (and those that start later) instead of ending the process."""
+    previous = {number: signal.signal(number, _RELAY.interrupt) for number in SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        with _RELAY.lock:
+            _RELAY.signal_name = None

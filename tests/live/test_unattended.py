@@ -188,14 +188,11 @@ def test_sigterm_halfway_through_a_scan_writes_incomplete_evidence(
     assert TOKEN not in stdout + stderr
 
 
-def test_a_scheduled_live_target_runs_with_its_own_bounds_at_a_custom_endpoint(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    fake: FakeAzure,
-    instance: Instance,
-    tls: TlsFiles,
-) -> None:
+@pytest.fixture
+def live_schedule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeAzure, tls: TlsFiles
+) -> Path:
+    """A schedule with one live target, signed in through the stub az, at the fake."""
     stub_az(tmp_path / "bin")
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca))
@@ -206,8 +203,17 @@ def test_a_scheduled_live_target_runs_with_its_own_bounds_at_a_custom_endpoint(
         f"  - name: live\n    subscriptions: [{SUBSCRIPTION}]\n    timeout: 7\n    retries: 1\n",
         encoding="utf-8",
     )
+    return config
 
-    code, out, err = run_cli(["schedule", "run", str(config), "--auth", "cli"], capsys)
+
+def test_a_scheduled_live_target_runs_with_its_own_bounds_at_a_custom_endpoint(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fake: FakeAzure,
+    instance: Instance,
+    live_schedule: Path,
+) -> None:
+    code, out, err = run_cli(["schedule", "run", str(live_schedule), "--auth", "cli"], capsys)
 
     assert code == 3, err  # the instance's workspace is not analysed
     (snapshot_file,) = (tmp_path / "runs" / "live").glob("*/snapshot.json")
@@ -238,3 +244,29 @@ def test_collect_past_its_deadline_writes_the_snapshot_and_exits_3(
     assert out.startswith(f"Wrote {tmp_path / 'snapshot.json'}")
     document = json.loads((tmp_path / "snapshot.json").read_text(encoding="utf-8"))
     assert document["provenance"]["stopped"]["kind"] == "deadline"
+
+
+def test_sigterm_during_a_scheduled_run_stops_the_collection_on_its_worker_thread(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fake: FakeAzure,
+    instance: Instance,
+    live_schedule: Path,
+) -> None:
+    fake.faults.append(Fault(OPERATIONS, delay_s=30.0))
+
+    def terminate_when_stuck() -> None:
+        while not fake.seen(OPERATIONS):
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=terminate_when_stuck, daemon=True).start()
+    started = time.monotonic()
+    code, _, err = run_cli(["schedule", "run", str(live_schedule), "--auth", "cli"], capsys)
+
+    assert time.monotonic() - started < 20
+    assert code == 3, err
+    (evidence_file,) = (tmp_path / "runs" / "live").glob("*/evidence.json")
+    evidence = json.loads(evidence_file.read_text(encoding="utf-8"))
+    assert evidence["run"]["source"]["stopped"]["message"].endswith("(SIGTERM)")
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # given back
