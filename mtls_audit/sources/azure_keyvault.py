@@ -195,22 +195,27 @@ class KeyVaultCollector:
     async def _locate(self, urls: set[str], subscriptions: Sequence[str]) -> dict[str, Json]:
         """Find each vault's ARM resource by its ``vaultUri`` (no Resource Graph here)."""
         located: dict[str, Json] = {}
+        failed = 0
         for sub in subscriptions:
             if urls <= located.keys():
                 break
-            listed = await self._reader.items(
-                self._vaults_api,
-                f"/subscriptions/{sub}/providers/Microsoft.KeyVault/vaults",
-                what="keyvaults",
-                subject=f"/subscriptions/{sub}",
-            )
+            scope = f"/subscriptions/{sub}"
+            path = f"{scope}/providers/Microsoft.KeyVault/vaults"
+            listed, failure = await self._reader.pages(self._vaults_api, path)
+            if failure is not None:
+                failed += 1
+                self._reader.gaps.add(failure, subject=scope, what="keyvaults")
             for vault in listed:
                 uri = str((vault.get("properties") or {}).get("vaultUri") or "")
                 if uri and origin(uri) in urls and "id" in vault:
                     located.setdefault(origin(uri), vault)
         for url in sorted(urls - located.keys()):
-            message = "no Microsoft.KeyVault/vaults resource has this vaultUri in scope"
-            missing = Failure(kind="not-found", message=message)
+            if failed:
+                message = f"not looked for: {failed} vault listing(s) in scope failed"
+                missing = Failure(kind="not-collected", message=message)
+            else:
+                message = "no Microsoft.KeyVault/vaults resource has this vaultUri in scope"
+                missing = Failure(kind="not-found", message=message)
             self._reader.gaps.add(missing, subject=url, what="keyvault")
         for url, vault in located.items():
             if not vault.get("properties"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -46,6 +47,27 @@ def test_a_hanging_endpoint_ends_at_the_deadline_with_named_gaps(
     # What was collected before the deadline is kept.
     assert any(r["id"] == SERVICE_ID for r in parts["resources"])
     assert [r for r in parts["resources"] if r["type"].endswith("/service/apis")]
+    # The reads cut short are in the request log, unanswered.
+    cut_short = [
+        r
+        for r in parts["provenance"]["requests"]
+        if r["status"] is None and re.search(OPERATIONS, r["url"].split("?")[0])
+    ]
+    assert cut_short
+
+
+def test_a_vault_listing_cut_by_the_deadline_is_no_false_not_found(
+    collect: Collect, fake: FakeAzure, instance: Instance
+) -> None:
+    fake.faults.append(Fault(r"/providers/Microsoft\.KeyVault/vaults$", delay_s=30.0))
+
+    parts = collect(timeout_s=20.0, deadline_s=1.5)
+
+    by_what = {g["what"]: g for g in parts["gaps"]}
+    assert by_what["keyvaults"]["kind"] == "deadline"
+    assert by_what["keyvault"]["kind"] == "not-collected"
+    assert by_what["keyvault"]["subject"] == instance.vault_url
+    assert all(g["kind"] != "not-found" for g in parts["gaps"])
 
 
 @pytest.fixture
