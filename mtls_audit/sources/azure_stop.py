@@ -65,9 +65,7 @@ class Stop:
     @contextlib.asynccontextmanager
     async def bounded(self) -> AsyncIterator[None]:
         """Run the body unless the collection has stopped; cut it short when it stops."""
-        if self._deadline is None:
-            self.start()
-        assert self._deadline is not None
+        assert self._deadline is not None, "start() the clock first"
         if self.reason is not None:
             raise Stopped(self.reason)
         if asyncio.get_running_loop().time() >= self._deadline:
