@@ -27,6 +27,7 @@ from mtls_audit.cli_audit import (
     schedule,
     verify,
 )
+from mtls_audit.cli_live import live_options, live_settings, tell
 from mtls_audit.errors import InputError, MtlsAuditError
 
 if TYPE_CHECKING:
@@ -162,7 +163,6 @@ def source_options(func: F) -> F:
             default="AzureCloud",
             show_default=True,
         ),
-        click.option("--arm-endpoint", help="ARM base URL (private clouds)."),
         click.option(
             "--concurrency",
             type=click.IntRange(1, 64),
@@ -172,6 +172,7 @@ def source_options(func: F) -> F:
         ),
         click.option("--verbose", is_flag=True, help="Log every request."),
     ]
+    func = live_options(func)
     for option in reversed(options):
         func = option(func)
     return func
@@ -211,12 +212,13 @@ def _collect(kw: dict[str, Any]) -> tuple[dict[str, Any], str]:
                 services=tuple(kw["service"]),
                 auth=kw["auth"],
                 cloud=kw["cloud"],
-                arm_endpoint=kw["arm_endpoint"],
                 concurrency=kw["concurrency"],
+                **live_settings(kw),
                 verbose=kw["verbose"],
                 progress=sys.stderr.isatty(),
             )
         )
+        tell(document)
     data = snapshot.dumps(document)
     import hashlib
 
@@ -314,6 +316,8 @@ def collect(**kw: Any) -> None:
     click.echo(
         f"Wrote {path} ({len(document['resources'])} resources, {gaps} gap(s), sha256 {digest})."
     )
+    if (document.get("provenance") or {}).get("stopped"):
+        sys.exit(3)  # the snapshot is knowingly incomplete
 
 
 @cli.command()

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mtls_audit.cli_live import endpoints, limits, scheduled_live_options
+
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -144,7 +146,8 @@ def schedule() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Ed25519 private key (PEM) to sign each folder's manifest; overrides sign_key.",
 )
-def schedule_run(config: Path, auth: str, sign_key: Path | None) -> None:
+@scheduled_live_options
+def schedule_run(config: Path, auth: str, sign_key: Path | None, **live: Any) -> None:
     """Scan every target of CONFIG into <output>/<target>/<UTC timestamp>/ and record the runs.
 
     Prints one line per target. Exit code: the largest of the targets' exit codes.
@@ -156,8 +159,9 @@ def schedule_run(config: Path, auth: str, sign_key: Path | None) -> None:
     from mtls_audit.audit.schedule import exit_code, load_config, run_schedule
     from mtls_audit.audit.waivers import load_waivers
     from mtls_audit.engine.results import Severity
+    from mtls_audit.sources.azure_stop import relayed_signals
 
-    plan = load_config(config)
+    plan = load_config(config, overrides=limits(live))
     waivers = load_waivers(plan.waivers) if plan.waivers else None
     key_path = sign_key or plan.sign_key
     options = workflow.AssessOptions(
@@ -172,9 +176,11 @@ def schedule_run(config: Path, auth: str, sign_key: Path | None) -> None:
         plan.formats,
         auth=auth,
         cloud=plan.cloud,
+        endpoints=endpoints(live),
         sign_key=load_private_key(key_path) if key_path else None,
     )
-    runs = run_schedule(plan, job)
+    with relayed_signals():  # a CronJob's SIGTERM stops the collections; the evidence is written
+        runs = run_schedule(plan, job)
     for run in runs:
         click.echo(_target_line(run))
     click.echo(f"History: {plan.output / HISTORY_NAME}")

@@ -184,9 +184,12 @@ def _is_public_certificate(value: Any) -> bool:
         return False
     from cryptography import x509
 
+    from mtls_audit.certs.facts import any_serial
+
     try:
         raw = base64.b64decode(value, validate=True)
-        x509.load_der_x509_certificate(raw)
+        with any_serial():
+            x509.load_der_x509_certificate(raw)
     except (binascii.Error, ValueError):
         return False
     return True

@@ -134,6 +134,7 @@ def assess(
     model = build_model(document, as_of=options.as_of)
     result = run(model, chosen, options.rule_options)
     errors = tuple(RunError("pack-error", f.message, pack=f.pack) for f in failures)
+    errors += _collection_stopped(document)
     assessment = Assessment(result.findings, errors + result.errors, result.rules)
     adjusted = overlay(assessment, options.audit, started=started, fail_on=options.fail_on)
     verdict = gate(adjusted.gated, options.fail_on, gaps=len(model.gaps))
@@ -151,6 +152,19 @@ def assess(
     evidence = build_evidence(model, adjusted.assessment, verdict, info, coverage=coverage)
     adjusted.annotate(evidence)
     return Outcome(evidence, snapshot.dumps(evidence), verdict)
+
+
+def _collection_stopped(document: Mapping[str, Any]) -> tuple[RunError, ...]:
+    """A live collection cut short (deadline, signal) is a run-level error: the evidence is
+    knowingly incomplete, whatever the threshold."""
+    stopped = (document.get("provenance") or {}).get("stopped")
+    if not isinstance(stopped, Mapping):
+        return ()
+    message = (
+        f"the live collection stopped before it was complete ({stopped.get('kind')}); "
+        "what was not collected is listed in the gaps"
+    )
+    return (RunError("collection-stopped", message),)
 
 
 Writer = Callable[[Outcome, Path], list[Path]]
@@ -254,10 +268,12 @@ def schedule_job(
     *,
     auth: str = "default",
     cloud: str = "AzureCloud",
+    endpoints: Mapping[str, Any] | None = None,
     sign_key: Ed25519PrivateKey | None = None,
 ) -> Job:
     """What ``schedule run`` does for each target: collect, assess, write, seal.
 
+    ``endpoints``: a custom cloud's ``arm_endpoint``, ``authority_host``, ``keyvault_suffix``.
     Targets are collected and assessed concurrently, except that two targets never collect
     from one subscription at once (the collector's request budget is per subscription); reports
     are rendered one at a time, since the PDF renderer is not thread-safe.
@@ -289,6 +305,10 @@ def schedule_job(
                 services=target.services,
                 auth=auth,
                 cloud=cloud,
+                timeout_s=target.timeout_s,
+                max_retries=target.retries,
+                deadline_s=target.deadline_s,
+                **(endpoints or {}),
             )
             with ExitStack() as held:
                 for subscription in sorted({s.lower() for s in target.subscriptions}):

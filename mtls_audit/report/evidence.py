@@ -173,6 +173,9 @@ def inventory(model: Model) -> dict[str, Any]:
     return {"certificates": certs}
 
 
+_LIVE_SOURCE = ("cloud", "endpoints", "auth", "stopped")
+
+
 def build_evidence(
     model: Model,
     assessment: Assessment,
@@ -198,6 +201,8 @@ def build_evidence(
                 "collected_at": provenance.get("collected_at", ""),
                 "inputs": inputs,
                 "identity": provenance.get("identity", {}),
+                # Live collection: where it read and signed in, and whether it was cut short.
+                **{k: provenance[k] for k in _LIVE_SOURCE if k in provenance},
             },
             "scope": {"services": sorted(s.id for s in model.services)},
             "population": population(model),
