@@ -1,0 +1,251 @@
+"""azurerm resources of a Terraform plan or state → flat ARM resources in wire format.
+
+The mapping produces what an ARM export of the same deployment holds, so that one model judges
+every input: ``azurerm_api_management`` becomes ``Microsoft.ApiManagement/service`` with its
+``hostnameConfigurations``, ``customProperties`` (the ``security`` block) and ``certificates``;
+its children become the ARM child resources; a custom domain resource replaces the service's
+hostnames; a Key Vault access policy resource joins its vault's ``accessPolicies``.
+
+Ids are built from names (``--subscription`` / ``--resource-group`` stand in for what a plan
+does not say). A value known only after apply becomes a gap on that property and keeps a
+``"[known after apply: <address>.<attribute>]"`` text (read as unresolved, never guessed),
+except where the plan itself says what it is: a reference to another planned resource (a
+service's id, a vault's id) names that resource, and an identity's principal or client id
+known only after apply is the same token wherever the configuration refers to it, so a role
+assignment made to ``azurerm_api_management.x.identity[0].principal_id`` is matched to that
+identity. Secrets (PFX data, passwords, secret named-value values) are never read.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from mtls_audit.sources.arm_scope import Env
+from mtls_audit.sources.terraform import UNKNOWN, Instance, instances
+from mtls_audit.sources.terraform_apim import CHILDREN, Child
+
+Found = list[tuple[dict[str, Any], str]]
+_APIM = "Microsoft.ApiManagement/service"
+_TRAILING_INDEX = re.compile(r"\[[^\]]*\]$")
+_PATH = re.compile(r"[^.\[\]]+")
+_IDENTITY_ATTRIBUTES = ("principal_id", "client_id", "tenant_id")
+# Built-in role names a plan may give instead of a role definition id (role GUIDs are fixed).
+ROLE_IDS = {
+    "key vault administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+    "key vault certificates officer": "a4417e6f-fecd-4de8-b567-7b0420556985",
+    "key vault certificate user": "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba",
+    "key vault secrets user": "4633458b-17de-408a-b874-0445c86b69e6",
+    "key vault secrets officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+    "key vault reader": "21090545-7ca7-4776-b22c-e363652d74d2",
+    "key vault contributor": "f25e0fa2-a7c8-4377-a976-54943a77a395",
+    "owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+    "contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+    "user access administrator": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+    "reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+}
+
+
+def read_terraform(
+    data: Mapping[str, Any], file: str, env: Env
+) -> tuple[Found, list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The plan's or state's ARM resources (with pointers), gaps, and each pointer's address."""
+    mapper = Mapper(instances(data, file), file, env)
+    mapper.run()
+    return mapper.found, mapper.gaps, mapper.notes
+
+
+def after_apply(address: str, *path: str | int) -> str:
+    """The text kept for a value known only after apply (read as unresolved by the model)."""
+    return f"[known after apply: {_dotted(address, path)}]"
+
+
+def _dotted(address: str, path: tuple[str | int, ...]) -> str:
+    return address + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+
+
+class Mapper:
+    """One pass over a plan's instances: ids first (services, vaults, identities), then all."""
+
+    def __init__(self, found: list[Instance], file: str, env: Env) -> None:
+        self.file = file
+        self.env = env
+        self.instances = found
+        self.by_config: dict[str, list[Instance]] = defaultdict(list)
+        for each in found:
+            self.by_config[_config_key(each)].append(each)
+        self.ids: dict[str, str] = {}
+        self.resources: dict[str, dict[str, Any]] = {}
+        self.found: Found = []
+        self.gaps: list[dict[str, Any]] = []
+        self.notes: dict[str, dict[str, Any]] = {}
+
+    def run(self) -> None:
+        from mtls_audit.sources.terraform_outside import LATE, OUTSIDE, identify
+
+        for each in self.instances:
+            identify(self, each)
+        for each in self.instances:
+            if each.type in OUTSIDE:
+                OUTSIDE[each.type](self, each)
+            elif each.type in CHILDREN:
+                self.child(each, CHILDREN[each.type])
+        for each in self.instances:
+            if each.type in LATE:
+                LATE[each.type](self, each)
+
+    # --- values -----------------------------------------------------------------------------
+
+    def value(self, inst: Instance, subject: str, *path: str | int) -> Any:
+        """The value at ``path``; known only after apply: a gap and the unresolved text."""
+        found = inst.get(*path)
+        if found is UNKNOWN:
+            self.gap(inst, subject, f"{_dotted('', path)[1:]} is known only after apply")
+            return after_apply(inst.address, *path)
+        return found
+
+    def linked(self, inst: Instance, attribute: str) -> Any:
+        """An attribute's value, or when known only after apply what its reference names: an
+        identity's id token, or the value planned for the referenced attribute."""
+        found = inst.get(attribute)
+        if found is not UNKNOWN:
+            return found
+        reference = inst.reference(attribute)
+        target = self.target(inst, attribute)
+        if reference is None or target is None:
+            return UNKNOWN
+        path = _PATH.findall(_TRAILING_INDEX.sub("", reference.split(".", 2)[-1]))
+        steps = [int(p) if p.isdigit() else p for p in path]
+        planned = target.get(*steps) if steps else UNKNOWN
+        if planned is UNKNOWN and steps and steps[-1] in _IDENTITY_ATTRIBUTES:
+            return identity_token(target, *steps)
+        return planned
+
+    def target(self, inst: Instance, attribute: str) -> Instance | None:
+        """The one planned instance an attribute's expression refers to."""
+        address = inst.target(attribute)
+        candidates = self.by_config.get(address or "", [])
+        if len(candidates) == 1:
+            return candidates[0]
+        key = inst.address[len(_TRAILING_INDEX.sub("", inst.address)) :]
+        return next((c for c in candidates if c.address.endswith(key) and key), None)
+
+    def named_id(self, inst: Instance, attribute: str) -> str | None:
+        """The ARM id an ``*_id`` attribute holds, or of the planned resource it refers to."""
+        target = self.target(inst, attribute)
+        if target is not None and target.address in self.ids:
+            return self.ids[target.address]
+        found = inst.get(attribute)
+        return found.rstrip("/") if isinstance(found, str) and found.startswith("/") else None
+
+    def service_id(self, inst: Instance) -> str | None:
+        """The service a child belongs to: by ``api_management_id`` or name + resource group."""
+        found = self.named_id(inst, "api_management_id")
+        if found:
+            return found
+        target = self.target(inst, "api_management_name")
+        if target is not None and target.address in self.ids:
+            return self.ids[target.address]
+        name = inst.get("api_management_name")
+        if isinstance(name, str):
+            return f"{self.group(inst)}/providers/{_APIM}/{name}"
+        return None
+
+    def group(self, inst: Instance) -> str:
+        """``/subscriptions/…/resourceGroups/…`` of a resource (its own id when known)."""
+        own = inst.get("id")
+        subscription = self.env.subscription
+        if isinstance(own, str) and own.lower().startswith("/subscriptions/"):
+            subscription = own.split("/")[2]
+        group = self.linked(inst, "resource_group_name")
+        if not isinstance(group, str):
+            group = self.env.resource_group or "offline"
+            self.gap(inst, inst.address, "resource_group_name is known only after apply")
+        return f"/subscriptions/{subscription}/resourceGroups/{group}"
+
+    def name(self, inst: Instance, attribute: str = "name") -> str:
+        found = self.linked(inst, attribute)
+        if isinstance(found, str) and found:
+            return found
+        self.gap(inst, inst.address, f"{attribute} is known only after apply")
+        return after_apply(inst.address, attribute)
+
+    # --- output ----------------------------------------------------------------------------
+
+    def emit(self, inst: Instance, resource: dict[str, Any]) -> dict[str, Any]:
+        """Record the resource read from ``inst`` (its origin names the instance's address)."""
+        self.found.append((resource, inst.pointer))
+        self.notes[inst.pointer] = {"address": inst.address}
+        self.resources[inst.address] = resource
+        self.ids[inst.address] = resource["id"]
+        return resource
+
+    def gap(self, inst: Instance, subject: str, message: str, what: str = "property") -> None:
+        self.gaps.append(
+            {
+                "kind": "unknown-until-apply",
+                "subject": subject,
+                "what": what,
+                "message": f"{inst.address}: {message}",
+                "file": self.file,
+                "pointer": inst.pointer,
+            }
+        )
+
+    def child(self, inst: Instance, spec: Child) -> None:
+        service = self.service_id(inst)
+        if service is None:
+            self.gap(inst, self.file, "its API Management service is not known", "resource")
+            return
+        names = [n[1:] if n.startswith("=") else self.name(inst, n) for n in spec.names]
+        names[-1] = spec.rename(inst, names[-1])
+        path = "".join(f"/{t}/{n}" for t, n in zip(spec.types, names, strict=True))
+        rid = f"{service}{path}"
+        resource = {"id": rid, "type": f"{_APIM}/{'/'.join(spec.types)}", "name": names[-1]}
+        properties = spec.properties(self, inst, rid)
+        self.emit(inst, resource | {"properties": properties})
+
+    def props(
+        self,
+        inst: Instance,
+        rid: str,
+        needed: Mapping[str, str],
+        shown: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """ARM properties from attributes: ``needed`` ones (a rule reads them) become gaps when
+        known only after apply; ``shown`` ones are left out then."""
+        out: dict[str, Any] = {}
+        for key, attribute in needed.items():
+            found = self.value(inst, rid, attribute)
+            if found is not None:
+                out[key] = found
+        for key, attribute in (shown or {}).items():
+            found = inst.get(attribute)
+            if found is not None and found is not UNKNOWN:
+                out[key] = found
+        return out
+
+
+def identity_token(target: Instance, *path: str | int) -> str:
+    """One text for an identity id known only after apply, the same wherever it is used."""
+    return f"known-after-apply:{_dotted(target.address, path)}"
+
+
+def _config_key(inst: Instance) -> str:
+    """The module instance and the resource's configuration address (its own index dropped)."""
+    return _TRAILING_INDEX.sub("", inst.address)
+
+
+def role_definition_id(subscription: str, name: str) -> str | None:
+    guid = ROLE_IDS.get(name.strip().lower())
+    if guid is None:
+        return None
+    return f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+
+
+def synthetic_name(inst: Instance) -> str:
+    """A stable GUID for a resource whose name Azure chooses at apply (a role assignment)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"terraform:{inst.address}"))
