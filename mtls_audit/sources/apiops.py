@@ -117,8 +117,9 @@ def read_folder(
     service = _service(folder, service_name, env, resources, out)
     reader = _Reader(folder, service, overrides, out)
     reader.read()
-    out.inputs.insert(0, {"kind": "folder", "path": name, "format": "apiops",
-                          "files": reader.files})  # fmt: skip
+    out.inputs.insert(
+        0, {"kind": "folder", "path": name, "format": "apiops", "files": reader.files}
+    )
     return out
 
 
@@ -137,8 +138,14 @@ def _configurations(
         if not isinstance(data, dict):
             message = "not a publisher configuration (a mapping with namedValues, apis …)"
             raise TemplateError(message, source=str(path))
-        out.inputs.append({"kind": "file", "path": str(path), "format": "apiops-configuration",
-                           "sha256": hashlib.sha256(raw).hexdigest()})  # fmt: skip
+        out.inputs.append(
+            {
+                "kind": "file",
+                "path": str(path),
+                "format": "apiops-configuration",
+                "sha256": hashlib.sha256(raw).hexdigest(),
+            }
+        )
         if isinstance(data.get("apimServiceName"), str):
             service = data["apimServiceName"]
         for section, collection in _OVERRIDES.items():
@@ -178,8 +185,16 @@ def _service(
             "(SKU, hostnames, identity, TLS settings are not in it): add an ARM export of the "
             "service with a second --from-file"
         )
-    out.gaps.append({"kind": "not-in-input", "subject": service_id, "what": "service",
-                     "message": message, "file": str(folder), "pointer": ""})  # fmt: skip
+    out.gaps.append(
+        {
+            "kind": "not-in-input",
+            "subject": service_id,
+            "what": "service",
+            "message": message,
+            "file": str(folder),
+            "pointer": "",
+        }
+    )
     return service_id
 
 

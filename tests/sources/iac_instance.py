@@ -155,7 +155,7 @@ def arm_children(*, broken: bool = False) -> list[dict[str, Any]]:
         _child(
             "namedValues/environment",
             {"displayName": "environment", "secret": False, "value": "production"},
-        ),  # fmt: skip
+        ),
         _child("namedValues/api-key", {"displayName": "api-key", "secret": True}),
     ]
 
@@ -260,7 +260,7 @@ def _service_values(*, broken: bool) -> dict[str, Any]:
                 "principal_id": PRINCIPAL,
                 "tenant_id": TENANT,
             }
-        ],  # fmt: skip
+        ],
         "hostname_configuration": [
             {
                 "proxy": [
@@ -308,44 +308,100 @@ def terraform_plan(*, broken: bool = False) -> dict[str, Any]:
     )
     service_id = "azurerm_api_management.apim"
     children = [
-        ("azurerm_api_management_policy.global",
-         {"api_management_id": SERVICE, "xml_content": GLOBAL_POLICY, "xml_link": None}),
-        _apim_child("azurerm_api_management_api.patients", name="patients", revision="1",
-                    display_name="Patients", path="patients", protocols=["https"],
-                    service_url="https://patients.contoso.example", subscription_required=True,
-                    source_api_id=None),
-        _apim_child("azurerm_api_management_api_policy.patients", api_name="patients",
-                    xml_content=API_POLICY, xml_link=None),
-        _apim_child("azurerm_api_management_api_operation.get_patient", api_name="patients",
-                    operation_id="get-patient", display_name="Get patient", method="GET",
-                    url_template="/patients/{id}"),
-        _apim_child("azurerm_api_management_api_operation_policy.get_patient",
-                    api_name="patients", operation_id="get-patient",
-                    xml_content=OPERATION_POLICY, xml_link=None),
-        _apim_child("azurerm_api_management_product.clinical", product_id="clinical",
-                    display_name="Clinical", subscription_required=True, published=True,
-                    approval_required=False),
-        _apim_child("azurerm_api_management_product_api.clinical_patients",
-                    product_id="clinical", api_name="patients"),
-        _apim_child("azurerm_api_management_backend.patients", name="patients-backend",
-                    protocol="http", url=backend_url,
-                    tls=[{"validate_certificate_chain": not broken,
-                          "validate_certificate_name": True}],
-                    credentials=[{"certificate": [BACKEND_THUMBPRINT], "header": None,
-                                  "query": None, "authorization": []}],
-                    proxy=[], service_fabric_cluster=[]),
-        _apim_child("azurerm_api_management_certificate.backend_client", name="backend-client",
-                    key_vault_secret_id="https://kv-iac.vault.azure.net/secrets/backend-client",
-                    key_vault_identity_client_id=None, data=None, password=None,
-                    thumbprint=BACKEND_THUMBPRINT, subject="CN=apim-iac client",
-                    expiration="2030-01-01T00:00:00Z"),
-        _apim_child("azurerm_api_management_named_value.environment", name="environment",
-                    display_name="environment", secret=False, value="production",
-                    value_from_key_vault=[]),
-        _apim_child("azurerm_api_management_named_value.api_key", name="api-key",
-                    display_name="api-key", secret=True, value=SECRET_CANARY,
-                    value_from_key_vault=[]),
-    ]  # fmt: skip
+        (
+            "azurerm_api_management_policy.global",
+            {"api_management_id": SERVICE, "xml_content": GLOBAL_POLICY, "xml_link": None},
+        ),
+        _apim_child(
+            "azurerm_api_management_api.patients",
+            name="patients",
+            revision="1",
+            display_name="Patients",
+            path="patients",
+            protocols=["https"],
+            service_url="https://patients.contoso.example",
+            subscription_required=True,
+            source_api_id=None,
+        ),
+        _apim_child(
+            "azurerm_api_management_api_policy.patients",
+            api_name="patients",
+            xml_content=API_POLICY,
+            xml_link=None,
+        ),
+        _apim_child(
+            "azurerm_api_management_api_operation.get_patient",
+            api_name="patients",
+            operation_id="get-patient",
+            display_name="Get patient",
+            method="GET",
+            url_template="/patients/{id}",
+        ),
+        _apim_child(
+            "azurerm_api_management_api_operation_policy.get_patient",
+            api_name="patients",
+            operation_id="get-patient",
+            xml_content=OPERATION_POLICY,
+            xml_link=None,
+        ),
+        _apim_child(
+            "azurerm_api_management_product.clinical",
+            product_id="clinical",
+            display_name="Clinical",
+            subscription_required=True,
+            published=True,
+            approval_required=False,
+        ),
+        _apim_child(
+            "azurerm_api_management_product_api.clinical_patients",
+            product_id="clinical",
+            api_name="patients",
+        ),
+        _apim_child(
+            "azurerm_api_management_backend.patients",
+            name="patients-backend",
+            protocol="http",
+            url=backend_url,
+            tls=[{"validate_certificate_chain": not broken, "validate_certificate_name": True}],
+            credentials=[
+                {
+                    "certificate": [BACKEND_THUMBPRINT],
+                    "header": None,
+                    "query": None,
+                    "authorization": [],
+                }
+            ],
+            proxy=[],
+            service_fabric_cluster=[],
+        ),
+        _apim_child(
+            "azurerm_api_management_certificate.backend_client",
+            name="backend-client",
+            key_vault_secret_id="https://kv-iac.vault.azure.net/secrets/backend-client",
+            key_vault_identity_client_id=None,
+            data=None,
+            password=None,
+            thumbprint=BACKEND_THUMBPRINT,
+            subject="CN=apim-iac client",
+            expiration="2030-01-01T00:00:00Z",
+        ),
+        _apim_child(
+            "azurerm_api_management_named_value.environment",
+            name="environment",
+            display_name="environment",
+            secret=False,
+            value="production",
+            value_from_key_vault=[],
+        ),
+        _apim_child(
+            "azurerm_api_management_named_value.api_key",
+            name="api-key",
+            display_name="api-key",
+            secret=True,
+            value=SECRET_CANARY,
+            value_from_key_vault=[],
+        ),
+    ]
     vault = {
         "name": "kv-iac",
         "resource_group_name": "rg-apim",
@@ -381,7 +437,7 @@ def terraform_plan(*, broken: bool = False) -> dict[str, Any]:
         "configuration": {
             "provider_config": {"azurerm": {"name": "azurerm"}},
             "root_module": {"resources": []},
-        },  # fmt: skip
+        },
     }
 
 
@@ -419,14 +475,20 @@ def terraform_create_plan() -> dict[str, Any]:
     policy.pop("api_management_id")
     by_address["azurerm_api_management_policy.global"]["after_unknown"]["api_management_id"] = True
     plan["configuration"]["root_module"]["resources"] = [
-        _refs("azurerm_role_assignment.apim_secrets",
-              principal_id="azurerm_api_management.apim.identity[0].principal_id",
-              scope="azurerm_key_vault.kv.id"),
-        _refs("azurerm_api_management_policy.global",
-              api_management_id="azurerm_api_management.apim.id"),
-        _refs("azurerm_api_management_backend.patients",
-              url="azurerm_linux_web_app.patients.default_hostname"),
-    ]  # fmt: skip
+        _refs(
+            "azurerm_role_assignment.apim_secrets",
+            principal_id="azurerm_api_management.apim.identity[0].principal_id",
+            scope="azurerm_key_vault.kv.id",
+        ),
+        _refs(
+            "azurerm_api_management_policy.global",
+            api_management_id="azurerm_api_management.apim.id",
+        ),
+        _refs(
+            "azurerm_api_management_backend.patients",
+            url="azurerm_linux_web_app.patients.default_hostname",
+        ),
+    ]
     return plan
 
 
@@ -437,8 +499,7 @@ def terraform_state(*, broken: bool = False) -> dict[str, Any]:
     nested = []
     for change in plan["resource_changes"]:
         entry = {k: change[k] for k in ("address", "mode", "type", "name", "provider_name")}
-        entry |= {"schema_version": 0, "values": change["change"]["after"],
-                  "sensitive_values": {}}  # fmt: skip
+        entry |= {"schema_version": 0, "values": change["change"]["after"], "sensitive_values": {}}
         if entry["type"] == "azurerm_api_management_backend":
             entry["address"] = "module.backends." + entry["address"]
             nested.append(entry)
@@ -478,12 +539,18 @@ def apiops_folder(root: Path, *, broken: bool = False) -> Path:
     _write(folder / "apis/patients/operations/get-patient/policy.xml", OPERATION_POLICY)
     _info(folder / "products/clinical/productInformation.json", by_id["products/clinical"])
     _write(folder / "products/clinical/apis/patients/productApiInformation.json", "{}")
-    _info(folder / "backends/patients-backend/backendInformation.json",
-          by_id["backends/patients-backend"])  # fmt: skip
-    _info(folder / "named values/environment/namedValueInformation.json",
-          {"displayName": "environment", "secret": False, "value": "staging"})  # fmt: skip
-    _info(folder / "named values/api-key/namedValueInformation.json",
-          {"displayName": "api-key", "secret": True})  # fmt: skip
+    _info(
+        folder / "backends/patients-backend/backendInformation.json",
+        by_id["backends/patients-backend"],
+    )
+    _info(
+        folder / "named values/environment/namedValueInformation.json",
+        {"displayName": "environment", "secret": False, "value": "staging"},
+    )
+    _info(
+        folder / "named values/api-key/namedValueInformation.json",
+        {"displayName": "api-key", "secret": True},
+    )
     return folder
 
 

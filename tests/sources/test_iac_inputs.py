@@ -1,0 +1,263 @@
+"""Terraform plans and states and APIOps folders: sound, broken, unknown values, equivalence.
+
+The instance of ``iac_instance`` is written by hand in each tool's shape; every form must give
+the verdicts of its ARM export.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mtls_audit import snapshot, workflow
+from mtls_audit.errors import TemplateError
+from mtls_audit.workflow import AssessOptions, assess
+from tests.sources import iac_instance as iac
+
+Verdicts = dict[tuple[str, str], str]
+
+# The rules the broken variants must fail, and the subject (id tail) each judges.
+BROKEN = {
+    ("MTLS-GW-01", "service/apim-iac"),
+    ("MTLS-GW-03", "service/apim-iac"),
+    ("MTLS-TLS-01", "service/apim-iac"),
+    ("MTLS-OUT-01", "service/apim-iac/backends/patients-backend"),
+    ("MTLS-OUT-02", "service/apim-iac/backends/patients-backend"),
+}
+
+
+def _collect(paths: Sequence[Path], parameters: Sequence[Path] = ()) -> dict[str, Any]:
+    return workflow.collect_files(paths, parameter_files=parameters)
+
+
+def _verdicts(document: dict[str, Any]) -> tuple[Verdicts, int]:
+    outcome = assess(document, "0" * 64, AssessOptions())
+    verdicts = {
+        (r["rule_id"], r["resource_id"].split("Microsoft.ApiManagement/")[-1]): r["status"]
+        for r in outcome.evidence["results"]
+    }
+    return verdicts, outcome.gate.exit_code
+
+
+def _write(tmp_path: Path, name: str, data: Any) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return path
+
+
+def _forms(tmp_path: Path, *, broken: bool) -> dict[str, tuple[list[Path], list[Path]]]:
+    """Each input kind of the instance: (--from-file paths, --parameters paths)."""
+    apiops = tmp_path / "apiops"
+    apiops.mkdir()
+    return {
+        "arm": ([_write(tmp_path, "export.json", iac.arm_export(broken=broken))], []),
+        "plan": ([_write(tmp_path, "plan.json", iac.terraform_plan(broken=broken))], []),
+        "state": ([_write(tmp_path, "state.json", iac.terraform_state(broken=broken))], []),
+        "apiops": (
+            [
+                iac.apiops_service_export(apiops, broken=broken),
+                iac.apiops_folder(apiops, broken=broken),
+            ],
+            [iac.apiops_configuration(apiops)],
+        ),
+    }
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["sound", "broken"])
+def test_every_form_gives_the_verdicts_of_the_arm_export(tmp_path: Path, broken: bool) -> None:
+    forms = _forms(tmp_path, broken=broken)
+    results = {name: _verdicts(_collect(*paths)) for name, paths in forms.items()}
+    reference, code = results["arm"]
+    assert code == (1 if broken else 0)
+    failing = {key for key, status in reference.items() if status == "fail"}
+    if broken:
+        assert failing >= BROKEN
+    else:
+        assert not failing & BROKEN
+        assert {reference[key] for key in BROKEN} == {"pass"}
+    for name, (verdicts, exit_code) in results.items():
+        assert verdicts == reference, name
+        assert exit_code == code, name
+
+
+def test_the_sound_instance_has_no_gaps_in_any_form(tmp_path: Path) -> None:
+    for name, paths in _forms(tmp_path, broken=False).items():
+        assert _collect(*paths)["gaps"] == [], name
+
+
+def test_a_first_deployment_plan_makes_values_known_after_apply_gaps(tmp_path: Path) -> None:
+    document = _collect([_write(tmp_path, "plan.json", iac.terraform_create_plan())])
+    gaps = {(g["kind"], g["message"]) for g in document["gaps"]}
+    assert gaps == {
+        (
+            "unknown-until-apply",
+            "azurerm_api_management.apim: key_vault_certificate_id is known only after apply",
+        ),
+        (
+            "unknown-until-apply",
+            "azurerm_api_management_backend.patients: url is known only after apply",
+        ),
+        ("unknown-until-apply", "azurerm_key_vault.kv: vault_uri is known only after apply"),
+    }
+    by_id = {r["id"]: r for r in document["resources"]}
+    backend = by_id[f"{iac.SERVICE}/backends/patients-backend"]["properties"]
+    assert backend["url"] == "[known after apply: azurerm_api_management_backend.patients.url]"
+    # the global policy's service id was unknown: its reference names the planned service
+    assert f"{iac.SERVICE}/policies/policy" in by_id
+    # the role assignment's principal is the service identity's, known only after apply
+    token = "known-after-apply:azurerm_api_management.apim.identity[0].principal_id"
+    assert by_id[iac.SERVICE]["identity"]["principalId"] == token
+    role = next(r for r in document["resources"] if r["type"].endswith("roleAssignments"))
+    assert role["properties"]["principalId"] == token
+    assert role["properties"]["scope"] == iac.VAULT
+    verdicts, code = _verdicts(document)
+    assert code == 3
+    assert verdicts[("MTLS-OUT-01", "service/apim-iac/backends/patients-backend")] == (
+        "indeterminate"
+    )
+    assert verdicts[("MTLS-GW-01", "service/apim-iac")] == "pass"
+
+
+def test_origins_name_the_terraform_address(tmp_path: Path) -> None:
+    plan = _write(tmp_path, "plan.json", iac.terraform_plan())
+    document = _collect([plan])
+    origin = document["origins"][f"{iac.SERVICE}/backends/patients-backend".lower()]
+    assert origin["address"] == "azurerm_api_management_backend.patients"
+    assert origin["file"] == str(plan)
+    line = plan.read_text().splitlines()[origin["line"] - 1]
+    assert line.strip() == "{"
+    assert (
+        "azurerm_api_management_backend.patients" in plan.read_text().splitlines()[origin["line"]]
+    )
+
+
+def test_state_child_modules_are_read(tmp_path: Path) -> None:
+    document = _collect([_write(tmp_path, "state.json", iac.terraform_state())])
+    origin = document["origins"][f"{iac.SERVICE}/backends/patients-backend".lower()]
+    assert origin["address"] == "module.backends.azurerm_api_management_backend.patients"
+    assert origin["pointer"] == "/values/root_module/child_modules/0/resources/0"
+
+
+def test_no_secret_reaches_the_snapshot(tmp_path: Path) -> None:
+    for name, paths in _forms(tmp_path, broken=False).items():
+        text = snapshot.dumps(_collect(*paths)).decode()
+        assert iac.SECRET_CANARY not in text, name
+
+
+def test_policy_links_are_gaps(tmp_path: Path) -> None:
+    plan = iac.terraform_plan()
+    for change in plan["resource_changes"]:
+        if change["type"] == "azurerm_api_management_api_policy":
+            link = "https://example.org/p.xml?sig=abc"
+            change["change"]["after"] |= {"xml_content": None, "xml_link": link}
+    document = _collect([_write(tmp_path, "plan.json", plan)])
+    gap = next(g for g in document["gaps"] if g["what"] == "policies")
+    assert gap["subject"] == f"{iac.SERVICE}/apis/patients/policies/policy"
+    assert "link" in gap["message"]
+    assert "sig=abc" not in snapshot.dumps(document).decode()
+
+
+def test_deleted_resources_are_left_out(tmp_path: Path) -> None:
+    plan = iac.terraform_plan()
+    for change in plan["resource_changes"]:
+        if change["type"] == "azurerm_api_management_backend":
+            change["change"] |= {"actions": ["delete"], "after": None}
+    document = _collect([_write(tmp_path, "plan.json", plan)])
+    assert not [r for r in document["resources"] if r["type"].endswith("/backends")]
+
+
+def test_custom_domain_and_access_policy_resources_join_their_parents(tmp_path: Path) -> None:
+    plan = iac.terraform_plan()
+    changes = plan["resource_changes"]
+    service = changes[0]["change"]["after"]
+    service["hostname_configuration"] = []
+    changes.append(
+        iac._change(
+            "azurerm_api_management_custom_domain.apim",
+            {
+                "api_management_id": iac.SERVICE,
+                "gateway": [
+                    {
+                        "host_name": "mtls.contoso.example",
+                        "negotiate_client_certificate": True,
+                        "key_vault_certificate_id": "https://kv-iac.vault.azure.net/secrets/t",
+                    }
+                ],
+            },
+        )
+    )
+    changes.append(
+        iac._change(
+            "azurerm_key_vault_access_policy.apim",
+            {
+                "key_vault_id": iac.VAULT,
+                "tenant_id": iac.TENANT,
+                "object_id": iac.PRINCIPAL,
+                "secret_permissions": ["Get", "List"],
+                "certificate_permissions": ["Get"],
+            },
+        )
+    )
+    plan["configuration"]["root_module"]["resources"] = [
+        iac._refs(
+            "azurerm_api_management_custom_domain.apim",
+            api_management_id="azurerm_api_management.apim.id",
+        ),
+        iac._refs("azurerm_key_vault_access_policy.apim", key_vault_id="azurerm_key_vault.kv.id"),
+    ]
+    document = _collect([_write(tmp_path, "plan.json", plan)])
+    by_id = {r["id"]: r for r in document["resources"]}
+    hostnames = by_id[iac.SERVICE]["properties"]["hostnameConfigurations"]
+    assert [(h["hostName"], h["negotiateClientCertificate"]) for h in hostnames] == [
+        ("mtls.contoso.example", True)
+    ]
+    policies = by_id[iac.VAULT]["properties"]["accessPolicies"]
+    assert policies == [
+        {
+            "tenantId": iac.TENANT,
+            "objectId": iac.PRINCIPAL,
+            "permissions": {"secrets": ["get", "list"], "certificates": ["get"]},
+        }
+    ]
+
+
+def test_apiops_without_the_service_says_so(tmp_path: Path) -> None:
+    folder = iac.apiops_folder(tmp_path)
+    document = _collect([folder])
+    [gap] = document["gaps"]
+    assert gap["what"] == "service"
+    assert "second --from-file" in gap["message"]
+    assert _verdicts(document)[1] == 3
+
+
+def test_apiops_configuration_overrides_apply(tmp_path: Path) -> None:
+    folder = iac.apiops_folder(tmp_path)
+    service = iac.apiops_service_export(tmp_path)
+    plain = _collect([service, folder])
+    overridden = _collect([service, folder], [iac.apiops_configuration(tmp_path)])
+
+    def environment(document: dict[str, Any]) -> Any:
+        [found] = [r for r in document["resources"] if r["id"].endswith("/environment")]
+        return found["properties"]["value"]
+
+    assert (environment(plain), environment(overridden)) == ("staging", "production")
+    origin = plain["origins"][f"{iac.SERVICE}/apis/patients/policies/policy".lower()]
+    assert origin["file"] == str(folder / "apis" / "patients" / "policy.xml")
+
+
+def test_terraform_configuration_is_refused_with_the_way_to_a_plan(tmp_path: Path) -> None:
+    main = tmp_path / "main.tf"
+    main.write_text('resource "azurerm_api_management" "x" {}\n')
+    for given in (main, tmp_path):
+        with pytest.raises(TemplateError, match="terraform show -json"):
+            _collect([given])
+
+
+def test_a_folder_that_is_not_apiops_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(TemplateError, match="not an APIOps artifacts folder"):
+        _collect([tmp_path])
