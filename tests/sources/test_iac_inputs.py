@@ -261,3 +261,24 @@ def test_a_folder_that_is_not_apiops_is_refused(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(TemplateError, match="not an APIOps artifacts folder"):
         _collect([tmp_path])
+
+
+def test_findings_cite_the_terraform_address(tmp_path: Path) -> None:
+    document = _collect([_write(tmp_path, "plan.json", iac.terraform_plan(broken=True))])
+    outcome = assess(document, "0" * 64, AssessOptions())
+    [result] = [
+        r
+        for r in outcome.evidence["results"]
+        if r["rule_id"] == "MTLS-OUT-02" and r["status"] == "fail"
+    ]
+    assert result["location"]["address"] == "azurerm_api_management_backend.patients"
+    written = workflow.write_outputs(outcome, ["sarif"], tmp_path / "out")
+    sarif = json.loads(next(p for p in written if p.suffix == ".sarif").read_text())
+    names = [
+        logical["fullyQualifiedName"]
+        for run in sarif["runs"]
+        for entry in run["results"]
+        if entry["ruleId"] == "MTLS-OUT-02"
+        for logical in entry["locations"][0]["logicalLocations"]
+    ]
+    assert "azurerm_api_management_backend.patients" in names
