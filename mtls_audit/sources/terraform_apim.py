@@ -206,6 +206,22 @@ def _gateway_hostname(mapper: Mapper, inst: Instance, rid: str) -> dict[str, Any
     return out
 
 
+def _subscription(mapper: Mapper, inst: Instance, rid: str) -> dict[str, Any]:
+    """Its scope (a product, an API, or all APIs); never its keys."""
+    shown = {"displayName": "display_name", "state": "state", "allowTracing": "allow_tracing"}
+    out = mapper.props(inst, rid, {}, shown)
+    for attribute in ("product_id", "api_id"):
+        scope = mapper.named_id(inst, attribute)
+        if scope:
+            out["scope"] = scope
+            return out
+        if inst.get(attribute) is UNKNOWN:
+            out["scope"] = mapper.value(inst, rid, attribute)
+            return out
+    out["scope"] = rid.rsplit("/subscriptions/", 1)[0] + "/apis"
+    return out
+
+
 _APIS = ("apis",)
 CHILDREN: dict[str, Child] = {
     "azurerm_api_management_api": Child(_APIS, ("name",), _api, _api_name),
@@ -230,6 +246,9 @@ CHILDREN: dict[str, Child] = {
     "azurerm_api_management_named_value": Child(("namedValues",), ("name",), _named_value),
     "azurerm_api_management_backend": Child(("backends",), ("name",), _backend),
     "azurerm_api_management_certificate": Child(("certificates",), ("name",), _certificate),
+    "azurerm_api_management_subscription": Child(
+        ("subscriptions",), ("?subscription_id",), _subscription
+    ),
     "azurerm_api_management_gateway": Child(("gateways",), ("name",), _gateway),
     "azurerm_api_management_gateway_host_name_configuration": Child(
         ("gateways", "hostnameConfigurations"), ("gateway_name", "name"), _gateway_hostname

@@ -200,13 +200,23 @@ class Mapper:
         if service is None:
             self.gap(inst, self.file, "its API Management service is not known", "resource")
             return
-        names = [n[1:] if n.startswith("=") else self.name(inst, n) for n in spec.names]
+        names = [self.segment(inst, n) for n in spec.names]
         names[-1] = spec.rename(inst, names[-1])
         path = "".join(f"/{t}/{n}" for t, n in zip(spec.types, names, strict=True))
         rid = f"{service}{path}"
         resource = {"id": rid, "type": f"{_APIM}/{'/'.join(spec.types)}", "name": names[-1]}
         properties = spec.properties(self, inst, rid)
         self.emit(inst, resource | {"properties": properties})
+
+    def segment(self, inst: Instance, spec: str) -> str:
+        """A name segment: ``=constant``, ``?attribute`` (Azure picks it when not given: a
+        stable GUID then, since no rule reads it), or an attribute."""
+        if spec.startswith("="):
+            return spec[1:]
+        if spec.startswith("?"):
+            found = inst.get(spec[1:])
+            return found if isinstance(found, str) and found else synthetic_name(inst)
+        return self.name(inst, spec)
 
     def props(
         self,

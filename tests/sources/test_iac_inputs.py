@@ -282,3 +282,33 @@ def test_findings_cite_the_terraform_address(tmp_path: Path) -> None:
         for logical in entry["locations"][0]["logicalLocations"]
     ]
     assert "azurerm_api_management_backend.patients" in names
+
+
+def test_subscriptions_keep_their_scope_and_never_their_keys(tmp_path: Path) -> None:
+    plan = iac.terraform_plan()
+    product = f"{iac.SERVICE}/products/clinical"
+    plan["resource_changes"].append(
+        iac._change(
+            "azurerm_api_management_subscription.partner",
+            {
+                "api_management_name": "apim-iac",
+                "resource_group_name": "rg-apim",
+                "product_id": product,
+                "display_name": "Partner",
+                "state": "active",
+                "allow_tracing": True,
+                "primary_key": iac.SECRET_CANARY,
+            },
+            {"subscription_id": True, "secondary_key": True},
+        )
+    )
+    document = _collect([_write(tmp_path, "plan.json", plan)])
+    [found] = [r for r in document["resources"] if r["type"].endswith("/subscriptions")]
+    assert found["properties"] == {
+        "displayName": "Partner",
+        "state": "active",
+        "allowTracing": True,
+        "scope": product,
+    }
+    assert document["gaps"] == []
+    assert iac.SECRET_CANARY not in snapshot.dumps(document).decode()
