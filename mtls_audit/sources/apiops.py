@@ -16,8 +16,9 @@ artifacts join the service another input declares (an ARM export of it), or, whe
 does, hang under a placeholder service named by ``apimServiceName`` of the configuration or by
 the folder, with a gap saying the service is missing. The publisher's ``configuration.*.yaml``
 overrides (``namedValues``, ``backends``, ``apis`` … by name, ``properties`` merged) are applied
-in the order given. Operations are the ones with a folder (those with their own policy); the
-others are in the API specification, which is not read. Secret named values keep no value.
+in the order given. Operations are those an OpenAPI specification names (``operationId``, which
+the extractor writes as APIM's operation name) and those with a folder (their own policy);
+WSDL, WADL and GraphQL specifications are not read. Secret named values keep no value.
 """
 
 from __future__ import annotations
@@ -253,14 +254,42 @@ class _Reader:
             for e in (override or {}).get("operations") or []
             if isinstance(e, dict)
         }
-        for operation in sorted(p for p in (api / "operations").glob("*") if p.is_dir()):
-            rid = f"{api_id}/operations/{operation.name}"
-            properties: dict[str, Any] = {}
-            entry = entries.get(operation.name.lower())
+        specified, specification = self.specification(api)
+        folders = {p.name: p for p in (api / "operations").glob("*") if p.is_dir()}
+        for name in sorted(set(specified) | set(folders)):
+            rid = f"{api_id}/operations/{name}"
+            properties = dict(specified.get(name, {}))
+            entry = entries.get(name.lower())
             if entry and isinstance(entry.get("properties"), dict):
                 properties = _merge(properties, entry["properties"])
-            self.emit(rid, f"{_APIM}/apis/operations", operation.name, properties, operation)
-            self.policy(operation / "policy.xml", rid, "apis/operations/policies")
+            where = specification if name in specified and specification else folders[name]
+            self.emit(rid, f"{_APIM}/apis/operations", name, properties, where)
+            if name in folders:
+                self.policy(folders[name] / "policy.xml", rid, "apis/operations/policies")
+
+    def specification(self, api: Path) -> tuple[dict[str, dict[str, Any]], Path | None]:
+        """The operations an OpenAPI specification names (the extractor writes APIM's
+        operation names as ``operationId``); other specification kinds name none here."""
+        for name in ("specification.yaml", "specification.yml", "specification.json"):
+            path = api / name
+            if not path.is_file():
+                continue
+            try:
+                data = yaml.safe_load(self.text(path) or "")
+            except yaml.YAMLError as exc:
+                self.out.gaps.append(
+                    {
+                        "kind": "parse-error",
+                        "subject": str(path),
+                        "what": "operations",
+                        "file": str(path),
+                        "pointer": "",
+                        "message": f"the specification cannot be read: {exc}",
+                    }
+                )
+                return {}, None
+            return _openapi_operations(data), path
+        return {}, None
 
     def override(
         self, collection: str, name: str, properties: dict[str, Any]
@@ -308,6 +337,26 @@ class _Reader:
         if not isinstance(data, dict):
             raise TemplateError('not an information file ({"properties": {…}})', source=str(path))
         return data
+
+
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def _openapi_operations(data: Any) -> dict[str, dict[str, Any]]:
+    """``operationId`` → method and URL template, from an OpenAPI or Swagger document."""
+    out: dict[str, dict[str, Any]] = {}
+    paths = data.get("paths") if isinstance(data, dict) else None
+    for template, item in (paths or {}).items():
+        if not isinstance(item, dict):
+            continue
+        for method in _METHODS:
+            operation = item.get(method)
+            if isinstance(operation, dict) and isinstance(operation.get("operationId"), str):
+                out[operation["operationId"]] = {
+                    "method": method.upper(),
+                    "urlTemplate": str(template),
+                }
+    return out
 
 
 def _bytes(path: Path) -> bytes:

@@ -537,6 +537,12 @@ def apiops_folder(root: Path, *, broken: bool = False) -> Path:
     _info(folder / "apis/patients/apiInformation.json", by_id["apis/patients"])
     _write(folder / "apis/patients/policy.xml", API_POLICY)
     _write(folder / "apis/patients/operations/get-patient/policy.xml", OPERATION_POLICY)
+    _write(
+        folder / "apis/patients/specification.yaml",
+        "openapi: 3.0.1\ninfo:\n  title: Patients\n  version: '1'\npaths:\n"
+        "  /patients/{id}:\n    get:\n      operationId: get-patient\n"
+        "      responses:\n        '200':\n          description: OK\n",
+    )
     _info(folder / "products/clinical/productInformation.json", by_id["products/clinical"])
     _write(folder / "products/clinical/apis/patients/productApiInformation.json", "{}")
     _info(

@@ -245,6 +245,8 @@ def test_apiops_configuration_overrides_apply(tmp_path: Path) -> None:
         return found["properties"]["value"]
 
     assert (environment(plain), environment(overridden)) == ("staging", "production")
+    operation = next(r for r in plain["resources"] if r["id"].endswith("/get-patient"))
+    assert operation["properties"] == {"method": "GET", "urlTemplate": "/patients/{id}"}
     origin = plain["origins"][f"{iac.SERVICE}/apis/patients/policies/policy".lower()]
     assert origin["file"] == str(folder / "apis" / "patients" / "policy.xml")
 
