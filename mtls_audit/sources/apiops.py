@@ -109,8 +109,8 @@ def read_folder(
         if any(folder.glob("*.tf")):
             raise TemplateError(TERRAFORM_HINT, source=name)
         message = (
-            "a folder that is not an APIOps artifacts folder (no policy.xml, apis/, products/, "
-            "namedValues/ …): give the files in it instead"
+            "a directory, not a file, and not an APIOps artifacts folder (no policy.xml, "
+            "apis/, products/, named values/ …): give the JSON files in it"
         )
         raise TemplateError(message, source=name)
     out = Artifacts()
