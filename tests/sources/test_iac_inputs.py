@@ -314,3 +314,27 @@ def test_subscriptions_keep_their_scope_and_never_their_keys(tmp_path: Path) -> 
     }
     assert document["gaps"] == []
     assert iac.SECRET_CANARY not in snapshot.dumps(document).decode()
+
+
+def test_security_flags_of_both_provider_generations(tmp_path: Path) -> None:
+    plan = iac.terraform_plan()
+    service = plan["resource_changes"][0]["change"]["after"]
+    service["security"] = [
+        {
+            "enable_frontend_tls10": True,  # azurerm 3.x spelling
+            "backend_tls11_enabled": False,  # azurerm 4.x spelling
+            "enable_triple_des_ciphers": False,
+            "tls_ecdhe_rsa_with_aes128_cbc_sha_ciphers_enabled": True,
+            "tls_rsa_with_aes256_gcm_sha384_ciphers_enabled": False,
+        }
+    ]
+    document = _collect([_write(tmp_path, "plan.json", plan)])
+    service_resource = next(r for r in document["resources"] if r["id"] == iac.SERVICE)
+    prefix = "Microsoft.WindowsAzure.ApiManagement.Gateway.Security."
+    assert service_resource["properties"]["customProperties"] == {
+        f"{prefix}Protocols.Tls10": "true",
+        f"{prefix}Backend.Protocols.Tls11": "false",
+        f"{prefix}Ciphers.TripleDes168": "false",
+        f"{prefix}Ciphers.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA": "true",
+        f"{prefix}Ciphers.TLS_RSA_WITH_AES_256_GCM_SHA384": "false",
+    }
