@@ -338,3 +338,61 @@ def test_security_flags_of_both_provider_generations(tmp_path: Path) -> None:
         f"{prefix}Ciphers.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA": "true",
         f"{prefix}Ciphers.TLS_RSA_WITH_AES_256_GCM_SHA384": "false",
     }
+
+
+def test_references_inside_a_module_and_for_each_instances(tmp_path: Path) -> None:
+    """A module instance creates the service (its name known only after apply) and two APIs
+    with for_each; the APIs name their service through the module's configuration."""
+    module = 'module.apim["prod"]'
+    service = iac._change(
+        "azurerm_api_management.this",
+        {
+            "resource_group_name": "rg-apim",
+            "sku_name": "Developer_1",
+            "hostname_configuration": [],
+            "security": [],
+        },
+        {"name": True, "id": True},
+        ("create",),
+    )
+    apis = []
+    for key in ("a", "b"):
+        api = iac._change(
+            "azurerm_api_management_api.api",
+            {
+                "name": f"api-{key}",
+                "revision": "1",
+                "path": key,
+                "protocols": ["https"],
+                "service_url": f"https://{key}.example",
+            },
+            {"api_management_name": True, "resource_group_name": True, "id": True},
+            ("create",),
+        )
+        api |= {
+            "address": f'{module}.azurerm_api_management_api.api["{key}"]',
+            "index": key,
+            "module_address": module,
+        }
+        apis.append(api)
+    service |= {"address": f"{module}.azurerm_api_management.this", "module_address": module}
+    plan = iac.terraform_plan()
+    plan["resource_changes"] = [service, *apis]
+    refs = iac._refs(
+        "azurerm_api_management_api.api",
+        api_management_name="azurerm_api_management.this.name",
+        resource_group_name="azurerm_api_management.this.resource_group_name",
+    )
+    plan["configuration"]["root_module"] = {
+        "module_calls": {"apim": {"source": "./apim", "module": {"resources": [refs]}}}
+    }
+    document = _collect([_write(tmp_path, "plan.json", plan)])
+    service_id = (
+        f"{iac.RG}/providers/Microsoft.ApiManagement/service/"
+        f"[known after apply: {module}.azurerm_api_management.this.name]"
+    )
+    ids = sorted(r["id"] for r in document["resources"])
+    assert ids == [service_id, f"{service_id}/apis/api-a", f"{service_id}/apis/api-b"]
+    assert [g["message"] for g in document["gaps"]] == [
+        f"{module}.azurerm_api_management.this: name is known only after apply"
+    ]
