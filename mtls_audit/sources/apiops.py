@@ -52,6 +52,7 @@ _COLLECTIONS = {
     "loggers": ("loggers", "loggerInformation.json"),
     "diagnostics": ("diagnostics", "diagnosticInformation.json"),
     "groups": ("groups", "groupInformation.json"),
+    "workspaces": ("workspaces", "workspaceInformation.json"),
 }
 # configuration section → ARM collection it overrides
 _OVERRIDES = {
@@ -118,9 +119,15 @@ def read_folder(
     service = _service(folder, service_name, env, resources, out)
     reader = _Reader(folder, service, overrides, out)
     reader.read()
-    out.inputs.insert(
-        0, {"kind": "folder", "path": name, "format": "apiops", "files": reader.files}
-    )
+    # The folder's digest covers every file read, each by its relative path and SHA-256.
+    record = {
+        "kind": "folder",
+        "path": name,
+        "format": "apiops",
+        "files": reader.files,
+        "sha256": reader.digest.hexdigest(),
+    }
+    out.inputs.insert(0, record)
     return out
 
 
@@ -174,11 +181,16 @@ def _service(
     name = configured or folder.resolve().name or "apiops"
     prefix = f"/subscriptions/{env.subscription}/resourceGroups/{env.resource_group or 'offline'}"
     service_id = f"{prefix}/providers/{_APIM}/{name}"
+    names = ", ".join(s.rsplit("/", 1)[-1] for s in chosen or services)
     if len(chosen) > 1:
-        names = ", ".join(s.rsplit("/", 1)[-1] for s in chosen)
         message = (
             f"the artifacts in {folder} may belong to any of the services {names}: set "
             "apimServiceName in a configuration file given with --parameters"
+        )
+    elif services:
+        message = (
+            f"the configuration's apimServiceName {configured!r} names none of the services "
+            f"given ({names}): the artifacts in {folder} are not joined to any of them"
         )
     else:
         message = (
@@ -212,6 +224,7 @@ class _Reader:
         self.overrides = overrides
         self.out = out
         self.files = 0
+        self.digest = hashlib.sha256()
 
     def read(self) -> None:
         self.policy(self.folder / "policy.xml", self.service, "policies")
@@ -319,8 +332,11 @@ class _Reader:
         if not path.is_file():
             return None
         self.files += 1
+        raw = _bytes(path)
+        relative = path.relative_to(self.folder).as_posix()
+        self.digest.update(f"{relative}\0{hashlib.sha256(raw).hexdigest()}\n".encode())
         try:
-            return _bytes(path).decode("utf-8-sig")
+            return raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             message = f"not UTF-8 text (invalid byte at offset {exc.start})"
             raise TemplateError(message, source=str(path)) from None

@@ -396,3 +396,18 @@ def test_references_inside_a_module_and_for_each_instances(tmp_path: Path) -> No
     assert [g["message"] for g in document["gaps"]] == [
         f"{module}.azurerm_api_management.this: name is known only after apply"
     ]
+
+
+def test_apiops_folder_digest_and_service_choice(tmp_path: Path) -> None:
+    folder = iac.apiops_folder(tmp_path)
+    service = iac.apiops_service_export(tmp_path)
+    first = _collect([service, folder])["provenance"]["inputs"]
+    (folder / "apis" / "patients" / "policy.xml").write_text(iac.OPERATION_POLICY)
+    second = _collect([service, folder])["provenance"]["inputs"]
+    assert first[1]["format"] == second[1]["format"] == "apiops"
+    assert first[1]["sha256"] != second[1]["sha256"]
+    other = tmp_path / "other.yaml"
+    other.write_text("apimServiceName: apim-elsewhere\n")
+    document = _collect([service, folder], [other])
+    [gap] = document["gaps"]
+    assert "names none of the services given (apim-iac)" in gap["message"]
