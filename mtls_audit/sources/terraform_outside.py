@@ -143,13 +143,15 @@ def _hostnames(
         return None
     out: list[dict[str, Any]] = []
     for block_name, arm_type in _HOSTNAME_TYPES.items():
-        for _, block in _blocks(inst, *path, block_name):
+        for _, block in inst.blocks(*path, block_name):
             out.append(_hostname(mapper, block, rid, arm_type))
     return out
 
 
-def _blocks(inst: Instance, *path: str | int) -> list[tuple[int, Instance]]:
-    return list(inst.blocks(*path))
+def _certificate_details(block: Instance) -> dict[str, str]:
+    """What Azure computed about a certificate (known once deployed: a state, an update)."""
+    found = {key: block.get(key) for key in ("expiry", "subject", "thumbprint")}
+    return {key: value for key, value in found.items() if isinstance(value, str) and value}
 
 
 def _hostname(mapper: Mapper, block: Instance, rid: str, arm_type: str) -> dict[str, Any]:
@@ -177,15 +179,7 @@ def _hostname(mapper: Mapper, block: Instance, rid: str, arm_type: str) -> dict[
     client = mapper.linked(block, "ssl_keyvault_identity_client_id")
     if isinstance(client, str) and client:
         out["identityClientId"] = client
-    details = {
-        key: block.get(attribute)
-        for key, attribute in (
-            ("expiry", "expiry"),
-            ("subject", "subject"),
-            ("thumbprint", "thumbprint"),
-        )
-        if isinstance(block.get(attribute), str) and block.get(attribute)
-    }
+    details = _certificate_details(block)
     if details:
         out["certificate"] = details
     return out
@@ -229,15 +223,7 @@ def _ca(mapper: Mapper, block: Instance, rid: str) -> dict[str, Any]:
     out = mapper.props(
         block, rid, {"storeName": "store_name", "encodedCertificate": "encoded_certificate"}
     )
-    details = {
-        key: block.get(attribute)
-        for key, attribute in (
-            ("expiry", "expiry"),
-            ("subject", "subject"),
-            ("thumbprint", "thumbprint"),
-        )
-        if isinstance(block.get(attribute), str) and block.get(attribute)
-    }
+    details = _certificate_details(block)
     if details:
         out["certificate"] = details
     return out
