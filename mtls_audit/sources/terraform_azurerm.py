@@ -117,7 +117,8 @@ class Mapper:
         target = self.target(inst, attribute)
         if reference is None or target is None:
             return UNKNOWN
-        path = _PATH.findall(_TRAILING_INDEX.sub("", reference.split(".", 2)[-1]))
+        parts = reference.split(".", 2)  # type, name, then the attribute path if any
+        path = _PATH.findall(_TRAILING_INDEX.sub("", parts[2])) if len(parts) == 3 else []
         steps = [int(p) if p.isdigit() else p for p in path]
         planned = target.get(*steps) if steps else UNKNOWN
         if planned is UNKNOWN and steps and steps[-1] in _IDENTITY_ATTRIBUTES:
@@ -163,14 +164,14 @@ class Mapper:
         group = self.linked(inst, "resource_group_name")
         if not isinstance(group, str):
             group = self.env.resource_group or "offline"
-            self.gap(inst, inst.address, "resource_group_name is known only after apply")
+            self.gap(inst, self.file, "resource_group_name is known only after apply")
         return f"/subscriptions/{subscription}/resourceGroups/{group}"
 
     def name(self, inst: Instance, attribute: str = "name") -> str:
         found = self.linked(inst, attribute)
         if isinstance(found, str) and found:
             return found
-        self.gap(inst, inst.address, f"{attribute} is known only after apply")
+        self.gap(inst, self.file, f"{attribute} is known only after apply")
         return after_apply(inst.address, attribute)
 
     # --- output ----------------------------------------------------------------------------
