@@ -92,6 +92,9 @@ def load_files(
     merged = _Merged()
     env = Env(subscription, resource_group)
     folders = [Path(p) for p in paths if Path(p).is_dir()]
+    if configurations and not folders:
+        message = "an APIOps configuration, but no APIOps artifacts folder is given (--from-file)"
+        raise TemplateError(message, source=str(configurations[0]))
     for path in paths:
         if Path(path) in folders:
             continue

@@ -411,3 +411,9 @@ def test_apiops_folder_digest_and_service_choice(tmp_path: Path) -> None:
     document = _collect([service, folder], [other])
     [gap] = document["gaps"]
     assert "names none of the services given (apim-iac)" in gap["message"]
+
+
+def test_an_apiops_configuration_needs_a_folder(tmp_path: Path) -> None:
+    export = _write(tmp_path, "export.json", iac.arm_export())
+    with pytest.raises(TemplateError, match="no APIOps artifacts folder"):
+        _collect([export], [iac.apiops_configuration(tmp_path)])
