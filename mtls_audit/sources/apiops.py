@@ -237,7 +237,6 @@ class _Reader:
                 self.item(item, collection, information)
 
     def item(self, item: Path, collection: str, information: str) -> None:
-        rid = f"{self.service}/{collection}/{item.name}"
         info_path = item / information
         data = self.json(info_path) if info_path.is_file() else {}
         name = str(data.get("name") or item.name)
@@ -250,7 +249,7 @@ class _Reader:
             text = self.text(item / "policy.xml")
             if text is not None:
                 properties |= {"format": "rawxml", "value": text}
-        where = info_path if info_path.is_file() else item / "policy.xml"
+        where = next((p for p in (info_path, item / "policy.xml") if p.is_file()), item)
         self.emit(rid, f"{_APIM}/{collection}", name, properties, where)
         if collection in ("apis", "products"):
             self.policy(item / "policy.xml", rid, f"{collection}/policies")
@@ -288,7 +287,7 @@ class _Reader:
             if not path.is_file():
                 continue
             try:
-                data = yaml.safe_load(self.text(path) or "")
+                data = yaml.load(self.text(path) or "", Loader=_LOADER)
             except yaml.YAMLError as exc:
                 self.out.gaps.append(
                     {
@@ -355,6 +354,7 @@ class _Reader:
         return data
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: large specs
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
