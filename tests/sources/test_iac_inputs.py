@@ -148,6 +148,28 @@ def test_no_secret_reaches_the_snapshot(tmp_path: Path) -> None:
         assert iac.SECRET_CANARY not in text, name
 
 
+def test_no_secret_of_any_terraform_attribute_reaches_the_snapshot(tmp_path: Path) -> None:
+    canary = iac.SECRET_CANARY
+    plan = iac.terraform_plan()
+    by_type = {c["type"]: c["change"]["after"] for c in plan["resource_changes"]}
+    proxy = by_type["azurerm_api_management"]["hostname_configuration"][0]["proxy"][0]
+    proxy |= {"certificate": canary, "certificate_password": canary}
+    by_type["azurerm_api_management"]["certificate"] = [
+        {"encoded_certificate": canary, "certificate_password": canary, "store_name": "Root"}
+    ]
+    by_type["azurerm_api_management_certificate"] |= {"data": canary, "password": canary}
+    backend = by_type["azurerm_api_management_backend"]
+    backend["proxy"] = [{"url": "http://proxy.example", "username": "u", "password": canary}]
+    backend["credentials"][0] |= {
+        "header": {"x-api-key": canary},
+        "query": {"code": canary},
+        "authorization": [{"scheme": "Basic", "parameter": canary}],
+    }
+    document = _collect([_write(tmp_path, "plan.json", plan)])
+    assert canary not in snapshot.dumps(document).decode()
+    assert document["provenance"]["redactions"]  # the redaction on the way in counted some
+
+
 def test_policy_links_are_gaps(tmp_path: Path) -> None:
     plan = iac.terraform_plan()
     for change in plan["resource_changes"]:
