@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from mtls_audit.errors import TemplateError
+from mtls_audit.sources.arm_export import gap
 from mtls_audit.sources.arm_scope import Env
 from mtls_audit.sources.terraform import TERRAFORM_HINT
 
@@ -198,16 +199,7 @@ def _service(
             "(SKU, hostnames, identity, TLS settings are not in it): add an ARM export of the "
             "service with a second --from-file"
         )
-    out.gaps.append(
-        {
-            "kind": "not-in-input",
-            "subject": service_id,
-            "what": "service",
-            "message": message,
-            "file": str(folder),
-            "pointer": "",
-        }
-    )
+    out.gaps.append(gap("not-in-input", service_id, "service", message, str(folder), ""))
     return service_id
 
 
@@ -289,16 +281,9 @@ class _Reader:
             try:
                 data = yaml.load(self.text(path) or "", Loader=_LOADER)
             except yaml.YAMLError as exc:
-                self.out.gaps.append(
-                    {
-                        "kind": "parse-error",
-                        "subject": str(path),
-                        "what": "operations",
-                        "file": str(path),
-                        "pointer": "",
-                        "message": f"the specification cannot be read: {exc}",
-                    }
-                )
+                message = f"the specification cannot be read: {exc}"
+                where = str(path)
+                self.out.gaps.append(gap("parse-error", where, "operations", message, where, ""))
                 return {}, None
             return _openapi_operations(data), path
         return {}, None

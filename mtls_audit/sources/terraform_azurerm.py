@@ -24,11 +24,11 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from mtls_audit.sources.arm_export import Found, gap
 from mtls_audit.sources.arm_scope import Env
 from mtls_audit.sources.terraform import UNKNOWN, Instance, instances
 from mtls_audit.sources.terraform_apim import CHILDREN, Child
 
-Found = list[tuple[dict[str, Any], str]]
 _APIM = "Microsoft.ApiManagement/service"
 _TRAILING_INDEX = re.compile(r"\[[^\]]*\]$")
 _PATH = re.compile(r"[^.\[\]]+")
@@ -185,16 +185,8 @@ class Mapper:
         return resource
 
     def gap(self, inst: Instance, subject: str, message: str, what: str = "property") -> None:
-        self.gaps.append(
-            {
-                "kind": "unknown-until-apply",
-                "subject": subject,
-                "what": what,
-                "message": f"{inst.address}: {message}",
-                "file": self.file,
-                "pointer": inst.pointer,
-            }
-        )
+        text = f"{inst.address}: {message}"
+        self.gaps.append(gap("unknown-until-apply", subject, what, text, self.file, inst.pointer))
 
     def child(self, inst: Instance, spec: Child) -> None:
         service = self.service_id(inst)
