@@ -167,11 +167,15 @@ class Mapper:
             self.gap(inst, self.file, "resource_group_name is known only after apply")
         return f"/subscriptions/{subscription}/resourceGroups/{group}"
 
-    def name(self, inst: Instance, attribute: str = "name") -> str:
+    def name(self, inst: Instance, attribute: str = "name", *, judged: bool = True) -> str:
+        """A name segment; known only after apply, the unresolved text, and a gap when the
+        name ties the resource to another (``judged``): a service's or a vault's own name
+        (``random_string`` suffixes) only labels it, since others find it by reference."""
         found = self.linked(inst, attribute)
         if isinstance(found, str) and found:
             return found
-        self.gap(inst, self.file, f"{attribute} is known only after apply")
+        if judged:
+            self.gap(inst, self.file, f"{attribute} is known only after apply")
         return after_apply(inst.address, attribute)
 
     # --- output ----------------------------------------------------------------------------

@@ -33,7 +33,8 @@ _PREFIX = "Microsoft.WindowsAzure.ApiManagement.Gateway."
 
 
 def _provider_id(mapper: Mapper, inst: Instance, provider_type: str) -> str:
-    return f"{mapper.group(inst)}/providers/{provider_type}/{mapper.name(inst)}"
+    name = mapper.name(inst, judged=False)
+    return f"{mapper.group(inst)}/providers/{provider_type}/{name}"
 
 
 def identify(mapper: Mapper, inst: Instance) -> None:
