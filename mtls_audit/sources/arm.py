@@ -29,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from mtls_audit.errors import TemplateError
+from mtls_audit.sources import apiops
 from mtls_audit.sources.arm_export import Found, flatten, gap, is_powershell, items_of
 from mtls_audit.sources.arm_scope import Env, given_values
 from mtls_audit.sources.arm_template import expand_template
 from mtls_audit.sources.json_locate import line_numbers
 from mtls_audit.sources.terraform import TERRAFORM_HINT, is_terraform, kind_of
+from mtls_audit.sources.terraform_azurerm import read_terraform
 
 MAX_BYTES = 64 * 1024 * 1024
 OFFLINE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -75,8 +77,6 @@ def load_files(
     resource_group: str = OFFLINE_RESOURCE_GROUP,
 ) -> OfflineInput:
     """Read offline files into flat ARM resources, gaps, input records and origins."""
-    from mtls_audit.sources import apiops
-
     inputs: list[dict[str, Any]] = []
     parameters: dict[str, Any] = {}
     configurations = [Path(p) for p in parameter_files if apiops.is_configuration(Path(p))]
@@ -108,8 +108,6 @@ def load_files(
                 )
                 found, gaps = expansion.resources, expansion.gaps
             elif kind.startswith("terraform"):
-                from mtls_audit.sources.terraform_azurerm import read_terraform
-
                 found, gaps, notes = read_terraform(document.data, document.path, env)
             else:
                 found, gaps = flatten(document.data, document.path)

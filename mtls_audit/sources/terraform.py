@@ -12,6 +12,7 @@ Only the azurerm provider's resources are read (see ``terraform_azurerm`` for th
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,6 +109,11 @@ class Instance:
                     ),
                 )
 
+    def guid(self) -> str:
+        """A stable GUID for a name Azure picks at apply and no rule reads (a role
+        assignment's, a subscription's)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"terraform:{self.address}"))
+
     def target(self, attribute: str) -> str | None:
         """The resource address (module prefix included) the attribute's expression names."""
         for reference in self.references.get(attribute, ()):
@@ -120,6 +126,21 @@ class Instance:
         """The full reference text of the attribute's expression (the longest one)."""
         found = self.references.get(attribute, ())
         return max(found, key=len) if found else None
+
+
+def dotted(address: str, path: tuple[str | int, ...]) -> str:
+    """``address.attribute[0].inner``: an attribute path written as Terraform does."""
+    return address + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+
+
+def after_apply(address: str, *path: str | int) -> str:
+    """The text kept for a value known only after apply (read as unresolved by the model)."""
+    return f"[known after apply: {dotted(address, path)}]"
+
+
+def identity_token(target: Instance, *path: str | int) -> str:
+    """One text for an identity id known only after apply, the same wherever it is used."""
+    return f"known-after-apply:{dotted(target.address, path)}"
 
 
 def _step(value: Any, step: str | int) -> Any:

@@ -19,34 +19,27 @@ identity. Secrets (PFX data, passwords, secret named-value values) are never rea
 from __future__ import annotations
 
 import re
-import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
 from mtls_audit.sources.arm_export import Found, gap
 from mtls_audit.sources.arm_scope import Env
-from mtls_audit.sources.terraform import UNKNOWN, Instance, instances
+from mtls_audit.sources.terraform import (
+    UNKNOWN,
+    Instance,
+    after_apply,
+    dotted,
+    identity_token,
+    instances,
+)
 from mtls_audit.sources.terraform_apim import CHILDREN, Child
+from mtls_audit.sources.terraform_outside import LATE, OUTSIDE, identify
 
 _APIM = "Microsoft.ApiManagement/service"
 _TRAILING_INDEX = re.compile(r"\[[^\]]*\]$")
 _PATH = re.compile(r"[^.\[\]]+")
 _IDENTITY_ATTRIBUTES = ("principal_id", "client_id", "tenant_id")
-# Built-in role names a plan may give instead of a role definition id (role GUIDs are fixed).
-ROLE_IDS = {
-    "key vault administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
-    "key vault certificates officer": "a4417e6f-fecd-4de8-b567-7b0420556985",
-    "key vault certificate user": "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba",
-    "key vault secrets user": "4633458b-17de-408a-b874-0445c86b69e6",
-    "key vault secrets officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
-    "key vault reader": "21090545-7ca7-4776-b22c-e363652d74d2",
-    "key vault contributor": "f25e0fa2-a7c8-4377-a976-54943a77a395",
-    "owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-    "contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
-    "user access administrator": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
-    "reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-}
 
 
 def read_terraform(
@@ -56,15 +49,6 @@ def read_terraform(
     mapper = Mapper(instances(data, file), file, env)
     mapper.run()
     return mapper.found, mapper.gaps, mapper.notes
-
-
-def after_apply(address: str, *path: str | int) -> str:
-    """The text kept for a value known only after apply (read as unresolved by the model)."""
-    return f"[known after apply: {_dotted(address, path)}]"
-
-
-def _dotted(address: str, path: tuple[str | int, ...]) -> str:
-    return address + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
 
 
 class Mapper:
@@ -84,8 +68,6 @@ class Mapper:
         self.notes: dict[str, dict[str, Any]] = {}
 
     def run(self) -> None:
-        from mtls_audit.sources.terraform_outside import LATE, OUTSIDE, identify
-
         for each in self.instances:
             identify(self, each)
         for each in self.instances:
@@ -103,7 +85,7 @@ class Mapper:
         """The value at ``path``; known only after apply: a gap and the unresolved text."""
         found = inst.get(*path)
         if found is UNKNOWN:
-            self.gap(inst, subject, f"{_dotted('', path)[1:]} is known only after apply")
+            self.gap(inst, subject, f"{dotted('', path)[1:]} is known only after apply")
             return after_apply(inst.address, *path)
         return found
 
@@ -212,7 +194,7 @@ class Mapper:
             return spec[1:]
         if spec.startswith("?"):
             found = inst.get(spec[1:])
-            return found if isinstance(found, str) and found else synthetic_name(inst)
+            return found if isinstance(found, str) and found else inst.guid()
         return self.name(inst, spec)
 
     def props(
@@ -236,23 +218,6 @@ class Mapper:
         return out
 
 
-def identity_token(target: Instance, *path: str | int) -> str:
-    """One text for an identity id known only after apply, the same wherever it is used."""
-    return f"known-after-apply:{_dotted(target.address, path)}"
-
-
 def _config_key(inst: Instance) -> str:
     """The module instance and the resource's configuration address (its own index dropped)."""
     return _TRAILING_INDEX.sub("", inst.address)
-
-
-def role_definition_id(subscription: str, name: str) -> str | None:
-    guid = ROLE_IDS.get(name.strip().lower())
-    if guid is None:
-        return None
-    return f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
-
-
-def synthetic_name(inst: Instance) -> str:
-    """A stable GUID for a resource whose name Azure chooses at apply (a role assignment)."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"terraform:{inst.address}"))

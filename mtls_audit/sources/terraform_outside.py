@@ -4,15 +4,13 @@ Key Vaults and their access policies, role assignments and user-assigned identit
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mtls_audit.sources.terraform import UNKNOWN, Instance
-from mtls_audit.sources.terraform_azurerm import (
-    Mapper,
-    identity_token,
-    role_definition_id,
-    synthetic_name,
-)
+from mtls_audit.sources.roles import role_definition_id
+from mtls_audit.sources.terraform import UNKNOWN, Instance, identity_token
+
+if TYPE_CHECKING:
+    from mtls_audit.sources.terraform_azurerm import Mapper
 
 _APIM = "Microsoft.ApiManagement/service"
 _VAULTS = "Microsoft.KeyVault/vaults"
@@ -327,7 +325,7 @@ def _role_assignment(mapper: Mapper, inst: Instance) -> None:
     if principal is UNKNOWN:
         principal = mapper.value(inst, scope, "principal_id")
     name = inst.get("name")
-    name = name if isinstance(name, str) and name else synthetic_name(inst)
+    name = name if isinstance(name, str) and name else inst.guid()
     rid = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
     properties = {"scope": scope, "roleDefinitionId": role, "principalId": principal}
     mapper.emit(
