@@ -438,3 +438,64 @@ def test_an_apiops_configuration_needs_a_folder(tmp_path: Path) -> None:
     export = _write(tmp_path, "export.json", iac.arm_export())
     with pytest.raises(TemplateError, match="no APIOps artifacts folder"):
         _collect([export], [iac.apiops_configuration(tmp_path)])
+
+
+def test_self_hosted_gateways_and_user_assigned_identities(tmp_path: Path) -> None:
+    """A first deployment: a self-hosted gateway whose hostname names a certificate resource,
+    and a user-assigned identity whose client id (known only after apply) is the one a Key
+    Vault named value uses."""
+    plan = iac.terraform_create_plan()
+    identity = "azurerm_user_assigned_identity.apim"
+    plan["resource_changes"] += [
+        iac._change(identity, {"name": "id-apim", "resource_group_name": "rg-apim"},
+                    {"id": True, "principal_id": True, "client_id": True, "tenant_id": True},
+                    ("create",)),
+        iac._change("azurerm_api_management_gateway.onprem",
+                    {"name": "onprem", "location_data": [{"name": "dc1"}]},
+                    {"id": True, "api_management_id": True}, ("create",)),
+        iac._change("azurerm_api_management_gateway_host_name_configuration.onprem",
+                    {"name": "onprem-host", "host_name": "gw.contoso.example",
+                     "request_client_certificate_enabled": False, "tls10_enabled": True,
+                     "tls11_enabled": False, "http2_enabled": True},
+                    {"id": True, "api_management_id": True, "gateway_name": True,
+                     "certificate_id": True}, ("create",)),
+        iac._change("azurerm_api_management_named_value.from_vault",
+                    {"name": "partner-pins", "api_management_name": "apim-iac",
+                     "resource_group_name": "rg-apim", "display_name": "partner-pins",
+                     "secret": True, "value_from_key_vault": [
+                         {"secret_id": "https://kv-iac.vault.azure.net/secrets/pins"}]},
+                    {"id": True, "value_from_key_vault": [{"identity_client_id": True}]},
+                    ("create",)),
+    ]  # fmt: skip
+    plan["configuration"]["root_module"]["resources"] += [
+        iac._refs("azurerm_api_management_gateway.onprem",
+                  api_management_id="azurerm_api_management.apim.id"),
+        iac._refs("azurerm_api_management_gateway_host_name_configuration.onprem",
+                  api_management_id="azurerm_api_management.apim.id",
+                  gateway_name="azurerm_api_management_gateway.onprem.name",
+                  certificate_id="azurerm_api_management_certificate.backend_client.id"),
+    ]  # fmt: skip
+    named_value = iac._refs("azurerm_api_management_named_value.from_vault")
+    named_value["expressions"]["value_from_key_vault"] = [
+        {"identity_client_id": {"references": [f"{identity}.client_id", identity]}}
+    ]
+    plan["configuration"]["root_module"]["resources"].append(named_value)
+    document = _collect([_write(tmp_path, "plan.json", plan)])
+    by_id = {r["id"]: r for r in document["resources"]}
+    hostname = by_id[f"{iac.SERVICE}/gateways/onprem/hostnameConfigurations/onprem-host"]
+    assert hostname["properties"] == {
+        "hostname": "gw.contoso.example",
+        "negotiateClientCertificate": False,
+        "tls10Enabled": True,
+        "tls11Enabled": False,
+        "http2Enabled": True,
+        "certificateId": f"{iac.SERVICE}/certificates/backend-client",
+    }
+    user = by_id[f"{iac.RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-apim"]
+    token = f"known-after-apply:{identity}.client_id"
+    assert user["properties"]["clientId"] == token
+    pins = by_id[f"{iac.SERVICE}/namedValues/partner-pins"]["properties"]
+    assert pins["keyVault"]["identityClientId"] == token
+    verdicts, _ = _verdicts(document)
+    subject = "service/apim-iac/gateways/onprem/hostnameConfigurations/onprem-host"
+    assert verdicts[("MTLS-GW-06", subject)] == "fail"
