@@ -138,14 +138,16 @@ def source_options(func: F) -> F:
             "from_files",
             multiple=True,
             type=click.Path(path_type=Path),
-            help="Offline input: ARM resources or a deployment template (repeatable).",
+            help="Offline input (repeatable): ARM resources or a deployment template, "
+            "`terraform show -json` output, or an APIOps artifacts folder.",
         ),
         click.option(
             "--parameters",
             "parameter_files",
             multiple=True,
             type=click.Path(path_type=Path),
-            help="ARM parameters file for templates (repeatable).",
+            help="ARM parameters file for templates, or an APIOps configuration.*.yaml "
+            "(repeatable).",
         ),
         click.option("--subscription", multiple=True, help="Subscription id (repeatable)."),
         click.option("--resource-group", multiple=True, help="Resource group (repeatable)."),

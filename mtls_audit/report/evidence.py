@@ -76,7 +76,10 @@ def _location(finding: Finding, origins: Mapping[str, Any]) -> dict[str, Any] | 
     for rid in candidates:
         origin = origins.get(ids.key(rid))
         if isinstance(origin, Mapping) and origin.get("file"):
-            return {"file": origin["file"], "line": int(origin.get("line") or 1)}
+            found = {"file": origin["file"], "line": int(origin.get("line") or 1)}
+            if isinstance(origin.get("address"), str):  # a Terraform resource address
+                found["address"] = origin["address"]
+            return found
     return None
 
 

@@ -221,7 +221,9 @@ def location_text(result: Mapping[str, Any]) -> str | None:
     if not isinstance(location, Mapping) or not location.get("file"):
         return None
     line = location.get("line")
-    return f"{location['file']}:{line}" if line else str(location["file"])
+    text = f"{location['file']}:{line}" if line else str(location["file"])
+    address = location.get("address")
+    return f"{text} ({address})" if isinstance(address, str) and address else text
 
 
 @dataclass(frozen=True)

@@ -225,6 +225,10 @@ def _result(
             "subject": result.get("subject", ""),
         },
     }
+    address = (result.get("location") or {}).get("address")
+    if isinstance(address, str):  # the Terraform resource the finding was read from
+        logical = sarif["locations"][0]["logicalLocations"]
+        logical.append({"fullyQualifiedName": address, "kind": "declaration"})
     if result["rule_id"] in index:
         sarif["ruleIndex"] = index[result["rule_id"]]
     if suppressible:

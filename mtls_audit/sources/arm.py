@@ -8,6 +8,10 @@ one, noted as a ``duplicate`` gap):
 - ``arm-template``: a deployment template, compiled Bicep included (see ``arm_template``).
 - ``az-powershell``: ``Get-AzResource -ExpandProperties | ConvertTo-Json`` (see ``arm_export``).
 - ``arm-parameters``: ARM parameters files, only through ``parameter_files``.
+- ``terraform-plan`` / ``terraform-state``: ``terraform show -json`` output (see ``terraform``).
+- ``apiops``: an APIOps artifacts folder, with the publisher's ``configuration.*.yaml`` given
+  through ``parameter_files`` (see ``apiops``); read after the files, so that its APIs join the
+  service another file declares.
 
 A file that cannot be used at all raises :class:`~mtls_audit.errors.TemplateError`; problems
 inside a usable file become gaps. ``origins`` and gap lines come from ``json_locate``.
@@ -25,10 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from mtls_audit.errors import TemplateError
+from mtls_audit.sources import apiops
 from mtls_audit.sources.arm_export import Found, flatten, gap, is_powershell, items_of
 from mtls_audit.sources.arm_scope import Env, given_values
 from mtls_audit.sources.arm_template import expand_template
 from mtls_audit.sources.json_locate import line_numbers
+from mtls_audit.sources.terraform import TERRAFORM_HINT, is_terraform, kind_of
+from mtls_audit.sources.terraform_azurerm import read_terraform
 
 MAX_BYTES = 64 * 1024 * 1024
 OFFLINE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -36,7 +43,8 @@ OFFLINE_RESOURCE_GROUP = "offline"
 ACCEPTED = (
     'accepted: a JSON array of ARM resources, {"value": [...]} (ARM list or Resource Graph), '
     "an ARM deployment template ($schema …/deploymentTemplate.json, compiled Bicep included), "
-    "or an Azure PowerShell export (Get-AzResource -ExpandProperties | ConvertTo-Json)"
+    "an Azure PowerShell export (Get-AzResource -ExpandProperties | ConvertTo-Json), "
+    "`terraform show -json` output (plan or state), or an APIOps artifacts folder"
 )
 
 
@@ -71,7 +79,10 @@ def load_files(
     """Read offline files into flat ARM resources, gaps, input records and origins."""
     inputs: list[dict[str, Any]] = []
     parameters: dict[str, Any] = {}
+    configurations = [Path(p) for p in parameter_files if apiops.is_configuration(Path(p))]
     for path in parameter_files:
+        if Path(path) in configurations:
+            continue
         document = _read(Path(path))
         if not _is_parameters(document.data):
             message = 'not an ARM parameters file ({"parameters": {"name": {"value": …}}})'
@@ -80,22 +91,39 @@ def load_files(
         inputs.append(document.input("arm-parameters"))
     merged = _Merged()
     env = Env(subscription, resource_group)
+    folders = [Path(p) for p in paths if Path(p).is_dir()]
+    if configurations and not folders:
+        message = "an APIOps configuration, but no APIOps artifacts folder is given (--from-file)"
+        raise TemplateError(message, source=str(configurations[0]))
     for path in paths:
+        if Path(path) in folders:
+            continue
         document = _read(Path(path))
         kind = _detect(document)
+        notes: dict[str, dict[str, Any]] = {}
         try:
             if kind == "arm-template":
                 expansion = expand_template(
                     document.data, file=document.path, env=env, parameters=parameters
                 )
                 found, gaps = expansion.resources, expansion.gaps
+            elif kind.startswith("terraform"):
+                found, gaps, notes = read_terraform(document.data, document.path, env)
             else:
                 found, gaps = flatten(document.data, document.path)
         except RecursionError:
             message = "the JSON is nested too deeply to expand"
             raise TemplateError(message, source=document.path) from None
         inputs.append(document.input(kind))
-        merged.add(document, found, gaps)
+        merged.add(document, found, gaps, notes)
+    for folder in folders:
+        artifacts = apiops.read_folder(folder, configurations, env, merged.resources.values())
+        inputs += artifacts.inputs
+        merged.lines = {}
+        for each in artifacts.gaps:
+            merged.gap(each)
+        for resource, where in artifacts.found:
+            merged.take(resource, where)
     return OfflineInput(list(merged.resources.values()), merged.gaps, inputs, merged.origins)
 
 
@@ -108,29 +136,41 @@ class _Merged:
         self.gaps: list[dict[str, Any]] = []
         self.lines: dict[str, int] = {}
 
-    def add(self, document: _Document, found: Found, gaps: list[dict[str, Any]]) -> None:
+    def add(
+        self,
+        document: _Document,
+        found: Found,
+        gaps: list[dict[str, Any]],
+        notes: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Take a file's resources; ``notes`` adds origin keys by pointer (a Terraform address)."""
         pointers = [pointer for _, pointer in found] + [g["pointer"] for g in gaps]
         self.lines = line_numbers(document.text, pointers)
         for each in gaps:
             self.gap(each)
         for resource, pointer in found:
-            key, where = resource["id"].lower(), {"file": document.path, "pointer": pointer}
-            if key in self.origins:
-                first = self.origins[key]
-                message = (
-                    f"declared again (first in {first['file']} at {first['pointer'] or '/'}); "
-                    "the later declaration is used"
-                )
-                self.gap(gap("duplicate", resource["id"], "resource", message, **where))
-            self.resources[key] = resource
-            self.origins[key] = where | self.line(pointer)
-            link = _link_format(resource)
-            if link:
-                message = (
-                    f"the policy is a link (format {link!r}): its text is not in the file "
-                    "and is not fetched"
-                )
-                self.gap(gap("unsupported", resource["id"], "policies", message, **where))
+            where = {"file": document.path, "pointer": pointer} | self.line(pointer)
+            self.take(resource, where | (notes or {}).get(pointer, {}))
+
+    def take(self, resource: dict[str, Any], where: dict[str, Any]) -> None:
+        """Take one resource read at ``where`` (file, pointer, and line when known)."""
+        key, place = resource["id"].lower(), {"file": where["file"], "pointer": where["pointer"]}
+        if key in self.origins:
+            first = self.origins[key]
+            message = (
+                f"declared again (first in {first['file']} at {first['pointer'] or '/'}); "
+                "the later declaration is used"
+            )
+            self.gap(gap("duplicate", resource["id"], "resource", message, **place))
+        self.resources[key] = resource
+        self.origins[key] = where
+        link = _link_format(resource)
+        if link:
+            message = (
+                f"the policy is a link (format {link!r}): its text is not in the file "
+                "and is not fetched"
+            )
+            self.gap(gap("unsupported", resource["id"], "policies", message, **place))
 
     def line(self, pointer: str) -> dict[str, int]:
         return {"line": self.lines[pointer]} if pointer in self.lines else {}
@@ -156,6 +196,8 @@ def _read(path: Path) -> _Document:
     if suffix == ".bicep":
         message = "a Bicep source file: compile it with `az bicep build --file <file>` first"
         raise TemplateError(message, source=name)
+    if suffix in (".tf", ".tfvars", ".tfplan"):
+        raise TemplateError(TERRAFORM_HINT, source=name)
     if suffix == ".bicepparam":
         message = "a Bicep parameters file: build it with `az bicep build-params --file <file>`"
         raise TemplateError(message, source=name)
@@ -230,6 +272,8 @@ def _detect(document: _Document) -> str:
     data = document.data
     if isinstance(data, dict):
         schema = str(data.get("$schema", "")).lower()
+        if is_terraform(data):
+            return kind_of(data)
         if "deploymenttemplate" in schema or ("resources" in data and "contentVersion" in data):
             return "arm-template"
         if _is_parameters(data):

@@ -22,29 +22,12 @@ from azure.core.exceptions import ClientAuthenticationError
 from .azure_arm import Api, ArmReader, Failure, Json
 from .azure_http import CappedRetryPolicy, GuardedTransport, origin
 from .azure_store import Store
+from .roles import BUILTIN_ROLE_IDS
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential as AsyncCredential
 
 KEYVAULT_API = "2023-07-01"
-
-# Built-in roles the assessment knows by GUID (FACTS §7 and the generic Owner, Contributor,
-# Reader, User Access Administrator); any other role definition is fetched.
-BUILTIN_ROLE_IDS = frozenset(
-    {
-        "00482a5a-887f-4fb3-b363-3b7fe8e74483",
-        "a4417e6f-fecd-4de8-b567-7b0420556985",
-        "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba",
-        "4633458b-17de-408a-b874-0445c86b69e6",
-        "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
-        "21090545-7ca7-4776-b22c-e363652d74d2",
-        "f25e0fa2-a7c8-4377-a976-54943a77a395",
-        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-        "b24988ac-6180-42a0-ab88-20f7382dd24c",
-        "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
-    }
-)
 
 
 def split_secret_id(secret_id: object) -> tuple[str, str] | None:
