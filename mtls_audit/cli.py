@@ -370,11 +370,12 @@ def rules_list(fmt: str, rule_dirs: tuple[Path, ...]) -> None:
     """List every rule (markdown: the generated docs/rules.md)."""
     from mtls_audit.report.catalogue import catalogue_markdown, catalogue_text
     from mtls_audit.report.evidence import rule_entry
+    from mtls_audit.report.reader import visible
     from mtls_audit.workflow import AssessOptions, load_rules
 
     found, failures, _ = load_rules(AssessOptions(rule_dirs=rule_dirs))
     for failure in failures:
-        click.echo(f"mtls-audit: error: {failure.message}", err=True)
+        click.echo(visible(f"mtls-audit: error: {failure.message}"), err=True)
     if fmt == "markdown":
         click.echo(catalogue_markdown(found), nl=False)
     elif fmt == "json":
@@ -384,10 +385,12 @@ def rules_list(fmt: str, rule_dirs: tuple[Path, ...]) -> None:
         from rich.console import Console
         from rich.table import Table
 
+        from mtls_audit.report.console import inert
+
         table = Table("id", "severity", "slug", "title")
         for row in catalogue_text(found):
-            table.add_row(*row)
-        Console().print(table)
+            table.add_row(*(inert(cell) for cell in row))
+        Console(highlight=False, emoji=False).print(table)
     if failures:
         sys.exit(3)
 
@@ -436,6 +439,7 @@ def policy(files: tuple[Path, ...], fmt: str, named_values: tuple[str, ...]) -> 
     through, 2 a file cannot be read, 3 undecidable (the worst code wins: 2, 1, 3, 0).
     """
     from mtls_audit.policy.standalone import judge_file
+    from mtls_audit.report.reader import visible
 
     values = dict(_named_value(v) for v in named_values)
     verdicts = [judge_file(path, values) for path in files]
@@ -443,7 +447,7 @@ def policy(files: tuple[Path, ...], fmt: str, named_values: tuple[str, ...]) -> 
         click.echo(json.dumps([v.to_json() for v in verdicts], indent=2, ensure_ascii=False))
     else:
         for verdict in verdicts:
-            click.echo("\n".join(verdict.lines()))
+            click.echo(visible("\n".join(verdict.lines())))
     codes = {v.status.value for v in verdicts}
     sys.exit(next(code for code in (2, 1, 3, 0) if code in codes))
 
@@ -472,12 +476,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         click.echo("Aborted.", err=True)
         sys.exit(2)
     except (InputError, MtlsAuditError) as exc:
-        click.echo(f"mtls-audit: error: {exc}", err=True)
+        click.echo(f"mtls-audit: error: {_shown(exc)}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(3)
     except Exception as exc:  # a crash must never look like a verdict
-        click.echo(f"mtls-audit: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(f"mtls-audit: internal error: {type(exc).__name__}: {_shown(exc)}", err=True)
         sys.exit(3)
     sys.exit(0)
+
+
+def _shown(exc: Exception) -> str:
+    """An error's message for the terminal: quoted input shows its control characters escaped."""
+    from mtls_audit.report.reader import visible
+
+    return visible(str(exc))

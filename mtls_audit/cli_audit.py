@@ -112,16 +112,18 @@ def verify(folder: Path, key: Path | None) -> None:
     """
     from mtls_audit.audit.dsse import load_public_key
     from mtls_audit.audit.integrity import MANIFEST_NAME, verify_folder
+    from mtls_audit.report.reader import visible
 
     report = verify_folder(folder, load_public_key(key) if key else None)
+    # File names and manifest entries are data: printed with their control characters escaped.
     for problem in report.problems:
-        click.echo(f"MISMATCH {problem}")
+        click.echo(visible(f"MISMATCH {problem}"))
     for note in report.notes:
-        click.echo(note)
+        click.echo(visible(note))
     if report.ok:
-        click.echo(f"OK: {report.checked} file(s) match {folder / MANIFEST_NAME}.")
+        click.echo(visible(f"OK: {report.checked} file(s) match {folder / MANIFEST_NAME}."))
     else:
-        click.echo(f"FAILED: {len(report.problems)} problem(s) in {folder}.")
+        click.echo(visible(f"FAILED: {len(report.problems)} problem(s) in {folder}."))
     sys.exit(0 if report.ok else 1)
 
 
@@ -156,6 +158,7 @@ def schedule_run(config: Path, auth: str, sign_key: Path | None) -> None:
     from mtls_audit.audit.schedule import exit_code, load_config, run_schedule
     from mtls_audit.audit.waivers import load_waivers
     from mtls_audit.engine.results import Severity
+    from mtls_audit.report.reader import visible
 
     plan = load_config(config)
     waivers = load_waivers(plan.waivers) if plan.waivers else None
@@ -176,7 +179,7 @@ def schedule_run(config: Path, auth: str, sign_key: Path | None) -> None:
     )
     runs = run_schedule(plan, job)
     for run in runs:
-        click.echo(_target_line(run))
+        click.echo(visible(_target_line(run)))
     click.echo(f"History: {plan.output / HISTORY_NAME}")
     sys.exit(exit_code(runs))
 
