@@ -249,7 +249,7 @@ def _assess_and_report(
     pdf_writer: PdfWriter | None = None,
 ) -> int:
     from mtls_audit import workflow
-    from mtls_audit.audit.integrity import seal
+    from mtls_audit.audit.integrity import earlier_outputs, remove_stale, seal
     from mtls_audit.engine.results import Severity
     from mtls_audit.engine.rule import Options
 
@@ -269,14 +269,28 @@ def _assess_and_report(
     rules, failures, _ = workflow.load_rules(options)
     check_patterns(rules, [*options.select, *options.ignore])
     outcome = workflow.assess(document, sha256, options, rules=rules, failures=failures)
+    earlier = earlier_outputs(kw["out"])
     written = [*extra, *workflow.write_outputs(outcome, formats, kw["out"], pdf_writer=pdf_writer)]
     if written:
         written += seal(kw["out"], written, key)
+        remove_stale(kw["out"], earlier, written)
     if "text" in formats:
         from mtls_audit.report.console import print_summary
 
         print_summary(outcome.evidence, written)
     return outcome.gate.exit_code
+
+
+def _writes_files(kw: dict[str, Any]) -> bool:
+    """Whether ``--format`` asks for a file (``text`` is the console summary only)."""
+    return any(f != "text" for f in _formats(kw["formats"]))
+
+
+def _prepare_out(out: Path) -> None:
+    """Check ``--out`` before any work (collection can take minutes)."""
+    from mtls_audit.output_files import prepare_folder
+
+    prepare_folder(out)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -307,6 +321,7 @@ def collect(**kw: Any) -> None:
     """Collect a snapshot from Azure, or from exported files (--from-file)."""
     from mtls_audit import snapshot
 
+    _prepare_out(kw["out"])
     document, _ = _collect(kw)
     path = kw["out"] / "snapshot.json"
     digest = snapshot.write(document, path)
@@ -326,7 +341,13 @@ def assess(snapshot_file: Path, **kw: Any) -> None:
 
         prepared = audit_inputs(kw)
         loaded = snapshot.read(snapshot_file)
-        code = _assess_and_report(loaded.document, loaded.sha256, kw, prepared, (), pdf_writer)
+        extra: list[Path] = []
+        if _writes_files(kw):
+            _prepare_out(kw["out"])
+            # A snapshot read from the output folder (scan's, assessed again) is listed with it.
+            if snapshot_file.resolve().parent == kw["out"].resolve():
+                extra.append(kw["out"] / snapshot_file.name)
+        code = _assess_and_report(loaded.document, loaded.sha256, kw, prepared, extra, pdf_writer)
     sys.exit(code)
 
 
@@ -339,6 +360,7 @@ def scan(**kw: Any) -> None:
         from mtls_audit import snapshot
 
         prepared = audit_inputs(kw)
+        _prepare_out(kw["out"])
         document, _ = _collect(kw)
         path = kw["out"] / "snapshot.json"
         sha = snapshot.write(document, path)

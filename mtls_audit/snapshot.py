@@ -19,7 +19,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
-from mtls_audit.errors import SnapshotError
+from mtls_audit.errors import OutputError, SnapshotError
+from mtls_audit.output_files import write_file
 from mtls_audit.resources import package_data
 
 SCHEMA_ID = "mtls-audit/snapshot/v1"
@@ -132,8 +133,13 @@ def dumps(document: Mapping[str, Any]) -> bytes:
 def write(document: Mapping[str, Any], path: Path) -> str:
     """Write a snapshot and return the SHA-256 of the bytes written."""
     data = dumps(document)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create the output folder: {exc.strerror or exc}", source=str(path.parent)
+        ) from None
+    write_file(path, data)
     return hashlib.sha256(data).hexdigest()
 
 

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from mtls_audit.output_files import write_text
 from mtls_audit.report.reader import (
     Evidence,
     check_evidence,
@@ -80,14 +81,14 @@ def write_sarif(evidence: Evidence, out: Path) -> list[Path]:
         inventory = {resource_id: line for line, resource_id in enumerate(ids, start=1)}
         inventory_path = out.with_name(INVENTORY_NAME)
         lines = (rid.replace("\r", "\\r").replace("\n", "\\n") + "\n" for rid in ids)
-        inventory_path.write_text("".join(lines), encoding="utf-8")
+        write_text(inventory_path, "".join(lines))
         written.append(inventory_path)
         inventory_uri = _artifact_uri(inventory_path)
     log = _sarif_log(evidence, emitted, inventory, inventory_uri)
     baseline_guid = _guid(evidence.get("baseline", {}).get("run_id"))
     if baseline_guid:
         log["runs"][0]["baselineGuid"] = baseline_guid
-    out.write_text(json.dumps(log, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_text(out, json.dumps(log, indent=2, ensure_ascii=False) + "\n")
     return written
 
 
