@@ -30,9 +30,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from mtls_audit.audit.files import Entry, read_bytes, read_settings
+from mtls_audit.audit.files import QUOTE_LIMIT, Entry, read_bytes, read_settings
 from mtls_audit.engine.results import Status
 from mtls_audit.engine.runner import Finding
+from mtls_audit.report.reader import clip, visible
 
 FIELDS = (
     "rule",
@@ -115,7 +116,7 @@ def load_waivers(path: Path) -> WaiverFile:
 def _waiver(index: int, data: Any, source: str) -> Waiver:
     where = f"waivers[{index}]"
     if isinstance(data, Mapping) and isinstance(data.get("rule"), str):
-        where += f" ({data['rule'].strip()})"
+        where += f" ({clip(visible(data['rule'].strip()), QUOTE_LIMIT)})"
     entry = Entry(data, source=source, where=where, known=FIELDS)
     approved, expires = entry.day("approved_on"), entry.day("expires_on")
     if expires < approved:

@@ -48,10 +48,11 @@ CHANNEL_LABELS = {
 _REQUIRED_KEYS = ("tool", "run", "snapshot", "rule_pack", "results", "summary")
 _DIGITS = re.compile(r"(\d+)")
 # Control, invisible and direction-changing characters: in names from Azure they could hide or
-# reorder what a reader sees ("Trojan source"), so reports show them as escapes.
+# reorder what a reader sees ("Trojan source"), so reports show them as escapes; so are lone
+# surrogates, which no UTF-8 output can carry.
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
-    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb]"
 )
 
 
