@@ -23,6 +23,7 @@ from mtls_audit.cli_audit import (
     AUTH_METHODS,
     audit_inputs,
     check_patterns,
+    check_waivers,
     diff,
     schedule,
     verify,
@@ -268,6 +269,7 @@ def _assess_and_report(
     )
     rules, failures, _ = workflow.load_rules(options)
     check_patterns(rules, [*options.select, *options.ignore])
+    check_waivers(rules, failures, audit)
     outcome = workflow.assess(document, sha256, options, rules=rules, failures=failures)
     earlier = earlier_outputs(kw["out"])
     written = [*extra, *workflow.write_outputs(outcome, formats, kw["out"], pdf_writer=pdf_writer)]

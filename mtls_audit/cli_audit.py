@@ -63,6 +63,13 @@ def audit_inputs(kw: dict[str, Any]) -> tuple[AuditInputs, Ed25519PrivateKey | N
     return AuditInputs(waivers=waivers, baseline=baseline), key
 
 
+def check_waivers(rules: Sequence[Any], failures: Sequence[Any], audit: AuditInputs) -> None:
+    """Refuse waivers for rules no pack has (unless a pack failed: its rules are unknown, and
+    its failure is reported as a run-level error)."""
+    if audit.waivers is not None and not failures:
+        audit.waivers.check_rules([r.id for r in rules])
+
+
 def check_patterns(rules: Sequence[Any], patterns: Sequence[str]) -> None:
     from mtls_audit.engine.runner import unknown_patterns
 
@@ -169,7 +176,9 @@ def schedule_run(config: Path, auth: str, sign_key: Path | None) -> None:
         ignore=plan.ignore,
         audit=AuditInputs(waivers=waivers),
     )
-    check_patterns(workflow.load_rules(options)[0], [*plan.select, *plan.ignore])
+    rules, failures, _ = workflow.load_rules(options)
+    check_patterns(rules, [*plan.select, *plan.ignore])
+    check_waivers(rules, failures, options.audit)
     job = workflow.schedule_job(
         options,
         plan.formats,

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from mtls_audit.document_limits import MAX_DEPTH, document_problem, may_hold_surrogates
 from mtls_audit.errors import InputError
@@ -117,6 +117,20 @@ def read_settings(path: Path, what: str) -> Any:
     if found:
         raise AuditInputError(found[0], source=str(path), where=found[1])
     return document
+
+
+def item_lines(path: Path, key: str) -> list[int] | None:
+    """The line of each item of a YAML file's top-level list ``key`` (already read and checked
+    by :func:`read_settings`); None for TOML, which keeps no positions."""
+    if path.suffix.lower() == ".toml":
+        return None
+    root = yaml.compose(read_bytes(path, "file").decode("utf-8"), Loader=StrictLoader)
+    if not isinstance(root, MappingNode):
+        return None
+    for key_node, value in root.value:
+        if key_node.value == key and isinstance(value, SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return None
 
 
 @dataclass(frozen=True)
