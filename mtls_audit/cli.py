@@ -38,6 +38,13 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEVERITIES = ("critical", "high", "medium", "low", "info", "none")
+RULE_PACK_OPTION = click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="An extra rule pack directory (repeatable).",
+)
 
 
 def _split(values: Sequence[str]) -> list[str]:
@@ -90,13 +97,7 @@ def assess_options(func: F) -> F:
             help="Run only these rules (ids, id prefixes such as MTLS-IN, or slugs).",
         ),
         click.option("--ignore", multiple=True, metavar="IDS", help="Skip these rules."),
-        click.option(
-            "--rules",
-            "rule_dirs",
-            multiple=True,
-            type=click.Path(path_type=Path, file_okay=False),
-            help="An extra rule pack directory (repeatable).",
-        ),
+        RULE_PACK_OPTION,
         click.option(
             "--disable-pack",
             multiple=True,
@@ -280,6 +281,15 @@ def _assess_and_report(
         from mtls_audit.report.console import print_summary
 
         print_summary(outcome.evidence, written)
+    else:
+        from mtls_audit.report.reader import verdict, visible
+
+        stated = verdict(outcome.evidence)
+        where = f"; {len(written)} file(s) in {kw['out']}" if written else ""
+        click.echo(
+            visible(f"mtls-audit: {stated.label} (exit {outcome.gate.exit_code}){where}. ")
+            + visible(stated.sentence)
+        )
     return outcome.gate.exit_code
 
 
@@ -382,16 +392,13 @@ def rules() -> None:
     type=click.Choice(["text", "markdown", "json"]),
     default="text",
     show_default=True,
+    help="text: a table; markdown: the catalogue page, printed (docs/rules.md is this output); "
+    "json: one object per rule.",
 )
-@click.option(
-    "--rules",
-    "rule_dirs",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="An extra rule pack directory.",
-)
+@RULE_PACK_OPTION
 def rules_list(fmt: str, rule_dirs: tuple[Path, ...]) -> None:
-    """List every rule (markdown: the generated docs/rules.md)."""
+    """List every rule. Everything is printed; nothing is written to a file
+    (regenerate the docs with: mtls-audit rules list --format markdown > docs/rules.md)."""
     from mtls_audit.report.catalogue import catalogue_markdown, catalogue_text
     from mtls_audit.report.evidence import rule_entry
     from mtls_audit.report.reader import visible
@@ -421,12 +428,17 @@ def rules_list(fmt: str, rule_dirs: tuple[Path, ...]) -> None:
 
 @rules.command("explain")
 @click.argument("rule_id")
-def rules_explain(rule_id: str) -> None:
-    """Explain one rule: what it checks, why, an example, how to fix it."""
+@RULE_PACK_OPTION
+def rules_explain(rule_id: str, rule_dirs: tuple[Path, ...]) -> None:
+    """Explain one rule (of the built-in pack, or of a pack given with --rules): what it
+    checks, why, an example, how to fix it."""
     from mtls_audit.report.catalogue import rule_page
+    from mtls_audit.report.reader import visible
     from mtls_audit.workflow import AssessOptions, load_rules
 
-    found, _, _ = load_rules(AssessOptions())
+    found, failures, _ = load_rules(AssessOptions(rule_dirs=rule_dirs))
+    for failure in failures:
+        click.echo(visible(f"mtls-audit: error: {failure.message}"), err=True)
     wanted = rule_id.strip().upper()
     match = next((r for r in found if r.id == wanted or r.slug.upper() == wanted), None)
     if match is None:
