@@ -105,6 +105,11 @@ class History:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        if path.is_symlink():  # as with every output: never written through a link
+            raise AuditInputError(
+                "the run history is a symbolic link; it is never written through one",
+                source=str(path),
+            )
         with self._connect() as db:
             db.executescript(_SCHEMA)
 

@@ -156,3 +156,16 @@ def test_assessing_the_snapshot_of_the_output_folder_keeps_and_lists_it(
     assert code == 0
     assert snapshot.exists()
     assert run_cli(["verify", str(out)], capsys)[0] == 0
+
+
+def test_verify_shows_control_characters_in_names_as_escapes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert run_cli(scan(out, "--format", "json"), capsys)[0] == 0
+    (out / "x\x1b[2J\u202etxt.pdf").write_text("planted", encoding="utf-8")
+    code, stdout, _ = run_cli(["verify", str(out)], capsys)
+    assert code == 1
+    assert "MISMATCH x\\x1b[2J\\u202etxt.pdf: present but not listed" in stdout
+    assert "\x1b" not in stdout
+    assert "\u202e" not in stdout

@@ -105,3 +105,16 @@ def test_a_history_row_of_unexpected_types_is_left_out_of_the_trend(
         assert code == 1
         assert out.startswith("clinical: FAIL (exit 1)")
     assert len(History(database).trend("clinical", 10)) == 3
+
+
+def test_a_history_planted_as_a_link_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = schedule(tmp_path)
+    elsewhere = tmp_path / "elsewhere.sqlite"
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "history.sqlite").symlink_to(elsewhere)
+    code, _, err = run(config, capsys)
+    assert code == 2
+    assert "the run history is a symbolic link" in err
+    assert not elsewhere.exists()
