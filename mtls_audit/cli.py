@@ -29,6 +29,7 @@ from mtls_audit.cli_audit import (
     verify,
 )
 from mtls_audit.errors import InputError, MtlsAuditError
+from mtls_audit.output_files import prepare_folder
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -286,23 +287,14 @@ def _assess_and_report(
 
         stated = verdict(outcome.evidence)
         where = f"; {len(written)} file(s) in {kw['out']}" if written else ""
-        click.echo(
-            visible(f"mtls-audit: {stated.label} (exit {outcome.gate.exit_code}){where}. ")
-            + visible(stated.sentence)
-        )
+        code = outcome.gate.exit_code
+        click.echo(visible(f"mtls-audit: {stated.label} (exit {code}){where}. {stated.sentence}"))
     return outcome.gate.exit_code
 
 
 def _writes_files(kw: dict[str, Any]) -> bool:
     """Whether ``--format`` asks for a file (``text`` is the console summary only)."""
     return any(f != "text" for f in _formats(kw["formats"]))
-
-
-def _prepare_out(out: Path) -> None:
-    """Check ``--out`` before any work (collection can take minutes)."""
-    from mtls_audit.output_files import prepare_folder
-
-    prepare_folder(out)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -333,7 +325,7 @@ def collect(**kw: Any) -> None:
     """Collect a snapshot from Azure, or from exported files (--from-file)."""
     from mtls_audit import snapshot
 
-    _prepare_out(kw["out"])
+    prepare_folder(kw["out"])  # before any work: collection can take minutes
     document, _ = _collect(kw)
     path = kw["out"] / "snapshot.json"
     digest = snapshot.write(document, path)
@@ -355,7 +347,7 @@ def assess(snapshot_file: Path, **kw: Any) -> None:
         loaded = snapshot.read(snapshot_file)
         extra: list[Path] = []
         if _writes_files(kw):
-            _prepare_out(kw["out"])
+            prepare_folder(kw["out"])  # before any work: collection can take minutes
             # A snapshot read from the output folder (scan's, assessed again) is listed with it.
             if snapshot_file.resolve().parent == kw["out"].resolve():
                 extra.append(kw["out"] / snapshot_file.name)
@@ -372,7 +364,7 @@ def scan(**kw: Any) -> None:
         from mtls_audit import snapshot
 
         prepared = audit_inputs(kw)
-        _prepare_out(kw["out"])
+        prepare_folder(kw["out"])  # before any work: collection can take minutes
         document, _ = _collect(kw)
         path = kw["out"] / "snapshot.json"
         sha = snapshot.write(document, path)
