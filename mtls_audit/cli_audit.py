@@ -65,6 +65,13 @@ def audit_inputs(kw: dict[str, Any]) -> tuple[AuditInputs, Ed25519PrivateKey | N
     return AuditInputs(waivers=waivers, baseline=baseline), key
 
 
+def check_waivers(rules: Sequence[Any], failures: Sequence[Any], audit: AuditInputs) -> None:
+    """Refuse waivers for rules no pack has (unless a pack failed: its rules are unknown, and
+    its failure is reported as a run-level error)."""
+    if audit.waivers is not None and not failures:
+        audit.waivers.check_rules([r.id for r in rules])
+
+
 def check_patterns(rules: Sequence[Any], patterns: Sequence[str]) -> None:
     from mtls_audit.engine.runner import unknown_patterns
 
@@ -114,16 +121,18 @@ def verify(folder: Path, key: Path | None) -> None:
     """
     from mtls_audit.audit.dsse import load_public_key
     from mtls_audit.audit.integrity import MANIFEST_NAME, verify_folder
+    from mtls_audit.report.reader import visible
 
     report = verify_folder(folder, load_public_key(key) if key else None)
+    # File names and manifest entries are data: printed with their control characters escaped.
     for problem in report.problems:
-        click.echo(f"MISMATCH {problem}")
+        click.echo(visible(f"MISMATCH {problem}"))
     for note in report.notes:
-        click.echo(note)
+        click.echo(visible(note))
     if report.ok:
-        click.echo(f"OK: {report.checked} file(s) match {folder / MANIFEST_NAME}.")
+        click.echo(visible(f"OK: {report.checked} file(s) match {folder / MANIFEST_NAME}."))
     else:
-        click.echo(f"FAILED: {len(report.problems)} problem(s) in {folder}.")
+        click.echo(visible(f"FAILED: {len(report.problems)} problem(s) in {folder}."))
     sys.exit(0 if report.ok else 1)
 
 
@@ -159,6 +168,7 @@ def schedule_run(config: Path, auth: str, sign_key: Path | None, **live: Any) ->
     from mtls_audit.audit.schedule import exit_code, load_config, run_schedule
     from mtls_audit.audit.waivers import load_waivers
     from mtls_audit.engine.results import Severity
+    from mtls_audit.report.reader import visible
     from mtls_audit.sources.azure_stop import relayed_signals
 
     plan = load_config(config, overrides=limits(live))
@@ -170,7 +180,9 @@ def schedule_run(config: Path, auth: str, sign_key: Path | None, **live: Any) ->
         ignore=plan.ignore,
         audit=AuditInputs(waivers=waivers),
     )
-    check_patterns(workflow.load_rules(options)[0], [*plan.select, *plan.ignore])
+    rules, failures, _ = workflow.load_rules(options)
+    check_patterns(rules, [*plan.select, *plan.ignore])
+    check_waivers(rules, failures, options.audit)
     job = workflow.schedule_job(
         options,
         plan.formats,
@@ -182,7 +194,7 @@ def schedule_run(config: Path, auth: str, sign_key: Path | None, **live: Any) ->
     with relayed_signals():  # a CronJob's SIGTERM stops the collections; the evidence is written
         runs = run_schedule(plan, job)
     for run in runs:
-        click.echo(_target_line(run))
+        click.echo(visible(_target_line(run)))
     click.echo(f"History: {plan.output / HISTORY_NAME}")
     sys.exit(exit_code(runs))
 

@@ -7,7 +7,8 @@ into one clear message and exit code 2, never a traceback::
     ├── InputError            bad input: a file, a document, an option (exit 2)
     │   ├── SnapshotError     a snapshot that cannot be read or does not match the schema
     │   ├── TemplateError     an ARM template or resource export that cannot be used at all
-    │   └── PolicyParseError  a policy document refused by the parser (hostile or unreadable)
+    │   ├── PolicyParseError  a policy document refused by the parser (hostile or unreadable)
+    │   └── OutputError       an output folder or file that cannot be written
     ├── RulePackError         a rule pack that cannot be loaded (a run-level error)
     └── CollectionError       live collection could not start (credentials, endpoint)
 """
@@ -40,6 +41,11 @@ class TemplateError(InputError):
 
 class PolicyParseError(InputError):
     """A policy document refused by the parser."""
+
+
+class OutputError(InputError):
+    """An output folder that cannot be created or written in, or an output file that cannot be
+    written (a usage error: the message names the folder or file)."""
 
 
 class RulePackError(MtlsAuditError):

@@ -21,9 +21,9 @@ from mtls_audit.engine.packs import Pack, PackFailure, discover
 from mtls_audit.engine.results import Severity
 from mtls_audit.engine.rule import Options, Rule
 from mtls_audit.engine.runner import Assessment, Gate, RunError, gate, run, select_rules
-from mtls_audit.errors import InputError
 from mtls_audit.model.build import build_model
 from mtls_audit.model.validation import coverage_rows
+from mtls_audit.output_files import prepare_folder, write_file, write_text
 from mtls_audit.report.evidence import RunInfo, build_evidence
 from mtls_audit.resources import package_data
 
@@ -173,7 +173,7 @@ PdfWriter = Callable[[Mapping[str, Any], bytes, Path], None]
 
 def _write_json(outcome: Outcome, out: Path) -> list[Path]:
     path = out / "evidence.json"
-    path.write_bytes(outcome.evidence_bytes)
+    write_file(path, outcome.evidence_bytes)
     return [path]
 
 
@@ -190,7 +190,7 @@ def _write_html(outcome: Outcome, out: Path) -> list[Path]:
 
     path = out / "report.html"
     digest = hashlib.sha256(outcome.evidence_bytes).hexdigest()
-    path.write_text(render_html(outcome.evidence, evidence_sha256=digest), "utf-8")
+    write_text(path, render_html(outcome.evidence, evidence_sha256=digest))
     return [path]
 
 
@@ -208,7 +208,8 @@ def _write_junit(outcome: Outcome, out: Path) -> list[Path]:
     return [path]
 
 
-def _write_markdown(outcome: Outcome, out: Path) -> list[Path]:
+def _write_markdown(outcome: Outcome, out: Path, written: Sequence[Path] = ()) -> list[Path]:
+    """The summary, linking the files this run wrote before it (never an earlier run's)."""
     from mtls_audit.report.markdown import render_markdown
 
     path = out / "summary.md"
@@ -219,8 +220,9 @@ def _write_markdown(outcome: Outcome, out: Path) -> list[Path]:
         "SARIF": "results.sarif",
         "JUnit": "junit.xml",
     }
-    links = {name: file for name, file in candidates.items() if (out / file).exists()}
-    path.write_text(render_markdown(outcome.evidence, report_links=links), "utf-8")
+    names = {p.name for p in written}
+    links = {name: file for name, file in candidates.items() if file in names}
+    write_text(path, render_markdown(outcome.evidence, report_links=links))
     return [path]
 
 
@@ -247,16 +249,15 @@ def write_outputs(
         files.insert(0, "json")
     if not files:
         return []
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(
-            f"cannot create the output folder: {exc.strerror}", source=str(out)
-        ) from None
+    prepare_folder(out)
     written: list[Path] = []
     # The summary links the other files, so it is written after them.
     ordered = sorted(dict.fromkeys(files), key=lambda name: name == "markdown")
-    writers: dict[str, Writer] = {**WRITERS, "pdf": partial(_write_pdf, writer=pdf_writer)}
+    writers: dict[str, Writer] = {
+        **WRITERS,
+        "pdf": partial(_write_pdf, writer=pdf_writer),
+        "markdown": partial(_write_markdown, written=written),
+    }
     for name in ordered:
         written += writers[name](outcome, out)
     return written

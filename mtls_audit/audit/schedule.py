@@ -22,9 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mtls_audit.audit.files import AuditInputError, Entry, read_settings
+from mtls_audit.audit.files import QUOTE_LIMIT, AuditInputError, Entry, read_settings
 from mtls_audit.audit.history import HISTORY_NAME, History, RunRecord
 from mtls_audit.errors import MtlsAuditError
+from mtls_audit.report.reader import clip, visible
 from mtls_audit.sources.azure import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
 
 FORMATS = ("json", "pdf", "html", "sarif", "junit", "markdown")
@@ -157,7 +158,7 @@ def _limits(entry: Entry, defaults: Target) -> Target:
 def _target(index: int, data: Any, source: str, base: Path, defaults: Target) -> Target:
     where = f"targets[{index}]"
     if isinstance(data, Mapping) and isinstance(data.get("name"), str):
-        where += f" ({data['name']})"
+        where += f" ({clip(visible(data['name']), QUOTE_LIMIT)})"
     entry = Entry(data, source=source, where=where, known=TARGET_FIELDS)
     name = entry.text("name")
     if not _NAME.match(name):
@@ -214,28 +215,39 @@ def _iso(moment: datetime) -> str:
 
 
 def _folder(root: Path, target: Target, moment: datetime) -> Path:
-    """``<root>/<target>/<UTC timestamp>``, with a suffix when that folder exists already."""
+    """Create ``<root>/<target>/<UTC timestamp>``, with a suffix (``-2``, ``-3``…) when that
+    folder exists already. Each candidate is claimed by ``mkdir`` itself, which fails when the
+    folder exists, so that runs started in the same second each get a folder of their own."""
     stamp = moment.strftime("%Y%m%dT%H%M%SZ")
-    folder = root / target.name / stamp
+    parent = root / target.name
+    parent.mkdir(parents=True, exist_ok=True)
     number = 1
-    while folder.exists():
-        number += 1
-        folder = root / target.name / f"{stamp}-{number}"
-    return folder
+    while True:
+        folder = parent / (stamp if number == 1 else f"{stamp}-{number}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            number += 1
+            continue
+        return folder
 
 
 def run_schedule(
     config: ScheduleConfig, job: Job, *, clock: Callable[[], datetime] = _now
 ) -> list[TargetRun]:
     """Run every target (concurrently) and record each run in the history."""
-    config.output.mkdir(parents=True, exist_ok=True)
+    try:
+        config.output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AuditInputError(
+            f"cannot create the output folder: {exc.strerror or exc}", source=str(config.output)
+        ) from None
     history = History(config.output / HISTORY_NAME)
     schedule_id = str(uuid.uuid4())
     moment = clock()
     plans = []
     for target in config.targets:
         folder = _folder(config.output, target, moment)
-        folder.mkdir(parents=True)
         trend = history.trend(target.name, config.trend_runs - 1)
         plans.append((target, folder, trend))
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from mtls_audit.model import ids
 from mtls_audit.model.cite import Citation
@@ -159,27 +159,34 @@ class KeyVaultRef:
         return self.view.child("lastStatus")
 
 
-def vault_url_of(secret_url: str | None) -> str | None:
-    if not secret_url:
+def _split(url: str | None) -> SplitResult | None:
+    """The parts of a URL, or None when there is none or it cannot be parsed (``https://a[b]/``:
+    brackets in a host must hold an IPv6 address); such a reference is unknown, not a crash."""
+    if not url:
         return None
-    parts = urlsplit(secret_url)
-    if not parts.scheme or not parts.netloc:
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
+def vault_url_of(secret_url: str | None) -> str | None:
+    parts = _split(secret_url)
+    if parts is None or not parts.scheme or not parts.netloc:
         return None
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def secret_name_of(secret_url: str | None) -> str | None:
-    if not secret_url:
-        return None
-    segments = [s for s in urlsplit(secret_url).path.split("/") if s]
+    parts = _split(secret_url)
+    segments = [s for s in parts.path.split("/") if s] if parts else []
     return segments[1] if len(segments) >= 2 else None
 
 
 def secret_version_of(secret_url: str | None) -> str | None:
     """The version segment of ``…/secrets/<name>/<version>``, or None when versionless."""
-    if not secret_url:
-        return None
-    segments = [s for s in urlsplit(secret_url).path.split("/") if s]
+    parts = _split(secret_url)
+    segments = [s for s in parts.path.split("/") if s] if parts else []
     return segments[2] if len(segments) >= 3 and segments[2] else None
 
 

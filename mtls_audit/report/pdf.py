@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mtls_audit.output_files import write_file
 from mtls_audit.report.fetcher import bundle_fetcher
 from mtls_audit.report.html import render_html
 from mtls_audit.report.reader import ReportError
@@ -74,13 +75,13 @@ def paginate(job: PrintJob) -> None:
         url_fetcher=fetcher,
     )
     document = HTML(string=job.html, base_url=base_url, url_fetcher=fetcher)
-    document.write_pdf(
-        job.out,
+    data = document.write_pdf(
         stylesheets=[stylesheet],
         attachments=[attachment],
         pdf_variant="pdf/a-3b",
         presentational_hints=False,
     )
+    write_file(job.out, data)
 
 
 def load_renderer() -> None:

@@ -48,10 +48,11 @@ CHANNEL_LABELS = {
 _REQUIRED_KEYS = ("tool", "run", "snapshot", "rule_pack", "results", "summary")
 _DIGITS = re.compile(r"(\d+)")
 # Control, invisible and direction-changing characters: in names from Azure they could hide or
-# reorder what a reader sees ("Trojan source"), so reports show them as escapes.
+# reorder what a reader sees ("Trojan source"), so reports show them as escapes; so are lone
+# surrogates, which no UTF-8 output can carry.
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
-    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb]"
 )
 
 
@@ -248,12 +249,10 @@ def verdict(evidence: Evidence) -> Verdict:
     failing = int(gate.get("failing", 0))
     exit_code = gate.get("exit_code")
     incomplete = bool(gate.get("incomplete")) or exit_code == 3
-    gaps, errors = len(evidence.get("gaps", [])), len(evidence.get("errors", []))
-    missing = f"evidence incomplete ({_count(gaps, 'gap')}, {_count(errors, 'run-level error')})"
-    if not incomplete:
-        missing = ""
     failed = {s: int(n) for s, n in summary.get("by_severity", {}).items()}
-    unknown = sum(int(n) for n in summary.get("indeterminate_by_severity", {}).values())
+    unknown_by = {s: int(n) for s, n in summary.get("indeterminate_by_severity", {}).items()}
+    unknown = sum(unknown_by.values())
+    missing = _missing(evidence, fail_on, unknown_by) if incomplete else ""
     if fail_on == "none":
         parts = [
             _failures(failed, SEVERITIES, unknown),
@@ -273,6 +272,25 @@ def verdict(evidence: Evidence) -> Verdict:
         return Verdict("incomplete", "INCOMPLETE", _sentence([missing, below_it]))
     gated = f"no finding at or above {fail_on} severity"
     return Verdict("pass", "PASS", _sentence([gated, below_it]))
+
+
+def _missing(evidence: Evidence, fail_on: str, unknown_by: Mapping[str, int]) -> str:
+    """``evidence incomplete (2 gaps, 3 indeterminate results at or above high severity)``:
+    what made it incomplete, naming only the causes there are."""
+    gaps, errors = len(evidence.get("gaps", [])), len(evidence.get("errors", []))
+    gating = [
+        s for s in SEVERITIES if fail_on != "none" and severity_rank(s) <= severity_rank(fail_on)
+    ]
+    unknown = sum(unknown_by.get(s, 0) for s in gating)
+    causes = [
+        _count(gaps, "gap") if gaps else "",
+        _count(errors, "run-level error") if errors else "",
+        f"{_count(unknown, 'indeterminate result')} at or above {fail_on} severity"
+        if unknown
+        else "",
+    ]
+    named = ", ".join(c for c in causes if c)
+    return f"evidence incomplete ({named})" if named else "evidence incomplete"
 
 
 def _failures(failed: Mapping[str, int], severities: Iterable[str], unknown: int) -> str:

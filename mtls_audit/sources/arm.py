@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mtls_audit.document_limits import document_problem, may_hold_surrogates
 from mtls_audit.errors import TemplateError
 from mtls_audit.sources import apiops
 from mtls_audit.sources.arm_export import Found, flatten, gap, is_powershell, items_of
@@ -242,7 +243,7 @@ def _reject_constant(name: str) -> Any:
 
 def _parse(text: str, name: str) -> Any:
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         hint = " (JSON has no comments)" if text.startswith(("//", "/*"), exc.pos) else ""
         where = f"line {exc.lineno} column {exc.colno}"
@@ -251,6 +252,10 @@ def _parse(text: str, name: str) -> Any:
         raise TemplateError(f"not valid JSON: {exc}", source=name) from None
     except RecursionError:
         raise TemplateError("the JSON is nested too deeply", source=name) from None
+    problem = document_problem(document, surrogates=may_hold_surrogates(text))
+    if problem:
+        raise TemplateError(problem[0], source=name, where=problem[1])
+    return document
 
 
 def _is_parameters(data: Any) -> bool:

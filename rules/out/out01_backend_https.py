@@ -37,7 +37,12 @@ def judge_url(
         return indeterminate(
             subject, f"{label}: the URL {url!r} cannot be resolved.", cite, key=key, name=name
         )
-    scheme = urlsplit(url.strip()).scheme.lower()
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError as exc:  # e.g. https://host[x]/: brackets in a host hold an IPv6 address
+        return indeterminate(
+            subject, f"{label}: {url!r} is not a valid URL ({exc}).", cite, key=key, name=name
+        )
     if scheme == "https":
         return passed(subject, f"{label} uses HTTPS ({url}).", cite, key=key, name=name)
     message = f"{label} uses {scheme or 'no'} scheme, not HTTPS: {url}"
