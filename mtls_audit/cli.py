@@ -27,7 +27,7 @@ from mtls_audit.cli_audit import (
     schedule,
     verify,
 )
-from mtls_audit.errors import InputError, MtlsAuditError
+from mtls_audit.errors import InputError, MissingDependencyError, MtlsAuditError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -269,13 +269,23 @@ def _assess_and_report(
     rules, failures, _ = workflow.load_rules(options)
     check_patterns(rules, [*options.select, *options.ignore])
     outcome = workflow.assess(document, sha256, options, rules=rules, failures=failures)
-    written = [*extra, *workflow.write_outputs(outcome, formats, kw["out"], pdf_writer=pdf_writer)]
+    missing: MissingDependencyError | None = None
+    try:
+        files = workflow.write_outputs(outcome, formats, kw["out"], pdf_writer=pdf_writer)
+    except MissingDependencyError as exc:  # every other output was written: seal and show them
+        missing, files = exc, exc.written
+    written = [*extra, *files]
     if written:
         written += seal(kw["out"], written, key)
     if "text" in formats:
         from mtls_audit.report.console import print_summary
 
         print_summary(outcome.evidence, written)
+    if missing is not None:
+        raise MissingDependencyError(
+            f"{missing}\nEvery other output was written to {kw['out']}; the exit code is 2, not"
+            f" the verdict's {outcome.gate.exit_code}, because an output is missing."
+        )
     return outcome.gate.exit_code
 
 
