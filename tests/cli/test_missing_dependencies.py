@@ -132,3 +132,27 @@ def test_every_sdk_module_is_found_when_installed() -> None:
     from mtls_audit.sources.azure import SDK_MODULES
 
     require_modules("live collection from Azure", SDK_MODULES)  # raises when one is missing
+
+
+def test_a_scheduled_target_without_weasyprint_fails_with_its_other_outputs_sealed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.audit.test_schedule import SCHEDULE, run, schedule
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+    text = SCHEDULE.format(trend=3).replace("formats: [json]", "formats: [json, pdf, html]")
+    code, out, _ = run(schedule(tmp_path, text=text), capsys)
+    assert code == 2
+    lines = out.splitlines()[:2]
+    assert [line.split(" the PDF report needs ")[0] for line in lines] == [
+        "clinical: ERROR (exit 2)",
+        "ci: ERROR (exit 2)",
+    ]
+    assert all("python3 -m pip install weasyprint" in line for line in lines)
+    folders = [path.parent for path in (tmp_path / "runs").glob("*/*/snapshot.json")]
+    assert len(folders) == 2
+    for folder in folders:
+        names = {p.name for p in folder.iterdir()}
+        assert names == {"snapshot.json", "evidence.json", "report.html", "manifest.json"}
+        manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+        assert {entry["path"] for entry in manifest["files"]} == names - {"manifest.json"}
