@@ -29,7 +29,7 @@ from mtls_audit.cli_audit import (
     verify,
 )
 from mtls_audit.cli_live import live_options, live_settings, tell
-from mtls_audit.errors import InputError, MtlsAuditError
+from mtls_audit.errors import InputError, MissingDependencyError, MtlsAuditError
 from mtls_audit.output_files import prepare_folder
 
 if TYPE_CHECKING:
@@ -278,7 +278,12 @@ def _assess_and_report(
     check_waivers(rules, failures, audit)
     outcome = workflow.assess(document, sha256, options, rules=rules, failures=failures)
     earlier = earlier_outputs(kw["out"])
-    written = [*extra, *workflow.write_outputs(outcome, formats, kw["out"], pdf_writer=pdf_writer)]
+    missing: MissingDependencyError | None = None
+    try:
+        files = workflow.write_outputs(outcome, formats, kw["out"], pdf_writer=pdf_writer)
+    except MissingDependencyError as exc:  # every other output was written: seal and show them
+        missing, files = exc, exc.written
+    written = [*extra, *files]
     if written:
         written += seal(kw["out"], written, key)
         remove_stale(kw["out"], earlier, written)
@@ -293,6 +298,11 @@ def _assess_and_report(
         where = f"; {len(written)} file(s) in {kw['out']}" if written else ""
         code = outcome.gate.exit_code
         click.echo(visible(f"mtls-audit: {stated.label} (exit {code}){where}. {stated.sentence}"))
+    if missing is not None:
+        raise MissingDependencyError(
+            f"{missing}\nEvery other output was written to {kw['out']}; the exit code is 2, not"
+            f" the verdict's {outcome.gate.exit_code}, because an output is missing."
+        )
     return outcome.gate.exit_code
 
 

@@ -10,10 +10,13 @@ into one clear message and exit code 2, never a traceback::
     │   ├── PolicyParseError  a policy document refused by the parser (hostile or unreadable)
     │   └── OutputError       an output folder or file that cannot be written
     ├── RulePackError         a rule pack that cannot be loaded (a run-level error)
-    └── CollectionError       live collection could not start (credentials, endpoint)
+    ├── CollectionError       live collection could not start (credentials, endpoint)
+    └── MissingDependencyError  a library an output or a source needs is not installed (exit 2)
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 
 class MtlsAuditError(Exception):
@@ -54,3 +57,14 @@ class RulePackError(MtlsAuditError):
 
 class CollectionError(MtlsAuditError):
     """Live collection could not start."""
+
+
+class MissingDependencyError(MtlsAuditError):
+    """A Python package or system library that an output or a source needs is not installed.
+
+    ``written`` holds the files written anyway: a missing PDF renderer stops only the PDF.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.written: list[Path] = []

@@ -21,6 +21,7 @@ from mtls_audit.engine.packs import Pack, PackFailure, discover
 from mtls_audit.engine.results import Severity
 from mtls_audit.engine.rule import Options, Rule
 from mtls_audit.engine.runner import Assessment, Gate, RunError, gate, run, select_rules
+from mtls_audit.errors import MissingDependencyError
 from mtls_audit.model.build import build_model
 from mtls_audit.model.validation import coverage_rows
 from mtls_audit.output_files import prepare_folder, write_file, write_text
@@ -243,6 +244,8 @@ def write_outputs(
 
     The evidence JSON is always written when any other file is, since every report cites it.
     ``pdf_writer`` writes the PDF in place of ``report.pdf.write_pdf`` (the PDF worker does).
+    A format whose library is missing does not stop the others: they are all written, then the
+    MissingDependencyError is raised with the files written in its ``written``.
     """
     files = [f for f in formats if f != "text"]
     if files and "json" not in files:
@@ -258,8 +261,15 @@ def write_outputs(
         "pdf": partial(_write_pdf, writer=pdf_writer),
         "markdown": partial(_write_markdown, written=written),
     }
+    missing: MissingDependencyError | None = None
     for name in ordered:
-        written += writers[name](outcome, out)
+        try:
+            written += writers[name](outcome, out)
+        except MissingDependencyError as exc:
+            missing = exc
+    if missing is not None:
+        missing.written = written
+        raise missing
     return written
 
 
@@ -320,7 +330,11 @@ def schedule_job(
         chosen = replace(options, audit=replace(options.audit, trend=trend))
         outcome = assess(document, sha, chosen, rules=rules, failures=failures)
         with rendering:
-            written = [path, *write_outputs(outcome, formats, folder)]
+            try:
+                written = [path, *write_outputs(outcome, formats, folder)]
+            except MissingDependencyError as exc:  # the target fails; what it wrote is sealed
+                seal(folder, [path, *exc.written], sign_key)
+                raise
         seal(folder, written, sign_key)
         return outcome.evidence
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from mtls_audit.dependencies import require_modules
 from mtls_audit.errors import CollectionError
 
 from .azure_auth import AUTH_MODES, CLOUDS
@@ -36,6 +37,16 @@ __all__ = [
     "AzureOptions",
     "collect_azure",
 ]
+
+# What a collection imports (module: the pip distribution that installs it), checked up front so
+# that a partial installation is named before any request rather than failing half-way.
+SDK_MODULES = {
+    "aiohttp": "aiohttp",
+    "azure.identity": "azure-identity",
+    "azure.keyvault.certificates": "azure-keyvault-certificates",
+    "azure.mgmt.apimanagement": "azure-mgmt-apimanagement",
+    "azure.mgmt.authorization": "azure-mgmt-authorization",
+}
 
 _SUBSCRIPTION = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _RESOURCE_GROUP = re.compile(r"^[-\w.()]{1,90}$")
@@ -147,6 +158,7 @@ def collect_azure(options: AzureOptions, *, credential: object | None = None) ->
     problems = list(_problems(options))
     if problems:
         raise CollectionError("; ".join(problems))
+    require_modules("live collection from Azure", SDK_MODULES)
     from .azure_collect import collect
 
     with _quiet_sdk_logs(), _progress(options.progress) as on_request:

@@ -2,7 +2,7 @@
 
 The same list can be written to a file for the offline source, so that "assessed live" and
 "assessed offline" can be compared on one instance. Bodies follow Microsoft's REST examples
-(``../shared/corpora/arm-examples``). Certificates are made with ``cryptography`` on the spot.
+(the shared corpora's ``arm-examples``). Certificates are made with ``cryptography`` on the spot.
 """
 
 from __future__ import annotations

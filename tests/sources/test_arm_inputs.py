@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from mtls_audit.errors import InputError, TemplateError
 from mtls_audit.sources.arm import MAX_BYTES, load_files
+from tests.conftest import CORPORA, needs_shared
 
 from .arm_support import APIM, PARAMS_SCHEMA, parameters_file, template, write_json
 
-CORPORA = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora"
 PSRULE = CORPORA / "peer-tests/psrule/tests/PSRule.Rules.Azure.Tests/Resources.APIM.json"
 
 
@@ -131,6 +131,7 @@ def test_powershell_export_is_normalised(tmp_path: Path) -> None:
     assert result.origins[api["id"].lower()]["pointer"] == "/0/resources/0"
 
 
+@needs_shared(PSRULE)
 def test_psrule_powershell_fixture_loads_as_flat_resources() -> None:
     result = load_files([PSRULE])
     services = [r for r in result.resources if r["type"] == "Microsoft.ApiManagement/service"]
