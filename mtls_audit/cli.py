@@ -183,11 +183,24 @@ def source_options(func: F) -> F:
     return func
 
 
-def _collect(kw: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    from mtls_audit import snapshot, workflow
-
+def _check_source(kw: dict[str, Any]) -> None:
+    """Refuse a source that cannot be collected before any folder is made or work done."""
     if kw["sample"] and kw["from_files"]:
         raise click.UsageError("--sample and --from-file cannot be combined")
+    if kw["sample"] or kw["from_files"]:
+        return
+    if not kw["subscription"]:
+        raise click.UsageError("give --subscription (live collection), --from-file or --sample")
+    from mtls_audit.dependencies import require_modules
+    from mtls_audit.sources.azure import SDK_MODULES
+
+    require_modules("live collection from Azure", SDK_MODULES)
+
+
+def _collect(kw: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The snapshot of the source ``_check_source`` accepted, and its digest."""
+    from mtls_audit import snapshot, workflow
+
     if kw["sample"]:
         loaded = workflow.sample_snapshot()
         return loaded.document, loaded.sha256
@@ -199,8 +212,6 @@ def _collect(kw: dict[str, Any]) -> tuple[dict[str, Any], str]:
             resource_group=(kw["resource_group"] or [None])[0],
         )
     else:
-        if not kw["subscription"]:
-            raise click.UsageError("give --subscription (live collection), --from-file or --sample")
         from mtls_audit.sources.azure import AzureOptions
 
         if kw["verbose"]:
@@ -339,6 +350,7 @@ def collect(**kw: Any) -> None:
     """Collect a snapshot from Azure, or from exported files (--from-file)."""
     from mtls_audit import snapshot
 
+    _check_source(kw)
     prepare_folder(kw["out"])  # before any work: collection can take minutes
     document, _ = _collect(kw)
     path = kw["out"] / "snapshot.json"
@@ -380,6 +392,7 @@ def scan(**kw: Any) -> None:
         from mtls_audit import snapshot
 
         prepared = audit_inputs(kw)
+        _check_source(kw)
         prepare_folder(kw["out"])  # before any work: collection can take minutes
         document, _ = _collect(kw)
         path = kw["out"] / "snapshot.json"
