@@ -27,6 +27,7 @@ from mtls_audit.model.entities import (
     Subscription,
     Vault,
 )
+from mtls_audit.model.population import nothing_to_audit
 from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import Service, parse_time
 
@@ -105,6 +106,8 @@ class Model:
     as_of: datetime
     source: str
     collected: frozenset[str] = field(default_factory=frozenset)  # resource type keys present
+    # Why there is nothing to audit (no APIM service), naming what was found; None otherwise.
+    nothing_to_audit: str | None = None
     # Derived views shared by rules (effective policies, analyses), filled on first use.
     memo: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -289,4 +292,5 @@ def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -
         as_of=as_of,
         source=str(provenance.get("source", "")),
         collected=frozenset(_type_key(r) for r in resources),
+        nothing_to_audit=nothing_to_audit(resources, len(gaps)),
     )
