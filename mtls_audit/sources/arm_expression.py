@@ -200,6 +200,7 @@ class Evaluator:
         self.functions = functions
         self.lazy = lazy
         self.placeholders = placeholders
+        self.variables: dict[str, Any] = {}  # lambda variables in scope, by lower-case name
 
     def eval(self, node: Node) -> Any:
         if isinstance(node, Lit):
@@ -230,6 +231,33 @@ class Evaluator:
             assert self.placeholders is not None
             self.placeholders.append(exc)
             return f"[{node.src}]"
+
+    def apply(self, function: str, node: Node, *values: Any) -> Any:
+        """Apply a ``lambda('x', 'i', body)`` argument of ``function`` to values; the lambda
+        takes as many of them as it names (an index is optional)."""
+        if not (isinstance(node, Call) and node.name.lower() == "lambda" and node.args):
+            raise EvaluationError(f"{function}() expects a lambda(...) argument")
+        *params, body = node.args
+        names: list[str] = []
+        for param in params:
+            if not (isinstance(param, Lit) and isinstance(param.value, str)):
+                raise EvaluationError("lambda() names its variables with strings")
+            names.append(param.value.lower())
+        if len(names) > len(values):
+            raise EvaluationError(f"{function}() gives its lambda {len(values)} value(s)")
+        saved = self.variables
+        self.variables = saved | dict(zip(names, values, strict=False))
+        try:
+            return self.eval(body)
+        finally:
+            self.variables = saved
+
+    def variable(self, name: str) -> Any:
+        """``lambdaVariables(name)``: a variable of an enclosing lambda."""
+        try:
+            return self.variables[name.lower()]
+        except KeyError:
+            raise EvaluationError(f"lambdaVariables({name!r}) is used outside its lambda") from None
 
     def truth(self, node: Node, function: str) -> bool:
         value = self.eval(node)
