@@ -62,6 +62,10 @@ class Context(Protocol):
 
     def copy_index(self, loop: str | None) -> int: ...
 
+    def declared(self, symbol: str, full: bool) -> Any:
+        """``reference('symbol')`` of a resource the template declares (languageVersion 2.0):
+        its declared properties (the whole declaration with ``full``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Node:

@@ -28,6 +28,7 @@ from mtls_audit.sources.arm_expression import (
     kind_of,
     member,
     parse,
+    unsupported,
 )
 from mtls_audit.sources.arm_values import int_arg, limit, same, str_arg, text
 
@@ -288,6 +289,15 @@ def _try_get(_ctx: Context, value: Any, *keys: Any) -> Any:
     return value
 
 
+def _reference(ctx: Context, target: Any, _api_version: Any = None, full: Any = None) -> Any:
+    """``reference('symbol')``: what the template declares for one of its own resources.
+    Properties Azure computes (a principal id, a vault URI) are not there and fail as unknown;
+    a resource id or an ``existing`` resource reads deployed state, which files do not have."""
+    if not isinstance(target, str) or target.startswith("/"):
+        raise unsupported("reference")
+    return ctx.declared(target, isinstance(full, str) and full.lower() == "full")
+
+
 def _guid(_ctx: Context, *args: Any) -> str:
     return str(uuid.uuid5(_GUID_NAMESPACE, "-".join(str_arg(a, "guid") for a in args)))
 
@@ -391,6 +401,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "shallowmerge": _shallow_merge,
     "tryget": _try_get,
     "guid": _guid,
+    "reference": _reference,
     "true": lambda _c: True,
     "false": lambda _c: False,
     "null": lambda _c: None,

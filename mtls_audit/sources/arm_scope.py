@@ -15,14 +15,19 @@ from mtls_audit.sources.arm_expression import (
     EvaluationError,
     ExpressionError,
     UnresolvedParameter,
+    unsupported,
 )
 from mtls_audit.sources.arm_functions import evaluate_string
 
 MAX_COPY = 800
 """ARM's own limit on a copy loop's count."""
+MAX_TYPE_DEPTH = 32
+"""How deep user-defined types may nest before a parameter is treated as secret."""
 MAX_COPIES = 100_000
 """Copy-loop items one file may produce in all (nested loops multiply)."""
 _SECURE = {"securestring", "secureobject"}
+TEMPLATE_KEYS = frozenset({"dependson", "condition", "copy", "resources", "comments", "existing"})
+"""Keys of a resource declaration that only steer the deployment (not ARM wire format)."""
 
 Fail = Callable[[ExpressionError, str, str], None]
 """Called with the error, the JSON pointer and the original text of a failing string."""
@@ -94,6 +99,8 @@ class TemplateState:
         self.base = base
         self.budget = budget
         self.given = {name.lower(): value for name, value in given.items()}
+        definitions = template.get("definitions")
+        self.definitions = definitions if isinstance(definitions, dict) else {}
         params = template.get("parameters")
         items = params.items() if isinstance(params, dict) else ()
         self.params = {name.lower(): (name, spec) for name, spec in items}
@@ -108,8 +115,37 @@ class TemplateState:
             else:
                 pointer = f"/variables/{pointer_token(name)}"
                 self.variables[name.lower()] = (False, value, pointer)
+        resources = template.get("resources")
+        self.symbols = resources if isinstance(resources, dict) else {}
         self.cache: dict[str, Any] = {}
         self.busy: set[str] = set()
+
+    def typed(self, spec: Any) -> dict[str, Any]:
+        """A parameter or type declaration with its ``$ref`` to a user-defined type
+        (``#/definitions/name``) merged in; the declaration's own keys win."""
+        merged: dict[str, Any] = dict(spec) if isinstance(spec, dict) else {}
+        for _ in range(MAX_TYPE_DEPTH):
+            ref = merged.pop("$ref", None)
+            if not isinstance(ref, str):
+                break
+            target = self.definitions.get(ref.rsplit("/", 1)[-1]) if ref.startswith("#/") else None
+            merged = (dict(target) if isinstance(target, dict) else {}) | merged
+        return merged
+
+    def holds_secret(self, spec: Any, depth: int = 0) -> bool:
+        """Whether a type is secure or has a secure part (an object property, an item): such a
+        parameter is never read, so that no secret from a parameters file enters a snapshot."""
+        if depth > MAX_TYPE_DEPTH:
+            return True  # too deep to tell: treat as secret
+        typed = self.typed(spec)
+        if str(typed.get("type", "")).lower() in _SECURE:
+            return True
+        properties = typed.get("properties")
+        parts = list(properties.values()) if isinstance(properties, dict) else []
+        parts += [
+            typed[k] for k in ("items", "additionalProperties") if isinstance(typed.get(k), dict)
+        ]
+        return any(self.holds_secret(part, depth + 1) for part in parts)
 
     def once(self, label: str, compute: Callable[[], Any]) -> Any:
         """The cached value (or cached failure) of ``label``; detects self-reference."""
@@ -163,8 +199,8 @@ class Scope:
         if found is None:
             raise EvaluationError(f"the template has no parameter {name!r}")
         key, spec = found
-        spec = spec if isinstance(spec, dict) else {}
-        if str(spec.get("type", "")).lower() in _SECURE:
+        spec = state.typed(spec)
+        if state.holds_secret(spec):
             raise UnresolvedParameter(f"secure parameter {key!r} is not read (secrets stay out)")
         if key.lower() in state.given:
             value = state.given[key.lower()]
@@ -179,6 +215,21 @@ class Scope:
         if spec.get("nullable") is True:
             return None
         raise UnresolvedParameter(f"parameter {key!r} has no value (no default, not given)")
+
+    def declared(self, symbol: str, full: bool) -> Any:
+        state = self.state
+        decl = state.symbols.get(symbol)
+        if not isinstance(decl, dict) or decl.get("existing") is True or "copy" in decl:
+            raise unsupported("reference")
+        pointer = f"{state.base}/resources/{pointer_token(symbol)}"
+        plain = Scope(state, self.env)
+        if full:
+            body = {k: v for k, v in decl.items() if k.lower() not in TEMPLATE_KEYS}
+            return state.once(f"reference('{symbol}', full)", lambda: resolve(body, plain, pointer))
+        where = f"{pointer}/properties"
+        return state.once(
+            f"reference('{symbol}')", lambda: resolve(decl.get("properties", {}), plain, where)
+        )
 
     def variable(self, name: str) -> Any:
         state = self.state
