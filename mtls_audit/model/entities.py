@@ -89,12 +89,18 @@ class Policy(Entity):
 
     @property
     def text(self) -> str | None:
-        value = self.props.get("value")
-        return value if isinstance(value, str) else None
+        """The policy text: ``value``, or ``policyContent`` in api-versions up to 2017-03-01
+        (still written by portal exports and older templates)."""
+        for name in ("value", "policyContent"):
+            value = self.props.get(name)
+            if isinstance(value, str):
+                return value
+        return None
 
     @property
     def format(self) -> str:
-        return (self.props.text("format") or "xml").lower()
+        """``format``, or ``contentFormat`` beside ``policyContent``; XML when absent."""
+        return (self.props.text("format") or self.props.text("contentFormat") or "xml").lower()
 
 
 class Fragment(Policy):

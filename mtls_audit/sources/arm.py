@@ -221,7 +221,9 @@ def _link_format(resource: dict[str, Any]) -> str | None:
     properties = resource.get("properties")
     if not isinstance(properties, dict):
         return None
-    value = next((v for k, v in properties.items() if k.lower() == "format"), None)
+    value = next(
+        (v for k, v in properties.items() if k.lower() in ("format", "contentformat")), None
+    )
     return value if isinstance(value, str) and value.lower().endswith("-link") else None
 
 

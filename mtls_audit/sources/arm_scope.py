@@ -217,19 +217,31 @@ class Scope:
         raise UnresolvedParameter(f"parameter {key!r} has no value (no default, not given)")
 
     def declared(self, symbol: str, full: bool) -> Any:
+        """What the template declares for its resource ``symbol``: the properties (the whole
+        declaration with ``full``), without the top-level members that cannot be resolved (their
+        gaps are recorded on the resource itself), so that reading one of those fails."""
         state = self.state
         decl = state.symbols.get(symbol)
         if not isinstance(decl, dict) or decl.get("existing") is True or "copy" in decl:
             raise unsupported("reference")
         pointer = f"{state.base}/resources/{pointer_token(symbol)}"
-        plain = Scope(state, self.env)
         if full:
             body = {k: v for k, v in decl.items() if k.lower() not in TEMPLATE_KEYS}
-            return state.once(f"reference('{symbol}', full)", lambda: resolve(body, plain, pointer))
-        where = f"{pointer}/properties"
-        return state.once(
-            f"reference('{symbol}')", lambda: resolve(decl.get("properties", {}), plain, where)
-        )
+        else:
+            body, pointer = decl.get("properties", {}), f"{pointer}/properties"
+        plain = Scope(state, self.env)
+
+        def compute() -> Any:
+            failed: list[str] = []
+            value = resolve(body, plain, pointer, lambda _e, at, _t: failed.append(at))
+            if not isinstance(value, dict):
+                if failed:
+                    raise EvaluationError(f"the declared value of {symbol!r} is not resolved")
+                return value
+            tops = {at[len(pointer) + 1 :].split("/", 1)[0] for at in failed}
+            return {k: v for k, v in value.items() if pointer_token(k) not in tops}
+
+        return state.once(f"reference('{symbol}'{', full' if full else ''})", compute)
 
     def variable(self, name: str) -> Any:
         state = self.state

@@ -114,19 +114,31 @@ class _Sink:
         self.out = out
         self.seen: set[tuple[str, ...]] = set()
 
-    def gap(self, kind: str, what: str, message: str, pointer: str, subject: str = "") -> None:
+    def gap(
+        self,
+        kind: str,
+        what: str,
+        message: str,
+        pointer: str,
+        subject: str = "",
+        declaration: str | None = None,
+    ) -> None:
+        """Record a gap once; with the resource's ``declaration`` pointer, the gap also names
+        the ``property`` (a pointer inside the resource) it is about."""
         subject = subject or self.file
         key = (kind, what, message, pointer, subject)
         if key not in self.seen:
             self.seen.add(key)
             gap = {"kind": kind, "subject": subject, "what": what, "message": message}
+            if declaration is not None and pointer.startswith(declaration + "/"):
+                gap["property"] = pointer[len(declaration) :]
             self.out.gaps.append(gap | {"file": self.file, "pointer": pointer})
 
-    def failure(self, subject: str) -> Fail:
+    def failure(self, subject: str, declaration: str) -> Fail:
         def fail(exc: ExpressionError, pointer: str, text: str) -> None:
             shown = text if len(text) <= 160 else text[:159] + "…"
             message = f"{shown}: {exc}; kept as written"
-            self.gap(exc.kind, exc.what, message, pointer, subject)
+            self.gap(exc.kind, exc.what, message, pointer, subject, declaration)
 
         return fail
 
@@ -195,9 +207,10 @@ class _Expander:
         for key, problems in errors.items():
             for error in problems:
                 message = f"{error}; the id keeps it as written"
-                self.sink.gap(error.kind, error.what, message, f"{pointer}/{key}", resource_id)
+                where = f"{pointer}/{key}"
+                self.sink.gap(error.kind, error.what, message, where, resource_id, pointer)
         body = {"id": resource_id, "type": full_type, "name": resource_id.rsplit("/", 1)[1]}
-        fail = self.sink.failure(resource_id)
+        fail = self.sink.failure(resource_id, pointer)
         for key, value in decl.items():
             if key.lower() not in _TEMPLATE_ONLY | _IDENTITY:
                 body[key] = resolve(value, scope, f"{pointer}/{pointer_token(key)}", fail)
