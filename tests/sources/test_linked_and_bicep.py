@@ -139,7 +139,8 @@ def test_a_bicep_file_is_compiled_with_the_cli_on_path(
     params = write_json(tmp_path, "main.parameters.json", bicep.parameters(HOSTS))
     result = load_files([source], parameter_files=[params])
     assert log.read_text().split() == [*expected_args.split(), str(source)]
-    assert f"{bicep.SERVICE_ID}/backends/labs".lower() in {r["id"].lower() for r in result.resources}
+    found = {r["id"].lower() for r in result.resources}
+    assert f"{bicep.SERVICE_ID}/backends/labs".lower() in found
     [record] = [i for i in result.inputs if i["path"] == str(source)]
     assert record["format"] == "arm-template"
     assert record["compiled_with"] == f"{tool} {expected_args} {source}"
