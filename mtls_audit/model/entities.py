@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from mtls_audit.model import ids
 from mtls_audit.model.cite import Citation
+from mtls_audit.model.fabric import ServiceFabric, service_fabric
 from mtls_audit.model.json_view import View, is_unresolved
 from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import parse_time
@@ -119,6 +120,11 @@ class Backend(Entity):
     @property
     def tls(self) -> View | None:
         return self.props.child("tls")
+
+    @property
+    def service_fabric(self) -> ServiceFabric | None:
+        """The cluster settings of a Service Fabric backend (see ``model.fabric``)."""
+        return service_fabric(self.props)
 
 
 @dataclass(frozen=True, slots=True)

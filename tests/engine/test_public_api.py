@@ -41,6 +41,7 @@ PINNED = {
     "ResponseWrite",
     "Result",
     "Rule",
+    "ServiceFabric",
     "ServiceModel",
     "Severity",
     "Status",

@@ -152,7 +152,7 @@ def test_a_failing_compilation_names_the_compiler_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tools = tmp_path / "bin"
-    message = "main.bicep(3,5) : Error BCP018: Expected the \"=\" character at this location."
+    message = 'main.bicep(3,5) : Error BCP018: Expected the "=" character at this location.'
     fake_tool(tools, "bicep", f"echo '{message}' >&2\nexit 1\n")
     monkeypatch.setenv("PATH", str(tools))
     source = tmp_path / "main.bicep"
