@@ -62,6 +62,9 @@ class Context(Protocol):
 
     def copy_index(self, loop: str | None) -> int: ...
 
+    def user_function(self, name: str, args: list[Any]) -> Any:
+        """A user-defined function (``namespace.name``) of the template, applied to values."""
+
     def declared(self, symbol: str, full: bool) -> Any:
         """``reference('symbol')`` of a resource the template declares (languageVersion 2.0):
         its declared properties (the whole declaration with ``full``)."""
@@ -217,6 +220,8 @@ class Evaluator:
         if lazy is not None:
             return lazy(self, node.args)
         function = self.functions.get(name)
+        if function is None and "." in name:
+            return self.ctx.user_function(node.name, [self.eval(arg) for arg in node.args])
         if function is None:
             raise unsupported(node.name)
         lenient = self.placeholders is not None and name in ("concat", "format")

@@ -21,6 +21,8 @@ from mtls_audit.sources.arm_functions import evaluate_string
 
 MAX_COPY = 800
 """ARM's own limit on a copy loop's count."""
+MAX_FUNCTION_DEPTH = 32
+"""How deep user-defined functions may call each other."""
 MAX_TYPE_DEPTH = 32
 """How deep user-defined types may nest before a parameter is treated as secret."""
 MAX_COPIES = 100_000
@@ -99,6 +101,7 @@ class TemplateState:
         self.base = base
         self.budget = budget
         self.given = {name.lower(): value for name, value in given.items()}
+        self.functions = _user_functions(template.get("functions"))
         definitions = template.get("definitions")
         self.definitions = definitions if isinstance(definitions, dict) else {}
         params = template.get("parameters")
@@ -119,6 +122,7 @@ class TemplateState:
         self.symbols = resources if isinstance(resources, dict) else {}
         self.cache: dict[str, Any] = {}
         self.busy: set[str] = set()
+        self.busy_functions = 0
 
     def typed(self, spec: Any) -> dict[str, Any]:
         """A parameter or type declaration with its ``$ref`` to a user-defined type
@@ -216,6 +220,27 @@ class Scope:
             return None
         raise UnresolvedParameter(f"parameter {key!r} has no value (no default, not given)")
 
+    def user_function(self, name: str, args: list[Any]) -> Any:
+        """Apply a user-defined function: its output expression, evaluated where its own
+        parameters are the arguments (such functions cannot read the template's parameters or
+        variables)."""
+        definition = self.state.functions.get(name.lower())
+        if definition is None:
+            raise unsupported(name)
+        params = definition.get("parameters")
+        names = [p.get("name") for p in params] if isinstance(params, list) else []
+        output = definition.get("output")
+        if not isinstance(output, dict) or "value" not in output or len(names) != len(args):
+            raise EvaluationError(f"{name}() is not a function of {len(args)} argument(s)")
+        if self.state.busy_functions >= MAX_FUNCTION_DEPTH:
+            raise EvaluationError(f"{name}(): user-defined functions nest too deeply")
+        given = {str(n): v for n, v in zip(names, args, strict=True)}
+        specs = {"parameters": {str(n): {"type": "object"} for n in names}}
+        inner = TemplateState(specs, given, self.state.base, self.state.budget)
+        inner.functions = self.state.functions
+        inner.busy_functions = self.state.busy_functions + 1
+        return resolve(output["value"], Scope(inner, self.env), f"{self.state.base}/functions")
+
     def declared(self, symbol: str, full: bool) -> Any:
         """What the template declares for its resource ``symbol``: the properties (the whole
         declaration with ``full``), without the top-level members that cannot be resolved (their
@@ -257,6 +282,18 @@ class Scope:
             return resolve(definition, plain, where)
 
         return state.once(f"variables('{name}')", compute)
+
+
+def _user_functions(declared: Any) -> dict[str, dict[str, Any]]:
+    """``{"namespace.member": definition}`` from a template's ``functions`` array."""
+    found: dict[str, dict[str, Any]] = {}
+    for namespace in declared if isinstance(declared, list) else ():
+        members = namespace.get("members") if isinstance(namespace, dict) else None
+        prefix = namespace.get("namespace") if isinstance(namespace, dict) else None
+        for member, definition in members.items() if isinstance(members, dict) else ():
+            if isinstance(prefix, str) and isinstance(definition, dict):
+                found[f"{prefix}.{member}".lower()] = definition
+    return found
 
 
 def resolve(value: Any, scope: Scope, pointer: str, fail: Fail | None = None) -> Any:

@@ -43,6 +43,9 @@ class FakeContext:
             raise EvaluationError("outside a loop")
         return self.loops[loop] if loop else next(iter(self.loops.values()))
 
+    def user_function(self, name: str, args: list[Any]) -> Any:
+        raise UnsupportedFunction(f"{name}() is not offered by this context")
+
     def declared(self, symbol: str, full: bool) -> Any:
         raise UnsupportedFunction("reference() is not offered by this context")
 

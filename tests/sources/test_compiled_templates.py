@@ -276,3 +276,78 @@ def test_comments_are_accepted_and_lines_stay_right(tmp_path: Path) -> None:
     [resource] = result.resources
     assert resource["properties"] == {"publisherName": "a // b /* c */"}
     assert result.origins[resource["id"].lower()]["line"] == 6
+
+
+def test_user_defined_functions_are_applied(tmp_path: Path) -> None:
+    document = bicep.compiled()
+    document["functions"] = [
+        {
+            "namespace": "__bicep",
+            "members": {
+                "gatewayHost": {
+                    "parameters": [{"type": "string", "name": "name"}],
+                    "output": {
+                        "type": "object",
+                        "value": "[createObject('type', 'Proxy', 'hostName', parameters('name'), "
+                        "'negotiateClientCertificate', true())]",
+                    },
+                }
+            },
+        }
+    ]
+    document["resources"]["apim"]["properties"]["hostnameConfigurations"] = (
+        "[map(parameters('hosts'), lambda('h', __bicep.gatewayHost(lambdaVariables('h'))))]"
+    )
+    main = write_json(tmp_path, "main.json", document)
+    params = write_json(tmp_path, "p.json", bicep.parameters(HOSTS))
+    snapshot = workflow.collect_files([main], parameter_files=[params])
+    [service] = [r for r in snapshot["resources"] if r["id"] == bicep.SERVICE_ID]
+    assert service["properties"]["hostnameConfigurations"] == [
+        {"type": "Proxy", "hostName": host, "negotiateClientCertificate": True} for host in HOSTS
+    ]
+
+
+def test_values_only_azure_knows_are_gaps_only_where_read(tmp_path: Path) -> None:
+    """tenant() in a vault's tenantId and deployment() in a location are not read by any
+    rule; uniqueString() in a backend URL is."""
+    vault = {
+        "type": "Microsoft.KeyVault/vaults",
+        "apiVersion": "2023-07-01",
+        "name": "kv-eq",
+        "location": "[deployment().location]",
+        "properties": {
+            "tenantId": "[tenant().tenantId]",
+            "sku": {"family": "A", "name": "standard"},
+            "enableRbacAuthorization": True,
+        },
+    }
+    backend = {
+        "type": "Microsoft.ApiManagement/service/backends",
+        "apiVersion": "2024-05-01",
+        "name": "apim-eq/labs",
+        "properties": {"url": "[format('https://{0}.example', uniqueString('labs'))]"},
+    }
+    service = {
+        "type": "Microsoft.ApiManagement/service",
+        "apiVersion": "2024-05-01",
+        "name": "apim-eq",
+        "location": "[deployment().location]",
+        "sku": {"name": "Developer", "capacity": 1},
+        "properties": {"publisherEmail": "[parameters('email')]", "publisherName": "Eq"},
+    }
+    document = template([vault, service, backend], parameters={"email": {"type": "string"}})
+    snapshot = workflow.collect_files([write_json(tmp_path, "t.json", document)])
+    assert len(snapshot["gaps"]) == 5
+    evidence = evidence_of(snapshot)
+    [gap] = evidence["gaps"]
+    assert gap["property"] == "/properties/url"
+    assert "uniqueString()" in gap["message"]
+    ignored = {(g["subject"].rsplit("/", 1)[-1], g["property"]) for g in evidence["ignored_gaps"]}
+    assert ignored == {
+        ("kv-eq", "/location"),
+        ("kv-eq", "/properties/tenantId"),
+        ("apim-eq", "/location"),
+        ("apim-eq", "/properties/publisherEmail"),
+    }
+    [https] = [r for r in evidence["results"] if r["rule_id"] == "MTLS-OUT-01"]
+    assert https["status"] == "indeterminate"
