@@ -6,8 +6,9 @@ without Azure are implemented. Any other function raises :class:`UnsupportedFunc
 the caller keeps the original string and records a gap.
 
 ``guid()`` is computed as ARM documents it (a name-based UUID v5 over the arguments joined by
-``-``) so role assignment names stay stable; ids built offline use a placeholder subscription, so
-they never claim to be the ids Azure would give.
+``-``) so role assignment names stay stable. Id functions are in ``arm_ids``, array, object and
+lambda functions in ``arm_collections``; ``reference()`` answers only for a resource the template
+itself declares (languageVersion 2.0 symbolic names).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from mtls_audit.sources.arm_collections import COLLECTION_FUNCTIONS, LAMBDA_FUNCTIONS
@@ -30,11 +31,16 @@ from mtls_audit.sources.arm_expression import (
     parse,
     unsupported,
 )
+from mtls_audit.sources.arm_ids import (
+    extension_resource_id,
+    resource_group,
+    resource_id,
+    subscription,
+    subscription_resource_id,
+    tenant_resource_id,
+)
 from mtls_audit.sources.arm_values import int_arg, limit, same, str_arg, text
 
-OFFLINE_LOCATION = "offline"
-"""``resourceGroup().location`` offline: the real location is not in the files."""
-OFFLINE_TENANT = "00000000-0000-0000-0000-000000000000"
 _GUID_NAMESPACE = uuid.UUID("11fb06fb-712d-4ddd-98c7-e71bbd588830")
 
 
@@ -55,78 +61,6 @@ def evaluate_string(
         except RecursionError:
             raise EvaluationError("the expression is nested too deeply") from None
     return value
-
-
-def provider_path(resource_type: str, names: Sequence[str]) -> str:
-    """``/providers/{namespace}/{type}/{name}/…`` from a full type and its name segments."""
-    namespace, *types = resource_type.split("/")
-    segments = [segment for name in names for segment in name.split("/")]
-    if not types or len(types) != len(segments):
-        raise EvaluationError(
-            f"resource type {resource_type!r} needs {len(types)} name segment(s), "
-            f"got {len(segments)}: {'/'.join(segments)!r}"
-        )
-    return f"/providers/{namespace}" + "".join(
-        f"/{t}/{n}" for t, n in zip(types, segments, strict=True)
-    )
-
-
-def _id_args(args: Sequence[Any], function: str, most: int) -> tuple[list[str], int]:
-    texts = [str_arg(arg, function) for arg in args]
-    where = next((i for i, text in enumerate(texts) if "/" in text), None)
-    if where is None or where > most:
-        raise EvaluationError(f"{function}() has no resource type argument")
-    return texts, where
-
-
-def _resource_id(ctx: Context, *args: Any) -> str:
-    texts, where = _id_args(args, "resourceId", 2)
-    subscription, group = ctx.subscription_id, ctx.resource_group
-    if where == 2:
-        subscription, group = texts[0], texts[1]
-    elif where == 1:
-        group = texts[0]
-    prefix = f"/subscriptions/{subscription}"
-    if group is not None:
-        prefix += f"/resourceGroups/{group}"
-    return prefix + provider_path(texts[where], texts[where + 1 :])
-
-
-def _subscription_resource_id(ctx: Context, *args: Any) -> str:
-    texts, where = _id_args(args, "subscriptionResourceId", 1)
-    subscription = texts[0] if where == 1 else ctx.subscription_id
-    return f"/subscriptions/{subscription}" + provider_path(texts[where], texts[where + 1 :])
-
-
-def _tenant_resource_id(_ctx: Context, resource_type: Any, *names: Any) -> str:
-    texts = [str_arg(v, "tenantResourceId") for v in (resource_type, *names)]
-    return provider_path(texts[0], texts[1:])
-
-
-def _extension_resource_id(_ctx: Context, scope: Any, resource_type: Any, *names: Any) -> str:
-    texts = [str_arg(v, "extensionResourceId") for v in (scope, resource_type, *names)]
-    return texts[0].rstrip("/") + provider_path(texts[1], texts[2:])
-
-
-def _resource_group(ctx: Context) -> dict[str, Any]:
-    if ctx.resource_group is None:
-        raise EvaluationError("resourceGroup() is not available at subscription scope")
-    return {
-        "id": f"/subscriptions/{ctx.subscription_id}/resourceGroups/{ctx.resource_group}",
-        "name": ctx.resource_group,
-        "type": "Microsoft.Resources/resourceGroups",
-        "location": OFFLINE_LOCATION,
-        "properties": {"provisioningState": "Succeeded"},
-    }
-
-
-def _subscription(ctx: Context) -> dict[str, Any]:
-    return {
-        "id": f"/subscriptions/{ctx.subscription_id}",
-        "subscriptionId": ctx.subscription_id,
-        "tenantId": OFFLINE_TENANT,
-        "displayName": ctx.subscription_id,
-    }
 
 
 def _copy_index(ctx: Context, *args: Any) -> int:
@@ -368,12 +302,12 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "parameters": lambda ctx, name: ctx.parameter(str_arg(name, "parameters")),
     "variables": lambda ctx, name: ctx.variable(str_arg(name, "variables")),
     "copyindex": _copy_index,
-    "resourcegroup": _resource_group,
-    "subscription": _subscription,
-    "resourceid": _resource_id,
-    "subscriptionresourceid": _subscription_resource_id,
-    "tenantresourceid": _tenant_resource_id,
-    "extensionresourceid": _extension_resource_id,
+    "resourcegroup": resource_group,
+    "subscription": subscription,
+    "resourceid": resource_id,
+    "subscriptionresourceid": subscription_resource_id,
+    "tenantresourceid": tenant_resource_id,
+    "extensionresourceid": extension_resource_id,
     "concat": _concat,
     "format": _format,
     "tolower": lambda _c, s: str_arg(s, "toLower").lower(),

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mtls_audit.sources.arm_expression import EvaluationError, ExpressionError
-from mtls_audit.sources.arm_functions import evaluate_string, provider_path
+from mtls_audit.sources.arm_functions import evaluate_string
+from mtls_audit.sources.arm_ids import provider_path
 from mtls_audit.sources.arm_scope import (
     TEMPLATE_KEYS,
     Budget,
