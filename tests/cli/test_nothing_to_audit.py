@@ -102,12 +102,17 @@ def test_nothing_to_audit_exits_3_in_every_output(
         assert not VERDICT_PASS.search(text)
 
 
-def test_nothing_to_audit_in_the_pdf(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("name", INPUTS)
+def test_nothing_to_audit_in_the_pdf(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
     pypdf = pytest.importorskip("pypdf")
-    code, _, out = scan(tmp_path, capsys, STORAGE, "pdf")
+    data, found = INPUTS[name]
+    code, _, out = scan(tmp_path, capsys, data, "pdf")
     assert code == 3
     text = "\n".join(page.extract_text() for page in pypdf.PdfReader(out / "report.pdf").pages)
     assert "NOTHING TO AUDIT" in text
+    assert " ".join(found.split()[:3]) in " ".join(text.split())
     assert not VERDICT_PASS.search(text)
 
 
