@@ -137,7 +137,8 @@ def source_options(func: F) -> F:
             "from_files",
             multiple=True,
             type=click.Path(path_type=Path),
-            help="Offline input: ARM resources or a deployment template (repeatable).",
+            help="Offline input: ARM resources, a deployment template or a .bicep file "
+            "(compiled with bicep or az when on PATH); repeatable.",
         ),
         click.option(
             "--parameters",
