@@ -170,3 +170,29 @@ def test_rules_that_judge_nothing_are_not_a_pass(
         "message": "The 1 rule(s) selected gave no result: nothing was judged.",
     }
     assert not VERDICT_PASS.search(stdout)
+
+
+def test_rules_that_apply_to_nothing_are_not_a_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = {
+        "id": f"{APIM}/apim-one",
+        "type": "Microsoft.ApiManagement/service",
+        "name": "apim-one",
+        "sku": {"name": "Premium", "capacity": 1},
+        "properties": {},
+    }
+    source = write_json(tmp_path, "service.json", [service])
+    out = tmp_path / "out"
+    args = ["scan", "--from-file", str(source), "--select", "MTLS-OUT-02", "--out", str(out)]
+    code, stdout, _ = run_cli([*args, "--format", "json,text"], capsys)
+    assert code == 3, stdout
+    evidence = json.loads((out / "evidence.json").read_text())
+    assert [r["status"] for r in evidence["results"]] == ["not_applicable"]  # no backends
+    assert evidence["errors"] == [
+        {
+            "kind": "nothing-to-audit",
+            "message": "The 1 rule(s) selected found nothing they apply to: nothing was judged.",
+        }
+    ]
+    assert "Verdict: NOTHING TO AUDIT" in stdout
