@@ -82,7 +82,10 @@ class Hostname:
 
     @property
     def host_name(self) -> str:
-        return self.view.text("hostName") or ""
+        """The host name; an unresolved template expression as written (so that two unknown
+        hosts stay apart and a reader sees which parameter holds the name)."""
+        value = self.view.get("hostName")
+        return value if isinstance(value, str) else ""
 
     @property
     def is_proxy(self) -> bool:
