@@ -82,3 +82,68 @@ def test_a_quickstart_that_does_not_negotiate_fails_gw01() -> None:
     statuses = {r["rule_id"]: r["status"] for r in evidence["results"]}
     assert statuses["MTLS-GW-01"] == "fail"
     assert statuses["MTLS-EVID-01"] == "fail"  # the hostnames are parameters without values
+
+
+def test_the_avm_backend_module_with_a_service_judges_a_service_fabric_backend(
+    tmp_path: Path,
+) -> None:
+    """The Azure Verified Module for backends (compiled Bicep, languageVersion 2.0, nullable
+    parameters, shallowMerge) with parameters for a Service Fabric backend, joined with an
+    export of its service."""
+    offline = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/offline"
+    service_id = f"{offline}/providers/Microsoft.ApiManagement/service/apim-x"
+    parameters = {
+        "apiManagementServiceName": "apim-x",
+        "name": "orders",
+        "url": "fabric:/shop/orders",
+        "enableTelemetry": False,
+        "serviceFabricCluster": {
+            "managementEndpoints": ["https://sf.example.org:19080"],
+            "clientCertificateId": f"{service_id}/certificates/sf-client",
+            "serverX509Names": [{"name": "CN=sf.example.org", "issuerCertificateThumbprint": "AB"}],
+        },
+    }
+    params = tmp_path / "backend.parameters.json"
+    params.write_text(
+        json.dumps({"parameters": {k: {"value": v} for k, v in parameters.items()}}),
+        encoding="utf-8",
+    )
+    service = tmp_path / "service.json"
+    service.write_text(
+        json.dumps(
+            [
+                {
+                    "id": service_id,
+                    "type": "Microsoft.ApiManagement/service",
+                    "name": "apim-x",
+                    "sku": {"name": "Developer", "capacity": 1},
+                    "properties": {"hostnameConfigurations": []},
+                },
+                {
+                    "id": f"{service_id}/certificates/sf-client",
+                    "type": "Microsoft.ApiManagement/service/certificates",
+                    "name": "sf-client",
+                    "properties": {
+                        "keyVault": {"secretIdentifier": "https://kv.vault.azure.net/secrets/sf"},
+                        "expirationDate": "2099-01-01T00:00:00Z",
+                    },
+                },
+            ]
+        ),
+        encoding="utf-8",
+    )
+    module = CORPORA / "apim-samples" / "brm-avm-apim" / "backend" / "main.json"
+    document = workflow.collect_files([module, service], parameter_files=[params])
+    assert document["gaps"] == []
+    evidence = workflow.assess(document, "0" * 64, AssessOptions()).evidence
+    backend = {
+        r["rule_id"]: r["status"]
+        for r in evidence["results"]
+        if r["resource_id"].endswith("/backends/orders")
+    }
+    assert backend == {
+        "MTLS-OUT-01": "pass",
+        "MTLS-OUT-02": "pass",
+        "MTLS-OUT-03": "pass",
+        "MTLS-OUT-04": "pass",
+    }
