@@ -302,6 +302,20 @@ def kind_of(value: Any) -> str:
     )
 
 
+class Declared(dict[str, Any]):
+    """An object ``reference()`` read from the template's own declaration: a member it lacks is
+    one only Azure knows, not a mistake in the template."""
+
+
+def declared(value: Any) -> Any:
+    """``value`` with every object in it marked :class:`Declared`."""
+    if isinstance(value, dict):
+        return Declared({k: declared(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [declared(v) for v in value]
+    return value
+
+
 def member(target: Any, key: Any) -> Any:
     """``target.key`` / ``target[key]``; property names match without case, as in ARM."""
     if isinstance(target, dict) and isinstance(key, str):
@@ -310,6 +324,11 @@ def member(target: Any, key: Any) -> Any:
         folded = {k.lower(): v for k, v in target.items()}
         if key.lower() in folded:
             return folded[key.lower()]
+        if isinstance(target, Declared):
+            raise UnsupportedFunction(
+                f"{key!r} is not declared in the template (a value Azure sets at deployment, "
+                "or one that could not be resolved)"
+            )
         raise EvaluationError(f"the object has no property {key!r}")
     if isinstance(target, list) and type(key) is int:
         if 0 <= key < len(target):

@@ -26,6 +26,7 @@ from mtls_audit.sources.arm_expression import (
     Evaluator,
     ExpressionError,
     Node,
+    declared,
     kind_of,
     member,
     parse,
@@ -229,7 +230,7 @@ def _reference(ctx: Context, target: Any, _api_version: Any = None, full: Any = 
     a resource id or an ``existing`` resource reads deployed state, which files do not have."""
     if not isinstance(target, str) or target.startswith("/"):
         raise unsupported("reference")
-    return ctx.declared(target, isinstance(full, str) and full.lower() == "full")
+    return declared(ctx.declared(target, isinstance(full, str) and full.lower() == "full"))
 
 
 def _guid(_ctx: Context, *args: Any) -> str:

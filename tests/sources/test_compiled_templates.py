@@ -122,7 +122,8 @@ def test_reference_to_a_declared_symbolic_resource(tmp_path: Path) -> None:
     assert named["properties"]["value"] == "gw.example.org"
     [gap] = [g for g in snapshot["gaps"] if g["subject"] == named["id"]]
     assert gap["property"] == "/properties/tags"
-    assert "publisherEmail" in gap["message"]
+    assert gap["kind"] == "unsupported"
+    assert "'publisherEmail' is not declared in the template" in gap["message"]
 
 
 def test_secure_user_defined_types_are_never_read(tmp_path: Path) -> None:
@@ -351,3 +352,27 @@ def test_values_only_azure_knows_are_gaps_only_where_read(tmp_path: Path) -> Non
     }
     [https] = [r for r in evidence["results"] if r["rule_id"] == "MTLS-OUT-01"]
     assert https["status"] == "indeterminate"
+
+
+def test_a_principal_id_from_reference_full_is_a_gap_naming_it(tmp_path: Path) -> None:
+    """Bicep writes ``apim.identity.principalId`` as reference(…, 'full'): Azure sets it."""
+    document = bicep.compiled()
+    document["resources"]["grant"] = {
+        "type": "Microsoft.Authorization/roleAssignments",
+        "apiVersion": "2022-04-01",
+        "scope": "[format('Microsoft.KeyVault/vaults/{0}', parameters('vaultName'))]",
+        "name": "[guid(parameters('vaultName'), 'secrets-user')]",
+        "properties": {
+            "principalId": "[reference('apim', '2024-05-01', 'full').identity.principalId]",
+            "roleDefinitionId": "[subscriptionResourceId('Microsoft.Authorization/"
+            "roleDefinitions', '4633458b-17de-408a-b874-0445c86b69e6')]",
+        },
+        "dependsOn": ["apim"],
+    }
+    main = write_json(tmp_path, "main.json", document)
+    params = write_json(tmp_path, "p.json", bicep.parameters(HOSTS))
+    snapshot = workflow.collect_files([main], parameter_files=[params])
+    [gap] = [g for g in snapshot["gaps"] if g.get("property") == "/properties/principalId"]
+    assert "'principalId' is not declared in the template" in gap["message"]
+    scope = "/providers/Microsoft.KeyVault/vaults/kv-eq/providers/Microsoft.Authorization/"
+    assert f"{scope}roleAssignments/" in gap["subject"]
