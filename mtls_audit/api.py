@@ -44,6 +44,7 @@ from mtls_audit.model.entities import (
     secret_version_of,
     vault_url_of,
 )
+from mtls_audit.model.fabric import ServiceFabric
 from mtls_audit.model.identity import (
     IdentityStatus,
     ReferenceIdentity,
@@ -125,6 +126,7 @@ __all__ = [
     "ResponseWrite",
     "Result",
     "Rule",
+    "ServiceFabric",
     "ServiceModel",
     "Severity",
     "Status",

@@ -141,8 +141,9 @@ def source_options(func: F) -> F:
             "from_files",
             multiple=True,
             type=click.Path(path_type=Path),
-            help="Offline input (repeatable): ARM resources or a deployment template, "
-            "`terraform show -json` output, or an APIOps artifacts folder.",
+            help="Offline input (repeatable): ARM resources, a deployment template or a .bicep "
+            "file (compiled with bicep or az when on PATH), `terraform show -json` output, or an "
+            "APIOps artifacts folder.",
         ),
         click.option(
             "--parameters",

@@ -27,6 +27,8 @@ from mtls_audit.model.entities import (
     Subscription,
     Vault,
 )
+from mtls_audit.model.population import nothing_to_audit
+from mtls_audit.model.relevance import matters
 from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import Service, parse_time
 
@@ -118,6 +120,10 @@ class Model:
     as_of: datetime
     source: str
     collected: frozenset[str] = field(default_factory=frozenset)  # resource type keys present
+    # Gaps about properties no rule reads (see model.relevance): listed, never gating.
+    ignored_gaps: tuple[Gap, ...] = ()
+    # Why there is nothing to audit (no APIM service), naming what was found; None otherwise.
+    nothing_to_audit: str | None = None
     # Derived views shared by rules (effective policies, analyses), filled on first use.
     memo: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -302,17 +308,19 @@ def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -
     built = tuple(
         build_service(s, by_service.get(ids.key(str(s.get("id", ""))), [])) for s in services
     )
+    types = {str(r.get("id", "")).rstrip("/").lower(): _type_key(r) for r in resources}
     recorded = [*snapshot.get("gaps", []), *_unanalysed(built)]
-    gaps = tuple(
-        Gap(
+    gaps: list[Gap] = []
+    ignored: list[Gap] = []
+    for g in recorded:
+        gap = Gap(
             str(g.get("kind", "")),
             str(g.get("subject", "") or ""),
             str(g.get("what", "") or ""),
             str(g.get("message", "")),
             g,
         )
-        for g in recorded
-    )
+        (gaps if matters(g, types) else ignored).append(gap)
     return Model(
         services=built,
         vaults=tuple(Vault(r) for r in resources if _type_key(r) == "microsoft.keyvault/vaults"),
@@ -327,8 +335,10 @@ def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -
             if _type_key(r) == "microsoft.authorization/roledefinitions"
         ),
         keyvault_certificates=tuple(keyvault),
-        gaps=gaps,
+        gaps=tuple(gaps),
+        ignored_gaps=tuple(ignored),
         as_of=as_of,
         source=str(provenance.get("source", "")),
         collected=frozenset(_type_key(r) for r in resources),
+        nothing_to_audit=nothing_to_audit(resources, len(gaps)),
     )

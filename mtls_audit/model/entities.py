@@ -11,6 +11,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from mtls_audit.model import ids
 from mtls_audit.model.cite import Citation
+from mtls_audit.model.fabric import ServiceFabric, service_fabric
 from mtls_audit.model.json_view import View, is_unresolved
 from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import parse_time
@@ -89,12 +90,18 @@ class Policy(Entity):
 
     @property
     def text(self) -> str | None:
-        value = self.props.get("value")
-        return value if isinstance(value, str) else None
+        """The policy text: ``value``, or ``policyContent`` in api-versions up to 2017-03-01
+        (still written by portal exports and older templates)."""
+        for name in ("value", "policyContent"):
+            value = self.props.get(name)
+            if isinstance(value, str):
+                return value
+        return None
 
     @property
     def format(self) -> str:
-        return (self.props.text("format") or "xml").lower()
+        """``format``, or ``contentFormat`` beside ``policyContent``; XML when absent."""
+        return (self.props.text("format") or self.props.text("contentFormat") or "xml").lower()
 
 
 class Fragment(Policy):
@@ -113,6 +120,11 @@ class Backend(Entity):
     @property
     def tls(self) -> View | None:
         return self.props.child("tls")
+
+    @property
+    def service_fabric(self) -> ServiceFabric | None:
+        """The cluster settings of a Service Fabric backend (see ``model.fabric``)."""
+        return service_fabric(self.props)
 
 
 @dataclass(frozen=True, slots=True)

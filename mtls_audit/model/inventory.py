@@ -60,7 +60,8 @@ class BackendCertificate:
     """One client certificate a backend entity names, and the certificate entity it resolves to.
 
     ``reference`` is a ``credentials.certificateIds`` entry or, when there are none, a
-    ``credentials.certificate`` thumbprint (APIM ignores thumbprints when ids are given).
+    ``credentials.certificate`` thumbprint (APIM ignores thumbprints when ids are given); for a
+    Service Fabric backend also the cluster's ``clientCertificateId`` (or thumbprint).
     """
 
     backend: Backend
@@ -99,6 +100,15 @@ def backend_certificates(svc: ServiceModel) -> tuple[BackendCertificate, ...]:
     """Every client certificate the service's backend entities name, in backend order."""
     out: list[BackendCertificate] = []
     for backend in svc.backends:
+        fabric = backend.service_fabric
+        client = fabric.client_certificate if fabric else None
+        if client is not None:  # presented to the cluster's management endpoint
+            found = _resolve(svc.certificates, client.reference, client.by_thumbprint)
+            out.append(
+                BackendCertificate(
+                    backend, client.reference, client.by_thumbprint, client.citation, found
+                )
+            )
         creds = backend.credentials
         if creds is None:
             continue

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from mtls_audit.engine.runner import NOTHING_TO_AUDIT
 from mtls_audit.report.reader import verdict, visible
 
 _ORDER = ("critical", "high", "medium", "low", "info")
@@ -25,6 +26,7 @@ _VERDICT_STYLE = {
     "fail": "bold red",
     "incomplete": "yellow",
     "not_gated": "yellow",
+    "nothing": "bold red",
 }
 
 
@@ -81,6 +83,8 @@ def print_summary(
     if evidence["gaps"]:
         console.print(f"[yellow]Evidence gaps: {len(evidence['gaps'])}[/] (see MTLS-EVID-01).")
     for error in evidence["errors"]:
+        if error["kind"] == NOTHING_TO_AUDIT:
+            continue  # the verdict below says it
         console.print(f"[bold red]Run error[/] ({inert(error['kind'])}): {inert(error['message'])}")
     _print_audit(evidence, console)
     outcome = verdict(evidence)

@@ -221,6 +221,11 @@ def build_evidence(
         "rule_pack": [rule_entry(r) for r in sorted(assessment.rules, key=lambda r: r.id)],
         "results": [result_entry(f, origins) for f in assessment.findings],
         "gaps": [dict(gap.raw) for gap in model.gaps],
+        **(
+            {"ignored_gaps": [dict(gap.raw) for gap in model.ignored_gaps]}
+            if model.ignored_gaps
+            else {}
+        ),
         "errors": [
             {
                 k: v

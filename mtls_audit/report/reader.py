@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mtls_audit.engine.runner import NOTHING_TO_AUDIT
 from mtls_audit.errors import InputError
 
 Evidence = Mapping[str, Any]
@@ -230,7 +231,8 @@ def location_text(result: Mapping[str, Any]) -> str | None:
 @dataclass(frozen=True)
 class Verdict:
     """The overall outcome as the gate recorded it: ``pass``, ``fail`` or ``incomplete`` with a
-    threshold, ``not_gated`` without one (``--fail-on none``), which never reads as a pass."""
+    threshold, ``not_gated`` without one (``--fail-on none``), which never reads as a pass, and
+    ``nothing`` when the input held nothing to audit, whatever the threshold."""
 
     outcome: str
     label: str
@@ -244,6 +246,9 @@ def verdict(evidence: Evidence) -> Verdict:
     so that an exit code of 0 is never read as "nothing failed".
     """
     summary = evidence["summary"]
+    nothing = [e for e in evidence.get("errors", []) if e.get("kind") == NOTHING_TO_AUDIT]
+    if nothing:
+        return Verdict("nothing", "NOTHING TO AUDIT", str(nothing[0].get("message", "")))
     gate = summary.get("gate", {})
     fail_on = gate.get("fail_on", evidence["run"].get("options", {}).get("fail_on", "critical"))
     failing = int(gate.get("failing", 0))

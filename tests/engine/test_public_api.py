@@ -42,6 +42,7 @@ PINNED = {
     "ResponseWrite",
     "Result",
     "Rule",
+    "ServiceFabric",
     "ServiceModel",
     "Severity",
     "Status",

@@ -313,6 +313,7 @@ def _service_entities(vault_url: str, plant: bool) -> list[Json]:
         subscription.update(primaryKey=PLANTED_SECRETS[5], secondaryKey=PLANTED_SECRETS[5])
     out += [
         _resource(sid, "backends", "patients-backend", backend),
+        _resource(sid, "backends", "orders-fabric", _fabric_backend(sid)),
         _resource(sid, "certificates", "client-kv", certificate),
         _resource(sid, "certificates", "uploaded-ca", uploaded),
         _resource(
@@ -447,3 +448,21 @@ def build_instance(
     ]
     certificates = {name: _bundle(vault_url, name) for name in ("gateway-cert", "client-kv")}
     return Instance(resources, certificates, vault_url)
+
+
+def _fabric_backend(sid: str) -> Json:
+    """A Service Fabric backend, as the backends API returns one."""
+    return {
+        "url": "fabric:/shop/orders",
+        "protocol": "http",
+        "properties": {
+            "serviceFabricCluster": {
+                "clientCertificateId": f"{sid}/certificates/client-kv",
+                "managementEndpoints": ["https://sf.contoso.example:19080"],
+                "maxPartitionResolutionRetries": 5,
+                "serverX509Names": [
+                    {"name": "CN=sf.contoso.example", "issuerCertificateThumbprint": "22" * 20}
+                ],
+            }
+        },
+    }

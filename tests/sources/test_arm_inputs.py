@@ -184,12 +184,12 @@ def test_corrupt_json_names_line_and_column(tmp_path: Path) -> None:
     [
         ("empty.json", b"", "the file is empty"),
         ("blank.json", b"  \n\t ", "the file is empty"),
-        ("main.bicep", b"resource x 'y' = {}", "az bicep build"),
+        ("main.bicep", b"resource x 'y' = {}", "neither `bicep` nor `az` is on PATH"),
         ("main.bicepparam", b"using 'main.bicep'", "az bicep build-params"),
         ("utf16.json", "[]".encode("utf-16"), "UTF-16"),
         ("latin1.json", b'["caf\xe9"]', "not UTF-8 text (invalid byte at offset 5)"),
         ("nan.json", b"[NaN]", "NaN is not JSON"),
-        ("comment.json", b"// note\n[]", "JSON has no comments"),
+        ("comment.json", b"// note\n[", "not valid JSON"),
         ("number.json", b"42", "a single JSON int"),
         ("strings.json", b'["a", "b"]', "an array without resource objects"),
         ("openapi.json", b'{"openapi": "3.0.1", "paths": {}}', "keys openapi, paths"),
@@ -201,8 +201,9 @@ def test_corrupt_json_names_line_and_column(tmp_path: Path) -> None:
     ],
 )  # fmt: skip
 def test_unusable_files_are_refused_with_a_clear_message(
-    tmp_path: Path, name: str, content: bytes, message: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, content: bytes, message: str
 ) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
     path = write_bytes(tmp_path, name, content)
     with pytest.raises(TemplateError) as caught:
         load_files([path])
