@@ -44,7 +44,7 @@ from mtls_audit.model.entities import (
     secret_version_of,
     vault_url_of,
 )
-from mtls_audit.model.fabric import ServiceFabric
+from mtls_audit.model.fabric import ServiceFabric, url_scheme
 from mtls_audit.model.identity import (
     IdentityStatus,
     ReferenceIdentity,
@@ -170,6 +170,7 @@ __all__ = [
     "secret_name_of",
     "secret_version_of",
     "thumbprint_defects",
+    "url_scheme",
     "vault_access",
     "vault_url_of",
     "vault_uses",

@@ -17,13 +17,21 @@ Service Fabric backends through this one view.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from mtls_audit.model.cite import Citation
 from mtls_audit.model.json_view import View, is_unresolved
 
 SCHEME = "fabric"
+_SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def url_scheme(url: str) -> str:
+    """The scheme of a URL in lower case ("" when none), as ``urlsplit`` reads it but without
+    validating the rest: ``urlsplit`` raises on a host such as ``host[x]``."""
+    found = _SCHEME.match(url)
+    return found.group(1).lower() if found else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +101,7 @@ def service_fabric(properties: View) -> ServiceFabric | None:
     url = properties.get("url")
     inner = properties.child("properties")
     cluster = inner.child("serviceFabricCluster") if inner else None
-    fabric_url = isinstance(url, str) and urlsplit(url.strip()).scheme.lower() == SCHEME
+    fabric_url = isinstance(url, str) and url_scheme(url) == SCHEME
     if cluster is None and not fabric_url:
         return None
     return ServiceFabric(url if isinstance(url, str) else None, properties, cluster)

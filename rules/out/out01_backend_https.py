@@ -24,6 +24,7 @@ from mtls_audit.api import (
     passed,
     policy_layers,
     rule,
+    url_scheme,
 )
 
 from .._policy import document_subject, policies_uncollected, site_key, unreadable_documents
@@ -64,7 +65,7 @@ def _judge_fabric(backend: Backend, fabric: ServiceFabric) -> Result:
     if unknown:
         message = f"{label}: management endpoint(s) {unknown!r} cannot be resolved."
         return indeterminate(backend.id, message, *cites, name=backend.name)
-    plain = [e for e in endpoints if urlsplit(str(e).strip()).scheme.lower() != "https"]
+    plain = [e for e in endpoints if url_scheme(str(e)) != "https"]
     if plain:
         message = f"{label} resolves the service through management endpoint(s) not on HTTPS: "
         return failed(backend.id, message + ", ".join(map(str, plain)), *cites, name=backend.name)

@@ -86,6 +86,7 @@ PINNED = {
     "secret_name_of",
     "secret_version_of",
     "thumbprint_defects",
+    "url_scheme",
     "vault_access",
     "vault_url_of",
     "vault_uses",
