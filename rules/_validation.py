@@ -166,6 +166,19 @@ class Judged:
             "(MTLS-IN-01 reports the missing validation)."
         )
 
+    def ignored(self, what: str, *kinds: KindVerdict) -> Result | None:
+        """The failure when a check of ``kinds`` exists but a certificate failing it is never
+        rejected (``ignore-error="true"``, a test in an empty ``<when>``): a check that rejects
+        nothing verifies nothing."""
+        for kind in kinds:
+            if kind.tested and kind.outcome is Outcome.NEVER:
+                return self.failed(
+                    f"{what} of {self.noun} is tested by {listed(kind.checks)} but rejects "
+                    f"nothing: {kind.counterexample}.",
+                    *self.cite(kind.checks),
+                )
+        return None
+
     def unknown(self, *kinds: KindVerdict) -> Result | None:
         """The indeterminate result when the policy (or one of ``kinds``) cannot be decided."""
         if self.verdict.problems:

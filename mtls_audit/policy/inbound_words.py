@@ -31,6 +31,8 @@ _PINS = {
     AtomKind.ISSUER_EQ: "issuer",
     AtomKind.SUBJECT_EQ: "subject",
     AtomKind.SUBJECT_CONTAINS: "a subject containing",
+    AtomKind.ISSUER_CONTAINS: "an issuer containing",
+    AtomKind.NAME_CLAIM: "a name",
     AtomKind.SERIAL_EQ: "serial number",
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mtls_audit.policy.atoms import (
+    CONTAINS_KINDS,
     REQUEST,
     Atom,
     AtomKind,
@@ -29,6 +30,7 @@ from mtls_audit.policy.values import (
     Choice,
     Deployment,
     Field,
+    Found,
     Leaf,
     Now,
     Null,
@@ -156,6 +158,12 @@ def call(target: Leaf, name: str, args: list[Leaf], conditional: bool, site: Sit
         return Ordering(target, args[0]) if len(args) == 1 else unknown(site, target)
     if name == "Contains" and args:
         return _contains(target, args, site)
+    if isinstance(target, Field) and target.name in CONTAINS_KINDS and args:
+        if name in ("StartsWith", "EndsWith"):
+            return _contains(target, args, site)
+        if name == "IndexOf":
+            position = _contains(target, args, site)
+            return Found(position.formula) if isinstance(position, Bool) else position
     dictionary = isinstance(target, Deployment) and target.level == "dictionary"
     if dictionary and args and name in ("ContainsKey", "TryGetValue"):
         if isinstance(args[0], Null):
@@ -178,8 +186,10 @@ def _contains(target: Leaf, args: list[Leaf], site: Site) -> Value:
             found = in_text_set(target, value, site, comparer)
     elif isinstance(value, Null):
         return Throw()  # string.Contains(null)
-    elif isinstance(target, Field) and target.name == "subject" and isinstance(value, Text):
-        found = _subject_contains(target, value, site)
+    elif isinstance(target, Field) and target.name in CONTAINS_KINDS and isinstance(value, Text):
+        comparer = _ignore_case(args[1]) if len(args) > 1 else False
+        if comparer is not None:
+            found = _name_contains(target, value, site, comparer)
     elif isinstance(target, Text) and isinstance(value, Field):
         found = thumbprint_in_text(target, value, site)
     elif isinstance(target, Text) and isinstance(value, Text) and len(args) == 1:
@@ -190,15 +200,18 @@ def _contains(target: Leaf, args: list[Leaf], site: Site) -> Value:
     return unknown(site, target, *args) if found is None else Bool(found)
 
 
-def _subject_contains(subject: Field, text: Text, site: Site) -> Formula:
+def _name_contains(name: Field, text: Text, site: Site, ignore_case: bool) -> Formula:
+    """A substring test of the subject or issuer (``Contains``, ``StartsWith``, ``EndsWith``,
+    ``IndexOf``): all are read as "contains", a weak pin whichever end it anchors."""
     literal = text.value
-    sensitive = not subject.fold
-    if literal is not None and subject.fold:
-        folded = literal.upper() if subject.fold == "upper" else literal.lower()
+    sensitive = not name.fold and not ignore_case
+    if literal is not None and name.fold and not ignore_case:
+        folded = literal.upper() if name.fold == "upper" else literal.lower()
         if folded != literal:
             return FALSE
     pin = text.raw if literal is None else ""
-    return Var(Atom(AtomKind.SUBJECT_CONTAINS, subject.source, literal, sensitive, pin), site.span)
+    kind = CONTAINS_KINDS[name.name]
+    return Var(Atom(kind, name.source, literal, sensitive, pin), site.span)
 
 
 def _text_method(text: Text, name: str, args: list[Leaf], site: Site) -> Value:

@@ -97,6 +97,13 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Found:
+    """The result of ``IndexOf``: at least 0 exactly when ``formula`` holds, else -1."""
+
+    formula: Formula
+
+
+@dataclass(frozen=True)
 class Now:
     pass
 
@@ -156,6 +163,7 @@ Leaf: TypeAlias = (
     | TextSet
     | Cert
     | Field
+    | Found
     | Now
     | Ordering
     | Path
@@ -240,6 +248,10 @@ def compare(op: str, left: Leaf, right: Leaf, site: Site, ignore_case: bool = Fa
         left, right, op = right, left, _FLIPPED[op]
     if isinstance(left, Ordering):
         return compare_ordering(op, left, right, site)
+    if isinstance(right, Found):
+        left, right, op = right, left, _FLIPPED[op]
+    if isinstance(left, Found):
+        return _position(op, left, right, site)
     if op in ("==", "!="):
         equal = equality(left, right, site, ignore_case)
         if equal is None:
@@ -300,6 +312,28 @@ def _time_atom(field: Field, op: str, site: Site) -> Value:
         atom, holds_when_less = AtomKind.NOT_YET_VALID, False
     formula: Formula = Var(Atom(atom, field.source), site.span)
     return Bool(formula if op.startswith("<") == holds_when_less else not_(formula))
+
+
+_RELATIONS: dict[str, Callable[[float, float], bool]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+def _position(op: str, found: Found, right: Leaf, site: Site) -> Value:
+    """``IndexOf(..) op n``: decided when it holds alike for every index from 0 on."""
+    if not isinstance(right, Number):
+        return unknown(site)
+    relation = _RELATIONS[op]
+    if relation(0, right.value) != relation(1 << 30, right.value):
+        return unknown(site)
+    present = TRUE if relation(0, right.value) else FALSE
+    absent = TRUE if relation(-1, right.value) else FALSE
+    return Bool(if_(found.formula, present, absent))
 
 
 _RANK = (Deployment, Field, Ordering, Text, TextSet, Number, Bool, Cert, Now, Null)

@@ -63,7 +63,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
 
 def _judge(item: Judged) -> Result:
     chain = item.verdict[FailureKind.UNTRUSTED]
-    skipped = item.unjudged() or item.unknown(chain)
+    skipped = item.unjudged() or item.unknown(chain) or item.ignored("the chain", chain)
     if skipped is not None:
         return skipped
     if chain.tested:

@@ -55,7 +55,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
 
 def _judge(item: Judged) -> Result:
     revoked = item.verdict[FailureKind.REVOKED]
-    skipped = item.unjudged() or item.unknown(revoked)
+    skipped = item.unjudged() or item.unknown(revoked) or item.ignored("revocation", revoked)
     if skipped is not None:
         return skipped
     if revoked.tested:

@@ -65,7 +65,9 @@ def check(model: Model, options: Options) -> Iterator[Result]:
 
 def _judge(item: Judged) -> Result:
     period = [item.verdict[kind] for kind in _PERIOD]
-    skipped = item.unjudged() or item.unknown(*period)
+    skipped = (
+        item.unjudged() or item.unknown(*period) or item.ignored("the validity period", *period)
+    )
     if skipped is not None:
         return skipped
     checks = [node for kind in period for node in kind.checks]

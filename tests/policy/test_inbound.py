@@ -100,9 +100,11 @@ def test_identities_pin_thumbprints_and_names() -> None:
     )
     assert found[THUMBPRINT].tested
     assert found[NAME].tested
-    assert found[THUMBPRINT].outcome is NEVER  # the second identity names no thumbprint
-    assert found[NAME].outcome is NEVER  # the first pins no name
-    assert found.lets_through() == (found[THUMBPRINT], found[NAME])
+    # Identities are alternatives (APIM accepts a certificate matching all claims of any one):
+    # a certificate matching neither is rejected, so the mixed list is a sound allow-list.
+    assert found[THUMBPRINT].outcome is ALWAYS
+    assert found[NAME].outcome is ALWAYS
+    assert found.lets_through() == ()
     names_only = verdict(
         '<validate-client-certificate><identities><identity subject="CN=b" '
         'issuer-subject="CN=CA" /></identities></validate-client-certificate>'
@@ -204,6 +206,7 @@ def test_a_sound_condition_rejects_every_failure_it_tests() -> None:
         "expired",
         "not-yet-valid",
         "wrong-thumbprint",
+        "wrong-issuer-or-subject",  # a certificate matching no pinned identity is rejected
     }
     assert found.pinned_by_thumbprint
     assert found[NAME].tested is False

@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from mtls_audit.engine.packs import builtin_pack_dir, load_directory
-from mtls_audit.engine.rule import Options, Result
+from mtls_audit.engine.results import Result
+from mtls_audit.engine.rule import Options
 from mtls_audit.model import build_model
 from tests.rules.builder import snapshot
 
