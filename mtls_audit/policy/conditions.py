@@ -10,12 +10,14 @@ and ``return`` split the result into a :class:`~values.Choice` per path, so
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from mtls_audit.policy import csharp_ast as ast
-from mtls_audit.policy.atoms import NamedValueResolver, no_named_values, resolve_literal
+from mtls_audit.policy.atoms import REQUEST, NamedValueResolver, no_named_values, resolve_literal
 from mtls_audit.policy.csharp import ExpressionSyntaxError, parse, parse_expression
+from mtls_audit.policy.csharp_lexer import interpolation_holes
 from mtls_audit.policy.logic import FALSE, TRUE, Formula, and_, atoms, if_, not_, or_, split
 from mtls_audit.policy.members import call, construct, member, resolve_path, skipped
 from mtls_audit.policy.values import (
@@ -44,6 +46,7 @@ from mtls_audit.policy.values import (
     settle,
     truth,
     unknown,
+    value_source,
 )
 
 Env = Mapping[str, Value]
@@ -184,7 +187,22 @@ class _Evaluator:
                 return self.is_(node, env)
             case ast.New():
                 return self.new(node, env)
+            case ast.Interpolated():
+                return self.interpolated(node, env)
         return Opaque(self.site(node).text)
+
+    def interpolated(self, node: ast.Interpolated, env: Env) -> Value:
+        """``$"…{x}…"``: the holes are evaluated; the string carries what they carry."""
+        site = self.site(node)
+        start = node.span.offset
+        holes = []
+        for begin, end in interpolation_holes(node.text):
+            padded = " " * (start + begin) + node.text[begin:end]
+            try:
+                holes.append(self.expr(parse_expression(padded), env))
+            except ExpressionSyntaxError:
+                return Opaque(site.text, _reads_certificate(site.text, env))
+        return _bind_all(holes, lambda leaves: derived(site, leaves))
 
     def placeholder(self, node: ast.Placeholder) -> Value:
         text = node.text
@@ -327,6 +345,21 @@ class _Evaluator:
         return Opaque(site.text)
 
 
+_CERTIFICATE = re.compile(r"context\s*\.\s*Request\s*\.\s*Certificate\b")
+
+
+def _reads_certificate(text: str, env: Env) -> str:
+    """The source an unmodelled piece of code may read: the client certificate when it names
+    it or a local that holds certificate data, else none."""
+    if _CERTIFICATE.search(text):
+        return REQUEST
+    for name, held in env.items():
+        source = value_source(held)
+        if source and re.search(rf"\b{re.escape(name)}\b", text):
+            return source
+    return ""
+
+
 def _end_of_chain(leaf: Leaf) -> Value:
     return Null() if isinstance(leaf, Null) else leaf
 
@@ -357,14 +390,21 @@ def _logical(op: str, a: Formula, b: Formula) -> Formula:
 
 
 def _plus(left: Leaf, right: Leaf, site: Site) -> Value:
-    if isinstance(left, Text) and isinstance(right, Text) and None not in (left.value, right.value):
-        return Text(site.text, f"{left.value}{right.value}")
     if isinstance(left, Number) and isinstance(right, Number):
         return Number(left.value + right.value)
-    for side in (left, right):
-        if isinstance(side, Field) and side.name in (HEADER, HEADER_DATA):
-            return Field(side.source, HEADER_DATA)
-    return unknown(site, left, right)
+    return derived(site, [left, right])
+
+
+def derived(site: Site, parts: list[Leaf]) -> Value:
+    """A string built from ``parts`` (concatenation, interpolation): a literal when they all
+    are, else a value that carries the certificate or header data of its parts."""
+    texts = [part.value for part in parts if isinstance(part, Text) and part.value is not None]
+    if len(texts) == len(parts):
+        return Text(site.text, "".join(texts))
+    for part in parts:
+        if isinstance(part, Field) and part.name in (HEADER, HEADER_DATA):
+            return Field(part.source, HEADER_DATA)
+    return unknown(site, *parts)
 
 
 def _bind_all(values: list[Value], step: Callable[[list[Leaf]], Value]) -> Value:

@@ -201,6 +201,46 @@ def _scan_interpolated(text: str, pos: int) -> int:
     raise ExpressionSyntaxError("unterminated interpolated string", start)
 
 
+def interpolation_holes(text: str) -> list[tuple[int, int]]:
+    """The ``(start, end)`` offsets of the expressions in the holes of an interpolated string
+    (``$"a {x} b {y,5:N2}"``), without alignment and format."""
+    verbatim = "@" in text[:2]
+    pos = 3 if verbatim else 2
+    holes: list[tuple[int, int]] = []
+    while pos < len(text) - 1:
+        char = text[pos]
+        if (char in "{}" and text[pos + 1 : pos + 2] == char) or (char == "\\" and not verbatim):
+            pos += 2
+        elif char == "{":
+            pos = _hole(text, pos + 1, holes)
+        else:
+            pos += 1
+    return holes
+
+
+def _hole(text: str, start: int, holes: list[tuple[int, int]]) -> int:
+    """Record the hole starting at ``start``; return the offset after its closing brace."""
+    depth, pos, end = 0, start, None
+    while pos < len(text):
+        char = text[pos]
+        if char in "\"'":
+            pos, _ = _scan_string(text, pos + 1, False, quote=char)
+            continue
+        if char in "([{":
+            depth += 1
+        elif char in ")]" or (char == "}" and depth):
+            depth -= 1
+        elif depth == 0 and char in ",:}" and end is None:
+            end = pos
+            if char == "}":
+                break
+        elif depth == 0 and char == "}":
+            break
+        pos += 1
+    holes.append((start, pos if end is None else end))
+    return pos + 1
+
+
 def _number(text: str) -> int | float:
     clean = text.replace("_", "")
     if clean[:2].lower() == "0x":

@@ -273,19 +273,26 @@ class _Compiler:
             held = constant(raw) if resolved == raw else Text(raw, resolved)
         variables[name] = held
         throws = _throws(held)
-        self.note(node, atoms(throws) | _value_atoms(held))
+        # A header stored here is read by whatever condition later tests the variable; only
+        # a read that can throw (reject with a 500) decides anything at this element.
+        self.note(node, atoms(throws) | _value_atoms(held), reads=atoms(throws))
         return [] if throws == FALSE else [Exit(throws, Stop.ERROR, index, 500, "error")]
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
-    def note(self, node: EffectiveNode, found: frozenset[Atom]) -> None:
+    def note(
+        self, node: EffectiveNode, found: frozenset[Atom], reads: frozenset[Atom] | None = None
+    ) -> None:
+        """Record the certificate atoms an element tests, and the header reads among
+        ``reads`` (by default all of them)."""
         index = self.index(node)
         certificate = frozenset(a for a in found if a.kind is not AtomKind.OPAQUE or a.source)
         if certificate:
             self.tests.append(Tested(index, certificate))
         for atom in sorted(found, key=str):
             self.sites.setdefault(atom, index)
-            if atom.header and (atom.header, index) not in self.reads:
+            read = reads is None or atom in reads
+            if read and atom.header and (atom.header, index) not in self.reads:
                 self.reads.append((atom.header, index))
 
     def opaque_element(self, node: EffectiveNode, why: str) -> list[Step]:
@@ -360,8 +367,11 @@ def _throws(held: Value) -> Formula:
         return TRUE
     if isinstance(held, Choice):
         cond_throws, cond = split(held.cond)
+        then, other = _throws(held.then), _throws(held.other)
         return or_(
-            cond_throws, and_(cond, _throws(held.then)), and_(not_(cond), _throws(held.other))
+            cond_throws,
+            FALSE if then == FALSE else and_(cond, then),
+            FALSE if other == FALSE else and_(not_(cond), other),
         )
     return FALSE
 

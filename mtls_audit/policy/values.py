@@ -21,6 +21,7 @@ from mtls_audit.policy.logic import (
     Const,
     Formula,
     Var,
+    atoms,
     if_,
     may_throw,
     not_,
@@ -233,8 +234,30 @@ def source_of(*values: Value) -> str:
     return ""
 
 
+def value_source(value: Value) -> str:
+    """The certificate source a value depends on anywhere in it (its choices, the atoms of a
+    boolean), or ""."""
+    if isinstance(value, Choice):
+        found = [a.source for a in atoms(value.cond) if a.source]
+        return found[0] if found else value_source(value.then) or value_source(value.other)
+    if isinstance(value, Bool):
+        return next((a.source for a in atoms(value.formula) if a.source), "")
+    if isinstance(value, Found):
+        return value_source(Bool(value.formula))
+    return source_of(value)
+
+
 def unknown(site: Site, *values: Value) -> Opaque:
-    return Opaque(site.text, source_of(*values))
+    """A value not modelled: it depends on the certificate any of ``values`` depends on."""
+    return Opaque(site.text, next((s for s in map(value_source, values) if s), ""))
+
+
+def either(previous: Value | None, assigned: Value, where: str) -> Value:
+    """A variable assigned where its earlier value may survive (the assignment sits in one
+    branch of a ``<choose>``): either value, under a condition of the request."""
+    if previous is None or previous == assigned:
+        return assigned
+    return Choice(Var(Atom(AtomKind.OPAQUE, "", text=where)), assigned, previous)
 
 
 # -- comparisons --------------------------------------------------------------------------------
