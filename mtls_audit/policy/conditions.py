@@ -20,6 +20,7 @@ from mtls_audit.policy.csharp import ExpressionSyntaxError, parse, parse_express
 from mtls_audit.policy.csharp_lexer import interpolation_holes
 from mtls_audit.policy.logic import FALSE, TRUE, Formula, and_, atoms, if_, not_, or_, split
 from mtls_audit.policy.members import call, construct, member, resolve_path, skipped
+from mtls_audit.policy.sequences import sequence_call
 from mtls_audit.policy.values import (
     HEADER,
     HEADER_DATA,
@@ -204,6 +205,14 @@ class _Evaluator:
                 return Opaque(site.text, _reads_certificate(site.text, env))
         return _bind_all(holes, lambda leaves: derived(site, leaves))
 
+    def item(self, node: ast.Expr, env: Env) -> Value:
+        """An item of a collection initializer; a deployment placeholder there stands for
+        entries that are unknown (``new[] { ${thumbprints} }``)."""
+        found = self.expr(node, env)
+        if isinstance(node, ast.Placeholder) and isinstance(found, Opaque):
+            return Text(node.text, None)
+        return found
+
     def placeholder(self, node: ast.Placeholder) -> Value:
         text = node.text
         resolved = self.scope.named_value(text[2:-2].strip()) if text.startswith("{{") else None
@@ -241,21 +250,48 @@ class _Evaluator:
             return self.variable_call(func.name, node.args, env, site)
         args = [self.expr(arg, env) for arg in node.args]
         lambdas = [arg for arg in args if isinstance(arg, Lam)]
-        if func.name == "Any" and len(args) == 1 and lambdas:
-            return bind(target, lambda leaf: self.any_certificate(leaf, lambdas[0], site))
+        if func.name == "Any" and len(args) == 1 and lambdas and isinstance(target, Deployment):
+            return self.any_certificate(target, lambdas[0], site)
 
         def invoke(leaf: Leaf) -> Value:
-            return _bind_all(
-                args, lambda values: call(leaf, func.name, values, func.conditional, site)
-            )
+            def apply(values: list[Leaf]) -> Value:
+                found = sequence_call(leaf, func.name, values, site, self.apply)
+                if found is not None:
+                    return found
+                plain: list[Leaf] = [
+                    self.lambda_proxy(v) if isinstance(v, Lam) else v for v in values
+                ]
+                return call(leaf, func.name, plain, func.conditional, site)
+
+            return _bind_all(args, apply)
 
         return bind(target, invoke)
 
-    def any_certificate(self, target: Leaf, lam: Lam, site: Site) -> Value:
+    def apply(self, lam: Lam, item: Leaf) -> Value:
+        """A one-parameter lambda's value for ``item``."""
+        params, body = lam.node.params, lam.node.body
+        if len(params) != 1:
+            return Opaque(self.site(lam.node).text, self.lambda_source(lam))
+        env = {**lam.env, params[0]: item}
+        if isinstance(body, ast.Block):
+            result = self.run(body.statements, env)
+            return Opaque(self.site(body).text) if _contains(result, _NO_RETURN) else result
+        return self.expr(body, env)
+
+    def lambda_source(self, lam: Lam) -> str:
+        """The certificate a lambda reads, whatever its parameters hold."""
+        return _reads_certificate(self.site(lam.node).text, lam.env)
+
+    def lambda_proxy(self, lam: Lam) -> Opaque:
+        """A lambda passed to a method that is not modelled: an unknown that depends on what
+        the lambda reads."""
+        return Opaque(self.site(lam.node).text, self.lambda_source(lam))
+
+    def any_certificate(self, target: Deployment, lam: Lam, site: Site) -> Value:
         """``context.Deployment.Certificates.Any(c => c.Value.Thumbprint == …)``."""
         levels = {"dictionary": "item", "values": "certificate"}
         body = lam.node.body
-        if not (isinstance(target, Deployment) and target.level in levels):
+        if target.level not in levels:
             return unknown(site, target)
         if len(lam.node.params) != 1 or isinstance(body, ast.Block):
             return unknown(site, target)
@@ -335,7 +371,7 @@ class _Evaluator:
             return _bind_all(args, lambda values: construct(type_name, values, site))
         if type_name.rsplit(".", 1)[-1] not in _COLLECTIONS:
             return unknown(site, *args)
-        items = [self.expr(item, env) for item in node.items or ()]
+        items = [self.item(item, env) for item in node.items or ()]
         if args and isinstance(args[0], TextSet):
             items.extend(args[0].items)
         ignore_case = len(args) > 1 and isinstance(args[-1], Path) and "IgnoreCase" in args[-1].path

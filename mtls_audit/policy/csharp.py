@@ -122,9 +122,19 @@ class _Parser(ExpressionParser):
         names: list[tuple[str, ast.Expr | None]] = []
         while True:
             name = self.name()
-            names.append((name, self.expr() if self.accept("=") else None))
+            init = None
+            if self.accept("="):
+                init = self.array_initializer(declared) if self.at("{") else self.expr()
+            names.append((name, init))
             if not self.accept(","):
                 return self.node(ast.VarDecl, start, declared, tuple(names))
+
+    def array_initializer(self, declared: ast.TypeRef | None) -> ast.New:
+        """``string[] x = { … }``: an array created without ``new``."""
+        start = self.tok.start
+        if declared is None or not declared.array_rank:
+            raise self.error("an initializer without 'new' needs an array type")
+        return self.node(ast.New, start, declared, (), self.initializer())
 
     def local_function(self) -> bool:
         """Skip ``T Name(T a, …) { … }`` if it is written here."""

@@ -19,7 +19,7 @@ from mtls_audit.policy.atoms import (
     is_certificate_header,
     looks_like_thumbprint,
 )
-from mtls_audit.policy.logic import FALSE, TRUE, Formula, Var, or_
+from mtls_audit.policy.logic import FALSE, TRUE, Formula, Var, and_, or_
 from mtls_audit.policy.values import (
     HEADER,
     HEADER_DATA,
@@ -231,6 +231,7 @@ def _text_method(text: Text, name: str, args: list[Leaf], site: Site) -> Value:
         "ToLower": str.lower,
         "ToLowerInvariant": str.lower,
         "Trim": str.strip,
+        "ToString": str,
     }
     if name in folds and not args:
         return Text(text.raw, None if value is None else folds[name](value))
@@ -333,4 +334,5 @@ def in_text_set(items: TextSet, value: Leaf, site: Site, ignore_case: bool) -> F
     parts = [equality(value, item, site, ignore_case or items.ignore_case) for item in items.items]
     if any(part is None for part in parts):
         return None
-    return or_(*(part for part in parts if part is not None))
+    kept = items.keep or (TRUE,) * len(parts)
+    return or_(*(and_(k, part) for k, part in zip(kept, parts, strict=True) if part is not None))

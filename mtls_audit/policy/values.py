@@ -75,10 +75,12 @@ class Text:
 
 @dataclass(frozen=True)
 class TextSet:
-    """A literal array/list/set of strings (``Contains`` on it is a disjunction)."""
+    """A literal array/list/set of strings (``Contains`` on it is a disjunction); ``keep``,
+    after ``Where(..)``, is when each item is still in the set (empty: always)."""
 
     items: tuple[Text, ...]
     ignore_case: bool = False
+    keep: tuple[Formula, ...] = ()
 
 
 @dataclass(frozen=True)
