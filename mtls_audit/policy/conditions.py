@@ -92,6 +92,26 @@ class _BudgetExceeded(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class _Let:
+    """Bind ``name`` to a value already computed (a loop variable of an unrolled ``foreach``)."""
+
+    name: str
+    value: Value
+    span: ast.Span
+
+
+def _jumps(statement: ast.Stmt) -> bool:
+    """Whether a loop body breaks or continues (then it is not unrolled)."""
+    if isinstance(statement, ast.Jump):
+        return statement.keyword in ("break", "continue")
+    if isinstance(statement, ast.Block):
+        return any(_jumps(inner) for inner in statement.statements)
+    if isinstance(statement, ast.If):
+        return _jumps(statement.then) or (statement.other is not None and _jumps(statement.other))
+    return False
+
+
 class _Evaluator:
     def __init__(self, text: str, scope: Scope):
         self.text = text
@@ -107,18 +127,23 @@ class _Evaluator:
         try:
             result = self.run(tree.statements, {})
         except _BudgetExceeded:
-            return Opaque(self.site(tree).text)
+            text = self.site(tree).text
+            return Opaque(text, _reads_certificate(text, {}))
         if _contains(result, _NO_RETURN):
             raise ExpressionSyntaxError("not all code paths return a value", tree.span.end - 1)
         return result
 
-    def run(self, statements: tuple[ast.Stmt, ...], env: Env) -> Value:
+    def run(self, statements: tuple[ast.Stmt | _Let, ...], env: Env) -> Value:
         self.steps += 1
         if self.steps > STEP_BUDGET:
             raise _BudgetExceeded
         if not statements:
             return _NO_RETURN
         first, rest = statements[0], statements[1:]
+        if isinstance(first, _Let):
+            return self.run(rest, {**env, first.name: first.value})
+        if isinstance(first, ast.Foreach):
+            return self.foreach(first, rest, env)
         if isinstance(first, ast.Block):
             return self.run(first.statements + rest, env)
         if isinstance(first, ast.VarDecl):
@@ -138,19 +163,33 @@ class _Evaluator:
             return Null() if first.value is None else self.expr(first.value, env)
         if isinstance(first, ast.Jump) and first.keyword == "throw":
             return Throw()
-        # A loop, try, switch, … : whatever follows is one opaque condition.
+        # A loop, try, switch, … : whatever follows is one unknown, about the certificate if
+        # it may read it.
         end = (rest[-1] if rest else first).span.end
-        return Opaque(self.text[first.span.offset : end])
+        text = self.text[first.span.offset : end]
+        return Opaque(text, _reads_certificate(text, env))
 
-    def assign(self, name: str, bound: Value, rest: tuple[ast.Stmt, ...], env: Env) -> Value:
+    def foreach(self, loop: ast.Foreach, rest: tuple[ast.Stmt | _Let, ...], env: Env) -> Value:
+        """A loop over a literal set runs its body once per item (unrolled); any other loop,
+        or one that breaks or continues, is not modelled."""
+        items = self.expr(loop.collection, env)
+        if not isinstance(items, TextSet) or items.keep or _jumps(loop.body):
+            text = self.text[loop.span.offset : (rest[-1] if rest else loop).span.end]
+            return Opaque(text, _reads_certificate(text, env))
+        unrolled: list[ast.Stmt | _Let] = []
+        for item in items.items:
+            unrolled += [_Let(loop.name, item, loop.span), loop.body]
+        return self.run((*unrolled, *rest), env)
+
+    def assign(self, name: str, bound: Value, rest: tuple[ast.Stmt | _Let, ...], env: Env) -> Value:
         return bind(settle(bound), lambda leaf: self.run(rest, {**env, name: leaf}))
 
-    def statement_expr(self, expr: ast.Expr, rest: tuple[ast.Stmt, ...], env: Env) -> Value:
+    def statement_expr(self, expr: ast.Expr, rest: tuple[ast.Stmt | _Let, ...], env: Env) -> Value:
         if isinstance(expr, ast.Assign) and isinstance(expr.target, ast.Name):
-            assigned = self.expr(expr.value, env)
-            if expr.op != "=":
-                assigned = bind(assigned, lambda leaf: unknown(self.site(expr), leaf))
-            return self.assign(expr.target.id, assigned, rest, env)
+            value_node = expr.value
+            if expr.op != "=":  # x op= v is x = x op v
+                value_node = ast.Binary(expr.span, expr.op[:-1], expr.target, expr.value)
+            return self.assign(expr.target.id, self.expr(value_node, env), rest, env)
         evaluated = self.expr(expr, env)
         after: list[Value] = []
 
@@ -437,6 +476,8 @@ def derived(site: Site, parts: list[Leaf]) -> Value:
     texts = [part.value for part in parts if isinstance(part, Text) and part.value is not None]
     if len(texts) == len(parts):
         return Text(site.text, "".join(texts))
+    if len(texts) == len(parts) - 1 and not "".join(texts):  # "" + x is x
+        return next(part for part in parts if not isinstance(part, Text))
     for part in parts:
         if isinstance(part, Field) and part.name in (HEADER, HEADER_DATA):
             return Field(part.source, HEADER_DATA)

@@ -2,7 +2,8 @@
 
 Entry point: :func:`parse`. It reads the expression text as authored, with or without the
 leading ``@``; offsets in the tree and in :class:`ExpressionSyntaxError` point into that text.
-Statements the analyser does not model (loops, ``switch``, ``try``, ``using``, local functions)
+Statements the analyser does not model (``for``/``while``/``do`` loops, ``switch``, ``try``,
+``using``, local functions)
 are parsed for syntax and kept as :class:`~mtls_audit.policy.csharp_ast.Unanalysed`.
 """
 
@@ -89,6 +90,16 @@ class _Parser(ExpressionParser):
             thrown = self.expr() if word == "throw" and not self.at(";") else None
             self.expect(";")
             return self.node(ast.Jump, start, word, thrown)
+        if word == "foreach":
+            self.pos += 1
+            self.expect("(")
+            if not self.accept("var"):
+                self.type()
+            name = self.name()
+            self.expect("in")
+            collection = self.expr()
+            self.expect(")")
+            return self.node(ast.Foreach, start, name, collection, self.statement())
         if word in _COMPOUND:
             self.pos += 1
             _COMPOUND[word](self)
@@ -169,16 +180,6 @@ class _Parser(ExpressionParser):
         self.paren_expr()
         self.expect(";")
 
-    def foreach_loop(self) -> None:
-        self.expect("(")
-        if not self.accept("var"):
-            self.type()
-        self.name()
-        self.expect("in")
-        self.expr()
-        self.expect(")")
-        self.statement()
-
     def for_loop(self) -> None:
         self.expect("(")
         for separator in (";", ";"):
@@ -228,7 +229,6 @@ class _Parser(ExpressionParser):
 
 _COMPOUND = {
     "do": _Parser.do_loop,
-    "foreach": _Parser.foreach_loop,
     "for": _Parser.for_loop,
     "while": _Parser.header_and_body,
     "using": _Parser.header_and_body,

@@ -21,7 +21,7 @@ _BINARY_LEVELS: tuple[tuple[str, ...], ...] = (
     ("+", "-"),
     ("*", "/", "%"),
 )
-_ASSIGN_OPS = frozenset({"=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "??="})
+_ASSIGN_OPS = frozenset({"=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", "??="})
 _PREDEFINED = frozenset(
     (  # noqa: SIM905 - a word list reads better than sixteen quoted strings
         "bool byte char decimal double dynamic float int long object sbyte short string uint "

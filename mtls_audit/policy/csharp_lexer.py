@@ -64,6 +64,7 @@ _NUMBER = re.compile(
 _PLACEHOLDER = re.compile(r"\{\{[A-Za-z0-9_.\-]+\}\}|\$\{[^{}\n]*\}|#\{[^{}\n]*\}#")
 _PUNCT = (
     "??=",
+    "<<=",
     "=>",
     "==",
     "!=",
