@@ -11,19 +11,27 @@ and ``return`` split the result into a :class:`~values.Choice` per path, so
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 
 from mtls_audit.policy import csharp_ast as ast
 from mtls_audit.policy.atoms import REQUEST, NamedValueResolver, no_named_values, resolve_literal
 from mtls_audit.policy.csharp import ExpressionSyntaxError, parse, parse_expression
 from mtls_audit.policy.csharp_lexer import interpolation_holes
 from mtls_audit.policy.logic import FALSE, TRUE, Formula, and_, atoms, if_, not_, or_, split
-from mtls_audit.policy.members import call, construct, member, resolve_path, skipped
+from mtls_audit.policy.members import (
+    call,
+    construct,
+    header_values,
+    member,
+    resolve_path,
+    skipped,
+)
 from mtls_audit.policy.sequences import sequence_call
 from mtls_audit.policy.values import (
     HEADER,
     HEADER_DATA,
+    HEADER_VALUES,
     LAMBDA,
     Bool,
     Cert,
@@ -55,6 +63,7 @@ STEP_BUDGET = 10_000
 """Symbolic execution steps per expression; beyond it a block is one opaque condition."""
 
 _NO_RETURN = Opaque("not all code paths return a value")
+_HEADERS = "context.Request.Headers"
 _COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 _COLLECTIONS = frozenset({"List", "HashSet", "string", "String", ""})
 
@@ -101,6 +110,18 @@ class _Let:
     span: ast.Span
 
 
+def _calls(node: object) -> Iterator[ast.Call]:
+    """The calls written in a statement or expression (not inside nested statements)."""
+    if isinstance(node, tuple):
+        for item in node:
+            yield from _calls(item)
+    elif isinstance(node, ast.Node) and not isinstance(node, ast.Block | ast.Lambda):
+        if isinstance(node, ast.Call):
+            yield node
+        for part in fields(node):
+            yield from _calls(getattr(node, part.name))
+
+
 def _jumps(statement: ast.Stmt) -> bool:
     """Whether a loop body breaks or continues (then it is not unrolled)."""
     if isinstance(statement, ast.Jump):
@@ -142,6 +163,7 @@ class _Evaluator:
         first, rest = statements[0], statements[1:]
         if isinstance(first, _Let):
             return self.run(rest, {**env, first.name: first.value})
+        env = {**env, **self.out_values(first, env)}
         if isinstance(first, ast.Foreach):
             return self.foreach(first, rest, env)
         if isinstance(first, ast.Block):
@@ -168,6 +190,24 @@ class _Evaluator:
         end = (rest[-1] if rest else first).span.end
         text = self.text[first.span.offset : end]
         return Opaque(text, _reads_certificate(text, env))
+
+    def out_values(self, statement: ast.Stmt, env: Env) -> dict[str, Value]:
+        """``Headers.TryGetValue(name, out values)`` in a statement binds ``values`` to the
+        header's values (read only where the call returned true)."""
+        found: dict[str, Value] = {}
+        for call_node in _calls(statement):
+            func, args = call_node.func, call_node.args
+            if not (isinstance(func, ast.Member) and func.name == "TryGetValue" and len(args) == 2):
+                continue
+            out = args[1]
+            if isinstance(out, ast.OutArg) and self.link(func.target, env) == Path(_HEADERS):
+                site = self.site(call_node)
+                values = bind(
+                    self.expr(args[0], env), lambda name, at=site: header_values(name, at)
+                )
+                if isinstance(values, Choice):
+                    found[out.name] = values.other
+        return found
 
     def foreach(self, loop: ast.Foreach, rest: tuple[ast.Stmt | _Let, ...], env: Env) -> Value:
         """A loop over a literal set runs its body once per item (unrolled); any other loop,
@@ -356,10 +396,14 @@ class _Evaluator:
         target = self.link(node.target, env)
         if target == Path("context.Variables") and len(node.args) == 1:
             return self.variable_call("GetValueOrDefault", node.args, env, site)
+        if target == Path(_HEADERS) and len(node.args) == 1:
+            return bind(self.expr(node.args[0], env), lambda name: header_values(name, site))
 
         def index(leaf: Leaf) -> Value:
             if isinstance(leaf, Null):
                 return skipped(leaf, node.conditional)
+            if isinstance(leaf, Field) and leaf.name == HEADER_VALUES:
+                return Field(leaf.source, HEADER)
             return unknown(site, leaf)
 
         return bind(target, index)

@@ -19,10 +19,11 @@ from mtls_audit.policy.atoms import (
     is_certificate_header,
     looks_like_thumbprint,
 )
-from mtls_audit.policy.logic import FALSE, TRUE, Formula, Var, and_, or_
+from mtls_audit.policy.logic import FALSE, TRUE, Formula, Var, and_, not_, or_
 from mtls_audit.policy.values import (
     HEADER,
     HEADER_DATA,
+    HEADER_VALUES,
     STRING_FIELDS,
     TIME_FIELDS,
     Bool,
@@ -170,7 +171,9 @@ def call(target: Leaf, name: str, args: list[Leaf], conditional: bool, site: Sit
             return Throw()
         found = in_deployment(args[0], site)
         return unknown(site, target, args[0]) if found is None else Bool(found)
-    if isinstance(target, Field) and target.name in (HEADER, HEADER_DATA):
+    if isinstance(target, Field) and target.name == HEADER_VALUES and name in _FIRST and not args:
+        return Field(target.source, HEADER)  # APIM gives one value per header
+    if isinstance(target, Field) and target.name in (HEADER, HEADER_DATA, HEADER_VALUES):
         return Field(target.source, HEADER_DATA)  # Replace, Trim, Substring, … of a header
     if isinstance(target, Text):
         return _text_method(target, name, args, site)
@@ -259,6 +262,14 @@ def _static(path: str, name: str, args: list[Leaf], site: Site) -> Value:
         return Ordering(args[0], args[1])
     if path == _HEADERS and name == "GetValueOrDefault" and args:
         return _header(args, site)
+    if path == _HEADERS and name in ("TryGetValue", "ContainsKey") and args:
+        values = header_values(args[0], site)
+        present = values.cond if isinstance(values, Choice) else None
+        return unknown(site) if present is None else Bool(not_(present))
+    if path in ("string", "String") and name == "Join" and len(args) == 2:
+        joined = args[1]
+        if isinstance(joined, Field) and joined.name == HEADER_VALUES:
+            return Field(joined.source, HEADER)  # one value (APIM joins repeated headers)
     if name in _DECODERS and len(args) == 1:
         return _decoded(name, args[0], site)
     return unknown(site, *args)
@@ -272,6 +283,23 @@ def _is_blank(value: Leaf, site: Site) -> Value:
     if isinstance(value, Field) and value.name == HEADER:
         return Bool(FALSE)  # a header's presence is the choice around this value
     return unknown(site, value)
+
+
+def header_values(name: Leaf, site: Site) -> Value:
+    """``context.Request.Headers[name]``: the header's values, which throws when the header is
+    absent (``KeyNotFoundException``: on-error, a 500, rejects the request)."""
+    if not isinstance(name, Text) or name.value is None:
+        return unknown(site)
+    if not is_certificate_header(name.value):
+        return Opaque(site.text)
+    source = header_source(name.value)
+    absent = Var(Atom(AtomKind.CERT_NULL, source), site.span)
+    return Choice(absent, Throw(), Field(source, HEADER_VALUES))
+
+
+_FIRST = frozenset(
+    {"First", "FirstOrDefault", "Last", "LastOrDefault", "Single", "SingleOrDefault"}
+)
 
 
 def _header(args: list[Leaf], site: Site) -> Value:

@@ -32,6 +32,7 @@ STRING_FIELDS = frozenset(FIELD_KINDS)
 TIME_FIELDS = frozenset({"not_after", "not_before"})
 HEADER = "header"  # a header's value as sent
 HEADER_DATA = "header-data"  # something computed from a header's value
+HEADER_VALUES = "header-values"  # the values of a header (``Headers["X"]``, a string array)
 LAMBDA = "lambda"  # source of opaque values that depend on a lambda parameter
 
 
