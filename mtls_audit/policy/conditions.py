@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
+from functools import partial
 
 from mtls_audit.policy import csharp_ast as ast
 from mtls_audit.policy.atoms import REQUEST, NamedValueResolver, no_named_values, resolve_literal
@@ -201,9 +202,8 @@ class _Evaluator:
                 continue
             out = args[1]
             if isinstance(out, ast.OutArg) and self.link(func.target, env) == Path(_HEADERS):
-                site = self.site(call_node)
                 values = bind(
-                    self.expr(args[0], env), lambda name, at=site: header_values(name, at)
+                    self.expr(args[0], env), partial(header_values, site=self.site(call_node))
                 )
                 if isinstance(values, Choice):
                     found[out.name] = values.other
