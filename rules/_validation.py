@@ -167,15 +167,17 @@ class Judged:
         )
 
     def ignored(self, what: str, *kinds: KindVerdict) -> Result | None:
-        """The failure when a check of ``kinds`` exists but a certificate failing it is never
-        rejected (``ignore-error="true"``, a test in an empty ``<when>``): a check that rejects
-        nothing verifies nothing."""
+        """The failure when a check of ``kinds`` exists but a certificate failing it is not
+        always rejected: never (``ignore-error="true"``, a test in an empty ``<when>``: a check
+        that rejects nothing verifies nothing), or only under a condition of the request (the
+        check sits in one branch of a ``<choose>``)."""
         for kind in kinds:
-            if kind.tested and kind.outcome is Outcome.NEVER:
+            if kind.tested and kind.outcome in (Outcome.NEVER, Outcome.BYPASS):
+                how = "rejects nothing" if kind.outcome is Outcome.NEVER else "can be bypassed"
                 return self.failed(
-                    f"{what} of {self.noun} is tested by {listed(kind.checks)} but rejects "
-                    f"nothing: {kind.counterexample}.",
-                    *self.cite(kind.checks),
+                    f"{what} of {self.noun} is tested by {listed(kind.checks)} but {how}: "
+                    f"{kind.counterexample}.",
+                    *self.cite([*kind.checks, *(c.node for c in kind.conditions if c.node)]),
                 )
         return None
 
