@@ -16,12 +16,13 @@ differ only in elements that do not decide anything share one analysis.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from mtls_audit.policy.atoms import (
     CONTAINS_KINDS,
     REQUEST,
+    Atom,
     AtomKind,
     NamedValueResolver,
     no_named_values,
@@ -320,6 +321,14 @@ class InboundAnalyser:
         return _Core(program, source, kinds, tls, accepts_any)
 
 
+def _reason(result: KindResult, where: Callable[[Atom], str]) -> str:
+    """Why a kind is undecidable, each unknown construct named with its place."""
+    if not result.unknowns:
+        return result.reason
+    named = [f"`{a.text}` ({where(a)})" if where(a) else f"`{a.text}`" for a in result.unknowns]
+    return "it depends on what the analyser cannot model: " + "; ".join(named)
+
+
 def _verdict(
     core: _Core, nodes: tuple[EffectiveNode, ...], problems: tuple[str, ...]
 ) -> InboundVerdict:
@@ -360,7 +369,9 @@ def _verdict(
             conditions,
             answered,
             rejections,
-            result.reason,
+            _reason(
+                result, lambda atom: place(program.sites[atom]) if atom in program.sites else ""
+            ),
         )
 
     kinds = {r.kind: kind_verdict(r, core.source) for r in core.kinds}

@@ -93,6 +93,7 @@ class KindResult:
     conditions: tuple[tuple[Atom, bool], ...] = ()
     rejections: frozenset[Exit] = frozenset()
     reason: str = ""
+    unknowns: tuple[Atom, ...] = ()  # the unknown facts an undecidable verdict hinges on
 
 
 Row = tuple[bool, ...]
@@ -336,11 +337,14 @@ def judge(
         return base
     sure = [o for o, c in definite.items() if c is not None]
     if not sure:
-        texts = sorted({facts.atoms[i].text for i in unknown})
+        hinges = tuple(sorted({facts.atoms[i] for i in unknown}, key=lambda a: a.text))
         return replace(
             base,
             outcome=Outcome.UNDECIDABLE,
-            reason="it depends on " + "; ".join(texts) if texts else "it cannot be decided",
+            unknowns=hinges,
+            reason="it depends on " + "; ".join(a.text for a in hinges)
+            if hinges
+            else "it cannot be decided",
         )
     o_pass = sure[0]
     c_pass = definite[o_pass]

@@ -100,7 +100,8 @@ def _judge(item: Judged) -> Result:
             "whole name (or the thumbprint) exactly.",
             *item.cite(nodes),
         )
+    example = identity[0].counterexample
     return item.failed(
-        f"no element pins the identity of {item.noun}: {identity[0].counterexample}.",
+        f"no element pins the identity of {item.noun}" + (f": {example}." if example else "."),
         *item.cite(verdict.checks),
     )

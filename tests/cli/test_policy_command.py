@@ -92,7 +92,8 @@ def test_named_values_decide_an_unknown_flag(
     )
     code, out, _ = run([file], capsys)
     assert code == 3
-    assert 'untrusted chain          undecidable: it depends on validate-trust="{{trust}}"' in out
+    assert "untrusted chain          undecidable: it depends on what the analyser cannot model: " in out
+    assert '`validate-trust="{{trust}}"` (flag.xml, line 1)' in out
     code, _, _ = run(["--named-value", "trust=true", file], capsys)
     assert code == 0
     code, _, err = run(["--named-value", "trust", file], capsys)
