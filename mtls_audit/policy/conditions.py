@@ -322,7 +322,8 @@ class _Evaluator:
     def call(self, node: ast.Call, env: Env) -> Value:
         site = self.site(node)
         if not isinstance(node.func, ast.Member):
-            return Opaque(site.text)
+            args = [self.expr(arg, env) for arg in node.args]
+            return Opaque(site.text, next((s for s in map(value_source, args) if s), ""))
         func = node.func
         target = self.link(func.target, env)
         if target == Path("context.Variables"):
@@ -344,7 +345,10 @@ class _Evaluator:
 
             return _bind_all(args, apply)
 
-        return bind(target, invoke)
+        # An unmodelled function of a value that may be a missing certificate (null) still
+        # depends on the certificate: the null leaf alone would not say so.
+        read = next((s for s in map(value_source, [target, *args]) if s), "")
+        return _attributed(bind(target, invoke), read)
 
     def apply(self, lam: Lam, item: Leaf) -> Value:
         """A one-parameter lambda's value for ``item``."""
@@ -477,6 +481,19 @@ def _reads_certificate(text: str, env: Env) -> str:
         if source and re.search(rf"\b{re.escape(name)}\b", text):
             return source
     return ""
+
+
+def _attributed(result: Value, source: str) -> Value:
+    """``result`` with its unknown parts attributed to ``source`` where they name none."""
+    if not source:
+        return result
+    if isinstance(result, Choice):
+        return choice(
+            result.cond, _attributed(result.then, source), _attributed(result.other, source)
+        )
+    if isinstance(result, Opaque) and not result.source:
+        return Opaque(result.text, source)
+    return result
 
 
 def _end_of_chain(leaf: Leaf) -> Value:
