@@ -56,6 +56,19 @@ WORDS = {
 }
 
 
+def example(kind: KindVerdict) -> str:
+    """The counterexample of a kind in words, never empty: when the policy rejects every
+    request today there is none to show, and the message says so."""
+    if kind.counterexample:
+        return kind.counterexample
+    if kind.outcome is Outcome.ALWAYS:
+        return (
+            "no request gets through the policy as written (every certificate is refused), "
+            f"so nothing shows the gap yet; it opens once the policy admits {WORDS[kind.kind]}"
+        )
+    return kind.reason or "the analyser found no certificate to show"
+
+
 def cite(model: Model, nodes: Iterable[EffectiveNode]) -> tuple[Evidence, ...]:
     return tuple(dict.fromkeys(policy_citation(model, node) for node in nodes))
 
@@ -176,7 +189,7 @@ class Judged:
                 how = "rejects nothing" if kind.outcome is Outcome.NEVER else "can be bypassed"
                 return self.failed(
                     f"{what} of {self.noun} is tested by {listed(kind.checks)} but {how}: "
-                    f"{kind.counterexample}.",
+                    f"{example(kind)}.",
                     *self.cite([*kind.checks, *(c.node for c in kind.conditions if c.node)]),
                 )
         return None

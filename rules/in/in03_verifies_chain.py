@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from mtls_audit.api import FailureKind, Model, Options, Result, Severity, rule
 
-from .._validation import Judged, judged, listed
+from .._validation import Judged, example, judged, listed
 
 
 @rule(
@@ -80,6 +80,4 @@ def _judge(item: Judged) -> Result:
             *checks,
             severity=Severity.MEDIUM,
         )
-    return item.failed(
-        f"no element verifies the chain of {item.noun}: {chain.counterexample}.", *checks
-    )
+    return item.failed(f"no element verifies the chain of {item.noun}: {example(chain)}.", *checks)

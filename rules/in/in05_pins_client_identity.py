@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from mtls_audit.api import FailureKind, Model, Options, Result, Severity, rule
 
-from .._validation import Judged, judged, listed
+from .._validation import Judged, example, judged, listed
 
 
 @rule(
@@ -74,7 +74,7 @@ def _judge(item: Judged) -> Result:
     if open_:
         return item.failed(
             f"the identity tests ({listed(pins)}) reject no certificate that fails them: "
-            f"{open_[0].counterexample}.",
+            f"{example(open_[0])}.",
             *item.cite(pins),
         )
     if tested and verdict.deployment_lookups:
@@ -100,8 +100,7 @@ def _judge(item: Judged) -> Result:
             "whole name (or the thumbprint) exactly.",
             *item.cite(nodes),
         )
-    example = identity[0].counterexample
     return item.failed(
-        f"no element pins the identity of {item.noun}" + (f": {example}." if example else "."),
+        f"no element pins the identity of {item.noun}: {example(identity[0])}.",
         *item.cite(verdict.checks),
     )

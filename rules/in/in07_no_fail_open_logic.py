@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from mtls_audit.api import Model, Options, Outcome, Result, Severity, rule
 
-from .._validation import WORDS, Judged, judged, listed
+from .._validation import WORDS, Judged, example, judged, listed
 
 
 @rule(
@@ -80,6 +80,6 @@ def _judge(item: Judged) -> Result:
     evidence = [k.answered_by for k in open_ if k.answered_by is not None]
     evidence += [c.node for k in open_ for c in k.conditions if c.node is not None]
     return item.failed(
-        "failing certificates get through: " + "; ".join(k.counterexample for k in open_) + ".",
+        "failing certificates get through: " + "; ".join(example(k) for k in open_) + ".",
         *item.cite([*evidence, *checks]),
     )

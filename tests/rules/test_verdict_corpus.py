@@ -117,3 +117,11 @@ def test_policy_verdicts(name: str) -> None:
             want = f"{status} {severity or ''}"
             wrong.append(f"{rule}: expected {want}, got {actual}: {result.message}")
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("name", sorted(expectations()))
+def test_no_message_ends_on_an_empty_reason(name: str) -> None:
+    for rule, results in judge(*corpus_policy(name)).items():
+        for result in results:
+            assert ": ." not in result.message, (rule, result.message)
+            assert not result.message.rstrip().endswith(":"), (rule, result.message)

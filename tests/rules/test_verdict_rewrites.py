@@ -70,8 +70,8 @@ def indexer_to_getvalueordefault(text: str) -> str:
 
 
 _REJECTING_WHEN = re.compile(
-    r'<when condition="@\((?P<cond>[^"]*)\)">\s*(?P<reject><return-response>.*?</return-response>)'
-    r"\s*</when>\s*</choose>",
+    r'<choose>\s*<when condition="@\((?P<cond>[^"]*)\)">\s*'
+    r"(?P<reject><return-response>(?:(?!<when).)*?</return-response>)\s*</when>\s*</choose>",
     re.S,
 )
 
@@ -81,8 +81,8 @@ def negative_to_positive(text: str) -> str:
     rejection in ``<otherwise>``."""
     return _REJECTING_WHEN.sub(
         lambda m: (
-            f'<when condition="@(!({m["cond"]}))" />\n      <otherwise>{m["reject"]}'
-            "</otherwise>\n    </choose>"
+            f'<choose>\n      <when condition="@(!({m["cond"]}))" />\n      '
+            f"<otherwise>{m['reject']}</otherwise>\n    </choose>"
         ),
         text,
     )
