@@ -37,8 +37,13 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         certificates: the effective inbound policy pins who may call, beyond "any certificate
         the CA store trusts": thumbprints, issuer, subject, serial number or
         ``validate-client-certificate`` identities, or a look-up of the certificate in a known
-        set. A look-up in ``context.Deployment.Certificates`` passes with a note: it accepts
-        every certificate uploaded to the instance, backend client certificates included.
+        set — and a certificate failing the pin is rejected (a pin in an empty ``<when>``, an
+        inverted look-up or ``ignore-error="true"`` pins nothing). Identities are alternatives:
+        a mixed list pins. Substring tests of names (``Subject.Contains``, ``StartsWith``,
+        ``EndsWith``, ``IndexOf``) are no pin, reported at high: any CA the chain trusts can
+        issue ``CN=x.attacker.example``. A look-up in ``context.Deployment.Certificates``
+        passes with a note: it accepts every certificate uploaded to the instance, backend
+        client certificates included.
 
     Why it matters:
         A chain check alone accepts every certificate the CA ever issued, for any purpose
