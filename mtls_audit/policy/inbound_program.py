@@ -219,8 +219,11 @@ class _Compiler:
         except (ExpressionSyntaxError, RecursionError) as exc:
             self.unsupported.append((self.index(node), f"the condition cannot be read: {exc}"))
             if any(word in text.lower() for word in ("cert", "thumbprint")):
-                return unknown_fact(text)
-            return Var(Atom(AtomKind.OPAQUE, "", text=" ".join(text.split())))
+                fact = unknown_fact(text)
+            else:
+                fact = Var(Atom(AtomKind.OPAQUE, "", text=" ".join(text.split())))
+            self.sites.setdefault(fact.atom, self.index(node))
+            return fact
         self.note(node, atoms(formula))
         return formula
 
