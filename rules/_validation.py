@@ -181,12 +181,17 @@ class Judged:
 
     def ignored(self, what: str, *kinds: KindVerdict) -> Result | None:
         """The failure when a check of ``kinds`` exists but a certificate failing it is not
-        always rejected: never (``ignore-error="true"``, a test in an empty ``<when>``: a check
-        that rejects nothing verifies nothing), or only under a condition of the request (the
-        check sits in one branch of a ``<choose>``)."""
+        always rejected: some such certificate gets through whatever the request
+        (``ignore-error="true"``, a test in an empty ``<when>``, ``&&`` where ``||`` belongs: a
+        check that lets its failures through verifies nothing), or only under a condition of
+        the request (the check sits in one branch of a ``<choose>``)."""
         for kind in kinds:
             if kind.tested and kind.outcome in (Outcome.NEVER, Outcome.BYPASS):
-                how = "rejects nothing" if kind.outcome is Outcome.NEVER else "can be bypassed"
+                how = (
+                    "lets a certificate failing it through"
+                    if kind.outcome is Outcome.NEVER
+                    else "can be bypassed"
+                )
                 return self.failed(
                     f"{what} of {self.noun} is tested by {listed(kind.checks)} but {how}: "
                     f"{example(kind)}.",
