@@ -299,6 +299,8 @@ class ExpressionParser:
                 items.append(self.node(ast.New, item_start, None, (), self.initializer()))
             else:
                 items.append(self.expr())
+            if isinstance(items[-1], ast.Placeholder) and not self.at(",", "}"):
+                continue  # %{ for t in list ~}"${t}",%{ endfor ~}: a template writes the entries
             if not self.accept(","):
                 self.expect("}")
                 break

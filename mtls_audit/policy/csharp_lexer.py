@@ -60,8 +60,9 @@ _NAME = re.compile(r"@?[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(
     r"0[xX][0-9A-Fa-f_]+[uUlL]*|(?:\d[\d_]*)?\.?\d[\d_]*(?:[eE][+-]?\d+)?[fFdDmMuUlL]*"
 )
-# {{named-value}} as a bare token, and IaC template markers such as ${var} or #{token}#.
-_PLACEHOLDER = re.compile(r"\{\{[A-Za-z0-9_.\-]+\}\}|\$\{[^{}\n]*\}|#\{[^{}\n]*\}#")
+# {{named-value}} as a bare token, and IaC template markers such as ${var}, #{token}# or a
+# Terraform directive %{ for … } (which, inside a collection initializer, stands for entries).
+_PLACEHOLDER = re.compile(r"\{\{[A-Za-z0-9_.\-]+\}\}|\$\{[^{}\n]*\}|#\{[^{}\n]*\}#|%\{[^{}\n]*\}")
 _PUNCT = (
     "??=",
     "<<=",
