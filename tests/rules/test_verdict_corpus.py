@@ -92,18 +92,7 @@ def test_every_policy_has_expectations() -> None:
     assert len(files) >= 80
 
 
-def _cases() -> list[Any]:
-    """One case per policy; a policy whose idiom is not modelled yet says so (``open``) and is
-    expected to fail until it is."""
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(reason=spec["open"], strict=True))
-        if "open" in spec
-        else name
-        for name, spec in sorted(expectations().items())
-    ]
-
-
-@pytest.mark.parametrize("name", _cases())
+@pytest.mark.parametrize("name", sorted(expectations()))
 def test_policy_verdicts(name: str) -> None:
     results = judge(*corpus_policy(name))
     wrong = []
