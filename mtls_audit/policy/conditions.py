@@ -274,15 +274,19 @@ class _Evaluator:
     def interpolated(self, node: ast.Interpolated, env: Env) -> Value:
         """``$"…{x}…"``: the holes are evaluated; the string carries what they carry."""
         site = self.site(node)
-        start = node.span.offset
-        holes = []
-        for begin, end in interpolation_holes(node.text):
-            padded = " " * (start + begin) + node.text[begin:end]
+        start, text = node.span.offset, node.text
+        parts: list[Value] = []
+        literal_from = text.index('"') + 1
+        for begin, end, after in interpolation_holes(text):
+            parts.append(_interpolated_text(text[literal_from : begin - 1]))
+            padded = " " * (start + begin) + text[begin:end]
             try:
-                holes.append(self.expr(parse_expression(padded), env))
+                parts.append(self.expr(parse_expression(padded), env))
             except ExpressionSyntaxError:
                 return Opaque(site.text, _reads_certificate(site.text, env))
-        return _bind_all(holes, lambda leaves: derived(site, leaves))
+            literal_from = after
+        parts.append(_interpolated_text(text[literal_from:-1]))
+        return _bind_all(parts, lambda leaves: derived(site, leaves))
 
     def item(self, node: ast.Expr, env: Env) -> Value:
         """An item of a collection initializer; a deployment placeholder there stands for
@@ -481,6 +485,13 @@ def _reads_certificate(text: str, env: Env) -> str:
         if source and re.search(rf"\b{re.escape(name)}\b", text):
             return source
     return ""
+
+
+def _interpolated_text(piece: str) -> Text:
+    """A literal piece of an interpolated string (escapes are left as written: only whether it
+    is empty matters to the analysis)."""
+    text = piece.replace("{{", "{").replace("}}", "}")
+    return Text(text, text)
 
 
 def _attributed(result: Value, source: str) -> Value:

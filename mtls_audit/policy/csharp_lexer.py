@@ -203,12 +203,13 @@ def _scan_interpolated(text: str, pos: int) -> int:
     raise ExpressionSyntaxError("unterminated interpolated string", start)
 
 
-def interpolation_holes(text: str) -> list[tuple[int, int]]:
-    """The ``(start, end)`` offsets of the expressions in the holes of an interpolated string
-    (``$"a {x} b {y,5:N2}"``), without alignment and format."""
+def interpolation_holes(text: str) -> list[tuple[int, int, int]]:
+    """The holes of an interpolated string (``$"a {x} b {y,5:N2}"``): the offsets where each
+    expression starts and ends (without alignment and format), and the offset after its
+    closing brace."""
     verbatim = "@" in text[:2]
     pos = 3 if verbatim else 2
-    holes: list[tuple[int, int]] = []
+    holes: list[tuple[int, int, int]] = []
     while pos < len(text) - 1:
         char = text[pos]
         if (char in "{}" and text[pos + 1 : pos + 2] == char) or (char == "\\" and not verbatim):
@@ -220,7 +221,7 @@ def interpolation_holes(text: str) -> list[tuple[int, int]]:
     return holes
 
 
-def _hole(text: str, start: int, holes: list[tuple[int, int]]) -> int:
+def _hole(text: str, start: int, holes: list[tuple[int, int, int]]) -> int:
     """Record the hole starting at ``start``; return the offset after its closing brace."""
     depth, pos, end = 0, start, None
     while pos < len(text):
@@ -239,7 +240,7 @@ def _hole(text: str, start: int, holes: list[tuple[int, int]]) -> int:
         elif depth == 0 and char == "}":
             break
         pos += 1
-    holes.append((start, pos if end is None else end))
+    holes.append((start, pos if end is None else end, pos + 1))
     return pos + 1
 
 
