@@ -143,6 +143,24 @@ def _judge(layer: Layer, parents: list[EffectiveSection]) -> Result:
     if base is not None:
         message = f"{label} inbound keeps <base/> (line {base.line})."
         return passed(subject, message, PolicyCitation(*base.place()), name=label)
+    branched = _branched_base(inbound)
+    if branched is not None:
+        choose, everywhere = branched
+        place = PolicyCitation(*choose.place())
+        if everywhere:
+            message = (
+                f"{label} inbound keeps <base/> in every branch of <choose> (line {choose.line})."
+            )
+            return passed(subject, message, place, name=label)
+        where = (
+            f"{label} inbound keeps <base/> only in some branches of <choose> (line "
+            f"{choose.line}), so requests taking the others skip the broader scopes"
+        )
+        if validating:
+            message = f"{where}' validation: {_describe(validating)}."
+            return failed(subject, message, place, *_cites(validating), name=label)
+        message = f"{where}' inbound policies."
+        return failed(subject, message, place, severity=Severity.LOW, name=label)
     where = f"{label} inbound (line {inbound.line}) has no <base/>"
     cites = (PolicyCitation(*inbound.place()), *_cites(validating))
     if validating:
@@ -162,6 +180,18 @@ def _judge(layer: Layer, parents: list[EffectiveSection]) -> Result:
     )
     message = f"{where}: it drops {what}."
     return failed(subject, message, *cites, severity=Severity.LOW, name=label)
+
+
+def _branched_base(inbound: EffectiveNode) -> tuple[EffectiveNode, bool] | None:
+    """The first ``<choose>`` that holds ``<base/>`` in a ``<when>`` or ``<otherwise>``, and
+    whether every branch (an ``<otherwise>`` included) holds it."""
+    for choose in (child for child in inbound.children if child.tag == "choose"):
+        branches = [b for b in choose.children if b.tag in ("when", "otherwise")]
+        holding = [b for b in branches if any(c.tag == "base" for c in b.children)]
+        if holding:
+            complete = any(b.tag == "otherwise" for b in branches)
+            return choose, complete and len(holding) == len(branches)
+    return None
 
 
 def _describe(nodes: list[EffectiveNode]) -> str:
