@@ -59,7 +59,10 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         is lost today, but validation added later at a broader scope will not apply). "Holds
         validation" is kept simple: the dropped section contains
         ``validate-client-certificate``, or a ``<when>`` condition or ``<set-variable>`` value
-        that reads ``context.Request.Certificate``. A document without an ``<inbound>`` section
+        that reads ``context.Request.Certificate``. A ``<base/>`` inside the ``<when>`` and
+        ``<otherwise>`` branches of a ``<choose>`` keeps it when every branch holds one, and
+        fails like a dropped ``<base/>`` when some branch does not (requests taking that branch
+        skip the broader scopes). A document without an ``<inbound>`` section
         passes, unless broader scopes validate: whether APIM then applies them is undocumented,
         so that is indeterminate. The result names the scope, and the line of its
         ``<inbound>``; unreadable documents are indeterminate.
