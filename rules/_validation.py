@@ -171,8 +171,9 @@ class Judged:
         )
 
     def unjudged(self) -> Result | None:
-        """Not applicable where nothing tests the certificate (MTLS-IN-01 reports that)."""
-        if self.verdict.checks or self.verdict.problems:
+        """Not applicable where nothing tests the certificate (MTLS-IN-01 reports that); never
+        where something the analyser cannot model may test it (then it is undecided)."""
+        if self.verdict.checks or self.verdict.problems or self.verdict.undecided():
             return None
         return self.not_applicable(
             "no element tests the client certificate, so there is no check to judge "

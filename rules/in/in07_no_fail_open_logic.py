@@ -66,7 +66,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
 
 def _judge(item: Judged) -> Result:
     tested = [kind for kind in item.verdict.kinds.values() if kind.tested]
-    skipped = item.unjudged() or item.unknown(*tested)
+    skipped = item.unjudged() or item.unknown(*(tested or item.verdict.undecided()))
     if skipped is not None:
         return skipped
     open_ = [kind for kind in tested if kind.outcome in (Outcome.NEVER, Outcome.BYPASS)]
