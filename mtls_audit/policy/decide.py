@@ -17,8 +17,8 @@ off them. Every assignment yielded is therefore one a real certificate can produ
 - SUBJECT_CONTAINS and ISSUER_CONTAINS agree with the name chosen.
 
 Unknown pins and IN_DEPLOYMENT_CERTS are free while the certificate is present; OPAQUE atoms
-are always free. Above :data:`MAX_ATOMS` atoms the
-answer is :attr:`Verdict.UNDECIDABLE`, never a guess.
+are always free. Above :data:`MAX_ATOMS` independent facts (the equality atoms of one field
+count once) the answer is :attr:`Verdict.UNDECIDABLE`, never a guess.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ _FIELD_OF = (
     | {AtomKind.NAME_CLAIM: "subject"}
 )
 _CONTAINS = frozenset(CONTAINS_KINDS.values())
+_EQUALITY = frozenset(FIELD_KINDS.values())
 
 
 class TooManyAtoms(Exception):
@@ -100,7 +101,7 @@ def assignments(
 ) -> Iterator[dict[Atom, bool]]:
     """Every consistent assignment of ``atom_set`` that agrees with ``given``, each once."""
     ordered = sorted(set(atom_set), key=sort_key)
-    if len(ordered) > bound:
+    if _dimensions(ordered) > bound:
         raise TooManyAtoms(f"{len(ordered)} atoms, more than the {bound} that are decided")
     given = given or {}
     groups: list[list[dict[Atom, bool]]] = []
@@ -120,6 +121,15 @@ def assignments(
         for part in combination:
             merged.update(part)
         yield merged
+
+
+def _dimensions(atoms: list[Atom]) -> int:
+    """How many independent facts the atoms hold: the equality atoms with known literals of one
+    field of one certificate count once together (the field has one value: an allow-list of
+    twenty thumbprints is twenty-one worlds, not 2**20), every other atom once."""
+    literal = [a for a in atoms if a.kind in _EQUALITY and a.literal is not None]
+    fields = {(a.source, _FIELD_OF[a.kind]) for a in literal}
+    return len(fields) + len(atoms) - len(literal)
 
 
 def consistent(assignment: Assignment) -> bool:

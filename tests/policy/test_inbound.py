@@ -350,9 +350,20 @@ def test_an_unreadable_condition_about_the_certificate_is_undecidable() -> None:
     assert unrelated[MISSING].outcome is ALWAYS
 
 
-def test_too_many_atoms_is_undecidable() -> None:
+def test_a_long_allow_list_is_decided_since_a_field_has_one_value() -> None:
     literals = " || ".join(f"{CERT}.Thumbprint == &quot;{i:040X}&quot;" for i in range(1, 18))
     found = rejects(f"{CERT} == null || !({literals})")
+    assert found[THUMBPRINT].outcome is ALWAYS
+    assert found[MISSING].outcome is ALWAYS
+
+
+def test_too_many_independent_facts_is_undecidable() -> None:
+    headers = " || ".join(
+        f"context.Request.Headers.GetValueOrDefault(&quot;X-{i}&quot;, &quot;&quot;) == "
+        "&quot;1&quot;"
+        for i in range(17)
+    )
+    found = rejects(f"{CERT} == null || ({headers})")
     assert {v.outcome for v in found.kinds.values()} == {UNDECIDABLE}
     assert "more than the 16 that are decided" in found[MISSING].reason
 
