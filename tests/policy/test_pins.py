@@ -118,7 +118,7 @@ def test_escaped_shows_invisible_characters_only() -> None:
 def test_a_literal_compared_through_a_variable_is_a_pin_in_every_branch() -> None:
     text = (
         "<policies><inbound>\n"
-        "<choose><when condition=\"@(context.Request.Method == &quot;GET&quot;)\">\n"
+        '<choose><when condition="@(context.Request.Method == &quot;GET&quot;)">\n'
         f'<set-variable name="pin" value="{UPPER}" />\n'
         '</when><otherwise><set-variable name="pin" value="ab:cd" /></otherwise></choose>\n'
         '<choose><when condition="@(context.Request.Certificate.Thumbprint != '
