@@ -4,7 +4,7 @@ Equivalent rewrites of a corpus policy judge identically, rule by rule: ``.Conta
 ``.Any(lambda)`` ↔ ``Array.IndexOf(..) != -1``; a header indexer ↔ ``GetValueOrDefault``; the
 negative form (reject when bad) ↔ the positive form with ``<otherwise>``; De Morgan; a condition
 inline ↔ through a variable ↔ in a statement block; one order of ``<identity>`` elements ↔
-another. Hypothesis picks the policy and the rewrites (one, or two composed).
+another, and an identity listed once ↔ twice. Hypothesis picks the policy and the rewrites (one, or two composed).
 
 Soundness: replacing a recognised certificate test with an expression the analyser cannot model
 that still reads the certificate makes the verdicts of the rules that judge that test undecided
@@ -124,6 +124,11 @@ def reverse_identities(text: str) -> str:
     return re.sub(r"<identities>.*?</identities>", reverse, text, flags=re.S)
 
 
+def repeat_an_identity(text: str) -> str:
+    """An allow-list holding one identity twice accepts the same certificates."""
+    return re.sub(r"(<identity\b[^>]*/>)", r"\1\1", text, count=1)
+
+
 REWRITES: dict[str, Rewrite] = {
     f.__name__: f
     for f in (
@@ -137,6 +142,7 @@ REWRITES: dict[str, Rewrite] = {
         inline_to_block,
         inline_to_variable,
         reverse_identities,
+        repeat_an_identity,
     )
 }
 
