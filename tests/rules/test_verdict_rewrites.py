@@ -4,7 +4,8 @@ Equivalent rewrites of a corpus policy judge identically, rule by rule: ``.Conta
 ``.Any(lambda)`` ↔ ``Array.IndexOf(..) != -1``; a header indexer ↔ ``GetValueOrDefault``; the
 negative form (reject when bad) ↔ the positive form with ``<otherwise>``; De Morgan; a condition
 inline ↔ through a variable ↔ in a statement block; one order of ``<identity>`` elements ↔
-another, and an identity listed once ↔ twice. Hypothesis picks the policy and the rewrites (one, or two composed).
+another, and an identity listed once ↔ twice. Hypothesis picks the policy and the rewrites
+(one, or two composed).
 
 Soundness: replacing a recognised certificate test with an expression the analyser cannot model
 that still reads the certificate makes the verdicts of the rules that judge that test undecided
