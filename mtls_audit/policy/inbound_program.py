@@ -13,10 +13,11 @@ so one compiled program serves every effective section with the same elements.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from mtls_audit.policy.atoms import Atom, AtomKind, NamedValueResolver, resolve_literal
+from mtls_audit.policy.atoms import REQUEST, Atom, AtomKind, NamedValueResolver, resolve_literal
 from mtls_audit.policy.conditions import Scope, condition, constant, value
 from mtls_audit.policy.csharp import ExpressionSyntaxError
 from mtls_audit.policy.effective_tree import EffectiveNode
@@ -32,7 +33,17 @@ from mtls_audit.policy.logic import (
     or_,
     split,
 )
-from mtls_audit.policy.values import Bool, Choice, Null, Text, Throw, Value, choice, settle
+from mtls_audit.policy.values import (
+    Bool,
+    Choice,
+    Null,
+    Opaque,
+    Text,
+    Throw,
+    Value,
+    choice,
+    settle,
+)
 
 VALIDATE = "validate-client-certificate"
 CONTAINERS = frozenset({"retry", "limit-concurrency", "wait"})
@@ -218,7 +229,7 @@ class _Compiler:
                     self.memo[text] = formula
         except (ExpressionSyntaxError, RecursionError) as exc:
             self.unsupported.append((self.index(node), f"the condition cannot be read: {exc}"))
-            if any(word in text.lower() for word in ("cert", "thumbprint")):
+            if _MENTIONS_CERTIFICATE.search(text):
                 fact = unknown_fact(text)
             else:
                 fact = Var(Atom(AtomKind.OPAQUE, "", text=" ".join(text.split())))
@@ -270,7 +281,9 @@ class _Compiler:
                 held = settle(value(raw, Scope(self.resolve, variables)))
             except (ExpressionSyntaxError, RecursionError) as exc:
                 self.unsupported.append((index, f"the value cannot be read: {exc}"))
-                held = Text(raw, None)
+                about = REQUEST if _MENTIONS_CERTIFICATE.search(raw) else ""
+                held = Opaque(" ".join(raw.split()), about)
+                self.sites.setdefault(Atom(AtomKind.OPAQUE, about, text=held.text), index)
         else:
             resolved = resolve_literal(raw, self.resolve)
             held = constant(raw) if resolved == raw else Text(raw, resolved)
@@ -309,6 +322,11 @@ class _Compiler:
             Exit(rejects, Stop.REJECT, index, None, node.tag),
             Exit(and_(not_(rejects), answers), Stop.SERVE, index, None, node.tag),
         ]
+
+
+_MENTIONS_CERTIFICATE = re.compile(r"cert|thumbprint", re.I)
+"""An unreadable value that mentions these may be certificate data (the same test as for
+unreadable conditions)."""
 
 
 def _deletes_header(node: EffectiveNode) -> bool:

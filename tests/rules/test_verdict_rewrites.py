@@ -27,7 +27,7 @@ from mtls_audit.policy.standalone import judge_text
 from tests.rules.test_verdict_corpus import COLUMNS, corpus_policy, expectations, judge
 
 Rewrite = Callable[[str], str]
-_SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CERT = "context.Request.Certificate"
 _Q = "&quot;"
 _COLLECTION = r"(new [^{}()]*(?:\([^()]*\))?\s*\{[^{}]*\})"
