@@ -56,6 +56,19 @@ WORDS = {
 }
 
 
+def example(kind: KindVerdict) -> str:
+    """The counterexample of a kind in words, never empty: when the policy rejects every
+    request today there is none to show, and the message says so."""
+    if kind.counterexample:
+        return kind.counterexample
+    if kind.outcome is Outcome.ALWAYS:
+        return (
+            "no request gets through the policy as written (every certificate is refused), "
+            f"so nothing shows the gap yet; it opens once the policy admits {WORDS[kind.kind]}"
+        )
+    return kind.reason or "the analyser found no certificate to show"
+
+
 def cite(model: Model, nodes: Iterable[EffectiveNode]) -> tuple[Evidence, ...]:
     return tuple(dict.fromkeys(policy_citation(model, node) for node in nodes))
 
@@ -158,13 +171,34 @@ class Judged:
         )
 
     def unjudged(self) -> Result | None:
-        """Not applicable where nothing tests the certificate (MTLS-IN-01 reports that)."""
-        if self.verdict.checks or self.verdict.problems:
+        """Not applicable where nothing tests the certificate (MTLS-IN-01 reports that); never
+        where something the analyser cannot model may test it (then it is undecided)."""
+        if self.verdict.checks or self.verdict.problems or self.verdict.undecided():
             return None
         return self.not_applicable(
             "no element tests the client certificate, so there is no check to judge "
             "(MTLS-IN-01 reports the missing validation)."
         )
+
+    def ignored(self, what: str, *kinds: KindVerdict) -> Result | None:
+        """The failure when a check of ``kinds`` exists but a certificate failing it is not
+        always rejected: some such certificate gets through whatever the request
+        (``ignore-error="true"``, a test in an empty ``<when>``, ``&&`` where ``||`` belongs: a
+        check that lets its failures through verifies nothing), or only under a condition of
+        the request (the check sits in one branch of a ``<choose>``)."""
+        for kind in kinds:
+            if kind.tested and kind.outcome in (Outcome.NEVER, Outcome.BYPASS):
+                how = (
+                    "lets a certificate failing it through"
+                    if kind.outcome is Outcome.NEVER
+                    else "can be bypassed"
+                )
+                return self.failed(
+                    f"{what} of {self.noun} is tested by {listed(kind.checks)} but {how}: "
+                    f"{example(kind)}.",
+                    *self.cite([*kind.checks, *(c.node for c in kind.conditions if c.node)]),
+                )
+        return None
 
     def unknown(self, *kinds: KindVerdict) -> Result | None:
         """The indeterminate result when the policy (or one of ``kinds``) cannot be decided."""

@@ -35,6 +35,8 @@ class AtomKind(Enum):
     ISSUER_EQ = "issuer-eq"
     SUBJECT_EQ = "subject-eq"
     SUBJECT_CONTAINS = "subject-contains"
+    ISSUER_CONTAINS = "issuer-contains"
+    NAME_CLAIM = "name-claim"
     SERIAL_EQ = "serial-eq"
     IN_DEPLOYMENT_CERTS = "in-deployment-certs"
     OPAQUE = "opaque"
@@ -48,7 +50,14 @@ FIELD_KINDS = {
 }
 """The string fields of a certificate that equality atoms compare, by field name."""
 
-LITERAL_KINDS = frozenset({*FIELD_KINDS.values(), AtomKind.SUBJECT_CONTAINS})
+CONTAINS_KINDS = {"subject": AtomKind.SUBJECT_CONTAINS, "issuer": AtomKind.ISSUER_CONTAINS}
+"""Substring tests of a name (``Contains``, ``StartsWith``, ``EndsWith``, ``IndexOf``): weak
+pins, since any CA the chain trusts can issue a name that contains the text."""
+
+LITERAL_KINDS = frozenset({*FIELD_KINDS.values(), *CONTAINS_KINDS.values(), AtomKind.NAME_CLAIM})
+"""Kinds compared with a literal; ``NAME_CLAIM`` is an exact ``validate-client-certificate``
+claim on a name the analyser does not model (``common-name``, ``dns-name``): its value is
+always unknown."""
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,29 @@ and ``return`` split the result into a :class:`~values.Choice` per path, so
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from functools import partial
 
 from mtls_audit.policy import csharp_ast as ast
-from mtls_audit.policy.atoms import NamedValueResolver, no_named_values, resolve_literal
+from mtls_audit.policy.atoms import REQUEST, NamedValueResolver, no_named_values, resolve_literal
 from mtls_audit.policy.csharp import ExpressionSyntaxError, parse, parse_expression
+from mtls_audit.policy.csharp_lexer import interpolation_holes
 from mtls_audit.policy.logic import FALSE, TRUE, Formula, and_, atoms, if_, not_, or_, split
-from mtls_audit.policy.members import call, construct, member, resolve_path, skipped
+from mtls_audit.policy.members import (
+    call,
+    construct,
+    header_values,
+    member,
+    resolve_path,
+    skipped,
+)
+from mtls_audit.policy.sequences import sequence_call
 from mtls_audit.policy.values import (
     HEADER,
     HEADER_DATA,
+    HEADER_VALUES,
     LAMBDA,
     Bool,
     Cert,
@@ -44,6 +56,7 @@ from mtls_audit.policy.values import (
     settle,
     truth,
     unknown,
+    value_source,
 )
 
 Env = Mapping[str, Value]
@@ -51,6 +64,7 @@ STEP_BUDGET = 10_000
 """Symbolic execution steps per expression; beyond it a block is one opaque condition."""
 
 _NO_RETURN = Opaque("not all code paths return a value")
+_HEADERS = "context.Request.Headers"
 _COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 _COLLECTIONS = frozenset({"List", "HashSet", "string", "String", ""})
 
@@ -88,6 +102,38 @@ class _BudgetExceeded(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class _Let:
+    """Bind ``name`` to a value already computed (a loop variable of an unrolled ``foreach``)."""
+
+    name: str
+    value: Value
+    span: ast.Span
+
+
+def _calls(node: object) -> Iterator[ast.Call]:
+    """The calls written in a statement or expression (not inside nested statements)."""
+    if isinstance(node, tuple):
+        for item in node:
+            yield from _calls(item)
+    elif isinstance(node, ast.Node) and not isinstance(node, ast.Block | ast.Lambda):
+        if isinstance(node, ast.Call):
+            yield node
+        for part in fields(node):
+            yield from _calls(getattr(node, part.name))
+
+
+def _jumps(statement: ast.Stmt) -> bool:
+    """Whether a loop body breaks or continues (then it is not unrolled)."""
+    if isinstance(statement, ast.Jump):
+        return statement.keyword in ("break", "continue")
+    if isinstance(statement, ast.Block):
+        return any(_jumps(inner) for inner in statement.statements)
+    if isinstance(statement, ast.If):
+        return _jumps(statement.then) or (statement.other is not None and _jumps(statement.other))
+    return False
+
+
 class _Evaluator:
     def __init__(self, text: str, scope: Scope):
         self.text = text
@@ -103,18 +149,24 @@ class _Evaluator:
         try:
             result = self.run(tree.statements, {})
         except _BudgetExceeded:
-            return Opaque(self.site(tree).text)
+            text = self.site(tree).text
+            return Opaque(text, _reads_certificate(text, {}))
         if _contains(result, _NO_RETURN):
             raise ExpressionSyntaxError("not all code paths return a value", tree.span.end - 1)
         return result
 
-    def run(self, statements: tuple[ast.Stmt, ...], env: Env) -> Value:
+    def run(self, statements: tuple[ast.Stmt | _Let, ...], env: Env) -> Value:
         self.steps += 1
         if self.steps > STEP_BUDGET:
             raise _BudgetExceeded
         if not statements:
             return _NO_RETURN
         first, rest = statements[0], statements[1:]
+        if isinstance(first, _Let):
+            return self.run(rest, {**env, first.name: first.value})
+        env = {**env, **self.out_values(first, env)}
+        if isinstance(first, ast.Foreach):
+            return self.foreach(first, rest, env)
         if isinstance(first, ast.Block):
             return self.run(first.statements + rest, env)
         if isinstance(first, ast.VarDecl):
@@ -134,19 +186,50 @@ class _Evaluator:
             return Null() if first.value is None else self.expr(first.value, env)
         if isinstance(first, ast.Jump) and first.keyword == "throw":
             return Throw()
-        # A loop, try, switch, … : whatever follows is one opaque condition.
+        # A loop, try, switch, … : whatever follows is one unknown, about the certificate if
+        # it may read it.
         end = (rest[-1] if rest else first).span.end
-        return Opaque(self.text[first.span.offset : end])
+        text = self.text[first.span.offset : end]
+        return Opaque(text, _reads_certificate(text, env))
 
-    def assign(self, name: str, bound: Value, rest: tuple[ast.Stmt, ...], env: Env) -> Value:
+    def out_values(self, statement: ast.Stmt, env: Env) -> dict[str, Value]:
+        """``Headers.TryGetValue(name, out values)`` in a statement binds ``values`` to the
+        header's values (read only where the call returned true)."""
+        found: dict[str, Value] = {}
+        for call_node in _calls(statement):
+            func, args = call_node.func, call_node.args
+            if not (isinstance(func, ast.Member) and func.name == "TryGetValue" and len(args) == 2):
+                continue
+            out = args[1]
+            if isinstance(out, ast.OutArg) and self.link(func.target, env) == Path(_HEADERS):
+                values = bind(
+                    self.expr(args[0], env), partial(header_values, site=self.site(call_node))
+                )
+                if isinstance(values, Choice):
+                    found[out.name] = values.other
+        return found
+
+    def foreach(self, loop: ast.Foreach, rest: tuple[ast.Stmt | _Let, ...], env: Env) -> Value:
+        """A loop over a literal set runs its body once per item (unrolled); any other loop,
+        or one that breaks or continues, is not modelled."""
+        items = self.expr(loop.collection, env)
+        if not isinstance(items, TextSet) or items.keep or _jumps(loop.body):
+            text = self.text[loop.span.offset : (rest[-1] if rest else loop).span.end]
+            return Opaque(text, _reads_certificate(text, env))
+        unrolled: list[ast.Stmt | _Let] = []
+        for item in items.items:
+            unrolled += [_Let(loop.name, item, loop.span), loop.body]
+        return self.run((*unrolled, *rest), env)
+
+    def assign(self, name: str, bound: Value, rest: tuple[ast.Stmt | _Let, ...], env: Env) -> Value:
         return bind(settle(bound), lambda leaf: self.run(rest, {**env, name: leaf}))
 
-    def statement_expr(self, expr: ast.Expr, rest: tuple[ast.Stmt, ...], env: Env) -> Value:
+    def statement_expr(self, expr: ast.Expr, rest: tuple[ast.Stmt | _Let, ...], env: Env) -> Value:
         if isinstance(expr, ast.Assign) and isinstance(expr.target, ast.Name):
-            assigned = self.expr(expr.value, env)
-            if expr.op != "=":
-                assigned = bind(assigned, lambda leaf: unknown(self.site(expr), leaf))
-            return self.assign(expr.target.id, assigned, rest, env)
+            value_node = expr.value
+            if expr.op != "=":  # x op= v is x = x op v
+                value_node = ast.Binary(expr.span, expr.op[:-1], expr.target, expr.value)
+            return self.assign(expr.target.id, self.expr(value_node, env), rest, env)
         evaluated = self.expr(expr, env)
         after: list[Value] = []
 
@@ -184,7 +267,34 @@ class _Evaluator:
                 return self.is_(node, env)
             case ast.New():
                 return self.new(node, env)
+            case ast.Interpolated():
+                return self.interpolated(node, env)
         return Opaque(self.site(node).text)
+
+    def interpolated(self, node: ast.Interpolated, env: Env) -> Value:
+        """``$"…{x}…"``: the holes are evaluated; the string carries what they carry."""
+        site = self.site(node)
+        start, text = node.span.offset, node.text
+        parts: list[Value] = []
+        literal_from = text.index('"') + 1
+        for begin, end, after in interpolation_holes(text):
+            parts.append(_interpolated_text(text[literal_from : begin - 1]))
+            padded = " " * (start + begin) + text[begin:end]
+            try:
+                parts.append(self.expr(parse_expression(padded), env))
+            except ExpressionSyntaxError:
+                return Opaque(site.text, _reads_certificate(site.text, env))
+            literal_from = after
+        parts.append(_interpolated_text(text[literal_from:-1]))
+        return _bind_all(parts, lambda leaves: derived(site, leaves))
+
+    def item(self, node: ast.Expr, env: Env) -> Value:
+        """An item of a collection initializer; a deployment placeholder there stands for
+        entries that are unknown (``new[] { ${thumbprints} }``)."""
+        found = self.expr(node, env)
+        if isinstance(node, ast.Placeholder) and isinstance(found, Opaque):
+            return Text(node.text, None)
+        return found
 
     def placeholder(self, node: ast.Placeholder) -> Value:
         text = node.text
@@ -216,28 +326,59 @@ class _Evaluator:
     def call(self, node: ast.Call, env: Env) -> Value:
         site = self.site(node)
         if not isinstance(node.func, ast.Member):
-            return Opaque(site.text)
+            args = [self.expr(arg, env) for arg in node.args]
+            return Opaque(site.text, next((s for s in map(value_source, args) if s), ""))
         func = node.func
         target = self.link(func.target, env)
         if target == Path("context.Variables"):
             return self.variable_call(func.name, node.args, env, site)
         args = [self.expr(arg, env) for arg in node.args]
         lambdas = [arg for arg in args if isinstance(arg, Lam)]
-        if func.name == "Any" and len(args) == 1 and lambdas:
-            return bind(target, lambda leaf: self.any_certificate(leaf, lambdas[0], site))
+        if func.name == "Any" and len(args) == 1 and lambdas and isinstance(target, Deployment):
+            return self.any_certificate(target, lambdas[0], site)
 
         def invoke(leaf: Leaf) -> Value:
-            return _bind_all(
-                args, lambda values: call(leaf, func.name, values, func.conditional, site)
-            )
+            def apply(values: list[Leaf]) -> Value:
+                found = sequence_call(leaf, func.name, values, site, self.apply)
+                if found is not None:
+                    return found
+                plain: list[Leaf] = [
+                    self.lambda_proxy(v) if isinstance(v, Lam) else v for v in values
+                ]
+                return call(leaf, func.name, plain, func.conditional, site)
 
-        return bind(target, invoke)
+            return _bind_all(args, apply)
 
-    def any_certificate(self, target: Leaf, lam: Lam, site: Site) -> Value:
+        # An unmodelled function of a value that may be a missing certificate (null) still
+        # depends on the certificate: the null leaf alone would not say so.
+        read = next((s for s in map(value_source, [target, *args]) if s), "")
+        return _attributed(bind(target, invoke), read)
+
+    def apply(self, lam: Lam, item: Leaf) -> Value:
+        """A one-parameter lambda's value for ``item``."""
+        params, body = lam.node.params, lam.node.body
+        if len(params) != 1:
+            return Opaque(self.site(lam.node).text, self.lambda_source(lam))
+        env = {**lam.env, params[0]: item}
+        if isinstance(body, ast.Block):
+            result = self.run(body.statements, env)
+            return Opaque(self.site(body).text) if _contains(result, _NO_RETURN) else result
+        return self.expr(body, env)
+
+    def lambda_source(self, lam: Lam) -> str:
+        """The certificate a lambda reads, whatever its parameters hold."""
+        return _reads_certificate(self.site(lam.node).text, lam.env)
+
+    def lambda_proxy(self, lam: Lam) -> Opaque:
+        """A lambda passed to a method that is not modelled: an unknown that depends on what
+        the lambda reads."""
+        return Opaque(self.site(lam.node).text, self.lambda_source(lam))
+
+    def any_certificate(self, target: Deployment, lam: Lam, site: Site) -> Value:
         """``context.Deployment.Certificates.Any(c => c.Value.Thumbprint == …)``."""
         levels = {"dictionary": "item", "values": "certificate"}
         body = lam.node.body
-        if not (isinstance(target, Deployment) and target.level in levels):
+        if target.level not in levels:
             return unknown(site, target)
         if len(lam.node.params) != 1 or isinstance(body, ast.Block):
             return unknown(site, target)
@@ -263,10 +404,14 @@ class _Evaluator:
         target = self.link(node.target, env)
         if target == Path("context.Variables") and len(node.args) == 1:
             return self.variable_call("GetValueOrDefault", node.args, env, site)
+        if target == Path(_HEADERS) and len(node.args) == 1:
+            return bind(self.expr(node.args[0], env), lambda name: header_values(name, site))
 
         def index(leaf: Leaf) -> Value:
             if isinstance(leaf, Null):
                 return skipped(leaf, node.conditional)
+            if isinstance(leaf, Field) and leaf.name == HEADER_VALUES:
+                return Field(leaf.source, HEADER)
             return unknown(site, leaf)
 
         return bind(target, index)
@@ -317,7 +462,7 @@ class _Evaluator:
             return _bind_all(args, lambda values: construct(type_name, values, site))
         if type_name.rsplit(".", 1)[-1] not in _COLLECTIONS:
             return unknown(site, *args)
-        items = [self.expr(item, env) for item in node.items or ()]
+        items = [self.item(item, env) for item in node.items or ()]
         if args and isinstance(args[0], TextSet):
             items.extend(args[0].items)
         ignore_case = len(args) > 1 and isinstance(args[-1], Path) and "IgnoreCase" in args[-1].path
@@ -325,6 +470,41 @@ class _Evaluator:
             texts = tuple(item for item in items if isinstance(item, Text))
             return TextSet(texts, ignore_case)
         return Opaque(site.text)
+
+
+_CERTIFICATE = re.compile(r"context\s*\.\s*Request\s*\.\s*Certificate\b")
+
+
+def _reads_certificate(text: str, env: Env) -> str:
+    """The source an unmodelled piece of code may read: the client certificate when it names
+    it or a local that holds certificate data, else none."""
+    if _CERTIFICATE.search(text):
+        return REQUEST
+    for name, held in env.items():
+        source = value_source(held)
+        if source and re.search(rf"\b{re.escape(name)}\b", text):
+            return source
+    return ""
+
+
+def _interpolated_text(piece: str) -> Text:
+    """A literal piece of an interpolated string (escapes are left as written: only whether it
+    is empty matters to the analysis)."""
+    text = piece.replace("{{", "{").replace("}}", "}")
+    return Text(text, text)
+
+
+def _attributed(result: Value, source: str) -> Value:
+    """``result`` with its unknown parts attributed to ``source`` where they name none."""
+    if not source:
+        return result
+    if isinstance(result, Choice):
+        return choice(
+            result.cond, _attributed(result.then, source), _attributed(result.other, source)
+        )
+    if isinstance(result, Opaque) and not result.source:
+        return Opaque(result.text, source)
+    return result
 
 
 def _end_of_chain(leaf: Leaf) -> Value:
@@ -357,14 +537,23 @@ def _logical(op: str, a: Formula, b: Formula) -> Formula:
 
 
 def _plus(left: Leaf, right: Leaf, site: Site) -> Value:
-    if isinstance(left, Text) and isinstance(right, Text) and None not in (left.value, right.value):
-        return Text(site.text, f"{left.value}{right.value}")
     if isinstance(left, Number) and isinstance(right, Number):
         return Number(left.value + right.value)
-    for side in (left, right):
-        if isinstance(side, Field) and side.name in (HEADER, HEADER_DATA):
-            return Field(side.source, HEADER_DATA)
-    return unknown(site, left, right)
+    return derived(site, [left, right])
+
+
+def derived(site: Site, parts: list[Leaf]) -> Value:
+    """A string built from ``parts`` (concatenation, interpolation): a literal when they all
+    are, else a value that carries the certificate or header data of its parts."""
+    texts = [part.value for part in parts if isinstance(part, Text) and part.value is not None]
+    if len(texts) == len(parts):
+        return Text(site.text, "".join(texts))
+    if len(texts) == len(parts) - 1 and not "".join(texts):  # "" + x is x
+        return next(part for part in parts if not isinstance(part, Text))
+    for part in parts:
+        if isinstance(part, Field) and part.name in (HEADER, HEADER_DATA):
+            return Field(part.source, HEADER_DATA)
+    return unknown(site, *parts)
 
 
 def _bind_all(values: list[Value], step: Callable[[list[Leaf]], Value]) -> Value:

@@ -2,7 +2,8 @@
 
 Entry point: :func:`parse`. It reads the expression text as authored, with or without the
 leading ``@``; offsets in the tree and in :class:`ExpressionSyntaxError` point into that text.
-Statements the analyser does not model (loops, ``switch``, ``try``, ``using``, local functions)
+Statements the analyser does not model (``for``/``while``/``do`` loops, ``switch``, ``try``,
+``using``, local functions)
 are parsed for syntax and kept as :class:`~mtls_audit.policy.csharp_ast.Unanalysed`.
 """
 
@@ -89,6 +90,16 @@ class _Parser(ExpressionParser):
             thrown = self.expr() if word == "throw" and not self.at(";") else None
             self.expect(";")
             return self.node(ast.Jump, start, word, thrown)
+        if word == "foreach":
+            self.pos += 1
+            self.expect("(")
+            if not self.accept("var"):
+                self.type()
+            name = self.name()
+            self.expect("in")
+            collection = self.expr()
+            self.expect(")")
+            return self.node(ast.Foreach, start, name, collection, self.statement())
         if word in _COMPOUND:
             self.pos += 1
             _COMPOUND[word](self)
@@ -122,9 +133,19 @@ class _Parser(ExpressionParser):
         names: list[tuple[str, ast.Expr | None]] = []
         while True:
             name = self.name()
-            names.append((name, self.expr() if self.accept("=") else None))
+            init = None
+            if self.accept("="):
+                init = self.array_initializer(declared) if self.at("{") else self.expr()
+            names.append((name, init))
             if not self.accept(","):
                 return self.node(ast.VarDecl, start, declared, tuple(names))
+
+    def array_initializer(self, declared: ast.TypeRef | None) -> ast.New:
+        """``string[] x = { … }``: an array created without ``new``."""
+        start = self.tok.start
+        if declared is None or not declared.array_rank:
+            raise self.error("an initializer without 'new' needs an array type")
+        return self.node(ast.New, start, declared, (), self.initializer())
 
     def local_function(self) -> bool:
         """Skip ``T Name(T a, …) { … }`` if it is written here."""
@@ -158,16 +179,6 @@ class _Parser(ExpressionParser):
         self.expect("while")
         self.paren_expr()
         self.expect(";")
-
-    def foreach_loop(self) -> None:
-        self.expect("(")
-        if not self.accept("var"):
-            self.type()
-        self.name()
-        self.expect("in")
-        self.expr()
-        self.expect(")")
-        self.statement()
 
     def for_loop(self) -> None:
         self.expect("(")
@@ -218,7 +229,6 @@ class _Parser(ExpressionParser):
 
 _COMPOUND = {
     "do": _Parser.do_loop,
-    "foreach": _Parser.foreach_loop,
     "for": _Parser.for_loop,
     "while": _Parser.header_and_body,
     "using": _Parser.header_and_body,

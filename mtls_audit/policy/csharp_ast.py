@@ -188,8 +188,18 @@ class Return(Node):
 
 
 @dataclass(frozen=True)
+class Foreach(Node):
+    """``foreach (var name in collection) body``."""
+
+    name: str
+    collection: Expr
+    body: Stmt
+
+
+@dataclass(frozen=True)
 class Unanalysed(Node):
-    """A statement that is parsed but not modelled: a loop, ``switch``, ``try``, ``using``,
+    """A statement that is parsed but not modelled: a ``for``/``while``/``do`` loop, ``switch``,
+    ``try``, ``using``,
     ``checked``/``unchecked`` or a local function (``keyword`` names which)."""
 
     keyword: str
@@ -223,4 +233,4 @@ Expr = (
     | TypeOf
     | Assign
 )
-Stmt = Block | VarDecl | ExprStmt | If | Return | Unanalysed | Jump
+Stmt = Block | VarDecl | ExprStmt | If | Return | Foreach | Unanalysed | Jump

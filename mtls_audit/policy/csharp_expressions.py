@@ -21,7 +21,7 @@ _BINARY_LEVELS: tuple[tuple[str, ...], ...] = (
     ("+", "-"),
     ("*", "/", "%"),
 )
-_ASSIGN_OPS = frozenset({"=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "??="})
+_ASSIGN_OPS = frozenset({"=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", "??="})
 _PREDEFINED = frozenset(
     (  # noqa: SIM905 - a word list reads better than sixteen quoted strings
         "bool byte char decimal double dynamic float int long object sbyte short string uint "
@@ -299,6 +299,8 @@ class ExpressionParser:
                 items.append(self.node(ast.New, item_start, None, (), self.initializer()))
             else:
                 items.append(self.expr())
+            if isinstance(items[-1], ast.Placeholder) and not self.at(",", "}"):
+                continue  # %{ for t in list ~}"${t}",%{ endfor ~}: a template writes the entries
             if not self.accept(","):
                 self.expect("}")
                 break

@@ -60,10 +60,12 @@ _NAME = re.compile(r"@?[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(
     r"0[xX][0-9A-Fa-f_]+[uUlL]*|(?:\d[\d_]*)?\.?\d[\d_]*(?:[eE][+-]?\d+)?[fFdDmMuUlL]*"
 )
-# {{named-value}} as a bare token, and IaC template markers such as ${var} or #{token}#.
-_PLACEHOLDER = re.compile(r"\{\{[A-Za-z0-9_.\-]+\}\}|\$\{[^{}\n]*\}|#\{[^{}\n]*\}#")
+# {{named-value}} as a bare token, and IaC template markers such as ${var}, #{token}# or a
+# Terraform directive %{ for … } (which, inside a collection initializer, stands for entries).
+_PLACEHOLDER = re.compile(r"\{\{[A-Za-z0-9_.\-]+\}\}|\$\{[^{}\n]*\}|#\{[^{}\n]*\}#|%\{[^{}\n]*\}")
 _PUNCT = (
     "??=",
+    "<<=",
     "=>",
     "==",
     "!=",
@@ -199,6 +201,47 @@ def _scan_interpolated(text: str, pos: int) -> int:
         depth += {"{": 1, "}": -1}.get(char, 0)
         pos += 1
     raise ExpressionSyntaxError("unterminated interpolated string", start)
+
+
+def interpolation_holes(text: str) -> list[tuple[int, int, int]]:
+    """The holes of an interpolated string (``$"a {x} b {y,5:N2}"``): the offsets where each
+    expression starts and ends (without alignment and format), and the offset after its
+    closing brace."""
+    verbatim = "@" in text[:2]
+    pos = 3 if verbatim else 2
+    holes: list[tuple[int, int, int]] = []
+    while pos < len(text) - 1:
+        char = text[pos]
+        if (char in "{}" and text[pos + 1 : pos + 2] == char) or (char == "\\" and not verbatim):
+            pos += 2
+        elif char == "{":
+            pos = _hole(text, pos + 1, holes)
+        else:
+            pos += 1
+    return holes
+
+
+def _hole(text: str, start: int, holes: list[tuple[int, int, int]]) -> int:
+    """Record the hole starting at ``start``; return the offset after its closing brace."""
+    depth, pos, end = 0, start, None
+    while pos < len(text):
+        char = text[pos]
+        if char in "\"'":
+            pos, _ = _scan_string(text, pos + 1, False, quote=char)
+            continue
+        if char in "([{":
+            depth += 1
+        elif char in ")]" or (char == "}" and depth):
+            depth -= 1
+        elif depth == 0 and char in ",:}" and end is None:
+            end = pos
+            if char == "}":
+                break
+        elif depth == 0 and char == "}":
+            break
+        pos += 1
+    holes.append((start, pos if end is None else end, pos + 1))
+    return pos + 1
 
 
 def _number(text: str) -> int | float:

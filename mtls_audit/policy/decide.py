@@ -14,11 +14,11 @@ off them. Every assignment yielded is therefore one a real certificate can produ
   ignores case) never both hold; a case-sensitive match implies the case-insensitive one;
 - a literal that no real value can equal (a lower-case or spaced thumbprint compared ordinally)
   is always False for the handshake certificate (a header can hold anything);
-- SUBJECT_CONTAINS agrees with the subject chosen.
+- SUBJECT_CONTAINS and ISSUER_CONTAINS agree with the name chosen.
 
 Unknown pins and IN_DEPLOYMENT_CERTS are free while the certificate is present; OPAQUE atoms
-are always free. Above :data:`MAX_ATOMS` atoms the
-answer is :attr:`Verdict.UNDECIDABLE`, never a guess.
+are always free. Above :data:`MAX_ATOMS` independent facts (the equality atoms of one field
+count once) the answer is :attr:`Verdict.UNDECIDABLE`, never a guess.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from mtls_audit.policy.atoms import (
+    CONTAINS_KINDS,
     FIELD_KINDS,
     LITERAL_KINDS,
     Atom,
@@ -49,9 +50,13 @@ _VALIDITY = (  # (expired, not yet valid, chain valid, chain valid without revoc
     (True, False, False, False),
     (False, True, False, False),
 )
-_FIELD_OF = {kind: name for name, kind in FIELD_KINDS.items()} | {
-    AtomKind.SUBJECT_CONTAINS: "subject"
-}
+_FIELD_OF = (
+    {kind: name for name, kind in FIELD_KINDS.items()}
+    | {kind: name for name, kind in CONTAINS_KINDS.items()}
+    | {AtomKind.NAME_CLAIM: "subject"}
+)
+_CONTAINS = frozenset(CONTAINS_KINDS.values())
+_EQUALITY = frozenset(FIELD_KINDS.values())
 
 
 class TooManyAtoms(Exception):
@@ -96,7 +101,7 @@ def assignments(
 ) -> Iterator[dict[Atom, bool]]:
     """Every consistent assignment of ``atom_set`` that agrees with ``given``, each once."""
     ordered = sorted(set(atom_set), key=sort_key)
-    if len(ordered) > bound:
+    if _dimensions(ordered) > bound:
         raise TooManyAtoms(f"{len(ordered)} atoms, more than the {bound} that are decided")
     given = given or {}
     groups: list[list[dict[Atom, bool]]] = []
@@ -116,6 +121,15 @@ def assignments(
         for part in combination:
             merged.update(part)
         yield merged
+
+
+def _dimensions(atoms: list[Atom]) -> int:
+    """How many independent facts the atoms hold: the equality atoms with known literals of one
+    field of one certificate count once together (the field has one value: an allow-list of
+    twenty thumbprints is twenty-one worlds, not 2**20), every other atom once."""
+    literal = [a for a in atoms if a.kind in _EQUALITY and a.literal is not None]
+    fields = {(a.source, _FIELD_OF[a.kind]) for a in literal}
+    return len(fields) + len(atoms) - len(literal)
 
 
 def consistent(assignment: Assignment) -> bool:
@@ -166,10 +180,10 @@ def _holds(
     value = chosen[_FIELD_OF[kind]]
     literal = atom.literal or ""
     if value is None:  # a value equal to no literal, containing none of them
-        return kind is AtomKind.SUBJECT_CONTAINS and not literal
+        return kind in _CONTAINS and not literal
     if not atom.case_sensitive:
         value, literal = value.upper(), literal.upper()
-    return literal in value if kind is AtomKind.SUBJECT_CONTAINS else literal == value
+    return literal in value if kind in _CONTAINS else literal == value
 
 
 def _candidates(field: str, source_atoms: list[Atom]) -> list[str | None]:
@@ -177,7 +191,11 @@ def _candidates(field: str, source_atoms: list[Atom]) -> list[str | None]:
     concatenations of the substrings tested with Contains, and a value matching nothing."""
     literals = [a.literal for a in source_atoms if a.literal and _FIELD_OF.get(a.kind) == field]
     contained = sorted(
-        {a.literal for a in source_atoms if a.kind is AtomKind.SUBJECT_CONTAINS and a.literal}
+        {
+            a.literal
+            for a in source_atoms
+            if a.kind in _CONTAINS and a.literal and _FIELD_OF[a.kind] == field
+        }
     )
     values = {form for literal in literals for form in (literal, literal.upper(), literal.lower())}
     for size in range(1, len(contained) + 1):

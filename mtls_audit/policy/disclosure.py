@@ -22,7 +22,7 @@ from mtls_audit.policy.csharp import ExpressionSyntaxError
 from mtls_audit.policy.effective import Effective
 from mtls_audit.policy.effective_tree import EffectiveNode
 from mtls_audit.policy.tree import SECTIONS
-from mtls_audit.policy.values import Cert, Choice, Field, Opaque, Path, Value
+from mtls_audit.policy.values import Cert, Choice, Field, Opaque, Path, Value, either
 
 RESPONSE_SECTIONS = frozenset({"outbound", "on-error"})
 _WRITERS = frozenset({"set-header", "set-body", "set-status"})
@@ -68,24 +68,32 @@ def response_writes(
     writes: list[ResponseWrite] = []
     variables: dict[str, Value] = {}
     for section in SECTIONS:
-        for node, in_response in _walk(effective.section(section).elements, False):
+        for node, in_response, branch in _walk(effective.section(section).elements, False):
             name = node.attr("name") if node.tag == "set-variable" else None
             if name:
                 read = _read(node.attr("value") or "", Scope(named_value, dict(variables)))
-                variables[name] = Opaque(read.text) if read.value is None else read.value
+                held = Opaque(read.text) if read.value is None else read.value
+                where = f"<set-variable name={name!r}> at line {node.line} ran"
+                variables[name] = either(variables.get(name), held, where) if branch else held
             elif node.tag in _WRITERS and (in_response or section in RESPONSE_SECTIONS):
                 writes.append(_write(node, section, Scope(named_value, dict(variables))))
     return tuple(writes)
 
 
 def _walk(
-    nodes: tuple[EffectiveNode, ...], in_response: bool
-) -> Iterator[tuple[EffectiveNode, bool]]:
+    nodes: tuple[EffectiveNode, ...], in_response: bool, branch: bool = False
+) -> Iterator[tuple[EffectiveNode, bool, bool]]:
+    """The elements in order, with whether each shapes a response and whether it sits in a
+    branch of a ``<choose>`` (then a variable it sets may keep its earlier value)."""
     for node in nodes:
         if node.tag in _ELSEWHERE:
             continue
-        yield node, in_response
-        yield from _walk(node.children, in_response or node.tag == "return-response")
+        yield node, in_response, branch
+        yield from _walk(
+            node.children,
+            in_response or node.tag == "return-response",
+            branch or node.tag in ("when", "otherwise"),
+        )
 
 
 def _write(node: EffectiveNode, section: str, scope: Scope) -> ResponseWrite:

@@ -24,6 +24,7 @@ from mtls_audit.policy.effective_tree import (
 from mtls_audit.policy.placeholders import PlaceholderUse, placeholder_uses
 from mtls_audit.policy.tree import SNIPPET_TAG, Node, PolicyDocument
 
+_BRANCHES = frozenset({"when", "otherwise"})
 MAX_DEPTH = 300
 """Elements nested deeper than this (across included fragments) are not expanded: the parser
 allows 256 levels per document, and APIM does not let fragments nest at all."""
@@ -125,15 +126,21 @@ class Expander:
         problems: list[Problem],
         out: list[EffectiveNode],
         depth: int = 0,
+        parent: str = "",
     ) -> None:
         """Append the effective form of ``node`` to ``out``: an included fragment becomes its
-        elements; ``stack`` holds the fragments being expanded (to stop cycles)."""
+        elements; ``stack`` holds the fragments being expanded (to stop cycles). A ``<base/>``
+        in a ``<when>`` or ``<otherwise>`` of the document's own section stays as a marker
+        where the parent's elements go (see :func:`merge_section`)."""
         if depth > MAX_DEPTH:
             message = f"elements nested deeper than {MAX_DEPTH} levels are not expanded"
             problems.append(Problem(ProblemKind.TOO_DEEP, origin, node.line, node.column, message))
             return
         if node.tag == "include-fragment":
             self._include(node, origin, section, via, stack, problems, out, depth)
+            return
+        if node.tag == "base" and not stack and parent in _BRANCHES:
+            out.append(EffectiveNode(node, origin, via, ()))
             return
         if node.tag == "base":
             message = (
@@ -145,7 +152,9 @@ class Expander:
             )
         children: list[EffectiveNode] = []
         for child in node.children:
-            self._expand(child, origin, section, via, stack, problems, children, depth + 1)
+            self._expand(
+                child, origin, section, via, stack, problems, children, depth + 1, node.tag
+            )
         out.append(EffectiveNode(node, origin, via, tuple(children)))
 
     def _include(
@@ -201,6 +210,31 @@ def _prefixed(node: EffectiveNode, step: Step, vias: dict[int, tuple[Step, ...]]
     return EffectiveNode(node.node, node.origin, via, children)
 
 
+def _markers(nodes: tuple[EffectiveNode, ...]) -> bool:
+    return any(node.tag == "base" or _markers(node.children) for node in nodes)
+
+
+def _has_nested_base(own: OwnSection) -> bool:
+    """Whether the document's section keeps ``<base/>`` only inside branches of a
+    ``<choose>``: then requests taking another branch skip the parent's elements."""
+    return _markers(own.before)
+
+
+def _splice(
+    node: EffectiveNode, origin: Origin, parent: EffectiveSection, name: str
+) -> EffectiveNode:
+    """``node`` with each nested ``<base/>`` marker replaced by the parent's elements."""
+    children: list[EffectiveNode] = []
+    for child in node.children:
+        if child.tag == "base" and child.origin is origin:
+            step = Step("base", origin, name, child.node.line, child.node.column)
+            vias: dict[int, tuple[Step, ...]] = {}
+            children += [_prefixed(inherited, step, vias) for inherited in parent.elements]
+        else:
+            children.append(_splice(child, origin, parent, name))
+    return EffectiveNode(node.node, node.origin, node.via, tuple(children))
+
+
 def merge_section(parent: EffectiveSection, layer: Layer, own: OwnSection) -> EffectiveSection:
     """The effective section of ``layer`` over its parent's effective section."""
     name = parent.name
@@ -228,6 +262,14 @@ def merge_section(parent: EffectiveSection, layer: Layer, own: OwnSection) -> Ef
             parent.dropped,
             parent.problems,
             (*parent.assumptions, assumption),
+        )
+    if own.base is None and _has_nested_base(own):
+        return EffectiveSection(
+            name,
+            tuple(_splice(node, layer.origin, parent, name) for node in own.before),
+            parent.dropped,
+            (*parent.problems, *own.problems),
+            parent.assumptions,
         )
     if own.base is None:
         dropped = (

@@ -16,10 +16,17 @@ differ only in elements that do not decide anything share one analysis.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from mtls_audit.policy.atoms import REQUEST, AtomKind, NamedValueResolver, no_named_values
+from mtls_audit.policy.atoms import (
+    CONTAINS_KINDS,
+    REQUEST,
+    Atom,
+    AtomKind,
+    NamedValueResolver,
+    no_named_values,
+)
 from mtls_audit.policy.effective import Effective
 from mtls_audit.policy.effective_tree import Drop, EffectiveNode, EffectiveSection, PolicyPlace
 from mtls_audit.policy.inbound_judge import (
@@ -53,6 +60,7 @@ __all__ = [
 ]
 
 _CHAIN = frozenset({AtomKind.CHAIN_VALID, AtomKind.CHAIN_VALID_NO_REVOCATION})
+_WEAK = {kind: name for name, kind in CONTAINS_KINDS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +157,10 @@ class InboundVerdict:
     unsupported: tuple[tuple[EffectiveNode, str], ...] = ()
     problems: tuple[str, ...] = ()
     accepts_any: bool = True
+    weak_pins: tuple[tuple[EffectiveNode, str, str], ...] = ()
+    """Substring tests of the judged certificate's names (``Subject.Contains``, …): the element,
+    the name tested (``subject``/``issuer``) and the text; weak pins, which any CA the chain
+    trusts can satisfy."""
 
     def __getitem__(self, kind: FailureKind) -> KindVerdict:
         return self.kinds[kind]
@@ -309,6 +321,14 @@ class InboundAnalyser:
         return _Core(program, source, kinds, tls, accepts_any)
 
 
+def _reason(result: KindResult, where: Callable[[Atom], str]) -> str:
+    """Why a kind is undecidable, each unknown construct named with its place."""
+    if not result.unknowns:
+        return result.reason
+    named = [f"`{a.text}` ({where(a)})" if where(a) else f"`{a.text}`" for a in result.unknowns]
+    return "it depends on what the analyser cannot model: " + "; ".join(named)
+
+
 def _verdict(
     core: _Core, nodes: tuple[EffectiveNode, ...], problems: tuple[str, ...]
 ) -> InboundVerdict:
@@ -349,7 +369,9 @@ def _verdict(
             conditions,
             answered,
             rejections,
-            result.reason,
+            _reason(
+                result, lambda atom: place(program.sites[atom]) if atom in program.sites else ""
+            ),
         )
 
     kinds = {r.kind: kind_verdict(r, core.source) for r in core.kinds}
@@ -398,4 +420,10 @@ def _verdict(
         tuple((nodes[i], why) for i, why in program.unsupported),
         problems,
         core.accepts_any,
+        tuple(
+            (nodes[t.node], _WEAK[atom.kind], atom.text if atom.literal is None else atom.literal)
+            for t in program.tests
+            for atom in sorted(t.atoms, key=str)
+            if atom.kind in _WEAK and atom.source == core.source
+        ),
     )

@@ -52,7 +52,7 @@ class Outcome(enum.Enum):
 _CHAIN = frozenset({AtomKind.CHAIN_VALID, AtomKind.CHAIN_VALID_NO_REVOCATION})
 _THUMBPRINTS = frozenset({AtomKind.THUMBPRINT_EQ, AtomKind.IN_DEPLOYMENT_CERTS})
 _NAMES = frozenset(
-    {AtomKind.ISSUER_EQ, AtomKind.SUBJECT_EQ, AtomKind.SUBJECT_CONTAINS, AtomKind.SERIAL_EQ}
+    {AtomKind.ISSUER_EQ, AtomKind.SUBJECT_EQ, AtomKind.NAME_CLAIM, AtomKind.SERIAL_EQ}
 )
 _TESTED_BY: Mapping[AtomKind, frozenset[FailureKind]] = {
     AtomKind.CERT_NULL: frozenset({FailureKind.MISSING}),
@@ -93,6 +93,7 @@ class KindResult:
     conditions: tuple[tuple[Atom, bool], ...] = ()
     rejections: frozenset[Exit] = frozenset()
     reason: str = ""
+    unknowns: tuple[Atom, ...] = ()  # the unknown facts an undecidable verdict hinges on
 
 
 Row = tuple[bool, ...]
@@ -244,6 +245,10 @@ def given(kind: FailureKind, source: str, present: frozenset[Atom]) -> dict[Atom
 
     The facts are closed under what a certificate implies (an expired certificate fails
     ``Verify()``, a missing one has no fields), so they hold whichever atoms the policy tests.
+    A certificate of either identity kind matches none of the identities the policy accepts
+    (no pinned thumbprint, no pinned name): an allow-list is a set of alternatives (one
+    ``<identity>`` by thumbprint, another by subject and issuer), and "a wrong identity is
+    rejected" is relative to that set, not to each kind of claim alone.
     """
     facts = {
         Atom(AtomKind.CERT_NULL, source): kind is FailureKind.MISSING,
@@ -258,12 +263,11 @@ def given(kind: FailureKind, source: str, present: frozenset[Atom]) -> dict[Atom
             continue
         if kind is FailureKind.MISSING and atom.source == source:
             facts.setdefault(atom, False)  # a missing certificate has no fields
-        elif atom.kind is AtomKind.SUBJECT_CONTAINS and atom.literal == "":
-            continue  # holds for every subject
-        elif kind is FailureKind.WRONG_THUMBPRINT and atom.kind in _THUMBPRINTS:
-            if atom.source == source:
-                facts[atom] = False
-        elif kind is FailureKind.WRONG_NAME and (atom.kind in _NAMES or atom.source == ISSUER):
+        elif kind in IDENTITY_KINDS and (
+            (atom.kind in _THUMBPRINTS and atom.source == source)
+            or atom.kind in _NAMES
+            or atom.source == ISSUER
+        ):
             facts[atom] = False
     return {atom: held for atom, held in facts.items() if atom in present}
 
@@ -333,11 +337,14 @@ def judge(
         return base
     sure = [o for o, c in definite.items() if c is not None]
     if not sure:
-        texts = sorted({facts.atoms[i].text for i in unknown})
+        hinges = tuple(sorted({facts.atoms[i] for i in unknown}, key=lambda a: a.text))
         return replace(
             base,
             outcome=Outcome.UNDECIDABLE,
-            reason="it depends on " + "; ".join(texts) if texts else "it cannot be decided",
+            unknowns=hinges,
+            reason="it depends on " + "; ".join(a.text for a in hinges)
+            if hinges
+            else "it cannot be decided",
         )
     o_pass = sure[0]
     c_pass = definite[o_pass]

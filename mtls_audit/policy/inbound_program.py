@@ -13,10 +13,11 @@ so one compiled program serves every effective section with the same elements.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from mtls_audit.policy.atoms import Atom, AtomKind, NamedValueResolver, resolve_literal
+from mtls_audit.policy.atoms import REQUEST, Atom, AtomKind, NamedValueResolver, resolve_literal
 from mtls_audit.policy.conditions import Scope, condition, constant, value
 from mtls_audit.policy.csharp import ExpressionSyntaxError
 from mtls_audit.policy.effective_tree import EffectiveNode
@@ -32,7 +33,17 @@ from mtls_audit.policy.logic import (
     or_,
     split,
 )
-from mtls_audit.policy.values import Bool, Choice, Null, Text, Throw, Value, choice, settle
+from mtls_audit.policy.values import (
+    Bool,
+    Choice,
+    Null,
+    Opaque,
+    Text,
+    Throw,
+    Value,
+    choice,
+    settle,
+)
 
 VALIDATE = "validate-client-certificate"
 CONTAINERS = frozenset({"retry", "limit-concurrency", "wait"})
@@ -218,9 +229,12 @@ class _Compiler:
                     self.memo[text] = formula
         except (ExpressionSyntaxError, RecursionError) as exc:
             self.unsupported.append((self.index(node), f"the condition cannot be read: {exc}"))
-            if any(word in text.lower() for word in ("cert", "thumbprint")):
-                return unknown_fact(text)
-            return Var(Atom(AtomKind.OPAQUE, "", text=" ".join(text.split())))
+            if _MENTIONS_CERTIFICATE.search(text):
+                fact = unknown_fact(text)
+            else:
+                fact = Var(Atom(AtomKind.OPAQUE, "", text=" ".join(text.split())))
+            self.sites.setdefault(fact.atom, self.index(node))
+            return fact
         self.note(node, atoms(formula))
         return formula
 
@@ -267,25 +281,34 @@ class _Compiler:
                 held = settle(value(raw, Scope(self.resolve, variables)))
             except (ExpressionSyntaxError, RecursionError) as exc:
                 self.unsupported.append((index, f"the value cannot be read: {exc}"))
-                held = Text(raw, None)
+                about = REQUEST if _MENTIONS_CERTIFICATE.search(raw) else ""
+                held = Opaque(" ".join(raw.split()), about)
+                self.sites.setdefault(Atom(AtomKind.OPAQUE, about, text=held.text), index)
         else:
             resolved = resolve_literal(raw, self.resolve)
             held = constant(raw) if resolved == raw else Text(raw, resolved)
         variables[name] = held
         throws = _throws(held)
-        self.note(node, atoms(throws) | _value_atoms(held))
+        # A header stored here is read by whatever condition later tests the variable; only
+        # a read that can throw (reject with a 500) decides anything at this element.
+        self.note(node, atoms(throws) | _value_atoms(held), reads=atoms(throws))
         return [] if throws == FALSE else [Exit(throws, Stop.ERROR, index, 500, "error")]
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
-    def note(self, node: EffectiveNode, found: frozenset[Atom]) -> None:
+    def note(
+        self, node: EffectiveNode, found: frozenset[Atom], reads: frozenset[Atom] | None = None
+    ) -> None:
+        """Record the certificate atoms an element tests, and the header reads among
+        ``reads`` (by default all of them)."""
         index = self.index(node)
         certificate = frozenset(a for a in found if a.kind is not AtomKind.OPAQUE or a.source)
         if certificate:
             self.tests.append(Tested(index, certificate))
         for atom in sorted(found, key=str):
             self.sites.setdefault(atom, index)
-            if atom.header and (atom.header, index) not in self.reads:
+            read = reads is None or atom in reads
+            if read and atom.header and (atom.header, index) not in self.reads:
                 self.reads.append((atom.header, index))
 
     def opaque_element(self, node: EffectiveNode, why: str) -> list[Step]:
@@ -299,6 +322,11 @@ class _Compiler:
             Exit(rejects, Stop.REJECT, index, None, node.tag),
             Exit(and_(not_(rejects), answers), Stop.SERVE, index, None, node.tag),
         ]
+
+
+_MENTIONS_CERTIFICATE = re.compile(r"cert|thumbprint", re.I)
+"""An unreadable value that mentions these may be certificate data (the same test as for
+unreadable conditions)."""
 
 
 def _deletes_header(node: EffectiveNode) -> bool:
@@ -360,8 +388,11 @@ def _throws(held: Value) -> Formula:
         return TRUE
     if isinstance(held, Choice):
         cond_throws, cond = split(held.cond)
+        then, other = _throws(held.then), _throws(held.other)
         return or_(
-            cond_throws, and_(cond, _throws(held.then)), and_(not_(cond), _throws(held.other))
+            cond_throws,
+            FALSE if then == FALSE else and_(cond, then),
+            FALSE if other == FALSE else and_(not_(cond), other),
         )
     return FALSE
 

@@ -31,6 +31,8 @@ _PINS = {
     AtomKind.ISSUER_EQ: "issuer",
     AtomKind.SUBJECT_EQ: "subject",
     AtomKind.SUBJECT_CONTAINS: "a subject containing",
+    AtomKind.ISSUER_CONTAINS: "an issuer containing",
+    AtomKind.NAME_CLAIM: "a name",
     AtomKind.SERIAL_EQ: "serial number",
 }
 
@@ -101,9 +103,10 @@ def counterexample(result: KindResult, source: str, place: Place) -> str:
     """The sentence for a kind that is not always rejected ("" when it is, or undecided)."""
     if result.witness is None:
         return ""
-    when = "".join(
-        f" when `{condition_text(atom)}` is {'true' if held else 'false'}"
+    when = " and ".join(
+        f"`{condition_text(atom)}` is {'true' if held else 'false'}"
         for atom, held in result.conditions
     )
+    when = f" when {when}" if when else ""
     who = subject(result.kind, source, qualifiers(result, source))
     return f"{who} {fate(result.exit, place)}{when}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mtls_audit.policy.atoms import (
+    CONTAINS_KINDS,
     REQUEST,
     Atom,
     AtomKind,
@@ -18,10 +19,11 @@ from mtls_audit.policy.atoms import (
     is_certificate_header,
     looks_like_thumbprint,
 )
-from mtls_audit.policy.logic import FALSE, TRUE, Formula, Var, or_
+from mtls_audit.policy.logic import FALSE, TRUE, Formula, Var, and_, not_, or_
 from mtls_audit.policy.values import (
     HEADER,
     HEADER_DATA,
+    HEADER_VALUES,
     STRING_FIELDS,
     TIME_FIELDS,
     Bool,
@@ -29,6 +31,7 @@ from mtls_audit.policy.values import (
     Choice,
     Deployment,
     Field,
+    Found,
     Leaf,
     Now,
     Null,
@@ -156,13 +159,21 @@ def call(target: Leaf, name: str, args: list[Leaf], conditional: bool, site: Sit
         return Ordering(target, args[0]) if len(args) == 1 else unknown(site, target)
     if name == "Contains" and args:
         return _contains(target, args, site)
+    if isinstance(target, Field) and target.name in CONTAINS_KINDS and args:
+        if name in ("StartsWith", "EndsWith"):
+            return _contains(target, args, site)
+        if name == "IndexOf":
+            position = _contains(target, args, site)
+            return Found(position.formula) if isinstance(position, Bool) else position
     dictionary = isinstance(target, Deployment) and target.level == "dictionary"
     if dictionary and args and name in ("ContainsKey", "TryGetValue"):
         if isinstance(args[0], Null):
             return Throw()
         found = in_deployment(args[0], site)
         return unknown(site, target, args[0]) if found is None else Bool(found)
-    if isinstance(target, Field) and target.name in (HEADER, HEADER_DATA):
+    if isinstance(target, Field) and target.name == HEADER_VALUES and name in _FIRST and not args:
+        return Field(target.source, HEADER)  # APIM gives one value per header
+    if isinstance(target, Field) and target.name in (HEADER, HEADER_DATA, HEADER_VALUES):
         return Field(target.source, HEADER_DATA)  # Replace, Trim, Substring, … of a header
     if isinstance(target, Text):
         return _text_method(target, name, args, site)
@@ -178,8 +189,10 @@ def _contains(target: Leaf, args: list[Leaf], site: Site) -> Value:
             found = in_text_set(target, value, site, comparer)
     elif isinstance(value, Null):
         return Throw()  # string.Contains(null)
-    elif isinstance(target, Field) and target.name == "subject" and isinstance(value, Text):
-        found = _subject_contains(target, value, site)
+    elif isinstance(target, Field) and target.name in CONTAINS_KINDS and isinstance(value, Text):
+        comparer = _ignore_case(args[1]) if len(args) > 1 else False
+        if comparer is not None:
+            found = _name_contains(target, value, site, comparer)
     elif isinstance(target, Text) and isinstance(value, Field):
         found = thumbprint_in_text(target, value, site)
     elif isinstance(target, Text) and isinstance(value, Text) and len(args) == 1:
@@ -190,15 +203,18 @@ def _contains(target: Leaf, args: list[Leaf], site: Site) -> Value:
     return unknown(site, target, *args) if found is None else Bool(found)
 
 
-def _subject_contains(subject: Field, text: Text, site: Site) -> Formula:
+def _name_contains(name: Field, text: Text, site: Site, ignore_case: bool) -> Formula:
+    """A substring test of the subject or issuer (``Contains``, ``StartsWith``, ``EndsWith``,
+    ``IndexOf``): all are read as "contains", a weak pin whichever end it anchors."""
     literal = text.value
-    sensitive = not subject.fold
-    if literal is not None and subject.fold:
-        folded = literal.upper() if subject.fold == "upper" else literal.lower()
+    sensitive = not name.fold and not ignore_case
+    if literal is not None and name.fold and not ignore_case:
+        folded = literal.upper() if name.fold == "upper" else literal.lower()
         if folded != literal:
             return FALSE
     pin = text.raw if literal is None else ""
-    return Var(Atom(AtomKind.SUBJECT_CONTAINS, subject.source, literal, sensitive, pin), site.span)
+    kind = CONTAINS_KINDS[name.name]
+    return Var(Atom(kind, name.source, literal, sensitive, pin), site.span)
 
 
 def _text_method(text: Text, name: str, args: list[Leaf], site: Site) -> Value:
@@ -218,6 +234,7 @@ def _text_method(text: Text, name: str, args: list[Leaf], site: Site) -> Value:
         "ToLower": str.lower,
         "ToLowerInvariant": str.lower,
         "Trim": str.strip,
+        "ToString": str,
     }
     if name in folds and not args:
         return Text(text.raw, None if value is None else folds[name](value))
@@ -245,6 +262,14 @@ def _static(path: str, name: str, args: list[Leaf], site: Site) -> Value:
         return Ordering(args[0], args[1])
     if path == _HEADERS and name == "GetValueOrDefault" and args:
         return _header(args, site)
+    if path == _HEADERS and name in ("TryGetValue", "ContainsKey") and args:
+        values = header_values(args[0], site)
+        present = values.cond if isinstance(values, Choice) else None
+        return unknown(site) if present is None else Bool(not_(present))
+    if path in ("string", "String") and name == "Join" and len(args) == 2:
+        joined = args[1]
+        if isinstance(joined, Field) and joined.name == HEADER_VALUES:
+            return Field(joined.source, HEADER)  # one value (APIM joins repeated headers)
     if name in _DECODERS and len(args) == 1:
         return _decoded(name, args[0], site)
     return unknown(site, *args)
@@ -258,6 +283,23 @@ def _is_blank(value: Leaf, site: Site) -> Value:
     if isinstance(value, Field) and value.name == HEADER:
         return Bool(FALSE)  # a header's presence is the choice around this value
     return unknown(site, value)
+
+
+def header_values(name: Leaf, site: Site) -> Value:
+    """``context.Request.Headers[name]``: the header's values, which throws when the header is
+    absent (``KeyNotFoundException``: on-error, a 500, rejects the request)."""
+    if not isinstance(name, Text) or name.value is None:
+        return unknown(site)
+    if not is_certificate_header(name.value):
+        return Opaque(site.text)
+    source = header_source(name.value)
+    absent = Var(Atom(AtomKind.CERT_NULL, source), site.span)
+    return Choice(absent, Throw(), Field(source, HEADER_VALUES))
+
+
+_FIRST = frozenset(
+    {"First", "FirstOrDefault", "Last", "LastOrDefault", "Single", "SingleOrDefault"}
+)
 
 
 def _header(args: list[Leaf], site: Site) -> Value:
@@ -320,4 +362,5 @@ def in_text_set(items: TextSet, value: Leaf, site: Site, ignore_case: bool) -> F
     parts = [equality(value, item, site, ignore_case or items.ignore_case) for item in items.items]
     if any(part is None for part in parts):
         return None
-    return or_(*(part for part in parts if part is not None))
+    kept = items.keep or (TRUE,) * len(parts)
+    return or_(*(and_(k, part) for k, part in zip(kept, parts, strict=True) if part is not None))

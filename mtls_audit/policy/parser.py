@@ -80,7 +80,7 @@ class _Parser:
         self.document = ElementBuilder("", 0)
         self.stack = [self.document]
         self.elements = 0
-        self.problems: list[tuple[int, str]] = []
+        self.problems: list[tuple[int, str, bool]] = []
         self.line_breaks = [m.end() for m in _LINE_BREAK.finditer(text)]
         self.reference_breaks: list[int] = []
         self.raw_evidence = False
@@ -320,10 +320,10 @@ class _Parser:
 
     # --- bookkeeping -----------------------------------------------------------------------
 
-    def _problem(self, offset: int, message: str) -> None:
+    def _problem(self, offset: int, message: str, note: bool = False) -> None:
         if len(self.problems) == MAX_PROBLEMS:
             raise self._refusal(offset, f"more than {MAX_PROBLEMS} syntax problems: not a policy")
-        self.problems.append((offset, message))
+        self.problems.append((offset, message, note))
 
     def _waste(self, start: int) -> None:
         """Count a scan from ``start`` that found no end: unclosed spans cost a bounded total."""
@@ -358,7 +358,10 @@ class _Parser:
         if root.tag == "policies":
             self._check_sections(root)
         node = root.freeze(breaks)
-        found = [ParseProblem(*position(breaks, at), message) for at, message in self.problems]
+        found = [
+            ParseProblem(*position(breaks, at), message, note)
+            for at, message, note in self.problems
+        ]
         found.sort(key=lambda problem: (problem.line, problem.column))
         kind: DocumentKind = "element"
         if node.tag in ("policies", "fragment"):
@@ -377,7 +380,7 @@ class _Parser:
             order = SECTIONS.index(child.tag)
             if order < latest:
                 self._problem(
-                    child.offset, f"section <{child.tag}> comes after <{SECTIONS[latest]}>"
+                    child.offset, f"section <{child.tag}> comes after <{SECTIONS[latest]}>", True
                 )
             seen.add(child.tag)
             latest = max(latest, order)

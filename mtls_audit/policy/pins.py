@@ -25,13 +25,14 @@ from mtls_audit.policy.atoms import (
     can_hold,
     resolve_literal,
 )
-from mtls_audit.policy.conditions import Scope, condition
+from mtls_audit.policy.conditions import Scope, condition, constant, value
 from mtls_audit.policy.csharp import ExpressionSyntaxError
 from mtls_audit.policy.effective_merge import Layer
 from mtls_audit.policy.effective_tree import Origin, PolicyPlace, excerpt
 from mtls_audit.policy.logic import occurrences
 from mtls_audit.policy.placeholders import PlaceholderKind, find_placeholders
 from mtls_audit.policy.tree import Node
+from mtls_audit.policy.values import Value, either
 
 
 class PinField(enum.Enum):
@@ -133,17 +134,34 @@ def document_pins(layer: Layer, named_value: NamedValueResolver) -> DocumentPins
         return DocumentPins()
     sites: list[PinSite] = []
     unreadable: list[UnreadableExpression] = []
-    scope = Scope(named_value=named_value)
+    variables: dict[str, Value] = {}
     for node in layer.document.root.iter():
         pins = _identity_pins(node, named_value) if node.tag == "identity" else []
+        scope = Scope(named_value, dict(variables))
         for text, line in _expressions(node):
             try:
                 pins += _expression_pins(text, scope)
             except ExpressionSyntaxError as exc:
                 unreadable.append(UnreadableExpression(node, line, text, str(exc)))
+        _set_variable(node, scope, variables)
         if pins:
             sites.append(PinSite(node, layer.origin, tuple(pins)))
     return DocumentPins(tuple(sites), tuple(unreadable))
+
+
+def _set_variable(node: Node, scope: Scope, variables: dict[str, Value]) -> None:
+    """Keep the value a ``<set-variable>`` stores, so that a literal compared through the
+    variable is a pin; every value the variable is set to in the document is kept."""
+    name, held_attr = node.attr("name"), node.attr("value")
+    if node.tag != "set-variable" or name is None or not name.value or held_attr is None:
+        return
+    raw = held_attr.value
+    try:
+        held = value(raw, scope) if _is_expression(raw) else constant(raw)
+    except ExpressionSyntaxError:
+        return  # reported with the element's expressions
+    key = name.value
+    variables[key] = either(variables.get(key), held, f"<set-variable name={key!r}> ran")
 
 
 def _identity_pins(node: Node, named_value: NamedValueResolver) -> list[Pin]:

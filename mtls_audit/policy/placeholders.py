@@ -4,7 +4,8 @@ A named value resolves from the snapshot's non-secret named values, by display n
 (case-insensitively, display names first). A secret, Key Vault-backed or unknown one resolves to
 None: unknown, never an empty string. Markers left by infrastructure-as-code (Terraform ``${var}``
 and ``%{ directive }``, ``#{token}#`` replace tokens, pipeline ``$(variable)``, string-replace
-tokens such as ``{ALLOWED_CERTIFICATE_THUMBPRINTS}``) are never literals: whatever replaces them
+tokens such as ``{ALLOWED_CERTIFICATE_THUMBPRINTS}`` and ``__ALLOWED_THUMBPRINT__``) are never
+literals: whatever replaces them
 at deployment is unknown here.
 """
 
@@ -54,13 +55,13 @@ class Placeholder:
 _PLACEHOLDER = re.compile(
     r"\{\{(?P<named>[^{}]+)\}\}"
     r"|(?P<deployment>\$\{[^{}]*\}|%\{[^{}]*\}|#\{[^{}]*\}#|\$\([A-Za-z_][\w.]*\)"
-    r"|(?<!\{)\{[A-Z][A-Z0-9_]{2,}\}(?!\}))"
+    r"|(?<!\{)\{[A-Z][A-Z0-9_]{2,}\}(?!\})|\b__[A-Z][A-Z0-9_]*[A-Z0-9]__\b)"
 )
 
 
 def find_placeholders(text: str) -> tuple[Placeholder, ...]:
     """Every named-value placeholder and deployment marker in ``text``, in order."""
-    if "{" not in text and "$(" not in text:
+    if "{" not in text and "$(" not in text and "__" not in text:
         return ()
     found = []
     for match in _PLACEHOLDER.finditer(text):

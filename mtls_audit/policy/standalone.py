@@ -68,42 +68,63 @@ class FileVerdict:
         out = [f"{self.path}: {_HEADLINES[self.status]}"]
         if self.error:
             return [*out, f"  {self.error}"]
-        out += [f"  syntax: line {p.line}, column {p.column}: {p.message}" for p in self.syntax]
-        if not self.has_inbound:
-            out.append("  the file has no inbound content")
-        if self.base is not None:
-            out.append(
-                f"  inherits an unknown parent (<base/> at line {self.base.line}): judged on "
-                "this file's own elements; a parent scope may add checks"
-            )
+        out += [f"  syntax: {_at(p)}" for p in self.syntax if not p.note]
+        out += [f"  {note}" for note in self.notes_before()]
         verdict = self.verdict
         if verdict is None:
             return out
-        if verdict.from_header:
-            header = verdict.source.removeprefix("header:")
-            out.append(f"  judges the certificate in the {header} request header")
-        if not verdict.accepts_any:
-            out.append("  no request gets through: every certificate is rejected")
         for kind, found in verdict.kinds.items():
             out.append(f"  {KIND_NAMES[kind]:<24} {_describe(found)}")
         if verdict.from_header:
             out.append(f"  {'TLS client certificate':<24} {_describe(verdict.tls_missing)}")
+        return out + [f"  {note}" for note in self.notes_after()]
+
+    def notes_before(self) -> list[str]:
+        """What the text output says before the verdicts: how the file was read."""
+        out = [f"note: {_at(p)}" for p in self.syntax if p.note]
+        if not self.has_inbound:
+            out.append("the file has no inbound content")
+        if self.base is not None:
+            out.append(
+                f"inherits an unknown parent (<base/> at line {self.base.line}): judged on "
+                "this file's own elements; a parent scope may add checks"
+            )
+        verdict = self.verdict
+        if verdict is not None and verdict.from_header:
+            header = verdict.source.removeprefix("header:")
+            out.append(f"judges the certificate in the {header} request header")
+        if verdict is not None and not verdict.accepts_any:
+            out.append("no request gets through: every certificate is rejected")
+        return out
+
+    def notes_after(self) -> list[str]:
+        """What the text output says after the verdicts: reads, look-ups, weak pins, checks
+        elsewhere and what is not modelled."""
+        verdict = self.verdict
+        if verdict is None:
+            return []
+        out: list[str] = []
         headers: dict[str, list[str]] = {}
         for read in verdict.header_reads:
             deleted = f" (deleted at line {read.deleted_by.line})" if read.deleted_by else ""
             headers.setdefault(read.header, []).append(f"{read.node.line}{deleted}")
         for header, where in headers.items():
-            out.append(f"  reads the {header} header at line(s) {', '.join(where)}")
+            out.append(f"reads the {header} header at line(s) {', '.join(where)}")
         if verdict.deployment_lookups:
             lookups = ", ".join(str(node.line) for node in verdict.deployment_lookups)
             out.append(
-                f"  looks the certificate up among the uploaded certificates (line(s) {lookups}):"
+                f"looks the certificate up among the uploaded certificates (line(s) {lookups}):"
                 " backend client certificates are accepted too"
             )
+        for node, field, text in verdict.weak_pins:
+            out.append(
+                f"weak pin: line {node.line} tests that the {field} contains {text!r}, which "
+                "any CA the chain trusts can satisfy: not a pin"
+            )
         for node in self.elsewhere:
-            out.append(f"  a certificate check outside inbound: <{node.tag}> at line {node.line}")
-        out += [f"  unsupported: line {node.line}: {why}" for node, why in verdict.unsupported]
-        out += [f"  unknown: {problem}" for problem in verdict.problems]
+            out.append(f"a certificate check outside inbound: <{node.tag}> at line {node.line}")
+        out += [f"unsupported: line {node.line}: {why}" for node, why in verdict.unsupported]
+        out += [f"unknown: {_standalone(problem)}" for problem in verdict.problems]
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -112,7 +133,9 @@ class FileVerdict:
             "verdict": self.status.label,
             "exit_code": self.status.value,
             "syntax": [
-                {"line": p.line, "column": p.column, "message": p.message} for p in self.syntax
+                {"line": p.line, "column": p.column, "message": p.message}
+                for p in self.syntax
+                if not p.note
             ],
         }
         if self.error:
@@ -127,7 +150,7 @@ class FileVerdict:
                 "outcome": found.outcome.value,
                 "tested": found.tested,
                 "counterexample": found.counterexample,
-                "reason": found.reason,
+                "reason": _standalone(found.reason),
                 "checks": [_element(n) for n in found.checks],
                 "rejected_by": [
                     {"how": r.how, "status": r.status, **_element(r.node)} for r in found.rejections
@@ -145,7 +168,8 @@ class FileVerdict:
         ]
         out["deployment_lookups"] = [_element(n) for n in verdict.deployment_lookups]
         out["outside_inbound"] = [_element(n) for n in self.elsewhere]
-        out["problems"] = list(verdict.problems)
+        out["problems"] = [_standalone(problem) for problem in verdict.problems]
+        out["notes"] = [*self.notes_before(), *self.notes_after()]
         return out
 
 
@@ -163,13 +187,23 @@ _OUTCOMES = {
 }
 
 
+def _at(problem: ParseProblem) -> str:
+    return f"line {problem.line}, column {problem.column}: {problem.message}"
+
+
+def _standalone(message: str) -> str:
+    """A message of the shared analysis in the words of a file judged alone (there is no
+    snapshot: only the files and named values given)."""
+    return message.replace("is not in the snapshot", "is not among the files given")
+
+
 def _describe(found: KindVerdict) -> str:
     shown = _OUTCOMES[found.outcome]
     if found.outcome is Outcome.ALWAYS:
         how = sorted({f"{r.how}, line {r.node.line}" for r in found.rejections})
         return shown + (f" ({'; '.join(how)})" if how else "")
     shown += "" if found.tested else " (not tested)"
-    detail = found.counterexample or found.reason
+    detail = found.counterexample or _standalone(found.reason)
     return f"{shown}: {detail}" if detail else shown
 
 

@@ -77,11 +77,13 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class ParseProblem:
-    """A syntax problem the parser tolerated, e.g. an unclosed element it closed itself."""
+    """A syntax problem the parser tolerated, e.g. an unclosed element it closed itself;
+    ``note`` marks a remark on the structure rather than the syntax (sections out of order)."""
 
     line: int
     column: int
     message: str
+    note: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from mtls_audit.policy.logic import (
     Const,
     Formula,
     Var,
+    atoms,
     if_,
     may_throw,
     not_,
@@ -31,6 +32,7 @@ STRING_FIELDS = frozenset(FIELD_KINDS)
 TIME_FIELDS = frozenset({"not_after", "not_before"})
 HEADER = "header"  # a header's value as sent
 HEADER_DATA = "header-data"  # something computed from a header's value
+HEADER_VALUES = "header-values"  # the values of a header (``Headers["X"]``, a string array)
 LAMBDA = "lambda"  # source of opaque values that depend on a lambda parameter
 
 
@@ -74,10 +76,12 @@ class Text:
 
 @dataclass(frozen=True)
 class TextSet:
-    """A literal array/list/set of strings (``Contains`` on it is a disjunction)."""
+    """A literal array/list/set of strings (``Contains`` on it is a disjunction); ``keep``,
+    after ``Where(..)``, is when each item is still in the set (empty: always)."""
 
     items: tuple[Text, ...]
     ignore_case: bool = False
+    keep: tuple[Formula, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,13 @@ class Field:
     source: str
     name: str
     fold: str = ""
+
+
+@dataclass(frozen=True)
+class Found:
+    """The result of ``IndexOf``: at least 0 exactly when ``formula`` holds, else -1."""
+
+    formula: Formula
 
 
 @dataclass(frozen=True)
@@ -156,6 +167,7 @@ Leaf: TypeAlias = (
     | TextSet
     | Cert
     | Field
+    | Found
     | Now
     | Ordering
     | Path
@@ -225,8 +237,30 @@ def source_of(*values: Value) -> str:
     return ""
 
 
+def value_source(value: Value) -> str:
+    """The certificate source a value depends on anywhere in it (its choices, the atoms of a
+    boolean), or ""."""
+    if isinstance(value, Choice):
+        found = [a.source for a in atoms(value.cond) if a.source]
+        return found[0] if found else value_source(value.then) or value_source(value.other)
+    if isinstance(value, Bool):
+        return next((a.source for a in atoms(value.formula) if a.source), "")
+    if isinstance(value, Found):
+        return value_source(Bool(value.formula))
+    return source_of(value)
+
+
 def unknown(site: Site, *values: Value) -> Opaque:
-    return Opaque(site.text, source_of(*values))
+    """A value not modelled: it depends on the certificate any of ``values`` depends on."""
+    return Opaque(site.text, next((s for s in map(value_source, values) if s), ""))
+
+
+def either(previous: Value | None, assigned: Value, where: str) -> Value:
+    """A variable assigned where its earlier value may survive (the assignment sits in one
+    branch of a ``<choose>``): either value, under a condition of the request."""
+    if previous is None or previous == assigned:
+        return assigned
+    return Choice(Var(Atom(AtomKind.OPAQUE, "", text=where)), assigned, previous)
 
 
 # -- comparisons --------------------------------------------------------------------------------
@@ -240,6 +274,10 @@ def compare(op: str, left: Leaf, right: Leaf, site: Site, ignore_case: bool = Fa
         left, right, op = right, left, _FLIPPED[op]
     if isinstance(left, Ordering):
         return compare_ordering(op, left, right, site)
+    if isinstance(right, Found):
+        left, right, op = right, left, _FLIPPED[op]
+    if isinstance(left, Found):
+        return _position(op, left, right, site)
     if op in ("==", "!="):
         equal = equality(left, right, site, ignore_case)
         if equal is None:
@@ -300,6 +338,28 @@ def _time_atom(field: Field, op: str, site: Site) -> Value:
         atom, holds_when_less = AtomKind.NOT_YET_VALID, False
     formula: Formula = Var(Atom(atom, field.source), site.span)
     return Bool(formula if op.startswith("<") == holds_when_less else not_(formula))
+
+
+_RELATIONS: dict[str, Callable[[float, float], bool]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+def _position(op: str, found: Found, right: Leaf, site: Site) -> Value:
+    """``IndexOf(..) op n``: decided when it holds alike for every index from 0 on."""
+    if not isinstance(right, Number):
+        return unknown(site)
+    relation = _RELATIONS[op]
+    if relation(0, right.value) != relation(1 << 30, right.value):
+        return unknown(site)
+    present = TRUE if relation(0, right.value) else FALSE
+    absent = TRUE if relation(-1, right.value) else FALSE
+    return Bool(if_(found.formula, present, absent))
 
 
 _RANK = (Deployment, Field, Ordering, Text, TextSet, Number, Bool, Cert, Now, Null)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from mtls_audit.api import FailureKind, Model, Options, Result, Severity, rule
 
-from .._validation import Judged, judged, listed
+from .._validation import Judged, example, judged, listed
 
 
 @rule(
@@ -63,7 +63,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
 
 def _judge(item: Judged) -> Result:
     chain = item.verdict[FailureKind.UNTRUSTED]
-    skipped = item.unjudged() or item.unknown(chain)
+    skipped = item.unjudged() or item.unknown(chain) or item.ignored("the chain", chain)
     if skipped is not None:
         return skipped
     if chain.tested:
@@ -80,6 +80,4 @@ def _judge(item: Judged) -> Result:
             *checks,
             severity=Severity.MEDIUM,
         )
-    return item.failed(
-        f"no element verifies the chain of {item.noun}: {chain.counterexample}.", *checks
-    )
+    return item.failed(f"no element verifies the chain of {item.noun}: {example(chain)}.", *checks)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from mtls_audit.api import FailureKind, Model, Options, Result, Severity, rule
 
-from .._validation import Judged, judged, listed
+from .._validation import Judged, example, judged, listed
 
 
 @rule(
@@ -55,7 +55,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
 
 def _judge(item: Judged) -> Result:
     revoked = item.verdict[FailureKind.REVOKED]
-    skipped = item.unjudged() or item.unknown(revoked)
+    skipped = item.unjudged() or item.unknown(revoked) or item.ignored("revocation", revoked)
     if skipped is not None:
         return skipped
     if revoked.tested:
@@ -68,10 +68,10 @@ def _judge(item: Judged) -> Result:
         return item.failed(
             f"the chain check of {item.noun} ({listed(chain)}) skips revocation "
             '(VerifyNoRevocation() or validate-revocation="false"): '
-            f"{revoked.counterexample}.",
+            f"{example(revoked)}.",
             *item.cite(chain),
         )
     return item.failed(
-        f"no element checks revocation of {item.noun}: {revoked.counterexample}.",
+        f"no element checks revocation of {item.noun}: {example(revoked)}.",
         *item.cite(item.verdict.checks),
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from mtls_audit.api import FailureKind, Model, Options, Result, Severity, rule
 
-from .._validation import Judged, judged, listed
+from .._validation import Judged, example, judged, listed
 
 
 @rule(
@@ -37,8 +37,13 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         certificates: the effective inbound policy pins who may call, beyond "any certificate
         the CA store trusts": thumbprints, issuer, subject, serial number or
         ``validate-client-certificate`` identities, or a look-up of the certificate in a known
-        set. A look-up in ``context.Deployment.Certificates`` passes with a note: it accepts
-        every certificate uploaded to the instance, backend client certificates included.
+        set — and a certificate failing the pin is rejected (a pin in an empty ``<when>``, an
+        inverted look-up or ``ignore-error="true"`` pins nothing). Identities are alternatives:
+        a mixed list pins. Substring tests of names (``Subject.Contains``, ``StartsWith``,
+        ``EndsWith``, ``IndexOf``) are no pin, reported at high: any CA the chain trusts can
+        issue ``CN=x.attacker.example``. A look-up in ``context.Deployment.Certificates``
+        passes with a note: it accepts every certificate uploaded to the instance, backend
+        client certificates included.
 
     Why it matters:
         A chain check alone accepts every certificate the CA ever issued, for any purpose
@@ -61,12 +66,23 @@ def check(model: Model, options: Options) -> Iterator[Result]:
 
 def _judge(item: Judged) -> Result:
     verdict = item.verdict
-    thumbprints = verdict[FailureKind.WRONG_THUMBPRINT]
-    names = verdict[FailureKind.WRONG_NAME]
     skipped = item.unjudged() or item.unknown()
     if skipped is not None:
         return skipped
-    if verdict.deployment_lookups:
+    identity = [verdict[kind] for kind in (FailureKind.WRONG_THUMBPRINT, FailureKind.WRONG_NAME)]
+    tested = [kind for kind in identity if kind.tested]
+    undecided = item.unknown(*(tested or identity))
+    if undecided is not None:
+        return undecided
+    pins = tuple(node for kind in tested for node in kind.checks)
+    open_ = [kind for kind in tested if not kind.rejected]
+    if open_:
+        return item.failed(
+            f"the identity tests ({listed(pins)}) reject no certificate that fails them: "
+            f"{example(open_[0])}.",
+            *item.cite(pins),
+        )
+    if tested and verdict.deployment_lookups:
         lookups = verdict.deployment_lookups
         return item.passed(
             f"{item.noun} is looked up among the certificates uploaded to the "
@@ -74,12 +90,22 @@ def _judge(item: Judged) -> Result:
             "certificate, backend client certificates included, so any of them is accepted.",
             *item.cite(lookups),
         )
-    pins = (*thumbprints.checks, *names.checks)
-    if pins:
+    if tested:
         return item.passed(
             f"the identities {item.noun} may carry are pinned by {listed(pins)}.", *item.cite(pins)
         )
+    if verdict.weak_pins:
+        weak = verdict.weak_pins
+        _, field, shown = weak[0]
+        nodes = [node for node, _, _ in weak]
+        return item.failed(
+            f"only substring tests of names pin {item.noun} ({listed(nodes)}), and they are no "
+            f"pin: a {field} merely containing {shown!r}, such as "
+            f"{shown + '.attacker.example'!r}, passes from any CA the chain trusts; compare the "
+            "whole name (or the thumbprint) exactly.",
+            *item.cite(nodes),
+        )
     return item.failed(
-        f"no element pins the identity of {item.noun}: {thumbprints.counterexample}.",
+        f"no element pins the identity of {item.noun}: {example(identity[0])}.",
         *item.cite(verdict.checks),
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from mtls_audit.api import FailureKind, Model, Options, Result, Severity, rule
 
-from .._validation import Judged, judged, listed
+from .._validation import Judged, example, judged, listed
 
 _PERIOD = (FailureKind.EXPIRED, FailureKind.NOT_YET_VALID)
 _BOUNDS = {
@@ -65,7 +65,9 @@ def check(model: Model, options: Options) -> Iterator[Result]:
 
 def _judge(item: Judged) -> Result:
     period = [item.verdict[kind] for kind in _PERIOD]
-    skipped = item.unjudged() or item.unknown(*period)
+    skipped = (
+        item.unjudged() or item.unknown(*period) or item.ignored("the validity period", *period)
+    )
     if skipped is not None:
         return skipped
     checks = [node for kind in period for node in kind.checks]
@@ -77,6 +79,6 @@ def _judge(item: Judged) -> Result:
         )
     missing = " nor ".join(_BOUNDS[kind.kind] for kind in untested)
     return item.failed(
-        f"nothing checks {missing} of {item.noun}: {untested[0].counterexample}.",
+        f"nothing checks {missing} of {item.noun}: {example(untested[0])}.",
         *item.cite(checks or item.verdict.checks),
     )

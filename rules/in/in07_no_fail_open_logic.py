@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from mtls_audit.api import Model, Options, Outcome, Result, Severity, rule
 
-from .._validation import WORDS, Judged, judged, listed
+from .._validation import WORDS, Judged, example, judged, listed
 
 
 @rule(
@@ -66,7 +66,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
 
 def _judge(item: Judged) -> Result:
     tested = [kind for kind in item.verdict.kinds.values() if kind.tested]
-    skipped = item.unjudged() or item.unknown(*tested)
+    skipped = item.unjudged() or item.unknown(*(tested or item.verdict.undecided()))
     if skipped is not None:
         return skipped
     open_ = [kind for kind in tested if kind.outcome in (Outcome.NEVER, Outcome.BYPASS)]
@@ -80,6 +80,6 @@ def _judge(item: Judged) -> Result:
     evidence = [k.answered_by for k in open_ if k.answered_by is not None]
     evidence += [c.node for k in open_ for c in k.conditions if c.node is not None]
     return item.failed(
-        "failing certificates get through: " + "; ".join(k.counterexample for k in open_) + ".",
+        "failing certificates get through: " + "; ".join(example(k) for k in open_) + ".",
         *item.cite([*evidence, *checks]),
     )

@@ -59,7 +59,10 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         is lost today, but validation added later at a broader scope will not apply). "Holds
         validation" is kept simple: the dropped section contains
         ``validate-client-certificate``, or a ``<when>`` condition or ``<set-variable>`` value
-        that reads ``context.Request.Certificate``. A document without an ``<inbound>`` section
+        that reads ``context.Request.Certificate``. A ``<base/>`` inside the ``<when>`` and
+        ``<otherwise>`` branches of a ``<choose>`` keeps it when every branch holds one, and
+        fails like a dropped ``<base/>`` when some branch does not (requests taking that branch
+        skip the broader scopes). A document without an ``<inbound>`` section
         passes, unless broader scopes validate: whether APIM then applies them is undocumented,
         so that is indeterminate. The result names the scope, and the line of its
         ``<inbound>``; unreadable documents are indeterminate.
@@ -143,6 +146,24 @@ def _judge(layer: Layer, parents: list[EffectiveSection]) -> Result:
     if base is not None:
         message = f"{label} inbound keeps <base/> (line {base.line})."
         return passed(subject, message, PolicyCitation(*base.place()), name=label)
+    branched = _branched_base(inbound)
+    if branched is not None:
+        choose, everywhere = branched
+        place = PolicyCitation(*choose.place())
+        if everywhere:
+            message = (
+                f"{label} inbound keeps <base/> in every branch of <choose> (line {choose.line})."
+            )
+            return passed(subject, message, place, name=label)
+        where = (
+            f"{label} inbound keeps <base/> only in some branches of <choose> (line "
+            f"{choose.line}), so requests taking the others skip the broader scopes"
+        )
+        if validating:
+            message = f"{where}' validation: {_describe(validating)}."
+            return failed(subject, message, place, *_cites(validating), name=label)
+        message = f"{where}' inbound policies."
+        return failed(subject, message, place, severity=Severity.LOW, name=label)
     where = f"{label} inbound (line {inbound.line}) has no <base/>"
     cites = (PolicyCitation(*inbound.place()), *_cites(validating))
     if validating:
@@ -162,6 +183,18 @@ def _judge(layer: Layer, parents: list[EffectiveSection]) -> Result:
     )
     message = f"{where}: it drops {what}."
     return failed(subject, message, *cites, severity=Severity.LOW, name=label)
+
+
+def _branched_base(inbound: EffectiveNode) -> tuple[EffectiveNode, bool] | None:
+    """The first ``<choose>`` that holds ``<base/>`` in a ``<when>`` or ``<otherwise>``, and
+    whether every branch (an ``<otherwise>`` included) holds it."""
+    for choose in (child for child in inbound.children if child.tag == "choose"):
+        branches = [b for b in choose.children if b.tag in ("when", "otherwise")]
+        holding = [b for b in branches if any(c.tag == "base" for c in b.children)]
+        if holding:
+            complete = any(b.tag == "otherwise" for b in branches)
+            return choose, complete and len(holding) == len(branches)
+    return None
 
 
 def _describe(nodes: list[EffectiveNode]) -> str:

@@ -160,7 +160,7 @@ def test_a_toml_schedule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 0
     # The sample fails many rules: ungated, that is "not gated", never a pass.
     assert out.startswith("demo: NOT GATED (exit 0) ")
-    assert "25 critical, 34 high, 28 medium, 9 low failing" in out
+    assert "25 critical, 40 high, 28 medium, 9 low failing" in out
     assert (tmp_path / "toml-runs" / "history.sqlite").is_file()
 
 

@@ -92,7 +92,11 @@ def test_named_values_decide_an_unknown_flag(
     )
     code, out, _ = run([file], capsys)
     assert code == 3
-    assert 'untrusted chain          undecidable: it depends on validate-trust="{{trust}}"' in out
+    assert (
+        "untrusted chain          undecidable: it depends on what the analyser cannot model: "
+        in out
+    )
+    assert '`validate-trust="{{trust}}"` (flag.xml, line 1)' in out
     code, _, _ = run(["--named-value", "trust=true", file], capsys)
     assert code == 0
     code, _, err = run(["--named-value", "trust", file], capsys)
@@ -134,3 +138,51 @@ def test_unreadable_files_exit_2_and_the_worst_code_wins(
     undecidable = write(tmp_path, "u.xml", '<include-fragment fragment-id="x" />')
     code, _, _ = run([sound, undecidable], capsys)
     assert code == 3
+
+
+def test_json_carries_the_notes_of_the_text_and_section_order_is_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    weak = SOUND.replace(
+        f"{CERT}.Thumbprint != &quot;{THUMB}&quot;", f"!{CERT}.Subject.Contains(&quot;CN=a&quot;)"
+    )
+    text = f"<policies><outbound /><inbound><base />{weak}</inbound></policies>"
+    file = write(tmp_path, "weak.xml", text)
+    _, out, _ = run([file], capsys)
+    assert "syntax:" not in out
+    assert "  note: line 1, column " in out
+    assert "section <inbound> comes after <outbound>" in out
+    assert "  weak pin: line 1 tests that the subject contains 'CN=a'" in out
+    _, printed, _ = run(["--format", "json", file], capsys)
+    (found,) = json.loads(printed)
+    assert found["syntax"] == []
+    for note in found["notes"]:
+        assert f"  {note}" in out
+    assert any(note.startswith("weak pin:") for note in found["notes"])
+    assert any(note.startswith("note: line 1") for note in found["notes"])
+
+
+def test_conditions_of_a_bypass_are_joined_with_and(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    guarded = SOUND.replace(
+        "@(",
+        "@(context.Request.Method == &quot;POST&quot; &amp;&amp; "
+        "context.Request.Url.Path != &quot;/x&quot; &amp;&amp; (",
+    ).replace(')">', '))">', 1)
+    file = write(tmp_path, "guarded.xml", f"<policies><inbound>{guarded}</inbound></policies>")
+    _, out, _ = run([file], capsys)
+    assert ' when `context.Request.Method == "POST"` is false' in out
+    assert "when … when" not in out
+    assert out.count(" when `") == out.count("never rejected") + out.count("under a condition")
+
+
+def test_the_policy_command_speaks_of_files_not_of_a_snapshot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = '<policies><inbound><include-fragment fragment-id="checks" /></inbound></policies>'
+    file = write(tmp_path, "fragment.xml", text)
+    _, out, _ = run([file], capsys)
+    assert "snapshot" not in out
+    _, printed, _ = run(["--format", "json", file], capsys)
+    assert "snapshot" not in printed

@@ -360,6 +360,11 @@ def test_unknown_variables_and_unsupported_statements_are_opaque() -> None:
     )
     loop = f"@{{ if ({C} == null) return false; foreach (var h in hs) {{ }} return true; }}"
     assert str(condition(loop)) == "!cert-null && opaque(foreach (var h in hs) { } return true;)"
+    unrolled = (
+        f'@{{ foreach (var t in new[] {{ "A", "B" }}) {{ if ({C}.Subject == t) return true; }} '
+        "return false; }"
+    )
+    assert str(condition(unrolled)) == "(cert-null ? throw : subject-eq('A')) || subject-eq('B')"
 
 
 def test_a_block_without_a_return_on_some_path_is_a_syntax_error() -> None:

@@ -313,10 +313,18 @@ def test_statement_block() -> None:
     assert isinstance(second_if.other.then.expr, ast.Assign)
 
 
+def test_foreach_is_parsed_into_its_parts() -> None:
+    block = parse_block('@{ foreach (string h in new[] { "a" }) { n++; } return true; }')
+    loop = block.statements[0]
+    assert isinstance(loop, ast.Foreach)
+    assert loop.name == "h"
+    assert isinstance(loop.collection, ast.New)
+    assert isinstance(loop.body, ast.Block)
+
+
 @pytest.mark.parametrize(
     ("statement", "keyword"),
     [
-        ("foreach (var h in hs) { n++; }", "foreach"),
         ("for (int i = 0; i < 3; i++) n += i;", "for"),
         ("while (n > 0) n--;", "while"),
         ("do { n--; } while (n > 0);", "do"),

@@ -100,9 +100,11 @@ def test_identities_pin_thumbprints_and_names() -> None:
     )
     assert found[THUMBPRINT].tested
     assert found[NAME].tested
-    assert found[THUMBPRINT].outcome is NEVER  # the second identity names no thumbprint
-    assert found[NAME].outcome is NEVER  # the first pins no name
-    assert found.lets_through() == (found[THUMBPRINT], found[NAME])
+    # Identities are alternatives (APIM accepts a certificate matching all claims of any one):
+    # a certificate matching neither is rejected, so the mixed list is a sound allow-list.
+    assert found[THUMBPRINT].outcome is ALWAYS
+    assert found[NAME].outcome is ALWAYS
+    assert found.lets_through() == ()
     names_only = verdict(
         '<validate-client-certificate><identities><identity subject="CN=b" '
         'issuer-subject="CN=CA" /></identities></validate-client-certificate>'
@@ -204,6 +206,7 @@ def test_a_sound_condition_rejects_every_failure_it_tests() -> None:
         "expired",
         "not-yet-valid",
         "wrong-thumbprint",
+        "wrong-issuer-or-subject",  # a certificate matching no pinned identity is rejected
     }
     assert found.pinned_by_thumbprint
     assert found[NAME].tested is False
@@ -347,9 +350,20 @@ def test_an_unreadable_condition_about_the_certificate_is_undecidable() -> None:
     assert unrelated[MISSING].outcome is ALWAYS
 
 
-def test_too_many_atoms_is_undecidable() -> None:
+def test_a_long_allow_list_is_decided_since_a_field_has_one_value() -> None:
     literals = " || ".join(f"{CERT}.Thumbprint == &quot;{i:040X}&quot;" for i in range(1, 18))
     found = rejects(f"{CERT} == null || !({literals})")
+    assert found[THUMBPRINT].outcome is ALWAYS
+    assert found[MISSING].outcome is ALWAYS
+
+
+def test_too_many_independent_facts_is_undecidable() -> None:
+    headers = " || ".join(
+        f"context.Request.Headers.GetValueOrDefault(&quot;X-{i}&quot;, &quot;&quot;) == "
+        "&quot;1&quot;"
+        for i in range(17)
+    )
+    found = rejects(f"{CERT} == null || ({headers})")
     assert {v.outcome for v in found.kinds.values()} == {UNDECIDABLE}
     assert "more than the 16 that are decided" in found[MISSING].reason
 

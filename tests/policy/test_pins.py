@@ -113,3 +113,21 @@ def test_defects_agree_with_can_hold(value: str) -> None:
 
 def test_escaped_shows_invisible_characters_only() -> None:
     assert escaped("a\u200eb c\té") == "a\\u200Eb c\\u0009é"
+
+
+def test_a_literal_compared_through_a_variable_is_a_pin_in_every_branch() -> None:
+    text = (
+        "<policies><inbound>\n"
+        '<choose><when condition="@(context.Request.Method == &quot;GET&quot;)">\n'
+        f'<set-variable name="pin" value="{UPPER}" />\n'
+        '</when><otherwise><set-variable name="pin" value="ab:cd" /></otherwise></choose>\n'
+        '<choose><when condition="@(context.Request.Certificate.Thumbprint != '
+        '(string)context.Variables[&quot;pin&quot;])" /></choose>\n'
+        "</inbound></policies>"
+    )
+    (site,) = document_pins(layer(text), named({})).sites
+    assert site.line == 5
+    assert {(p.field, p.value) for p in site.pins} == {
+        (PinField.THUMBPRINT, UPPER),
+        (PinField.THUMBPRINT, "ab:cd"),
+    }
