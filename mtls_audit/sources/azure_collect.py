@@ -152,7 +152,7 @@ async def _traverse(
     return {
         "resources": store.resources(),
         "keyvault": keyvault,
-        "gaps": gaps.gaps,
+        "gaps": store.redactor.gaps(gaps.gaps),
         "api_versions": api_versions,
-        "redactions": dict(sorted(store.redactions.items())),
+        "redactions": dict(sorted(store.redactor.counts.items())),
     }

@@ -41,12 +41,12 @@ def test_redaction_keeps_what_is_not_secret(collect: Collect, fake: FakeAzure) -
 
     found = {(r["type"].rsplit("/", 1)[1], r["name"]): r["properties"] for r in parts["resources"]}
     assert found["namedValues", "plain"]["value"] == "weu"
-    assert "value" not in found["namedValues", "secret"]
+    assert found["namedValues", "secret"]["value"] == "[redacted]"  # hidden, not dropped
     assert found["namedValues", "secret"]["secret"] is True
     assert found["certificates", "uploaded-ca"]["thumbprint"] == "11" * 20
     backend = found["backends", "patients-backend"]
     assert backend["credentials"]["authorization"] == {"scheme": "Basic", "parameter": "[redacted]"}
-    assert backend["proxy"] == {"url": "http://proxy.contoso.example"}
+    assert backend["proxy"] == {"url": "http://proxy.contoso.example", "password": "[redacted]"}
     assert found["subscriptions", "team-a"]["allowTracing"] is False
     assert parts["provenance"]["redactions"] == {
         "backend-credential": 1,
