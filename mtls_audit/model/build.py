@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +29,8 @@ from mtls_audit.model.entities import (
 )
 from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import Service, parse_time
+from mtls_audit.policy.effective import PolicyParses
+from mtls_audit.redaction import redact_text
 
 _APIM = "microsoft.apimanagement/service"
 E = TypeVar("E", bound=Entity)
@@ -214,6 +216,8 @@ def build_service(service: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> 
 
 
 UNANALYSED = "not-analysed"
+POLICY_PARSES = "policy-parses"
+"""The model's memo key of the parses made while building it (shared by the effective policies)."""
 
 
 def _unanalysed(services: tuple[ServiceModel, ...]) -> list[dict[str, str]]:
@@ -232,6 +236,31 @@ def _unanalysed(services: tuple[ServiceModel, ...]) -> list[dict[str, str]]:
         for svc in services
         for workspace in svc.workspaces
     ]
+
+
+def _refused(services: tuple[ServiceModel, ...], parses: PolicyParses) -> list[dict[str, str]]:
+    """Gaps for the policy documents the parser refuses (hostile or unreadable text): none of
+    their elements is judged, so the evidence is incomplete and names each document. The
+    parser's message gives the line and column, never the text."""
+    found = []
+    for svc in services:
+        for policy in (*svc.policies, *svc.fragments):
+            text, fmt = policy.text, policy.format
+            if text is None or fmt.endswith("-link"):
+                continue
+            parsed = parses.parse(text, fmt)
+            if isinstance(parsed, str):
+                what = "policy fragment" if isinstance(policy, Fragment) else "policy"
+                message = f"the {what} is not judged, none of its elements is known: {parsed}"
+                found.append(
+                    {
+                        "kind": "parse-error",
+                        "subject": policy.id,
+                        "what": "policy-document",
+                        "message": redact_text(message, Counter()),
+                    }
+                )
+    return found
 
 
 def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -> Model:
@@ -260,7 +289,8 @@ def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -
     built = tuple(
         build_service(s, by_service.get(ids.key(str(s.get("id", ""))), [])) for s in services
     )
-    recorded = [*snapshot.get("gaps", []), *_unanalysed(built)]
+    parses = PolicyParses()
+    recorded = [*snapshot.get("gaps", []), *_unanalysed(built), *_refused(built, parses)]
     gaps = tuple(
         Gap(
             str(g.get("kind", "")),
@@ -289,4 +319,5 @@ def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -
         as_of=as_of,
         source=str(provenance.get("source", "")),
         collected=frozenset(_type_key(r) for r in resources),
+        memo={POLICY_PARSES: parses},
     )
