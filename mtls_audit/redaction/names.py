@@ -156,7 +156,8 @@ def is_read_type(resource_type: object) -> bool:
 
 
 def is_policy_kind(kind: str) -> bool:
-    return kind.startswith("apim:") and kind.rsplit("/", 1)[-1] in ("policies", "policyfragments")
+    last = kind.removeprefix("apim:").rsplit("/", 1)[-1]
+    return kind.startswith("apim:") and last in ("policies", "policyfragments")
 
 
 # --- policy constructs ----------------------------------------------------------------------

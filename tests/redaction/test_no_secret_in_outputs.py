@@ -1,0 +1,100 @@
+"""No planted secret reaches any output: snapshot, evidence, PDF, HTML, SARIF, JUnit, Markdown,
+the manifest or the console, whether the input is ARM files or a snapshot another tool wrote."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from tests.cli.test_cli import run_cli
+from tests.redaction.canaries import PUBLIC_MARKER, Canaries, export_resources, planted_inputs
+
+FORMATS = "json,text,pdf,html,sarif,junit,markdown"
+
+
+def outputs(folder: Path, console: str) -> dict[str, str]:
+    """Every output as searchable text: each file's bytes, the PDF's page text (whitespace
+    removed, so a value wrapped across lines is still found) and the console."""
+    found = {"console": console}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        found[path.name] = path.read_bytes().decode("utf-8", "replace")
+        if path.suffix == ".pdf":
+            reader = PdfReader(path)
+            pages = "".join(page.extract_text() or "" for page in reader.pages)
+            found[f"{path.name} (text)"] = re.sub(r"\s+", "", pages)
+            for name, contents in reader.attachments.items():
+                found[f"{path.name} attachment {name}"] = b"".join(contents).decode("utf-8")
+    return found
+
+
+def leaks(canaries: Canaries, texts: dict[str, str]) -> list[str]:
+    return [
+        f"{place} ({value}) in {output}"
+        for value, place in canaries.planted.items()
+        for output, text in texts.items()
+        if value in text
+    ]
+
+
+def test_offline_scan_writes_no_planted_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    canaries, files = planted_inputs(tmp_path)
+    given = "".join(path.read_text("utf-8") for path in files)
+    assert all(value in given for value in canaries.planted)  # every canary is in the input
+    out = tmp_path / "out"
+    args = ["scan", *(a for f in files for a in ("--from-file", str(f))), "--format", FORMATS]
+
+    code, stdout, stderr = run_cli([*args, "--out", str(out)], capsys)
+
+    assert code in (1, 3), stderr
+    texts = outputs(out, stdout + stderr)
+    expected = {"snapshot.json", "evidence.json", "report.pdf", "report.html", "results.sarif"}
+    assert expected | {"junit.xml", "summary.md", "manifest.json"} <= set(texts)
+    assert leaks(canaries, texts) == []
+    # The search does find what is there: a value that is not secret, and text in the PDF.
+    assert PUBLIC_MARKER in texts["snapshot.json"]
+    assert "apim-canary" in texts["report.pdf (text)"]
+    snapshot = json.loads(texts["snapshot.json"])
+    assert snapshot["provenance"]["redactions"]["named-value-secret"] == 5
+    messages = [gap["message"] for gap in snapshot["gaps"]]
+    hidden = [m for m in messages if m.startswith("the value at ")]
+    assert len(hidden) == 4  # the unresolved expressions in secret places are not quoted
+
+
+def test_a_foreign_snapshot_with_secrets_is_assessed_without_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    canaries = Canaries()
+    foreign = {
+        "schema": "mtls-audit/snapshot/v1",
+        "provenance": {"source": "files", "collected_at": "2026-11-20T09:00:00Z"},
+        "resources": export_resources(canaries),
+        "keyvault": {},
+        "gaps": [
+            {
+                "kind": "request-failed",
+                "subject": "/subscriptions/x",
+                "what": "policies",
+                "message": f"GET …?sig={canaries('gap message sig')} failed: Authorization: "
+                f"Bearer {canaries('gap message Bearer', shape='token')}",
+            }
+        ],
+    }
+    path = tmp_path / "foreign.json"
+    path.write_text(json.dumps(foreign), "utf-8")
+    out = tmp_path / "out"
+
+    code, stdout, stderr = run_cli(
+        ["assess", str(path), "--format", FORMATS, "--out", str(out)], capsys
+    )
+
+    assert code in (1, 3), stderr
+    texts = outputs(out, stdout + stderr)
+    assert "report.pdf (text)" in texts
+    assert leaks(canaries, texts) == []
+    assert "sig=[redacted]" in texts["evidence.json"]
