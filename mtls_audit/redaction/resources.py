@@ -62,12 +62,12 @@ class Redactor:
         return [self.resource(r) for r in resources]
 
     def _named_value(self, kind: str, props: JSON, hits: set[str]) -> None:
-        """A named value's ``value`` is a secret unless ``secret`` is literally false (an
-        unresolved template expression in the flag counts as secret)."""
+        """A named value's ``value`` is a secret unless ``secret`` is false or absent (ARM's
+        default); anything else, an unresolved template expression included, counts as secret."""
         if kind not in NAMED_VALUE_KINDS:
             return
         flag = _get(props, "secret")
-        if flag is False or (isinstance(flag, str) and flag.strip().lower() == "false"):
+        if flag in (None, False) or (isinstance(flag, str) and flag.strip().lower() == "false"):
             return
         for key in [k for k in props if k.lower() == "value"]:
             props[key] = self._hide(props[key], f"/properties/{key}", "named-value-secret", hits)

@@ -124,7 +124,8 @@ def redact_policy_text(text: str, counts: Counter[str]) -> str:
     for start, end, label in sorted(edits):
         if start < done:
             continue
-        out += [text[done:start], REDACTED]
+        # The value's line breaks stay, so every line after it keeps its number.
+        out += [text[done:start], REDACTED, "\n" * text.count("\n", start, end)]
         counts[label] += 1
         done = end
     out.append(text[done:])
