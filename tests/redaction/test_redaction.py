@@ -170,14 +170,15 @@ def _verdicts(document: dict[str, Any]) -> set[tuple[str, str, str, str, str]]:
 
 def test_rules_judge_redacted_input_as_they_judge_the_original() -> None:
     resources = export_resources(Canaries())
-    raw = {
+    provenance = {"source": "files", "collected_at": "2026-11-20T09:00:00Z"}
+    raw: dict[str, Any] = {
         "schema": snapshot.SCHEMA_ID,
-        "provenance": {"source": "files", "collected_at": "2026-11-20T09:00:00Z"},
+        "provenance": provenance,
         "resources": resources,
         "keyvault": {},
         "gaps": [],
     }
-    redacted = snapshot.build(provenance=raw["provenance"], resources=resources)
+    redacted = snapshot.build(provenance=provenance, resources=resources)
     assert redacted["resources"] != resources
 
     before, after = _verdicts(raw), _verdicts(redacted)
