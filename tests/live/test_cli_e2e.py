@@ -42,7 +42,7 @@ print(json.dumps({{
 """
 
 
-def _stub_az(folder: Path) -> Path:
+def stub_az(folder: Path) -> Path:
     """A folder holding an ``az`` that hands out the fake token and logs its arguments."""
     folder.mkdir()
     log = folder / "az.log"
@@ -66,7 +66,7 @@ def test_cli_auth_gets_tokens_from_az(
     options: Callable[..., AzureOptions],
     instance: Instance,
 ) -> None:
-    log = _stub_az(tmp_path / "bin")
+    log = stub_az(tmp_path / "bin")
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
 
     parts = collect_azure(options(auth="cli"))
@@ -84,7 +84,7 @@ def test_cli_auth_gets_tokens_from_az(
 def test_scan_writes_evidence_naming_the_service(
     tmp_path: Path, fake: FakeAzure, instance: Instance, tls: TlsFiles
 ) -> None:
-    log = _stub_az(tmp_path / "bin")
+    log = stub_az(tmp_path / "bin")
     env = {
         **os.environ,
         "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}",
