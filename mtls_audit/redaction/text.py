@@ -29,6 +29,9 @@ _START_TAG = re.compile(r"<([A-Za-z_][-\w:.]*)")
 _NAME = re.compile(r"\s*([A-Za-z_:][-\w:.]*)\s*=\s*")
 _VALUE_CHILD = re.compile(r"<value(?:\s[^>]*)?>(.*?)</value\s*>", re.DOTALL | re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\{\{[^{}]+\}\}|[$%#]\{[^{}]*\}|\$\([A-Za-z_][\w.]*\)")
+_TEMPLATE_REFERENCE = re.compile(
+    r"\[\s*(?:parameters|variables)\(\s*'[^']*'\s*\)\s*\]", re.IGNORECASE
+)
 
 # Values recognised by their shape, in any text.
 _AUTH_SCHEME = re.compile(
@@ -56,13 +59,15 @@ _JSON_PAIR = re.compile(
 
 def literal(value: str) -> bool:
     """A value written as is: not empty, not the marker, not an expression, naming no named
-    value or deployment placeholder (those are not secrets themselves)."""
+    value or deployment placeholder, not a template's unresolved ``[parameters('x')]`` or
+    ``[variables('x')]`` (those are not secrets themselves)."""
     text = value.strip()
     return (
         bool(text)
         and text != REDACTED
         and not text.startswith(("@(", "@{"))
         and _PLACEHOLDER.search(text) is None
+        and _TEMPLATE_REFERENCE.fullmatch(text) is None
     )
 
 

@@ -129,6 +129,12 @@ def test_a_named_value_is_secret_unless_its_flag_says_otherwise(flag: object, hi
     assert clean["properties"].get("secret") == flag
 
 
+def test_an_unresolved_parameter_reference_is_no_secret_and_stays() -> None:
+    reference = "[parameters('functionKey')]"
+    clean = Redactor().resource(_named_value("n", {"secret": True, "value": reference}))
+    assert clean["properties"]["value"] == reference  # the gap about it may name it too
+
+
 def test_a_gap_about_a_hidden_value_does_not_quote_it() -> None:
     resource = _named_value("n", {"secret": True, "value": "[concat('s3cr3t', f())]"})
     origins = {resource["id"].lower(): {"file": "t.json", "pointer": "/resources/0"}}
