@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 REDACTED = "[redacted]"
 """The marker that replaces a secret value (the key, attribute or element stays)."""
@@ -52,6 +53,7 @@ SECRET_KEYS = frozenset(
 _SECRET_SUFFIXES = ("password", "secret", "connectionstring")
 
 
+@cache
 def secret_key(key: str) -> bool:
     """A property whose value is a secret wherever it appears (the named-value flag
     ``secret`` itself is not one)."""

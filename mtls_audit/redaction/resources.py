@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -42,7 +41,7 @@ class Redactor:
 
     def resource(self, resource: Mapping[str, Any]) -> JSON:
         """A copy of one ARM resource with every secret value replaced by the marker."""
-        out: JSON = copy.deepcopy(dict(resource))
+        out: JSON = _copy(resource)
         hits: set[str] = set()
         kind = resource_kind(out.get("type"))
         props = _get(out, "properties")
@@ -191,6 +190,15 @@ def redact_resource(resource: Mapping[str, Any], counts: Counter[str]) -> JSON:
     clean = redactor.resource(resource)
     counts.update(redactor.counts)
     return clean
+
+
+def _copy(node: Any) -> Any:
+    """A copy of JSON data (dicts and lists copied, leaves shared: they are immutable)."""
+    if isinstance(node, Mapping):
+        return {key: _copy(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_copy(value) for value in node]
+    return node
 
 
 def _get(node: Mapping[str, Any], name: str) -> Any:

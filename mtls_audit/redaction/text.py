@@ -39,6 +39,7 @@ _AUTH_SCHEME = re.compile(
     r"(?P<value>[A-Za-z0-9\-._~+/]{8,}=*)(?![A-Za-z0-9\-._~+/=:{])"
     r"|(?P<sashead>(?<![-\w.])SharedAccessSignature\s+)(?P<sas>[^\s\"'<>]+)"
 )
+_AUTH_ANCHOR = re.compile(r"Bearer|bearer|Basic|SharedAccessSignature")
 _WORDLIKE = re.compile(r"[A-Za-z][a-z]*")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*")
 # A value stops before C# interpolation or code (``{x}``, ``(``), so that only literals match.
@@ -106,11 +107,17 @@ def redact_text(text: str, counts: Counter[str]) -> str:
 
         return replace
 
-    text = _AUTH_SCHEME.sub(shape, text)
-    text = _JWT.sub(jwt, text)
-    text = _QUERY.sub(named("secret-query-parameter"), text)
-    text = _PAIR.sub(named("secret-pair"), text)
-    return _JSON_PAIR.sub(named("secret-json-member"), text)
+    # Each pattern runs only where its anchor occurs: most strings (names, ids) have none.
+    if _AUTH_ANCHOR.search(text):
+        text = _AUTH_SCHEME.sub(shape, text)
+    if "eyJ" in text:
+        text = _JWT.sub(jwt, text)
+    if "=" in text:
+        text = _QUERY.sub(named("secret-query-parameter"), text)
+        text = _PAIR.sub(named("secret-pair"), text)
+    if ":" in text:
+        text = _JSON_PAIR.sub(named("secret-json-member"), text)
+    return text
 
 
 def _is_secret(match: re.Match[str]) -> bool:
