@@ -19,7 +19,7 @@ from tests.redaction.test_no_secret_in_outputs import outputs
 from .conftest import Collect
 from .credentials import TOKEN
 from .fake_azure import FakeAzure
-from .instance import PLANTED_SECRETS, SERVICE, SUBSCRIPTION, build_instance
+from .instance import PLANTED_SECRETS, POLICY_CANARIES, SERVICE, SUBSCRIPTION, build_instance
 from .test_cli_e2e import REPO, stub_az
 from .tls_material import TlsFiles
 
@@ -114,7 +114,7 @@ def test_a_live_scan_writes_no_planted_secret_in_any_output(
     token_payload = TOKEN.split(".")[1]
     leaked = [
         f"{secret} in {name}"
-        for secret in (*PLANTED_SECRETS, TOKEN, token_payload)
+        for secret in (*PLANTED_SECRETS, TOKEN, token_payload, POLICY_CANARIES.prefix)
         for name, text in texts.items()
         if secret in text
     ]

@@ -31,11 +31,17 @@ class Canaries:
     run: str = field(default_factory=lambda: secrets.token_hex(3))
     planted: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def prefix(self) -> str:
+        """What every canary of this run starts with: found in an output, even cut short or
+        wrapped, it is a leak."""
+        return f"cnry{self.run}x"
+
     def __call__(self, place: str, *, shape: str = "") -> str:
         """A new canary for ``place``; ``shape`` ``token`` gives letters, digits and a dot
         (a bearer token), ``base64`` a base64 alphabet run (``Basic``, keys, PFX)."""
         n = len(self.planted)
-        core = f"cnry{self.run}x{n:03d}"
+        core = f"{self.prefix}{n:03d}"
         value = {"token": f"{core}.Zq9", "base64": f"{core}Q9xZ+/w=="}.get(shape, core)
         self.planted[value] = place
         return value
