@@ -13,14 +13,13 @@ a value was there. ``provenance.redactions`` counts what was removed, by kind, n
 """
 
 from mtls_audit.redaction.names import REDACTED, secret_attribute, secret_name
-from mtls_audit.redaction.resources import Redactor, redact_resource
+from mtls_audit.redaction.resources import Redactor
 from mtls_audit.redaction.text import redact_policy_text, redact_text
 
 __all__ = [
     "REDACTED",
     "Redactor",
     "redact_policy_text",
-    "redact_resource",
     "redact_text",
     "secret_attribute",
     "secret_name",

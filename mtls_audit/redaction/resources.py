@@ -184,14 +184,6 @@ class Redactor:
         return None
 
 
-def redact_resource(resource: Mapping[str, Any], counts: Counter[str]) -> JSON:
-    """One resource without secrets, counting what was removed into ``counts``."""
-    redactor = Redactor()
-    clean = redactor.resource(resource)
-    counts.update(redactor.counts)
-    return clean
-
-
 def _copy(node: Any) -> Any:
     """A copy of JSON data (dicts and lists copied, leaves shared: they are immutable)."""
     if isinstance(node, Mapping):
