@@ -8,13 +8,15 @@ a value was there. ``provenance.redactions`` counts what was removed, by kind, n
 
 - :mod:`.names`: the tables of secret-bearing places (ARM types and properties, policy
   constructs, credential names);
-- :mod:`.text`: policy text and free text;
+- :mod:`.policy_text`: policy text, by construct;
+- :mod:`.text`: any text, by the shape of a value;
 - :mod:`.resources`: ARM resources and gaps.
 """
 
 from mtls_audit.redaction.names import REDACTED, secret_attribute, secret_name
+from mtls_audit.redaction.policy_text import redact_policy_text
 from mtls_audit.redaction.resources import Redactor
-from mtls_audit.redaction.text import redact_policy_text, redact_text
+from mtls_audit.redaction.text import redact_text
 
 __all__ = [
     "REDACTED",

@@ -24,7 +24,8 @@ from mtls_audit.redaction.names import (
     resource_kind,
     secret_key,
 )
-from mtls_audit.redaction.text import literal, redact_policy_text, redact_text
+from mtls_audit.redaction.policy_text import redact_policy_text
+from mtls_audit.redaction.text import literal, redact_text
 
 JSON = dict[str, Any]
 

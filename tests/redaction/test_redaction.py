@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -221,3 +222,21 @@ def test_real_policies_keep_their_structure_after_redaction() -> None:
             changed.append(name)
     # msdocs' authentication-certificate samples hold a literal body and password
     assert any("authentication-certificate-policy" in name for name in changed)
+
+
+HOSTILE = {
+    "unclosed expressions": '<authentication-basic password="@(' * 25_000,
+    "values sharing one closing tag": '<set-header name="api-key"><value>v' * 6_000
+    + "</value></set-header>",
+    "keys sharing one closing tag": "<key>k" * 30_000 + "</key>",
+    "alternating quotes": '<set-variable value="' + "<key d='x' " * 20_000,
+    "escaped quotes in a C# string": '<set-header name="@("' + "\\" * 200_000 + '")" />',
+}
+
+
+@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_policy_text_costs_time_in_proportion_to_its_size(text: str) -> None:
+    # ~200 KB each: work that grew with the square of the size took minutes here.
+    started = time.perf_counter()
+    redact_policy_text(text, Counter())
+    assert time.perf_counter() - started < 5
