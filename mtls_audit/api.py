@@ -44,6 +44,7 @@ from mtls_audit.model.entities import (
     secret_version_of,
     vault_url_of,
 )
+from mtls_audit.model.fabric import ServiceFabric, url_scheme
 from mtls_audit.model.identity import (
     IdentityStatus,
     ReferenceIdentity,
@@ -56,6 +57,7 @@ from mtls_audit.model.identity import (
 )
 from mtls_audit.model.inventory import (
     BackendCertificate,
+    CertificateRole,
     InventoryCertificate,
     backend_certificates,
     certificate_facts,
@@ -95,6 +97,7 @@ __all__ = [
     "Backend",
     "BackendCertificate",
     "CertificateEntity",
+    "CertificateRole",
     "Citation",
     "DistinguishedNameError",
     "DnForm",
@@ -125,6 +128,7 @@ __all__ = [
     "ResponseWrite",
     "Result",
     "Rule",
+    "ServiceFabric",
     "ServiceModel",
     "Severity",
     "Status",
@@ -169,6 +173,7 @@ __all__ = [
     "secret_name_of",
     "secret_version_of",
     "thumbprint_defects",
+    "url_scheme",
     "vault_access",
     "vault_url_of",
     "vault_uses",

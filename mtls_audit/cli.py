@@ -23,11 +23,14 @@ from mtls_audit.cli_audit import (
     AUTH_METHODS,
     audit_inputs,
     check_patterns,
+    check_waivers,
     diff,
     schedule,
     verify,
 )
-from mtls_audit.errors import InputError, MtlsAuditError
+from mtls_audit.cli_live import live_options, live_settings, tell
+from mtls_audit.errors import InputError, MissingDependencyError, MtlsAuditError
+from mtls_audit.output_files import prepare_folder
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -37,6 +40,13 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEVERITIES = ("critical", "high", "medium", "low", "info", "none")
+RULE_PACK_OPTION = click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="An extra rule pack directory (repeatable).",
+)
 
 
 def _split(values: Sequence[str]) -> list[str]:
@@ -89,13 +99,7 @@ def assess_options(func: F) -> F:
             help="Run only these rules (ids, id prefixes such as MTLS-IN, or slugs).",
         ),
         click.option("--ignore", multiple=True, metavar="IDS", help="Skip these rules."),
-        click.option(
-            "--rules",
-            "rule_dirs",
-            multiple=True,
-            type=click.Path(path_type=Path, file_okay=False),
-            help="An extra rule pack directory (repeatable).",
-        ),
+        RULE_PACK_OPTION,
         click.option(
             "--disable-pack",
             multiple=True,
@@ -137,14 +141,17 @@ def source_options(func: F) -> F:
             "from_files",
             multiple=True,
             type=click.Path(path_type=Path),
-            help="Offline input: ARM resources or a deployment template (repeatable).",
+            help="Offline input (repeatable): ARM resources, a deployment template or a .bicep "
+            "file (compiled with bicep or az when on PATH), `terraform show -json` output, or an "
+            "APIOps artifacts folder.",
         ),
         click.option(
             "--parameters",
             "parameter_files",
             multiple=True,
             type=click.Path(path_type=Path),
-            help="ARM parameters file for templates (repeatable).",
+            help="ARM parameters file for templates, or an APIOps configuration.*.yaml "
+            "(repeatable).",
         ),
         click.option("--subscription", multiple=True, help="Subscription id (repeatable)."),
         click.option("--resource-group", multiple=True, help="Resource group (repeatable)."),
@@ -162,7 +169,6 @@ def source_options(func: F) -> F:
             default="AzureCloud",
             show_default=True,
         ),
-        click.option("--arm-endpoint", help="ARM base URL (private clouds)."),
         click.option(
             "--concurrency",
             type=click.IntRange(1, 64),
@@ -172,16 +178,30 @@ def source_options(func: F) -> F:
         ),
         click.option("--verbose", is_flag=True, help="Log every request."),
     ]
+    func = live_options(func)
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def _collect(kw: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    from mtls_audit import snapshot, workflow
-
+def _check_source(kw: dict[str, Any]) -> None:
+    """Refuse a source that cannot be collected before any folder is made or work done."""
     if kw["sample"] and kw["from_files"]:
         raise click.UsageError("--sample and --from-file cannot be combined")
+    if kw["sample"] or kw["from_files"]:
+        return
+    if not kw["subscription"]:
+        raise click.UsageError("give --subscription (live collection), --from-file or --sample")
+    from mtls_audit.dependencies import require_modules
+    from mtls_audit.sources.azure import SDK_MODULES
+
+    require_modules("live collection from Azure", SDK_MODULES)
+
+
+def _collect(kw: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The snapshot of the source ``_check_source`` accepted, and its digest."""
+    from mtls_audit import snapshot, workflow
+
     if kw["sample"]:
         loaded = workflow.sample_snapshot()
         return loaded.document, loaded.sha256
@@ -193,8 +213,6 @@ def _collect(kw: dict[str, Any]) -> tuple[dict[str, Any], str]:
             resource_group=(kw["resource_group"] or [None])[0],
         )
     else:
-        if not kw["subscription"]:
-            raise click.UsageError("give --subscription (live collection), --from-file or --sample")
         from mtls_audit.sources.azure import AzureOptions
 
         if kw["verbose"]:
@@ -211,12 +229,13 @@ def _collect(kw: dict[str, Any]) -> tuple[dict[str, Any], str]:
                 services=tuple(kw["service"]),
                 auth=kw["auth"],
                 cloud=kw["cloud"],
-                arm_endpoint=kw["arm_endpoint"],
                 concurrency=kw["concurrency"],
+                **live_settings(kw),
                 verbose=kw["verbose"],
                 progress=sys.stderr.isatty(),
             )
         )
+        tell(document)
     data = snapshot.dumps(document)
     import hashlib
 
@@ -249,7 +268,7 @@ def _assess_and_report(
     pdf_writer: PdfWriter | None = None,
 ) -> int:
     from mtls_audit import workflow
-    from mtls_audit.audit.integrity import seal
+    from mtls_audit.audit.integrity import earlier_outputs, remove_stale, seal
     from mtls_audit.engine.results import Severity
     from mtls_audit.engine.rule import Options
 
@@ -268,15 +287,40 @@ def _assess_and_report(
     )
     rules, failures, _ = workflow.load_rules(options)
     check_patterns(rules, [*options.select, *options.ignore])
+    check_waivers(rules, failures, audit)
     outcome = workflow.assess(document, sha256, options, rules=rules, failures=failures)
-    written = [*extra, *workflow.write_outputs(outcome, formats, kw["out"], pdf_writer=pdf_writer)]
+    earlier = earlier_outputs(kw["out"])
+    missing: MissingDependencyError | None = None
+    try:
+        files = workflow.write_outputs(outcome, formats, kw["out"], pdf_writer=pdf_writer)
+    except MissingDependencyError as exc:  # every other output was written: seal and show them
+        missing, files = exc, exc.written
+    written = [*extra, *files]
     if written:
         written += seal(kw["out"], written, key)
+        remove_stale(kw["out"], earlier, written)
     if "text" in formats:
         from mtls_audit.report.console import print_summary
 
         print_summary(outcome.evidence, written)
+    else:
+        from mtls_audit.report.reader import verdict, visible
+
+        stated = verdict(outcome.evidence)
+        where = f"; {len(written)} file(s) in {kw['out']}" if written else ""
+        code = outcome.gate.exit_code
+        click.echo(visible(f"mtls-audit: {stated.label} (exit {code}){where}. {stated.sentence}"))
+    if missing is not None:
+        raise MissingDependencyError(
+            f"{missing}\nEvery other output was written to {kw['out']}; the exit code is 2, not"
+            f" the verdict's {outcome.gate.exit_code}, because an output is missing."
+        )
     return outcome.gate.exit_code
+
+
+def _writes_files(kw: dict[str, Any]) -> bool:
+    """Whether ``--format`` asks for a file (``text`` is the console summary only)."""
+    return any(f != "text" for f in _formats(kw["formats"]))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -307,6 +351,8 @@ def collect(**kw: Any) -> None:
     """Collect a snapshot from Azure, or from exported files (--from-file)."""
     from mtls_audit import snapshot
 
+    _check_source(kw)
+    prepare_folder(kw["out"])  # before any work: collection can take minutes
     document, _ = _collect(kw)
     path = kw["out"] / "snapshot.json"
     digest = snapshot.write(document, path)
@@ -314,6 +360,8 @@ def collect(**kw: Any) -> None:
     click.echo(
         f"Wrote {path} ({len(document['resources'])} resources, {gaps} gap(s), sha256 {digest})."
     )
+    if (document.get("provenance") or {}).get("stopped"):
+        sys.exit(3)  # the snapshot is knowingly incomplete
 
 
 @cli.command()
@@ -326,7 +374,13 @@ def assess(snapshot_file: Path, **kw: Any) -> None:
 
         prepared = audit_inputs(kw)
         loaded = snapshot.read(snapshot_file)
-        code = _assess_and_report(loaded.document, loaded.sha256, kw, prepared, (), pdf_writer)
+        extra: list[Path] = []
+        if _writes_files(kw):
+            prepare_folder(kw["out"])  # before any work: collection can take minutes
+            # A snapshot read from the output folder (scan's, assessed again) is listed with it.
+            if snapshot_file.resolve().parent == kw["out"].resolve():
+                extra.append(kw["out"] / snapshot_file.name)
+        code = _assess_and_report(loaded.document, loaded.sha256, kw, prepared, extra, pdf_writer)
     sys.exit(code)
 
 
@@ -339,6 +393,8 @@ def scan(**kw: Any) -> None:
         from mtls_audit import snapshot
 
         prepared = audit_inputs(kw)
+        _check_source(kw)
+        prepare_folder(kw["out"])  # before any work: collection can take minutes
         document, _ = _collect(kw)
         path = kw["out"] / "snapshot.json"
         sha = snapshot.write(document, path)
@@ -358,23 +414,21 @@ def rules() -> None:
     type=click.Choice(["text", "markdown", "json"]),
     default="text",
     show_default=True,
+    help="text: a table; markdown: the catalogue page, printed (docs/rules.md is this output); "
+    "json: one object per rule.",
 )
-@click.option(
-    "--rules",
-    "rule_dirs",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="An extra rule pack directory.",
-)
+@RULE_PACK_OPTION
 def rules_list(fmt: str, rule_dirs: tuple[Path, ...]) -> None:
-    """List every rule (markdown: the generated docs/rules.md)."""
+    """List every rule. Everything is printed; nothing is written to a file
+    (regenerate the docs with: mtls-audit rules list --format markdown > docs/rules.md)."""
     from mtls_audit.report.catalogue import catalogue_markdown, catalogue_text
     from mtls_audit.report.evidence import rule_entry
+    from mtls_audit.report.reader import visible
     from mtls_audit.workflow import AssessOptions, load_rules
 
     found, failures, _ = load_rules(AssessOptions(rule_dirs=rule_dirs))
     for failure in failures:
-        click.echo(f"mtls-audit: error: {failure.message}", err=True)
+        click.echo(visible(f"mtls-audit: error: {failure.message}"), err=True)
     if fmt == "markdown":
         click.echo(catalogue_markdown(found), nl=False)
     elif fmt == "json":
@@ -384,22 +438,29 @@ def rules_list(fmt: str, rule_dirs: tuple[Path, ...]) -> None:
         from rich.console import Console
         from rich.table import Table
 
+        from mtls_audit.report.console import inert
+
         table = Table("id", "severity", "slug", "title")
         for row in catalogue_text(found):
-            table.add_row(*row)
-        Console().print(table)
+            table.add_row(*(inert(cell) for cell in row))
+        Console(highlight=False, emoji=False).print(table)
     if failures:
         sys.exit(3)
 
 
 @rules.command("explain")
 @click.argument("rule_id")
-def rules_explain(rule_id: str) -> None:
-    """Explain one rule: what it checks, why, an example, how to fix it."""
+@RULE_PACK_OPTION
+def rules_explain(rule_id: str, rule_dirs: tuple[Path, ...]) -> None:
+    """Explain one rule (of the built-in pack, or of a pack given with --rules): what it
+    checks, why, an example, how to fix it."""
     from mtls_audit.report.catalogue import rule_page
+    from mtls_audit.report.reader import visible
     from mtls_audit.workflow import AssessOptions, load_rules
 
-    found, _, _ = load_rules(AssessOptions())
+    found, failures, _ = load_rules(AssessOptions(rule_dirs=rule_dirs))
+    for failure in failures:
+        click.echo(visible(f"mtls-audit: error: {failure.message}"), err=True)
     wanted = rule_id.strip().upper()
     match = next((r for r in found if r.id == wanted or r.slug.upper() == wanted), None)
     if match is None:
@@ -436,6 +497,7 @@ def policy(files: tuple[Path, ...], fmt: str, named_values: tuple[str, ...]) -> 
     through, 2 a file cannot be read, 3 undecidable (the worst code wins: 2, 1, 3, 0).
     """
     from mtls_audit.policy.standalone import judge_file
+    from mtls_audit.report.reader import visible
 
     values = dict(_named_value(v) for v in named_values)
     verdicts = [judge_file(path, values) for path in files]
@@ -443,7 +505,7 @@ def policy(files: tuple[Path, ...], fmt: str, named_values: tuple[str, ...]) -> 
         click.echo(json.dumps([v.to_json() for v in verdicts], indent=2, ensure_ascii=False))
     else:
         for verdict in verdicts:
-            click.echo("\n".join(verdict.lines()))
+            click.echo(visible("\n".join(verdict.lines())))
     codes = {v.status.value for v in verdicts}
     sys.exit(next(code for code in (2, 1, 3, 0) if code in codes))
 
@@ -472,12 +534,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         click.echo("Aborted.", err=True)
         sys.exit(2)
     except (InputError, MtlsAuditError) as exc:
-        click.echo(f"mtls-audit: error: {exc}", err=True)
+        click.echo(f"mtls-audit: error: {_shown(exc)}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(3)
     except Exception as exc:  # a crash must never look like a verdict
-        click.echo(f"mtls-audit: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(f"mtls-audit: internal error: {type(exc).__name__}: {_shown(exc)}", err=True)
         sys.exit(3)
     sys.exit(0)
+
+
+def _shown(exc: Exception) -> str:
+    """An error's message for the terminal: quoted input shows its control characters escaped."""
+    from mtls_audit.report.reader import visible
+
+    return visible(str(exc))

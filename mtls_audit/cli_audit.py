@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mtls_audit.cli_live import endpoints, limits, scheduled_live_options
+
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -61,6 +63,13 @@ def audit_inputs(kw: dict[str, Any]) -> tuple[AuditInputs, Ed25519PrivateKey | N
 
         key = load_private_key(kw["sign_key"])
     return AuditInputs(waivers=waivers, baseline=baseline), key
+
+
+def check_waivers(rules: Sequence[Any], failures: Sequence[Any], audit: AuditInputs) -> None:
+    """Refuse waivers for rules no pack has (unless a pack failed: its rules are unknown, and
+    its failure is reported as a run-level error)."""
+    if audit.waivers is not None and not failures:
+        audit.waivers.check_rules([r.id for r in rules])
 
 
 def check_patterns(rules: Sequence[Any], patterns: Sequence[str]) -> None:
@@ -112,16 +121,18 @@ def verify(folder: Path, key: Path | None) -> None:
     """
     from mtls_audit.audit.dsse import load_public_key
     from mtls_audit.audit.integrity import MANIFEST_NAME, verify_folder
+    from mtls_audit.report.reader import visible
 
     report = verify_folder(folder, load_public_key(key) if key else None)
+    # File names and manifest entries are data: printed with their control characters escaped.
     for problem in report.problems:
-        click.echo(f"MISMATCH {problem}")
+        click.echo(visible(f"MISMATCH {problem}"))
     for note in report.notes:
-        click.echo(note)
+        click.echo(visible(note))
     if report.ok:
-        click.echo(f"OK: {report.checked} file(s) match {folder / MANIFEST_NAME}.")
+        click.echo(visible(f"OK: {report.checked} file(s) match {folder / MANIFEST_NAME}."))
     else:
-        click.echo(f"FAILED: {len(report.problems)} problem(s) in {folder}.")
+        click.echo(visible(f"FAILED: {len(report.problems)} problem(s) in {folder}."))
     sys.exit(0 if report.ok else 1)
 
 
@@ -144,7 +155,8 @@ def schedule() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Ed25519 private key (PEM) to sign each folder's manifest; overrides sign_key.",
 )
-def schedule_run(config: Path, auth: str, sign_key: Path | None) -> None:
+@scheduled_live_options
+def schedule_run(config: Path, auth: str, sign_key: Path | None, **live: Any) -> None:
     """Scan every target of CONFIG into <output>/<target>/<UTC timestamp>/ and record the runs.
 
     Prints one line per target. Exit code: the largest of the targets' exit codes.
@@ -156,8 +168,10 @@ def schedule_run(config: Path, auth: str, sign_key: Path | None) -> None:
     from mtls_audit.audit.schedule import exit_code, load_config, run_schedule
     from mtls_audit.audit.waivers import load_waivers
     from mtls_audit.engine.results import Severity
+    from mtls_audit.report.reader import visible
+    from mtls_audit.sources.azure_stop import relayed_signals
 
-    plan = load_config(config)
+    plan = load_config(config, overrides=limits(live))
     waivers = load_waivers(plan.waivers) if plan.waivers else None
     key_path = sign_key or plan.sign_key
     options = workflow.AssessOptions(
@@ -166,17 +180,21 @@ def schedule_run(config: Path, auth: str, sign_key: Path | None) -> None:
         ignore=plan.ignore,
         audit=AuditInputs(waivers=waivers),
     )
-    check_patterns(workflow.load_rules(options)[0], [*plan.select, *plan.ignore])
+    rules, failures, _ = workflow.load_rules(options)
+    check_patterns(rules, [*plan.select, *plan.ignore])
+    check_waivers(rules, failures, options.audit)
     job = workflow.schedule_job(
         options,
         plan.formats,
         auth=auth,
         cloud=plan.cloud,
+        endpoints=endpoints(live),
         sign_key=load_private_key(key_path) if key_path else None,
     )
-    runs = run_schedule(plan, job)
+    with relayed_signals():  # a CronJob's SIGTERM stops the collections; the evidence is written
+        runs = run_schedule(plan, job)
     for run in runs:
-        click.echo(_target_line(run))
+        click.echo(visible(_target_line(run)))
     click.echo(f"History: {plan.output / HISTORY_NAME}")
     sys.exit(exit_code(runs))
 

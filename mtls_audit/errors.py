@@ -7,12 +7,16 @@ into one clear message and exit code 2, never a traceback::
     ├── InputError            bad input: a file, a document, an option (exit 2)
     │   ├── SnapshotError     a snapshot that cannot be read or does not match the schema
     │   ├── TemplateError     an ARM template or resource export that cannot be used at all
-    │   └── PolicyParseError  a policy document refused by the parser (hostile or unreadable)
+    │   ├── PolicyParseError  a policy document refused by the parser (hostile or unreadable)
+    │   └── OutputError       an output folder or file that cannot be written
     ├── RulePackError         a rule pack that cannot be loaded (a run-level error)
-    └── CollectionError       live collection could not start (credentials, endpoint)
+    ├── CollectionError       live collection could not start (credentials, endpoint)
+    └── MissingDependencyError  a library an output or a source needs is not installed (exit 2)
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 
 class MtlsAuditError(Exception):
@@ -42,9 +46,25 @@ class PolicyParseError(InputError):
     """A policy document refused by the parser."""
 
 
+class OutputError(InputError):
+    """An output folder that cannot be created or written in, or an output file that cannot be
+    written (a usage error: the message names the folder or file)."""
+
+
 class RulePackError(MtlsAuditError):
     """A rule pack that cannot be loaded."""
 
 
 class CollectionError(MtlsAuditError):
     """Live collection could not start."""
+
+
+class MissingDependencyError(MtlsAuditError):
+    """A Python package or system library that an output or a source needs is not installed.
+
+    ``written`` holds the files written anyway: a missing PDF renderer stops only the PDF.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.written: list[Path] = []

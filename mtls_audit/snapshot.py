@@ -15,7 +15,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mtls_audit.errors import SnapshotError
+from mtls_audit.document_limits import document_problem, may_hold_surrogates
+from mtls_audit.errors import OutputError, SnapshotError
+from mtls_audit.output_files import write_file
 from mtls_audit.redaction import Redactor
 from mtls_audit.resources import package_data
 
@@ -78,7 +80,8 @@ def read(path: Path) -> LoadedSnapshot:
     source = str(path)
     data = read_input_bytes(path, limit=MAX_SNAPSHOT_BYTES, error=SnapshotError)
     try:
-        document = json.loads(data.decode("utf-8-sig"))
+        text = data.decode("utf-8-sig")
+        document = json.loads(text)
     except UnicodeDecodeError as exc:
         raise SnapshotError(
             f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source
@@ -87,6 +90,11 @@ def read(path: Path) -> LoadedSnapshot:
         raise SnapshotError(
             f"not valid JSON: {exc.msg}", source=source, where=f"line {exc.lineno}:{exc.colno}"
         ) from None
+    except RecursionError:
+        raise SnapshotError("the JSON is nested too deeply", source=source) from None
+    problem = document_problem(document, surrogates=may_hold_surrogates(text))
+    if problem:
+        raise SnapshotError(problem[0], source=source, where=problem[1])
     validate(document, source=source)
     # A snapshot written by another tool (or by hand) may still hold secrets: they are removed
     # here too, so that none reaches a report. The hash stays that of the bytes read.
@@ -130,8 +138,13 @@ def dumps(document: Mapping[str, Any]) -> bytes:
 def write(document: Mapping[str, Any], path: Path) -> str:
     """Write a snapshot and return the SHA-256 of the bytes written."""
     data = dumps(document)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create the output folder: {exc.strerror or exc}", source=str(path.parent)
+        ) from None
+    write_file(path, data)
     return hashlib.sha256(data).hexdigest()
 
 

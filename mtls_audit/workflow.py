@@ -21,9 +21,10 @@ from mtls_audit.engine.packs import Pack, PackFailure, discover
 from mtls_audit.engine.results import Severity
 from mtls_audit.engine.rule import Options, Rule
 from mtls_audit.engine.runner import Assessment, Gate, RunError, gate, run, select_rules
-from mtls_audit.errors import InputError
+from mtls_audit.errors import MissingDependencyError
 from mtls_audit.model.build import build_model
 from mtls_audit.model.validation import coverage_rows
+from mtls_audit.output_files import prepare_folder, write_file, write_text
 from mtls_audit.report.evidence import RunInfo, build_evidence
 from mtls_audit.resources import package_data
 
@@ -134,6 +135,7 @@ def assess(
     model = build_model(document, as_of=options.as_of)
     result = run(model, chosen, options.rule_options)
     errors = tuple(RunError("pack-error", f.message, pack=f.pack) for f in failures)
+    errors += _collection_stopped(document)
     assessment = Assessment(result.findings, errors + result.errors, result.rules)
     adjusted = overlay(assessment, options.audit, started=started, fail_on=options.fail_on)
     verdict = gate(adjusted.gated, options.fail_on, gaps=len(model.gaps))
@@ -153,13 +155,26 @@ def assess(
     return Outcome(evidence, snapshot.dumps(evidence), verdict)
 
 
+def _collection_stopped(document: Mapping[str, Any]) -> tuple[RunError, ...]:
+    """A live collection cut short (deadline, signal) is a run-level error: the evidence is
+    knowingly incomplete, whatever the threshold."""
+    stopped = (document.get("provenance") or {}).get("stopped")
+    if not isinstance(stopped, Mapping):
+        return ()
+    message = (
+        f"the live collection stopped before it was complete ({stopped.get('kind')}); "
+        "what was not collected is listed in the gaps"
+    )
+    return (RunError("collection-stopped", message),)
+
+
 Writer = Callable[[Outcome, Path], list[Path]]
 PdfWriter = Callable[[Mapping[str, Any], bytes, Path], None]
 
 
 def _write_json(outcome: Outcome, out: Path) -> list[Path]:
     path = out / "evidence.json"
-    path.write_bytes(outcome.evidence_bytes)
+    write_file(path, outcome.evidence_bytes)
     return [path]
 
 
@@ -176,7 +191,7 @@ def _write_html(outcome: Outcome, out: Path) -> list[Path]:
 
     path = out / "report.html"
     digest = hashlib.sha256(outcome.evidence_bytes).hexdigest()
-    path.write_text(render_html(outcome.evidence, evidence_sha256=digest), "utf-8")
+    write_text(path, render_html(outcome.evidence, evidence_sha256=digest))
     return [path]
 
 
@@ -194,7 +209,8 @@ def _write_junit(outcome: Outcome, out: Path) -> list[Path]:
     return [path]
 
 
-def _write_markdown(outcome: Outcome, out: Path) -> list[Path]:
+def _write_markdown(outcome: Outcome, out: Path, written: Sequence[Path] = ()) -> list[Path]:
+    """The summary, linking the files this run wrote before it (never an earlier run's)."""
     from mtls_audit.report.markdown import render_markdown
 
     path = out / "summary.md"
@@ -205,8 +221,9 @@ def _write_markdown(outcome: Outcome, out: Path) -> list[Path]:
         "SARIF": "results.sarif",
         "JUnit": "junit.xml",
     }
-    links = {name: file for name, file in candidates.items() if (out / file).exists()}
-    path.write_text(render_markdown(outcome.evidence, report_links=links), "utf-8")
+    names = {p.name for p in written}
+    links = {name: file for name, file in candidates.items() if file in names}
+    write_text(path, render_markdown(outcome.evidence, report_links=links))
     return [path]
 
 
@@ -227,24 +244,32 @@ def write_outputs(
 
     The evidence JSON is always written when any other file is, since every report cites it.
     ``pdf_writer`` writes the PDF in place of ``report.pdf.write_pdf`` (the PDF worker does).
+    A format whose library is missing does not stop the others: they are all written, then the
+    MissingDependencyError is raised with the files written in its ``written``.
     """
     files = [f for f in formats if f != "text"]
     if files and "json" not in files:
         files.insert(0, "json")
     if not files:
         return []
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(
-            f"cannot create the output folder: {exc.strerror}", source=str(out)
-        ) from None
+    prepare_folder(out)
     written: list[Path] = []
     # The summary links the other files, so it is written after them.
     ordered = sorted(dict.fromkeys(files), key=lambda name: name == "markdown")
-    writers: dict[str, Writer] = {**WRITERS, "pdf": partial(_write_pdf, writer=pdf_writer)}
+    writers: dict[str, Writer] = {
+        **WRITERS,
+        "pdf": partial(_write_pdf, writer=pdf_writer),
+        "markdown": partial(_write_markdown, written=written),
+    }
+    missing: MissingDependencyError | None = None
     for name in ordered:
-        written += writers[name](outcome, out)
+        try:
+            written += writers[name](outcome, out)
+        except MissingDependencyError as exc:
+            missing = exc
+    if missing is not None:
+        missing.written = written
+        raise missing
     return written
 
 
@@ -254,10 +279,12 @@ def schedule_job(
     *,
     auth: str = "default",
     cloud: str = "AzureCloud",
+    endpoints: Mapping[str, Any] | None = None,
     sign_key: Ed25519PrivateKey | None = None,
 ) -> Job:
     """What ``schedule run`` does for each target: collect, assess, write, seal.
 
+    ``endpoints``: a custom cloud's ``arm_endpoint``, ``authority_host``, ``keyvault_suffix``.
     Targets are collected and assessed concurrently, except that two targets never collect
     from one subscription at once (the collector's request budget is per subscription); reports
     are rendered one at a time, since the PDF renderer is not thread-safe.
@@ -289,6 +316,10 @@ def schedule_job(
                 services=target.services,
                 auth=auth,
                 cloud=cloud,
+                timeout_s=target.timeout_s,
+                max_retries=target.retries,
+                deadline_s=target.deadline_s,
+                **(endpoints or {}),
             )
             with ExitStack() as held:
                 for subscription in sorted({s.lower() for s in target.subscriptions}):
@@ -299,7 +330,11 @@ def schedule_job(
         chosen = replace(options, audit=replace(options.audit, trend=trend))
         outcome = assess(document, sha, chosen, rules=rules, failures=failures)
         with rendering:
-            written = [path, *write_outputs(outcome, formats, folder)]
+            try:
+                written = [path, *write_outputs(outcome, formats, folder)]
+            except MissingDependencyError as exc:  # the target fails; what it wrote is sealed
+                seal(folder, [path, *exc.written], sign_key)
+                raise
         seal(folder, written, sign_key)
         return outcome.evidence
 

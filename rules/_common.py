@@ -56,6 +56,19 @@ def classic_only(svc: ServiceModel, what: str) -> Iterator[Result]:
         )
 
 
+def hostnames_unknown(svc: ServiceModel, what: str) -> Iterator[Result]:
+    """An indeterminate result when the service's hostnames are an unresolved expression."""
+    written = svc.service.hostnames_unresolved
+    if written is not None:
+        yield indeterminate(
+            svc.id,
+            f"{svc.service.name}: the hostnames are the template expression {written}, which "
+            f"was not resolved, so {what} cannot be judged.",
+            svc.service.props.cite("hostnameConfigurations"),
+            name=svc.service.name,
+        )
+
+
 def uncollected(model: Model, svc: ServiceModel, *collections: str) -> Iterator[Result]:
     """An indeterminate result when a collection a rule needs was not (fully) collected.
 

@@ -185,13 +185,14 @@ def render_text(comparison: Comparison, sides: Sides) -> str:
         lines += ["", f"{kind.capitalize()} ({counts[kind]})"]
         for change in comparison.of(kind):
             result = change.shown
-            where = visible(service_relative(result["resource_id"], services))
+            where = service_relative(result["resource_id"], services)
             lines.append(
                 f"  {marks[kind]} {_severity(change):<8} {result['rule_id']:<12} "
                 f"{_status(change):<14} {where}"
             )
-            lines.append(f"      {visible(str(result['message']))}")
-    return "\n".join(lines) + "\n"
+            lines.append(f"      {result['message']}")
+    # Every string comes from the documents: control characters are shown, never sent.
+    return visible("\n".join(lines)) + "\n"
 
 
 def render_markdown(comparison: Comparison, sides: Sides) -> str:

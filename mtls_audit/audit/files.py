@@ -3,6 +3,12 @@
 Every problem is an :class:`AuditInputError` naming the file, the entry (``waivers[2]
 (MTLS-GW-03)``, ``targets[0] (prod)``) and the field, so that a typo in a waiver or a schedule
 stops the run with one clear line instead of a traceback or a silently ignored setting.
+
+Every YAML document the tool reads goes through :class:`StrictLoader` (PyYAML's safe loader,
+stricter): aliases are refused, since a few hundred bytes of nested aliases expand to gigabytes
+(a "billion laughs"), and settings files have no use for them; a key given twice is refused
+rather than silently keeping the last; nesting is bounded. A value quoted in an error message is
+cut to a few dozen characters.
 """
 
 from __future__ import annotations
@@ -18,11 +24,59 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node, SequenceNode
 
+from mtls_audit.document_limits import MAX_DEPTH, document_problem, may_hold_surrogates
 from mtls_audit.errors import InputError
 from mtls_audit.report.evidence import validate_evidence
+from mtls_audit.report.reader import clip, visible
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+QUOTE_LIMIT = 60
+
+
+def quoted(value: Any) -> str:
+    """A value for an error message: its repr, control characters escaped, cut short."""
+    return clip(visible(repr(value)), QUOTE_LIMIT)
+
+
+class StrictLoader(yaml.SafeLoader):
+    """The safe loader without aliases or duplicate keys, and with bounded nesting."""
+
+    depth = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if self.check_event(yaml.AliasEvent):
+            raise ComposerError(
+                None, None, "aliases (*name) are not accepted in this file", event.start_mark
+            )
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise ComposerError(
+                    None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                repeated = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the safe loader's own error follows
+                continue
+            if repeated:
+                raise ConstructorError(
+                    None, None, f"the key {quoted(key)} is given twice", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep)
 
 
 class AuditInputError(InputError):
@@ -45,8 +99,9 @@ def read_settings(path: Path, what: str) -> Any:
     data = read_bytes(path, what)
     try:
         if path.suffix.lower() == ".toml":
-            return tomllib.loads(data.decode("utf-8"))
-        return yaml.safe_load(data.decode("utf-8"))
+            document = tomllib.loads(data.decode("utf-8"))
+        else:
+            document = yaml.load(data.decode("utf-8"), Loader=StrictLoader)
     except UnicodeDecodeError:
         raise AuditInputError(f"the {what} is not UTF-8 text", source=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
@@ -54,8 +109,28 @@ def read_settings(path: Path, what: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = clip(visible(getattr(exc, "problem", None) or str(exc)), 200)
         raise AuditInputError(f"not valid YAML: {problem}", source=str(path), where=where) from None
+    except RecursionError:
+        raise AuditInputError(f"the {what} is nested too deeply", source=str(path)) from None
+    found = document_problem(document)
+    if found:
+        raise AuditInputError(found[0], source=str(path), where=found[1])
+    return document
+
+
+def item_lines(path: Path, key: str) -> list[int] | None:
+    """The line of each item of a YAML file's top-level list ``key`` (already read and checked
+    by :func:`read_settings`); None for TOML, which keeps no positions."""
+    if path.suffix.lower() == ".toml":
+        return None
+    root = yaml.compose(read_bytes(path, "file").decode("utf-8"), Loader=StrictLoader)
+    if not isinstance(root, MappingNode):
+        return None
+    for key_node, value in root.value:
+        if key_node.value == key and isinstance(value, SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return None
 
 
 @dataclass(frozen=True)
@@ -71,9 +146,15 @@ def read_evidence(path: Path) -> LoadedEvidence:
     """Read an evidence document and check it against the evidence schema."""
     data = read_bytes(path, "evidence document")
     try:
-        document = json.loads(data)
+        text = data.decode("utf-8")
+        document = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise AuditInputError(f"not a JSON document: {exc}", source=str(path)) from None
+    except RecursionError:
+        raise AuditInputError("the JSON is nested too deeply", source=str(path)) from None
+    problem = document_problem(document, surrogates=may_hold_surrogates(text))
+    if problem:
+        raise AuditInputError(problem[0], source=str(path), where=problem[1])
     if not isinstance(document, dict) or document.get("schema") != "mtls-audit/evidence/v1":
         raise AuditInputError(
             'not an evidence document: expected "schema": "mtls-audit/evidence/v1"',
@@ -100,7 +181,7 @@ class Entry:
             if key not in names:
                 close = difflib.get_close_matches(str(key), names, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise self.error(f"unknown field '{key}'{hint}")
+                raise self.error(f"unknown field {quoted(key)}{hint}")
 
     def error(self, message: str, key: str | None = None) -> AuditInputError:
         text = f"field '{key}': {message}" if key else message
@@ -156,25 +237,27 @@ class Entry:
                 return date.fromisoformat(value.strip())
             except ValueError:
                 pass
-        raise self.error(f"expected a date (YYYY-MM-DD), found {value!r}", key)
+        raise self.error(f"expected a date (YYYY-MM-DD), found {quoted(value)}", key)
 
     def flag(self, key: str) -> bool:
         value = self.data.get(key, False)
         if not isinstance(value, bool):
-            raise self.error(f"expected true or false, found {value!r}", key)
+            raise self.error(f"expected true or false, found {quoted(value)}", key)
         return value
 
     def number(self, key: str, default: int, low: int, high: int) -> int:
         value = self.data.get(key, default)
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise self.error(f"expected a whole number from {low} to {high}, found {value!r}", key)
+            raise self.error(
+                f"expected a whole number from {low} to {high}, found {quoted(value)}", key
+            )
         return value
 
     def choice(self, key: str, default: str, choices: Iterable[str]) -> str:
         value = self.data.get(key, default)
         allowed = tuple(choices)
         if value not in allowed:
-            raise self.error(f"expected one of {', '.join(allowed)}, found {value!r}", key)
+            raise self.error(f"expected one of {', '.join(allowed)}, found {quoted(value)}", key)
         return str(value)
 
 

@@ -7,6 +7,10 @@ The database (``<output root>/history.sqlite``) is plain SQL so that anyone can 
 
 ``failed_<severity>`` count failing results, ``results_<status>`` count results by status (as in
 the evidence's summary). ``evidence_path`` is relative to the folder holding the database.
+
+SQLite keeps whatever type a row was given, so a row edited by hand (or by another tool) may
+hold text where a count belongs; the trend leaves such a row out rather than let one bad row
+break every later run of its target.
 """
 
 from __future__ import annotations
@@ -101,6 +105,11 @@ class History:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        if path.is_symlink():  # as with every output: never written through a link
+            raise AuditInputError(
+                "the run history is a symbolic link; it is never written through one",
+                source=str(path),
+            )
         with self._connect() as db:
             db.executescript(_SCHEMA)
 
@@ -138,7 +147,8 @@ class History:
                 "ORDER BY seq DESC LIMIT ?",
                 (target, limit),
             ).fetchall()
-        return [_point(_record(row)) for row in reversed(rows)]
+        records = (_record(row) for row in reversed(rows))
+        return [_point(record) for record in records if _well_typed(record)]
 
 
 def _record(row: tuple[Any, ...]) -> RunRecord:
@@ -155,6 +165,16 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
         evidence_path=values["evidence_path"],
         evidence_sha256=values["evidence_sha256"],
         error=values["error"],
+    )
+
+
+def _well_typed(run: RunRecord) -> bool:
+    """Whether a row read back has the types the trend needs (see the module's docstring)."""
+    counts = [*run.by_severity.values(), *run.by_status.values(), run.exit_code]
+    return (
+        isinstance(run.run_id, str)
+        and isinstance(run.started_at, str)
+        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts)
     )
 
 

@@ -4,15 +4,23 @@
 itself excluded. With a signing key, ``manifest.dsse.json`` is a DSSE envelope whose in-toto
 Statement names every output and ``manifest.json`` as subjects with their SHA-256 digests.
 
-:func:`verify_folder` recomputes every digest, reports files present but not listed, requires
-the manifest to be exactly as written (an edit that keeps the JSON meaning, such as a changed
-space, is still a change) and checks the signature with a public key when one is given.
+:func:`verify_folder` recomputes every digest, reports files present but not listed and every
+symbolic link (a run never writes one; a link could make a listed name read another file),
+requires the manifest to be exactly as written (an edit that keeps the JSON meaning, such as a
+changed space, is still a change) and checks the signature with a public key when one is given.
+
+A run into a folder that holds an earlier run's outputs replaces them: :func:`earlier_outputs`
+reads, before anything is written, which files the earlier manifest lists, and
+:func:`remove_stale` removes those this run did not write again (the earlier ``results.sarif``
+of a run that now writes no SARIF, say). Only files named in that manifest as one of the tool's
+own outputs are ever removed, never another file of the folder.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,12 +32,27 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from mtls_audit import __version__
 from mtls_audit.audit import dsse
 from mtls_audit.audit.files import AuditInputError
+from mtls_audit.output_files import write_file
 
 MANIFEST_NAME = "manifest.json"
 ENVELOPE_NAME = "manifest.dsse.json"
 MANIFEST_SCHEMA = "mtls-audit/manifest/v1"
 PREDICATE_TYPE = "https://mtls-audit.invalid/evidence-manifest/v1"
 SEALS = (MANIFEST_NAME, ENVELOPE_NAME)
+OWN_OUTPUTS = frozenset(
+    {
+        "snapshot.json",
+        "evidence.json",
+        "report.pdf",
+        "report.html",
+        "results.sarif",
+        "mtls-audit-inventory.txt",
+        "junit.xml",
+        "summary.md",
+        *SEALS,
+    }
+)
+"""The names of the files a run writes: the only ones an earlier run's cleanup may remove."""
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -69,7 +92,7 @@ def seal(folder: Path, files: Sequence[Path], key: Ed25519PrivateKey | None = No
     }
     data = _dumps(manifest)
     manifest_path = folder / MANIFEST_NAME
-    manifest_path.write_bytes(data)
+    write_file(manifest_path, data)
     if key is None:
         return [manifest_path]
     subjects = [{"name": e["path"], "digest": {"sha256": e["sha256"]}} for e in entries]
@@ -81,8 +104,35 @@ def seal(folder: Path, files: Sequence[Path], key: Ed25519PrivateKey | None = No
         "predicate": {"manifest": MANIFEST_NAME, "tool": manifest["tool"]},
     }
     envelope_path = folder / ENVELOPE_NAME
-    envelope_path.write_bytes(_dumps(dsse.sign(statement, key)))
+    write_file(envelope_path, _dumps(dsse.sign(statement, key)))
     return [manifest_path, envelope_path]
+
+
+def earlier_outputs(folder: Path) -> frozenset[str]:
+    """The tool's own outputs an earlier run listed in ``folder``'s manifest (and its seals)."""
+    try:
+        manifest = json.loads((folder / MANIFEST_NAME).read_bytes())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return frozenset()
+    if not isinstance(manifest, dict) or manifest.get("schema") != MANIFEST_SCHEMA:
+        return frozenset()
+    files = manifest.get("files")
+    listed = (
+        {e.get("path") for e in files if isinstance(e, dict)} if isinstance(files, list) else set()
+    )
+    return frozenset(name for name in {*listed, *SEALS} if name in OWN_OUTPUTS)
+
+
+def remove_stale(folder: Path, earlier: frozenset[str], written: Sequence[Path]) -> list[str]:
+    """Remove the earlier run's outputs that this run did not write; returns their names."""
+    kept = {path.name for path in written if path.parent.resolve() == folder.resolve()}
+    removed = []
+    for name in sorted(earlier - kept):
+        path = folder / name
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+            removed.append(name)
+    return removed
 
 
 @dataclass
@@ -112,12 +162,31 @@ def verify_folder(folder: Path, key: Ed25519PublicKey | None = None) -> Verifica
     for entry in entries:
         listed.add(entry["path"])
         _check_file(folder, entry, report)
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path, is_link in _entries(folder):
         name = path.relative_to(folder).as_posix()
-        if name not in listed and name not in SEALS:
+        if is_link:
+            report.problems.append(_link_problem(path, name))
+        elif name not in listed and name not in SEALS and path.is_file():
             report.problems.append(f"{name}: present but not listed in {MANIFEST_NAME}")
     _check_signature(folder, entries, hashlib.sha256(data).hexdigest(), key, report)
     return report
+
+
+def _entries(folder: Path) -> list[tuple[Path, bool]]:
+    """Every file and link below ``folder``, links to folders not followed; sorted by path."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        base = Path(root)
+        found += [(base / d, True) for d in dirs if (base / d).is_symlink()]
+        found += [(base / f, (base / f).is_symlink()) for f in files]
+    return sorted(found)
+
+
+def _link_problem(path: Path, name: str) -> str:
+    target = os.readlink(path)
+    if not path.exists():
+        return f"{name}: a dangling symbolic link (to {target}); outputs are never links"
+    return f"{name}: a symbolic link (to {target}); outputs are never links"
 
 
 def _manifest_entries(data: bytes, report: Verification) -> list[dict[str, Any]] | None:
@@ -156,6 +225,8 @@ def _valid_entry(entry: Any) -> bool:
 def _check_file(folder: Path, entry: Mapping[str, Any], report: Verification) -> None:
     name = entry["path"]
     path = folder / name
+    if path.is_symlink():
+        return  # reported as a link: its target is not read
     if not path.is_file():
         report.problems.append(f"{name}: listed in {MANIFEST_NAME} but missing")
         return

@@ -17,14 +17,16 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mtls_audit.audit.files import AuditInputError, Entry, read_settings
+from mtls_audit.audit.files import QUOTE_LIMIT, AuditInputError, Entry, read_settings
 from mtls_audit.audit.history import HISTORY_NAME, History, RunRecord
 from mtls_audit.errors import MtlsAuditError
+from mtls_audit.report.reader import clip, visible
+from mtls_audit.sources.azure import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
 
 FORMATS = ("json", "pdf", "html", "sarif", "junit", "markdown")
 SEVERITIES = ("critical", "high", "medium", "low", "info", "none")
@@ -41,7 +43,11 @@ TOP_FIELDS = (
     "workers",
     "cloud",
     "targets",
+    "timeout",
+    "retries",
+    "deadline",
 )
+LIMIT_FIELDS = ("timeout", "retries", "deadline")
 TARGET_FIELDS = (
     "name",
     "sample",
@@ -50,6 +56,7 @@ TARGET_FIELDS = (
     "subscriptions",
     "resource_groups",
     "services",
+    *LIMIT_FIELDS,
 )
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -65,6 +72,9 @@ class Target:
     subscriptions: tuple[str, ...] = ()
     resource_groups: tuple[str, ...] = ()
     services: tuple[str, ...] = ()
+    timeout_s: float = DEFAULT_TIMEOUT_S  # live collection: one attempt of one request
+    retries: int = DEFAULT_RETRIES
+    deadline_s: float = DEFAULT_DEADLINE_S  # live collection: the whole of it
 
 
 @dataclass(frozen=True)
@@ -83,8 +93,12 @@ class ScheduleConfig:
     targets: tuple[Target, ...]
 
 
-def load_config(path: Path) -> ScheduleConfig:
-    """Read and check a schedule; relative paths are relative to the file's folder."""
+def load_config(path: Path, *, overrides: Mapping[str, Any] | None = None) -> ScheduleConfig:
+    """Read and check a schedule; relative paths are relative to the file's folder.
+
+    ``overrides``: ``timeout_s``, ``max_retries``, ``deadline_s`` from the command line, which
+    win over the file's for every live target (None: not given).
+    """
     source = str(path)
     top = Entry(read_settings(path, "schedule"), source=source, where="/", known=TOP_FIELDS)
     base = path.resolve().parent
@@ -95,7 +109,13 @@ def load_config(path: Path) -> ScheduleConfig:
     raw_targets = top.data.get("targets")
     if not isinstance(raw_targets, list) or not raw_targets:
         raise top.error("is required: a list of targets", "targets")
-    targets = tuple(_target(i, t, source, base) for i, t in enumerate(raw_targets))
+    defaults = _limits(top, Target(name="defaults"))
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    fields = {"timeout_s": "timeout_s", "max_retries": "retries", "deadline_s": "deadline_s"}
+    targets = tuple(
+        replace(_target(i, t, source, base, defaults), **{fields[k]: v for k, v in given.items()})
+        for i, t in enumerate(raw_targets)
+    )
     seen: set[str] = set()
     for index, target in enumerate(targets):
         if target.name.lower() in seen:
@@ -125,10 +145,20 @@ def _path(base: Path, text: str | None) -> Path | None:
     return base / text if text else None
 
 
-def _target(index: int, data: Any, source: str, base: Path) -> Target:
+def _limits(entry: Entry, defaults: Target) -> Target:
+    """``timeout``, ``retries`` and ``deadline`` (whole seconds) over ``defaults``'."""
+    return replace(
+        defaults,
+        timeout_s=entry.number("timeout", round(defaults.timeout_s), 1, 600),
+        retries=entry.number("retries", defaults.retries, 0, 10),
+        deadline_s=entry.number("deadline", round(defaults.deadline_s), 1, 86400),
+    )
+
+
+def _target(index: int, data: Any, source: str, base: Path, defaults: Target) -> Target:
     where = f"targets[{index}]"
     if isinstance(data, Mapping) and isinstance(data.get("name"), str):
-        where += f" ({data['name']})"
+        where += f" ({clip(visible(data['name']), QUOTE_LIMIT)})"
     entry = Entry(data, source=source, where=where, known=TARGET_FIELDS)
     name = entry.text("name")
     if not _NAME.match(name):
@@ -147,11 +177,13 @@ def _target(index: int, data: Any, source: str, base: Path) -> Target:
         "parameters": "from_file",
         "resource_groups": "subscriptions",
         "services": "subscriptions",
+        **dict.fromkeys(LIMIT_FIELDS, "subscriptions"),
     }
     for key, needs in misplaced.items():
         if entry.present(key) and kinds[0] != needs:
             raise entry.error(f"only applies together with '{needs}'", key)
-    return Target(
+    return replace(
+        _limits(entry, defaults),
         name=name,
         sample=kinds[0] == "sample",
         from_file=tuple(base / p for p in entry.texts("from_file")),
@@ -183,28 +215,39 @@ def _iso(moment: datetime) -> str:
 
 
 def _folder(root: Path, target: Target, moment: datetime) -> Path:
-    """``<root>/<target>/<UTC timestamp>``, with a suffix when that folder exists already."""
+    """Create ``<root>/<target>/<UTC timestamp>``, with a suffix (``-2``, ``-3``…) when that
+    folder exists already. Each candidate is claimed by ``mkdir`` itself, which fails when the
+    folder exists, so that runs started in the same second each get a folder of their own."""
     stamp = moment.strftime("%Y%m%dT%H%M%SZ")
-    folder = root / target.name / stamp
+    parent = root / target.name
+    parent.mkdir(parents=True, exist_ok=True)
     number = 1
-    while folder.exists():
-        number += 1
-        folder = root / target.name / f"{stamp}-{number}"
-    return folder
+    while True:
+        folder = parent / (stamp if number == 1 else f"{stamp}-{number}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            number += 1
+            continue
+        return folder
 
 
 def run_schedule(
     config: ScheduleConfig, job: Job, *, clock: Callable[[], datetime] = _now
 ) -> list[TargetRun]:
     """Run every target (concurrently) and record each run in the history."""
-    config.output.mkdir(parents=True, exist_ok=True)
+    try:
+        config.output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AuditInputError(
+            f"cannot create the output folder: {exc.strerror or exc}", source=str(config.output)
+        ) from None
     history = History(config.output / HISTORY_NAME)
     schedule_id = str(uuid.uuid4())
     moment = clock()
     plans = []
     for target in config.targets:
         folder = _folder(config.output, target, moment)
-        folder.mkdir(parents=True)
         trend = history.trend(target.name, config.trend_runs - 1)
         plans.append((target, folder, trend))
 

@@ -22,17 +22,27 @@ Semantics (also in ``docs/waivers.md``):
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import fnmatch
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from mtls_audit.audit.files import Entry, read_bytes, read_settings
+from mtls_audit.audit.files import (
+    QUOTE_LIMIT,
+    AuditInputError,
+    Entry,
+    item_lines,
+    quoted,
+    read_bytes,
+    read_settings,
+)
 from mtls_audit.engine.results import Status
 from mtls_audit.engine.runner import Finding
+from mtls_audit.report.reader import clip, visible
 
 FIELDS = (
     "rule",
@@ -58,6 +68,7 @@ class Waiver:
     expires_on: date
     compensating_control: str | None = None
     ticket: str | None = None
+    line: int | None = None  # in a YAML file: where the entry starts
 
     @property
     def ref(self) -> str:
@@ -96,6 +107,23 @@ class WaiverFile:
     name: str
     sha256: str
     waivers: tuple[Waiver, ...]
+    source: str = ""
+
+    def check_rules(self, rule_ids: Collection[str]) -> None:
+        """Refuse a waiver naming a rule that no loaded pack has: a typo would otherwise waive
+        nothing, silently, and the finding it was meant for would keep failing unexplained."""
+        known = {rule_id.upper() for rule_id in rule_ids}
+        for waiver in self.waivers:
+            if waiver.rule_id in known:
+                continue
+            close = difflib.get_close_matches(waiver.rule_id, sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else " (see `mtls-audit rules list`)"
+            where = f"line {waiver.line}: " if waiver.line else ""
+            raise AuditInputError(
+                f"field 'rule': no rule {quoted(waiver.rule_id)}{hint}",
+                source=self.source or self.name,
+                where=f"{where}{waiver.ref} ({clip(visible(waiver.rule_id), QUOTE_LIMIT)})",
+            )
 
 
 def load_waivers(path: Path) -> WaiverFile:
@@ -107,15 +135,16 @@ def load_waivers(path: Path) -> WaiverFile:
     entries = top.data.get("waivers")
     if not isinstance(entries, list):
         raise top.error("expected a list of waivers", "waivers")
-    return WaiverFile(
-        path.name, digest, tuple(_waiver(i, e, source) for i, e in enumerate(entries))
-    )
+    found = item_lines(path, "waivers")
+    lines: list[int | None] = list(found) if found else [None] * len(entries)
+    waivers = tuple(_waiver(i, e, source, lines[i]) for i, e in enumerate(entries))
+    return WaiverFile(path.name, digest, waivers, source)
 
 
-def _waiver(index: int, data: Any, source: str) -> Waiver:
+def _waiver(index: int, data: Any, source: str, line: int | None = None) -> Waiver:
     where = f"waivers[{index}]"
     if isinstance(data, Mapping) and isinstance(data.get("rule"), str):
-        where += f" ({data['rule'].strip()})"
+        where += f" ({clip(visible(data['rule'].strip()), QUOTE_LIMIT)})"
     entry = Entry(data, source=source, where=where, known=FIELDS)
     approved, expires = entry.day("approved_on"), entry.day("expires_on")
     if expires < approved:
@@ -130,6 +159,7 @@ def _waiver(index: int, data: Any, source: str) -> Waiver:
         expires_on=expires,
         compensating_control=entry.optional_text("compensating_control"),
         ticket=entry.optional_text("ticket"),
+        line=line,
     )
 
 

@@ -8,6 +8,9 @@ leading ``00`` appears when the top bit is set; dotnet/runtime ``CertificateData
 from __future__ import annotations
 
 import base64
+import contextlib
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -16,6 +19,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 
 from mtls_audit.certs.names import dotnet_name
 from mtls_audit.errors import InputError
@@ -25,20 +29,31 @@ class CertificateError(InputError):
     """Bytes or text that hold no readable X.509 certificate."""
 
 
+@contextlib.contextmanager
+def any_serial() -> Iterator[None]:
+    """Read certificates whose serial number is not positive (RFC 5280 forbids it; Windows and
+    APIM accept it, and real certificates have one) without the deprecation warning
+    cryptography prints on stderr when it loads one and when its serial is read."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        yield
+
+
 def load_certificate(
     data: bytes | str, *, source: str | None = None, where: str | None = None
 ) -> x509.Certificate:
     """Read one certificate from DER bytes, PEM (bytes or text) or base64-encoded DER text."""
     blob = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        if b"-----BEGIN" in blob:
-            cert = x509.load_pem_x509_certificate(blob)
-        elif isinstance(data, bytes) and blob.startswith(b"\x30"):
-            cert = x509.load_der_x509_certificate(blob)
-        else:
-            der = base64.b64decode(b"".join(blob.split()), validate=True)
-            cert = x509.load_der_x509_certificate(der)
-        cert.extensions  # noqa: B018 - parse the extensions now, so that errors surface here
+        with any_serial():
+            if b"-----BEGIN" in blob:
+                cert = x509.load_pem_x509_certificate(blob)
+            elif isinstance(data, bytes) and blob.startswith(b"\x30"):
+                cert = x509.load_der_x509_certificate(blob)
+            else:
+                der = base64.b64decode(b"".join(blob.split()), validate=True)
+                cert = x509.load_der_x509_certificate(der)
+            cert.extensions  # noqa: B018 - parse the extensions now, so that errors surface here
     except (ValueError, x509.DuplicateExtension) as exc:
         raise CertificateError(
             f"not a readable X.509 certificate (DER, PEM or base64 DER): {exc}",
@@ -59,8 +74,12 @@ def sha256_fingerprint(cert: x509.Certificate) -> str:
 
 
 def serial_hex(cert: x509.Certificate) -> str:
-    """The serial number as .NET's ``SerialNumber`` shows it: the DER integer's bytes in hex."""
-    n = cert.serial_number
+    """The serial number as .NET's ``SerialNumber`` shows it: the DER integer's bytes in hex.
+
+    A serial that is not positive is shown like any other (see :func:`any_serial`).
+    """
+    with any_serial():
+        n = cert.serial_number
     length = (n + (n < 0)).bit_length() // 8 + 1
     return n.to_bytes(length, "big", signed=True).hex().upper()
 

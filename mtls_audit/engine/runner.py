@@ -29,9 +29,13 @@ class Finding:
         return self.result.status
 
 
+NOTHING_TO_AUDIT = "nothing-to-audit"
+"""The run-level error of an input that holds nothing the rules judge: never a pass."""
+
+
 @dataclass(frozen=True)
 class RunError:
-    kind: str  # rule-error | pack-error
+    kind: str  # rule-error | pack-error | nothing-to-audit
     message: str
     rule_id: str | None = None
     pack: str | None = None
@@ -92,6 +96,15 @@ def run(model: Model, rules: Sequence[Rule], options: Options) -> Assessment:
         for result in results:
             findings.append(Finding(rule, result, fingerprint(rule.id, result.subject, result.key)))
     findings.sort(key=lambda f: (f.rule.id, f.result.subject.lower(), f.fingerprint))
+    nothing = model.nothing_to_audit
+    if nothing is None and not any(f.status is not Status.NOT_APPLICABLE for f in findings):
+        nothing = (
+            f"the {len(rules)} rule(s) selected "
+            + ("gave no result" if not findings else "found nothing they apply to")
+            + ": nothing was judged"
+        )
+    if nothing is not None:
+        errors.append(RunError(NOTHING_TO_AUDIT, nothing[:1].upper() + nothing[1:] + "."))
     return Assessment(tuple(findings), tuple(errors), tuple(rules))
 
 

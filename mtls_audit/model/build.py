@@ -27,6 +27,8 @@ from mtls_audit.model.entities import (
     Subscription,
     Vault,
 )
+from mtls_audit.model.population import nothing_to_audit
+from mtls_audit.model.relevance import matters
 from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import Service, parse_time
 from mtls_audit.policy.effective import PolicyParses
@@ -34,6 +36,7 @@ from mtls_audit.redaction import redact_text
 
 _APIM = "microsoft.apimanagement/service"
 E = TypeVar("E", bound=Entity)
+GAP_SCOPES = frozenset({"service", "vault", "vaults", "listing"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,18 @@ class Gap:
     what: str
     message: str
     raw: Mapping[str, Any]
+
+    @property
+    def scope(self) -> tuple[str, str] | None:
+        """What the gap makes uncertain, as the live collector records it (docs/formats.md):
+        ``service``, ``vault``, ``vaults`` (every vault's access) or ``listing``; None when the
+        source did not say."""
+        scope = self.raw.get("scope")
+        if isinstance(scope, Mapping) and len(scope) == 1:
+            ((kind, value),) = scope.items()
+            if kind in GAP_SCOPES and isinstance(value, str):
+                return kind, value
+        return None
 
 
 @dataclass(frozen=True)
@@ -107,29 +122,62 @@ class Model:
     as_of: datetime
     source: str
     collected: frozenset[str] = field(default_factory=frozenset)  # resource type keys present
+    # Gaps about properties no rule reads (see model.relevance): listed, never gating.
+    ignored_gaps: tuple[Gap, ...] = ()
+    # Why there is nothing to audit (no APIM service), naming what was found; None otherwise.
+    nothing_to_audit: str | None = None
     # Derived views shared by rules (effective policies, analyses), filled on first use.
     memo: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def gaps_about(self, *what: str, subject: str | None = None) -> tuple[Gap, ...]:
         """Gaps about the given kinds of data (all kinds when none given).
 
-        With ``subject``: the gaps below it or above it, and those tied to no service at all
-        (a file that could not be read may have held anything).
+        With ``subject``: the gaps below it or above it, plus those whose scope reaches it. A
+        gap about a vault (or about every vault's access) reaches the vault and the services
+        that take secrets from it, not a gateway or an API; a gap about a listing reaches what
+        it could have listed; a gap with no scope and tied to no service reaches everything (a
+        file that could not be read may have held anything).
         """
         wanted = {w.lower() for w in what}
-        services = [s.id for s in self.services]
 
         def related(gap: Gap) -> bool:
             if subject is None:
                 return True
-            if not gap.subject.startswith("/"):
-                return True
-            if ids.is_within(gap.subject, subject) or ids.is_within(subject, gap.subject):
-                return True
-            return not any(ids.is_within(gap.subject, s) for s in services)
+            near = gap.subject.startswith("/") and (
+                ids.is_within(gap.subject, subject) or ids.is_within(subject, gap.subject)
+            )
+            return near or self._reaches(gap, subject)
 
         return tuple(
             g for g in self.gaps if (not wanted or g.what.lower() in wanted) and related(g)
+        )
+
+    def _reaches(self, gap: Gap, subject: str) -> bool:
+        scope = gap.scope
+        if scope is None:
+            if not gap.subject.startswith("/"):
+                return True
+            return not any(ids.is_within(gap.subject, s.id) for s in self.services)
+        kind, value = scope
+        if kind == "service":
+            return False  # the subject test above is the whole of it
+        if kind == "listing":
+            return not value.startswith("/") or ids.is_within(subject, value)
+        vaults = [
+            v
+            for v in self.vaults
+            if kind == "vaults" or v.uri == value.lower() or ids.key(v.id) == ids.key(value)
+        ]
+        urls = {v.uri for v in vaults if v.uri} | ({value.lower()} if kind == "vault" else set())
+        if any(ids.is_within(subject, v.id) for v in vaults):
+            return True
+        return any(
+            ids.is_within(svc.id, subject)
+            and any(
+                kind == "vaults" or (r.vault_url or "").rstrip("/").lower() in urls
+                for r in svc.key_vault_refs()
+            )
+            for svc in self.services
         )
 
     def vault_by_url(self, url: str | None) -> Vault | None:
@@ -289,18 +337,20 @@ def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -
     built = tuple(
         build_service(s, by_service.get(ids.key(str(s.get("id", ""))), [])) for s in services
     )
+    types = {str(r.get("id", "")).rstrip("/").lower(): _type_key(r) for r in resources}
     parses = PolicyParses()
     recorded = [*snapshot.get("gaps", []), *_unanalysed(built), *_refused(built, parses)]
-    gaps = tuple(
-        Gap(
+    gaps: list[Gap] = []
+    ignored: list[Gap] = []
+    for g in recorded:
+        gap = Gap(
             str(g.get("kind", "")),
             str(g.get("subject", "") or ""),
             str(g.get("what", "") or ""),
             str(g.get("message", "")),
             g,
         )
-        for g in recorded
-    )
+        (gaps if matters(g, types) else ignored).append(gap)
     return Model(
         services=built,
         vaults=tuple(Vault(r) for r in resources if _type_key(r) == "microsoft.keyvault/vaults"),
@@ -315,9 +365,11 @@ def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -
             if _type_key(r) == "microsoft.authorization/roledefinitions"
         ),
         keyvault_certificates=tuple(keyvault),
-        gaps=gaps,
+        gaps=tuple(gaps),
+        ignored_gaps=tuple(ignored),
         as_of=as_of,
         source=str(provenance.get("source", "")),
         collected=frozenset(_type_key(r) for r in resources),
+        nothing_to_audit=nothing_to_audit(resources, len(gaps)),
         memo={POLICY_PARSES: parses},
     )

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from mtls_audit.model import ids
 from mtls_audit.model.cite import Citation
+from mtls_audit.model.fabric import ServiceFabric, service_fabric
 from mtls_audit.model.json_view import View, is_unresolved
 from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import parse_time
@@ -90,12 +91,18 @@ class Policy(Entity):
 
     @property
     def text(self) -> str | None:
-        value = self.props.get("value")
-        return value if isinstance(value, str) else None
+        """The policy text: ``value``, or ``policyContent`` in api-versions up to 2017-03-01
+        (still written by portal exports and older templates)."""
+        for name in ("value", "policyContent"):
+            value = self.props.get(name)
+            if isinstance(value, str):
+                return value
+        return None
 
     @property
     def format(self) -> str:
-        return (self.props.text("format") or "xml").lower()
+        """``format``, or ``contentFormat`` beside ``policyContent``; XML when absent."""
+        return (self.props.text("format") or self.props.text("contentFormat") or "xml").lower()
 
 
 class Fragment(Policy):
@@ -114,6 +121,11 @@ class Backend(Entity):
     @property
     def tls(self) -> View | None:
         return self.props.child("tls")
+
+    @property
+    def service_fabric(self) -> ServiceFabric | None:
+        """The cluster settings of a Service Fabric backend (see ``model.fabric``)."""
+        return service_fabric(self.props)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,27 +172,34 @@ class KeyVaultRef:
         return self.view.child("lastStatus")
 
 
-def vault_url_of(secret_url: str | None) -> str | None:
-    if not secret_url:
+def _split(url: str | None) -> SplitResult | None:
+    """The parts of a URL, or None when there is none or it cannot be parsed (``https://a[b]/``:
+    brackets in a host must hold an IPv6 address); such a reference is unknown, not a crash."""
+    if not url:
         return None
-    parts = urlsplit(secret_url)
-    if not parts.scheme or not parts.netloc:
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
+def vault_url_of(secret_url: str | None) -> str | None:
+    parts = _split(secret_url)
+    if parts is None or not parts.scheme or not parts.netloc:
         return None
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def secret_name_of(secret_url: str | None) -> str | None:
-    if not secret_url:
-        return None
-    segments = [s for s in urlsplit(secret_url).path.split("/") if s]
+    parts = _split(secret_url)
+    segments = [s for s in parts.path.split("/") if s] if parts else []
     return segments[1] if len(segments) >= 2 else None
 
 
 def secret_version_of(secret_url: str | None) -> str | None:
     """The version segment of ``…/secrets/<name>/<version>``, or None when versionless."""
-    if not secret_url:
-        return None
-    segments = [s for s in urlsplit(secret_url).path.split("/") if s]
+    parts = _split(secret_url)
+    segments = [s for s in parts.path.split("/") if s] if parts else []
     return segments[2] if len(segments) >= 3 and segments[2] else None
 
 

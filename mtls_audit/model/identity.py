@@ -88,6 +88,12 @@ def reference_identity(svc: ServiceModel, ref: KeyVaultRef) -> ReferenceIdentity
         values.update(fields)
         return ReferenceIdentity(ref, status, reason=reason, evidence=evidence, **values)
 
+    written = svc.service.view.get("identity")
+    if is_unresolved(written):
+        return found(
+            IdentityStatus.UNKNOWN,
+            f"cannot be tied to an identity: the service's identity {written!r} is not resolved",
+        )
     if is_unresolved(block.get("type")):
         return found(
             IdentityStatus.UNKNOWN,

@@ -8,6 +8,7 @@ inventory's ``used_by`` and the backend rules agree on which certificate a backe
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,9 +28,17 @@ from mtls_audit.model.entities import (
 from mtls_audit.model.json_view import same
 
 
+class CertificateRole(enum.StrEnum):
+    """What a service uses a certificate as, beyond the kind of entry it is."""
+
+    GATEWAY_TLS = "gateway-tls"  # a hostname's server certificate (managed or self-hosted)
+    GATEWAY_CA = "gateway-ca"  # a self-hosted gateway's certificate authority
+    BACKEND_CLIENT = "backend-client"  # a client certificate a backend presents
+
+
 @dataclass(frozen=True, slots=True)
 class InventoryCertificate:
-    kind: str  # hostname | ca | entity | keyvault | gateway-ca
+    kind: str  # hostname | ca | entity | keyvault
     subject_id: str  # the resource (or Key Vault URL) a result about it names
     key: str  # tells it apart from other certificates of the same subject
     name: str
@@ -42,6 +51,8 @@ class InventoryCertificate:
     citation: Citation  # where the expiry was read
     used_by: tuple[str, ...] = ()
     issuer: str | None = None
+    is_ca: bool | None = None  # from basic constraints, or the store it sits in; None: unknown
+    roles: tuple[CertificateRole, ...] = ()  # what the service uses it as
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +60,8 @@ class BackendCertificate:
     """One client certificate a backend entity names, and the certificate entity it resolves to.
 
     ``reference`` is a ``credentials.certificateIds`` entry or, when there are none, a
-    ``credentials.certificate`` thumbprint (APIM ignores thumbprints when ids are given).
+    ``credentials.certificate`` thumbprint (APIM ignores thumbprints when ids are given); for a
+    Service Fabric backend also the cluster's ``clientCertificateId`` (or thumbprint).
     """
 
     backend: Backend
@@ -88,6 +100,15 @@ def backend_certificates(svc: ServiceModel) -> tuple[BackendCertificate, ...]:
     """Every client certificate the service's backend entities name, in backend order."""
     out: list[BackendCertificate] = []
     for backend in svc.backends:
+        fabric = backend.service_fabric
+        client = fabric.client_certificate if fabric else None
+        if client is not None:  # presented to the cluster's management endpoint
+            found = _resolve(svc.certificates, client.reference, client.by_thumbprint)
+            out.append(
+                BackendCertificate(
+                    backend, client.reference, client.by_thumbprint, client.citation, found
+                )
+            )
         creds = backend.credentials
         if creds is None:
             continue
@@ -166,6 +187,7 @@ def _hostnames(svc: ServiceModel) -> Iterator[InventoryCertificate]:
             refresh_status=host.view.text("certificateStatus"),
             citation=info.view.cite("expiry") if info else host.view.cite("certificate"),
             used_by=(svc.id,),
+            roles=(CertificateRole.GATEWAY_TLS,),
         )
 
 
@@ -189,6 +211,9 @@ def _ca_store(svc: ServiceModel) -> Iterator[InventoryCertificate]:
             citation=info.view.cite("expiry") if info else ca.view.cite("certificate"),
             used_by=(svc.id,),
             issuer=facts.issuer if facts else None,
+            # The store holds trust anchors; a leaf is there only as a self-signed client
+            # certificate trusted directly, which its basic constraints tell.
+            is_ca=facts.is_ca if facts else True,
         )
 
 
@@ -197,9 +222,23 @@ def _entities(svc: ServiceModel) -> Iterator[InventoryCertificate]:
     for use in backend_certificates(svc):
         if use.certificate is not None:
             users.setdefault(ids.key(use.certificate.id), []).append(use.backend.id)
+    # A gateway's certificate authority is named by the certificate entity's id; a gateway
+    # hostname names its server certificate by resource id.
+    gateway_cas = {ids.last_name(ca.id).lower() for ca in svc.gateway_cas}
+    gateway_tls = {
+        ids.last_name(named).lower()
+        for host in svc.gateway_hostnames
+        if (named := host.props.text("certificateId"))
+    }
     for cert in svc.certificates:
         ref = cert.key_vault
         status = ref.last_status.text("code") if ref and ref.last_status else None
+        name = cert.name.lower()
+        roles = (
+            (CertificateRole.GATEWAY_CA,) * (name in gateway_cas)
+            + (CertificateRole.GATEWAY_TLS,) * (name in gateway_tls)
+            + (CertificateRole.BACKEND_CLIENT,) * (ids.key(cert.id) in users)
+        )
         yield InventoryCertificate(
             kind="entity",
             subject_id=cert.id,
@@ -213,6 +252,8 @@ def _entities(svc: ServiceModel) -> Iterator[InventoryCertificate]:
             refresh_status=status,
             citation=cert.props.cite("expirationDate"),
             used_by=tuple(dict.fromkeys(users.get(ids.key(cert.id), ()))),
+            is_ca=True if CertificateRole.GATEWAY_CA in roles else None,
+            roles=roles,
         )
 
 
@@ -240,4 +281,5 @@ def _keyvault(model: Model) -> Iterator[InventoryCertificate]:
             citation=props.cite("expires_on"),
             used_by=tuple(dict.fromkeys(users.get((kvc.vault_url, kvc.name.lower()), ()))),
             issuer=facts.issuer if facts else None,
+            is_ca=facts.is_ca if facts else None,
         )

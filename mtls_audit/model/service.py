@@ -10,7 +10,7 @@ from typing import Any
 
 from mtls_audit.certs.times import TimestampError, parse_timestamp
 from mtls_audit.model.cite import MISSING, Citation
-from mtls_audit.model.json_view import View, as_bool, same
+from mtls_audit.model.json_view import View, as_bool, is_unresolved, same
 from mtls_audit.model.resource import Entity
 
 # Services created on or before this date default the legacy protocols and ciphers to enabled.
@@ -82,7 +82,10 @@ class Hostname:
 
     @property
     def host_name(self) -> str:
-        return self.view.text("hostName") or ""
+        """The host name; an unresolved template expression as written (so that two unknown
+        hosts stay apart and a reader sees which parameter holds the name)."""
+        value = self.view.get("hostName")
+        return value if isinstance(value, str) else ""
 
     @property
     def is_proxy(self) -> bool:
@@ -190,6 +193,13 @@ class Service(Entity):
     @property
     def created_at(self) -> datetime | None:
         return parse_time(self.props.get("createdAtUtc"))
+
+    @property
+    def hostnames_unresolved(self) -> str | None:
+        """The template expression written for ``hostnameConfigurations`` when the offline
+        source could not resolve it: the hostnames are then unknown, not absent."""
+        written = self.props.get("hostnameConfigurations")
+        return written if is_unresolved(written) else None
 
     @property
     def hostnames(self) -> tuple[Hostname, ...]:

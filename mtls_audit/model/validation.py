@@ -50,6 +50,8 @@ def requests_client_certificates(svc: ServiceModel) -> bool | None:
     cannot be told (unknown tier, unreadable flags)."""
     service = svc.service
     if service.tier is Tier.CLASSIC:
+        if service.hostnames_unresolved is not None:
+            return None
         proxies = [h.negotiates for h in service.hostnames if h.is_proxy]
         if any(proxies):
             return True

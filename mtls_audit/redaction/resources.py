@@ -75,8 +75,10 @@ class Redactor:
     def _policy(self, kind: str, props: JSON, hits: set[str]) -> None:
         if not is_policy_kind(kind):
             return
-        link = str(_get(props, "format") or "").lower().endswith("-link")
-        for key in [k for k in props if k.lower() == "value"]:
+        written = _get(props, "format") or _get(props, "contentformat")
+        link = str(written or "").lower().endswith("-link")
+        # ``policyContent`` is the text's name in api-versions up to 2017-03-01.
+        for key in [k for k in props if k.lower() in ("value", "policycontent")]:
             text = props[key]
             if not isinstance(text, str):
                 continue
@@ -171,18 +173,29 @@ class Redactor:
         """The pointer (within its resource) of the hidden value a gap is about, if any."""
         subject = str(gap.get("subject", "")).lower()
         places = self.places.get(subject)
-        origin = origins.get(subject)
-        pointer = gap.get("pointer")
-        if not places or not isinstance(origin, Mapping) or not isinstance(pointer, str):
+        if not places:
             return None
-        base = str(origin.get("pointer", ""))
-        if origin.get("file") != gap.get("file") or not pointer.startswith(base + "/"):
+        inner = gap.get("property")  # the offline source names it for template gaps
+        if not isinstance(inner, str):
+            inner = _inner_pointer(gap, origins.get(subject))
+        if not inner:
             return None
-        inner = pointer[len(base) :]
         for place in places:
             if place == inner or place.startswith(inner + "/") or inner.startswith(place + "/"):
                 return inner
         return None
+
+
+def _inner_pointer(gap: Mapping[str, Any], origin: Any) -> str | None:
+    """The pointer inside its resource of what a gap is about, from the file pointers of the
+    gap and of the resource's declaration."""
+    pointer = gap.get("pointer")
+    if not isinstance(origin, Mapping) or not isinstance(pointer, str):
+        return None
+    base = str(origin.get("pointer", ""))
+    if origin.get("file") != gap.get("file") or not pointer.startswith(base + "/"):
+        return None
+    return pointer[len(base) :]
 
 
 def _copy(node: Any) -> Any:
@@ -215,8 +228,11 @@ def _is_public_certificate(value: Any) -> bool:
         return False
     from cryptography import x509
 
+    from mtls_audit.certs.facts import any_serial
+
     try:
-        x509.load_der_x509_certificate(base64.b64decode(value, validate=True))
+        with any_serial():
+            x509.load_der_x509_certificate(base64.b64decode(value, validate=True))
     except (binascii.Error, ValueError):
         return False
     return True

@@ -1,4 +1,10 @@
-"""The console summary: what a person running the command sees at the end."""
+"""The console summary: what a person running the command sees at the end.
+
+rich reads ``[...]`` in printed text as markup, so every string taken from the evidence (names,
+messages, paths) passes through :func:`inert` first: its control, direction-changing and
+invisible characters become escapes and its brackets stay brackets. An API named
+``Orders [/] API`` prints as those characters; ``[link=…]`` never becomes a link.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from mtls_audit.report.reader import verdict
+from mtls_audit.engine.runner import NOTHING_TO_AUDIT
+from mtls_audit.report.reader import verdict, visible
 
 _ORDER = ("critical", "high", "medium", "low", "info")
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -19,28 +26,34 @@ _VERDICT_STYLE = {
     "fail": "bold red",
     "incomplete": "yellow",
     "not_gated": "yellow",
+    "nothing": "bold red",
 }
+
+
+def inert(text: object) -> str:
+    """Data for the console: printed literally, never as markup or terminal control."""
+    return escape(visible(str(text)))
 
 
 def print_summary(
     evidence: Mapping[str, Any], written: Sequence[Path], console: Console | None = None
 ) -> None:
     """A severity-grouped table of failing and indeterminate rules, the counts, the files."""
-    console = console or Console(highlight=False, width=max(Console().width, 120))
+    console = console or Console(highlight=False, emoji=False, width=max(Console().width, 120))
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for result in evidence["results"]:
         if result["status"] not in ("fail", "indeterminate"):
             continue
         row = rows.setdefault(
             (result["severity"], result["rule_id"]),
-            {"fail": 0, "indeterminate": 0, "example": result["message"]},
+            {"fail": 0, "indeterminate": 0, "example": inert(result["message"])},
         )
         row[result["status"]] += 1
     run = evidence["run"]
     services = ", ".join(s.rsplit("/", 1)[-1] for s in run["scope"]["services"]) or "none"
     console.print(
-        f"[bold]mtls-audit[/] {evidence['tool']['version']} — services: {services}; "
-        f"as of {run['as_of']}"
+        f"[bold]mtls-audit[/] {inert(evidence['tool']['version'])} — services: "
+        f"{inert(services)}; as of {inert(run['as_of'])}"
     )
     if rows:
         table = Table(title="Findings", title_justify="left", expand=False)
@@ -52,8 +65,8 @@ def print_summary(
         ordered = sorted(rows.items(), key=lambda kv: (_ORDER.index(kv[0][0]), kv[0][1]))
         for (severity, rule_id), row in ordered:
             table.add_row(
-                f"[{_STYLE[severity]}]{severity}[/]",
-                rule_id,
+                f"[{_STYLE.get(severity, 'default')}]{inert(severity)}[/]",
+                inert(rule_id),
                 str(row["fail"]),
                 str(row["indeterminate"]),
                 row["example"],
@@ -70,15 +83,17 @@ def print_summary(
     if evidence["gaps"]:
         console.print(f"[yellow]Evidence gaps: {len(evidence['gaps'])}[/] (see MTLS-EVID-01).")
     for error in evidence["errors"]:
-        console.print(f"[bold red]Run error[/] ({error['kind']}): {error['message']}")
+        if error["kind"] == NOTHING_TO_AUDIT:
+            continue  # the verdict below says it
+        console.print(f"[bold red]Run error[/] ({inert(error['kind'])}): {inert(error['message'])}")
     _print_audit(evidence, console)
     outcome = verdict(evidence)
     console.print(
         f"Verdict: [{_VERDICT_STYLE[outcome.outcome]}]{outcome.label}[/] — "
-        f"{escape(outcome.sentence)} Exit code {summary['gate']['exit_code']}."
+        f"{inert(outcome.sentence)} Exit code {summary['gate']['exit_code']}."
     )
     for path in written:
-        console.print(f"Wrote {path}")
+        console.print(f"Wrote {inert(path)}")
 
 
 def _print_audit(evidence: Mapping[str, Any], console: Console) -> None:
@@ -91,9 +106,9 @@ def _print_audit(evidence: Mapping[str, Any], console: Console) -> None:
             f"Waivers: {len(waivers)} recorded, {in_force} in force, {waived} result(s) waived."
         )
         for w in waivers:
-            ref = escape(f"waivers[{w['index']}] ({w['rule_id']})")
+            ref = inert(f"waivers[{w['index']}] ({w['rule_id']})")
             if w["state"] == "expired":
-                console.print(f"[yellow]Waiver {ref} expired on {escape(w['expires_on'])}.[/]")
+                console.print(f"[yellow]Waiver {ref} expired on {inert(w['expires_on'])}.[/]")
             elif w["state"] == "pending":
                 console.print(f"[yellow]Waiver {ref} is not in force before its approval date.[/]")
             if not w.get("matched"):
@@ -101,7 +116,7 @@ def _print_audit(evidence: Mapping[str, Any], console: Console) -> None:
     baseline = evidence.get("baseline")
     if baseline is not None:
         console.print(
-            f"Baseline {escape(baseline['file'])}: {baseline['new']} new, "
+            f"Baseline {inert(baseline['file'])}: {baseline['new']} new, "
             f"{baseline['updated']} updated, {baseline['unchanged']} unchanged, "
             f"{len(baseline['absent'])} gone; {baseline['accepted']} known failure(s) do not gate."
         )

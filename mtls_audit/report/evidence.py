@@ -76,7 +76,10 @@ def _location(finding: Finding, origins: Mapping[str, Any]) -> dict[str, Any] | 
     for rid in candidates:
         origin = origins.get(ids.key(rid))
         if isinstance(origin, Mapping) and origin.get("file"):
-            return {"file": origin["file"], "line": int(origin.get("line") or 1)}
+            found = {"file": origin["file"], "line": int(origin.get("line") or 1)}
+            if isinstance(origin.get("address"), str):  # a Terraform resource address
+                found["address"] = origin["address"]
+            return found
     return None
 
 
@@ -173,6 +176,9 @@ def inventory(model: Model) -> dict[str, Any]:
     return {"certificates": certs}
 
 
+_LIVE_SOURCE = ("cloud", "endpoints", "auth", "stopped")
+
+
 def build_evidence(
     model: Model,
     assessment: Assessment,
@@ -198,6 +204,8 @@ def build_evidence(
                 "collected_at": provenance.get("collected_at", ""),
                 "inputs": inputs,
                 "identity": provenance.get("identity", {}),
+                # Live collection: where it read and signed in, and whether it was cut short.
+                **{k: provenance[k] for k in _LIVE_SOURCE if k in provenance},
             },
             "scope": {"services": sorted(s.id for s in model.services)},
             "population": population(model),
@@ -213,6 +221,11 @@ def build_evidence(
         "rule_pack": [rule_entry(r) for r in sorted(assessment.rules, key=lambda r: r.id)],
         "results": [result_entry(f, origins) for f in assessment.findings],
         "gaps": [dict(gap.raw) for gap in model.gaps],
+        **(
+            {"ignored_gaps": [dict(gap.raw) for gap in model.ignored_gaps]}
+            if model.ignored_gaps
+            else {}
+        ),
         "errors": [
             {
                 k: v

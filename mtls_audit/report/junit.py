@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mtls_audit.output_files import write_file
 from mtls_audit.report.reader import (
     Evidence,
     check_evidence,
@@ -58,7 +59,7 @@ def write_junit(evidence: Evidence, out: Path) -> None:
         root.append(suite)
     _set_counts(root, suites)
     ET.indent(root)
-    ET.ElementTree(root).write(out, encoding="utf-8", xml_declaration=True)
+    write_file(out, ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def _suite(

@@ -2,7 +2,8 @@
 
 The evidence bytes are embedded as ``evidence.json`` (relationship Data) exactly as given, and
 their SHA-256 is printed on the cover, so the PDF an auditor files carries its own proof. Dates in
-the PDF come from the run, not the clock, so re-rendering the same evidence gives the same text.
+the PDF come from the run, not the clock, the embedded fonts' included (``report.pdf_fonts``), so
+re-rendering the same evidence gives the same bytes.
 WeasyPrint is imported inside functions, never at module level.
 
 Writing a PDF is two steps: ``print_job`` renders the printed HTML from the evidence, and
@@ -12,16 +13,21 @@ Writing a PDF is two steps: ``print_job`` renders the printed HTML from the evid
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mtls_audit.dependencies import importing
+from mtls_audit.output_files import write_file
 from mtls_audit.report.fetcher import bundle_fetcher
 from mtls_audit.report.html import render_html
+from mtls_audit.report.pdf_fonts import stamp_fonts
 from mtls_audit.report.reader import ReportError
 from mtls_audit.resources import bundled_dir
 
@@ -54,6 +60,7 @@ def write_pdf(evidence: Mapping[str, Any], evidence_bytes: bytes, out: Path) -> 
 
 def paginate(job: PrintJob) -> None:
     """Lay out ``job.html`` and write it to ``job.out`` as PDF/A-3b."""
+    load_renderer()
     from weasyprint import CSS, HTML, Attachment
 
     root = bundled_dir("report_templates")
@@ -74,18 +81,24 @@ def paginate(job: PrintJob) -> None:
         url_fetcher=fetcher,
     )
     document = HTML(string=job.html, base_url=base_url, url_fetcher=fetcher)
-    document.write_pdf(
-        job.out,
+    data = document.write_pdf(
         stylesheets=[stylesheet],
         attachments=[attachment],
         pdf_variant="pdf/a-3b",
         presentational_hints=False,
+        finisher=stamp_fonts(job.finished),
     )
+    write_file(job.out, data)
 
 
 def load_renderer() -> None:
-    """Import WeasyPrint now (about 0.75 s) rather than when the first PDF is paginated."""
-    importlib.import_module("weasyprint")
+    """Import WeasyPrint now (about 0.75 s) rather than when the first PDF is paginated.
+
+    Raises MissingDependencyError naming WeasyPrint, or the system library it could not load
+    (WeasyPrint's own banner, printed on stdout in that case, is not shown).
+    """
+    with importing("the PDF report", "weasyprint"), contextlib.redirect_stdout(io.StringIO()):
+        importlib.import_module("weasyprint")
 
 
 def _run_time(evidence: Mapping[str, Any]) -> datetime:

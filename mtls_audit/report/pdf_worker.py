@@ -10,7 +10,8 @@ anything else.
 The worker is used where ``fork`` is the platform's way to start a process (Linux), and only
 from a process with no other threads yet; elsewhere ``start`` returns None and the PDF is written
 in process. Failures are sent back as messages, never as tracebacks: a report error stays a report
-error, anything else is raised as ``PdfWorkerError``. The worker ignores Ctrl-C (the command
+error, a missing library a ``MissingDependencyError``, anything else is raised as
+``PdfWorkerError``. The worker ignores Ctrl-C (the command
 handles it) and ends when the command does.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from mtls_audit.errors import MtlsAuditError
+from mtls_audit.errors import MissingDependencyError, MtlsAuditError
 
 if TYPE_CHECKING:
     from mtls_audit.report.pdf import PrintJob
@@ -76,6 +77,8 @@ class PdfWorker:
             ) from None
         if kind == "report-error":
             raise ReportError(message)
+        if kind == "missing-dependency":
+            raise MissingDependencyError(message)
         if kind == "crash":
             raise PdfWorkerError(f"the PDF worker failed writing {out}: {message}")
 
@@ -109,7 +112,7 @@ def _serve(conn: Connection, parent_end: Connection) -> None:
     from mtls_audit.report.pdf import load_renderer, paginate
 
     # A failure here recurs, and is reported, when the job below is paginated.
-    with contextlib.suppress(ImportError, OSError):
+    with contextlib.suppress(MissingDependencyError, OSError):
         load_renderer()
     try:
         job: PrintJob = conn.recv()
@@ -117,6 +120,8 @@ def _serve(conn: Connection, parent_end: Connection) -> None:
         return
     try:
         paginate(job)
+    except MissingDependencyError as exc:
+        reply = ("missing-dependency", str(exc))
     except MtlsAuditError as exc:
         reply = ("report-error", str(exc))
     except Exception as exc:  # sent back whole: the command decides how to show it

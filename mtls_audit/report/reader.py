@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mtls_audit.engine.runner import NOTHING_TO_AUDIT
 from mtls_audit.errors import InputError
 
 Evidence = Mapping[str, Any]
@@ -48,10 +49,11 @@ CHANNEL_LABELS = {
 _REQUIRED_KEYS = ("tool", "run", "snapshot", "rule_pack", "results", "summary")
 _DIGITS = re.compile(r"(\d+)")
 # Control, invisible and direction-changing characters: in names from Azure they could hide or
-# reorder what a reader sees ("Trojan source"), so reports show them as escapes.
+# reorder what a reader sees ("Trojan source"), so reports show them as escapes; so are lone
+# surrogates, which no UTF-8 output can carry.
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
-    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb]"
 )
 
 
@@ -221,13 +223,16 @@ def location_text(result: Mapping[str, Any]) -> str | None:
     if not isinstance(location, Mapping) or not location.get("file"):
         return None
     line = location.get("line")
-    return f"{location['file']}:{line}" if line else str(location["file"])
+    text = f"{location['file']}:{line}" if line else str(location["file"])
+    address = location.get("address")
+    return f"{text} ({address})" if isinstance(address, str) and address else text
 
 
 @dataclass(frozen=True)
 class Verdict:
     """The overall outcome as the gate recorded it: ``pass``, ``fail`` or ``incomplete`` with a
-    threshold, ``not_gated`` without one (``--fail-on none``), which never reads as a pass."""
+    threshold, ``not_gated`` without one (``--fail-on none``), which never reads as a pass, and
+    ``nothing`` when the input held nothing to audit, whatever the threshold."""
 
     outcome: str
     label: str
@@ -241,17 +246,18 @@ def verdict(evidence: Evidence) -> Verdict:
     so that an exit code of 0 is never read as "nothing failed".
     """
     summary = evidence["summary"]
+    nothing = [e for e in evidence.get("errors", []) if e.get("kind") == NOTHING_TO_AUDIT]
+    if nothing:
+        return Verdict("nothing", "NOTHING TO AUDIT", str(nothing[0].get("message", "")))
     gate = summary.get("gate", {})
     fail_on = gate.get("fail_on", evidence["run"].get("options", {}).get("fail_on", "critical"))
     failing = int(gate.get("failing", 0))
     exit_code = gate.get("exit_code")
     incomplete = bool(gate.get("incomplete")) or exit_code == 3
-    gaps, errors = len(evidence.get("gaps", [])), len(evidence.get("errors", []))
-    missing = f"evidence incomplete ({_count(gaps, 'gap')}, {_count(errors, 'run-level error')})"
-    if not incomplete:
-        missing = ""
     failed = {s: int(n) for s, n in summary.get("by_severity", {}).items()}
-    unknown = sum(int(n) for n in summary.get("indeterminate_by_severity", {}).values())
+    unknown_by = {s: int(n) for s, n in summary.get("indeterminate_by_severity", {}).items()}
+    unknown = sum(unknown_by.values())
+    missing = _missing(evidence, fail_on, unknown_by) if incomplete else ""
     if fail_on == "none":
         parts = [
             _failures(failed, SEVERITIES, unknown),
@@ -271,6 +277,25 @@ def verdict(evidence: Evidence) -> Verdict:
         return Verdict("incomplete", "INCOMPLETE", _sentence([missing, below_it]))
     gated = f"no finding at or above {fail_on} severity"
     return Verdict("pass", "PASS", _sentence([gated, below_it]))
+
+
+def _missing(evidence: Evidence, fail_on: str, unknown_by: Mapping[str, int]) -> str:
+    """``evidence incomplete (2 gaps, 3 indeterminate results at or above high severity)``:
+    what made it incomplete, naming only the causes there are."""
+    gaps, errors = len(evidence.get("gaps", [])), len(evidence.get("errors", []))
+    gating = [
+        s for s in SEVERITIES if fail_on != "none" and severity_rank(s) <= severity_rank(fail_on)
+    ]
+    unknown = sum(unknown_by.get(s, 0) for s in gating)
+    causes = [
+        _count(gaps, "gap") if gaps else "",
+        _count(errors, "run-level error") if errors else "",
+        f"{_count(unknown, 'indeterminate result')} at or above {fail_on} severity"
+        if unknown
+        else "",
+    ]
+    named = ", ".join(c for c in causes if c)
+    return f"evidence incomplete ({named})" if named else "evidence incomplete"
 
 
 def _failures(failed: Mapping[str, int], severities: Iterable[str], unknown: int) -> str:

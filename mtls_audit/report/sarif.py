@@ -16,6 +16,13 @@ What is emitted, and why:
 - ``pass`` and ``not_applicable`` results are left out: the evidence JSON holds the full
   population, and dashboards are for what needs action.
 
+Every message built from data (a result's message, a gap, a run error, the scope's names)
+passes through :func:`message_text`: control, direction-changing and invisible characters
+become escapes (as in every report), braces are doubled, since SARIF reads ``{0}`` in a message
+string as a placeholder for an argument (SARIF 2.1.0 §3.11.5), and square brackets are escaped
+with a backslash, since ``[text](target)`` in a plain-text message is an embedded link that
+viewers such as GitHub's render (§3.11.6). The log carries no ``message.markdown``.
+
 Every result has a physical location: the input file and line where the finding was read from a
 file; otherwise a line of an inventory file written beside the SARIF (one resource id per line,
 sorted, line breaks inside an id written as ``\n``), so that tools which require a file location
@@ -26,18 +33,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from mtls_audit.output_files import write_text
 from mtls_audit.report.reader import (
     Evidence,
     check_evidence,
     instance_label,
     remediation_steps,
     service_ids,
+    visible,
     waiver_summary,
 )
 
@@ -48,6 +58,15 @@ SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 EMITTED = ("fail", "indeterminate", "waived")
 PROSE_CHANNELS = ("portal",)
+# A bracket, with the backslashes before it (they must be escaped too, or they would escape it).
+_BRACKET = re.compile(r"(\\*)([\[\]])")
+
+
+def message_text(text: str) -> str:
+    """Data as a SARIF plain-text message that shows it literally: no terminal control, no
+    placeholder (``{0}``), no embedded link (``[x](javascript:…)``)."""
+    shown = visible(text).replace("{", "{{").replace("}", "}}")
+    return _BRACKET.sub(lambda m: m.group(1) * 2 + "\\" + m.group(2), shown)
 
 
 def write_sarif(evidence: Evidence, out: Path) -> list[Path]:
@@ -62,14 +81,14 @@ def write_sarif(evidence: Evidence, out: Path) -> list[Path]:
         inventory = {resource_id: line for line, resource_id in enumerate(ids, start=1)}
         inventory_path = out.with_name(INVENTORY_NAME)
         lines = (rid.replace("\r", "\\r").replace("\n", "\\n") + "\n" for rid in ids)
-        inventory_path.write_text("".join(lines), encoding="utf-8")
+        write_text(inventory_path, "".join(lines))
         written.append(inventory_path)
         inventory_uri = _artifact_uri(inventory_path)
     log = _sarif_log(evidence, emitted, inventory, inventory_uri)
     baseline_guid = _guid(evidence.get("baseline", {}).get("run_id"))
     if baseline_guid:
         log["runs"][0]["baselineGuid"] = baseline_guid
-    out.write_text(json.dumps(log, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_text(out, json.dumps(log, indent=2, ensure_ascii=False) + "\n")
     return written
 
 
@@ -150,7 +169,7 @@ def _automation(evidence: Evidence) -> dict[str, Any]:
     digest = hashlib.sha256(services.encode()).hexdigest()[:16]
     details = {
         "id": f"mtls-audit/{digest}/",
-        "description": {"text": f"mtls-audit of {instance_label(evidence)}"},
+        "description": {"text": message_text(f"mtls-audit of {instance_label(evidence)}")},
     }
     guid = _guid(evidence["run"].get("id"))
     return {**details, "guid": guid} if guid else details
@@ -168,7 +187,9 @@ def _invocation(evidence: Evidence) -> dict[str, Any]:
     notices = [
         {
             "level": "error",
-            "message": {"text": f"{error.get('kind', 'error')}: {error.get('message', '')}"},
+            "message": {
+                "text": message_text(f"{error.get('kind', 'error')}: {error.get('message', '')}")
+            },
             **({"descriptor": {"id": error["rule_id"]}} if error.get("rule_id") else {}),
         }
         for error in evidence.get("errors", [])
@@ -177,8 +198,10 @@ def _invocation(evidence: Evidence) -> dict[str, Any]:
         {
             "level": "warning",
             "message": {
-                "text": f"Evidence gap ({gap.get('kind')}, {gap.get('what')}) for "
-                f"{gap.get('subject')}: {gap.get('message', '')}"
+                "text": message_text(
+                    f"Evidence gap ({gap.get('kind')}, {gap.get('what')}) for "
+                    f"{gap.get('subject')}: {gap.get('message', '')}"
+                )
             },
         }
         for gap in evidence.get("gaps", [])
@@ -206,7 +229,7 @@ def _result(
         "ruleId": result["rule_id"],
         "kind": "fail",
         "level": level,
-        "message": {"text": message},
+        "message": {"text": message_text(message)},
         "locations": [
             {
                 "physicalLocation": {
@@ -225,12 +248,18 @@ def _result(
             "subject": result.get("subject", ""),
         },
     }
+    address = (result.get("location") or {}).get("address")
+    if isinstance(address, str):  # the Terraform resource the finding was read from
+        logical = sarif["locations"][0]["logicalLocations"]
+        logical.append({"fullyQualifiedName": address, "kind": "declaration"})
     if result["rule_id"] in index:
         sarif["ruleIndex"] = index[result["rule_id"]]
     if suppressible:
         waived = status == "waived"
         sarif["suppressions"] = (
-            [{"kind": "external", "justification": waiver_summary(result)}] if waived else []
+            [{"kind": "external", "justification": visible(waiver_summary(result))}]
+            if waived
+            else []
         )
     if "baseline_state" in result:
         sarif["baselineState"] = result["baseline_state"]

@@ -98,6 +98,7 @@ class ReportView:
     services: Sequence[tuple[str, str]]
     source_label: str
     collected_at: str
+    endpoints_note: str | None  # set when the evidence was not collected from a known cloud
     options: Mapping[str, Any]
     inputs: Bounded[str]
     packs: Sequence[tuple[str, int]]
@@ -121,6 +122,18 @@ class ReportView:
     printed: bool
     coverage_labels: Mapping[str, str]
     coverage_headers: Mapping[str, str]
+
+
+def endpoints_note(source: Mapping[str, Any]) -> str | None:
+    """Where a live collection read and signed in, when that is not a known cloud's endpoints:
+    evidence from a private cloud (or a test double) must not pass for evidence from Azure."""
+    endpoints = source.get("endpoints")
+    if not isinstance(endpoints, Mapping) or endpoints.get("standard") is not False:
+        return None
+    return (
+        f"non-standard endpoints: ARM {endpoints.get('arm')}, "
+        f"authority {endpoints.get('authority')}"
+    )
 
 
 def build_view(
@@ -157,6 +170,7 @@ def build_view(
         services=[(resource_name(sid), sid) for sid in services],
         source_label=SOURCE_LABELS.get(run["source"]["kind"], run["source"]["kind"]),
         collected_at=_at(run["source"].get("collected_at")),
+        endpoints_note=endpoints_note(run["source"]),
         options=options,
         inputs=bounded(list(run["source"].get("inputs", [])), INPUT_LIMIT),
         packs=_packs(evidence["rule_pack"]),

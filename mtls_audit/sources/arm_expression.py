@@ -62,6 +62,13 @@ class Context(Protocol):
 
     def copy_index(self, loop: str | None) -> int: ...
 
+    def user_function(self, name: str, args: list[Any]) -> Any:
+        """A user-defined function (``namespace.name``) of the template, applied to values."""
+
+    def declared(self, symbol: str, full: bool) -> Any:
+        """``reference('symbol')`` of a resource the template declares (languageVersion 2.0):
+        its declared properties (the whole declaration with ``full``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Node:
@@ -200,6 +207,7 @@ class Evaluator:
         self.functions = functions
         self.lazy = lazy
         self.placeholders = placeholders
+        self.variables: dict[str, Any] = {}  # lambda variables in scope, by lower-case name
 
     def eval(self, node: Node) -> Any:
         if isinstance(node, Lit):
@@ -212,6 +220,8 @@ class Evaluator:
         if lazy is not None:
             return lazy(self, node.args)
         function = self.functions.get(name)
+        if function is None and "." in name:
+            return self.ctx.user_function(node.name, [self.eval(arg) for arg in node.args])
         if function is None:
             raise unsupported(node.name)
         lenient = self.placeholders is not None and name in ("concat", "format")
@@ -230,6 +240,33 @@ class Evaluator:
             assert self.placeholders is not None
             self.placeholders.append(exc)
             return f"[{node.src}]"
+
+    def apply(self, function: str, node: Node, *values: Any) -> Any:
+        """Apply a ``lambda('x', 'i', body)`` argument of ``function`` to values; the lambda
+        takes as many of them as it names (an index is optional)."""
+        if not (isinstance(node, Call) and node.name.lower() == "lambda" and node.args):
+            raise EvaluationError(f"{function}() expects a lambda(...) argument")
+        *params, body = node.args
+        names: list[str] = []
+        for param in params:
+            if not (isinstance(param, Lit) and isinstance(param.value, str)):
+                raise EvaluationError("lambda() names its variables with strings")
+            names.append(param.value.lower())
+        if len(names) > len(values):
+            raise EvaluationError(f"{function}() gives its lambda {len(values)} value(s)")
+        saved = self.variables
+        self.variables = saved | dict(zip(names, values, strict=False))
+        try:
+            return self.eval(body)
+        finally:
+            self.variables = saved
+
+    def variable(self, name: str) -> Any:
+        """``lambdaVariables(name)``: a variable of an enclosing lambda."""
+        try:
+            return self.variables[name.lower()]
+        except KeyError:
+            raise EvaluationError(f"lambdaVariables({name!r}) is used outside its lambda") from None
 
     def truth(self, node: Node, function: str) -> bool:
         value = self.eval(node)
@@ -265,6 +302,20 @@ def kind_of(value: Any) -> str:
     )
 
 
+class Declared(dict[str, Any]):
+    """An object ``reference()`` read from the template's own declaration: a member it lacks is
+    one only Azure knows, not a mistake in the template."""
+
+
+def declared(value: Any) -> Any:
+    """``value`` with every object in it marked :class:`Declared`."""
+    if isinstance(value, dict):
+        return Declared({k: declared(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [declared(v) for v in value]
+    return value
+
+
 def member(target: Any, key: Any) -> Any:
     """``target.key`` / ``target[key]``; property names match without case, as in ARM."""
     if isinstance(target, dict) and isinstance(key, str):
@@ -273,6 +324,11 @@ def member(target: Any, key: Any) -> Any:
         folded = {k.lower(): v for k, v in target.items()}
         if key.lower() in folded:
             return folded[key.lower()]
+        if isinstance(target, Declared):
+            raise UnsupportedFunction(
+                f"{key!r} is not declared in the template (a value Azure sets at deployment, "
+                "or one that could not be resolved)"
+            )
         raise EvaluationError(f"the object has no property {key!r}")
     if isinstance(target, list) and type(key) is int:
         if 0 <= key < len(target):

@@ -6,8 +6,9 @@ without Azure are implemented. Any other function raises :class:`UnsupportedFunc
 the caller keeps the original string and records a gap.
 
 ``guid()`` is computed as ARM documents it (a name-based UUID v5 over the arguments joined by
-``-``) so role assignment names stay stable; ids built offline use a placeholder subscription, so
-they never claim to be the ids Azure would give.
+``-``) so role assignment names stay stable. Id functions are in ``arm_ids``, array, object and
+lambda functions in ``arm_collections``; ``reference()`` answers only for a resource the template
+itself declares (languageVersion 2.0 symbolic names).
 """
 
 from __future__ import annotations
@@ -15,25 +16,32 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
+from mtls_audit.sources.arm_collections import COLLECTION_FUNCTIONS, LAMBDA_FUNCTIONS
 from mtls_audit.sources.arm_expression import (
     Context,
     EvaluationError,
     Evaluator,
     ExpressionError,
     Node,
+    declared,
     kind_of,
     member,
     parse,
+    unsupported,
 )
+from mtls_audit.sources.arm_ids import (
+    extension_resource_id,
+    resource_group,
+    resource_id,
+    subscription,
+    subscription_resource_id,
+    tenant_resource_id,
+)
+from mtls_audit.sources.arm_values import int_arg, limit, same, str_arg, text
 
-OFFLINE_LOCATION = "offline"
-"""``resourceGroup().location`` offline: the real location is not in the files."""
-OFFLINE_TENANT = "00000000-0000-0000-0000-000000000000"
-MAX_TEXT = 16 * 1024 * 1024
-"""Largest string an expression may build (guards against doubling variables)."""
 _GUID_NAMESPACE = uuid.UUID("11fb06fb-712d-4ddd-98c7-e71bbd588830")
 
 
@@ -56,122 +64,6 @@ def evaluate_string(
     return value
 
 
-def _str(value: Any, function: str) -> str:
-    if not isinstance(value, str):
-        raise EvaluationError(f"{function}() expects a string, got {kind_of(value)}")
-    return value
-
-
-def _int(value: Any, function: str) -> int:
-    if type(value) is not int:
-        raise EvaluationError(f"{function}() expects an integer, got {kind_of(value)}")
-    return value
-
-
-def _limit(text: str) -> str:
-    if len(text) > MAX_TEXT:
-        raise EvaluationError(f"the expression builds a string over {MAX_TEXT} characters")
-    return text
-
-
-def _text(value: Any) -> str:
-    """``string()``: text as ARM renders it (.NET booleans, compact JSON for containers)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if value is None:
-        return ""
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _same(a: Any, b: Any) -> bool:
-    """JSON equality where ``1`` and ``true`` differ."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list | dict | str) or isinstance(b, list | dict | str):
-        return type(a) is type(b) and a == b
-    return bool(a == b)
-
-
-def provider_path(resource_type: str, names: Sequence[str]) -> str:
-    """``/providers/{namespace}/{type}/{name}/…`` from a full type and its name segments."""
-    namespace, *types = resource_type.split("/")
-    segments = [segment for name in names for segment in name.split("/")]
-    if not types or len(types) != len(segments):
-        raise EvaluationError(
-            f"resource type {resource_type!r} needs {len(types)} name segment(s), "
-            f"got {len(segments)}: {'/'.join(segments)!r}"
-        )
-    return f"/providers/{namespace}" + "".join(
-        f"/{t}/{n}" for t, n in zip(types, segments, strict=True)
-    )
-
-
-def _id_args(args: Sequence[Any], function: str, most: int) -> tuple[list[str], int]:
-    texts = [_str(arg, function) for arg in args]
-    where = next((i for i, text in enumerate(texts) if "/" in text), None)
-    if where is None or where > most:
-        raise EvaluationError(f"{function}() has no resource type argument")
-    return texts, where
-
-
-def _resource_id(ctx: Context, *args: Any) -> str:
-    texts, where = _id_args(args, "resourceId", 2)
-    subscription, group = ctx.subscription_id, ctx.resource_group
-    if where == 2:
-        subscription, group = texts[0], texts[1]
-    elif where == 1:
-        group = texts[0]
-    prefix = f"/subscriptions/{subscription}"
-    if group is not None:
-        prefix += f"/resourceGroups/{group}"
-    return prefix + provider_path(texts[where], texts[where + 1 :])
-
-
-def _subscription_resource_id(ctx: Context, *args: Any) -> str:
-    texts, where = _id_args(args, "subscriptionResourceId", 1)
-    subscription = texts[0] if where == 1 else ctx.subscription_id
-    return f"/subscriptions/{subscription}" + provider_path(texts[where], texts[where + 1 :])
-
-
-def _tenant_resource_id(_ctx: Context, resource_type: Any, *names: Any) -> str:
-    texts = [_str(v, "tenantResourceId") for v in (resource_type, *names)]
-    return provider_path(texts[0], texts[1:])
-
-
-def _extension_resource_id(_ctx: Context, scope: Any, resource_type: Any, *names: Any) -> str:
-    texts = [_str(v, "extensionResourceId") for v in (scope, resource_type, *names)]
-    return texts[0].rstrip("/") + provider_path(texts[1], texts[2:])
-
-
-def _resource_group(ctx: Context) -> dict[str, Any]:
-    if ctx.resource_group is None:
-        raise EvaluationError("resourceGroup() is not available at subscription scope")
-    return {
-        "id": f"/subscriptions/{ctx.subscription_id}/resourceGroups/{ctx.resource_group}",
-        "name": ctx.resource_group,
-        "type": "Microsoft.Resources/resourceGroups",
-        "location": OFFLINE_LOCATION,
-        "properties": {"provisioningState": "Succeeded"},
-    }
-
-
-def _subscription(ctx: Context) -> dict[str, Any]:
-    return {
-        "id": f"/subscriptions/{ctx.subscription_id}",
-        "subscriptionId": ctx.subscription_id,
-        "tenantId": OFFLINE_TENANT,
-        "displayName": ctx.subscription_id,
-    }
-
-
 def _copy_index(ctx: Context, *args: Any) -> int:
     loop = next((a for a in args if isinstance(a, str)), None)
     offset = next((a for a in args if type(a) is int), 0)
@@ -183,7 +75,7 @@ def _concat(_ctx: Context, *args: Any) -> Any:
         return [item for a in args for item in a]
     if any(isinstance(a, list | dict) for a in args):
         raise EvaluationError("concat() takes only strings or only arrays")
-    return _limit("".join(_text(a) for a in args))
+    return limit("".join(text(a) for a in args))
 
 
 _FORMAT_ITEM = re.compile(r"\{\{|\}\}|\{(\d+)([,:][^}]*)?\}")
@@ -198,18 +90,18 @@ def _format(_ctx: Context, template: Any, *args: Any) -> str:
         index = int(match.group(1))
         if index >= len(args):
             raise EvaluationError(f"format(): no argument for {match.group()}")
-        return _text(args[index])
+        return text(args[index])
 
-    return _limit(_FORMAT_ITEM.sub(item, _str(template, "format")))
+    return limit(_FORMAT_ITEM.sub(item, str_arg(template, "format")))
 
 
 def _contains(_ctx: Context, container: Any, item: Any) -> bool:
     if isinstance(container, str):
-        return _text(item) in container
+        return text(item) in container
     if isinstance(container, list):
-        return any(_same(element, item) for element in container)
+        return any(same(element, item) for element in container)
     if isinstance(container, dict):
-        return _str(item, "contains").lower() in (key.lower() for key in container)
+        return str_arg(item, "contains").lower() in (key.lower() for key in container)
     raise EvaluationError(f"contains() cannot search {kind_of(container)}")
 
 
@@ -237,8 +129,8 @@ def _edge(index: int) -> Callable[[Context, Any], Any]:
 
 
 def _substring(_ctx: Context, value: Any, first: Any, length: Any = None) -> str:
-    text, start = _str(value, "substring"), _int(first, "substring")
-    end = len(text) if length is None else start + _int(length, "substring")
+    text, start = str_arg(value, "substring"), int_arg(first, "substring")
+    end = len(text) if length is None else start + int_arg(length, "substring")
     if not 0 <= start <= end <= len(text):
         raise EvaluationError(f"substring(): {start}..{end} is outside the {len(text)} chars")
     return text[start:end]
@@ -246,20 +138,20 @@ def _substring(_ctx: Context, value: Any, first: Any, length: Any = None) -> str
 
 def _split(_ctx: Context, text: Any, delimiters: Any) -> list[str]:
     parts = delimiters if isinstance(delimiters, list) else [delimiters]
-    pattern = "|".join(re.escape(_str(part, "split")) for part in parts)
-    return re.split(pattern, _str(text, "split"))
+    pattern = "|".join(re.escape(str_arg(part, "split")) for part in parts)
+    return re.split(pattern, str_arg(text, "split"))
 
 
 def _replace(_ctx: Context, text: Any, old: Any, new: Any) -> str:
-    if not _str(old, "replace"):
+    if not str_arg(old, "replace"):
         raise EvaluationError("replace(): the text to replace is empty")
-    return _limit(_str(text, "replace").replace(old, _str(new, "replace")))
+    return limit(str_arg(text, "replace").replace(old, str_arg(new, "replace")))
 
 
 def _create_object(_ctx: Context, *args: Any) -> dict[str, Any]:
     if len(args) % 2:
         raise EvaluationError("createObject() needs key/value pairs")
-    return {_str(k, "createObject"): v for k, v in zip(args[::2], args[1::2], strict=True)}
+    return {str_arg(k, "createObject"): v for k, v in zip(args[::2], args[1::2], strict=True)}
 
 
 def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -285,7 +177,7 @@ def _union(_ctx: Context | None, *args: Any) -> Any:
     if args and all(isinstance(a, list) for a in args):
         out: list[Any] = []
         for item in (item for a in args for item in a):
-            if not any(_same(item, seen) for seen in out):
+            if not any(same(item, seen) for seen in out):
                 out.append(item)
         return out
     raise EvaluationError("union() takes only objects or only arrays")
@@ -318,7 +210,7 @@ def _to_int(_ctx: Context, value: Any) -> int:
 
 def _json(_ctx: Context, text: Any) -> Any:
     try:
-        return json.loads(_str(text, "json"))
+        return json.loads(str_arg(text, "json"))
     except json.JSONDecodeError as exc:
         raise EvaluationError(f"json(): not valid JSON ({exc.msg})") from None
 
@@ -332,8 +224,17 @@ def _try_get(_ctx: Context, value: Any, *keys: Any) -> Any:
     return value
 
 
+def _reference(ctx: Context, target: Any, _api_version: Any = None, full: Any = None) -> Any:
+    """``reference('symbol')``: what the template declares for one of its own resources.
+    Properties Azure computes (a principal id, a vault URI) are not there and fail as unknown;
+    a resource id or an ``existing`` resource reads deployed state, which files do not have."""
+    if not isinstance(target, str) or target.startswith("/"):
+        raise unsupported("reference")
+    return declared(ctx.declared(target, isinstance(full, str) and full.lower() == "full"))
+
+
 def _guid(_ctx: Context, *args: Any) -> str:
-    return str(uuid.uuid5(_GUID_NAMESPACE, "-".join(_str(a, "guid") for a in args)))
+    return str(uuid.uuid5(_GUID_NAMESPACE, "-".join(str_arg(a, "guid") for a in args)))
 
 
 def _compare(test: Callable[[Any, Any], bool]) -> Callable[[Context, Any, Any], bool]:
@@ -348,7 +249,7 @@ def _compare(test: Callable[[Any, Any], bool]) -> Callable[[Context, Any, Any], 
 def _arith(op: Callable[[int, int], int]) -> Callable[[Context, Any, Any], int]:
     def arith(_ctx: Context, a: Any, b: Any) -> int:
         try:
-            return op(_int(a, "arithmetic"), _int(b, "arithmetic"))
+            return op(int_arg(a, "arithmetic"), int_arg(b, "arithmetic"))
         except ZeroDivisionError:
             raise EvaluationError("division by zero") from None
 
@@ -369,7 +270,7 @@ def _not(_ctx: Context, value: Any) -> bool:
 
 def _fold(value: Any, function: str) -> str:
     """startsWith/endsWith compare without case."""
-    return _str(value, function).lower()
+    return str_arg(value, function).lower()
 
 
 def _lazy_if(ev: Evaluator, args: tuple[Node, ...]) -> Any:
@@ -395,30 +296,31 @@ _LAZY: dict[str, Callable[[Evaluator, tuple[Node, ...]], Any]] = {
     "and": _lazy_and,
     "or": _lazy_or,
     "coalesce": _lazy_coalesce,
+    **LAMBDA_FUNCTIONS,
 }
 
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "parameters": lambda ctx, name: ctx.parameter(_str(name, "parameters")),
-    "variables": lambda ctx, name: ctx.variable(_str(name, "variables")),
+    "parameters": lambda ctx, name: ctx.parameter(str_arg(name, "parameters")),
+    "variables": lambda ctx, name: ctx.variable(str_arg(name, "variables")),
     "copyindex": _copy_index,
-    "resourcegroup": _resource_group,
-    "subscription": _subscription,
-    "resourceid": _resource_id,
-    "subscriptionresourceid": _subscription_resource_id,
-    "tenantresourceid": _tenant_resource_id,
-    "extensionresourceid": _extension_resource_id,
+    "resourcegroup": resource_group,
+    "subscription": subscription,
+    "resourceid": resource_id,
+    "subscriptionresourceid": subscription_resource_id,
+    "tenantresourceid": tenant_resource_id,
+    "extensionresourceid": extension_resource_id,
     "concat": _concat,
     "format": _format,
-    "tolower": lambda _c, s: _str(s, "toLower").lower(),
-    "toupper": lambda _c, s: _str(s, "toUpper").upper(),
-    "trim": lambda _c, s: _str(s, "trim").strip(),
+    "tolower": lambda _c, s: str_arg(s, "toLower").lower(),
+    "toupper": lambda _c, s: str_arg(s, "toUpper").upper(),
+    "trim": lambda _c, s: str_arg(s, "trim").strip(),
     "startswith": lambda _c, s, p: _fold(s, "startsWith").startswith(_fold(p, "startsWith")),
     "endswith": lambda _c, s, p: _fold(s, "endsWith").endswith(_fold(p, "endsWith")),
-    "string": lambda _c, v: _limit(_text(v)),
+    "string": lambda _c, v: limit(text(v)),
     "json": _json,
     "bool": _bool,
     "int": _to_int,
-    "equals": lambda _c, a, b: _same(a, b),
+    "equals": lambda _c, a, b: same(a, b),
     "not": _not,
     "empty": _empty,
     "contains": _contains,
@@ -434,6 +336,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "shallowmerge": _shallow_merge,
     "tryget": _try_get,
     "guid": _guid,
+    "reference": _reference,
     "true": lambda _c: True,
     "false": lambda _c: False,
     "null": lambda _c: None,
@@ -446,5 +349,6 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "mul": _arith(lambda a, b: a * b),
     "div": _arith(_truncating_div),
     "mod": _arith(lambda a, b: a - b * _truncating_div(a, b)),
+    **COLLECTION_FUNCTIONS,
 }
 SUPPORTED_FUNCTIONS = frozenset(_FUNCTIONS) | frozenset(_LAZY)

@@ -15,14 +15,21 @@ from mtls_audit.sources.arm_expression import (
     EvaluationError,
     ExpressionError,
     UnresolvedParameter,
+    unsupported,
 )
 from mtls_audit.sources.arm_functions import evaluate_string
 
 MAX_COPY = 800
 """ARM's own limit on a copy loop's count."""
+MAX_FUNCTION_DEPTH = 32
+"""How deep user-defined functions may call each other."""
+MAX_TYPE_DEPTH = 32
+"""How deep user-defined types may nest before a parameter is treated as secret."""
 MAX_COPIES = 100_000
 """Copy-loop items one file may produce in all (nested loops multiply)."""
 _SECURE = {"securestring", "secureobject"}
+TEMPLATE_KEYS = frozenset({"dependson", "condition", "copy", "resources", "comments", "existing"})
+"""Keys of a resource declaration that only steer the deployment (not ARM wire format)."""
 
 Fail = Callable[[ExpressionError, str, str], None]
 """Called with the error, the JSON pointer and the original text of a failing string."""
@@ -94,6 +101,9 @@ class TemplateState:
         self.base = base
         self.budget = budget
         self.given = {name.lower(): value for name, value in given.items()}
+        self.functions = _user_functions(template.get("functions"))
+        definitions = template.get("definitions")
+        self.definitions = definitions if isinstance(definitions, dict) else {}
         params = template.get("parameters")
         items = params.items() if isinstance(params, dict) else ()
         self.params = {name.lower(): (name, spec) for name, spec in items}
@@ -108,8 +118,38 @@ class TemplateState:
             else:
                 pointer = f"/variables/{pointer_token(name)}"
                 self.variables[name.lower()] = (False, value, pointer)
+        resources = template.get("resources")
+        self.symbols = resources if isinstance(resources, dict) else {}
         self.cache: dict[str, Any] = {}
         self.busy: set[str] = set()
+        self.busy_functions = 0
+
+    def typed(self, spec: Any) -> dict[str, Any]:
+        """A parameter or type declaration with its ``$ref`` to a user-defined type
+        (``#/definitions/name``) merged in; the declaration's own keys win."""
+        merged: dict[str, Any] = dict(spec) if isinstance(spec, dict) else {}
+        for _ in range(MAX_TYPE_DEPTH):
+            ref = merged.pop("$ref", None)
+            if not isinstance(ref, str):
+                break
+            target = self.definitions.get(ref.rsplit("/", 1)[-1]) if ref.startswith("#/") else None
+            merged = (dict(target) if isinstance(target, dict) else {}) | merged
+        return merged
+
+    def holds_secret(self, spec: Any, depth: int = 0) -> bool:
+        """Whether a type is secure or has a secure part (an object property, an item): such a
+        parameter is never read, so that no secret from a parameters file enters a snapshot."""
+        if depth > MAX_TYPE_DEPTH:
+            return True  # too deep to tell: treat as secret
+        typed = self.typed(spec)
+        if str(typed.get("type", "")).lower() in _SECURE:
+            return True
+        properties = typed.get("properties")
+        parts = list(properties.values()) if isinstance(properties, dict) else []
+        parts += [
+            typed[k] for k in ("items", "additionalProperties") if isinstance(typed.get(k), dict)
+        ]
+        return any(self.holds_secret(part, depth + 1) for part in parts)
 
     def once(self, label: str, compute: Callable[[], Any]) -> Any:
         """The cached value (or cached failure) of ``label``; detects self-reference."""
@@ -163,8 +203,8 @@ class Scope:
         if found is None:
             raise EvaluationError(f"the template has no parameter {name!r}")
         key, spec = found
-        spec = spec if isinstance(spec, dict) else {}
-        if str(spec.get("type", "")).lower() in _SECURE:
+        spec = state.typed(spec)
+        if state.holds_secret(spec):
             raise UnresolvedParameter(f"secure parameter {key!r} is not read (secrets stay out)")
         if key.lower() in state.given:
             value = state.given[key.lower()]
@@ -180,6 +220,54 @@ class Scope:
             return None
         raise UnresolvedParameter(f"parameter {key!r} has no value (no default, not given)")
 
+    def user_function(self, name: str, args: list[Any]) -> Any:
+        """Apply a user-defined function: its output expression, evaluated where its own
+        parameters are the arguments (such functions cannot read the template's parameters or
+        variables)."""
+        definition = self.state.functions.get(name.lower())
+        if definition is None:
+            raise unsupported(name)
+        params = definition.get("parameters")
+        names = [p.get("name") for p in params] if isinstance(params, list) else []
+        output = definition.get("output")
+        if not isinstance(output, dict) or "value" not in output or len(names) != len(args):
+            raise EvaluationError(f"{name}() is not a function of {len(args)} argument(s)")
+        if self.state.busy_functions >= MAX_FUNCTION_DEPTH:
+            raise EvaluationError(f"{name}(): user-defined functions nest too deeply")
+        given = {str(n): v for n, v in zip(names, args, strict=True)}
+        specs = {"parameters": {str(n): {"type": "object"} for n in names}}
+        inner = TemplateState(specs, given, self.state.base, self.state.budget)
+        inner.functions = self.state.functions
+        inner.busy_functions = self.state.busy_functions + 1
+        return resolve(output["value"], Scope(inner, self.env), f"{self.state.base}/functions")
+
+    def declared(self, symbol: str, full: bool) -> Any:
+        """What the template declares for its resource ``symbol``: the properties (the whole
+        declaration with ``full``), without the top-level members that cannot be resolved (their
+        gaps are recorded on the resource itself), so that reading one of those fails."""
+        state = self.state
+        decl = state.symbols.get(symbol)
+        if not isinstance(decl, dict) or decl.get("existing") is True or "copy" in decl:
+            raise unsupported("reference")
+        pointer = f"{state.base}/resources/{pointer_token(symbol)}"
+        if full:
+            body = {k: v for k, v in decl.items() if k.lower() not in TEMPLATE_KEYS}
+        else:
+            body, pointer = decl.get("properties", {}), f"{pointer}/properties"
+        plain = Scope(state, self.env)
+
+        def compute() -> Any:
+            failed: list[str] = []
+            value = resolve(body, plain, pointer, lambda _e, at, _t: failed.append(at))
+            if not isinstance(value, dict):
+                if failed:
+                    raise EvaluationError(f"the declared value of {symbol!r} is not resolved")
+                return value
+            tops = {at[len(pointer) + 1 :].split("/", 1)[0] for at in failed}
+            return {k: v for k, v in value.items() if pointer_token(k) not in tops}
+
+        return state.once(f"reference('{symbol}'{', full' if full else ''})", compute)
+
     def variable(self, name: str) -> Any:
         state = self.state
         found = state.variables.get(name.lower())
@@ -194,6 +282,18 @@ class Scope:
             return resolve(definition, plain, where)
 
         return state.once(f"variables('{name}')", compute)
+
+
+def _user_functions(declared: Any) -> dict[str, dict[str, Any]]:
+    """``{"namespace.member": definition}`` from a template's ``functions`` array."""
+    found: dict[str, dict[str, Any]] = {}
+    for namespace in declared if isinstance(declared, list) else ():
+        members = namespace.get("members") if isinstance(namespace, dict) else None
+        prefix = namespace.get("namespace") if isinstance(namespace, dict) else None
+        for member, definition in members.items() if isinstance(members, dict) else ():
+            if isinstance(prefix, str) and isinstance(definition, dict):
+                found[f"{prefix}.{member}".lower()] = definition
+    return found
 
 
 def resolve(value: Any, scope: Scope, pointer: str, fail: Fail | None = None) -> Any:

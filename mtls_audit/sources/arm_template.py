@@ -20,8 +20,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mtls_audit.sources.arm_expression import EvaluationError, ExpressionError
-from mtls_audit.sources.arm_functions import evaluate_string, provider_path
+from mtls_audit.sources.arm_functions import evaluate_string
+from mtls_audit.sources.arm_ids import provider_path
 from mtls_audit.sources.arm_scope import (
+    TEMPLATE_KEYS,
     Budget,
     Env,
     Fail,
@@ -35,7 +37,7 @@ from mtls_audit.sources.arm_scope import (
 )
 
 MAX_NESTING = 10
-_TEMPLATE_ONLY = {"dependson", "condition", "copy", "resources", "comments", "scope", "existing"}
+_TEMPLATE_ONLY = TEMPLATE_KEYS | {"scope"}
 # Computed by the expansion from the declaration; a declared "id" (not an ARM declaration
 # property) or a differently cased "Type" never overrides them.
 _IDENTITY = {"id", "type", "name"}
@@ -44,12 +46,31 @@ _ROLE_ASSIGNMENTS = "microsoft.authorization/roleassignments"
 _DEPLOYMENTS = "microsoft.resources/deployments"
 
 
+@dataclass(frozen=True)
+class Link:
+    """A deployment whose template is in another file (``templateLink``).
+
+    ``key`` is ``relativePath`` or ``uri``; ``target`` its resolved value (None when it could
+    not be resolved); ``written`` what the template says; ``given`` the parameters passed.
+    """
+
+    key: str
+    target: str | None
+    written: str
+    pointer: str
+    given: dict[str, Any]
+    env: Env
+    depth: int
+
+
 @dataclass
 class Expansion:
-    """Resources (each with the JSON pointer of its declaration) and gaps (without lines)."""
+    """Resources (each with the JSON pointer of its declaration), gaps (without lines) and the
+    linked templates to follow."""
 
     resources: list[tuple[dict[str, Any], str]] = field(default_factory=list)
     gaps: list[dict[str, Any]] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
 
 
 def type_from_id(resource_id: str) -> tuple[str, str] | None:
@@ -66,15 +87,23 @@ def type_from_id(resource_id: str) -> tuple[str, str] | None:
 
 
 def expand_template(
-    template: Mapping[str, Any], *, file: str, env: Env, parameters: Mapping[str, Any]
+    template: Mapping[str, Any],
+    *,
+    file: str,
+    env: Env,
+    parameters: Mapping[str, Any],
+    depth: int = 0,
 ) -> Expansion:
-    """Expand one deployment template; ``parameters`` holds the parameters files' values."""
+    """Expand one deployment template; ``parameters`` holds the parameters files' values,
+    ``depth`` how deep in linked templates this one is."""
     schema = str(template.get("$schema", "")).lower().rsplit("/", 1)[-1]
     if schema.startswith(_ABOVE_GROUP):
         env = replace(env, resource_group=None)
     out = Expansion()
     scope = Scope(TemplateState(template, parameters, "", Budget()), env)
-    _Expander(_Sink(file, out), 0).resources(template.get("resources"), "/resources", scope, None)
+    _Expander(_Sink(file, out), depth).resources(
+        template.get("resources"), "/resources", scope, None
+    )
     return out
 
 
@@ -86,19 +115,31 @@ class _Sink:
         self.out = out
         self.seen: set[tuple[str, ...]] = set()
 
-    def gap(self, kind: str, what: str, message: str, pointer: str, subject: str = "") -> None:
+    def gap(
+        self,
+        kind: str,
+        what: str,
+        message: str,
+        pointer: str,
+        subject: str = "",
+        declaration: str | None = None,
+    ) -> None:
+        """Record a gap once; with the resource's ``declaration`` pointer, the gap also names
+        the ``property`` (a pointer inside the resource) it is about."""
         subject = subject or self.file
         key = (kind, what, message, pointer, subject)
         if key not in self.seen:
             self.seen.add(key)
             gap = {"kind": kind, "subject": subject, "what": what, "message": message}
+            if declaration is not None and pointer.startswith(declaration + "/"):
+                gap["property"] = pointer[len(declaration) :]
             self.out.gaps.append(gap | {"file": self.file, "pointer": pointer})
 
-    def failure(self, subject: str) -> Fail:
+    def failure(self, subject: str, declaration: str) -> Fail:
         def fail(exc: ExpressionError, pointer: str, text: str) -> None:
             shown = text if len(text) <= 160 else text[:159] + "…"
             message = f"{shown}: {exc}; kept as written"
-            self.gap(exc.kind, exc.what, message, pointer, subject)
+            self.gap(exc.kind, exc.what, message, pointer, subject, declaration)
 
         return fail
 
@@ -167,9 +208,10 @@ class _Expander:
         for key, problems in errors.items():
             for error in problems:
                 message = f"{error}; the id keeps it as written"
-                self.sink.gap(error.kind, error.what, message, f"{pointer}/{key}", resource_id)
+                where = f"{pointer}/{key}"
+                self.sink.gap(error.kind, error.what, message, where, resource_id, pointer)
         body = {"id": resource_id, "type": full_type, "name": resource_id.rsplit("/", 1)[1]}
-        fail = self.sink.failure(resource_id)
+        fail = self.sink.failure(resource_id, pointer)
         for key, value in decl.items():
             if key.lower() not in _TEMPLATE_ONLY | _IDENTITY:
                 body[key] = resolve(value, scope, f"{pointer}/{pointer_token(key)}", fail)
@@ -197,29 +239,53 @@ class _Expander:
 
     def deployment(self, decl: dict[str, Any], pointer: str, scope: Scope) -> None:
         props = decl.get("properties")
-        template = props.get("template") if isinstance(props, dict) else None
-        if not isinstance(props, dict) or not isinstance(template, dict):
-            message = "nested deployment without an inline template (templateLink is not followed)"
-            self.sink.gap("unsupported", "linked-template", message, pointer)
-            return
+        props = props if isinstance(props, dict) else {}
+        template = props.get("template")
         if self.depth >= MAX_NESTING:
             message = f"nested deployments deeper than {MAX_NESTING} levels are not expanded"
             self.sink.gap("unsupported", "nested-deployment", message, pointer)
             return
         env = scope.env
-        if "subscriptionId" in decl:
-            env = replace(env, subscription=str(resolve(decl["subscriptionId"], scope, pointer)))
-        if "resourceGroup" in decl:
-            env = replace(env, resource_group=str(resolve(decl["resourceGroup"], scope, pointer)))
+        try:
+            for key, field_name in (("subscriptionId", "subscription"), ("resourceGroup", "")):
+                if key in decl:
+                    value = str(resolve(decl[key], scope, f"{pointer}/{key}"))
+                    env = replace(env, **{field_name or "resource_group": value})
+        except ExpressionError as exc:
+            message = f"the deployment's target is not known ({exc}); its resources are left out"
+            self.sink.gap(exc.kind, "nested-deployment", message, pointer)
+            return
+        parameters = f"{pointer}/properties/parameters"
+        if not isinstance(template, dict):
+            given = _given(props.get("parameters"), scope, parameters)
+            where = f"{pointer}/properties/templateLink"
+            self.link(props.get("templateLink"), where, scope, given, env)
+            return
         options = props.get("expressionEvaluationOptions")
         base = f"{pointer}/properties/template"
         if isinstance(options, dict) and str(options.get("scope", "")).lower() == "inner":
-            given = _given(props.get("parameters"), scope, f"{pointer}/properties/parameters")
+            given = _given(props.get("parameters"), scope, parameters)
             scope = Scope(TemplateState(template, given, base, scope.state.budget), env)
         else:  # outer: the nested template's expressions use the parent's parameters
             scope = replace(scope, env=env)
         nested = _Expander(self.sink, self.depth + 1)
         nested.resources(template.get("resources"), f"{base}/resources", scope, None)
+
+    def link(self, link: Any, pointer: str, scope: Scope, given: dict[str, Any], env: Env) -> None:
+        """A linked template: its ``relativePath`` or ``uri``, for the reader to follow."""
+        key = next((k for k in ("relativePath", "uri") if isinstance(link, dict) and k in link), "")
+        if not key:
+            message = "nested deployment without an inline template or a templateLink"
+            self.sink.gap("parse-error", "linked-template", message, pointer)
+            return
+        written = link[key]
+        try:
+            target = resolve(written, scope, f"{pointer}/{key}")
+        except ExpressionError as exc:
+            target, written = None, f"{written} ({exc})"
+        where = target if isinstance(target, str) else None
+        found = Link(key, where, str(written), pointer, given, env, self.depth + 1)
+        self.sink.out.links.append(found)
 
 
 def _given(params: Any, scope: Scope, pointer: str) -> dict[str, Any]:

@@ -3,7 +3,10 @@
 ``collect_azure`` reads the API Management services in scope, everything under them, the Key
 Vaults they reference and who may read those vaults, and returns the parts of a snapshot
 (``resources``, ``keyvault``, ``gaps``, ``provenance``; see docs/formats.md). Every read that
-fails becomes a gap; collection itself fails (``CollectionError``) only when it cannot start.
+fails becomes a gap; collection itself fails (``CollectionError``) only when it cannot start or
+a token is refused. The whole collection runs within a deadline, and SIGINT or SIGTERM end it
+early: what was collected is returned, the rest is named in gaps, and the provenance says why it
+stopped (``stopped``).
 
 Importing this module is cheap: the Azure SDKs and the helper modules built on them
 (``azure_*.py`` beside this file) are imported when a collection runs.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import sys
@@ -21,15 +25,37 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from mtls_audit.dependencies import require_modules
 from mtls_audit.errors import CollectionError
 
 from .azure_auth import AUTH_MODES, CLOUDS
 
-__all__ = ["AzureOptions", "collect_azure"]
+__all__ = [
+    "DEFAULT_DEADLINE_S",
+    "DEFAULT_RETRIES",
+    "DEFAULT_TIMEOUT_S",
+    "AzureOptions",
+    "collect_azure",
+]
+
+# What a collection imports (module: the pip distribution that installs it), checked up front so
+# that a partial installation is named before any request rather than failing half-way.
+SDK_MODULES = {
+    "aiohttp": "aiohttp",
+    "azure.identity": "azure-identity",
+    "azure.keyvault.certificates": "azure-keyvault-certificates",
+    "azure.mgmt.apimanagement": "azure-mgmt-apimanagement",
+    "azure.mgmt.authorization": "azure-mgmt-authorization",
+}
 
 _SUBSCRIPTION = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _RESOURCE_GROUP = re.compile(r"^[-\w.()]{1,90}$")
 _SERVICE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{0,49}$")
+_SUFFIX = re.compile(r"^\.?[a-z0-9-]+(\.[a-z0-9-]+)+$", re.IGNORECASE)
+# A stuck run ends within the deadline and is assessed and reported in well under 10 minutes.
+DEFAULT_TIMEOUT_S = 20.0
+DEFAULT_RETRIES = 3
+DEFAULT_DEADLINE_S = 480.0
 
 
 @dataclass(frozen=True)
@@ -40,9 +66,12 @@ class AzureOptions:
     auth: str = "default"  # default|cli|managed-identity|workload-identity|environment
     cloud: str = "AzureCloud"
     arm_endpoint: str | None = None  # overrides the cloud's ARM base URL (private clouds, tests)
+    authority_host: str | None = None  # None: AZURE_AUTHORITY_HOST, else the cloud's
+    keyvault_suffix: str | None = None  # Key Vault domain of a custom cloud (".vault.example")
     concurrency: int = 8
-    timeout_s: float = 30.0
-    max_retries: int = 3
+    timeout_s: float = DEFAULT_TIMEOUT_S  # one attempt of one request (token requests too)
+    max_retries: int = DEFAULT_RETRIES
+    deadline_s: float = DEFAULT_DEADLINE_S  # the whole collection; what is left becomes gaps
     max_retry_after_s: float = 30.0
     connection_verify: str | bool | None = (
         None  # CA bundle; None = REQUESTS_CA_BUNDLE/SSL_CERT_FILE
@@ -67,19 +96,41 @@ def _problems(options: AzureOptions) -> Iterator[str]:
         yield f"auth {options.auth!r} is not one of {', '.join(AUTH_MODES)}"
     if options.cloud not in CLOUDS:
         yield f"cloud {options.cloud!r} is not one of {', '.join(CLOUDS)}"
-    if options.arm_endpoint is not None:
-        parts = urlsplit(options.arm_endpoint)
+    for label, url in (("ARM endpoint", options.arm_endpoint), ("authority", _authority(options))):
+        if url is None:
+            continue
+        parts = urlsplit(url if "://" in url else f"https://{url}")
         if parts.scheme != "https" or not parts.hostname or parts.path.strip("/") or parts.query:
-            yield f"ARM endpoint {options.arm_endpoint!r} must be https://host[:port]"
+            yield f"{label} {url!r} must be https://host[:port]"
+    suffix = options.keyvault_suffix
+    if suffix is not None and not _SUFFIX.match(suffix):
+        yield f"Key Vault domain {suffix!r} must be a DNS suffix such as .vault.example.net"
     if options.concurrency < 1:
         yield "concurrency must be at least 1"
-    if options.timeout_s <= 0:
-        yield "timeout must be positive"
+    if options.timeout_s <= 0 or options.deadline_s <= 0:
+        yield "the timeout and the deadline must be positive"
     if options.max_retries < 0 or options.max_retry_after_s < 0:
         yield "retries and the Retry-After cap cannot be negative"
     verify = options.connection_verify
     if isinstance(verify, str) and not os.path.exists(verify):
         yield f"CA bundle {verify!r} does not exist"
+
+
+def _authority(options: AzureOptions) -> str | None:
+    return options.authority_host or os.environ.get("AZURE_AUTHORITY_HOST") or None
+
+
+@contextlib.contextmanager
+def _quiet_sdk_logs() -> Iterator[None]:
+    """The Azure SDKs log each failed sign-in and retry as a warning, which Python prints on
+    stderr when nothing handles it: the collector reports those failures itself, once."""
+    handler = logging.NullHandler()
+    sdk = logging.getLogger("azure")
+    sdk.addHandler(handler)
+    try:
+        yield
+    finally:
+        sdk.removeHandler(handler)
 
 
 @contextlib.contextmanager
@@ -107,7 +158,8 @@ def collect_azure(options: AzureOptions, *, credential: object | None = None) ->
     problems = list(_problems(options))
     if problems:
         raise CollectionError("; ".join(problems))
+    require_modules("live collection from Azure", SDK_MODULES)
     from .azure_collect import collect
 
-    with _progress(options.progress) as on_request:
+    with _quiet_sdk_logs(), _progress(options.progress) as on_request:
         return asyncio.run(collect(options, credential, on_request))

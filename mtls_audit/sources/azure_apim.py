@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from mtls_audit.errors import CollectionError
 
-from .azure_arm import Api, ArmReader, Failure, Json
+from .azure_arm import PERMISSION_HINTS, Api, ArmReader, Failure, Json
 from .azure_store import Store
 
 _PROVIDER = "/providers/Microsoft.ApiManagement/service"
@@ -24,11 +24,16 @@ _XML = {"format": "xml"}
 _UNREACHABLE = ("timeout", "request-failed")
 
 
+_NOT_REGISTERED = "MissingSubscriptionRegistration"
+
+
 class ApimCollector:
-    def __init__(self, reader: ArmReader, apim: Api, store: Store) -> None:
+    def __init__(self, reader: ArmReader, apim: Api, store: Store, caller: str) -> None:
         self._reader = reader
         self._apim = apim
         self._store = store
+        self._caller = caller
+        self.notes: list[str] = []
 
     async def discover(
         self, subscriptions: Sequence[str], resource_groups: Sequence[str], names: Sequence[str]
@@ -49,28 +54,61 @@ class ApimCollector:
         results = [(first, failure), *others]
         services: list[Json] = []
         groups_seen: set[str] = set()
+        failed_listings: list[Failure] = []
         for (scope, group), (found, failed) in zip(scopes, results, strict=True):
             services.extend(found)
             if group is not None and (failed is None or failed.status != 404):
                 groups_seen.add(group.lower())
-            if failed is not None and not (group is not None and failed.status == 404):
-                self._reader.gaps.add(failed, subject=scope, what="services")
+            if failed is None or (group is not None and failed.status == 404):
+                continue
+            if failed.code == _NOT_REGISTERED:
+                self.notes.append(
+                    f"{scope.split('/resourceGroups/')[0]}: the Microsoft.ApiManagement "
+                    "provider is not registered, so it holds no API Management service"
+                )
+                continue
+            if failed.status == 403:
+                failed = self._forbidden(scope, failed)
+            failed_listings.append(failed)
+            self._reader.gaps.add(failed, subject=scope, what="services")
+        if len(failed_listings) == len(scopes) and all(f.status == 403 for f in failed_listings):
+            refusal = failed_listings[0].message
+            raise CollectionError(f"{refusal} ({PERMISSION_HINTS['services']})")
         for group in resource_groups:
             if group.lower() not in groups_seen:
                 missing = Failure(kind="not-found", message="resource group not found", status=404)
                 self._reader.gaps.add(missing, subject=group, what="services")
-        return self._select(services, names)
+        return self._select(services, names, failed_listings)
 
-    def _select(self, services: list[Json], names: Sequence[str]) -> list[Json]:
+    def _forbidden(self, scope: str, failure: Failure) -> Failure:
+        said = f"{failure.code}: {failure.message}" if failure.code else failure.message
+        message = f"{self._caller} may not list the API Management services in {scope} ({said})"
+        return Failure(
+            kind="forbidden",
+            message=message,
+            status=403,
+            code=failure.code,
+            request_id=failure.request_id,
+        )
+
+    def _select(
+        self, services: list[Json], names: Sequence[str], failed_listings: Sequence[Failure]
+    ) -> list[Json]:
         if not names:
             return services
         wanted = {name.lower() for name in names}
         chosen = [s for s in services if str(s.get("name", "")).lower() in wanted]
         for name in sorted(wanted - {str(s.get("name", "")).lower() for s in chosen}):
-            message = "no API Management service of this name in the subscriptions in scope"
-            self._reader.gaps.add(
-                Failure(kind="not-found", message=message), subject=name, what="service"
-            )
+            if failed_listings:
+                failure = Failure(
+                    kind="not-collected",
+                    message=f"not looked for: {len(failed_listings)} service listing(s) in "
+                    f"scope failed ({failed_listings[0].kind})",
+                )
+            else:
+                message = "no API Management service of this name in the subscriptions in scope"
+                failure = Failure(kind="not-found", message=message)
+            self._reader.gaps.add(failure, subject=name, what="service")
         return chosen
 
     async def collect(self, service: Json) -> None:

@@ -8,27 +8,40 @@ checked before it is followed (azure-core would send the bearer token to any hos
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from azure.core.exceptions import (
+    ClientAuthenticationError,
     HttpResponseError,
     ServiceRequestTimeoutError,
     ServiceResponseTimeoutError,
 )
 from azure.core.rest import AsyncHttpResponse, HttpRequest
 
+from .azure_auth import explain_refusal
 from .azure_http import origin
+from .azure_stop import Stop, Stopped
 
 Sender = Callable[[HttpRequest], Awaitable[AsyncHttpResponse]]
 Json = dict[str, Any]
 
 _PATH_SAFE = "/;=,:@-._~$()'!*+"
 _MAX_MESSAGE = 500
+# aiohttp names the TLS context of a failed connection by its address, which changes every run.
+_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>")
+_SERVICE_MARKER = "/providers/microsoft.apimanagement/service/"
+_VAULT_MARKER = "/providers/microsoft.keyvault/vaults/"
+VAULT_COLLECTIONS = frozenset({"keyvault", "keyvault-certificate", "role-assignments"})
+ACCESS_COLLECTIONS = frozenset({"keyvaults", "role-definitions"})
+LISTINGS = frozenset({"services", "service"})
 
 PERMISSION_HINTS = {
+    "services": "needs Microsoft.ApiManagement/service/read at the subscription or resource "
+    "group (Reader, or API Management Service Reader Role)",
     "role-assignments": "needs Microsoft.Authorization/roleAssignments/read at the vault scope "
     "(Reader)",
     "role-definitions": "needs Microsoft.Authorization/roleDefinitions/read (Reader)",
@@ -54,7 +67,29 @@ def _kind_for_status(status: int) -> str:
 
 def _short(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
-    return line[:_MAX_MESSAGE]
+    return _OBJECT_REPR.sub("<context>", line)[:_MAX_MESSAGE]
+
+
+def _prefix(subject: str, marker: str) -> str | None:
+    """``subject`` cut after the resource named right after ``marker`` (None: not below one)."""
+    at = subject.lower().find(marker)
+    if at < 0:
+        return None
+    end = subject.find("/", at + len(marker))
+    return subject if end < 0 else subject[:end]
+
+
+def gap_scope(subject: str, what: str) -> dict[str, str]:
+    """What a gap makes uncertain (docs/formats.md): one service, one vault, every vault's
+    access (a vault listing, role definitions), or a service listing."""
+    if what in LISTINGS:
+        return {"listing": subject}
+    if what in ACCESS_COLLECTIONS:
+        return {"vaults": subject}
+    if what in VAULT_COLLECTIONS:
+        vault = origin(subject) if subject.lower().startswith("https://") else None
+        return {"vault": vault or _prefix(subject, _VAULT_MARKER) or subject}
+    return {"service": _prefix(subject, _SERVICE_MARKER) or subject}
 
 
 @dataclass(frozen=True)
@@ -86,6 +121,8 @@ class Failure:
 
     @classmethod
     def of_error(cls, error: Exception) -> Failure:
+        if isinstance(error, Stopped):
+            return cls(kind=error.reason.kind, message=error.reason.message)
         if isinstance(error, HttpResponseError) and error.status_code is not None:
             detail = getattr(error, "error", None)
             headers = getattr(error.response, "headers", None) or {}
@@ -111,7 +148,13 @@ class GapLog:
         message = failure.message
         if failure.kind == "forbidden":
             message = f"{message} ({PERMISSION_HINTS.get(what, _APIM_HINT)})"
-        gap: Json = {"kind": failure.kind, "subject": subject, "what": what, "message": message}
+        gap: Json = {
+            "kind": failure.kind,
+            "subject": subject,
+            "what": what,
+            "message": message,
+            "scope": gap_scope(subject, what),
+        }
         for key, value in (
             ("status", failure.status),
             ("code", failure.code),
@@ -131,10 +174,36 @@ class Api:
 
 
 class ArmReader:
-    def __init__(self, arm_endpoint: str, gaps: GapLog) -> None:
+    def __init__(self, arm_endpoint: str, gaps: GapLog, stop: Stop) -> None:
         self.base = arm_endpoint.rstrip("/")
         self._origin = origin(arm_endpoint)
         self.gaps = gaps
+        self.stop = stop
+
+    def refused(self, failure: Failure, what: str, www_authenticate: str | None) -> Failure:
+        """A 401: the token was refused, so the run stops (no read after it can succeed)."""
+        message = explain_refusal(what, failure.code, failure.message, www_authenticate)
+        self.stop.trip("authentication", message)
+        return Failure(
+            kind="authentication",
+            message=message,
+            status=401,
+            code=failure.code,
+            request_id=failure.request_id,
+        )
+
+    def signed_in_failure(self, error: ClientAuthenticationError, service: str) -> Failure:
+        """A token refused (HTTP 401) or none to be had: either way the run stops."""
+        if error.status_code != 401:
+            return self.credential_failed(error)
+        headers = getattr(error.response, "headers", None) or {}
+        return self.refused(Failure.of_error(error), service, headers.get("WWW-Authenticate"))
+
+    def credential_failed(self, error: ClientAuthenticationError) -> Failure:
+        """No token could be had for a read: the run stops with azure-identity's explanation."""
+        message = f"no access token: {str(error.message or error).strip()}"
+        self.stop.trip("authentication", message)
+        return Failure(kind="authentication", message=_short(message))
 
     def url(self, api: Api, path: str, params: dict[str, str] | None = None) -> str:
         query = urlencode({"api-version": api.version, **(params or {})})
@@ -142,9 +211,15 @@ class ArmReader:
 
     async def fetch(self, api: Api, url: str) -> Json | Failure:
         try:
-            response = await api.send(HttpRequest("GET", url))
+            async with self.stop.bounded():
+                response = await api.send(HttpRequest("GET", url))
+        except ClientAuthenticationError as error:
+            return self.signed_in_failure(error, "ARM")
         except Exception as error:  # every failure of a read is a gap, never a crash
             return Failure.of_error(error)
+        if response.status_code == 401:
+            failure = Failure.of_response(response)
+            return self.refused(failure, "ARM", response.headers.get("WWW-Authenticate"))
         if response.status_code != 200:
             return Failure.of_response(response)
         try:

@@ -8,6 +8,7 @@ import binascii
 import inspect
 import json
 import os
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
@@ -24,10 +25,6 @@ class Cloud:
     arm_endpoint: str
     authority_host: str
     keyvault_suffix: str
-
-    @property
-    def arm_scope(self) -> str:
-        return f"{self.arm_endpoint}/.default"
 
 
 CLOUDS = {
@@ -97,29 +94,110 @@ def adopt(credential: object) -> AsyncCredential:
     return adapter(credential)
 
 
-def make_credential(auth: str, cloud: Cloud) -> AsyncCredential:
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a collection signs in and reads: a known cloud's, or a custom cloud's."""
+
+    cloud: str  # a name of CLOUDS, or "custom" for an ARM endpoint no known cloud has
+    arm_endpoint: str
+    authority_host: str
+    keyvault_suffix: str | None  # None: only vaults found through ARM are contacted
+
+    @property
+    def arm_scope(self) -> str:
+        return f"{self.arm_endpoint}/.default"
+
+    @property
+    def standard(self) -> bool:
+        """Whether these are exactly a known cloud's endpoints."""
+        known = CLOUDS.get(self.cloud)
+        return known is not None and (
+            known.arm_endpoint,
+            f"https://{known.authority_host}",
+            known.keyvault_suffix,
+        ) == (self.arm_endpoint, self.authority_host, self.keyvault_suffix)
+
+
+def _https(host_or_url: str) -> str:
+    text = host_or_url.strip().rstrip("/")
+    return text if "://" in text else f"https://{text}"
+
+
+def resolve_endpoints(
+    cloud: str,
+    arm_endpoint: str | None,
+    authority_host: str | None = None,
+    keyvault_suffix: str | None = None,
+) -> Endpoints:
+    """The endpoints of ``cloud``, as changed by a custom ARM endpoint, authority (option, then
+    ``AZURE_AUTHORITY_HOST``) or Key Vault domain. An ARM endpoint that is a known cloud's
+    brings that cloud's authority and Key Vault domain; any other makes a custom cloud, whose
+    token audience is the endpoint itself and whose vaults are trusted only when ARM lists them.
+    """
+    chosen = CLOUDS[cloud]
+    arm = (arm_endpoint or chosen.arm_endpoint).rstrip("/")
+    base = next((c for c in CLOUDS.values() if c.arm_endpoint == arm.lower()), None)
+    authority = authority_host or os.environ.get("AZURE_AUTHORITY_HOST") or None
+    suffix = keyvault_suffix or (base.keyvault_suffix if base else None)
+    return Endpoints(
+        cloud=base.name if base else "custom",
+        arm_endpoint=arm,
+        authority_host=_https(authority or (base or chosen).authority_host),
+        keyvault_suffix=f".{suffix.lstrip('.')}" if suffix else None,
+    )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-request bounds handed to azure-identity's own HTTP pipeline."""
+
+    timeout_s: float
+    max_retries: int
+    connection_verify: str | bool | None = None
+
+
+def make_credential(auth: str, endpoints: Endpoints, limits: Limits) -> AsyncCredential:
     """The azure-identity credential for ``--auth``; the caller closes it."""
     from azure.identity import aio as identity
 
-    authority = cloud.authority_host
+    transport: dict[str, Any] = {
+        "connection_timeout": limits.timeout_s,
+        "read_timeout": limits.timeout_s,
+        "retry_total": limits.max_retries,
+    }
+    if limits.connection_verify is not None:
+        transport["connection_verify"] = limits.connection_verify
+    signed_in = {"authority": endpoints.authority_host, **transport}
+    process_timeout = max(1, round(limits.timeout_s))
     credential: AsyncCredential
     if auth == "default":
-        credential = identity.DefaultAzureCredential(authority=authority)
+        credential = identity.DefaultAzureCredential(process_timeout=process_timeout, **signed_in)
     elif auth == "cli":
-        credential = identity.AzureCliCredential()
+        credential = identity.AzureCliCredential(process_timeout=process_timeout)
     elif auth == "managed-identity":
         # A user-assigned identity is named by AZURE_CLIENT_ID, as DefaultAzureCredential does.
-        credential = identity.ManagedIdentityCredential(client_id=os.environ.get("AZURE_CLIENT_ID"))
+        credential = identity.ManagedIdentityCredential(
+            client_id=os.environ.get("AZURE_CLIENT_ID"), **transport
+        )
     elif auth == "workload-identity":
         try:
-            credential = identity.WorkloadIdentityCredential(authority=authority)
+            credential = identity.WorkloadIdentityCredential(**signed_in)
         except ValueError as error:
             raise CollectionError(f"workload identity is not configured: {error}") from error
     elif auth == "environment":
-        credential = identity.EnvironmentCredential(authority=authority)
+        credential = identity.EnvironmentCredential(**signed_in)
     else:
         raise CollectionError(f"unknown auth mode {auth!r}; use one of {', '.join(AUTH_MODES)}")
     return credential
+
+
+def credential_type(credential: object) -> str:
+    """The class of the credential that gave the token (the one of a chain that succeeded)."""
+    inner = getattr(credential, "_credential", None)  # a caller's credential, adopted
+    if inner is not None:
+        credential = inner
+    succeeded = getattr(credential, "_successful_credential", None)
+    return type(succeeded if succeeded is not None else credential).__name__
 
 
 def token_claims(token: str) -> dict[str, Any]:
@@ -135,18 +213,70 @@ def token_claims(token: str) -> dict[str, Any]:
     return claims if isinstance(claims, dict) else {}
 
 
+class SignInError(CollectionError):
+    """No token could be had, or the token was refused: the collection stops (exit 2)."""
+
+
 async def identity_of(credential: AsyncCredential, scope: str) -> dict[str, str | None]:
-    """Who the ARM token says we are; fails the collection when no token can be had."""
-    from azure.core.exceptions import AzureError
+    """Who the ARM token says we are; fails the collection when the credential says no.
+
+    azure-identity's whole explanation is kept: for ``--auth default`` it lists each credential
+    tried and why it could not sign in. A token endpoint that does not answer raises what the
+    transport raised (the caller bounds the wait).
+    """
+    from azure.core.exceptions import ClientAuthenticationError
 
     try:
         token = await credential.get_token(scope)
-    except (AzureError, ValueError, OSError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-        raise CollectionError(f"no Azure credential available: {first_line}") from error
+    except (ClientAuthenticationError, ValueError) as error:
+        text = str(getattr(error, "message", None) or error).strip() or repr(error)
+        raise SignInError(f"no Azure credential available: {text}") from error
     claims = token_claims(token.token)
     return {
         "object_id": claims.get("oid"),
         "app_id": claims.get("appid") or claims.get("azp"),
         "tenant_id": claims.get("tid"),
     }
+
+
+_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
+_TENANT_IN_URL = re.compile(r"https://[^/\s'\"]+/([0-9a-fA-F-]{36})")
+# What a refused token means, by ARM's error code or, failing that, by the words of the refusal.
+_REFUSALS = (
+    (
+        ("ExpiredAuthenticationToken", "expired", "expiry", "lifetime"),
+        "the access token has expired (check this machine's clock, then sign in again)",
+    ),
+    (
+        ("InvalidAuthenticationTokenTenant", "wrong issuer", "invalid issuer"),
+        "the access token was issued by another tenant than the one that owns the resource "
+        "(sign in to that tenant: AZURE_TENANT_ID, or az login --tenant)",
+    ),
+    (
+        ("InvalidAuthenticationTokenAudience", "audience"),
+        "the access token was issued for another audience (check --cloud and --arm-endpoint: "
+        "the token's audience must be the endpoint's)",
+    ),
+)
+
+
+def explain_refusal(
+    service: str, code: str | None, message: str, www_authenticate: str | None
+) -> str:
+    """Why ``service`` refused the token (HTTP 401), from its error and WWW-Authenticate header.
+
+    A refused token is a sign-in problem, never a missing role: the message says which.
+    """
+    challenge = dict(_CHALLENGE_PARAM.findall(www_authenticate or ""))
+    description = challenge.get("error_description", "")
+    said = " ".join(filter(None, (code, message, description))).lower()
+    reason = next(
+        (text for words, text in _REFUSALS if any(w.lower() in said for w in words)),
+        "the access token was refused",
+    )
+    tenants = _TENANT_IN_URL.findall(
+        " ".join(filter(None, (challenge.get("authorization_uri"), challenge.get("authorization"))))
+    )
+    expected = f"; the resource's tenant is {tenants[0]}" if tenants else ""
+    detail = " ".join(filter(None, (f"{code}:" if code else None, message, description)))
+    return f"{service} refused the access token (HTTP 401): {reason}{expected}. {detail}".strip()

@@ -269,7 +269,7 @@ class GuardedTransport(AsyncHttpTransport[HttpRequest, AsyncHttpResponse]):
             started = time.perf_counter()
             try:
                 response: AsyncHttpResponse = await self._inner.send(request, **kwargs)
-            except Exception:
+            except (Exception, asyncio.CancelledError):  # cut short by the deadline or a signal
                 self._ledger.record(request.method, request.url, None, started, None)
                 raise
         self._ledger.record(

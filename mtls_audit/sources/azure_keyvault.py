@@ -17,32 +17,17 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from azure.core.exceptions import ClientAuthenticationError
+
 from .azure_arm import Api, ArmReader, Failure, Json
 from .azure_http import CappedRetryPolicy, GuardedTransport, origin
 from .azure_store import Store
+from .roles import BUILTIN_ROLE_IDS
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential as AsyncCredential
 
 KEYVAULT_API = "2023-07-01"
-
-# Built-in roles the assessment knows by GUID (FACTS §7 and the generic Owner, Contributor,
-# Reader, User Access Administrator); any other role definition is fetched.
-BUILTIN_ROLE_IDS = frozenset(
-    {
-        "00482a5a-887f-4fb3-b363-3b7fe8e74483",
-        "a4417e6f-fecd-4de8-b567-7b0420556985",
-        "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba",
-        "4633458b-17de-408a-b874-0445c86b69e6",
-        "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
-        "21090545-7ca7-4776-b22c-e363652d74d2",
-        "f25e0fa2-a7c8-4377-a976-54943a77a395",
-        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-        "b24988ac-6180-42a0-ab88-20f7382dd24c",
-        "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
-    }
-)
 
 
 def split_secret_id(secret_id: object) -> tuple[str, str] | None:
@@ -152,7 +137,7 @@ class KeyVaultCollector:
         credential: AsyncCredential,
         transport: GuardedTransport,
         retry_policy: Callable[[], CappedRetryPolicy],
-        keyvault_suffix: str,
+        keyvault_suffix: str | None,
     ) -> None:
         self._reader = reader
         self._vaults_api = vaults_api
@@ -187,27 +172,33 @@ class KeyVaultCollector:
         return facts
 
     def _in_cloud(self, vault_url: str) -> bool:
-        return (urlsplit(vault_url).hostname or "").endswith(self._suffix)
+        host = urlsplit(vault_url).hostname or ""
+        return self._suffix is not None and host.endswith(self._suffix)
 
     async def _locate(self, urls: set[str], subscriptions: Sequence[str]) -> dict[str, Json]:
         """Find each vault's ARM resource by its ``vaultUri`` (no Resource Graph here)."""
         located: dict[str, Json] = {}
+        failed = 0
         for sub in subscriptions:
             if urls <= located.keys():
                 break
-            listed = await self._reader.items(
-                self._vaults_api,
-                f"/subscriptions/{sub}/providers/Microsoft.KeyVault/vaults",
-                what="keyvaults",
-                subject=f"/subscriptions/{sub}",
-            )
+            scope = f"/subscriptions/{sub}"
+            path = f"{scope}/providers/Microsoft.KeyVault/vaults"
+            listed, failure = await self._reader.pages(self._vaults_api, path)
+            if failure is not None:
+                failed += 1
+                self._reader.gaps.add(failure, subject=scope, what="keyvaults")
             for vault in listed:
                 uri = str((vault.get("properties") or {}).get("vaultUri") or "")
                 if uri and origin(uri) in urls and "id" in vault:
                     located.setdefault(origin(uri), vault)
         for url in sorted(urls - located.keys()):
-            message = "no Microsoft.KeyVault/vaults resource has this vaultUri in scope"
-            missing = Failure(kind="not-found", message=message)
+            if failed:
+                message = f"not looked for: {failed} vault listing(s) in scope failed"
+                missing = Failure(kind="not-collected", message=message)
+            else:
+                message = "no Microsoft.KeyVault/vaults resource has this vaultUri in scope"
+                missing = Failure(kind="not-found", message=message)
             self._reader.gaps.add(missing, subject=url, what="keyvault")
         for url, vault in located.items():
             if not vault.get("properties"):
@@ -247,16 +238,13 @@ class KeyVaultCollector:
         self, vault_url: str, names: list[str], into: dict[str, Json], trusted: bool
     ) -> None:
         if not trusted:
+            domain = f"*{self._suffix}" if self._suffix else "no Key Vault domain was given"
             message = (
-                f"not a Key Vault of this cloud (*{self._suffix}) and not found through ARM: "
+                f"not a Key Vault of this cloud ({domain}) and not found through ARM: "
                 "not contacted, so that no token is sent there"
             )
             for name in names:
-                self._reader.gaps.add(
-                    Failure(kind="unsupported", message=message),
-                    subject=f"{vault_url}/certificates/{name}",
-                    what="keyvault-certificate",
-                )
+                self._gap(Failure(kind="unsupported", message=message), vault_url, name)
             return
         from azure.keyvault.certificates.aio import CertificateClient
 
@@ -280,12 +268,16 @@ class KeyVaultCollector:
         self, client: Any, vault_url: str, name: str, into: dict[str, Json]
     ) -> None:
         try:
-            certificate = await client.get_certificate(name)
+            async with self._reader.stop.bounded():
+                certificate = await client.get_certificate(name)
+        except ClientAuthenticationError as error:
+            self._gap(self._reader.signed_in_failure(error, "Key Vault"), vault_url, name)
+            return
         except Exception as error:  # every failure of a read is a gap, never a crash
-            self._reader.gaps.add(
-                Failure.of_error(error),
-                subject=f"{vault_url}/certificates/{name}",
-                what="keyvault-certificate",
-            )
+            self._gap(Failure.of_error(error), vault_url, name)
             return
         into[name] = certificate_facts(certificate)
+
+    def _gap(self, failure: Failure, vault_url: str, name: str) -> None:
+        subject = f"{vault_url}/certificates/{name}"
+        self._reader.gaps.add(failure, subject=subject, what="keyvault-certificate")

@@ -49,7 +49,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     if not model.services:
         yield failed(
             "(snapshot)",
-            "The snapshot holds no API Management service: nothing was audited.",
+            f"The snapshot holds no API Management service ({model.nothing_to_audit}).",
             name="snapshot",
         )
     for svc in model.services:

@@ -16,6 +16,8 @@ from mtls_audit.api import (
     rule,
 )
 
+from .._common import hostnames_unknown
+
 
 @rule(
     id="MTLS-GW-01",
@@ -64,7 +66,10 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     for svc in model.services:
         service = svc.service
         name = service.name
-        if service.tier is Tier.CLASSIC:
+        unknown_hosts = list(hostnames_unknown(svc, "client certificate negotiation"))
+        if service.tier is Tier.CLASSIC and unknown_hosts:
+            yield from unknown_hosts
+        elif service.tier is Tier.CLASSIC:
             proxies = [h for h in service.hostnames if h.is_proxy]
             yes = [h for h in proxies if h.negotiates is True]
             unknown = [h for h in proxies if h.negotiates is None]

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from mtls_audit.api import Model, Options, Result, Severity, failed, passed, rule
 
-from .._common import classic_only
+from .._common import classic_only, hostnames_unknown
 
 
 @rule(
@@ -47,7 +47,9 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/configure-custom-domain
     """
     for svc in model.services:
-        skip = list(classic_only(svc, "a custom gateway domain"))
+        skip = list(classic_only(svc, "a custom gateway domain")) or list(
+            hostnames_unknown(svc, "a custom gateway domain")
+        )
         if skip:
             yield from skip
             continue

@@ -16,7 +16,7 @@ from mtls_audit.api import (
     rule,
 )
 
-from .._common import classic_only
+from .._common import classic_only, hostnames_unknown
 
 
 @rule(
@@ -57,7 +57,9 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
     for svc in model.services:
-        skip = list(classic_only(svc, "per-hostname negotiation"))
+        skip = list(classic_only(svc, "per-hostname negotiation")) or list(
+            hostnames_unknown(svc, "per-hostname negotiation")
+        )
         if skip:
             yield from skip
             continue

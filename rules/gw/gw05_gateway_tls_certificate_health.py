@@ -21,7 +21,7 @@ from mtls_audit.api import (
     secret_version_of,
 )
 
-from .._common import describe_days, expiry_level
+from .._common import describe_days, expiry_level, hostnames_unknown
 
 
 @rule(
@@ -67,6 +67,10 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/configure-custom-domain
     """
     for svc in model.services:
+        unresolved = list(hostnames_unknown(svc, "the health of the hostname certificates"))
+        if unresolved:
+            yield from unresolved
+            continue
         custom = [h for h in svc.service.hostnames if not h.is_builtin]
         if not custom:
             yield not_applicable(

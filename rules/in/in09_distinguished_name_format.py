@@ -37,7 +37,6 @@ _WALK = PinWalk(
     unreadable_words=("issuer", "subject"),
     unreadable="that may compare an issuer or subject",
 )
-_CA_KINDS = ("ca", "gateway-ca")
 _COUNTRY, _COMMON_NAME = "2.5.4.6", "2.5.4.3"
 _FORMS = {
     DnForm.OPENSSL_SLASH: "slash form (/CN=…/O=…)",
@@ -119,7 +118,7 @@ class _Known:
         for subject, issuer, cert in issued:
             if subject is None:
                 continue
-            if cert.kind in _CA_KINDS or subject in issuers:
+            if cert.is_ca or subject in issuers:
                 cas.setdefault(subject, cert.name)
             elif issuer is not None and issuer != subject:
                 leaves.setdefault(subject, cert.name)  # issued by another: not self-signed

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mtls_audit.api import (
+    CertificateRole,
     Evidence,
     InventoryCertificate,
     Model,
@@ -28,12 +29,11 @@ from mtls_audit.api import (
 from .._policy import PinWalk, dn_key, judge_pin_sites, shown_pin, site_key
 
 _JUDGED = (PinField.THUMBPRINT, PinField.ISSUER_THUMBPRINT, PinField.ISSUER)
-_WALK = PinWalk(
-    what="certificate pins",
-    chosen=lambda pin: pin.field in _JUDGED,
-    none="No policy of {name} pins a thumbprint or an issuer.",
-)
 _NOT_HEX = re.compile(r"[^0-9A-Fa-f]")
+_NOT_A_CLIENT = {
+    CertificateRole.GATEWAY_TLS: "the gateway's own TLS certificate",
+    CertificateRole.BACKEND_CLIENT: "the client certificate a backend presents",
+}
 
 
 @rule(
@@ -44,7 +44,8 @@ _NOT_HEX = re.compile(r"[^0-9A-Fa-f]")
     topics=("policy-validation", "trust-anchors"),
     guide="beyond",
     remediation={
-        "portal": "APIs > policy editor: remove pins of retired certificates; CA certificates: "
+        "portal": "APIs > policy editor: remove pins of retired certificates, and pin a client "
+        "certificate's issuing CA as issuer-thumbprint, never as thumbprint; CA certificates: "
         "upload the issuing CA the policy names (classic tiers).",
         "cli": "az apim update … to upload the CA; az rest --method put …/policies/policy "
         "with the current thumbprints",
@@ -67,7 +68,15 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         pin matching nothing the snapshot knows fails at low severity (client certificates are
         rarely in a snapshot, so this is a prompt to confirm the pin, not a verdict). Named
         values are resolved; an unknown value, or a match whose expiry is not recorded, is
-        indeterminate. Subject pins are not judged. One result per element holding pins.
+        indeterminate. One result per element holding pins.
+
+        A pin that names the wrong kind of certificate can never match and fails at high
+        severity: a client ``thumbprint`` equal to a CA's (the CA store, a self-hosted gateway's
+        certificate authorities, any certificate whose basic constraints say CA), to the
+        gateway's own TLS certificate or to a backend's client certificate; an
+        ``issuer-thumbprint`` or issuer name naming a certificate that is not a CA; a client
+        subject equal to a CA's subject. A self-signed client certificate uploaded to the CA
+        store as its own anchor (basic constraints CA:FALSE) may rightly be pinned by thumbprint.
 
     Why it matters:
         A pin on a certificate that has expired or been replaced either locks every client
@@ -76,7 +85,8 @@ def check(model: Model, options: Options) -> Iterator[Result]:
 
     Example of a failing configuration:
         ``<identity issuer-thumbprint="…"/>`` naming an intermediate CA that expired last
-        month.
+        month; ``context.Request.Certificate.Thumbprint == "…"`` with the thumbprint copied
+        from the CA certificates blade, which refuses every client.
 
     What passes:
         Pins naming the CA certificates uploaded to the service, within their validity.
@@ -86,8 +96,14 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
     known = _Inventory.of(certificate_inventory(model))
+    walk = PinWalk(
+        what="certificate pins",
+        # Subject pins are judged only when they name a CA: no inventory holds client leaves.
+        chosen=lambda pin: pin.field in _JUDGED or bool(known.wrong_kind(pin)),
+        none="No policy of {name} pins a thumbprint or an issuer.",
+    )
     yield from judge_pin_sites(
-        model, _WALK, lambda subject, site, pins: _judge(model, subject, site, pins, known)
+        model, walk, lambda subject, site, pins: _judge(model, subject, site, pins, known)
     )
 
 
@@ -116,6 +132,52 @@ class _Inventory:
         subject = dn_key(pin.value)
         return [] if subject is None else self.by_subject.get(subject, [])
 
+    def wrong_kind(self, pin: Pin) -> str:
+        """Why no client certificate can ever satisfy the pin, from what the certificates it
+        names are; empty when nothing says so."""
+        found = self.matches(pin)
+        if pin.field in (PinField.THUMBPRINT, PinField.SUBJECT):
+            cas = [cert for cert in found if cert.is_ca]
+            if cas:
+                own = "thumbprint" if pin.field is PinField.THUMBPRINT else "subject"
+                fix = (
+                    "to accept the clients it issues, pin issuer-thumbprint (or "
+                    "issuer-certificate-id), or check the chain with Verify() with the CA "
+                    "uploaded"
+                    if pin.field is PinField.THUMBPRINT
+                    else "compare the issuer (issuer-subject) with it, or the subject with the "
+                    "client's own name"
+                )
+                return (
+                    f"{shown_pin(pin)} is the {own} of the CA certificate {_names(cas)}: no "
+                    f"client certificate carries its CA's {own}, so every client is refused; "
+                    f"{fix}"
+                )
+            if pin.field is PinField.THUMBPRINT:
+                for cert in found:
+                    role = next((r for r in cert.roles if r in _NOT_A_CLIENT), None)
+                    if role is not None:
+                        return (
+                            f"{shown_pin(pin)} is the thumbprint of {_names([cert])}, "
+                            f"{_NOT_A_CLIENT[role]}, not a client's: no client presents it, so "
+                            "every client is refused; pin the thumbprint of the client's "
+                            "certificate"
+                        )
+            return ""
+        leaves = [cert for cert in found if _leaf(cert)]
+        if not leaves or len(leaves) < len(found):
+            return ""
+        own = "thumbprint" if pin.field.is_thumbprint else "subject"
+        return (
+            f"{shown_pin(pin)} is the {own} of {_names(leaves)}, which is not a CA: it issues no "
+            "certificate, so every client is refused; pin the client certificate's issuing CA"
+        )
+
+
+def _leaf(cert: InventoryCertificate) -> bool:
+    """Known not to be a CA: its basic constraints say so, or the service uses it as a leaf."""
+    return cert.is_ca is False or any(role in _NOT_A_CLIENT for role in cert.roles)
+
 
 def _hex(thumbprint: str) -> str:
     return _NOT_HEX.sub("", thumbprint).upper()
@@ -125,6 +187,7 @@ def _judge(model: Model, subject: str, site: PinSite, pins: list[Pin], known: _I
     label = site.origin.label
     where = f"{label} line {site.line}"
     evidence: list[Evidence] = [PolicyCitation(*site.place())]
+    wrong: list[str] = []
     expired: list[str] = []
     unknown: list[str] = []
     undated: list[str] = []
@@ -135,6 +198,9 @@ def _judge(model: Model, subject: str, site: PinSite, pins: list[Pin], known: _I
             continue
         found = known.matches(pin)
         evidence += [cert.citation for cert in found]
+        if why := known.wrong_kind(pin):
+            wrong.append(why)
+            continue
         dated = [(cert, days_left(cert.expiry, model.as_of)) for cert in found if cert.expiry]
         alive = [cert for cert, days in dated if days >= 0]
         if alive:
@@ -150,9 +216,9 @@ def _judge(model: Model, subject: str, site: PinSite, pins: list[Pin], known: _I
             )
     cites = tuple(dict.fromkeys(evidence))
     key = site_key(label, site.line)
-    message = f"{where}: " + "; ".join(expired + unknown + undated + valid) + "."
-    if expired or unknown:
-        severity = Severity.HIGH if expired else Severity.LOW
+    message = f"{where}: " + "; ".join(wrong + expired + unknown + undated + valid) + "."
+    if wrong or expired or unknown:
+        severity = Severity.HIGH if wrong or expired else Severity.LOW
         return failed(subject, message, *cites, key=key, severity=severity, name=label)
     if undated:
         return indeterminate(subject, message, *cites, key=key, name=label)

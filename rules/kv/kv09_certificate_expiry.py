@@ -25,7 +25,6 @@ _KINDS = {
     "ca": "CA certificate",
     "entity": "Certificate",
     "keyvault": "Key Vault certificate",
-    "gateway-ca": "Gateway CA certificate",
 }
 
 

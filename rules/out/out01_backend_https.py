@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from mtls_audit.api import (
+    Backend,
     Evidence,
     Model,
     Options,
     PolicyCitation,
     Result,
+    ServiceFabric,
     ServiceModel,
     Severity,
     document_elements,
@@ -22,6 +24,7 @@ from mtls_audit.api import (
     passed,
     policy_layers,
     rule,
+    url_scheme,
 )
 
 from .._policy import document_subject, policies_uncollected, site_key, unreadable_documents
@@ -37,11 +40,40 @@ def judge_url(
         return indeterminate(
             subject, f"{label}: the URL {url!r} cannot be resolved.", cite, key=key, name=name
         )
-    scheme = urlsplit(url.strip()).scheme.lower()
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError as exc:  # e.g. https://host[x]/: brackets in a host hold an IPv6 address
+        return indeterminate(
+            subject, f"{label}: {url!r} is not a valid URL ({exc}).", cite, key=key, name=name
+        )
     if scheme == "https":
         return passed(subject, f"{label} uses HTTPS ({url}).", cite, key=key, name=name)
     message = f"{label} uses {scheme or 'no'} scheme, not HTTPS: {url}"
     return failed(subject, message, cite, key=key, name=name)
+
+
+def _judge_fabric(backend: Backend, fabric: ServiceFabric) -> Result:
+    """A Service Fabric backend is reached through the cluster's management endpoints: their
+    scheme is the transport the configuration sets (see ``model.fabric``)."""
+    label = f"Backend {backend.name} (Service Fabric service {fabric.url or '?'})"
+    cites = (fabric.cite("managementEndpoints"), backend.props.cite("url"))
+    endpoints = fabric.management_endpoints
+    if not endpoints:
+        message = f"{label}: the cluster's management endpoints are not in the snapshot."
+        return indeterminate(backend.id, message, *cites, name=backend.name)
+    unknown = [e for e in endpoints if not isinstance(e, str) or is_unresolved(e) or _computed(e)]
+    if unknown:
+        message = f"{label}: management endpoint(s) {unknown!r} cannot be resolved."
+        return indeterminate(backend.id, message, *cites, name=backend.name)
+    plain = [e for e in endpoints if url_scheme(str(e)) != "https"]
+    if plain:
+        message = f"{label} resolves the service through management endpoint(s) not on HTTPS: "
+        return failed(backend.id, message + ", ".join(map(str, plain)), *cites, name=backend.name)
+    message = (
+        f"{label} resolves the service through the cluster's management endpoint(s) over "
+        f"HTTPS ({', '.join(map(str, endpoints))})."
+    )
+    return passed(backend.id, message, *cites, name=backend.name)
 
 
 def _computed(url: str) -> bool:
@@ -73,7 +105,10 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         parsed URL, not on a substring (``http://https-looking.example.com`` is HTTP). A URL
         computed by a policy expression, or holding a ``{{named value}}`` or a deployment
         placeholder, is indeterminate, as is a policy that cannot be read. One result per
-        backend, API and ``set-backend-service`` element.
+        backend, API and ``set-backend-service`` element. A Service Fabric backend
+        (``fabric:/app/service``) names a service, not a host: the gateway resolves it through
+        the cluster's ``managementEndpoints``, so their scheme is judged; the scheme of the
+        endpoint the service registers in the cluster is not part of the APIM configuration.
 
     Why it matters:
         A gateway-to-backend call over HTTP sends patient data in clear text and cannot carry
@@ -92,7 +127,11 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     for svc in model.services:
         judged = 0
         for backend in svc.backends:
-            if backend.props.has("url"):
+            fabric = backend.service_fabric
+            if fabric is not None:
+                judged += 1
+                yield _judge_fabric(backend, fabric)
+            elif backend.props.has("url"):
                 judged += 1
                 yield judge_url(
                     backend.id,

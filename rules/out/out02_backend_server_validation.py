@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
+    Backend,
+    Citation,
     Model,
     Options,
     Result,
@@ -43,7 +45,9 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     """
     What it checks:
         Each backend's ``tls.validateCertificateChain`` and ``tls.validateCertificateName`` are
-        not false. Both default to true when absent.
+        not false. Both default to true when absent. For a Service Fabric backend the result
+        also names how the cluster's management endpoint is authenticated
+        (``serverX509Names`` or ``serverCertificateThumbprints``, or the chain only).
 
     Why it matters:
         Without server validation the gateway talks to whoever answers: a man in the middle
@@ -91,10 +95,25 @@ def check(model: Model, options: Options) -> Iterator[Result]:
                     name=backend.name,
                 )
             else:
+                pinned, pins = _cluster_pins(backend)
                 yield passed(
                     backend.id,
                     f"{label} validates the server certificate chain and "
-                    "name" + (" (defaults)" if tls is None else "") + ".",
+                    "name" + (" (defaults)" if tls is None else "") + pinned + ".",
                     *cites,
+                    *pins,
                     name=backend.name,
                 )
+
+
+def _cluster_pins(backend: Backend) -> tuple[str, list[Citation]]:
+    """How a Service Fabric backend authenticates its cluster's management endpoint."""
+    fabric = backend.service_fabric
+    if fabric is None:
+        return "", []
+    names, thumbprints = fabric.server_names, fabric.server_thumbprints
+    cites = [fabric.cite("serverX509Names"), fabric.cite("serverCertificateThumbprints")]
+    if not (names or thumbprints):
+        return "; the Service Fabric cluster's certificate is checked by chain only", cites
+    pinned = [f"subject {n}" for n in names] + [f"thumbprint {t}" for t in thumbprints]
+    return "; the Service Fabric cluster's certificate must match " + " or ".join(pinned), cites

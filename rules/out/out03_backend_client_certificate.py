@@ -54,7 +54,9 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     """
     What it checks:
         Each backend entity names a client certificate for the gateway to present:
-        ``credentials.certificateIds`` or ``credentials.certificate`` is a non-empty list.
+        ``credentials.certificateIds`` or ``credentials.certificate`` is a non-empty list; for a
+        Service Fabric backend, ``serviceFabricCluster.clientCertificateId`` (or
+        ``clientCertificatethumbprint``), the certificate it presents to the cluster.
         Backend pools are not applicable (their member backends are judged). A certificate
         presented by an ``authentication-certificate`` policy is not counted for a backend
         entity. Each API (or operation, where they differ) on each product path whose
@@ -105,8 +107,29 @@ def _judge_entity(backend: Backend) -> Result:
             backend.props.cite("type"),
             name=backend.name,
         )
+    fabric = backend.service_fabric
+    client = fabric.client_certificate if fabric else None
+    if client is not None:
+        how = "thumbprint" if client.by_thumbprint else "certificate"
+        return passed(
+            backend.id,
+            f"{label} presents the client {how} {client.reference} to the Service Fabric "
+            "cluster it resolves the service through.",
+            client.citation,
+            name=backend.name,
+        )
     creds = backend.credentials
     if creds is None:
+        if fabric is not None:
+            return failed(
+                backend.id,
+                f"{label} is a Service Fabric backend that presents no client certificate to "
+                "its cluster (serviceFabricCluster has no clientCertificateId or "
+                "clientCertificatethumbprint, and there are no credentials).",
+                fabric.cite("clientCertificateId"),
+                backend.props.cite("credentials"),
+                name=backend.name,
+            )
         return failed(
             backend.id,
             f"{label}: no client certificate is configured on the backend entity "

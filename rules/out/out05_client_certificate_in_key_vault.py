@@ -119,7 +119,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
 
 def _judge(cert_id: str, name: str, props: View, group: list[BackendCertificate]) -> Result:
     """One certificate entity (its id, name and properties) and the backends using it."""
-    backends = ", ".join(dict.fromkeys(use.backend.name for use in group))
+    backends = ", ".join(sorted({use.backend.name for use in group}, key=str.lower))
     label = f"Certificate {name} (client certificate of backend {backends})"
     return _kept_in_vault(cert_id, label, props, *(use.citation for use in group), name=name)
 

@@ -7,16 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from mtls_audit.report.evidence import validate_evidence
 from tests.audit.conftest import exit_of, write_sample
 from tests.cli.test_cli import run_cli
-
-SARIF_SCHEMA = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "schemas" / "sarif-schema-2.1.0.json"
-)
+from tests.conftest import sarif_validator
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +68,7 @@ def test_a_new_critical_fails_and_sarif_says_it_is_new(
     assert (gone["rule_id"], gone["status_now"]) == ("MTLS-GW-03", "pass")
 
     sarif = load(out / "results.sarif")
-    schema = json.loads(SARIF_SCHEMA.read_text("utf-8"))
-    assert [e.message for e in jsonschema.Draft4Validator(schema).iter_errors(sarif)] == []
+    assert [e.message for e in sarif_validator().iter_errors(sarif)] == []
     run = sarif["runs"][0]
     assert run["baselineGuid"] == load(baseline)["run"]["id"]
     states = {r["partialFingerprints"]["mtlsAudit/v1"]: r["baselineState"] for r in run["results"]}

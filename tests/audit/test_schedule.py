@@ -160,7 +160,7 @@ def test_a_toml_schedule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 0
     # The sample fails many rules: ungated, that is "not gated", never a pass.
     assert out.startswith("demo: NOT GATED (exit 0) ")
-    assert "25 critical, 33 high, 28 medium, 9 low failing" in out
+    assert "25 critical, 34 high, 28 medium, 9 low failing" in out
     assert (tmp_path / "toml-runs" / "history.sqlite").is_file()
 
 
@@ -175,6 +175,8 @@ def test_a_toml_schedule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         (("fail_on: critical", "fail_on: severe"), "/", "field 'fail_on'"),
         (("formats: [json]", "formats: [json, docx]"), "/", "unknown format docx"),
         (("trend_runs: 5", "trend_runs: 0"), "/", "field 'trend_runs'"),
+        (("sample: true", "sample: true\n    deadline: 60"), CLINICAL, "'deadline'"),
+        (("trend_runs: 5", "trend_runs: 5\ntimeout: 0"), "/", "field 'timeout'"),
     ],
 )
 def test_a_bad_schedule_names_the_target_and_field(
@@ -190,3 +192,26 @@ def test_a_bad_schedule_names_the_target_and_field(
     assert f"{config}: {where}: " in err
     assert words in err
     assert not (tmp_path / "runs").exists()
+
+
+def test_live_targets_take_their_own_bounds_over_the_schedule_defaults(tmp_path: Path) -> None:
+    from mtls_audit.audit.schedule import load_config
+    from mtls_audit.sources.azure import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+
+    text = """\
+deadline: 300
+targets:
+  - name: prod
+    subscriptions: [00000000-0000-0000-0000-000000000001]
+    timeout: 10
+    retries: 1
+  - name: test
+    subscriptions: [00000000-0000-0000-0000-000000000002]
+"""
+    prod, test = load_config(schedule(tmp_path, text=text)).targets
+    assert (prod.timeout_s, prod.retries, prod.deadline_s) == (10, 1, 300)
+    assert (test.timeout_s, test.retries, test.deadline_s) == (
+        DEFAULT_TIMEOUT_S,
+        DEFAULT_RETRIES,
+        300,
+    )

@@ -215,7 +215,11 @@ GOOD = (
 @pytest.mark.parametrize(
     ("second", "where", "words"),
     [
-        (GOOD.format(extra=", approver: null"), GW03, "'approver': is required"),
+        (
+            GOOD.format(extra="").replace("approver: a", "approver: null"),
+            GW03,
+            "'approver': is required",
+        ),
         (
             GOOD.format(extra="").replace("2099-01-01", "31/12/2099"),
             "waivers[1] (MTLS-GW-03)",
@@ -280,3 +284,22 @@ def test_a_waivers_file_of_the_wrong_shape_is_an_input_error(
     assert code == 2
     assert str(path) in err
     assert words in err
+
+
+def test_a_waiver_for_an_unknown_rule_is_refused_with_its_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    second = GOOD.format(extra="").replace("MTLS-GW-03", "MTLS-GW-30")
+    path = waivers_file(tmp_path, ENTRY.format(second=second))
+    code, _, err = run_cli(["scan", "--sample", "--waivers", str(path)], capsys)
+    assert code == 2
+    assert f"{path}: line 8: waivers[1] (MTLS-GW-30): field 'rule': no rule 'MTLS-GW-30'" in err
+    toml = waivers_file(
+        tmp_path,
+        '[[waivers]]\nrule = "MTLS-NOPE-01"\nsubjects = "*"\njustification = "j"\n'
+        'approver = "a"\napproved_on = 2020-01-01\nexpires_on = 2099-01-01\n',
+        name="waivers.toml",
+    )
+    code, _, err = run_cli(["scan", "--sample", "--waivers", str(toml)], capsys)
+    assert code == 2
+    assert f"{toml}: waivers[0] (MTLS-NOPE-01): field 'rule': no rule 'MTLS-NOPE-01'" in err

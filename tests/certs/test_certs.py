@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import warnings
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -36,6 +37,7 @@ from mtls_audit.certs import (
     validity_at,
 )
 from mtls_audit.errors import InputError
+from mtls_audit.redaction import Redactor
 from tests.certs.factory import NOW, mint, mint_intermediate, mint_leaf, mint_root
 
 
@@ -80,6 +82,24 @@ def test_thumbprints_are_upper_case_hex_of_the_der() -> None:
 )
 def test_serial_is_shown_as_dotnet_shows_the_der_integer(serial: int, shown: str) -> None:
     assert serial_hex(mint("CN=serial", serial=serial).cert) == shown
+
+
+def test_a_negative_serial_is_read_without_a_warning_on_stderr() -> None:
+    """Real certificates carry one (RFC 5280 forbids it; Windows and APIM accept it)."""
+    der = mint("CN=negative", serial=0x7E).der
+    at = der.index(bytes.fromhex("020201") + b"\x7e")  # version [0], then serial INTEGER 0x7E
+    negative = der[: at + 2] + b"\x01\xfe" + der[at + 4 :]
+    pem = base64.encodebytes(negative).decode()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cert = load_certificate(negative)
+        load_certificate(f"-----BEGIN CERTIFICATE-----\n{pem}-----END CERTIFICATE-----\n")
+        assert serial_hex(cert) == "FE"
+        encoded = base64.b64encode(negative).decode()
+        system = {"certificates": [{"encodedCertificate": encoded}]}
+        service = {"type": "Microsoft.ApiManagement/service", "properties": system}
+        kept = Redactor().resource(service)
+        assert kept["properties"] == system
 
 
 # --- time -----------------------------------------------------------------------------------------

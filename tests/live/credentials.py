@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from azure.core.credentials import AccessToken
 
-from .instance import TENANT
+from .instance import SUBSCRIPTION, TENANT
 
 Json = dict[str, Any]
 
@@ -52,3 +54,38 @@ class FakeSyncCredential:
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         return AccessToken(self.token, int(time.time()) + 3600)
+
+
+_STUB = """#!{python}
+import json, sys, time
+with open({log!r}, "a") as log:
+    log.write(" ".join(sys.argv[1:]) + "\\n")
+if sys.argv[1:5] != ["account", "get-access-token", "--output", "json"]:
+    sys.exit("unexpected az command")
+print(json.dumps({{
+    "accessToken": {token!r},
+    "expiresOn": "2099-01-01 00:00:00.000000",
+    "expires_on": int(time.time()) + 3600,
+    "tokenType": "Bearer",
+    "subscription": {subscription!r},
+    "tenant": {tenant!r},
+}}))
+"""
+
+
+def stub_az(folder: Path) -> Path:
+    """A folder holding an ``az`` that hands out the fake token and logs its arguments."""
+    folder.mkdir()
+    log = folder / "az.log"
+    az = folder / "az"
+    az.write_text(
+        _STUB.format(
+            python=sys.executable,
+            log=str(log),
+            token=TOKEN,
+            subscription=SUBSCRIPTION,
+            tenant=TENANT,
+        )
+    )
+    az.chmod(0o755)
+    return log

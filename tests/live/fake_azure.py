@@ -4,7 +4,8 @@ It serves any list of ARM resources (``instance.Instance``): a GET of a resource
 resource, a GET of ``<resource id>/<collection>`` lists its children (paged with ``nextLink``),
 plus the few listings ARM computes (services and vaults by subscription, role assignments by
 scope, ``allPolicies``). Faults are injected by path pattern. Key Vault answers an unauthenticated
-request with its authentication challenge, as the SDK expects.
+request with its authentication challenge, as the SDK expects. It is also a Microsoft Entra
+authority: a POST to ``/<tenant>/oauth2/v2.0/token`` hands out the fake token.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ _SERVICES = re.compile(
     r"/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?/providers/microsoft\.apimanagement/service"
 )
 _VAULTS = re.compile(r"/subscriptions/([^/]+)/providers/microsoft\.keyvault/vaults")
+TOKEN_PATH = re.compile(r"/[^/]+/oauth2/v2\.0/token")
 _CHALLENGE = (
     f'Bearer authorization="https://login.microsoftonline.com/{TENANT}", '
     'resource="https://vault.azure.net"'
@@ -161,6 +163,10 @@ class FakeAzure:
         headers: dict[str, str] = {}
         if fault is not None and fault.status is not None:
             status, body, headers = fault.status, _error(fault.code, fault.message), fault.headers
+        elif handler.command == "POST" and TOKEN_PATH.fullmatch(path):
+            _ = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+            status, body = 200, {"access_token": self.token, "token_type": "Bearer"}
+            body |= {"expires_in": 3600, "ext_expires_in": 3600}
         elif handler.command != "GET":
             status, body = 405, _error("MethodNotAllowed", "read-only fake")
         elif path.lower().startswith("/certificates/"):

@@ -2,7 +2,7 @@
 
 The same list can be written to a file for the offline source, so that "assessed live" and
 "assessed offline" can be compared on one instance. Bodies follow Microsoft's REST examples
-(``../shared/corpora/arm-examples``). Certificates are made with ``cryptography`` on the spot.
+(the shared corpora's ``arm-examples``). Certificates are made with ``cryptography`` on the spot.
 """
 
 from __future__ import annotations
@@ -334,6 +334,7 @@ def _service_entities(vault_url: str, plant: bool) -> list[Json]:
         ]
     out += [
         _resource(sid, "backends", "patients-backend", backend),
+        _resource(sid, "backends", "orders-fabric", _fabric_backend(sid)),
         _resource(sid, "certificates", "client-kv", certificate),
         _resource(sid, "certificates", "uploaded-ca", uploaded),
         _resource(
@@ -480,3 +481,21 @@ def build_instance(
     ]
     certificates = {name: _bundle(vault_url, name) for name in ("gateway-cert", "client-kv")}
     return Instance(resources, certificates, vault_url)
+
+
+def _fabric_backend(sid: str) -> Json:
+    """A Service Fabric backend, as the backends API returns one."""
+    return {
+        "url": "fabric:/shop/orders",
+        "protocol": "http",
+        "properties": {
+            "serviceFabricCluster": {
+                "clientCertificateId": f"{sid}/certificates/client-kv",
+                "managementEndpoints": ["https://sf.contoso.example:19080"],
+                "maxPartitionResolutionRetries": 5,
+                "serverX509Names": [
+                    {"name": "CN=sf.contoso.example", "issuerCertificateThumbprint": "22" * 20}
+                ],
+            }
+        },
+    }

@@ -18,52 +18,19 @@ import pytest
 
 from mtls_audit.sources.azure import AzureOptions, collect_azure
 
-from .credentials import TOKEN
+from .credentials import stub_az
 from .fake_azure import FakeAzure
 from .instance import SERVICE_ID, SUBSCRIPTION, TENANT, Instance
 from .tls_material import TlsFiles
 
 REPO = Path(__file__).resolve().parents[2]
 
-_STUB = """#!{python}
-import json, sys, time
-with open({log!r}, "a") as log:
-    log.write(" ".join(sys.argv[1:]) + "\\n")
-if sys.argv[1:5] != ["account", "get-access-token", "--output", "json"]:
-    sys.exit("unexpected az command")
-print(json.dumps({{
-    "accessToken": {token!r},
-    "expiresOn": "2099-01-01 00:00:00.000000",
-    "expires_on": int(time.time()) + 3600,
-    "tokenType": "Bearer",
-    "subscription": {subscription!r},
-    "tenant": {tenant!r},
-}}))
-"""
-
-
-def stub_az(folder: Path) -> Path:
-    """A folder holding an ``az`` that hands out the fake token and logs its arguments."""
-    folder.mkdir()
-    log = folder / "az.log"
-    az = folder / "az"
-    az.write_text(
-        _STUB.format(
-            python=sys.executable,
-            log=str(log),
-            token=TOKEN,
-            subscription=SUBSCRIPTION,
-            tenant=TENANT,
-        )
-    )
-    az.chmod(0o755)
-    return log
-
 
 def test_cli_auth_gets_tokens_from_az(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     options: Callable[..., AzureOptions],
+    fake: FakeAzure,
     instance: Instance,
 ) -> None:
     log = stub_az(tmp_path / "bin")
@@ -73,7 +40,8 @@ def test_cli_auth_gets_tokens_from_az(
 
     assert parts["gaps"] == []
     calls = log.read_text().splitlines()
-    assert any(c.endswith("--resource https://management.azure.com") for c in calls)
+    # A custom ARM endpoint is its own token audience.
+    assert any(c.endswith(f"--resource {fake.url}") for c in calls)
     assert any(f"--resource https://vault.azure.net --tenant {TENANT}" in c for c in calls)
 
 

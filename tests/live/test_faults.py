@@ -12,8 +12,8 @@ import pytest
 
 from .conftest import Collect
 from .credentials import TOKEN
-from .fake_azure import FakeAzure, Fault
-from .instance import SERVICE_ID, VAULT_ID, Instance
+from .fake_azure import FakeAzure, Fault, unused_url
+from .instance import SERVICE_ID, VAULT_ID, Instance, build_instance
 from .tls_material import TlsFiles
 
 BACKENDS = r"/service/apim-mtls/backends$"
@@ -55,6 +55,7 @@ def test_a_429_storm_is_retried_a_bounded_number_of_times_with_retry_after_cappe
         "code": "Injected",
         "request_id": gap["request_id"],
         "message": None,
+        "scope": {"service": SERVICE_ID},
     }
     assert gap["request_id"]
     _assert_log_complete(parts, fake)
@@ -176,7 +177,8 @@ def test_a_slow_endpoint_times_out_into_a_gap(
 def test_the_collector_never_writes_even_when_the_sdk_would(
     collect: Collect, fake: FakeAzure, instance: Instance
 ) -> None:
-    """ARM's auto-registration policy answers this 409 with a POST .../register."""
+    """ARM's auto-registration policy would answer this 409 with a POST .../register: it is
+    taken out of the clients' pipelines, and the guard would refuse the POST anyway."""
     message = "The subscription is not registered to use namespace 'Microsoft.ApiManagement'."
     fake.faults.append(
         Fault(BACKENDS, status=409, code="MissingSubscriptionRegistration", message=message)
@@ -186,5 +188,25 @@ def test_the_collector_never_writes_even_when_the_sdk_would(
 
     assert {s.method for s in fake.requests} == {"GET"}
     (gap,) = parts["gaps"]
-    assert gap["kind"] == "request-failed"
-    assert "read-only" in gap["message"]
+    assert (gap["kind"], gap["status"], gap["code"]) == (
+        "request-failed",
+        409,
+        "MissingSubscriptionRegistration",
+    )
+    assert not fake.seen(r"/register$")
+
+
+def test_a_vault_that_cannot_be_reached_is_a_gap_whose_message_is_stable(
+    collect: Collect, fake: FakeAzure
+) -> None:
+    unreachable = build_instance(unused_url())
+    fake.serve(unreachable)
+
+    parts = collect(max_retries=0)
+
+    gaps = [g for g in parts["gaps"] if g["what"] == "keyvault-certificate"]
+    assert {g["subject"].rsplit("/", 1)[-1] for g in gaps} == {"gateway-cert", "client-kv"}
+    for gap in gaps:
+        assert gap["scope"] == {"vault": unreachable.vault_url}
+        assert "Cannot connect to host" in gap["message"]
+        assert "object at 0x" not in gap["message"]  # aiohttp names the TLS context by address

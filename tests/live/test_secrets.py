@@ -17,10 +17,10 @@ from tests.redaction.canaries import PUBLIC_MARKER
 from tests.redaction.test_no_secret_in_outputs import outputs
 
 from .conftest import Collect
-from .credentials import TOKEN
+from .credentials import TOKEN, stub_az
 from .fake_azure import FakeAzure
 from .instance import PLANTED_SECRETS, POLICY_CANARIES, SERVICE, SUBSCRIPTION, build_instance
-from .test_cli_e2e import REPO, stub_az
+from .test_cli_e2e import REPO
 from .tls_material import TlsFiles
 
 

@@ -6,7 +6,6 @@ Differences are deliberate and explained where they are asserted.
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
@@ -16,12 +15,12 @@ from mtls_audit.engine.rule import Options
 from mtls_audit.engine.runner import run, select_rules
 from mtls_audit.model import build_model, ids
 from mtls_audit.workflow import collect_files
+from tests.conftest import CORPORA, needs_shared
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
 FIXTURE = CORPORA / "peer-tests/psrule/tests/PSRule.Rules.Azure.Tests/Resources.APIM.json"
 SERVICES = {f"apim-{c}" for c in "ABCDEFGHIJKLMNOP"}
 
-pytestmark = pytest.mark.skipif(not FIXTURE.exists(), reason="corpora not beside the repo")
+pytestmark = needs_shared(FIXTURE)
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,14 @@ from mtls_audit.policy.conditions import Scope, condition, constant, value
 from mtls_audit.policy.csharp import ExpressionSyntaxError
 from mtls_audit.policy.decide import Verdict, find
 from mtls_audit.policy.logic import ERROR, Formula, atoms
+from tests.conftest import CORPORA, needs_shared
 
-CORPORA = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora"
 SAMPLES = CORPORA / "apim-samples"
 MSDOCS = SAMPLES / "msdocs"
 RB_MTLS = SAMPLES / "rb-mtls-with-apim" / "infra" / "03-application" / "protected-api"
 RB_BLOG = SAMPLES / "rb-blog-apim-client-cert-series"
+
+pytestmark = needs_shared(SAMPLES)
 
 NULL = Atom(AtomKind.CERT_NULL)
 CHAIN = Atom(AtomKind.CHAIN_VALID)

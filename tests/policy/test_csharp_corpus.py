@@ -10,8 +10,9 @@ import pytest
 from mtls_audit.errors import PolicyParseError
 from mtls_audit.policy.csharp import ExpressionSyntaxError, parse
 from mtls_audit.policy.parser import parse_policy
+from tests.conftest import CORPORA, needs_shared
 
-CORPORA = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora"
+pytestmark = needs_shared(CORPORA)
 
 # Expressions APIM itself would refuse: file name -> the text where the parser must stop
 # (None: a file mangled upstream, refused anywhere).

@@ -8,6 +8,7 @@ import pytest
 
 from mtls_audit.policy.inbound import FailureKind, Outcome
 from mtls_audit.policy.standalone import FileStatus, FileVerdict, judge_file
+from tests.conftest import CORPORA, needs_shared
 from tests.policy.inbound_support import (
     ALWAYS,
     EXPIRED,
@@ -21,7 +22,6 @@ from tests.policy.inbound_support import (
     UNTRUSTED,
 )
 
-CORPORA = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora"
 SAMPLES = CORPORA / "apim-samples"
 MSDOCS = SAMPLES / "msdocs"
 RB_MTLS = SAMPLES / "rb-mtls-with-apim" / "infra" / "03-application" / "protected-api"
@@ -29,6 +29,8 @@ RB_BLOG = SAMPLES / "rb-blog-apim-client-cert-series"
 RB_BLOG_AGW = RB_BLOG / "02-validate-client-certificate-in-apim-behind-agw" / "api-management"
 MUTUAL = "msdocs__mutual-certificates-for-clients__"
 MUTUAL_2017 = "msdocs-2017-pt-pt__mutual-certificates-for-clients__"
+
+pytestmark = needs_shared(SAMPLES)
 
 
 def judge(path: Path, **named_values: str) -> FileVerdict:

@@ -18,8 +18,8 @@ from lxml import etree
 from mtls_audit.errors import PolicyParseError
 from mtls_audit.policy.parser import parse_policy
 from mtls_audit.policy.tree import Node
+from tests.conftest import CORPORA, needs_shared
 
-CORPORA = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora"
 POLICY_SUFFIXES = (".xml", ".cshtml", ".tpl")
 SKIPPED_BY_SUFFIX = {".wadl": "WADL API description", ".xsd": "XML schema"}
 POLICY_ROOTS = {"policies", "fragment", "inbound", "backend", "outbound", "on-error"}
@@ -60,9 +60,9 @@ def _corpus() -> list[tuple[str, str, str | None]]:
     return found
 
 
-CORPUS = _corpus() if CORPORA.is_dir() else []
+CORPUS = _corpus()
 POLICIES = [(name, text) for name, text, reason in CORPUS if reason is None]
-pytestmark = pytest.mark.skipif(not CORPUS, reason="corpora not checked out beside the repo")
+pytestmark = needs_shared(CORPORA)
 
 
 def _well_formed(text: str) -> bool:

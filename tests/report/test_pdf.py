@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
+import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +126,7 @@ def test_pdf_identifies_as_pdf_a_3b(realistic_pdf: tuple[Path, bytes]) -> None:
 
 
 def test_evidence_is_embedded_byte_identical_as_the_only_attachment(
-    realistic_pdf: tuple[Path, bytes], tmp_path: Path
+    realistic_pdf: tuple[Path, bytes],
 ) -> None:
     path, data = realistic_pdf
     reader = PdfReader(path)
@@ -131,6 +134,17 @@ def test_evidence_is_embedded_byte_identical_as_the_only_attachment(
     names = dictionary(dictionary(reader.root_object["/Names"])["/EmbeddedFiles"])["/Names"]
     assert isinstance(names, ArrayObject)
     assert str(dictionary(names[1])["/AFRelationship"]) == "/Data"
+
+
+@pytest.mark.skipif(
+    shutil.which("pdfdetach") is None,
+    reason="needs pdfdetach from poppler-utils (apt-get install poppler-utils), not installed",
+)
+def test_poppler_extracts_the_same_evidence_bytes(
+    realistic_pdf: tuple[Path, bytes], tmp_path: Path
+) -> None:
+    """A second, independent PDF reader finds the same attachment."""
+    path, data = realistic_pdf
     subprocess.run(["pdfdetach", "-saveall", "-o", str(tmp_path), str(path)], check=True)
     assert (tmp_path / "evidence.json").read_bytes() == data
 
@@ -213,15 +227,50 @@ def test_write_pdf_confines_weasyprint_even_if_markup_got_through(
     assert not reader.pages[0].images
 
 
+@pytest.mark.parametrize("subsetter", ["harfbuzz", "fonttools"])
 def test_the_same_evidence_gives_the_same_pdf_bytes(
-    realistic_pdf: tuple[Path, bytes], tmp_path: Path
+    subsetter: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """Whichever library subsets the fonts, and whenever it runs: fontTools (used when the
+    system has no HarfBuzz-Subset) dates each subset font with the clock, or with
+    SOURCE_DATE_EPOCH, which here stands for two runs years apart."""
+    import weasyprint.pdf.fonts
+
     from mtls_audit.report.pdf import write_pdf
 
-    path, data = realistic_pdf
-    again = tmp_path / "again.pdf"
-    write_pdf(realistic_evidence(), data, again)
-    assert again.read_bytes() == path.read_bytes()
+    if subsetter == "fonttools":
+        monkeypatch.setattr(weasyprint.pdf.fonts, "harfbuzz_subset", None)
+    elif weasyprint.pdf.fonts.harfbuzz_subset is None:
+        pytest.skip("HarfBuzz-Subset (libharfbuzz-subset0) is not installed")
+    evidence = realistic_evidence()
+    data = to_bytes(evidence)
+    renderings = []
+    for epoch in ("1000000000", "2000000000"):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+        write_pdf(evidence, data, tmp_path / f"{epoch}.pdf")
+        renderings.append((tmp_path / f"{epoch}.pdf").read_bytes())
+    assert renderings[0] == renderings[1]
+    finished = datetime.fromisoformat(evidence["run"]["finished_at"].replace("Z", "+00:00"))
+    assert set(font_dates(tmp_path / "1000000000.pdf")) == {finished}
+
+
+def font_dates(path: Path) -> list[datetime]:
+    """The ``head.modified`` date of every font file embedded in the PDF."""
+    from fontTools.misc.timeTools import epoch_diff
+    from fontTools.ttLib import TTFont
+
+    dates = []
+    for page in PdfReader(path).pages:
+        for font in dictionary(dictionary(page["/Resources"])["/Font"]).values():
+            descendants = dictionary(font)["/DescendantFonts"]
+            assert isinstance(descendants, ArrayObject)
+            descriptor = dictionary(dictionary(descendants[0])["/FontDescriptor"])
+            stream = descriptor["/FontFile2"].get_object()
+            assert isinstance(stream, StreamObject)
+            modified = TTFont(io.BytesIO(stream.get_data()))["head"].modified
+            dates.append(datetime.fromtimestamp(modified + epoch_diff, UTC))
+    assert dates
+    return dates
 
 
 def test_findings_flow_on_without_a_page_per_rule(realistic_pdf: tuple[Path, bytes]) -> None:

@@ -59,9 +59,24 @@ def test_a_report_error_in_the_worker_is_raised_as_one(
         worker.write(evidence, to_bytes(evidence), tmp_path / "report.pdf")
 
 
-def test_any_other_failure_names_the_file_and_the_error(tmp_path: Path) -> None:
+def test_a_pdf_that_cannot_be_written_is_an_error_naming_the_file(tmp_path: Path) -> None:
     evidence = hostile_evidence()
     out = tmp_path / "missing" / "report.pdf"
+    with started() as worker, pytest.raises(ReportError) as caught:
+        worker.write(evidence, to_bytes(evidence), out)
+    assert str(out) in str(caught.value)
+    assert "No such file or directory" in str(caught.value)
+
+
+def test_any_other_failure_names_the_file_and_the_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def crash(job: PrintJob) -> None:
+        raise FileNotFoundError(2, "No such file or directory", str(job.out))
+
+    monkeypatch.setattr(pdf, "paginate", crash)
+    evidence = hostile_evidence()
+    out = tmp_path / "report.pdf"
     with started() as worker, pytest.raises(PdfWorkerError) as caught:
         worker.write(evidence, to_bytes(evidence), out)
     assert str(out) in str(caught.value)

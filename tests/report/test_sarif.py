@@ -6,20 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from mtls_audit.report.sarif import INVENTORY_NAME, write_sarif
-
-SCHEMA = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "schemas" / "sarif-schema-2.1.0.json"
-)
+from tests.conftest import sarif_validator
 
 
 @pytest.fixture(scope="module")
 def validator() -> Any:
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    return jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+    return sarif_validator()
 
 
 def write(evidence: dict[str, Any], folder: Path) -> tuple[dict[str, Any], list[Path]]:

@@ -118,3 +118,25 @@ def test_the_pdf_cover_is_not_a_pass_when_nothing_is_gated(
     assert "NOT GATED" in cover
     assert "5 failed results" in cover
     assert "PASS" not in cover
+
+
+def test_an_incomplete_verdict_names_the_indeterminate_results_that_gate(
+    realistic: dict[str, Any],
+) -> None:
+    realistic["gaps"], realistic["errors"] = [], []
+    realistic["summary"]["gate"] = {
+        "fail_on": "high",
+        "failing": 0,
+        "incomplete": True,
+        "exit_code": 3,
+    }
+    realistic["summary"]["by_severity"] = dict.fromkeys(
+        ("critical", "high", "medium", "low", "info"), 0
+    )
+    realistic["summary"]["indeterminate_by_severity"] = {"critical": 1, "high": 2, "medium": 4}
+    result = verdict(realistic)
+    assert result.label == "INCOMPLETE"
+    assert result.sentence == (
+        "Evidence incomplete (3 indeterminate results at or above high severity)."
+    )
+    assert "0 gaps" not in console_text(realistic)

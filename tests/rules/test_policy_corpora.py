@@ -10,9 +10,9 @@ from mtls_audit.engine.packs import builtin_pack_dir, load_directory
 from mtls_audit.engine.results import Result, Status
 from mtls_audit.engine.rule import Options
 from mtls_audit.model import build_model
+from tests.conftest import CORPORA, needs_shared
 from tests.rules.builder import snapshot
 
-CORPORA = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora"
 MSDOCS = CORPORA / "apim-samples" / "msdocs"
 RB_MTLS = CORPORA / "apim-samples" / "rb-mtls-with-apim" / "infra" / "03-application"
 SNIPPETS = CORPORA / "policy-snippets"
@@ -21,7 +21,7 @@ LEARN_EXERCISE = (
 )
 RULES = {r.id: r for r in load_directory(builtin_pack_dir(), "builtin").rules}
 
-pytestmark = pytest.mark.skipif(not CORPORA.is_dir(), reason="the corpora are not beside the repo")
+pytestmark = needs_shared(CORPORA)
 
 
 def judge(rule_id: str, policy: Path) -> list[Result]:

@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtls_audit.sources.arm_expression import EvaluationError, UnresolvedParameter
+from mtls_audit.sources.arm_expression import (
+    EvaluationError,
+    UnresolvedParameter,
+    UnsupportedFunction,
+)
 
 SUB = "00000000-0000-0000-0000-000000000000"
 RG_ID = f"/subscriptions/{SUB}/resourceGroups/offline"
@@ -38,6 +42,12 @@ class FakeContext:
         if not self.loops:
             raise EvaluationError("outside a loop")
         return self.loops[loop] if loop else next(iter(self.loops.values()))
+
+    def user_function(self, name: str, args: list[Any]) -> Any:
+        raise UnsupportedFunction(f"{name}() is not offered by this context")
+
+    def declared(self, symbol: str, full: bool) -> Any:
+        raise UnsupportedFunction("reference() is not offered by this context")
 
 
 def template(resources: Any, **extra: Any) -> dict[str, Any]:

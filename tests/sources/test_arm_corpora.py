@@ -12,9 +12,11 @@ import pytest
 
 from mtls_audit.errors import InputError
 from mtls_audit.sources.arm import load_files
+from tests.conftest import CORPORA, needs_shared
 
-CORPORA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora").resolve()
 EXAMPLES = CORPORA / "arm-examples"
+
+pytestmark = needs_shared(CORPORA)
 
 # (pattern, why it is refused, text the refusal must contain, how many files); first match wins.
 REFUSED = [

@@ -145,6 +145,61 @@ CASES: list[tuple[str, Any]] = [
     ("[startsWith('Microsoft.Web', 'microsoft')]", True),
     ("[  concat( 'spaced' ,  'out' )  ]", "spacedout"),
     ("[concat('it''s')]", "it's"),
+    # Functions and lambdas current Bicep compiles to.
+    ("[map(variables('list'), lambda('v', toUpper(lambdaVariables('v'))))]", ["X", "Y"]),
+    ("[map(variables('list'), lambda('v', 'i', lambdaVariables('i')))]", [0, 1]),
+    ("[filter(createArray(1, 5, 2), lambda('n', greater(lambdaVariables('n'), 1)))]", [5, 2]),
+    (
+        "[reduce(createArray(1, 2, 3), 0, lambda('sum', 'n', "
+        "add(lambdaVariables('sum'), lambdaVariables('n'))))]",
+        6,
+    ),
+    (
+        "[sort(createArray('b', 'c', 'a'), lambda('x', 'y', "
+        "less(lambdaVariables('x'), lambdaVariables('y'))))]",
+        ["a", "b", "c"],
+    ),
+    (
+        "[toObject(variables('list'), lambda('v', lambdaVariables('v')), "
+        "lambda('v', length(lambdaVariables('v'))))]",
+        {"x": 1, "y": 1},
+    ),
+    ("[toObject(variables('list'), lambda('v', lambdaVariables('v')))]", {"x": "x", "y": "y"}),
+    (
+        "[mapValues(createObject('a', 1, 'b', 2), lambda('v', mul(lambdaVariables('v'), 10)))]",
+        {"a": 10, "b": 20},
+    ),
+    (
+        "[groupBy(createArray('ab', 'ac', 'b'), lambda('s', first(lambdaVariables('s'))))]",
+        {"a": ["ab", "ac"], "b": ["b"]},
+    ),
+    (
+        "[map(createArray(1, 2), lambda('o', map(createArray(10), "
+        "lambda('i', add(lambdaVariables('o'), lambdaVariables('i'))))))]",
+        [[11], [12]],
+    ),
+    ("[items(createObject('b', 2, 'A', 1))]", [{"key": "A", "value": 1}, {"key": "b", "value": 2}]),
+    ("[objectKeys(createObject('b', 2, 'a', 1))]", ["b", "a"]),
+    ("[join(createArray('a', 1, true()), '-')]", "a-1-True"),
+    ("[indexOf('Hello World', 'WORLD')]", 6),
+    ("[indexOf(createArray('a', 'b', 'a'), 'a')]", 0),
+    ("[lastIndexOf(createArray('a', 'b', 'a'), 'a')]", 2),
+    ("[indexOf(createArray(1), 2)]", -1),
+    ("[range(2, 3)]", [2, 3, 4]),
+    ("[take(createArray(1, 2, 3), 2)]", [1, 2]),
+    ("[skip('abcdef', 4)]", "ef"),
+    ("[min(createArray(4, 2, 9))]", 2),
+    ("[max(4, 2, 9)]", 9),
+    ("[intersection(createArray(1, 2, 3), createArray(3, 2, 7))]", [2, 3]),
+    ("[intersection(createObject('a', 1, 'b', 2), createObject('a', 1, 'b', 3))]", {"a": 1}),
+    ("[flatten(createArray(createArray(1), createArray(2, 3)))]", [1, 2, 3]),
+    ("[padLeft('7', 3, '0')]", "007"),
+    ("[base64ToString(base64('pätient'))]", "pätient"),
+    ("[base64ToJson(base64('{\"a\": 1}'))]", {"a": 1}),
+    ("[uriComponent('a b/c')]", "a%20b%2Fc"),
+    ("[uriComponentToString('a%20b')]", "a b"),
+    ("[uri('https://x.example/a/b', 'c.json')]", "https://x.example/a/c.json"),
+    ("[array('one')]", ["one"]),
     ("[[not an expression]", "[not an expression]"),
     ("plain text", "plain text"),
     ("[", "["),
@@ -164,6 +219,25 @@ def test_every_function_of_the_brief_is_implemented() -> None:
         "coalesce", "bool", "int", "resourceGroup", "subscription", "copyIndex",
     ]  # fmt: skip
     assert {name.lower() for name in listed} <= SUPPORTED_FUNCTIONS
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[lambda('x', lambdaVariables('x'))]", "lambda() is only a value of map"),
+        ("[lambdaVariables('x')]", "used outside its lambda"),
+        ("[map(createArray(1), 'x')]", "map() expects a lambda(...) argument"),
+        ("[map(createArray(1), lambda('a', 'b', 'c', 1))]", "map() gives its lambda 2 value(s)"),
+        ("[filter(createArray(1), lambda('n', 1))]", "not a boolean"),
+        ("[map(createObject(), lambda('v', 1))]", "map() expects an array, got an object"),
+        ("[range(0, 10001)]", "range(): count 10001 is not from 0 to 10000"),
+        ("[base64ToString('%%%')]", "base64ToString()"),
+    ],
+)
+def test_collection_function_errors(text: str, message: str) -> None:
+    with pytest.raises(EvaluationError) as caught:
+        evaluate_string(text, CTX)
+    assert message in str(caught.value)
 
 
 def test_guid_is_a_name_based_uuid_of_the_joined_arguments() -> None:

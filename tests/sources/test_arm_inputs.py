@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from mtls_audit.errors import InputError, TemplateError
 from mtls_audit.sources.arm import MAX_BYTES, load_files
+from tests.conftest import CORPORA, needs_shared
 
 from .arm_support import APIM, PARAMS_SCHEMA, parameters_file, template, write_json
 
-CORPORA = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora"
 PSRULE = CORPORA / "peer-tests/psrule/tests/PSRule.Rules.Azure.Tests/Resources.APIM.json"
 
 
@@ -131,6 +131,7 @@ def test_powershell_export_is_normalised(tmp_path: Path) -> None:
     assert result.origins[api["id"].lower()]["pointer"] == "/0/resources/0"
 
 
+@needs_shared(PSRULE)
 def test_psrule_powershell_fixture_loads_as_flat_resources() -> None:
     result = load_files([PSRULE])
     services = [r for r in result.resources if r["type"] == "Microsoft.ApiManagement/service"]
@@ -183,12 +184,12 @@ def test_corrupt_json_names_line_and_column(tmp_path: Path) -> None:
     [
         ("empty.json", b"", "the file is empty"),
         ("blank.json", b"  \n\t ", "the file is empty"),
-        ("main.bicep", b"resource x 'y' = {}", "az bicep build"),
+        ("main.bicep", b"resource x 'y' = {}", "neither `bicep` nor `az` is on PATH"),
         ("main.bicepparam", b"using 'main.bicep'", "az bicep build-params"),
         ("utf16.json", "[]".encode("utf-16"), "UTF-16"),
         ("latin1.json", b'["caf\xe9"]', "not UTF-8 text (invalid byte at offset 5)"),
         ("nan.json", b"[NaN]", "NaN is not JSON"),
-        ("comment.json", b"// note\n[]", "JSON has no comments"),
+        ("comment.json", b"// note\n[", "not valid JSON"),
         ("number.json", b"42", "a single JSON int"),
         ("strings.json", b'["a", "b"]', "an array without resource objects"),
         ("openapi.json", b'{"openapi": "3.0.1", "paths": {}}', "keys openapi, paths"),
@@ -200,8 +201,9 @@ def test_corrupt_json_names_line_and_column(tmp_path: Path) -> None:
     ],
 )  # fmt: skip
 def test_unusable_files_are_refused_with_a_clear_message(
-    tmp_path: Path, name: str, content: bytes, message: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, content: bytes, message: str
 ) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
     path = write_bytes(tmp_path, name, content)
     with pytest.raises(TemplateError) as caught:
         load_files([path])

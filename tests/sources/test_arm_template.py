@@ -311,7 +311,10 @@ def test_nested_deployment_with_a_linked_template_is_a_gap(tmp_path: Path) -> No
               "properties": {"templateLink": {"uri": "https://example.com/t.json"}}}  # fmt: skip
     result = load(tmp_path, template([linked]))
     assert result.resources == []
-    assert [(g["what"], g["pointer"]) for g in result.gaps] == [("linked-template", "/resources/0")]
+    assert [(g["what"], g["pointer"]) for g in result.gaps] == [
+        ("linked-template", "/resources/0/properties/templateLink")
+    ]
+    assert "https://example.com/t.json" in result.gaps[0]["message"]
 
 
 def test_role_assignment_with_scope_on_a_vault(tmp_path: Path) -> None:

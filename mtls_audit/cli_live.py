@@ -1,0 +1,123 @@
+"""Options of live collection shared by ``collect``, ``scan`` and ``schedule run``: how long
+one request and the whole collection may take, and a custom cloud's endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from mtls_audit.sources.azure import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def limit_options(*, defaults: bool) -> tuple[Callable[[F], F], ...]:
+    """``--timeout``, ``--retries``, ``--deadline``; without ``defaults`` (``schedule run``) an
+    option not given is None and leaves the schedule file's value."""
+    shown = "" if defaults else " Default: the schedule file's, else {}."
+
+    def given(value: float) -> dict[str, Any]:
+        if defaults:
+            return {"default": value, "show_default": True}
+        return {"default": None}
+
+    return (
+        click.option(
+            "--timeout",
+            "timeout_s",
+            type=click.FloatRange(min=0.1, max=600),
+            metavar="SECONDS",
+            help="Give up one attempt of one request (token requests included) after this long."
+            + shown.format(f"{DEFAULT_TIMEOUT_S:g}"),
+            **given(DEFAULT_TIMEOUT_S),
+        ),
+        click.option(
+            "--retries",
+            "max_retries",
+            type=click.IntRange(0, 10),
+            help="Retries of a request that failed, timed out or was throttled."
+            + shown.format(DEFAULT_RETRIES),
+            **given(DEFAULT_RETRIES),
+        ),
+        click.option(
+            "--deadline",
+            "deadline_s",
+            type=click.FloatRange(min=1, max=86400),
+            metavar="SECONDS",
+            help="End the whole collection after this long: what was collected is assessed and "
+            "the rest is named in gaps (evidence incomplete, exit 3)."
+            + shown.format(f"{DEFAULT_DEADLINE_S:g}"),
+            **given(DEFAULT_DEADLINE_S),
+        ),
+    )
+
+
+ENDPOINT_OPTIONS = (
+    click.option(
+        "--arm-endpoint",
+        envvar="MTLS_AUDIT_ARM_ENDPOINT",
+        metavar="URL",
+        show_envvar=True,
+        help="ARM base URL of a private cloud (its token audience too).",
+    ),
+    click.option(
+        "--authority-host",
+        envvar="AZURE_AUTHORITY_HOST",
+        metavar="URL",
+        show_envvar=True,
+        help="Microsoft Entra authority to sign in with. Default: the cloud's.",
+    ),
+    click.option(
+        "--keyvault-suffix",
+        envvar="MTLS_AUDIT_KEYVAULT_SUFFIX",
+        metavar="DOMAIN",
+        show_envvar=True,
+        help="Key Vault DNS suffix of a private cloud (e.g. .vault.contoso.net); without it "
+        "only vaults found through ARM are read.",
+    ),
+)
+
+
+def live_options(func: F) -> F:
+    """The bounds and endpoints of a live collection, for ``collect`` and ``scan``."""
+    for option in reversed((*limit_options(defaults=True), *ENDPOINT_OPTIONS)):
+        func = option(func)
+    return func
+
+
+def scheduled_live_options(func: F) -> F:
+    """The same for ``schedule run``: bounds given here override the schedule file's."""
+    for option in reversed((*limit_options(defaults=False), *ENDPOINT_OPTIONS)):
+        func = option(func)
+    return func
+
+
+def limits(kw: dict[str, Any]) -> dict[str, Any]:
+    """The bounds given, as ``AzureOptions`` names them (None: not given)."""
+    return {name: kw[name] for name in ("timeout_s", "max_retries", "deadline_s")}
+
+
+def endpoints(kw: dict[str, Any]) -> dict[str, Any]:
+    """The custom cloud's endpoints given, as ``AzureOptions`` names them."""
+    return {name: kw[name] for name in ("arm_endpoint", "authority_host", "keyvault_suffix")}
+
+
+def live_settings(kw: dict[str, Any]) -> dict[str, Any]:
+    """Bounds and endpoints, as ``AzureOptions`` names them."""
+    return {**limits(kw), **endpoints(kw)}
+
+
+def tell(document: dict[str, Any]) -> None:
+    """Say on stderr, once, what the provenance notes and why a collection stopped early."""
+    provenance = document.get("provenance") or {}
+    for note in provenance.get("notes") or ():
+        click.echo(f"mtls-audit: note: {note}", err=True)
+    stopped = provenance.get("stopped")
+    if stopped:
+        click.echo(
+            f"mtls-audit: collection stopped early ({stopped.get('kind')}): what was not "
+            "collected is named in the gaps; the evidence is incomplete.",
+            err=True,
+        )
