@@ -1,5 +1,6 @@
 """No planted secret reaches any output: snapshot, evidence, PDF, HTML, SARIF, JUnit, Markdown,
-the manifest or the console, whether the input is ARM files or a snapshot another tool wrote."""
+the manifest or the console, whether the input is ARM files, a Terraform plan or a snapshot
+another tool wrote."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ import pytest
 from pypdf import PdfReader
 
 from tests.cli.test_cli import run_cli
-from tests.redaction.canaries import PUBLIC_MARKER, Canaries, export_resources, planted_inputs
+from tests.redaction.canaries import (
+    PUBLIC_MARKER,
+    Canaries,
+    export_resources,
+    planted_inputs,
+    policy_text,
+)
+from tests.sources import iac_instance as iac
 
 FORMATS = "json,text,pdf,html,sarif,junit,markdown"
 
@@ -102,3 +110,73 @@ def test_a_foreign_snapshot_with_secrets_is_assessed_without_them(
     assert "report.pdf (text)" in texts
     assert leaks(canaries, texts) == []
     assert "sig=[redacted]" in texts["evidence.json"]
+
+
+def test_a_terraform_plan_scan_writes_no_planted_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    canaries = Canaries()
+    plan = iac.terraform_plan()
+    planted = [
+        iac._apim_child(
+            "azurerm_api_management_api_policy.planted",
+            api_name="patients",
+            xml_content=policy_text(canaries, "Terraform API policy"),
+            xml_link=None,
+        ),
+        iac._apim_child(
+            "azurerm_api_management_backend.planted",
+            name="planted",
+            protocol="http",
+            url=f"https://fn.example.org/api?code={canaries('Terraform backend url code')}",
+            credentials=[
+                {
+                    "certificate": [],
+                    "header": {"x-functions-key": canaries("Terraform backend header")},
+                    "query": {"code": canaries("Terraform backend query")},
+                    "authorization": [
+                        {"scheme": "Basic", "parameter": canaries("Terraform backend parameter")}
+                    ],
+                }
+            ],
+            proxy=[{"url": "http://p", "username": "u", "password": canaries("Terraform proxy")}],
+        ),
+        iac._apim_child(
+            "azurerm_api_management_certificate.planted",
+            name="planted",
+            data=canaries("Terraform certificate data", shape="base64"),
+            password=canaries("Terraform certificate password"),
+            key_vault_secret_id=None,
+        ),
+        iac._apim_child(
+            "azurerm_api_management_subscription.planted",
+            display_name="planted",
+            state="active",
+            primary_key=canaries("Terraform subscription primary_key"),
+            secondary_key=canaries("Terraform subscription secondary_key"),
+        ),
+    ]
+    plan["resource_changes"] = [
+        change
+        for change in plan["resource_changes"]
+        if change["address"] != "azurerm_api_management_api_policy.patients"
+    ] + [iac._change(address, values) for address, values in planted]
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan), "utf-8")
+    out = tmp_path / "out"
+
+    code, stdout, stderr = run_cli(
+        ["scan", "--from-file", str(path), "--format", FORMATS, "--out", str(out)], capsys
+    )
+
+    assert code in (0, 1, 3), stderr
+    texts = outputs(out, stdout + stderr)
+    assert "report.pdf (text)" in texts
+    assert leaks(canaries, texts) == []
+    snapshot = json.loads(texts["snapshot.json"])
+    policy = next(r for r in snapshot["resources"] if r["id"].endswith("patients/policies/policy"))
+    assert "<value>[redacted]</value>" in policy["properties"]["value"]  # the policy was read
+    backend = next(r for r in snapshot["resources"] if r["id"].endswith("/backends/planted"))
+    credentials = backend["properties"]["credentials"]  # mapped from the plan, then hidden
+    assert credentials["header"] == {"x-functions-key": ["[redacted]"]}
+    assert credentials["authorization"]["parameter"] == "[redacted]"
