@@ -87,9 +87,11 @@ from mtls_audit.policy.effective_tree import EffectiveNode, EffectiveSection
 from mtls_audit.policy.inbound import FailureKind, InboundVerdict, KindVerdict, Outcome
 from mtls_audit.policy.pins import Pin, PinField, PinSite, escaped, thumbprint_defects
 from mtls_audit.policy.placeholders import find_placeholders
+from mtls_audit.redaction import REDACTED, secret_attribute
 
 __all__ = [
     "MISSING",
+    "REDACTED",
     "AccessVerdict",
     "Api",
     "Backend",
@@ -167,6 +169,7 @@ __all__ = [
     "response_writes",
     "rule",
     "same",
+    "secret_attribute",
     "secret_name_of",
     "secret_version_of",
     "thumbprint_defects",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from itertools import chain
 
 from mtls_audit.api import (
+    REDACTED,
     DistinguishedNameError,
     Effective,
     EffectiveNode,
@@ -31,6 +32,7 @@ from mtls_audit.api import (
     parse_dn,
     policy_layers,
     policy_pins,
+    secret_attribute,
 )
 
 from ._common import uncollected
@@ -124,14 +126,11 @@ def authentication_certificates(
             yield layer, node
 
 
-_SECRET_ATTRS = frozenset({"password", "body"})
-
-
 def redacted_place(node: EffectiveNode) -> PolicyCitation:
-    """The element's citation with its ``password`` and ``body`` values masked: an
-    ``authentication-certificate`` may hold a key and its password in clear."""
+    """The element's citation with its secret attributes masked, expressions too (an
+    ``authentication-certificate`` may hold a key and its password in clear)."""
     attrs = tuple(
-        replace(attr, value="[redacted]") if attr.name.lower() in _SECRET_ATTRS else attr
+        replace(attr, value=REDACTED) if secret_attribute(node.node.tag, attr.name) else attr
         for attr in node.node.attrs
     )
     masked = EffectiveNode(replace(node.node, attrs=attrs), node.origin, node.via, ())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +31,8 @@ from mtls_audit.model.population import nothing_to_audit
 from mtls_audit.model.relevance import matters
 from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import Service, parse_time
+from mtls_audit.policy.effective import PolicyParses
+from mtls_audit.redaction import redact_text
 
 _APIM = "microsoft.apimanagement/service"
 E = TypeVar("E", bound=Entity)
@@ -262,6 +264,8 @@ def build_service(service: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> 
 
 
 UNANALYSED = "not-analysed"
+POLICY_PARSES = "policy-parses"
+"""The model's memo key of the parses made while building it (shared by the effective policies)."""
 
 
 def _unanalysed(services: tuple[ServiceModel, ...]) -> list[dict[str, str]]:
@@ -280,6 +284,31 @@ def _unanalysed(services: tuple[ServiceModel, ...]) -> list[dict[str, str]]:
         for svc in services
         for workspace in svc.workspaces
     ]
+
+
+def _refused(services: tuple[ServiceModel, ...], parses: PolicyParses) -> list[dict[str, str]]:
+    """Gaps for the policy documents the parser refuses (hostile or unreadable text): none of
+    their elements is judged, so the evidence is incomplete and names each document. The
+    parser's message gives the line and column, never the text."""
+    found = []
+    for svc in services:
+        for policy in (*svc.policies, *svc.fragments):
+            text, fmt = policy.text, policy.format
+            if text is None or fmt.endswith("-link"):
+                continue
+            parsed = parses.parse(text, fmt)
+            if isinstance(parsed, str):
+                what = "policy fragment" if isinstance(policy, Fragment) else "policy"
+                message = f"the {what} is not judged, none of its elements is known: {parsed}"
+                found.append(
+                    {
+                        "kind": "parse-error",
+                        "subject": policy.id,
+                        "what": "policy-document",
+                        "message": redact_text(message, Counter()),
+                    }
+                )
+    return found
 
 
 def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -> Model:
@@ -309,7 +338,8 @@ def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -
         build_service(s, by_service.get(ids.key(str(s.get("id", ""))), [])) for s in services
     )
     types = {str(r.get("id", "")).rstrip("/").lower(): _type_key(r) for r in resources}
-    recorded = [*snapshot.get("gaps", []), *_unanalysed(built)]
+    parses = PolicyParses()
+    recorded = [*snapshot.get("gaps", []), *_unanalysed(built), *_refused(built, parses)]
     gaps: list[Gap] = []
     ignored: list[Gap] = []
     for g in recorded:
@@ -341,4 +371,5 @@ def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -
         source=str(provenance.get("source", "")),
         collected=frozenset(_type_key(r) for r in resources),
         nothing_to_audit=nothing_to_audit(resources, len(gaps)),
+        memo={POLICY_PARSES: parses},
     )

@@ -15,6 +15,7 @@ from mtls_audit.model.fabric import ServiceFabric, service_fabric
 from mtls_audit.model.json_view import View, is_unresolved
 from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import parse_time
+from mtls_audit.redaction import REDACTED
 
 
 class Api(Entity):
@@ -235,8 +236,10 @@ class NamedValue(Entity):
 
     @property
     def value(self) -> str | None:
-        """The value of a non-secret named value (secrets never carry one)."""
-        return None if self.secret else self.props.text("value")
+        """The value of a non-secret named value (secrets never carry one; a value the
+        snapshot hides, e.g. under an unresolved ``secret`` flag, is unknown)."""
+        value = None if self.secret else self.props.text("value")
+        return None if value == REDACTED else value
 
     @property
     def key_vault(self) -> KeyVaultRef | None:

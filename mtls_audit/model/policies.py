@@ -7,7 +7,7 @@ computed once (parsing each distinct text once across all services) and kept wit
 from __future__ import annotations
 
 from mtls_audit.model import ids
-from mtls_audit.model.build import Model, ServiceModel
+from mtls_audit.model.build import POLICY_PARSES, Model, ServiceModel
 from mtls_audit.policy.effective import EffectivePolicies
 
 
@@ -15,6 +15,6 @@ def effective_policies(model: Model, service: ServiceModel) -> EffectivePolicies
     """The memoised effective policies of one service of ``model``."""
     cache = model.memo.get("effective-policies")
     if cache is None:
-        cache = EffectivePolicies.for_services(model.services)
+        cache = EffectivePolicies.for_services(model.services, model.memo.get(POLICY_PARSES))
         model.memo["effective-policies"] = cache
     return cache[ids.key(service.id)]

@@ -258,10 +258,13 @@ class EffectivePolicies:
         return cls(service, named_values=named_values, parses=parses)
 
     @classmethod
-    def for_services(cls, services: Iterable[ServiceLike]) -> dict[str, EffectivePolicies]:
-        """One per service (keyed by lower-case service id), parsing each text once overall."""
-        parses = PolicyParses()
-        return {_key(s.id): cls(s, parses=parses) for s in services}
+    def for_services(
+        cls, services: Iterable[ServiceLike], parses: PolicyParses | None = None
+    ) -> dict[str, EffectivePolicies]:
+        """One per service (keyed by lower-case service id), parsing each text once overall
+        (``parses`` may hold texts parsed already)."""
+        shared = PolicyParses() if parses is None else parses
+        return {_key(s.id): cls(s, parses=shared) for s in services}
 
     # --- the public questions --------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mtls_audit.redaction import Redactor
+
 from .azure_apim import ApimCollector
 from .azure_arm import Api, ArmReader, Failure, GapLog, Json
 from .azure_auth import (
@@ -104,6 +106,9 @@ async def collect(
             await async_credential.close()
     if stop.reason is not None and stop.reason.kind == "authentication":
         raise SignInError(stop.reason.message)
+    # Gap messages lose secret-shaped values too (an error text may quote a URL or a header).
+    redactor = Redactor(parts.pop("redactions"))
+    clean_gaps = redactor.gaps(gaps.gaps)
     provenance: Json = {
         "source": "azure",
         "tool": {"name": "mtls-audit", "version": tool_version()},
@@ -128,7 +133,7 @@ async def collect(
         },
         "requests": ledger.entries,
         "api_versions": parts.pop("api_versions"),
-        "redactions": parts.pop("redactions"),
+        "redactions": dict(sorted(redactor.counts.items())),
         "scope": {
             "subscriptions": list(options.subscriptions),
             "resource_groups": list(options.resource_groups),
@@ -139,7 +144,7 @@ async def collect(
         provenance["notes"] = notes
     if stop.reason is not None:
         provenance["stopped"] = {"kind": stop.reason.kind, "message": stop.reason.message}
-    return {**parts, "gaps": gaps.gaps, "provenance": provenance}
+    return {**parts, "gaps": clean_gaps, "provenance": provenance}
 
 
 async def _sign_in(
@@ -248,7 +253,7 @@ async def _traverse(
         "resources": store.resources(),
         "keyvault": keyvault,
         "api_versions": api_versions,
-        "redactions": dict(sorted(store.redactions.items())),
+        "redactions": dict(sorted(store.redactor.counts.items())),
     }
     return parts, services.notes
 

@@ -35,6 +35,8 @@ from azure.core.pipeline.policies import AsyncRetryPolicy
 from azure.core.pipeline.transport import AioHttpTransport, AsyncHttpTransport
 from azure.core.rest import AsyncHttpResponse, HttpRequest
 
+from mtls_audit.redaction import REDACTED, secret_name
+
 LOGGER = logging.getLogger("mtls_audit.sources.azure")
 
 READ_BURST = 250
@@ -43,9 +45,6 @@ _REMAINING_READS = (
     "x-ms-ratelimit-remaining-subscription-reads",
     "x-ms-ratelimit-remaining-subscription-global-reads",
     "x-ms-ratelimit-remaining-tenant-reads",
-)
-_SECRET_QUERY_NAMES = frozenset(
-    {"sig", "signature", "code", "token", "access_token", "key", "secret", "password"}
 )
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
@@ -109,10 +108,10 @@ def loggable_url(url: str, arm_origin: str) -> str:
     parts = urlsplit(url)
     query = urlencode(
         [
-            (name, "REDACTED" if name.lower() in _SECRET_QUERY_NAMES else value)
+            (name, REDACTED if secret_name(name) else value)
             for name, value in parse_qsl(parts.query, keep_blank_values=True)
         ],
-        safe="$()',/:;=@",
+        safe="$()',/:;=@[]",
     )
     path = parts.path + (f"?{query}" if query else "")
     this_origin = origin(url)

@@ -1,17 +1,16 @@
 """The resources a live collection keeps, with secret values removed on the way in.
 
-Redaction is the snapshot's own (``snapshot.redact_resource``), applied as each body arrives so
-that no secret is held in the collection's results at all, plus the APIM subscription keys,
-which a GET should not return but would be secrets if it did.
+Redaction is the snapshot's own (:mod:`mtls_audit.redaction`), applied as each body arrives so
+that no secret is held in the collection's results at all (the APIM subscription keys too,
+which a GET should not return but would be secrets if it did).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from mtls_audit.snapshot import redact_resource
+from mtls_audit.redaction import Redactor
 
 Json = dict[str, Any]
 
@@ -21,10 +20,10 @@ class Store:
 
     def __init__(self) -> None:
         self._by_id: dict[str, Json] = {}
-        self.redactions: Counter[str] = Counter()
+        self.redactor = Redactor()
 
     def add(self, resource: Json) -> Json:
-        clean = redact_resource(resource, self.redactions)
+        clean = self.redactor.resource(resource)
         self._by_id[str(clean.get("id", "")).lower()] = clean
         return clean
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import warnings
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -38,7 +37,7 @@ from mtls_audit.certs import (
     validity_at,
 )
 from mtls_audit.errors import InputError
-from mtls_audit.snapshot import redact_resource
+from mtls_audit.redaction import Redactor
 from tests.certs.factory import NOW, mint, mint_intermediate, mint_leaf, mint_root
 
 
@@ -98,7 +97,8 @@ def test_a_negative_serial_is_read_without_a_warning_on_stderr() -> None:
         assert serial_hex(cert) == "FE"
         encoded = base64.b64encode(negative).decode()
         system = {"certificates": [{"encodedCertificate": encoded}]}
-        kept = redact_resource({"type": "x", "properties": system}, Counter())
+        service = {"type": "Microsoft.ApiManagement/service", "properties": system}
+        kept = Redactor().resource(service)
         assert kept["properties"] == system
 
 

@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.redaction.canaries import Canaries, policy_text
+
 Json = dict[str, Any]
 
 SUBSCRIPTION = "3f1b6a52-8c1e-4d0a-9a57-2f0c1d3e4b5a"
@@ -39,7 +41,11 @@ VAULT_ID = (
 KV_CERTIFICATE_USER = "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba"
 KV_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 
-# Values a collector must never let into a snapshot or a log.
+# Values a collector must never let into a snapshot or a log: entity properties, and every
+# policy construct that can carry a secret (in an API policy and in a fragment).
+POLICY_CANARIES = Canaries()
+PLANTED_POLICY = policy_text(POLICY_CANARIES, "live API policy")
+PLANTED_FRAGMENT = policy_text(POLICY_CANARIES, "live fragment").replace("policies>", "fragment>")
 PLANTED_SECRETS = (
     "nv-secret-value-PLANTED-1b7e",
     "pfx-password-PLANTED-44c2",
@@ -47,6 +53,12 @@ PLANTED_SECRETS = (
     "proxy-password-PLANTED-0d9e",
     "basic-credential-PLANTED-6f21",
     "subscription-key-PLANTED-c0ff",
+    "hostname-pfx-PLANTED-5e1a",
+    "hostname-password-PLANTED-93bd",
+    "ca-password-PLANTED-27f0",
+    "backend-header-PLANTED-e4c8",
+    "backend-query-PLANTED-71aa",
+    *POLICY_CANARIES.planted,
 )
 
 _VALIDATE = (
@@ -310,7 +322,16 @@ def _service_entities(vault_url: str, plant: bool) -> list[Json]:
             "scheme": "Basic",
             "parameter": PLANTED_SECRETS[4],
         }
+        backend["credentials"]["header"] = {"x-functions-key": [PLANTED_SECRETS[9]]}
+        backend["credentials"]["query"] = {"code": [PLANTED_SECRETS[10]]}
         subscription.update(primaryKey=PLANTED_SECRETS[5], secondaryKey=PLANTED_SECRETS[5])
+        out += [
+            _resource(sid, "apis", "planted", {"displayName": "Planted", "path": "planted"}),
+            _policy(f"{sid}/apis/planted", "Microsoft.ApiManagement/service/apis", PLANTED_POLICY),
+            _resource(
+                sid, "policyFragments", "planted", {"format": "xml", "value": PLANTED_FRAGMENT}
+            ),
+        ]
     out += [
         _resource(sid, "backends", "patients-backend", backend),
         _resource(sid, "backends", "orders-fabric", _fabric_backend(sid)),
@@ -440,8 +461,20 @@ def build_instance(
 ) -> Instance:
     """One Premium APIM service with its children, one Key Vault and the roles on it."""
     vault_url = vault_url.rstrip("/")
+    service = _service(vault_url)
+    if plant_secrets:
+        properties = service["properties"]
+        properties["hostnameConfigurations"].append(
+            {
+                "type": "Management",
+                "hostName": "mgmt.contoso.example",
+                "encodedCertificate": PLANTED_SECRETS[6],
+                "certificatePassword": PLANTED_SECRETS[7],
+            }
+        )
+        properties["certificates"][0]["certificatePassword"] = PLANTED_SECRETS[8]
     resources = [
-        _service(vault_url),
+        service,
         *_apis_and_products(apis, operations),
         *_service_entities(vault_url, plant_secrets),
         *_key_vault(vault_url),

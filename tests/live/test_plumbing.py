@@ -79,7 +79,7 @@ def test_urls_in_provenance_hide_secrets_and_keep_paging_tokens() -> None:
     vault = "https://KV1.vault.azure.net:443/certificates/a/?api-version=7.6"
 
     assert loggable_url(url, ARM) == (
-        "/subscriptions/s/x?api-version=1&$skiptoken=abc&sig=REDACTED&code=REDACTED"
+        "/subscriptions/s/x?api-version=1&$skiptoken=abc&sig=[redacted]&code=[redacted]"
     )
     assert loggable_url(vault, ARM) == "https://kv1.vault.azure.net/certificates/a/?api-version=7.6"
 

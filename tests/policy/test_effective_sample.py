@@ -94,10 +94,10 @@ def test_work_follows_distinct_policies_not_operations(monkeypatch: pytest.Monke
         calls[text] += 1
         return real_parse(text, source=source, escaped=escaped)
 
-    monkeypatch.setattr(effective_module, "parse_policy", counting)
     svc = build_model(make_instance(apis=80, operations=1600, policies=160, fragments=6)).services[
         0
     ]
+    monkeypatch.setattr(effective_module, "parse_policy", counting)  # the model parsed its own
     policies = EffectivePolicies.for_service(svc)
     first = dict(policies.paths())
     for effective in first.values():

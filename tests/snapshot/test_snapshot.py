@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from mtls_audit import snapshot
 from mtls_audit.errors import SnapshotError
+from mtls_audit.redaction import Redactor
 from tests.rules.builder import child
 from tests.rules.builder import snapshot as make
 
@@ -142,14 +142,14 @@ def test_public_ca_certificate_is_kept() -> None:
     import base64
 
     encoded = base64.b64encode(der).decode()
-    counts: Counter[str] = Counter()
+    redactor = Redactor()
     service = {
         **make()["resources"][0],
         "properties": {"certificates": [{"encodedCertificate": encoded, "storeName": "Root"}]},
     }
-    out = snapshot.redact_resource(service, counts)
+    out = redactor.resource(service)
     assert out["properties"]["certificates"][0]["encodedCertificate"] == encoded
-    assert not counts
+    assert not redactor.counts
 
 
 def test_secrets_in_a_foreign_snapshot_are_removed_on_read(tmp_path: Path) -> None:

@@ -1,0 +1,238 @@
+"""Secrets out of ARM resources and gap messages, counted by kind and remembered by place.
+
+A :class:`Redactor` is used for one snapshot: every resource and every gap passes through it.
+It remembers the JSON pointers of what it replaced in each resource, so that a gap about one of
+those places (an expression the offline source could not resolve in a secret property) does not
+quote its text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from mtls_audit.redaction.names import (
+    BY_TYPE,
+    NAMED_VALUE_KINDS,
+    REDACTED,
+    SecretProperty,
+    is_policy_kind,
+    is_read_type,
+    resource_kind,
+    secret_key,
+)
+from mtls_audit.redaction.policy_text import redact_policy_text
+from mtls_audit.redaction.text import literal, redact_text
+
+JSON = dict[str, Any]
+
+
+class Redactor:
+    """Removes secrets from the resources and gaps of one snapshot."""
+
+    def __init__(self, counts: Mapping[str, int] | None = None) -> None:
+        self.counts: Counter[str] = Counter(counts or {})
+        self.places: dict[str, set[str]] = {}
+        """Per resource id (lower case): the pointers of the values replaced."""
+
+    # --- resources -----------------------------------------------------------------------
+
+    def resource(self, resource: Mapping[str, Any]) -> JSON:
+        """A copy of one ARM resource with every secret value replaced by the marker."""
+        out: JSON = _copy(resource)
+        hits: set[str] = set()
+        kind = resource_kind(out.get("type"))
+        props = _get(out, "properties")
+        if isinstance(props, dict):
+            if not is_read_type(out.get("type")):
+                self._mask(props, "/properties", "unread-type-property", hits)
+            self._named_value(kind, props, hits)
+            self._policy(kind, props, hits)
+        for secret in BY_TYPE.get(kind, ()):
+            self._at(out, secret.segments, "", secret, hits)
+        self._walk(out, "", hits, in_ca_list=False)
+        if hits:
+            self.places.setdefault(str(out.get("id", "")).lower(), set()).update(hits)
+        return out
+
+    def resources(self, resources: Iterable[Mapping[str, Any]]) -> list[JSON]:
+        return [self.resource(r) for r in resources]
+
+    def _named_value(self, kind: str, props: JSON, hits: set[str]) -> None:
+        """A named value's ``value`` is a secret unless ``secret`` is false or absent (ARM's
+        default); anything else, an unresolved template expression included, counts as secret."""
+        if kind not in NAMED_VALUE_KINDS:
+            return
+        flag = _get(props, "secret")
+        if flag in (None, False) or (isinstance(flag, str) and flag.strip().lower() == "false"):
+            return
+        for key in [k for k in props if k.lower() == "value"]:
+            props[key] = self._hide(props[key], f"/properties/{key}", "named-value-secret", hits)
+
+    def _policy(self, kind: str, props: JSON, hits: set[str]) -> None:
+        if not is_policy_kind(kind):
+            return
+        written = _get(props, "format") or _get(props, "contentformat")
+        link = str(written or "").lower().endswith("-link")
+        # ``policyContent`` is the text's name in api-versions up to 2017-03-01.
+        for key in [k for k in props if k.lower() in ("value", "policycontent")]:
+            text = props[key]
+            if not isinstance(text, str):
+                continue
+            if link and "?" in text and not text.endswith("?" + REDACTED):
+                clean = text.split("?", 1)[0] + "?" + REDACTED  # a SAS token may sit there
+                self.counts["policy-link-query"] += 1
+            else:
+                clean = text if link else redact_policy_text(text, self.counts)
+            if clean != text:
+                props[key] = clean
+                hits.add(f"/properties/{_escape(key)}")
+
+    def _at(
+        self, node: Any, path: tuple[str, ...], where: str, secret: SecretProperty, hits: set[str]
+    ) -> None:
+        """Hide the values at ``path`` below ``node`` (keys matched case-insensitively)."""
+        if not path:
+            return
+        head, rest = path[0], path[1:]
+        for key, value in _children(node):
+            if head != "*" and str(key).lower() != head.lower():
+                continue
+            if head == "*" and not rest and str(key).lower() in secret.unless:
+                continue
+            place = f"{where}/{_escape(str(key))}"
+            if rest:
+                self._at(value, rest, place, secret, hits)
+            else:
+                node[key] = self._hide(value, place, secret.label, hits)
+
+    def _walk(self, node: Any, where: str, hits: set[str], *, in_ca_list: bool) -> None:
+        """Secret keys at any depth, encoded certificates that are not public X.509
+        certificates, and secret-shaped values in any string."""
+        for key, value in _children(node):
+            place = f"{where}/{_escape(str(key))}"
+            name = str(key).lower() if isinstance(key, str) else ""
+            if name and secret_key(name):
+                node[key] = self._hide(value, place, name, hits)
+            elif name == "encodedcertificate":
+                if not (in_ca_list and _is_public_certificate(value)):
+                    node[key] = self._hide(value, place, name, hits)
+            elif isinstance(value, str):
+                clean = redact_text(value, self.counts)
+                if clean != value:
+                    node[key] = clean
+                    hits.add(place)
+            else:
+                self._walk(value, place, hits, in_ca_list=in_ca_list or name == "certificates")
+
+    def _mask(self, node: Any, where: str, label: str, hits: set[str]) -> None:
+        for key, value in _children(node):
+            node[key] = self._hide(value, f"{where}/{_escape(str(key))}", label, hits)
+
+    def _hide(self, value: Any, place: str, label: str, hits: set[str]) -> Any:
+        """The marker for a literal string; containers hidden member by member; other
+        values (null, booleans, numbers, named-value references) as they are."""
+        if isinstance(value, dict | list):
+            self._mask(value, place, label, hits)
+            return value
+        if isinstance(value, str) and literal(value):
+            self.counts[label] += 1
+            hits.add(place)
+            return REDACTED
+        return value
+
+    # --- gaps ----------------------------------------------------------------------------
+
+    def gaps(
+        self, gaps: Iterable[Mapping[str, Any]], origins: Mapping[str, Any] | None = None
+    ) -> list[JSON]:
+        """Gaps whose messages quote no secret: a gap about a place whose value was hidden
+        says so instead of quoting it; any other message loses its secret-shaped values."""
+        return [self.gap(gap, origins or {}) for gap in gaps]
+
+    def gap(self, gap: Mapping[str, Any], origins: Mapping[str, Any]) -> JSON:
+        out = dict(gap)
+        message = out.get("message")
+        if not isinstance(message, str):
+            return out
+        place = self._secret_place(out, origins)
+        if place is not None:
+            self.counts["gap-message"] += 1
+            out["message"] = (
+                f"the value at {place} is a secret, so it is not quoted; it could not be "
+                f"resolved ({out.get('kind', 'gap')})"
+            )
+        else:
+            out["message"] = redact_text(message, self.counts)
+        return out
+
+    def _secret_place(self, gap: Mapping[str, Any], origins: Mapping[str, Any]) -> str | None:
+        """The pointer (within its resource) of the hidden value a gap is about, if any."""
+        subject = str(gap.get("subject", "")).lower()
+        places = self.places.get(subject)
+        if not places:
+            return None
+        inner = gap.get("property")  # the offline source names it for template gaps
+        if not isinstance(inner, str):
+            inner = _inner_pointer(gap, origins.get(subject))
+        if not inner:
+            return None
+        for place in places:
+            if place == inner or place.startswith(inner + "/") or inner.startswith(place + "/"):
+                return inner
+        return None
+
+
+def _inner_pointer(gap: Mapping[str, Any], origin: Any) -> str | None:
+    """The pointer inside its resource of what a gap is about, from the file pointers of the
+    gap and of the resource's declaration."""
+    pointer = gap.get("pointer")
+    if not isinstance(origin, Mapping) or not isinstance(pointer, str):
+        return None
+    base = str(origin.get("pointer", ""))
+    if origin.get("file") != gap.get("file") or not pointer.startswith(base + "/"):
+        return None
+    return pointer[len(base) :]
+
+
+def _copy(node: Any) -> Any:
+    """A copy of JSON data (dicts and lists copied, leaves shared: they are immutable)."""
+    if isinstance(node, Mapping):
+        return {key: _copy(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_copy(value) for value in node]
+    return node
+
+
+def _get(node: Mapping[str, Any], name: str) -> Any:
+    return next((v for k, v in node.items() if k.lower() == name), None)
+
+
+def _children(node: Any) -> list[tuple[Any, Any]]:
+    if isinstance(node, dict):
+        return list(node.items())
+    if isinstance(node, list):
+        return list(enumerate(node))
+    return []
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _is_public_certificate(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    from cryptography import x509
+
+    from mtls_audit.certs.facts import any_serial
+
+    try:
+        with any_serial():
+            x509.load_der_x509_certificate(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError):
+        return False
+    return True
