@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from operator import itemgetter
 
 from mtls_audit.policy.atoms import REQUEST, Atom, AtomKind
 from mtls_audit.policy.decide import MAX_ATOMS, TooManyAtoms, assignments
 from mtls_audit.policy.inbound_program import Exit, Program, Step, Stop
 from mtls_audit.policy.inbound_validate import ISSUER
-from mtls_audit.policy.logic import And, Const, Formula, If, Not, Var
+from mtls_audit.policy.logic import And, Const, Formula, If, Not, Var, spend
 from mtls_audit.policy.placeholders import find_placeholders
 from mtls_audit.policy.values import LAMBDA
 
@@ -97,86 +96,85 @@ class KindResult:
 
 Row = tuple[bool, ...]
 """An assignment of a table's atoms, in the table's atom order."""
-_Test = Callable[[Row], bool]
 
 
-def _lower(formula: Formula, index: Mapping[Atom, int]) -> _Test:
-    """A function of a row computing ``formula``, which never throws (the program's formulas
-    are split into "throws" and "holds")."""
-    if isinstance(formula, Const):
-        value = formula.value is True
-        return lambda row: value
-    if isinstance(formula, Var):
-        return itemgetter(index[formula.atom])
-    if isinstance(formula, Not):
-        inner = _lower(formula.operand, index)
-        return lambda row: not inner(row)
-    if isinstance(formula, If):
-        cond, then, other = (_lower(f, index) for f in (formula.cond, formula.then, formula.other))
-        return lambda row: then(row) if cond(row) else other(row)
-    parts = tuple(_lower(operand, index) for operand in formula.operands)
-    if isinstance(formula, And):
-        return lambda row: all(part(row) for part in parts)
-    return lambda row: any(part(row) for part in parts)
+class _RowSets:
+    """Sets of a table's rows as bit masks (bit ``i`` is row ``i``): a formula is evaluated on
+    every row at once, each node of it once however many parents share it, so the work grows
+    with the program's size times the rows, not with the size of its formulas written out."""
+
+    def __init__(self, order: tuple[Atom, ...], rows: list[Row]) -> None:
+        self.every = (1 << len(rows)) - 1
+        self.words = len(rows) // 64 + 1  # the cost of one operation, charged to the budget
+        self.masks = {
+            atom: int("".join("1" if row[i] else "0" for row in reversed(rows)) or "0", 2)
+            for i, atom in enumerate(order)
+        }
+        self.done: dict[int, int] = {}
+        self.kept: list[Formula] = []  # keeps the ids in ``done`` from being reused
+
+    def of(self, formula: Formula) -> int:
+        """The rows where ``formula`` (which never throws: the program's formulas are split
+        into "throws" and "holds") is true."""
+        found = self.done.get(id(formula))
+        if found is not None:
+            return found
+        spend(self.words)
+        if isinstance(formula, Const):
+            found = self.every if formula.value is True else 0
+        elif isinstance(formula, Var):
+            found = self.masks[formula.atom]
+        elif isinstance(formula, Not):
+            found = self.every & ~self.of(formula.operand)
+        elif isinstance(formula, If):
+            cond = self.of(formula.cond)
+            found = (cond & self.of(formula.then)) | (self.every & ~cond & self.of(formula.other))
+        elif isinstance(formula, And):
+            found = self.every
+            for operand in formula.operands:
+                found &= self.of(operand)
+        else:
+            found = 0
+            for operand in formula.operands:
+                found |= self.of(operand)
+        self.done[id(formula)] = found
+        self.kept.append(formula)
+        return found
+
+    def run(self, steps: tuple[Step, ...], alive: int, stops: list[tuple[int, Exit]]) -> int:
+        """Run the rows in ``alive`` through ``steps``: add to ``stops`` the rows each exit
+        stops; return the rows that go on."""
+        for step in steps:
+            if isinstance(step, Exit):
+                stopped = alive & self.of(step.when)
+                stops.append((stopped, step))
+                alive &= ~stopped
+                continue
+            rest, through = alive, 0
+            for arm in step.arms:
+                threw = rest & self.of(arm.throws)
+                stops.append((threw, Exit(arm.throws, Stop.ERROR, arm.node, 500, "error")))
+                rest &= ~threw
+                taken = rest & self.of(arm.holds)
+                rest &= ~taken
+                through |= self.run(arm.steps, taken, stops)
+            alive = through | self.run(step.otherwise, rest, stops)
+        return alive
 
 
-@dataclass(frozen=True, slots=True)
-class _Stop:
-    test: _Test
-    exit: Exit
-
-
-@dataclass(frozen=True, slots=True)
-class _Arm:
-    throws: _Test
-    holds: _Test
-    steps: tuple[_Stop | _Choose, ...]
-    error: Exit
-
-
-@dataclass(frozen=True, slots=True)
-class _Choose:
-    arms: tuple[_Arm, ...]
-    otherwise: tuple[_Stop | _Choose, ...]
-
-
-def _lower_steps(steps: tuple[Step, ...], index: Mapping[Atom, int]) -> tuple[_Stop | _Choose, ...]:
-    lowered: list[_Stop | _Choose] = []
-    for step in steps:
-        if isinstance(step, Exit):
-            lowered.append(_Stop(_lower(step.when, index), step))
-            continue
-        arms = tuple(
-            _Arm(
-                _lower(arm.throws, index),
-                _lower(arm.holds, index),
-                _lower_steps(arm.steps, index),
-                Exit(arm.throws, Stop.ERROR, arm.node, 500, "error"),
-            )
-            for arm in step.arms
-        )
-        lowered.append(_Choose(arms, _lower_steps(step.otherwise, index)))
-    return tuple(lowered)
-
-
-def _run(steps: tuple[_Stop | _Choose, ...], row: Row) -> Exit | None:
-    """Where a request with these facts stops (None: it reaches the backend)."""
-    for step in steps:
-        if isinstance(step, _Stop):
-            if step.test(row):
-                return step.exit
-            continue
-        taken = step.otherwise
-        for arm in step.arms:
-            if arm.throws(row):
-                return arm.error
-            if arm.holds(row):
-                taken = arm.steps
-                break
-        stopped = _run(taken, row)
-        if stopped is not None:
-            return stopped
-    return None
+def _stops(steps: tuple[Step, ...], order: tuple[Atom, ...], rows: list[Row]) -> list[Exit | None]:
+    """Where a request with each row's facts stops (None: it reaches the backend)."""
+    sets = _RowSets(order, rows)
+    stops: list[tuple[int, Exit]] = []
+    sets.run(steps, sets.every, stops)
+    found: list[Exit | None] = [None] * len(rows)
+    for mask, stop in stops:
+        bits = bin(mask)[:1:-1]  # bit i is character i
+        at = bits.find("1")
+        while at >= 0:
+            found[at] = stop
+            at = bits.find("1", at + 1)
+    return found
 
 
 def accepted(stopped: Exit | None) -> bool:
@@ -288,18 +286,18 @@ def table(program: Program) -> Table | str:
     """The table, or why it cannot be built (too many atoms)."""
     present = program.atoms
     order = tuple(sorted(present, key=str))
-    index = {atom: position for position, atom in enumerate(order)}
-    steps = _lower_steps(program.steps, index)
     try:
         rows = [tuple(a[atom] for atom in order) for a in assignments(present, bound=MAX_ATOMS)]
     except TooManyAtoms as exc:
         return f"the inbound logic tests {exc}"
-    return Table(order, tuple((row, _run(steps, row)) for row in rows))
+    spend(len(rows))
+    return Table(order, tuple(zip(rows, _stops(program.steps, order, rows), strict=True)))
 
 
 def judge(
     kind: FailureKind, source: str, program: Program, facts: Table, checks: tuple[int, ...]
 ) -> KindResult:
+    spend(len(facts.rows))
     present = frozenset(facts.atoms)
     fixed = facts.positions(given(kind, source, present))
     cert = [
