@@ -17,10 +17,11 @@ from __future__ import annotations
 import enum
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from operator import itemgetter
 
 from mtls_audit.policy.atoms import REQUEST, Atom, AtomKind
-from mtls_audit.policy.decide import MAX_ATOMS, TooManyAtoms, assignments
+from mtls_audit.policy.decide import MAX_ATOMS, TooManyAtoms, rows
 from mtls_audit.policy.inbound_program import Exit, Program, Step, Stop
 from mtls_audit.policy.inbound_validate import ISSUER
 from mtls_audit.policy.logic import And, Const, Formula, If, Not, Var, spend
@@ -162,21 +163,6 @@ class _RowSets:
         return alive
 
 
-def _stops(steps: tuple[Step, ...], order: tuple[Atom, ...], rows: list[Row]) -> list[Exit | None]:
-    """Where a request with each row's facts stops (None: it reaches the backend)."""
-    sets = _RowSets(order, rows)
-    stops: list[tuple[int, Exit]] = []
-    sets.run(steps, sets.every, stops)
-    found: list[Exit | None] = [None] * len(rows)
-    for mask, stop in stops:
-        bits = bin(mask)[:1:-1]  # bit i is character i
-        at = bits.find("1")
-        while at >= 0:
-            found[at] = stop
-            at = bits.find("1", at + 1)
-    return found
-
-
 def accepted(stopped: Exit | None) -> bool:
     return stopped is None or stopped.stop is Stop.SERVE
 
@@ -266,20 +252,57 @@ def given(kind: FailureKind, source: str, present: frozenset[Atom]) -> dict[Atom
     return {atom: held for atom, held in facts.items() if atom in present}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Table:
     """Every consistent assignment of a program's atoms (rows, in ``atoms`` order) and where
-    it stops."""
+    it stops; ``stops`` holds the rows each exit stops as a bit mask (bit ``i``: row ``i``),
+    ``masks`` the rows where each atom holds."""
 
     atoms: tuple[Atom, ...]
     rows: tuple[tuple[Row, Exit | None], ...]
+    stops: tuple[tuple[int, Exit], ...] = ()
+    masks: Mapping[Atom, int] = field(default_factory=dict)
+    _keys: dict[tuple[int, ...], list[Row]] = field(default_factory=dict, compare=False)
+    _through: list[bool] = field(default_factory=list, compare=False)
 
     def positions(self, facts: Mapping[Atom, bool]) -> tuple[tuple[int, bool], ...]:
         return tuple((self.atoms.index(atom), held) for atom, held in facts.items())
 
+    def where(self, facts: Mapping[Atom, bool]) -> int:
+        """The rows that agree with ``facts``."""
+        every = (1 << len(self.rows)) - 1
+        found = every
+        for atom, held in facts.items():
+            found &= self.masks[atom] if held else every & ~self.masks[atom]
+        return found
 
-def _matches(row: Row, facts: tuple[tuple[int, bool], ...]) -> bool:
-    return all(row[index] is held for index, held in facts)
+    def through(self) -> list[bool]:
+        """Whether each row's request gets through (computed once per table)."""
+        found = self._through
+        if not found and self.rows:
+            found.extend(accepted(stopped) for _, stopped in self.rows)
+        return found
+
+    def keys(self, positions: tuple[int, ...]) -> list[Row]:
+        """Each row's values at ``positions`` (computed once per table and positions)."""
+        found = self._keys.get(positions)
+        if found is None:
+            if len(positions) > 1:
+                pick = itemgetter(*positions)
+                found = [pick(row) for row, _ in self.rows]
+            else:
+                found = [tuple(row[i] for i in positions) for row, _ in self.rows]
+            self._keys[positions] = found
+        return found
+
+
+def _bits(mask: int) -> Iterator[int]:
+    """The set bits of ``mask``, lowest first."""
+    bits = bin(mask)[:1:-1]  # bit i is character i
+    at = bits.find("1")
+    while at >= 0:
+        yield at
+        at = bits.find("1", at + 1)
 
 
 def table(program: Program) -> Table | str:
@@ -287,11 +310,28 @@ def table(program: Program) -> Table | str:
     present = program.atoms
     order = tuple(sorted(present, key=str))
     try:
-        rows = [tuple(a[atom] for atom in order) for a in assignments(present, bound=MAX_ATOMS)]
+        facts = list(rows(order, bound=MAX_ATOMS))
     except TooManyAtoms as exc:
         return f"the inbound logic tests {exc}"
-    spend(len(rows))
-    return Table(order, tuple(zip(rows, _stops(program.steps, order, rows), strict=True)))
+    spend(len(facts))
+    sets = _RowSets(order, facts)
+    stops: list[tuple[int, Exit]] = []
+    sets.run(program.steps, sets.every, stops)
+    found: list[Exit | None] = [None] * len(facts)
+    for mask, stop in stops:
+        for at in _bits(mask):
+            found[at] = stop
+    return Table(order, tuple(zip(facts, found, strict=True)), tuple(stops), sets.masks)
+
+
+@dataclass(slots=True)
+class _Cell:
+    """The rows of one request condition and one certificate: the first of them, whether
+    every one gets through, whether some one does."""
+
+    first: int
+    every: bool
+    some: bool
 
 
 def judge(
@@ -299,33 +339,36 @@ def judge(
 ) -> KindResult:
     spend(len(facts.rows))
     present = frozenset(facts.atoms)
-    fixed = facts.positions(given(kind, source, present))
-    cert = [
+    fixed = facts.where(given(kind, source, present))
+    cert = tuple(
         i for i, a in enumerate(facts.atoms) if _of(a, source) and a.kind is not AtomKind.OPAQUE
-    ]
+    )
     unknown = [i for i, a in enumerate(facts.atoms) if _unknown(a, source)]
-    conditions = [i for i in range(len(facts.atoms)) if i not in cert and i not in unknown]
-    groups: dict[Row, dict[Row, list[bool]]] = defaultdict(lambda: defaultdict(list))
-    first: dict[tuple[Row, Row], tuple[Row, Exit | None]] = {}
-    rejections: set[Exit] = set()
+    conditions = tuple(i for i in range(len(facts.atoms)) if i not in cert and i not in unknown)
+    rejections = {stop for mask, stop in facts.stops if mask & fixed and not accepted(stop)}
+    o_keys, c_keys, through = facts.keys(conditions), facts.keys(cert), facts.through()
     # Conditions under which no request gets in (an unrelated rejection) say nothing.
-    open_ = {tuple(row[i] for i in conditions) for row, stopped in facts.rows if accepted(stopped)}
-    for row, stopped in facts.rows:
-        if not _matches(row, fixed):
-            continue
-        if not accepted(stopped) and stopped is not None:
-            rejections.add(stopped)
-        o_key = tuple(row[i] for i in conditions)
+    open_ = {o_keys[i] for i, held in enumerate(through) if held}
+    cells: dict[tuple[Row, Row], _Cell] = {}
+    for i in _bits(fixed):
+        o_key = o_keys[i]
         if o_key not in open_:
             continue
-        c_key = tuple(row[i] for i in cert)
-        groups[o_key][c_key].append(accepted(stopped))
-        first.setdefault((o_key, c_key), (row, stopped))
+        held = through[i]
+        cell = cells.get((o_key, c_keys[i]))
+        if cell is None:
+            cells[o_key, c_keys[i]] = _Cell(i, held, held)
+        else:
+            cell.every &= held
+            cell.some |= held
+    groups: dict[Row, dict[Row, _Cell]] = {}
+    for (o_key, c_key), cell in cells.items():
+        groups.setdefault(o_key, {})[c_key] = cell
     tested = bool(checks)
     definite = {
-        o: next((c for c, seen in cs.items() if all(seen)), None) for o, cs in groups.items()
+        o: next((c for c, cell in cs.items() if cell.every), None) for o, cs in groups.items()
     }
-    possible = {o for o, cs in groups.items() if any(any(seen) for seen in cs.values())}
+    possible = {o for o, cs in groups.items() if any(cell.some for cell in cs.values())}
     base = KindResult(kind, Outcome.ALWAYS, tested, checks, rejections=frozenset(rejections))
     if not groups or not possible:
         return base
@@ -340,7 +383,7 @@ def judge(
     o_pass = sure[0]
     c_pass = definite[o_pass]
     assert c_pass is not None
-    row, stopped = first[o_pass, c_pass]
+    row, stopped = facts.rows[groups[o_pass][c_pass].first]
     witness = {facts.atoms[i]: row[i] for i in (*cert, *conditions)}
     if len(sure) == len(groups):
         return replace(base, outcome=Outcome.NEVER, witness=witness, exit=stopped)

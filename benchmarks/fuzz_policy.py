@@ -1,0 +1,267 @@
+"""Seeded fuzzing of the policy parser, the C# expression analyser and the policy pipeline.
+
+Inputs are real policies (the XML files of ``../shared/corpora`` when present, the policy files
+under ``tests/`` and ``sample_reports/``' sources, and the deep ``<choose>`` shapes of
+:mod:`benchmarks.deep_policies`) and the expressions found in them, mutated at random: spans
+deleted, duplicated or swapped, tokens of XML and C# inserted, blocks nested or repeated. Every
+input is run through:
+
+- ``parser``: :func:`mtls_audit.policy.parser.parse_policy` (a refusal is
+  ``PolicyParseError``);
+- ``csharp``: :func:`mtls_audit.policy.conditions.condition` and ``value`` on one expression (a
+  refusal is ``ExpressionSyntaxError``);
+- ``pipeline``: :func:`mtls_audit.policy.standalone.judge_text` (parse, effective policy,
+  inbound analysis, verdicts) and both renderings of its verdict, JSON and text.
+
+Anything else raised is a crash; an input whose wall time is over ``--limit`` seconds is slow.
+The run prints one line per target and exits 1 if it found either (the inputs are written to
+``--out``). Usage::
+
+    python benchmarks/fuzz_policy.py --seed 15 --parser 40000 --csharp 40000 --pipeline 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.deep_policies import nested, sequential  # noqa: E402
+from mtls_audit.errors import PolicyParseError  # noqa: E402
+from mtls_audit.policy.conditions import condition, value  # noqa: E402
+from mtls_audit.policy.csharp import ExpressionSyntaxError  # noqa: E402
+from mtls_audit.policy.parser import parse_policy  # noqa: E402
+from mtls_audit.policy.standalone import judge_text  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpora"
+_EXPRESSION = re.compile(r'"(@\((?:[^"]|&quot;)*\))"|(@\{.*?\})\s*<', re.DOTALL)
+_TOKENS = (
+    "<choose>",
+    "</choose>",
+    '<when condition="@(true)">',
+    "</when>",
+    "<otherwise>",
+    "</otherwise>",
+    '<return-response><set-status code="403" /></return-response>',
+    '<validate-client-certificate validate-trust="true" />',
+    "<base />",
+    "<inbound>",
+    "</inbound>",
+    '<set-variable name="ok" value="@(true)" />',
+    "<!--",
+    "-->",
+    "<![CDATA[",
+    "]]>",
+    "&quot;",
+    "&amp;&amp;",
+    "&lt;",
+    "{{",
+    "}}",
+    "{{nv}}",
+    '"',
+    "'",
+    "<",
+    ">",
+    "/>",
+    "@(",
+    "@{",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "]",
+    ";",
+    "?",
+    ":",
+    "??",
+    "?.",
+    "!",
+    "==",
+    "!=",
+    "&&",
+    "||",
+    "=>",
+    "context.Request.Certificate",
+    ".Thumbprint",
+    ".Verify()",
+    ".NotAfter",
+    "DateTime.Now",
+    'context.Request.Headers.GetValueOrDefault("X-Cert", "")',
+    'context.Variables["ok"]',
+    "(string)",
+    "null",
+    "true",
+    "false",
+    "return ",
+    "var x = ",
+    "if (",
+    "else ",
+    'new [] {"a", "b"}',
+    ".Contains(",
+    ".Any(c => c",
+    '"3F2A"',
+    "0",
+    "1e309",
+    "\\u0000",
+    "\udc80",
+    "\u202e",
+    "\x1b[31m",
+    "é",
+    "\t",
+    "\n",
+)
+
+
+@dataclass
+class Tally:
+    runs: int = 0
+    refused: int = 0
+    crashes: list[tuple[str, str]] = field(default_factory=list)
+    slow: list[tuple[float, str]] = field(default_factory=list)
+    slowest: float = 0.0
+    seconds: float = 0.0
+
+
+def seeds() -> tuple[list[str], list[str]]:
+    """Real policy texts, and the expressions written in them."""
+    paths = [*ROOT.glob("tests/**/*.xml"), *ROOT.glob("mtls_audit/samples/**/*.xml")]
+    if CORPUS.is_dir():
+        paths += sorted(CORPUS.rglob("*.xml"))
+    texts = [p.read_text("utf-8", errors="replace") for p in sorted(paths)]
+    texts += [sequential(12), nested(12)]
+    expressions = sorted(
+        {
+            (m.group(1) or m.group(2)).replace("&quot;", '"').replace("&amp;", "&")
+            for text in texts
+            for m in _EXPRESSION.finditer(text)
+        }
+    )
+    return texts, expressions or ["@(context.Request.Certificate == null)"]
+
+
+def mutate(rng: random.Random, text: str, pool: list[str]) -> str:
+    """``text`` after one to four random edits."""
+    for _ in range(rng.randint(1, 4)):
+        n = len(text)
+        a, b = sorted((rng.randint(0, n), rng.randint(0, n)))
+        b = min(b, a + 200)
+        kind = rng.randrange(7)
+        if kind == 0:
+            text = text[:a] + text[b:]
+        elif kind == 1:
+            text = text[:b] + text[a:b] + text[b:]
+        elif kind == 2:
+            text = text[:a] + rng.choice(_TOKENS) + text[a:]
+        elif kind == 3:
+            other = rng.choice(pool)
+            c = rng.randint(0, len(other))
+            text = text[:a] + other[c : c + rng.randint(0, 300)] + text[b:]
+        elif kind == 4:
+            text = text[:a] + text[a:b] * rng.randint(2, 20) + text[b:]
+        elif kind == 5 and n:
+            text = text[:a] + chr(rng.randrange(0x20, 0x2FF)) + text[a + 1 :]
+        else:
+            text = text[:a] + text[b:] + text[a:b]
+    return text
+
+
+def run(
+    name: str,
+    count: int,
+    make: Callable[[], str],
+    call: Callable[[str], None],
+    refusals: tuple[type[BaseException], ...],
+    limit: float,
+    out: Path,
+) -> Tally:
+    tally = Tally()
+    begun = time.perf_counter()
+    for _ in range(count):
+        text = make()
+        start = time.perf_counter()
+        try:
+            call(text)
+        except refusals:
+            tally.refused += 1
+        except Exception:  # a crash: keep the input and the traceback
+            tally.crashes.append((text, traceback.format_exc()))
+        spent = time.perf_counter() - start
+        tally.runs += 1
+        tally.slowest = max(tally.slowest, spent)
+        if spent > limit:
+            tally.slow.append((spent, text))
+    tally.seconds = time.perf_counter() - begun
+    for number, (text, trace) in enumerate(tally.crashes[:50]):
+        (out / f"{name}-crash-{number}.txt").write_text(f"{trace}\n----\n{text}", "utf-8")
+    for number, (spent, text) in enumerate(tally.slow[:50]):
+        (out / f"{name}-slow-{number}.txt").write_text(f"{spent:.2f} s\n----\n{text}", "utf-8")
+    return tally
+
+
+Plan = tuple[str, int, list[str], Callable[[str], None], tuple[type[BaseException], ...]]
+
+
+def _parser(text: str) -> None:
+    parse_policy(text, source="fuzz.xml")
+
+
+def _pipeline(text: str) -> None:
+    verdict = judge_text(text, "fuzz.xml", {"nv": "x"})
+    json.dumps(verdict.to_json())
+    "\n".join(verdict.lines())
+
+
+def _csharp(text: str) -> None:
+    condition(text)
+    value(text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--parser", type=int, default=40_000, help="parser iterations")
+    parser.add_argument("--csharp", type=int, default=40_000, help="C# analyser iterations")
+    parser.add_argument("--pipeline", type=int, default=20_000, help="pipeline iterations")
+    parser.add_argument("--limit", type=float, default=2.0, help="seconds an input may take")
+    parser.add_argument("--out", type=Path, default=Path("fuzz-findings"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(args.seed)
+    texts, expressions = seeds()
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    plans: tuple[Plan, ...] = (
+        ("parser", args.parser, texts, _parser, (PolicyParseError,)),
+        ("csharp", args.csharp, expressions, _csharp, (ExpressionSyntaxError,)),
+        ("pipeline", args.pipeline, texts, _pipeline, ()),
+    )
+    print(f"seed {args.seed}: {len(texts)} policies, {len(expressions)} expressions")
+    failed = False
+    for name, count, pool, call, refusals in plans:
+
+        def make(pool: list[str] = pool) -> str:
+            return mutate(rng, rng.choice(pool), pool)
+
+        tally = run(name, count, make, call, refusals, args.limit, args.out)
+        failed |= bool(tally.crashes or tally.slow)
+        print(
+            f"{name:9} {tally.runs:>7} inputs {tally.refused:>7} refused "
+            f"{len(tally.crashes):>4} crashes {len(tally.slow):>4} over {args.limit:g} s "
+            f"slowest {tally.slowest:.3f} s total {tally.seconds:.0f} s",
+            flush=True,
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
