@@ -11,7 +11,10 @@ by omitting ``<base/>``.
 
 :class:`InboundAnalyser` computes verdicts for one service (one set of named values), memoised
 by ``Effective.key`` and, below that, by the elements of the section, so effective policies that
-differ only in elements that do not decide anything share one analysis.
+differ only in elements that do not decide anything share one analysis. One analysis may take
+:data:`ANALYSIS_BUDGET` steps (formula nodes built, table rows judged); past it, every kind is
+undecidable with the reason, never a pass. Its work grows with the number of elements, not with
+the number of paths through them (see ``benchmarks/deep_bench.py``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Which failing certificates a compiled inbound program lets through.
 
-Every consistent assignment of the program's atoms (see :mod:`decide`) is run through the
-program once; each failure kind is then read off that table. A kind's certificate fails in that
+Every consistent assignment of the program's atoms (see :mod:`decide`) is a row of a table;
+the program runs on all rows at once (each formula evaluated once, on row sets held as bit
+masks), and each failure kind is then read off the table. A kind's certificate fails in that
 one way and is otherwise as good as can be (its identity, where the policy pins one, is free: it
 may match), so "never rejected" means some such certificate gets through.
 
