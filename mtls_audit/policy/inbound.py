@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 _CHAIN = frozenset({AtomKind.CHAIN_VALID, AtomKind.CHAIN_VALID_NO_REVOCATION})
-ANALYSIS_BUDGET = 1_000_000
+ANALYSIS_BUDGET = 200_000
 """Steps (formula nodes built, table rows judged) one inbound section may take; past it every
 kind is undecidable, with the reason, never a pass."""
 

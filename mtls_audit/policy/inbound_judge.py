@@ -100,6 +100,12 @@ Row = tuple[bool, ...]
 """An assignment of a table's atoms, in the table's atom order."""
 
 
+def row_steps(rows: int) -> int:
+    """The budget steps of a pass over ``rows`` rows: a step is about the time of building a
+    formula node, which is that of visiting some eight rows."""
+    return rows // 8 + 1
+
+
 class _RowSets:
     """Sets of a table's rows as bit masks (bit ``i`` is row ``i``): a formula is evaluated on
     every row at once, each node of it once however many parents share it, so the work grows
@@ -107,7 +113,7 @@ class _RowSets:
 
     def __init__(self, order: tuple[Atom, ...], rows: list[Row]) -> None:
         self.every = (1 << len(rows)) - 1
-        self.words = len(rows) // 64 + 1  # the cost of one operation, charged to the budget
+        self.cost = len(rows) // 4096 + 1  # one operation on bit masks of the rows
         self.masks = {
             atom: int("".join("1" if row[i] else "0" for row in reversed(rows)) or "0", 2)
             for i, atom in enumerate(order)
@@ -121,7 +127,7 @@ class _RowSets:
         found = self.done.get(id(formula))
         if found is not None:
             return found
-        spend(self.words)
+        spend(self.cost)
         if isinstance(formula, Const):
             found = self.every if formula.value is True else 0
         elif isinstance(formula, Var):
@@ -314,7 +320,7 @@ def table(program: Program) -> Table | str:
         facts = list(rows(order, bound=MAX_ATOMS))
     except TooManyAtoms as exc:
         return f"the inbound logic tests {exc}"
-    spend(len(facts))
+    spend(row_steps(len(facts)))
     sets = _RowSets(order, facts)
     stops: list[tuple[int, Exit]] = []
     sets.run(program.steps, sets.every, stops)
@@ -338,7 +344,7 @@ class _Cell:
 def judge(
     kind: FailureKind, source: str, program: Program, facts: Table, checks: tuple[int, ...]
 ) -> KindResult:
-    spend(len(facts.rows))
+    spend(row_steps(len(facts.rows)))
     present = frozenset(facts.atoms)
     fixed = facts.where(given(kind, source, present))
     cert = tuple(

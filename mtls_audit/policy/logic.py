@@ -210,7 +210,9 @@ def _literals(formula: Formula, value: bool) -> dict[Atom, bool]:
     """Atom values implied by ``formula`` evaluating to ``value`` (where two disagree, the
     later one written wins)."""
     found: dict[Atom, bool] = {}
-    _implied(formula, value, found, set())
+    seen: set[int] = set()
+    _implied(formula, value, found, seen)
+    spend(len(seen))
     return found
 
 

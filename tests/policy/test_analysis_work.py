@@ -38,7 +38,8 @@ def test_sequential_and_nested_blocks_take_work_linear_in_their_number() -> None
         small, _ = _work(shape(20))
         large, found = _work(shape(80))
         assert found.status is not FileStatus.UNREADABLE
-        assert found.verdict is not None and not found.verdict.problems
+        assert found.verdict is not None
+        assert not found.verdict.problems
         # Four times the blocks: about four times the work (it used to double per block).
         assert large <= 6 * small, (shape.__name__, small, large)
 
@@ -81,44 +82,49 @@ def _blocks(draw: st.DrawFn, depth: int = 0) -> str:
 @given(st.lists(_blocks(), min_size=1, max_size=8))
 def test_work_is_bounded_by_the_policy_size(groups: list[str]) -> None:
     body = "".join(groups)
-    elements = body.count("<") - body.count("</") - body.count("&lt;")
+    elements = body.count("<") - body.count("</")  # start tags
     spent, found = _work(
         f"<policies><inbound>{body}</inbound><backend><forward-request /></backend></policies>"
     )
     assert found.verdict is not None
     # The tests above touch at most 6 atoms: the table has a bounded number of rows, and the
-    # formulas grow with the elements, not with the paths through them.
-    assert spent <= 4_000 * elements + 20_000, (spent, elements)
+    # formulas grow with the elements, not with the paths through them (which are exponential
+    # in the elements): a polynomial bound, with room above the 45 steps an element seen at
+    # most when this was written.
+    assert spent <= 200 * elements + elements**2 // 2 + 2_000, (spent, elements)
 
 
 # -- the budget ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("limit", [5, 30])
+_CHECKED = (
+    f'<choose><when condition="@({CERT} == null || !{CERT}.Verify())">{REJECT}</when></choose>'
+)
+
+
+@pytest.mark.parametrize("stop", ["compiling", "judging"])
 def test_an_analysis_over_its_budget_is_undecidable_and_says_why(
-    monkeypatch: pytest.MonkeyPatch, limit: int
+    monkeypatch: pytest.MonkeyPatch, stop: str
 ) -> None:
-    """5 steps end the compilation, 30 the judging of the table; either way no kind
-    passes or fails, and the reason names the budget."""
+    """One step ends the compilation; one step fewer than the analysis takes ends it while the
+    last kind is judged. Either way no kind passes or fails, and the reason names the budget."""
+    with metered() as whole:
+        judged(_CHECKED)
+    limit = 1 if stop == "compiling" else whole.spent - 1
     monkeypatch.setattr(inbound, "ANALYSIS_BUDGET", limit)
-    found = judged(
-        f'<choose><when condition="@({CERT} == null || !{CERT}.Verify())">{REJECT}</when>'
-        "</choose>"
-    )
+    found = judged(_CHECKED)
     assert found.status is FileStatus.UNDECIDABLE
     assert found.verdict is not None
     for verdict in found.verdict.kinds.values():
         assert verdict.outcome is Outcome.UNDECIDABLE
         assert f"exceeded its budget of {limit:,} steps" in verdict.reason
     assert found.verdict.tls_missing.outcome is Outcome.UNDECIDABLE
-    assert found.verdict[FailureKind.MISSING].tested is (limit > 5)
+    # Judged: the elements that test each kind are still named.
+    assert found.verdict[FailureKind.MISSING].tested is (stop == "judging")
 
 
 def test_the_same_policy_within_its_budget_is_decided() -> None:
-    found = judged(
-        f'<choose><when condition="@({CERT} == null || !{CERT}.Verify())">{REJECT}</when>'
-        "</choose>"
-    )
+    found = judged(_CHECKED)
     assert found.verdict is not None
     assert found.verdict[FailureKind.MISSING].outcome is Outcome.ALWAYS
     assert found.verdict[FailureKind.UNTRUSTED].outcome is Outcome.ALWAYS
