@@ -11,7 +11,10 @@ input is run through:
 - ``csharp``: :func:`mtls_audit.policy.conditions.condition` and ``value`` on one expression (a
   refusal is ``ExpressionSyntaxError``);
 - ``pipeline``: :func:`mtls_audit.policy.standalone.judge_text` (parse, effective policy,
-  inbound analysis, verdicts) and both renderings of its verdict, JSON and text.
+  inbound analysis, verdicts) and both renderings of its verdict, JSON and text;
+- ``assess``: the offline scan: an exported service whose global policy (and, one time in two,
+  its API's policy) is the input, read from a file as ``scan --from-file`` does, judged by every
+  built-in rule, and its evidence serialised (a refusal is an ``MtlsAuditError``).
 
 Anything else raised is a crash; an input that takes more than ``--limit`` seconds of CPU time
 is slow (CPU rather than wall time, so that other jobs on a shared machine do not count; the
@@ -19,7 +22,8 @@ slowest wall time is printed too).
 The run prints one line per target and exits 1 if it found either (the inputs are written to
 ``--out``). Usage::
 
-    python benchmarks/fuzz_policy.py --seed 15 --parser 40000 --csharp 40000 --pipeline 20000
+    python benchmarks/fuzz_policy.py --seed 15 --parser 40000 --csharp 40000 --pipeline 25000 \
+        --assess 10000
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import json
 import random
 import re
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -39,7 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.deep_policies import nested, sequential  # noqa: E402
-from mtls_audit.errors import PolicyParseError  # noqa: E402
+from mtls_audit import workflow  # noqa: E402
+from mtls_audit.errors import MtlsAuditError, PolicyParseError  # noqa: E402
 from mtls_audit.policy.conditions import condition, value  # noqa: E402
 from mtls_audit.policy.csharp import ExpressionSyntaxError  # noqa: E402
 from mtls_audit.policy.parser import parse_policy  # noqa: E402
@@ -235,6 +241,67 @@ def _pipeline(text: str) -> None:
     "\n".join(verdict.lines())
 
 
+_SERVICE = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/fuzz/providers/"
+    "Microsoft.ApiManagement/service/apim-fuzz"
+)
+
+
+class _Assess:
+    """The offline scan of one exported service carrying the input as its policies."""
+
+    def __init__(self, rng: random.Random, folder: Path) -> None:
+        self.rng, self.file = rng, folder / "export.json"
+        self.options = workflow.AssessOptions()
+        self.rules, self.failures, _ = workflow.load_rules(self.options)
+
+    def __call__(self, text: str) -> None:
+        api = (
+            text if self.rng.random() < 0.5 else "<policies><inbound><base /></inbound></policies>"
+        )
+        resources = [
+            {
+                "id": _SERVICE,
+                "type": "Microsoft.ApiManagement/service",
+                "name": "apim-fuzz",
+                "location": "westeurope",
+                "sku": {"name": "Developer", "capacity": 1},
+                "properties": {
+                    "hostnameConfigurations": [
+                        {
+                            "type": "Proxy",
+                            "hostName": "api.example.org",
+                            "negotiateClientCertificate": True,
+                        }
+                    ]
+                },
+            },
+            _policy(f"{_SERVICE}/policies/policy", "apim-fuzz/policy", text),
+            {
+                "id": f"{_SERVICE}/apis/orders",
+                "type": "Microsoft.ApiManagement/service/apis",
+                "name": "apim-fuzz/orders",
+                "properties": {"displayName": "Orders", "path": "orders", "protocols": ["https"]},
+            },
+            _policy(f"{_SERVICE}/apis/orders/policies/policy", "apim-fuzz/orders/policy", api),
+        ]
+        self.file.write_text(json.dumps(resources), "utf-8")
+        document = workflow.collect_files([self.file])
+        workflow.assess(document, "0" * 64, self.options, rules=self.rules, failures=self.failures)
+
+
+def _policy(resource_id: str, name: str, text: str) -> dict[str, object]:
+    kind = "Microsoft.ApiManagement/service/" + (
+        "apis/policies" if "/apis/" in name else "policies"
+    )
+    return {
+        "id": resource_id,
+        "type": kind,
+        "name": name,
+        "properties": {"format": "rawxml", "value": text},
+    }
+
+
 def _csharp(text: str) -> None:
     condition(text)
     value(text)
@@ -245,7 +312,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--parser", type=int, default=40_000, help="parser iterations")
     parser.add_argument("--csharp", type=int, default=40_000, help="C# analyser iterations")
-    parser.add_argument("--pipeline", type=int, default=20_000, help="pipeline iterations")
+    parser.add_argument("--pipeline", type=int, default=25_000, help="pipeline iterations")
+    parser.add_argument("--assess", type=int, default=10_000, help="offline scan iterations")
     parser.add_argument("--limit", type=float, default=2.0, help="seconds an input may take")
     parser.add_argument("--out", type=Path, default=Path("fuzz-findings"))
     args = parser.parse_args()
@@ -253,29 +321,31 @@ def main() -> int:
     rng = random.Random(args.seed)
     texts, expressions = seeds()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
-    plans: tuple[Plan, ...] = (
-        ("parser", args.parser, texts, _parser, (PolicyParseError,)),
-        ("csharp", args.csharp, expressions, _csharp, (ExpressionSyntaxError,)),
-        ("pipeline", args.pipeline, texts, _pipeline, ()),
-    )
     print(f"seed {args.seed}: {len(texts)} policies, {len(expressions)} expressions")
-    failed = False
-    for name, count, pool, call, refusals in plans:
-
-        def make(pool: list[str] = pool, name: str = name) -> str:
-            if name == "csharp" and rng.random() < 0.5:
-                return combine(rng, pool)
-            return mutate(rng, rng.choice(pool), pool, 1 if name == "csharp" else 4)
-
-        tally = run(name, count, make, call, refusals, args.limit, args.out)
-        failed |= bool(tally.crashes or tally.slow)
-        print(
-            f"{name:9} {tally.runs:>7} inputs {tally.refused:>7} refused "
-            f"{len(tally.crashes):>4} crashes {len(tally.slow):>4} over {args.limit:g} s "
-            f"slowest {tally.slowest:.2f} s CPU ({tally.slowest_wall:.2f} s wall) "
-            f"total {tally.seconds:.0f} s",
-            flush=True,
+    with tempfile.TemporaryDirectory() as folder:
+        plans: tuple[Plan, ...] = (
+            ("parser", args.parser, texts, _parser, (PolicyParseError,)),
+            ("csharp", args.csharp, expressions, _csharp, (ExpressionSyntaxError,)),
+            ("pipeline", args.pipeline, texts, _pipeline, ()),
+            ("assess", args.assess, texts, _Assess(rng, Path(folder)), (MtlsAuditError,)),
         )
+        failed = False
+        for name, count, pool, call, refusals in plans:
+
+            def make(pool: list[str] = pool, name: str = name) -> str:
+                if name == "csharp" and rng.random() < 0.5:
+                    return combine(rng, pool)
+                return mutate(rng, rng.choice(pool), pool, 1 if name == "csharp" else 4)
+
+            tally = run(name, count, make, call, refusals, args.limit, args.out)
+            failed |= bool(tally.crashes or tally.slow)
+            print(
+                f"{name:9} {tally.runs:>7} inputs {tally.refused:>7} refused "
+                f"{len(tally.crashes):>4} crashes {len(tally.slow):>4} over {args.limit:g} s "
+                f"slowest {tally.slowest:.2f} s CPU ({tally.slowest_wall:.2f} s wall) "
+                f"total {tally.seconds:.0f} s",
+                flush=True,
+            )
     return 1 if failed else 0
 
 
