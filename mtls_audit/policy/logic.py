@@ -8,6 +8,10 @@ guarded access (``cert == null || !cert.Verify()``) never throws while an unguar
 Build formulas with :func:`and_`, :func:`or_`, :func:`not_` and :func:`if_`: they fold constants
 and use what a short-circuit has already established (in ``a || b``, ``b`` runs only when ``a``
 is false), so ``cert == null || !cert.Verify()`` reads as ``cert-null || !chain-valid``.
+
+A policy's formulas share their parts (a variable set by one ``<choose>`` is read by every later
+condition), so everything here works on them as DAGs, and an analysis runs under a
+:class:`Budget` (:func:`metered`) that counts its steps and stops it past a limit.
 """
 
 from __future__ import annotations
@@ -37,6 +41,57 @@ Outcome: TypeAlias = bool | Literal[_Error.ERROR]
 Assignment: TypeAlias = Mapping[Atom, bool]
 
 
+# -- the work budget ----------------------------------------------------------------------------
+
+
+class BudgetExceeded(Exception):
+    """Raised when an analysis builds more formula nodes (or evaluates more rows) than its
+    :class:`Budget` allows; the caller reports the question undecided, never a pass."""
+
+
+@dataclass
+class Budget:
+    """Steps spent by an analysis: formula nodes built, plus whatever the caller charges with
+    :func:`spend`. ``limit`` None only counts. Budgets nest: a step is charged to each
+    enclosing budget. The budget also holds the analysis's shared nodes and simplifications,
+    so the steps an analysis takes do not depend on what ran before it."""
+
+    limit: int | None
+    spent: int = 0
+    outer: Budget | None = None
+    shared: dict[tuple[object, ...], Formula] = field(default_factory=dict, repr=False)
+    substituted: dict[tuple[Formula, frozenset[tuple[Atom, bool]]], Formula] = field(
+        default_factory=dict, repr=False
+    )
+
+
+_ACTIVE: ContextVar[Budget | None] = ContextVar("formula_budget", default=None)
+
+
+@contextmanager
+def metered(limit: int | None = None) -> Iterator[Budget]:
+    """Count (and with ``limit``, bound) the steps spent inside the block."""
+    budget = Budget(limit, outer=_ACTIVE.get())
+    token = _ACTIVE.set(budget)
+    try:
+        yield budget
+    finally:
+        _ACTIVE.reset(token)
+
+
+def spend(steps: int) -> None:
+    """Charge ``steps`` to the active budgets; raise :class:`BudgetExceeded` past a limit."""
+    budget = _ACTIVE.get()
+    while budget is not None:
+        budget.spent += steps
+        if budget.limit is not None and budget.spent > budget.limit:
+            raise BudgetExceeded(f"the analysis exceeded its budget of {budget.limit:,} steps")
+        budget = budget.outer
+
+
+# -- formulas -----------------------------------------------------------------------------------
+
+
 class _Node:
     """What every formula node shares. Formulas are DAGs: a value read by several later
     conditions appears in each of them as the same object. So a node computes its hash, its
@@ -50,7 +105,14 @@ class _Node:
     atom_set: frozenset[Atom]
     throws: bool
 
-    def _seal(self, key: tuple[object, ...], children: tuple[Formula, ...]) -> None:
+    def _seal(
+        self,
+        key: tuple[object, ...],
+        children: tuple[Formula, ...] = (),
+        own: frozenset[Atom] = frozenset(),
+        throws: bool = False,
+    ) -> None:
+        """Set what the node computes once: its key, hash, atoms and "may throw" flag."""
         spend(1)
         seal = object.__setattr__
         seal(self, "_key", key)
@@ -58,8 +120,8 @@ class _Node:
         if len(children) == 1:
             seal(self, "atom_set", children[0].atom_set)
         else:
-            seal(self, "atom_set", frozenset().union(*(child.atom_set for child in children)))
-        seal(self, "throws", any(child.throws for child in children))
+            seal(self, "atom_set", own.union(*(child.atom_set for child in children)))
+        seal(self, "throws", throws or any(child.throws for child in children))
 
     def __hash__(self) -> int:
         return self._hash
@@ -67,9 +129,8 @@ class _Node:
     def __eq__(self, other: object) -> bool:
         if self is other:
             return True
-        if type(other) is not type(self):
-            return NotImplemented if not isinstance(other, _Node) else False
-        assert isinstance(other, _Node)
+        if not isinstance(other, _Node) or type(other) is not type(self):
+            return NotImplemented
         return self._hash == other._hash and self._key == other._key
 
 
@@ -78,10 +139,7 @@ class Const(_Node):
     value: Outcome
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_key", (self.value,))
-        object.__setattr__(self, "_hash", hash(("Const", self.value)))
-        object.__setattr__(self, "atom_set", frozenset())
-        object.__setattr__(self, "throws", self.value is ERROR)
+        self._seal((self.value,), throws=self.value is ERROR)
 
     def __str__(self) -> str:
         return "throw" if self.value is ERROR else str(self.value).lower()
@@ -95,11 +153,7 @@ class Var(_Node):
     span: Span | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        spend(1)
-        object.__setattr__(self, "_key", (self.atom,))
-        object.__setattr__(self, "_hash", hash(("Var", self.atom)))
-        object.__setattr__(self, "atom_set", frozenset((self.atom,)))
-        object.__setattr__(self, "throws", False)
+        self._seal((self.atom,), own=frozenset((self.atom,)))
 
     def __str__(self) -> str:
         return str(self.atom)
@@ -395,18 +449,6 @@ def may_throw(formula: Formula) -> bool:
     return formula.throws
 
 
-def size(formula: Formula) -> int:
-    """The number of distinct nodes of ``formula`` (as a DAG)."""
-    seen: set[int] = set()
-    stack = [formula]
-    while stack:
-        node = stack.pop()
-        if id(node) not in seen:
-            seen.add(id(node))
-            stack.extend(_children(node))
-    return len(seen)
-
-
 # -- evaluation ---------------------------------------------------------------------------------
 
 
@@ -444,51 +486,3 @@ def _evaluate_node(
         if result is ERROR or result is stop:
             return result
     return not stop
-
-
-# -- the work budget ----------------------------------------------------------------------------
-
-
-class BudgetExceeded(Exception):
-    """Raised when an analysis builds more formula nodes (or evaluates more rows) than its
-    :class:`Budget` allows; the caller reports the question undecided, never a pass."""
-
-
-@dataclass
-class Budget:
-    """Steps spent by an analysis: formula nodes built, plus whatever the caller charges with
-    :func:`spend`. ``limit`` None only counts. Budgets nest: a step is charged to each
-    enclosing budget. The budget also holds the analysis's shared nodes and simplifications,
-    so the steps an analysis takes do not depend on what ran before it."""
-
-    limit: int | None
-    spent: int = 0
-    outer: Budget | None = None
-    shared: dict[tuple[object, ...], Formula] = field(default_factory=dict, repr=False)
-    substituted: dict[tuple[Formula, frozenset[tuple[Atom, bool]]], Formula] = field(
-        default_factory=dict, repr=False
-    )
-
-
-_ACTIVE: ContextVar[Budget | None] = ContextVar("formula_budget", default=None)
-
-
-@contextmanager
-def metered(limit: int | None = None) -> Iterator[Budget]:
-    """Count (and with ``limit``, bound) the steps spent inside the block."""
-    budget = Budget(limit, outer=_ACTIVE.get())
-    token = _ACTIVE.set(budget)
-    try:
-        yield budget
-    finally:
-        _ACTIVE.reset(token)
-
-
-def spend(steps: int) -> None:
-    """Charge ``steps`` to the active budgets; raise :class:`BudgetExceeded` past a limit."""
-    budget = _ACTIVE.get()
-    while budget is not None:
-        budget.spent += steps
-        if budget.limit is not None and budget.spent > budget.limit:
-            raise BudgetExceeded(f"the analysis exceeded its budget of {budget.limit:,} steps")
-        budget = budget.outer
