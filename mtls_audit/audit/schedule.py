@@ -1,7 +1,8 @@
 """Scheduled scans: a configuration of targets, run together, each into its own dated folder.
 
 ``mtls-audit schedule run CONFIG`` reads the configuration (YAML or TOML, see
-``docs/scheduling.md``), scans every target on a small thread pool, writes
+``docs/scheduling.md``), scans every target in a process of its own (at most ``workers`` at
+once, each stopped once it has run ``timeout`` seconds), writes
 ``<output>/<target>/<UTC timestamp>/`` for each (outputs and their manifest), and records each
 target's run in ``<output>/history.sqlite``. A target that fails (bad input, an unreachable
 subscription) is recorded with its error and exit code; the others still run.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import multiprocessing
+import multiprocessing.popen_fork  # imported now, so that no thread imports it while one forks
 import os
 import re
 import signal
