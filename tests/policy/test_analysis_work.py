@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from benchmarks.deep_policies import nested, sequential
 from mtls_audit.policy import inbound
+from mtls_audit.policy.atoms import REQUEST, Atom, AtomKind, header_source
+from mtls_audit.policy.decide import assignments, rows
 from mtls_audit.policy.inbound import FailureKind, Outcome
 from mtls_audit.policy.logic import metered
 from mtls_audit.policy.standalone import FileStatus, FileVerdict, judge_text
@@ -128,3 +130,25 @@ def test_the_same_policy_within_its_budget_is_decided() -> None:
     assert found.verdict is not None
     assert found.verdict[FailureKind.MISSING].outcome is Outcome.ALWAYS
     assert found.verdict[FailureKind.UNTRUSTED].outcome is Outcome.ALWAYS
+
+
+# -- the table rows -------------------------------------------------------------------------
+
+
+def test_rows_are_the_assignments_in_the_order_asked() -> None:
+    thumb = "3F2A9C1B7D4E6F8091A2B3C4D5E6F708192A3B4C"
+    header = header_source("X-Client-Cert")
+    found = [
+        Atom(AtomKind.CERT_NULL),
+        Atom(AtomKind.CHAIN_VALID),
+        Atom(AtomKind.EXPIRED),
+        Atom(AtomKind.THUMBPRINT_EQ, REQUEST, thumb, True),
+        Atom(AtomKind.SUBJECT_CONTAINS, REQUEST, "CN=a", False),
+        Atom(AtomKind.CERT_NULL, header),
+        Atom(AtomKind.OPAQUE, "", text="path"),
+        Atom(AtomKind.OPAQUE, "", text="method"),
+    ]
+    for order in (tuple(found), tuple(reversed(found)), tuple(found[5:]), (found[0],), ()):
+        expected = [tuple(a[atom] for atom in order) for a in assignments(order)]
+        assert list(rows(order)) == expected
+        assert len(set(expected)) == len(expected)
