@@ -222,9 +222,13 @@ def run(
             tally.slow.append((spent, text))
     tally.seconds = time.perf_counter() - begun
     for number, (text, trace) in enumerate(tally.crashes[:50]):
-        (out / f"{name}-crash-{number}.txt").write_text(f"{trace}\n----\n{text}", "utf-8")
+        (out / f"{name}-crash-{number}.txt").write_text(
+            f"{trace}\n----\n{text}", "utf-8", "backslashreplace"
+        )
     for number, (spent, text) in enumerate(tally.slow[:50]):
-        (out / f"{name}-slow-{number}.txt").write_text(f"{spent:.2f} s CPU\n----\n{text}", "utf-8")
+        (out / f"{name}-slow-{number}.txt").write_text(
+            f"{spent:.2f} s CPU\n----\n{text}", "utf-8", "backslashreplace"
+        )
     return tally
 
 
