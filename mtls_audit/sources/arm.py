@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -200,7 +201,7 @@ def _reject_constant(name: str) -> Any:
 
 def _parse(text: str, name: str) -> Any:
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         hint = " (JSON has no comments)" if text.startswith(("//", "/*"), exc.pos) else ""
         where = f"line {exc.lineno} column {exc.colno}"
@@ -209,6 +210,35 @@ def _parse(text: str, name: str) -> Any:
         raise TemplateError(f"not valid JSON: {exc}", source=name) from None
     except RecursionError:
         raise TemplateError("the JSON is nested too deeply", source=name) from None
+    if _SURROGATE_ESCAPE.search(text):
+        pointer = _lone_surrogate(data, "")
+        if pointer is not None:
+            message = "not Unicode text: a string holds half of a surrogate pair (\\uD800-\\uDFFF)"
+            raise TemplateError(message, source=name, where=pointer or "/")
+    return data
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(data: Any, path: str) -> str | None:
+    """The JSON pointer of the first string (or key) holding a lone surrogate, if any: a pair
+    escaped as two halves decodes to one character, so any surrogate left is alone."""
+    stack = [(data, path)]
+    while stack:
+        node, at = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return at
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if _SURROGATE.search(key):
+                    return at
+                stack.append((value, f"{at}/{key}"))
+        elif isinstance(node, list):
+            stack.extend((value, f"{at}/{index}") for index, value in enumerate(node))
+    return None
 
 
 def _is_parameters(data: Any) -> bool:
