@@ -221,6 +221,8 @@ def run(
         if spent > limit:
             tally.slow.append((spent, text))
     tally.seconds = time.perf_counter() - begun
+    if tally.crashes or tally.slow:
+        out.mkdir(parents=True, exist_ok=True)
     for number, (text, trace) in enumerate(tally.crashes[:50]):
         (out / f"{name}-crash-{number}.txt").write_text(
             f"{trace}\n----\n{text}", "utf-8", "backslashreplace"
@@ -321,7 +323,6 @@ def main() -> int:
     parser.add_argument("--limit", type=float, default=2.0, help="seconds an input may take")
     parser.add_argument("--out", type=Path, default=Path("fuzz-findings"))
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
     texts, expressions = seeds()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
