@@ -1,7 +1,8 @@
 """Scheduled scans: a configuration of targets, run together, each into its own dated folder.
 
 ``mtls-audit schedule run CONFIG`` reads the configuration (YAML or TOML, see
-``docs/scheduling.md``), scans every target on a small thread pool, writes
+``docs/scheduling.md``), scans every target in a process of its own (at most ``workers`` at
+once, each stopped once it has run ``timeout`` seconds), writes
 ``<output>/<target>/<UTC timestamp>/`` for each (outputs and their manifest), and records each
 target's run in ``<output>/history.sqlite``. A target that fails (bad input, an unreachable
 subscription) is recorded with its error and exit code; the others still run.
@@ -12,13 +13,19 @@ plans, runs and records, so that it needs nothing above the reports.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import multiprocessing
+import multiprocessing.popen_fork  # imported now, so that no thread imports it while one forks
+import os
 import re
+import signal
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +48,7 @@ TOP_FIELDS = (
     "sign_key",
     "trend_runs",
     "workers",
+    "timeout",
     "cloud",
     "targets",
     "timeout",
@@ -91,6 +99,8 @@ class ScheduleConfig:
     workers: int
     cloud: str
     targets: tuple[Target, ...]
+    timeout: int = 3600
+    """Seconds one target may take; past it its scan is stopped and recorded as failed."""
 
 
 def load_config(path: Path, *, overrides: Mapping[str, Any] | None = None) -> ScheduleConfig:
@@ -138,6 +148,7 @@ def load_config(path: Path, *, overrides: Mapping[str, Any] | None = None) -> Sc
         workers=top.number("workers", 4, 1, 16),
         cloud=top.choice("cloud", "AzureCloud", CLOUDS),
         targets=targets,
+        timeout=top.number("timeout", 3600, 1, 7 * 24 * 3600),
     )
 
 
@@ -253,7 +264,9 @@ def run_schedule(
 
     def one(plan: tuple[Target, Path, list[dict[str, Any]]]) -> TargetRun:
         target, folder, trend = plan
-        return _run_target(config.output, schedule_id, target, folder, trend, job, clock)
+        return _run_target(
+            config.output, schedule_id, target, folder, trend, job, clock, config.timeout
+        )
 
     with ThreadPoolExecutor(max_workers=config.workers) as pool:
         runs = list(pool.map(one, plans))
@@ -270,15 +283,13 @@ def _run_target(
     trend: list[dict[str, Any]],
     job: Job,
     clock: Callable[[], datetime],
+    timeout: int,
 ) -> TargetRun:
     started = _iso(clock())
-    try:
-        evidence = job(target, folder, trend)
-    except MtlsAuditError as exc:
-        return _failed(schedule_id, target, folder, started, _iso(clock()), 2, str(exc))
-    except Exception as exc:  # one target's crash must not stop the others, nor pass
-        message = f"internal error: {type(exc).__name__}: {exc}"
-        return _failed(schedule_id, target, folder, started, _iso(clock()), 3, message)
+    outcome = _in_child(job, target, folder, trend, timeout)
+    if isinstance(outcome, tuple):
+        return _failed(schedule_id, target, folder, started, _iso(clock()), *outcome)
+    evidence = outcome
     evidence_path = folder / "evidence.json"
     summary = evidence["summary"]
     record = RunRecord(
@@ -294,6 +305,53 @@ def _run_target(
         evidence_sha256=hashlib.sha256(evidence_path.read_bytes()).hexdigest(),
     )
     return TargetRun(target, folder, record, evidence)
+
+
+def _attempt(
+    job: Job, target: Target, folder: Path, trend: list[dict[str, Any]]
+) -> Mapping[str, Any] | tuple[int, str]:
+    """The job's evidence, or the exit code and message of its failure."""
+    try:
+        return job(target, folder, trend)
+    except MtlsAuditError as exc:
+        return 2, str(exc)
+    except Exception as exc:  # one target's crash must not stop the others, nor pass
+        return 3, f"internal error: {type(exc).__name__}: {exc}"
+
+
+def _in_child(
+    job: Job, target: Target, folder: Path, trend: list[dict[str, Any]], timeout: int
+) -> Mapping[str, Any] | tuple[int, str]:
+    """:func:`_attempt` in a forked process of its own group, stopped (with whatever it
+    started) once ``timeout`` seconds have passed: a thread cannot be stopped."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(job, target, folder, trend, send))
+    child.start()
+    send.close()
+    try:
+        if not receive.poll(timeout):
+            return 3, f"timed out: the scan took more than {timeout} s and was stopped"
+        outcome: Mapping[str, Any] | tuple[int, str] = receive.recv()
+        return outcome
+    except EOFError:
+        child.join()
+        return 3, f"internal error: the scan process ended without a result ({child.exitcode})"
+    finally:
+        receive.close()
+        if child.is_alive() and child.pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.kill()
+        child.join()
+
+
+def _child(
+    job: Job, target: Target, folder: Path, trend: list[dict[str, Any]], send: Connection
+) -> None:
+    os.setpgid(0, 0)  # so that a timeout stops the processes the scan starts, too
+    send.send(_attempt(job, target, folder, trend))
+    send.close()
 
 
 def _failed(

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from operator import itemgetter
 
 from mtls_audit.policy.atoms import (
     CONTAINS_KINDS,
@@ -100,10 +101,34 @@ def assignments(
     atom_set: Iterable[Atom], *, given: Assignment | None = None, bound: int = MAX_ATOMS
 ) -> Iterator[dict[Atom, bool]]:
     """Every consistent assignment of ``atom_set`` that agrees with ``given``, each once."""
+    for combination in itertools.product(*_groups(atom_set, given or {}, bound)):
+        merged: dict[Atom, bool] = {}
+        for part in combination:
+            merged.update(part)
+        yield merged
+
+
+def rows(order: Sequence[Atom], *, bound: int = MAX_ATOMS) -> Iterator[tuple[bool, ...]]:
+    """The assignments of :func:`assignments` (same order), each as the values of ``order``'s
+    atoms (distinct): a table of 2**16 rows is built without a dictionary per row."""
+    groups = _groups(order, {}, bound)
+    placed = [atom for group in groups for atom in (group[0] if group else {})]
+    parts = [[tuple(world[atom] for atom in group[0]) for world in group] for group in groups]
+    where = {atom: index for index, atom in enumerate(placed)}
+    permute = itemgetter(*(where[atom] for atom in order)) if len(order) > 1 else None
+    for combination in itertools.product(*parts):
+        flat = tuple(itertools.chain.from_iterable(combination))
+        yield permute(flat) if permute is not None else flat
+
+
+def _groups(
+    atom_set: Iterable[Atom], given: Assignment, bound: int
+) -> list[list[dict[Atom, bool]]]:
+    """The independent groups of atoms (one per certificate, one per opaque atom), each as its
+    possible worlds agreeing with ``given``; their product is every consistent assignment."""
     ordered = sorted(set(atom_set), key=sort_key)
     if _dimensions(ordered) > bound:
         raise TooManyAtoms(f"{len(ordered)} atoms, more than the {bound} that are decided")
-    given = given or {}
     groups: list[list[dict[Atom, bool]]] = []
     free: list[Atom] = []
     by_source: dict[str, list[Atom]] = defaultdict(list)
@@ -116,11 +141,7 @@ def assignments(
         groups.append([w for w in _certificate_worlds(source_atoms) if _agrees(w, given)])
     for atom in free:
         groups.append([w for w in ({atom: False}, {atom: True}) if _agrees(w, given)])
-    for combination in itertools.product(*groups):
-        merged: dict[Atom, bool] = {}
-        for part in combination:
-            merged.update(part)
-        yield merged
+    return groups
 
 
 def _dimensions(atoms: list[Atom]) -> int:

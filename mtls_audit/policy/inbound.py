@@ -11,7 +11,10 @@ by omitting ``<base/>``.
 
 :class:`InboundAnalyser` computes verdicts for one service (one set of named values), memoised
 by ``Effective.key`` and, below that, by the elements of the section, so effective policies that
-differ only in elements that do not decide anything share one analysis.
+differ only in elements that do not decide anything share one analysis. One analysis may take
+:data:`ANALYSIS_BUDGET` steps (formula nodes built, table rows judged); past it, every kind is
+undecidable with the reason, never a pass. Its work grows with the number of elements, not with
+the number of paths through them (see ``benchmarks/deep_bench.py``).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from mtls_audit.policy.inbound_judge import (
 )
 from mtls_audit.policy.inbound_program import VALIDATE, Program, Stop, compile_section, relevant
 from mtls_audit.policy.inbound_words import condition_text, counterexample
-from mtls_audit.policy.logic import Formula
+from mtls_audit.policy.logic import BudgetExceeded, Formula, metered
 
 __all__ = [
     "Condition",
@@ -61,6 +64,9 @@ __all__ = [
 
 _CHAIN = frozenset({AtomKind.CHAIN_VALID, AtomKind.CHAIN_VALID_NO_REVOCATION})
 _WEAK = {kind: name for name, kind in CONTAINS_KINDS.items()}
+ANALYSIS_BUDGET = 200_000
+"""Steps (formula nodes built, table rows judged) one inbound section may take; past it every
+kind is undecidable, with the reason, never a pass."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,19 +312,34 @@ class InboundAnalyser:
 
     def _core(self, section: EffectiveSection, nodes: tuple[EffectiveNode, ...]) -> _Core:
         positions = {id(node): index for index, node in enumerate(nodes)}
-        program = compile_section(
-            section.elements, lambda node: positions[id(node)], self.named_values, self._memo
-        )
-        source = primary_source(program)
-        facts = table(program)
-        kinds = tuple(judge_all(program, source, facts))
-        tls = (
-            kinds[0]
-            if source == REQUEST
-            else next(judge_all(program, REQUEST, facts, (FailureKind.MISSING,)))
-        )
-        accepts_any = not isinstance(facts, Table) or any(accepted(s) for _, s in facts.rows)
-        return _Core(program, source, kinds, tls, accepts_any)
+        program = _UNREAD
+        try:
+            with metered(ANALYSIS_BUDGET):
+                program = compile_section(
+                    section.elements,
+                    lambda node: positions[id(node)],
+                    self.named_values,
+                    self._memo,
+                )
+                return _judged(program, table(program))
+        except BudgetExceeded as exc:
+            return _judged(program, f"the inbound logic is too large to decide: {exc}")
+
+
+_UNREAD = Program((), (), (), (), (), {})
+"""The program of a section whose compilation exceeded the budget: nothing is known of it."""
+
+
+def _judged(program: Program, facts: Table | str) -> _Core:
+    source = primary_source(program)
+    kinds = tuple(judge_all(program, source, facts))
+    tls = (
+        kinds[0]
+        if source == REQUEST
+        else next(judge_all(program, REQUEST, facts, (FailureKind.MISSING,)))
+    )
+    accepts_any = not isinstance(facts, Table) or any(accepted(s) for _, s in facts.rows)
+    return _Core(program, source, kinds, tls, accepts_any)
 
 
 def _reason(result: KindResult, where: Callable[[Atom], str]) -> str:

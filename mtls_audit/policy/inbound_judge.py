@@ -1,7 +1,8 @@
 """Which failing certificates a compiled inbound program lets through.
 
-Every consistent assignment of the program's atoms (see :mod:`decide`) is run through the
-program once; each failure kind is then read off that table. A kind's certificate fails in that
+Every consistent assignment of the program's atoms (see :mod:`decide`) is a row of a table;
+the program runs on all rows at once (each formula evaluated once, on row sets held as bit
+masks), and each failure kind is then read off the table. A kind's certificate fails in that
 one way and is otherwise as good as can be (its identity, where the policy pins one, is free: it
 may match), so "never rejected" means some such certificate gets through.
 
@@ -16,15 +17,15 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from operator import itemgetter
 
 from mtls_audit.policy.atoms import REQUEST, Atom, AtomKind
-from mtls_audit.policy.decide import MAX_ATOMS, TooManyAtoms, assignments
+from mtls_audit.policy.decide import MAX_ATOMS, TooManyAtoms, rows
 from mtls_audit.policy.inbound_program import Exit, Program, Step, Stop
 from mtls_audit.policy.inbound_validate import ISSUER
-from mtls_audit.policy.logic import And, Const, Formula, If, Not, Var
+from mtls_audit.policy.logic import And, Const, Formula, If, Not, Var, spend
 from mtls_audit.policy.placeholders import find_placeholders
 from mtls_audit.policy.values import LAMBDA
 
@@ -98,86 +99,76 @@ class KindResult:
 
 Row = tuple[bool, ...]
 """An assignment of a table's atoms, in the table's atom order."""
-_Test = Callable[[Row], bool]
 
 
-def _lower(formula: Formula, index: Mapping[Atom, int]) -> _Test:
-    """A function of a row computing ``formula``, which never throws (the program's formulas
-    are split into "throws" and "holds")."""
-    if isinstance(formula, Const):
-        value = formula.value is True
-        return lambda row: value
-    if isinstance(formula, Var):
-        return itemgetter(index[formula.atom])
-    if isinstance(formula, Not):
-        inner = _lower(formula.operand, index)
-        return lambda row: not inner(row)
-    if isinstance(formula, If):
-        cond, then, other = (_lower(f, index) for f in (formula.cond, formula.then, formula.other))
-        return lambda row: then(row) if cond(row) else other(row)
-    parts = tuple(_lower(operand, index) for operand in formula.operands)
-    if isinstance(formula, And):
-        return lambda row: all(part(row) for part in parts)
-    return lambda row: any(part(row) for part in parts)
+def row_steps(rows: int) -> int:
+    """The budget steps of a pass over ``rows`` rows: a step is about the time of building a
+    formula node, which is that of visiting some eight rows."""
+    return rows // 8 + 1
 
 
-@dataclass(frozen=True, slots=True)
-class _Stop:
-    test: _Test
-    exit: Exit
+class _RowSets:
+    """Sets of a table's rows as bit masks (bit ``i`` is row ``i``): a formula is evaluated on
+    every row at once, each node of it once however many parents share it, so the work grows
+    with the program's size times the rows, not with the size of its formulas written out."""
 
+    def __init__(self, order: tuple[Atom, ...], rows: list[Row]) -> None:
+        self.every = (1 << len(rows)) - 1
+        self.cost = len(rows) // 4096 + 1  # one operation on bit masks of the rows
+        self.masks = {
+            atom: int("".join("1" if row[i] else "0" for row in reversed(rows)) or "0", 2)
+            for i, atom in enumerate(order)
+        }
+        self.done: dict[int, int] = {}
+        self.kept: list[Formula] = []  # keeps the ids in ``done`` from being reused
 
-@dataclass(frozen=True, slots=True)
-class _Arm:
-    throws: _Test
-    holds: _Test
-    steps: tuple[_Stop | _Choose, ...]
-    error: Exit
+    def of(self, formula: Formula) -> int:
+        """The rows where ``formula`` (which never throws: the program's formulas are split
+        into "throws" and "holds") is true."""
+        found = self.done.get(id(formula))
+        if found is not None:
+            return found
+        spend(self.cost)
+        if isinstance(formula, Const):
+            found = self.every if formula.value is True else 0
+        elif isinstance(formula, Var):
+            found = self.masks[formula.atom]
+        elif isinstance(formula, Not):
+            found = self.every & ~self.of(formula.operand)
+        elif isinstance(formula, If):
+            cond = self.of(formula.cond)
+            found = (cond & self.of(formula.then)) | (self.every & ~cond & self.of(formula.other))
+        elif isinstance(formula, And):
+            found = self.every
+            for operand in formula.operands:
+                found &= self.of(operand)
+        else:
+            found = 0
+            for operand in formula.operands:
+                found |= self.of(operand)
+        self.done[id(formula)] = found
+        self.kept.append(formula)
+        return found
 
-
-@dataclass(frozen=True, slots=True)
-class _Choose:
-    arms: tuple[_Arm, ...]
-    otherwise: tuple[_Stop | _Choose, ...]
-
-
-def _lower_steps(steps: tuple[Step, ...], index: Mapping[Atom, int]) -> tuple[_Stop | _Choose, ...]:
-    lowered: list[_Stop | _Choose] = []
-    for step in steps:
-        if isinstance(step, Exit):
-            lowered.append(_Stop(_lower(step.when, index), step))
-            continue
-        arms = tuple(
-            _Arm(
-                _lower(arm.throws, index),
-                _lower(arm.holds, index),
-                _lower_steps(arm.steps, index),
-                Exit(arm.throws, Stop.ERROR, arm.node, 500, "error"),
-            )
-            for arm in step.arms
-        )
-        lowered.append(_Choose(arms, _lower_steps(step.otherwise, index)))
-    return tuple(lowered)
-
-
-def _run(steps: tuple[_Stop | _Choose, ...], row: Row) -> Exit | None:
-    """Where a request with these facts stops (None: it reaches the backend)."""
-    for step in steps:
-        if isinstance(step, _Stop):
-            if step.test(row):
-                return step.exit
-            continue
-        taken = step.otherwise
-        for arm in step.arms:
-            if arm.throws(row):
-                return arm.error
-            if arm.holds(row):
-                taken = arm.steps
-                break
-        stopped = _run(taken, row)
-        if stopped is not None:
-            return stopped
-    return None
+    def run(self, steps: tuple[Step, ...], alive: int, stops: list[tuple[int, Exit]]) -> int:
+        """Run the rows in ``alive`` through ``steps``: add to ``stops`` the rows each exit
+        stops; return the rows that go on."""
+        for step in steps:
+            if isinstance(step, Exit):
+                stopped = alive & self.of(step.when)
+                stops.append((stopped, step))
+                alive &= ~stopped
+                continue
+            rest, through = alive, 0
+            for arm in step.arms:
+                threw = rest & self.of(arm.throws)
+                stops.append((threw, Exit(arm.throws, Stop.ERROR, arm.node, 500, "error")))
+                rest &= ~threw
+                taken = rest & self.of(arm.holds)
+                rest &= ~taken
+                through |= self.run(arm.steps, taken, stops)
+            alive = through | self.run(step.otherwise, rest, stops)
+        return alive
 
 
 def accepted(stopped: Exit | None) -> bool:
@@ -272,66 +263,123 @@ def given(kind: FailureKind, source: str, present: frozenset[Atom]) -> dict[Atom
     return {atom: held for atom, held in facts.items() if atom in present}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Table:
     """Every consistent assignment of a program's atoms (rows, in ``atoms`` order) and where
-    it stops."""
+    it stops; ``stops`` holds the rows each exit stops as a bit mask (bit ``i``: row ``i``),
+    ``masks`` the rows where each atom holds."""
 
     atoms: tuple[Atom, ...]
     rows: tuple[tuple[Row, Exit | None], ...]
+    stops: tuple[tuple[int, Exit], ...] = ()
+    masks: Mapping[Atom, int] = field(default_factory=dict)
+    _keys: dict[tuple[int, ...], list[Row]] = field(default_factory=dict, compare=False)
+    _through: list[bool] = field(default_factory=list, compare=False)
 
     def positions(self, facts: Mapping[Atom, bool]) -> tuple[tuple[int, bool], ...]:
         return tuple((self.atoms.index(atom), held) for atom, held in facts.items())
 
+    def where(self, facts: Mapping[Atom, bool]) -> int:
+        """The rows that agree with ``facts``."""
+        every = (1 << len(self.rows)) - 1
+        found = every
+        for atom, held in facts.items():
+            found &= self.masks[atom] if held else every & ~self.masks[atom]
+        return found
 
-def _matches(row: Row, facts: tuple[tuple[int, bool], ...]) -> bool:
-    return all(row[index] is held for index, held in facts)
+    def through(self) -> list[bool]:
+        """Whether each row's request gets through (computed once per table)."""
+        found = self._through
+        if not found and self.rows:
+            found.extend(accepted(stopped) for _, stopped in self.rows)
+        return found
+
+    def keys(self, positions: tuple[int, ...]) -> list[Row]:
+        """Each row's values at ``positions`` (computed once per table and positions)."""
+        found = self._keys.get(positions)
+        if found is None:
+            if len(positions) > 1:
+                pick = itemgetter(*positions)
+                found = [pick(row) for row, _ in self.rows]
+            else:
+                found = [tuple(row[i] for i in positions) for row, _ in self.rows]
+            self._keys[positions] = found
+        return found
+
+
+def _bits(mask: int) -> Iterator[int]:
+    """The set bits of ``mask``, lowest first."""
+    bits = bin(mask)[:1:-1]  # bit i is character i
+    at = bits.find("1")
+    while at >= 0:
+        yield at
+        at = bits.find("1", at + 1)
 
 
 def table(program: Program) -> Table | str:
     """The table, or why it cannot be built (too many atoms)."""
     present = program.atoms
     order = tuple(sorted(present, key=str))
-    index = {atom: position for position, atom in enumerate(order)}
-    steps = _lower_steps(program.steps, index)
     try:
-        rows = [tuple(a[atom] for atom in order) for a in assignments(present, bound=MAX_ATOMS)]
+        facts = list(rows(order, bound=MAX_ATOMS))
     except TooManyAtoms as exc:
         return f"the inbound logic tests {exc}"
-    return Table(order, tuple((row, _run(steps, row)) for row in rows))
+    spend(row_steps(len(facts)))
+    sets = _RowSets(order, facts)
+    stops: list[tuple[int, Exit]] = []
+    sets.run(program.steps, sets.every, stops)
+    found: list[Exit | None] = [None] * len(facts)
+    for mask, stop in stops:
+        for at in _bits(mask):
+            found[at] = stop
+    return Table(order, tuple(zip(facts, found, strict=True)), tuple(stops), sets.masks)
+
+
+@dataclass(slots=True)
+class _Cell:
+    """The rows of one request condition and one certificate: the first of them, whether
+    every one gets through, whether some one does."""
+
+    first: int
+    every: bool
+    some: bool
 
 
 def judge(
     kind: FailureKind, source: str, program: Program, facts: Table, checks: tuple[int, ...]
 ) -> KindResult:
+    spend(row_steps(len(facts.rows)))
     present = frozenset(facts.atoms)
-    fixed = facts.positions(given(kind, source, present))
-    cert = [
+    fixed = facts.where(given(kind, source, present))
+    cert = tuple(
         i for i, a in enumerate(facts.atoms) if _of(a, source) and a.kind is not AtomKind.OPAQUE
-    ]
+    )
     unknown = [i for i, a in enumerate(facts.atoms) if _unknown(a, source)]
-    conditions = [i for i in range(len(facts.atoms)) if i not in cert and i not in unknown]
-    groups: dict[Row, dict[Row, list[bool]]] = defaultdict(lambda: defaultdict(list))
-    first: dict[tuple[Row, Row], tuple[Row, Exit | None]] = {}
-    rejections: set[Exit] = set()
+    conditions = tuple(i for i in range(len(facts.atoms)) if i not in cert and i not in unknown)
+    rejections = {stop for mask, stop in facts.stops if mask & fixed and not accepted(stop)}
+    o_keys, c_keys, through = facts.keys(conditions), facts.keys(cert), facts.through()
     # Conditions under which no request gets in (an unrelated rejection) say nothing.
-    open_ = {tuple(row[i] for i in conditions) for row, stopped in facts.rows if accepted(stopped)}
-    for row, stopped in facts.rows:
-        if not _matches(row, fixed):
-            continue
-        if not accepted(stopped) and stopped is not None:
-            rejections.add(stopped)
-        o_key = tuple(row[i] for i in conditions)
+    open_ = {o_keys[i] for i, held in enumerate(through) if held}
+    cells: dict[tuple[Row, Row], _Cell] = {}
+    for i in _bits(fixed):
+        o_key = o_keys[i]
         if o_key not in open_:
             continue
-        c_key = tuple(row[i] for i in cert)
-        groups[o_key][c_key].append(accepted(stopped))
-        first.setdefault((o_key, c_key), (row, stopped))
+        held = through[i]
+        cell = cells.get((o_key, c_keys[i]))
+        if cell is None:
+            cells[o_key, c_keys[i]] = _Cell(i, held, held)
+        else:
+            cell.every &= held
+            cell.some |= held
+    groups: dict[Row, dict[Row, _Cell]] = {}
+    for (o_key, c_key), cell in cells.items():
+        groups.setdefault(o_key, {})[c_key] = cell
     tested = bool(checks)
     definite = {
-        o: next((c for c, seen in cs.items() if all(seen)), None) for o, cs in groups.items()
+        o: next((c for c, cell in cs.items() if cell.every), None) for o, cs in groups.items()
     }
-    possible = {o for o, cs in groups.items() if any(any(seen) for seen in cs.values())}
+    possible = {o for o, cs in groups.items() if any(cell.some for cell in cs.values())}
     base = KindResult(kind, Outcome.ALWAYS, tested, checks, rejections=frozenset(rejections))
     if not groups or not possible:
         return base
@@ -349,7 +397,7 @@ def judge(
     o_pass = sure[0]
     c_pass = definite[o_pass]
     assert c_pass is not None
-    row, stopped = first[o_pass, c_pass]
+    row, stopped = facts.rows[groups[o_pass][c_pass].first]
     witness = {facts.atoms[i]: row[i] for i in (*cert, *conditions)}
     if len(sure) == len(groups):
         return replace(base, outcome=Outcome.NEVER, witness=witness, exit=stopped)
