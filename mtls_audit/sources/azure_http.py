@@ -5,8 +5,9 @@ wrapping azure-core's aiohttp transport. Being the last hop before the socket, i
 that sees every attempt (retries and Key Vault's unauthenticated challenge request included), so it:
 
 - refuses anything but GET (the audit is read-only, even when an SDK policy would write, e.g. the
-  ARM resource-provider auto-registration POST) and any host not explicitly allowed (a bearer
-  token is attached by then; refusing here means it never leaves the process);
+  ARM resource-provider auto-registration POST), except the one POST that only reads (a Resource
+  Graph query, ``QUERY_PATHS``), and any host not explicitly allowed (a bearer token is attached
+  by then; refusing here means it never leaves the process);
 - keeps each subscription inside ARM's read budget (ARM's bucket: 250 reads, refilled 25/s) with
   a bounded number of requests in flight per subscription or vault. The local bucket is a little
   smaller and slower than ARM's, since requests in flight are spent here before ARM counts them,
@@ -48,6 +49,8 @@ _SECRET_QUERY_NAMES = frozenset(
     {"sig", "signature", "code", "token", "access_token", "key", "secret", "password"}
 )
 _DEFAULT_PORTS = {"https": 443, "http": 80}
+# POSTs that read: a Resource Graph query (its body is the query; it changes nothing).
+QUERY_PATHS = frozenset({"/providers/microsoft.resourcegraph/resources"})
 
 
 class RefusedRequestError(Exception):
@@ -231,6 +234,13 @@ class Budget:
                 bucket.lower_to(float(value))
 
 
+def _is_query(request: HttpRequest) -> bool:
+    return (
+        request.method.upper() == "POST"
+        and urlsplit(request.url).path.rstrip("/").lower() in QUERY_PATHS
+    )
+
+
 class GuardedTransport(AsyncHttpTransport[HttpRequest, AsyncHttpResponse]):
     """Shared by every client of a run; the run closes the inner transport itself."""
 
@@ -254,7 +264,7 @@ class GuardedTransport(AsyncHttpTransport[HttpRequest, AsyncHttpResponse]):
         self._allowed.add(origin(url))
 
     async def send(self, request: HttpRequest, **kwargs: Any) -> AsyncHttpResponse:
-        if request.method.upper() != "GET":
+        if request.method.upper() != "GET" and not _is_query(request):
             raise RefusedRequestError(
                 f"refused {request.method} {request.url}: the audit is read-only"
             )
