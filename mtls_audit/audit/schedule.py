@@ -13,10 +13,11 @@ plans, runs and records, so that it needs nothing above the reports.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +26,10 @@ from typing import Any
 from mtls_audit.audit.files import QUOTE_LIMIT, AuditInputError, Entry, read_settings
 from mtls_audit.audit.history import HISTORY_NAME, History, RunRecord
 from mtls_audit.errors import MtlsAuditError
-from mtls_audit.report.reader import clip, visible
+from mtls_audit.output_files import write_text
+from mtls_audit.report.reader import clip, verdict, visible
 from mtls_audit.sources.azure import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+from mtls_audit.sources.azure_discovery import EstateScope, scope_problems
 
 FORMATS = ("json", "pdf", "html", "sarif", "junit", "markdown")
 SEVERITIES = ("critical", "high", "medium", "low", "info", "none")
@@ -46,6 +49,8 @@ TOP_FIELDS = (
     "timeout",
     "retries",
     "deadline",
+    "history",
+    "per_subscription",
 )
 LIMIT_FIELDS = ("timeout", "retries", "deadline")
 TARGET_FIELDS = (
@@ -56,8 +61,10 @@ TARGET_FIELDS = (
     "subscriptions",
     "resource_groups",
     "services",
+    "discover",
     *LIMIT_FIELDS,
 )
+DISCOVER_FIELDS = ("subscriptions", "management_groups", "all_subscriptions", "tags", "query")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -75,6 +82,8 @@ class Target:
     timeout_s: float = DEFAULT_TIMEOUT_S  # live collection: one attempt of one request
     retries: int = DEFAULT_RETRIES
     deadline_s: float = DEFAULT_DEADLINE_S  # live collection: the whole of it
+    discover: EstateScope | None = None  # instances found by Resource Graph, each a target
+    discovered_by: str | None = None  # the discovery target this instance was found by
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,8 @@ class ScheduleConfig:
     workers: int
     cloud: str
     targets: tuple[Target, ...]
+    history: str | None = None  # a database URL; None: <output>/history.sqlite
+    per_subscription: int = 2  # live targets of one subscription collected at once
 
 
 def load_config(path: Path, *, overrides: Mapping[str, Any] | None = None) -> ScheduleConfig:
@@ -138,7 +149,17 @@ def load_config(path: Path, *, overrides: Mapping[str, Any] | None = None) -> Sc
         workers=top.number("workers", 4, 1, 16),
         cloud=top.choice("cloud", "AzureCloud", CLOUDS),
         targets=targets,
+        history=_history_url(top, base),
+        per_subscription=top.number("per_subscription", 2, 1, 16),
     )
+
+
+def _history_url(top: Entry, base: Path) -> str | None:
+    """The ``history`` field: a database URL (``postgresql://…``), or a SQLite file's path."""
+    text = top.optional_text("history")
+    if text is None or "://" in text:
+        return text
+    return f"sqlite:///{base / text}"
 
 
 def _path(base: Path, text: str | None) -> Path | None:
@@ -165,23 +186,25 @@ def _target(index: int, data: Any, source: str, base: Path, defaults: Target) ->
         raise entry.error(
             "use letters, digits, '.', '_' and '-' (it names a folder), at most 64", "name"
         )
-    kinds = [k for k in ("sample", "from_file", "subscriptions") if entry.present(k)]
+    kinds = [k for k in ("sample", "from_file", "subscriptions", "discover") if entry.present(k)]
     if entry.present("sample") and not entry.flag("sample"):
         kinds.remove("sample")
     if len(kinds) != 1:
         raise entry.error(
-            "give exactly one of 'sample: true', 'from_file' or 'subscriptions'"
+            "give exactly one of 'sample: true', 'from_file', 'subscriptions' or 'discover'"
             + (f" (found {', '.join(kinds)})" if kinds else "")
         )
     misplaced = {
         "parameters": "from_file",
         "resource_groups": "subscriptions",
         "services": "subscriptions",
-        **dict.fromkeys(LIMIT_FIELDS, "subscriptions"),
     }
     for key, needs in misplaced.items():
         if entry.present(key) and kinds[0] != needs:
             raise entry.error(f"only applies together with '{needs}'", key)
+    for key in LIMIT_FIELDS:
+        if entry.present(key) and kinds[0] not in ("subscriptions", "discover"):
+            raise entry.error("only applies together with 'subscriptions' or 'discover'", key)
     return replace(
         _limits(entry, defaults),
         name=name,
@@ -191,7 +214,31 @@ def _target(index: int, data: Any, source: str, base: Path, defaults: Target) ->
         subscriptions=entry.texts("subscriptions"),
         resource_groups=entry.texts("resource_groups"),
         services=entry.texts("services"),
+        discover=_discovery(entry, source, where) if kinds[0] == "discover" else None,
     )
+
+
+def _discovery(entry: Entry, source: str, where: str) -> EstateScope:
+    """A target's ``discover`` mapping: where Resource Graph looks, and what it selects."""
+    found = Entry(
+        entry.data["discover"], source=source, where=f"{where}/discover", known=DISCOVER_FIELDS
+    )
+    tags = found.data.get("tags") or {}
+    if not isinstance(tags, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
+    ):
+        raise found.error("is a mapping of tag names to values (strings)", "tags")
+    scope = EstateScope(
+        subscriptions=found.texts("subscriptions"),
+        management_groups=found.texts("management_groups"),
+        all_subscriptions=found.flag("all_subscriptions"),
+        tags=tuple(sorted(tags.items())),
+        query=found.optional_text("query"),
+    )
+    problems = list(scope_problems(scope))
+    if problems:
+        raise found.error("; ".join(problems))
+    return scope
 
 
 Job = Callable[[Target, Path, list[dict[str, Any]]], Mapping[str, Any]]
@@ -200,10 +247,13 @@ Job = Callable[[Target, Path, list[dict[str, Any]]], Mapping[str, Any]]
 
 @dataclass(frozen=True)
 class TargetRun:
+    """A target's run as recorded; the evidence itself is on disk only, so that an estate of
+    thousands is never held in memory."""
+
     target: Target
     folder: Path
     record: RunRecord
-    evidence: Mapping[str, Any] | None
+    verdict: str | None  # the verdict every report states (FAIL, PASS…); None: no evidence
 
 
 def _now() -> datetime:
@@ -233,18 +283,37 @@ def _folder(root: Path, target: Target, moment: datetime) -> Path:
 
 
 def run_schedule(
-    config: ScheduleConfig, job: Job, *, clock: Callable[[], datetime] = _now
+    config: ScheduleConfig,
+    job: Job,
+    *,
+    clock: Callable[[], datetime] = _now,
+    discoveries: Mapping[str, Mapping[str, Any]] | None = None,
+    on_done: Callable[[TargetRun], None] | None = None,
 ) -> list[TargetRun]:
-    """Run every target (concurrently) and record each run in the history."""
+    """Run every target (concurrently), recording each run in the history as it ends; the runs
+    are returned in the targets' order.
+
+    ``discoveries``: what Resource Graph answered for each discovery target (``estate.expand``),
+    written as ``discovery.json`` in a folder of that target; its gaps make that target's run
+    incomplete (exit 3). ``on_done`` is called with each run as it ends, from this thread.
+    """
     try:
         config.output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise AuditInputError(
             f"cannot create the output folder: {exc.strerror or exc}", source=str(config.output)
         ) from None
-    history = History(config.output / HISTORY_NAME)
+    history = open_history(config)
     schedule_id = str(uuid.uuid4())
     moment = clock()
+    runs = [
+        _discovery_run(config.output, schedule_id, name, answer, moment)
+        for name, answer in (discoveries or {}).items()
+    ]
+    for run in runs:
+        history.record(run.record)
+        if on_done is not None:
+            on_done(run)
     plans = []
     for target in config.targets:
         folder = _folder(config.output, target, moment)
@@ -256,10 +325,49 @@ def run_schedule(
         return _run_target(config.output, schedule_id, target, folder, trend, job, clock)
 
     with ThreadPoolExecutor(max_workers=config.workers) as pool:
-        runs = list(pool.map(one, plans))
-    for run in runs:
-        history.record(run.record)
-    return runs
+        futures = {pool.submit(one, plan): index for index, plan in enumerate(plans)}
+        ended: dict[int, TargetRun] = {}
+        for future in as_completed(futures):
+            run = future.result()
+            history.record(run.record)
+            if on_done is not None:
+                on_done(run)
+            ended[futures[future]] = run
+    return runs + [ended[index] for index in range(len(plans))]
+
+
+def open_history(config: ScheduleConfig) -> History:
+    return History(config.output / HISTORY_NAME)
+
+
+def history_location(config: ScheduleConfig) -> str:
+    """Where the runs are recorded, as the console shows it."""
+    return str(config.output / HISTORY_NAME)
+
+
+def _discovery_run(
+    root: Path, schedule_id: str, name: str, answer: Mapping[str, Any], moment: datetime
+) -> TargetRun:
+    """A discovery target's own run: its answer on disk, its gaps as its error (exit 3)."""
+    target = Target(name=name)
+    folder = _folder(root, target, moment)
+    path = folder / "discovery.json"
+    write_text(path, json.dumps(answer, indent=2, sort_keys=True) + "\n")
+    gaps = answer.get("gaps") or []
+    error = "; ".join(f"{g.get('subject')}: {g.get('message')}" for g in gaps) or None
+    stamp = _iso(moment)
+    record = RunRecord(
+        schedule_id,
+        name,
+        stamp,
+        stamp,
+        3 if gaps else 0,
+        evidence_path=path.relative_to(root).as_posix(),
+        evidence_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        error=f"discovery: {error}" if error else None,
+    )
+    found = len(answer.get("instances") or [])
+    return TargetRun(target, folder, record, f"DISCOVERED {found}")
 
 
 def _run_target(
@@ -293,7 +401,7 @@ def _run_target(
         evidence_path=evidence_path.relative_to(root).as_posix(),
         evidence_sha256=hashlib.sha256(evidence_path.read_bytes()).hexdigest(),
     )
-    return TargetRun(target, folder, record, evidence)
+    return TargetRun(target, folder, record, verdict(evidence).label)
 
 
 def _failed(

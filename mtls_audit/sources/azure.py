@@ -22,13 +22,16 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mtls_audit.dependencies import require_modules
 from mtls_audit.errors import CollectionError
 
 from .azure_auth import AUTH_MODES, CLOUDS
+
+if TYPE_CHECKING:
+    from .azure_http import ReadBuckets
 
 __all__ = [
     "DEFAULT_DEADLINE_S",
@@ -78,6 +81,9 @@ class AzureOptions:
     )
     verbose: bool = False  # log each call (method, path, status, ms) through `logging`
     progress: bool = False  # rich progress on a TTY
+    # ARM read budgets shared with other collections of this process (an estate scan); None:
+    # this collection's own. An ``azure_http.ReadBuckets``.
+    read_buckets: ReadBuckets | None = None
 
 
 def _problems(options: AzureOptions) -> Iterator[str]:

@@ -89,7 +89,11 @@ async def collect(
                 transport = GuardedTransport(
                     allowed_origins={origin(endpoints.arm_endpoint)},
                     ledger=ledger,
-                    budget=Budget(options.concurrency, origin(endpoints.arm_endpoint)),
+                    budget=Budget(
+                        options.concurrency,
+                        origin(endpoints.arm_endpoint),
+                        shared=options.read_buckets,
+                    ),
                     tls=ssl_context(options.connection_verify),
                     timeout_s=options.timeout_s,
                 )
