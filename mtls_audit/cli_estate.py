@@ -314,3 +314,27 @@ def _target_line(run: TargetRun) -> str:
     if waived:
         counts += f", {waived} waived"
     return f"{record.target}: {run.verdict} (exit {record.exit_code}) {counts} -> {run.folder}"
+
+
+@click.group()
+def history() -> None:
+    """The run history database (SQLite or PostgreSQL)."""
+
+
+@history.command("migrate")
+@click.argument("source")
+@click.argument("destination")
+def history_migrate(source: str, destination: str) -> None:
+    """Copy every run of SOURCE into DESTINATION, both brought to the latest schema.
+
+    SOURCE and DESTINATION are database URLs (sqlite:///runs/history.sqlite,
+    postgresql://audit@db.example/mtls) or SQLite files. Runs already in DESTINATION are left
+    alone, so the command can be run again. Evidence paths stay relative to the output root.
+    """
+    from mtls_audit.audit.history import shown_url
+    from mtls_audit.audit.history_copy import copy_history
+
+    done = copy_history(source, destination)
+    click.echo(
+        f"{done.copied} run(s) copied to {shown_url(destination)}, {done.already} already there."
+    )

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mtls_audit.audit.files import QUOTE_LIMIT, AuditInputError, Entry, read_settings
-from mtls_audit.audit.history import HISTORY_NAME, History, RunRecord
+from mtls_audit.audit.history import HISTORY_NAME, History, RunRecord, shown_url
 from mtls_audit.errors import MtlsAuditError
 from mtls_audit.output_files import write_text
 from mtls_audit.report.reader import clip, verdict, visible
@@ -337,12 +337,12 @@ def run_schedule(
 
 
 def open_history(config: ScheduleConfig) -> History:
-    return History(config.output / HISTORY_NAME)
+    return History(config.history or config.output / HISTORY_NAME)
 
 
 def history_location(config: ScheduleConfig) -> str:
-    """Where the runs are recorded, as the console shows it."""
-    return str(config.output / HISTORY_NAME)
+    """Where the runs are recorded, as the console shows it (a password never)."""
+    return shown_url(config.history) if config.history else str(config.output / HISTORY_NAME)
 
 
 def _discovery_run(
