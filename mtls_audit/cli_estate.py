@@ -338,3 +338,48 @@ def history_migrate(source: str, destination: str) -> None:
     click.echo(
         f"{done.copied} run(s) copied to {shown_url(destination)}, {done.already} already there."
     )
+
+
+@click.command()
+@click.option(
+    "--history",
+    "location",
+    required=True,
+    metavar="URL",
+    help="The run history: sqlite:///path, a SQLite file, or postgresql://…",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder to write the site into.",
+)
+@click.option(
+    "--reports",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="The output root the runs were written under. Default: a SQLite history's "
+    "folder (required with PostgreSQL).",
+)
+def dashboard(location: str, out: Path, reports: Path | None) -> None:
+    """Write the run history as a static site: every instance, its latest status, distinct
+    issues, coverage, certificates expiring soonest and trend charts (open out/index.html).
+
+    The site needs no server and loads nothing from elsewhere; each instance's latest reports
+    are copied beside its page.
+    """  # fmt: skip
+    from sqlalchemy.engine import make_url
+
+    from mtls_audit.audit.dashboard import build_site
+    from mtls_audit.audit.history import History, database_url
+
+    url = make_url(database_url(location))
+    if reports is None:
+        if url.get_backend_name() != "sqlite" or not url.database:
+            raise click.UsageError("give --reports (the output root) with a PostgreSQL history")
+        reports = Path(url.database).parent
+    history = History(location)
+    try:
+        pages = build_site(history, reports, out)
+    finally:
+        history.close()
+    click.echo(f"{len(pages)} page(s) written: {out / 'index.html'}")

@@ -11,9 +11,9 @@ upgraded in place. Plain SQL, so that anyone can query it::
     FROM runs ORDER BY seq DESC LIMIT 10;
 
 ``failed_<severity>`` count failing results, ``results_<status>`` count results by status (as in
-the evidence's summary). ``evidence_path`` is relative to the output root. A run id is recorded
-once (a unique index): each record is its own transaction, so concurrent writers never lose
-or mix rows, and a worker that records a run twice is refused the second time.
+the evidence's summary). ``evidence_path`` is relative to the output root. A target's run id
+is recorded once (a unique index): each record is its own transaction, so concurrent writers
+never lose or mix rows, and a worker that records a run twice is refused the second time.
 
 SQLite keeps whatever type a row was given, so a row edited by hand (or by another tool) may
 hold text where a count belongs; the trend leaves such a row out rather than let one bad row

@@ -2,7 +2,8 @@
 PostgreSQL one): every run, oldest first, in one transaction of the destination.
 
 Runs already there are left alone, so a copy cut short can be run again: an assessed run is
-known by its run id, a run that failed before any assessment by its schedule, target and start.
+known by its target and run id, a run that failed before any assessment by its schedule,
+target and start.
 """
 
 from __future__ import annotations
@@ -29,20 +30,22 @@ def copy_history(source: str | Path, destination: str | Path) -> Copied:
     try:
         records = origin.runs()
         with target.transaction() as db:
-            known_ids = set(db.scalars(select(runs.c.run_id).where(runs.c.run_id.is_not(None))))
-            keys = (runs.c.schedule_id, runs.c.target, runs.c.started_at)
-            failures = db.execute(select(*keys).where(runs.c.run_id.is_(None)))
-            known_failures = {tuple(row) for row in failures}
+            columns = (runs.c.schedule_id, runs.c.target, runs.c.started_at, runs.c.run_id)
+            known = {_identity(*row) for row in db.execute(select(*columns))}
             fresh = [
-                r
-                for r in records
-                if r.run_id not in known_ids
-                and (r.run_id is not None or (r.schedule_id, r.target, r.started_at))
-                not in known_failures
-            ]
+                r for r in records if _identity(r.schedule_id, r.target, r.started_at, r.run_id)
+                not in known
+            ]  # fmt: skip
             for record in fresh:
                 target.insert(db, record)
         return Copied(copied=len(fresh), already=len(records) - len(fresh))
     finally:
         origin.close()
         target.close()
+
+
+def _identity(
+    schedule_id: str, target: str, started_at: str, run_id: str | None
+) -> tuple[str, ...]:
+    """What makes a run the same run in two histories."""
+    return (target, run_id) if run_id is not None else (schedule_id, target, started_at)

@@ -28,6 +28,6 @@ runs = Table(
     Column("evidence_sha256", Text),
     Column("error", Text),
     Index("runs_by_target", "target", "seq"),
-    Index("runs_by_run_id", "run_id", unique=True),
+    Index("runs_by_run_id", "run_id", "target", unique=True),
     sqlite_autoincrement=True,
 )

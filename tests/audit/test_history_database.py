@@ -110,7 +110,7 @@ def test_sqlite_and_postgresql_have_one_schema(tmp_path: Path, postgres: Server)
         == postgres_shape["indexes"]
         == {
             "runs_by_target": (("target", "seq"), False),
-            "runs_by_run_id": (("run_id",), True),
+            "runs_by_run_id": (("run_id", "target"), True),
         }
     )
     assert sqlite_shape["key"] == postgres_shape["key"] == ["seq"]

@@ -1,4 +1,6 @@
-"""A run id is recorded once: writers on several machines cannot record one run twice.
+"""A target's run is recorded once: writers on several machines cannot record it twice.
+
+(Per target: with ``SOURCE_DATE_EPOCH`` every target of a schedule has the one run id.)
 
 Revision ID: 0002
 Revises: 0001
@@ -15,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("runs_by_run_id", "runs", ["run_id"], unique=True)
+    op.create_index("runs_by_run_id", "runs", ["run_id", "target"], unique=True)
 
 
 def downgrade() -> None:
