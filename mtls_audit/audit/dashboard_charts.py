@@ -45,7 +45,7 @@ class Chart:
     description: str
     series: tuple[Series, ...]
     y_ticks: tuple[tuple[float, int], ...]  # (y, value)
-    x_labels: tuple[tuple[float, str], ...]  # (x, text)
+    x_labels: tuple[tuple[float, str, str], ...]  # (x, text, text-anchor)
     width: int = WIDTH
     height: int = HEIGHT
     left: int = _LEFT
@@ -83,7 +83,8 @@ def trend_chart(
     )
     ticks = tuple(dict.fromkeys((0, top // 2, top)))
     last = len(moments) - 1
-    x_labels = ((x(0), moments[0][:10]),) + (((x(last), moments[last][:10]),) if last else ())
+    first = (x(0), moments[0][:10], "start" if last else "middle")
+    x_labels = (first,) + (((x(last), moments[last][:10], "end"),) if last else ())
     latest = counts[-1]
     description = (
         f"Failing results by severity over {len(moments)} run(s), from {moments[0][:10]} to "
