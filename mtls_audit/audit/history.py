@@ -34,7 +34,8 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from mtls_audit.audit.files import AuditInputError
-from mtls_audit.audit.history_schema import COUNTS, SEVERITIES, STATUSES, runs
+from mtls_audit.audit.history_schema import COUNTS, runs
+from mtls_audit.audit.trend import SEVERITIES, STATUSES, trend_point
 
 __all__ = ["HISTORY_NAME", "SEVERITIES", "STATUSES", "History", "RunRecord", "trend_point"]
 
@@ -85,18 +86,6 @@ class RunRecord:
             self.run_id,
         )
         return (*head, *counts, self.evidence_path, self.evidence_sha256, self.error)
-
-
-def trend_point(evidence: Mapping[str, Any]) -> dict[str, Any]:
-    """One point of the trend: a run's failing results by severity, results by status."""
-    summary = evidence["summary"]
-    return {
-        "run_id": evidence["run"]["id"],
-        "started_at": evidence["run"]["started_at"],
-        "exit_code": summary["gate"]["exit_code"],
-        "by_severity": {s: summary["by_severity"].get(s, 0) for s in SEVERITIES},
-        "by_status": {s: summary["by_status"].get(s, 0) for s in STATUSES},
-    }
 
 
 def database_url(location: str | Path) -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Index, Integer, MetaData, Table, Text
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-STATUSES = ("pass", "fail", "indeterminate", "not_applicable", "waived")
+from mtls_audit.audit.trend import SEVERITIES, STATUSES
+
 COUNTS = [f"failed_{s}" for s in SEVERITIES] + [f"results_{s}" for s in STATUSES]
 
 metadata = MetaData()

@@ -25,11 +25,12 @@ from typing import Any
 
 from mtls_audit.audit.files import QUOTE_LIMIT, AuditInputError, Entry, read_settings
 from mtls_audit.audit.history import HISTORY_NAME, History, RunRecord, shown_url
+from mtls_audit.audit.schedule_discovery import discovery_scope
 from mtls_audit.errors import MtlsAuditError
 from mtls_audit.output_files import write_text
 from mtls_audit.report.reader import clip, verdict, visible
 from mtls_audit.sources.azure import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
-from mtls_audit.sources.azure_discovery import EstateScope, scope_problems
+from mtls_audit.sources.azure_discovery import EstateScope
 
 FORMATS = ("json", "pdf", "html", "sarif", "junit", "markdown")
 SEVERITIES = ("critical", "high", "medium", "low", "info", "none")
@@ -64,7 +65,6 @@ TARGET_FIELDS = (
     "discover",
     *LIMIT_FIELDS,
 )
-DISCOVER_FIELDS = ("subscriptions", "management_groups", "all_subscriptions", "tags", "query")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -214,31 +214,8 @@ def _target(index: int, data: Any, source: str, base: Path, defaults: Target) ->
         subscriptions=entry.texts("subscriptions"),
         resource_groups=entry.texts("resource_groups"),
         services=entry.texts("services"),
-        discover=_discovery(entry, source, where) if kinds[0] == "discover" else None,
+        discover=discovery_scope(entry, source, where) if kinds[0] == "discover" else None,
     )
-
-
-def _discovery(entry: Entry, source: str, where: str) -> EstateScope:
-    """A target's ``discover`` mapping: where Resource Graph looks, and what it selects."""
-    found = Entry(
-        entry.data["discover"], source=source, where=f"{where}/discover", known=DISCOVER_FIELDS
-    )
-    tags = found.data.get("tags") or {}
-    if not isinstance(tags, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
-    ):
-        raise found.error("is a mapping of tag names to values (strings)", "tags")
-    scope = EstateScope(
-        subscriptions=found.texts("subscriptions"),
-        management_groups=found.texts("management_groups"),
-        all_subscriptions=found.flag("all_subscriptions"),
-        tags=tuple(sorted(tags.items())),
-        query=found.optional_text("query"),
-    )
-    problems = list(scope_problems(scope))
-    if problems:
-        raise found.error("; ".join(problems))
-    return scope
 
 
 Job = Callable[[Target, Path, list[dict[str, Any]]], Mapping[str, Any]]
