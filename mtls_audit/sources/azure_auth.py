@@ -165,8 +165,13 @@ def make_credential(auth: str, endpoints: Endpoints, limits: Limits) -> AsyncCre
         "read_timeout": limits.timeout_s,
         "retry_total": limits.max_retries,
     }
-    if limits.connection_verify is not None:
-        transport["connection_verify"] = limits.connection_verify
+    # As for ARM (azure_http.ssl_context): a CA bundle named in the environment is the token
+    # requests' too, read now rather than whenever aiohttp happened to make its default context.
+    verify = limits.connection_verify
+    if verify is None:
+        verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or None
+    if verify is not None:
+        transport["connection_verify"] = verify
     signed_in = {"authority": endpoints.authority_host, **transport}
     process_timeout = max(1, round(limits.timeout_s))
     credential: AsyncCredential

@@ -60,8 +60,14 @@ def _snapshot(root: Path, name: str) -> dict[str, Any]:
 
 
 def _reads(document: dict[str, Any]) -> list[str]:
-    """The requests that were answered (a throttled attempt is retried: not a request more)."""
-    return sorted(r["url"] for r in document["provenance"]["requests"] if r["status"] != 429)
+    """The reads made: a throttled attempt is retried (not a read more), and Key Vault's
+    authentication challenge (an unauthenticated request answered 401) is sent once or, when
+    two certificates are asked for at once, twice, in an estate as in a single scan."""
+    return sorted(
+        r["url"]
+        for r in document["provenance"]["requests"]
+        if r["status"] != 429 and not (r["status"] == 401 and r["url"].startswith("/certificates/"))
+    )
 
 
 def test_an_estate_is_found_and_each_instance_scanned_once_politely(
