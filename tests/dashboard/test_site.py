@@ -6,7 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from lxml import html
+
+from mtls_audit.cli import main
 
 
 def _page(path: Path) -> html.HtmlElement:
@@ -74,3 +77,19 @@ def test_every_link_and_resource_stays_in_the_site(site: Path) -> None:
             target = (path.parent / urlsplit(ref).path).resolve()
             assert target.is_file(), (path, ref)
             assert target.is_relative_to(site.resolve())
+
+
+def test_the_command_writes_the_site_and_needs_the_reports_root_with_postgresql(
+    site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history = site.parent / "runs" / "history.sqlite"
+    with pytest.raises(SystemExit) as info:
+        main(["dashboard", "--history", str(history), "--out", str(tmp_path / "site")])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith("4 page(s) written: ")
+    assert (tmp_path / "site" / "instances" / "clinical" / "report.html").is_file()
+
+    with pytest.raises(SystemExit) as info:
+        main(["dashboard", "--history", "postgresql://audit@db/mtls", "--out", str(tmp_path)])
+    assert info.value.code == 2
+    assert "give --reports" in capsys.readouterr().err

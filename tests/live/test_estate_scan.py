@@ -138,3 +138,38 @@ def test_shards_of_an_estate_scan_every_instance_once(
         history = History(root / "history.sqlite")
         scanned = [r.target for r in history.runs()]
     assert sorted(scanned) == ["apim-a1", "apim-a2", "apim-b1", "apim-b2", "estate"]
+
+
+def test_estate_discover_lists_instances_and_names_what_it_cannot_read(
+    estate: FakeAzure, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["estate", "discover", "--auth", "workload-identity", "--tag", "env=none"]
+    code, out, _ = _run([*args, "--all-subscriptions"], capsys)
+    assert (code, out.splitlines()[-1]) == (0, "0 instance(s), 0 gap(s)")  # no such tag
+
+    args = ["estate", "discover", "--auth", "workload-identity"]
+    code, out, _ = _run([*args, *(a for sub in SUBS for a in ("--subscription", sub))], capsys)
+
+    assert code == 3
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines[:5]] == sorted(set(LAYOUT) - {"apim-c1"})
+    assert lines[5].startswith(f"GAP /subscriptions/{FORBIDDEN}: Resource Graph returns nothing")
+    assert lines[6] == "5 instance(s), 1 gap(s)"
+
+
+def test_a_bad_estate_scope_is_a_usage_error(
+    estate: FakeAzure, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(
+        ["estate", "scan", "--out", str(tmp_path), "--all-subscriptions", "--management-group",
+         "mg", "--tag", "novalue"],
+        capsys,
+    )  # fmt: skip
+    assert code == 2
+    assert "'novalue' is not KEY=VALUE" in err
+    code, _, err = _run(
+        ["estate", "discover", "--all-subscriptions", "--management-group", "mg"], capsys
+    )
+    assert code == 2
+    assert "exactly one of subscriptions, management groups or all subscriptions" in err
+    assert estate.requests == []
