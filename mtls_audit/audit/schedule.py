@@ -3,8 +3,10 @@
 ``mtls-audit schedule run CONFIG`` reads the configuration (YAML or TOML, see
 ``docs/scheduling.md``), scans every target on a small thread pool, writes
 ``<output>/<target>/<UTC timestamp>/`` for each (outputs and their manifest), and records each
-target's run in ``<output>/history.sqlite``. A target that fails (bad input, an unreachable
-subscription) is recorded with its error and exit code; the others still run.
+target's run, as it ends, in the history (``<output>/history.sqlite``, or the database the
+schedule names). A target that fails (bad input, an unreachable subscription) is recorded with
+its error and exit code; the others still run. Targets that discover an estate are expanded
+into one target per instance beforehand (``estate.expand``).
 
 How a target is scanned (collect, assess, write, seal) is the caller's job: this module only
 plans, runs and records, so that it needs nothing above the reports.
