@@ -94,11 +94,12 @@ def collect_files(
     )
 
 
-def collect_azure(options: Any) -> dict[str, Any]:
-    """A snapshot collected live from Azure (``options`` is a ``sources.azure.AzureOptions``)."""
+def collect_azure(options: Any, *, credential: object | None = None) -> dict[str, Any]:
+    """A snapshot collected live from Azure (``options`` is a ``sources.azure.AzureOptions``;
+    ``credential``: one to use instead of making one for ``options.auth``)."""
     from mtls_audit.sources.azure import collect_azure as collect
 
-    parts = collect(options)
+    parts = collect(options, credential=credential)
     return snapshot.build(
         provenance=parts["provenance"],
         resources=parts["resources"],
@@ -291,6 +292,8 @@ def schedule_job(
     one subscription at once, and all of them spend one ARM read budget per subscription.
     Reports are rendered one at a time, since the PDF renderer is not thread-safe.
     ``on_collected`` is given each live collection's provenance (the progress display).
+    Live targets share one credential (made for the first), so that tokens are asked for once
+    per audience, however many instances; it lives as long as the process.
     """
     from contextlib import ExitStack
 
@@ -302,6 +305,15 @@ def schedule_job(
     reads = ReadBuckets()
     subscriptions: dict[str, threading.Semaphore] = {}
     registry = threading.Lock()
+    signed_in: list[object] = []  # the shared credential, once made
+
+    def credential(options: Any) -> object:
+        from mtls_audit.sources.azure import shared_credential
+
+        with registry:
+            if not signed_in:
+                signed_in.append(shared_credential(options))
+            return signed_in[0]
 
     def lock(subscription: str) -> threading.Semaphore:
         with registry:
@@ -332,7 +344,7 @@ def schedule_job(
             with ExitStack() as held:
                 for subscription in sorted({s.lower() for s in target.subscriptions}):
                     held.enter_context(lock(subscription))
-                document = collect_azure(selection)
+                document = collect_azure(selection, credential=credential(selection))
             if target.discovered_by is not None:
                 document["provenance"]["discovery"] = {
                     "via": "Azure Resource Graph",

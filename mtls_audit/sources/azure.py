@@ -39,6 +39,7 @@ __all__ = [
     "DEFAULT_TIMEOUT_S",
     "AzureOptions",
     "collect_azure",
+    "shared_credential",
 ]
 
 # What a collection imports (module: the pip distribution that installs it), checked up front so
@@ -169,3 +170,16 @@ def collect_azure(options: AzureOptions, *, credential: object | None = None) ->
 
     with _quiet_sdk_logs(), _progress(options.progress) as on_request:
         return asyncio.run(collect(options, credential, on_request))
+
+
+def shared_credential(options: AzureOptions) -> Any:
+    """A credential for ``options.auth`` that many collections of this process share (see
+    ``azure_auth.SharedCredential``), to give each as ``credential``; the caller closes it."""
+    require_modules("live collection from Azure", SDK_MODULES)
+    from .azure_auth import Limits, SharedCredential, resolve_endpoints
+
+    endpoints = resolve_endpoints(
+        options.cloud, options.arm_endpoint, options.authority_host, options.keyvault_suffix
+    )
+    limits = Limits(options.timeout_s, options.max_retries, options.connection_verify)
+    return SharedCredential(options.auth, endpoints, limits)

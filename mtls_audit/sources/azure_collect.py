@@ -122,7 +122,7 @@ async def collect(
             "standard": endpoints.standard,
         },
         "auth": {
-            "mode": options.auth if credential is None else "given",
+            "mode": options.auth if credential is None else getattr(credential, "mode", "given"),
             "credential": credential_type(async_credential) if identity else None,
         },
         "limits": {

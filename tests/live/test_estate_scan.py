@@ -15,7 +15,7 @@ from mtls_audit.sources.azure import AzureOptions, collect_azure
 
 from .credentials import TOKEN, FakeCredential
 from .estate import estate_instance, subscription_id
-from .fake_azure import FakeAzure, Fault
+from .fake_azure import TOKEN_PATH, FakeAzure, Fault
 from .tls_material import TlsFiles
 
 SUBS = [subscription_id(n) for n in (1, 2, 3, 4)]
@@ -123,6 +123,13 @@ def test_an_estate_is_found_and_each_instance_scanned_once_politely(
 
     history = History(root / "history.sqlite")
     assert sorted(r.target for r in history.runs()) == sorted([*scanned, "estate"])
+    # One credential for the estate: a token per audience (the discovery's, ARM's, Key Vault's),
+    # not two per instance.
+    assert len(estate.seen(TOKEN_PATH.pattern)) <= 3
+    assert locked["provenance"]["auth"] == {
+        "mode": "workload-identity",
+        "credential": "WorkloadIdentityCredential",
+    }
 
 
 def test_shards_of_an_estate_scan_every_instance_once(
