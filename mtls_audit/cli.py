@@ -28,6 +28,7 @@ from mtls_audit.cli_audit import (
     schedule,
     verify,
 )
+from mtls_audit.cli_estate import dashboard, estate, history
 from mtls_audit.cli_live import live_options, live_settings, tell
 from mtls_audit.errors import InputError, MissingDependencyError, MtlsAuditError
 from mtls_audit.output_files import prepare_folder
@@ -468,7 +469,7 @@ def rules_explain(rule_id: str, rule_dirs: tuple[Path, ...]) -> None:
     click.echo(rule_page(match, heading="#"), nl=False)
 
 
-for command in (diff, verify, schedule):
+for command in (diff, verify, schedule, estate, history, dashboard):
     cli.add_command(command)
 
 

@@ -1,4 +1,4 @@
-"""The commands of the audit operations: ``diff``, ``verify``, ``schedule run``, and the
+"""The commands of the audit operations: ``diff``, ``verify``, the ``schedule`` group, and the
 options ``assess`` and ``scan`` share with them (waivers, baseline, signing key).
 
 Like the rest of the command line, they parse, call and print; the work is in
@@ -14,13 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mtls_audit.cli_live import endpoints, limits, scheduled_live_options
-
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from mtls_audit.audit.overlay import AuditInputs
-    from mtls_audit.audit.schedule import TargetRun
 
 AUTH_METHODS = ("default", "cli", "managed-identity", "workload-identity", "environment")
 AUDIT_OPTIONS = (
@@ -139,77 +136,3 @@ def verify(folder: Path, key: Path | None) -> None:
 @click.group()
 def schedule() -> None:
     """Scheduled scans of many targets, with a run history (docs/scheduling.md)."""
-
-
-@schedule.command("run")
-@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--auth",
-    type=click.Choice(AUTH_METHODS),
-    default="default",
-    show_default=True,
-    help="How to sign in to Azure (for targets with subscriptions).",
-)
-@click.option(
-    "--sign-key",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Ed25519 private key (PEM) to sign each folder's manifest; overrides sign_key.",
-)
-@scheduled_live_options
-def schedule_run(config: Path, auth: str, sign_key: Path | None, **live: Any) -> None:
-    """Scan every target of CONFIG into <output>/<target>/<UTC timestamp>/ and record the runs.
-
-    Prints one line per target. Exit code: the largest of the targets' exit codes.
-    """
-    from mtls_audit import workflow
-    from mtls_audit.audit.dsse import load_private_key
-    from mtls_audit.audit.history import HISTORY_NAME
-    from mtls_audit.audit.overlay import AuditInputs
-    from mtls_audit.audit.schedule import exit_code, load_config, run_schedule
-    from mtls_audit.audit.waivers import load_waivers
-    from mtls_audit.engine.results import Severity
-    from mtls_audit.report.reader import visible
-    from mtls_audit.sources.azure_stop import relayed_signals
-
-    plan = load_config(config, overrides=limits(live))
-    waivers = load_waivers(plan.waivers) if plan.waivers else None
-    key_path = sign_key or plan.sign_key
-    options = workflow.AssessOptions(
-        fail_on=None if plan.fail_on == "none" else Severity(plan.fail_on),
-        select=plan.select,
-        ignore=plan.ignore,
-        audit=AuditInputs(waivers=waivers),
-    )
-    rules, failures, _ = workflow.load_rules(options)
-    check_patterns(rules, [*plan.select, *plan.ignore])
-    check_waivers(rules, failures, options.audit)
-    job = workflow.schedule_job(
-        options,
-        plan.formats,
-        auth=auth,
-        cloud=plan.cloud,
-        endpoints=endpoints(live),
-        sign_key=load_private_key(key_path) if key_path else None,
-    )
-    with relayed_signals():  # a CronJob's SIGTERM stops the collections; the evidence is written
-        runs = run_schedule(plan, job)
-    for run in runs:
-        click.echo(visible(_target_line(run)))
-    click.echo(f"History: {plan.output / HISTORY_NAME}")
-    sys.exit(exit_code(runs))
-
-
-def _target_line(run: TargetRun) -> str:
-    from mtls_audit.report.reader import verdict
-
-    record = run.record
-    if record.error or run.evidence is None:
-        return f"{record.target}: ERROR (exit {record.exit_code}) {record.error}"
-    # The verdict every report states: with fail_on none, failures are "not gated", never a pass.
-    label = verdict(run.evidence).label
-    failing = [f"{n} {s}" for s, n in record.by_severity.items() if n]
-    counts = ", ".join(failing) + " failing" if failing else "nothing failing"
-    waived = record.by_status.get("waived", 0)
-    if waived:
-        counts += f", {waived} waived"
-    return f"{record.target}: {label} (exit {record.exit_code}) {counts} -> {run.folder}"

@@ -94,11 +94,12 @@ def collect_files(
     )
 
 
-def collect_azure(options: Any) -> dict[str, Any]:
-    """A snapshot collected live from Azure (``options`` is a ``sources.azure.AzureOptions``)."""
+def collect_azure(options: Any, *, credential: object | None = None) -> dict[str, Any]:
+    """A snapshot collected live from Azure (``options`` is a ``sources.azure.AzureOptions``;
+    ``credential``: one to use instead of making one for ``options.auth``)."""
     from mtls_audit.sources.azure import collect_azure as collect
 
-    parts = collect(options)
+    parts = collect(options, credential=credential)
     return snapshot.build(
         provenance=parts["provenance"],
         resources=parts["resources"],
@@ -281,26 +282,44 @@ def schedule_job(
     cloud: str = "AzureCloud",
     endpoints: Mapping[str, Any] | None = None,
     sign_key: Ed25519PrivateKey | None = None,
+    per_subscription: int = 1,
+    on_collected: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> Job:
     """What ``schedule run`` does for each target: collect, assess, write, seal.
 
     ``endpoints``: a custom cloud's ``arm_endpoint``, ``authority_host``, ``keyvault_suffix``.
-    Targets are collected and assessed concurrently, except that two targets never collect
-    from one subscription at once (the collector's request budget is per subscription); reports
-    are rendered one at a time, since the PDF renderer is not thread-safe.
+    Targets are collected and assessed concurrently; at most ``per_subscription`` collect from
+    one subscription at once, and all of them spend one ARM read budget per subscription.
+    Reports are rendered one at a time, since the PDF renderer is not thread-safe.
+    ``on_collected`` is given each live collection's provenance (the progress display).
+    Live targets share one credential (made for the first), so that tokens are asked for once
+    per audience, however many instances; it lives as long as the process.
     """
     from contextlib import ExitStack
 
     from mtls_audit.audit.integrity import seal
+    from mtls_audit.sources.azure_http import ReadBuckets
 
     rules, failures, _ = load_rules(options)
     rendering = threading.Lock()
-    subscriptions: dict[str, threading.Lock] = {}
+    reads = ReadBuckets()
+    subscriptions: dict[str, threading.Semaphore] = {}
     registry = threading.Lock()
+    signed_in: list[object] = []  # the shared credential, once made
 
-    def lock(subscription: str) -> threading.Lock:
+    def credential(options: Any) -> object:
+        from mtls_audit.sources.azure import shared_credential
+
         with registry:
-            return subscriptions.setdefault(subscription.lower(), threading.Lock())
+            if not signed_in:
+                signed_in.append(shared_credential(options))
+            return signed_in[0]
+
+    def lock(subscription: str) -> threading.Semaphore:
+        with registry:
+            return subscriptions.setdefault(
+                subscription.lower(), threading.Semaphore(per_subscription)
+            )
 
     def job(target: Target, folder: Path, trend: list[dict[str, Any]]) -> Mapping[str, Any]:
         if target.sample:
@@ -319,12 +338,20 @@ def schedule_job(
                 timeout_s=target.timeout_s,
                 max_retries=target.retries,
                 deadline_s=target.deadline_s,
+                read_buckets=reads,
                 **(endpoints or {}),
             )
             with ExitStack() as held:
                 for subscription in sorted({s.lower() for s in target.subscriptions}):
                     held.enter_context(lock(subscription))
-                document = collect_azure(selection)
+                document = collect_azure(selection, credential=credential(selection))
+            if target.discovered_by is not None:
+                document["provenance"]["discovery"] = {
+                    "via": "Azure Resource Graph",
+                    "target": target.discovered_by,
+                }
+            if on_collected is not None:
+                on_collected(document["provenance"])
         path = folder / "snapshot.json"
         sha = snapshot.write(document, path)
         chosen = replace(options, audit=replace(options.audit, trend=trend))

@@ -1,12 +1,19 @@
-"""The history of scheduled runs: one SQLite row per target and run, and the trend read from it.
+"""The history of scheduled runs: one row per target and run, and the trend read from it.
 
-The database (``<output root>/history.sqlite``) is plain SQL so that anyone can query it::
+The history is a SQL database, through SQLAlchemy: SQLite by default
+(``<output root>/history.sqlite``), or PostgreSQL (``--history postgresql://…``) that workers on
+several machines write to at once. Both have the one schema of ``history_schema``, created and
+upgraded by the Alembic migrations in ``migrations/`` when the history is opened; a SQLite
+history made before migrations existed is recognised (its table is the first revision's) and
+upgraded in place. Plain SQL, so that anyone can query it::
 
     SELECT target, started_at, exit_code, failed_critical, failed_high
     FROM runs ORDER BY seq DESC LIMIT 10;
 
 ``failed_<severity>`` count failing results, ``results_<status>`` count results by status (as in
-the evidence's summary). ``evidence_path`` is relative to the folder holding the database.
+the evidence's summary). ``evidence_path`` is relative to the output root. A target's run id
+is recorded once (a unique index): each record is its own transaction, so concurrent writers
+never lose or mix rows, and a worker that records a run twice is refused the second time.
 
 SQLite keeps whatever type a row was given, so a row edited by hand (or by another tool) may
 hold text where a count belongs; the trend leaves such a row out rather than let one bad row
@@ -15,19 +22,25 @@ break every later run of its target.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Mapping
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtls_audit.audit.files import AuditInputError
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-STATUSES = ("pass", "fail", "indeterminate", "not_applicable", "waived")
+from mtls_audit.audit.files import AuditInputError
+from mtls_audit.audit.history_schema import COUNTS, runs
+from mtls_audit.audit.trend import SEVERITIES, STATUSES, trend_point
+
+__all__ = ["HISTORY_NAME", "SEVERITIES", "STATUSES", "History", "RunRecord", "trend_point"]
+
 HISTORY_NAME = "history.sqlite"
-_COUNTS = [f"failed_{s}" for s in SEVERITIES] + [f"results_{s}" for s in STATUSES]
+_COUNTS = COUNTS
 _COLUMNS = (
     "schedule_id",
     "target",
@@ -40,22 +53,9 @@ _COLUMNS = (
     "evidence_sha256",
     "error",
 )
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS runs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    schedule_id TEXT NOT NULL,
-    target TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    finished_at TEXT NOT NULL,
-    exit_code INTEGER NOT NULL,
-    run_id TEXT,
-    {", ".join(f"{c} INTEGER NOT NULL DEFAULT 0" for c in _COUNTS)},
-    evidence_path TEXT,
-    evidence_sha256 TEXT,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_by_target ON runs (target, seq);
-"""
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_FIRST_REVISION = "0001"
+_MIGRATION_LOCK = 0x6D746C73  # PostgreSQL advisory lock held while migrating ("mtls")
 
 
 @dataclass(frozen=True)
@@ -88,67 +88,140 @@ class RunRecord:
         return (*head, *counts, self.evidence_path, self.evidence_sha256, self.error)
 
 
-def trend_point(evidence: Mapping[str, Any]) -> dict[str, Any]:
-    """One point of the trend: a run's failing results by severity, results by status."""
-    summary = evidence["summary"]
-    return {
-        "run_id": evidence["run"]["id"],
-        "started_at": evidence["run"]["started_at"],
-        "exit_code": summary["gate"]["exit_code"],
-        "by_severity": {s: summary["by_severity"].get(s, 0) for s in SEVERITIES},
-        "by_status": {s: summary["by_status"].get(s, 0) for s in STATUSES},
-    }
+def database_url(location: str | Path) -> str:
+    """A history's URL: ``location`` as given when it is one, else a SQLite file's."""
+    text = str(location)
+    return text if "://" in text else f"sqlite:///{Path(text).absolute()}"
+
+
+def shown_url(location: str | Path) -> str:
+    """The URL as messages show it: a password is never printed."""
+    try:
+        return make_url(database_url(location)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<not a database URL>"
 
 
 class History:
-    """The run history of one output root."""
+    """The run history at ``location``: a SQLite file's path, or a database URL."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, location: str | Path) -> None:
+        self.url = database_url(location)
+        self.shown = shown_url(location)
+        self._engine = self._open()
+        with self._errors():
+            migrate(self._engine)
+
+    def _open(self) -> Engine:
+        try:
+            url = make_url(self.url)
+        except ArgumentError:
+            raise AuditInputError(
+                "the run history is not a database URL", source=self.shown
+            ) from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise AuditInputError(
+                "the run history is SQLite or PostgreSQL (sqlite:///…, postgresql://…)",
+                source=self.shown,
+            )
+        if url.get_backend_name() == "postgresql":
+            if url.drivername == "postgresql":
+                url = url.set(drivername="postgresql+psycopg")
+            return create_engine(url, poolclass=NullPool)
+        path = Path(url.database or "")
         if path.is_symlink():  # as with every output: never written through a link
             raise AuditInputError(
                 "the run history is a symbolic link; it is never written through one",
                 source=str(path),
             )
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
+        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+        _serialised_sqlite(engine)
+        return engine
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _errors(self) -> Iterator[None]:
         try:
-            with closing(sqlite3.connect(self.path, timeout=30)) as db, db:
-                yield db
-        except sqlite3.Error as exc:
+            yield
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise AuditInputError(
-                f"the run history cannot be used: {exc}", source=str(self.path)
+                f"the run history cannot be used: {reason}", source=self.shown
             ) from None
 
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction: what is done in it is all written, or none of it."""
+        with self._errors(), self._engine.begin() as db:
+            yield db
+
     def record(self, run: RunRecord) -> None:
-        marks = ", ".join("?" for _ in _COLUMNS)
-        with self._connect() as db:
-            db.execute(f"INSERT INTO runs ({', '.join(_COLUMNS)}) VALUES ({marks})", run.row())
+        with self.transaction() as db:
+            self.insert(db, run)
+
+    @staticmethod
+    def insert(db: Connection, run: RunRecord) -> None:
+        """Insert within a transaction of one's own (``history_copy``)."""
+        db.execute(runs.insert().values(dict(zip(_COLUMNS, run.row(), strict=True))))
 
     def runs(self, target: str | None = None) -> list[RunRecord]:
         """Every recorded run (of one target), oldest first."""
-        where, args = ("WHERE target = ?", (target,)) if target else ("", ())
-        with self._connect() as db:
-            rows = db.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM runs {where} ORDER BY seq", args
-            ).fetchall()
-        return [_record(row) for row in rows]
+        query = select(*(runs.c[name] for name in _COLUMNS)).order_by(runs.c.seq)
+        if target:
+            query = query.where(runs.c.target == target)
+        with self.transaction() as db:
+            rows = db.execute(query).all()
+        return [_record(tuple(row)) for row in rows]
 
     def trend(self, target: str, limit: int) -> list[dict[str, Any]]:
         """Trend points of the target's last ``limit`` assessed runs, oldest first."""
         if limit <= 0:
             return []
-        with self._connect() as db:
-            rows = db.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE target = ? AND run_id IS NOT NULL "
-                "ORDER BY seq DESC LIMIT ?",
-                (target, limit),
-            ).fetchall()
-        records = (_record(row) for row in reversed(rows))
+        query = (
+            select(*(runs.c[name] for name in _COLUMNS))
+            .where(runs.c.target == target, runs.c.run_id.is_not(None))
+            .order_by(runs.c.seq.desc())
+            .limit(limit)
+        )
+        with self.transaction() as db:
+            rows = db.execute(query).all()
+        records = (_record(tuple(row)) for row in reversed(rows))
         return [_point(record) for record in records if _well_typed(record)]
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+
+def _serialised_sqlite(engine: Engine) -> None:
+    """Each SQLite transaction takes the write lock when it begins (``BEGIN IMMEDIATE``), so
+    that writers in several processes (migrations included) wait for each other, up to the
+    connection's timeout, instead of failing half-way (SQLAlchemy's recipe for pysqlite)."""
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database to the latest revision, one writer at a time: a PostgreSQL advisory
+    lock (held to the end of the migrating transaction), SQLite's write lock. A table made
+    before migrations existed is stamped as the first revision, then upgraded."""
+    from alembic import command
+    from alembic.config import Config
+
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        config.attributes["connection"] = connection
+        tables = set(inspect(connection).get_table_names())
+        if "runs" in tables and "alembic_version" not in tables:
+            command.stamp(config, _FIRST_REVISION)
+        command.upgrade(config, "head")
 
 
 def _record(row: tuple[Any, ...]) -> RunRecord:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from mtls_audit.audit.baseline import Baseline
-from mtls_audit.audit.history import trend_point
+from mtls_audit.audit.trend import trend_point
 from mtls_audit.audit.waivers import Applied, WaiverFile, apply_waivers
 from mtls_audit.engine.results import Severity
 from mtls_audit.engine.runner import Assessment

@@ -1,11 +1,13 @@
 """Scheduled scans: a configuration of targets, run together, each into its own dated folder.
 
 ``mtls-audit schedule run CONFIG`` reads the configuration (YAML or TOML, see
-``docs/scheduling.md``), scans every target in a process of its own (at most ``workers`` at
-once, each stopped once it has run ``timeout`` seconds), writes
-``<output>/<target>/<UTC timestamp>/`` for each (outputs and their manifest), and records each
-target's run in ``<output>/history.sqlite``. A target that fails (bad input, an unreachable
-subscription) is recorded with its error and exit code; the others still run.
+``docs/scheduling.md``), scans every target on a small thread pool (each given at most
+``target_timeout`` seconds: past it the target is recorded as timed out, the others go on),
+writes ``<output>/<target>/<UTC timestamp>/`` for each (outputs and their manifest), and
+records each target's run, as it ends, in the history (``<output>/history.sqlite``, or the
+database the schedule names). A target that fails (bad input, an unreachable subscription) is
+recorded with its error and exit code; the others still run. Targets that discover an estate
+are expanded into one target per instance beforehand (``estate.expand``).
 
 How a target is scanned (collect, assess, write, seal) is the caller's job: this module only
 plans, runs and records, so that it needs nothing above the reports.
@@ -13,27 +15,26 @@ plans, runs and records, so that it needs nothing above the reports.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import multiprocessing
-import multiprocessing.popen_fork  # imported now, so that no thread imports it while one forks
-import os
+import json
 import re
-import signal
+import threading
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from mtls_audit.audit.files import QUOTE_LIMIT, AuditInputError, Entry, read_settings
-from mtls_audit.audit.history import HISTORY_NAME, History, RunRecord
+from mtls_audit.audit.history import HISTORY_NAME, History, RunRecord, shown_url
+from mtls_audit.audit.schedule_discovery import discovery_scope
 from mtls_audit.errors import MtlsAuditError
-from mtls_audit.report.reader import clip, visible
+from mtls_audit.output_files import write_text
+from mtls_audit.report.reader import clip, verdict, visible
 from mtls_audit.sources.azure import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+from mtls_audit.sources.azure_discovery import EstateScope
 
 FORMATS = ("json", "pdf", "html", "sarif", "junit", "markdown")
 SEVERITIES = ("critical", "high", "medium", "low", "info", "none")
@@ -48,12 +49,14 @@ TOP_FIELDS = (
     "sign_key",
     "trend_runs",
     "workers",
-    "timeout",
     "cloud",
     "targets",
     "timeout",
     "retries",
     "deadline",
+    "history",
+    "per_subscription",
+    "target_timeout",
 )
 LIMIT_FIELDS = ("timeout", "retries", "deadline")
 TARGET_FIELDS = (
@@ -64,6 +67,7 @@ TARGET_FIELDS = (
     "subscriptions",
     "resource_groups",
     "services",
+    "discover",
     *LIMIT_FIELDS,
 )
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -83,6 +87,8 @@ class Target:
     timeout_s: float = DEFAULT_TIMEOUT_S  # live collection: one attempt of one request
     retries: int = DEFAULT_RETRIES
     deadline_s: float = DEFAULT_DEADLINE_S  # live collection: the whole of it
+    discover: EstateScope | None = None  # instances found by Resource Graph, each a target
+    discovered_by: str | None = None  # the discovery target this instance was found by
 
 
 @dataclass(frozen=True)
@@ -99,8 +105,10 @@ class ScheduleConfig:
     workers: int
     cloud: str
     targets: tuple[Target, ...]
-    timeout: int = 3600
-    """Seconds one target may take; past it its scan is stopped and recorded as failed."""
+    history: str | None = None  # a database URL; None: <output>/history.sqlite
+    per_subscription: int = 2  # live targets of one subscription collected at once
+    target_timeout: int = 3600
+    """Seconds one target may take; past it the target is recorded as timed out (exit 3)."""
 
 
 def load_config(path: Path, *, overrides: Mapping[str, Any] | None = None) -> ScheduleConfig:
@@ -148,8 +156,18 @@ def load_config(path: Path, *, overrides: Mapping[str, Any] | None = None) -> Sc
         workers=top.number("workers", 4, 1, 16),
         cloud=top.choice("cloud", "AzureCloud", CLOUDS),
         targets=targets,
-        timeout=top.number("timeout", 3600, 1, 7 * 24 * 3600),
+        history=_history_url(top, base),
+        per_subscription=top.number("per_subscription", 2, 1, 16),
+        target_timeout=top.number("target_timeout", 3600, 1, 7 * 24 * 3600),
     )
+
+
+def _history_url(top: Entry, base: Path) -> str | None:
+    """The ``history`` field: a database URL (``postgresql://…``), or a SQLite file's path."""
+    text = top.optional_text("history")
+    if text is None or "://" in text:
+        return text
+    return f"sqlite:///{base / text}"
 
 
 def _path(base: Path, text: str | None) -> Path | None:
@@ -176,23 +194,25 @@ def _target(index: int, data: Any, source: str, base: Path, defaults: Target) ->
         raise entry.error(
             "use letters, digits, '.', '_' and '-' (it names a folder), at most 64", "name"
         )
-    kinds = [k for k in ("sample", "from_file", "subscriptions") if entry.present(k)]
+    kinds = [k for k in ("sample", "from_file", "subscriptions", "discover") if entry.present(k)]
     if entry.present("sample") and not entry.flag("sample"):
         kinds.remove("sample")
     if len(kinds) != 1:
         raise entry.error(
-            "give exactly one of 'sample: true', 'from_file' or 'subscriptions'"
+            "give exactly one of 'sample: true', 'from_file', 'subscriptions' or 'discover'"
             + (f" (found {', '.join(kinds)})" if kinds else "")
         )
     misplaced = {
         "parameters": "from_file",
         "resource_groups": "subscriptions",
         "services": "subscriptions",
-        **dict.fromkeys(LIMIT_FIELDS, "subscriptions"),
     }
     for key, needs in misplaced.items():
         if entry.present(key) and kinds[0] != needs:
             raise entry.error(f"only applies together with '{needs}'", key)
+    for key in LIMIT_FIELDS:
+        if entry.present(key) and kinds[0] not in ("subscriptions", "discover"):
+            raise entry.error("only applies together with 'subscriptions' or 'discover'", key)
     return replace(
         _limits(entry, defaults),
         name=name,
@@ -202,6 +222,7 @@ def _target(index: int, data: Any, source: str, base: Path, defaults: Target) ->
         subscriptions=entry.texts("subscriptions"),
         resource_groups=entry.texts("resource_groups"),
         services=entry.texts("services"),
+        discover=discovery_scope(entry, source, where) if kinds[0] == "discover" else None,
     )
 
 
@@ -211,10 +232,13 @@ Job = Callable[[Target, Path, list[dict[str, Any]]], Mapping[str, Any]]
 
 @dataclass(frozen=True)
 class TargetRun:
+    """A target's run as recorded; the evidence itself is on disk only, so that an estate of
+    thousands is never held in memory."""
+
     target: Target
     folder: Path
     record: RunRecord
-    evidence: Mapping[str, Any] | None
+    verdict: str | None  # the verdict every report states (FAIL, PASS…); None: no evidence
 
 
 def _now() -> datetime:
@@ -244,18 +268,37 @@ def _folder(root: Path, target: Target, moment: datetime) -> Path:
 
 
 def run_schedule(
-    config: ScheduleConfig, job: Job, *, clock: Callable[[], datetime] = _now
+    config: ScheduleConfig,
+    job: Job,
+    *,
+    clock: Callable[[], datetime] = _now,
+    discoveries: Mapping[str, Mapping[str, Any]] | None = None,
+    on_done: Callable[[TargetRun], None] | None = None,
 ) -> list[TargetRun]:
-    """Run every target (concurrently) and record each run in the history."""
+    """Run every target (concurrently), recording each run in the history as it ends; the runs
+    are returned in the targets' order.
+
+    ``discoveries``: what Resource Graph answered for each discovery target (``estate.expand``),
+    written as ``discovery.json`` in a folder of that target; its gaps make that target's run
+    incomplete (exit 3). ``on_done`` is called with each run as it ends, from this thread.
+    """
     try:
         config.output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise AuditInputError(
             f"cannot create the output folder: {exc.strerror or exc}", source=str(config.output)
         ) from None
-    history = History(config.output / HISTORY_NAME)
+    history = open_history(config)
     schedule_id = str(uuid.uuid4())
     moment = clock()
+    runs = [
+        _discovery_run(config.output, schedule_id, name, answer, moment)
+        for name, answer in (discoveries or {}).items()
+    ]
+    for run in runs:
+        history.record(run.record)
+        if on_done is not None:
+            on_done(run)
     plans = []
     for target in config.targets:
         folder = _folder(config.output, target, moment)
@@ -265,14 +308,53 @@ def run_schedule(
     def one(plan: tuple[Target, Path, list[dict[str, Any]]]) -> TargetRun:
         target, folder, trend = plan
         return _run_target(
-            config.output, schedule_id, target, folder, trend, job, clock, config.timeout
+            config.output, schedule_id, target, folder, trend, job, clock, config.target_timeout
         )
 
     with ThreadPoolExecutor(max_workers=config.workers) as pool:
-        runs = list(pool.map(one, plans))
-    for run in runs:
-        history.record(run.record)
-    return runs
+        futures = {pool.submit(one, plan): index for index, plan in enumerate(plans)}
+        ended: dict[int, TargetRun] = {}
+        for future in as_completed(futures):
+            run = future.result()
+            history.record(run.record)
+            if on_done is not None:
+                on_done(run)
+            ended[futures[future]] = run
+    return runs + [ended[index] for index in range(len(plans))]
+
+
+def open_history(config: ScheduleConfig) -> History:
+    return History(config.history or config.output / HISTORY_NAME)
+
+
+def history_location(config: ScheduleConfig) -> str:
+    """Where the runs are recorded, as the console shows it (a password never)."""
+    return shown_url(config.history) if config.history else str(config.output / HISTORY_NAME)
+
+
+def _discovery_run(
+    root: Path, schedule_id: str, name: str, answer: Mapping[str, Any], moment: datetime
+) -> TargetRun:
+    """A discovery target's own run: its answer on disk, its gaps as its error (exit 3)."""
+    target = Target(name=name)
+    folder = _folder(root, target, moment)
+    path = folder / "discovery.json"
+    write_text(path, json.dumps(answer, indent=2, sort_keys=True) + "\n")
+    gaps = answer.get("gaps") or []
+    error = "; ".join(f"{g.get('subject')}: {g.get('message')}" for g in gaps) or None
+    stamp = _iso(moment)
+    record = RunRecord(
+        schedule_id,
+        name,
+        stamp,
+        stamp,
+        3 if gaps else 0,
+        evidence_path=path.relative_to(root).as_posix(),
+        evidence_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        error=f"discovery: {error}" if error else None,
+    )
+    found = len(answer.get("instances") or [])
+    return TargetRun(target, folder, record, f"DISCOVERED {found}")
 
 
 def _run_target(
@@ -283,10 +365,10 @@ def _run_target(
     trend: list[dict[str, Any]],
     job: Job,
     clock: Callable[[], datetime],
-    timeout: int,
+    timeout: int = 3600,
 ) -> TargetRun:
     started = _iso(clock())
-    outcome = _in_child(job, target, folder, trend, timeout)
+    outcome = _bounded(job, target, folder, trend, timeout)
     if isinstance(outcome, tuple):
         return _failed(schedule_id, target, folder, started, _iso(clock()), *outcome)
     evidence = outcome
@@ -304,54 +386,32 @@ def _run_target(
         evidence_path=evidence_path.relative_to(root).as_posix(),
         evidence_sha256=hashlib.sha256(evidence_path.read_bytes()).hexdigest(),
     )
-    return TargetRun(target, folder, record, evidence)
+    return TargetRun(target, folder, record, verdict(evidence).label)
 
 
-def _attempt(
-    job: Job, target: Target, folder: Path, trend: list[dict[str, Any]]
-) -> Mapping[str, Any] | tuple[int, str]:
-    """The job's evidence, or the exit code and message of its failure."""
-    try:
-        return job(target, folder, trend)
-    except MtlsAuditError as exc:
-        return 2, str(exc)
-    except Exception as exc:  # one target's crash must not stop the others, nor pass
-        return 3, f"internal error: {type(exc).__name__}: {exc}"
-
-
-def _in_child(
+def _bounded(
     job: Job, target: Target, folder: Path, trend: list[dict[str, Any]], timeout: int
 ) -> Mapping[str, Any] | tuple[int, str]:
-    """:func:`_attempt` in a forked process of its own group, stopped (with whatever it
-    started) once ``timeout`` seconds have passed: a thread cannot be stopped."""
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(job, target, folder, trend, send))
-    child.start()
-    send.close()
-    try:
-        if not receive.poll(timeout):
-            return 3, f"timed out: the scan took more than {timeout} s and was stopped"
-        outcome: Mapping[str, Any] | tuple[int, str] = receive.recv()
-        return outcome
-    except EOFError:
-        child.join()
-        return 3, f"internal error: the scan process ended without a result ({child.exitcode})"
-    finally:
-        receive.close()
-        if child.is_alive() and child.pid is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(child.pid, signal.SIGKILL)
-            child.kill()
-        child.join()
+    """The job's evidence, or the exit code and message of its failure. The job runs on a
+    daemon thread, so that one stuck past ``timeout`` is left behind (it ends with the process)
+    instead of holding the others: collections are bounded by their own deadline and the
+    policy analysis by its budget, so this is the last resort."""
+    box: list[Mapping[str, Any] | tuple[int, str]] = []
 
+    def attempt() -> None:
+        try:
+            box.append(job(target, folder, trend))
+        except MtlsAuditError as exc:
+            box.append((2, str(exc)))
+        except Exception as exc:  # one target's crash must not stop the others, nor pass
+            box.append((3, f"internal error: {type(exc).__name__}: {exc}"))
 
-def _child(
-    job: Job, target: Target, folder: Path, trend: list[dict[str, Any]], send: Connection
-) -> None:
-    os.setpgid(0, 0)  # so that a timeout stops the processes the scan starts, too
-    send.send(_attempt(job, target, folder, trend))
-    send.close()
+    worker = threading.Thread(target=attempt, name=f"target {target.name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive() or not box:
+        return 3, f"timed out: the scan took more than {timeout} s and was left behind"
+    return box[0]
 
 
 def _failed(

@@ -22,7 +22,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mtls_audit.dependencies import require_modules
@@ -30,12 +30,16 @@ from mtls_audit.errors import CollectionError
 
 from .azure_auth import AUTH_MODES, CLOUDS
 
+if TYPE_CHECKING:
+    from .azure_http import ReadBuckets
+
 __all__ = [
     "DEFAULT_DEADLINE_S",
     "DEFAULT_RETRIES",
     "DEFAULT_TIMEOUT_S",
     "AzureOptions",
     "collect_azure",
+    "shared_credential",
 ]
 
 # What a collection imports (module: the pip distribution that installs it), checked up front so
@@ -78,6 +82,9 @@ class AzureOptions:
     )
     verbose: bool = False  # log each call (method, path, status, ms) through `logging`
     progress: bool = False  # rich progress on a TTY
+    # ARM read budgets shared with other collections of this process (an estate scan); None:
+    # this collection's own. An ``azure_http.ReadBuckets``.
+    read_buckets: ReadBuckets | None = None
 
 
 def _problems(options: AzureOptions) -> Iterator[str]:
@@ -163,3 +170,16 @@ def collect_azure(options: AzureOptions, *, credential: object | None = None) ->
 
     with _quiet_sdk_logs(), _progress(options.progress) as on_request:
         return asyncio.run(collect(options, credential, on_request))
+
+
+def shared_credential(options: AzureOptions) -> Any:
+    """A credential for ``options.auth`` that many collections of this process share (see
+    ``azure_auth.SharedCredential``), to give each as ``credential``; the caller closes it."""
+    require_modules("live collection from Azure", SDK_MODULES)
+    from .azure_auth import Limits, SharedCredential, resolve_endpoints
+
+    endpoints = resolve_endpoints(
+        options.cloud, options.arm_endpoint, options.authority_host, options.keyvault_suffix
+    )
+    limits = Limits(options.timeout_s, options.max_retries, options.connection_verify)
+    return SharedCredential(options.auth, endpoints, limits)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import importlib
 import inspect
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
@@ -156,17 +158,25 @@ class Limits:
     connection_verify: str | bool | None = None
 
 
-def make_credential(auth: str, endpoints: Endpoints, limits: Limits) -> AsyncCredential:
-    """The azure-identity credential for ``--auth``; the caller closes it."""
-    from azure.identity import aio as identity
+def make_credential(
+    auth: str, endpoints: Endpoints, limits: Limits, *, sync: bool = False
+) -> AsyncCredential:
+    """The azure-identity credential for ``--auth``; the caller closes it. ``sync``: the
+    synchronous class of the same name (typed alike: only ``SharedCredential`` asks for it)."""
+    identity: Any = importlib.import_module("azure.identity" if sync else "azure.identity.aio")
 
     transport: dict[str, Any] = {
         "connection_timeout": limits.timeout_s,
         "read_timeout": limits.timeout_s,
         "retry_total": limits.max_retries,
     }
-    if limits.connection_verify is not None:
-        transport["connection_verify"] = limits.connection_verify
+    # As for ARM (azure_http.ssl_context): a CA bundle named in the environment is the token
+    # requests' too, read now rather than whenever aiohttp happened to make its default context.
+    verify = limits.connection_verify
+    if verify is None:
+        verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or None
+    if verify is not None:
+        transport["connection_verify"] = verify
     signed_in = {"authority": endpoints.authority_host, **transport}
     process_timeout = max(1, round(limits.timeout_s))
     credential: AsyncCredential
@@ -191,11 +201,32 @@ def make_credential(auth: str, endpoints: Endpoints, limits: Limits) -> AsyncCre
     return credential
 
 
+class SharedCredential:
+    """One synchronous azure-identity credential for every collection of a process (an estate
+    scan), each on its own thread and event loop: its tokens are cached, and asked for one at a
+    time (collections starting together would each ask before the first answer is cached), so
+    the estate asks the authority once per audience, not twice per instance."""
+
+    def __init__(self, auth: str, endpoints: Endpoints, limits: Limits) -> None:
+        self.mode = auth
+        self._credential: Any = make_credential(auth, endpoints, limits, sync=True)
+        self._lock = threading.Lock()
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        with self._lock:
+            token: AccessToken = self._credential.get_token(*scopes, **kwargs)
+        return token
+
+    def close(self) -> None:
+        self._credential.close()
+
+
 def credential_type(credential: object) -> str:
     """The class of the credential that gave the token (the one of a chain that succeeded)."""
-    inner = getattr(credential, "_credential", None)  # a caller's credential, adopted
-    if inner is not None:
+    inner = getattr(credential, "_credential", None)
+    while inner is not None:  # a caller's credential, adopted; a shared one
         credential = inner
+        inner = getattr(credential, "_credential", None)
     succeeded = getattr(credential, "_successful_credential", None)
     return type(succeeded if succeeded is not None else credential).__name__
 

@@ -91,7 +91,11 @@ async def collect(
                 transport = GuardedTransport(
                     allowed_origins={origin(endpoints.arm_endpoint)},
                     ledger=ledger,
-                    budget=Budget(options.concurrency, origin(endpoints.arm_endpoint)),
+                    budget=Budget(
+                        options.concurrency,
+                        origin(endpoints.arm_endpoint),
+                        shared=options.read_buckets,
+                    ),
                     tls=ssl_context(options.connection_verify),
                     timeout_s=options.timeout_s,
                 )
@@ -123,7 +127,7 @@ async def collect(
             "standard": endpoints.standard,
         },
         "auth": {
-            "mode": options.auth if credential is None else "given",
+            "mode": options.auth if credential is None else getattr(credential, "mode", "given"),
             "credential": credential_type(async_credential) if identity else None,
         },
         "limits": {

@@ -5,8 +5,9 @@ wrapping azure-core's aiohttp transport. Being the last hop before the socket, i
 that sees every attempt (retries and Key Vault's unauthenticated challenge request included), so it:
 
 - refuses anything but GET (the audit is read-only, even when an SDK policy would write, e.g. the
-  ARM resource-provider auto-registration POST) and any host not explicitly allowed (a bearer
-  token is attached by then; refusing here means it never leaves the process);
+  ARM resource-provider auto-registration POST), except the one POST that only reads (a Resource
+  Graph query, ``QUERY_PATHS``), and any host not explicitly allowed (a bearer token is attached
+  by then; refusing here means it never leaves the process);
 - keeps each subscription inside ARM's read budget (ARM's bucket: 250 reads, refilled 25/s) with
   a bounded number of requests in flight per subscription or vault. The local bucket is a little
   smaller and slower than ARM's, since requests in flight are spent here before ARM counts them,
@@ -24,6 +25,7 @@ import contextlib
 import logging
 import os
 import ssl
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,6 +49,8 @@ _REMAINING_READS = (
     "x-ms-ratelimit-remaining-tenant-reads",
 )
 _DEFAULT_PORTS = {"https": 443, "http": 80}
+# POSTs that read: a Resource Graph query (its body is the query; it changes nothing).
+QUERY_PATHS = frozenset({"/providers/microsoft.resourcegraph/resources"})
 
 
 class RefusedRequestError(Exception):
@@ -152,11 +156,16 @@ class RequestLedger:
 
 
 class _TokenBucket:
+    """ARM's read bucket as this process sees it. Shared by collections on several threads (an
+    estate scan), so it is guarded by a lock and a read that must wait reserves its token at
+    once (the bucket goes into debt) and sleeps outside the lock: readers are served in turn."""
+
     def __init__(self, burst: int, refill_per_s: float) -> None:
         self._burst = float(burst)
         self._rate = refill_per_s
         self._tokens = float(burst)
         self._stamp = time.monotonic()
+        self._lock = threading.Lock()
 
     def _refill(self) -> None:
         now = time.monotonic()
@@ -164,16 +173,38 @@ class _TokenBucket:
         self._stamp = now
 
     async def take(self) -> None:
-        while True:
+        with self._lock:
             self._refill()
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
-                return
-            await asyncio.sleep((1.0 - self._tokens) / self._rate)
+            self._tokens -= 1.0
+            wait = -self._tokens / self._rate if self._tokens < 0 else 0.0
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     def lower_to(self, remaining: float) -> None:
-        self._refill()
-        self._tokens = min(self._tokens, remaining)
+        with self._lock:
+            self._refill()
+            self._tokens = min(self._tokens, remaining)
+
+
+class ReadBuckets:
+    """ARM read buckets by origin and subscription, shared by every collection of one process
+    that is given it (``AzureOptions.read_buckets``): several instances collected at once, or
+    one after the other, in one subscription spend one budget, as ARM counts them."""
+
+    def __init__(self, burst: int = READ_BURST, refill_per_s: float = READ_REFILL_PER_S) -> None:
+        self.burst = burst
+        self.refill_per_s = refill_per_s
+        self._buckets: dict[str, _TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, reserve: int) -> _TokenBucket:
+        """The bucket of ``key``, made with ``reserve`` reads fewer than ARM's burst."""
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = _TokenBucket(self.burst - reserve, self.refill_per_s)
+                self._buckets[key] = bucket
+            return bucket
 
 
 class Budget:
@@ -186,13 +217,12 @@ class Budget:
         *,
         burst: int = READ_BURST,
         refill_per_s: float = READ_REFILL_PER_S,
+        shared: ReadBuckets | None = None,
     ) -> None:
         self._concurrency = concurrency
         self._arm_origin = arm_origin
-        self._burst = burst
-        self._refill = refill_per_s
+        self._reads = shared or ReadBuckets(burst, refill_per_s)
         self._slots: dict[str, asyncio.Semaphore] = {}
-        self._buckets: dict[str, _TokenBucket] = {}
 
     def _key(self, url: str) -> tuple[str, bool]:
         url_origin = origin(url)
@@ -209,18 +239,14 @@ class Budget:
         semaphore = self._slots.setdefault(key, asyncio.Semaphore(self._concurrency))
         async with semaphore:
             if is_arm:
-                bucket = self._buckets.get(key)
-                if bucket is None:
-                    bucket = _TokenBucket(self._burst - self._concurrency, self._refill)
-                    self._buckets[key] = bucket
-                await bucket.take()
+                await self._reads.get(f"{self._arm_origin} {key}", self._concurrency).take()
             yield
 
     def observe(self, url: str, status: int, headers: Mapping[str, str]) -> None:
         key, is_arm = self._key(url)
-        bucket = self._buckets.get(key)
-        if not is_arm or bucket is None:
+        if not is_arm:
             return
+        bucket = self._reads.get(f"{self._arm_origin} {key}", self._concurrency)
         if status == 429:
             bucket.lower_to(0.0)
             return
@@ -228,6 +254,13 @@ class Budget:
             value = headers.get(name)
             if value is not None and value.strip().isdigit():
                 bucket.lower_to(float(value))
+
+
+def _is_query(request: HttpRequest) -> bool:
+    return (
+        request.method.upper() == "POST"
+        and urlsplit(request.url).path.rstrip("/").lower() in QUERY_PATHS
+    )
 
 
 class GuardedTransport(AsyncHttpTransport[HttpRequest, AsyncHttpResponse]):
@@ -253,7 +286,7 @@ class GuardedTransport(AsyncHttpTransport[HttpRequest, AsyncHttpResponse]):
         self._allowed.add(origin(url))
 
     async def send(self, request: HttpRequest, **kwargs: Any) -> AsyncHttpResponse:
-        if request.method.upper() != "GET":
+        if request.method.upper() != "GET" and not _is_query(request):
             raise RefusedRequestError(
                 f"refused {request.method} {request.url}: the audit is read-only"
             )

@@ -19,6 +19,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from mtls_audit.cli import main
 from mtls_audit.resources import package_data
 
+from .postgres import postgres
+
+__all__ = ["postgres"]  # a real PostgreSQL server, for the history tests
+
 PARTNERS = "partners.contoso-health.example"
 WAIVERS_YAML = """\
 waivers:

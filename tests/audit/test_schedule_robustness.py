@@ -27,10 +27,11 @@ MOMENT = datetime(2026, 11, 20, 9, 0, 0, tzinfo=UTC)
 
 
 def _job(target: Target, folder: Path, trend: list[dict[str, Any]]) -> Mapping[str, Any]:
-    """Stands for collect-assess-write: the evidence fields the scheduler records."""
+    """Stands for collect-assess-write: the evidence fields the scheduler records (a run id is
+    unique, as the evidence's UUIDs are: the history refuses one recorded twice)."""
     at = "2026-11-20T09:00:00Z"
     evidence: dict[str, Any] = {
-        "run": {"id": folder.name, "started_at": at, "finished_at": at},
+        "run": {"id": f"{target.name}/{folder.name}", "started_at": at, "finished_at": at},
         "summary": {"gate": {"exit_code": 0}, "by_severity": {}, "by_status": {}},
     }
     (folder / "evidence.json").write_text(json.dumps(evidence), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""A scheduled target that overruns its timeout is stopped and recorded; the others go on."""
+"""A scheduled target over its target_timeout is recorded as timed out; the others go on."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from mtls_audit.audit.schedule import Target, exit_code, load_config, run_schedu
 SCHEDULE = """\
 output: runs
 formats: [json]
-timeout: 2
+target_timeout: 2
 targets:
   - name: stuck
     sample: true
@@ -43,7 +43,7 @@ def test_a_target_over_its_timeout_is_stopped_and_recorded(tmp_path: Path) -> No
     path = tmp_path / "schedule.yaml"
     path.write_text(SCHEDULE, encoding="utf-8")
     config = load_config(path)
-    assert config.timeout == 2
+    assert config.target_timeout == 2
     started = time.monotonic()
     runs = run_schedule(config, _job)
     assert time.monotonic() - started < 30
@@ -63,8 +63,8 @@ def test_a_target_over_its_timeout_is_stopped_and_recorded(tmp_path: Path) -> No
 
 def test_the_timeout_defaults_to_an_hour_and_is_checked(tmp_path: Path) -> None:
     path = tmp_path / "schedule.yaml"
-    path.write_text(SCHEDULE.replace("timeout: 2\n", ""), encoding="utf-8")
-    assert load_config(path).timeout == 3600
-    path.write_text(SCHEDULE.replace("timeout: 2", "timeout: 0"), encoding="utf-8")
-    with pytest.raises(AuditInputError, match="timeout"):
+    path.write_text(SCHEDULE.replace("target_timeout: 2\n", ""), encoding="utf-8")
+    assert load_config(path).target_timeout == 3600
+    path.write_text(SCHEDULE.replace("target_timeout: 2", "target_timeout: 0"), encoding="utf-8")
+    with pytest.raises(AuditInputError, match="target_timeout"):
         load_config(path)

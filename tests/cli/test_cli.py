@@ -146,7 +146,7 @@ def _modules_after(args: list[str]) -> set[str]:
 
 
 def test_version_and_json_assess_stay_light(snap: Path, tmp_path: Path) -> None:
-    heavy = {"weasyprint", "azure", "aiohttp"}
+    heavy = {"weasyprint", "azure", "aiohttp", "sqlalchemy", "alembic", "psycopg"}
     assert not heavy & _modules_after(["--version"])
     assert not heavy & _modules_after(
         ["assess", str(snap), "--format", "json", "--out", str(tmp_path / "o")]

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mtls_audit.sources.azure import AzureOptions, collect_azure
 
-from .credentials import TOKEN, FakeCredential
+from .credentials import TOKEN, FakeCredential, fake_jwt
 from .fake_azure import FakeAzure
-from .instance import SUBSCRIPTION, Instance, build_instance
+from .instance import SUBSCRIPTION, TENANT, Instance, build_instance
 from .tls_material import TlsFiles, make_tls
 
 Collect = Callable[..., dict[str, Any]]
@@ -61,3 +62,14 @@ def collect(options: Callable[..., AzureOptions]) -> Collect:
         return collect_azure(options(**overrides), credential=FakeCredential(TOKEN))
 
     return run
+
+
+@pytest.fixture
+def workload_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeAzure) -> None:
+    """Workload identity configured as in a Kubernetes pod, against the fake as authority."""
+    assertion = tmp_path / "federated-token"
+    assertion.write_text(fake_jwt({"sub": "system:serviceaccount:audit:mtls-audit"}))
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", fake.url)
+    monkeypatch.setenv("AZURE_TENANT_ID", TENANT)
+    monkeypatch.setenv("AZURE_CLIENT_ID", "0f9e8d7c-6b5a-4c3d-9e2f-1a0b9c8d7e6f")
+    monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", str(assertion))

@@ -3,7 +3,8 @@
 It serves any list of ARM resources (``instance.Instance``): a GET of a resource id answers the
 resource, a GET of ``<resource id>/<collection>`` lists its children (paged with ``nextLink``),
 plus the few listings ARM computes (services and vaults by subscription, role assignments by
-scope, ``allPolicies``). Faults are injected by path pattern. Key Vault answers an unauthenticated
+scope, ``allPolicies``). Faults are injected by path pattern. It answers Resource Graph queries
+(``graph.py``) over what it serves, paged with ``$skipToken``. Key Vault answers an unauthenticated
 request with its authentication challenge, as the SDK expects. It is also a Microsoft Entra
 authority: a POST to ``/<tenant>/oauth2/v2.0/token`` hands out the fake token.
 """
@@ -22,6 +23,7 @@ from socket import IPPROTO_TCP, TCP_NODELAY, socket
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+from .graph import GRAPH_PATH, FakeGraph
 from .instance import TENANT, Instance
 from .tls_material import TlsFiles
 
@@ -96,7 +98,7 @@ class _Server(ThreadingHTTPServer):
         finally:
             wrapped.close()
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handleerror(self, request: Any, client_address: Any) -> None:
         return None  # clients that gave up (timeouts) are expected
 
 
@@ -116,6 +118,11 @@ class FakeAzure:
         self.foreign_next_links: dict[str, str] = {}  # path pattern → base URL of nextLinks
         self.next_link_api_version = True  # some providers leave api-version out of nextLinks
         self.requests: list[Seen] = []
+        self.forbidden_subscriptions: set[str] = set()  # the identity may read nothing there
+        self.graph = FakeGraph(self)
+        self.throttled: set[str] = set()  # subscriptions whose read bucket is emulated always
+        self.read_burst = 250.0  # ARM's read bucket per subscription (when ``throttle``)
+        self.read_refill_per_s = 25.0
         self._lock = threading.Lock()
         self._by_id: dict[str, Json] = {}
         self._children: dict[str, list[Json]] = {}
@@ -129,13 +136,21 @@ class FakeAzure:
     def url(self) -> str:
         return f"https://127.0.0.1:{self._server.server_address[1]}"
 
-    def serve(self, instance: Instance) -> None:
-        self._by_id = {str(r["id"]).lower(): r for r in instance.resources}
+    def serve(self, *instances: Instance) -> None:
+        resources = [r for instance in instances for r in instance.resources]
+        self._by_id = {str(r["id"]).lower(): r for r in resources}
         self._children = {}
-        for resource in instance.resources:
+        for resource in resources:
             parent = str(resource["id"]).lower().rsplit("/", 1)[0]
             self._children.setdefault(parent, []).append(resource)
-        self._certificates = dict(instance.certificates)
+        self._certificates = {k: v for i in instances for k, v in i.certificates.items()}
+
+    def resources(self) -> list[Json]:
+        """Every resource served."""
+        return list(self._by_id.values())
+
+    def readable(self, subscription: str) -> bool:
+        return subscription.lower() not in {s.lower() for s in self.forbidden_subscriptions}
 
     def __enter__(self) -> FakeAzure:
         self._thread.start()
@@ -156,23 +171,26 @@ class FakeAzure:
         parts = urlsplit(handler.path)
         path, query = unquote(parts.path), dict(parse_qsl(parts.query))
         authorized = handler.headers.get("Authorization") == f"Bearer {self.token}"
+        # Read the body whatever the answer, or the next request on the connection is misread.
+        body_in = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
         with self._lock:
             self.requests.append(Seen(handler.command, path, query, authorized))
             fault = self._fault(path, authorized)
         time.sleep(self.latency_s + (fault.delay_s if fault else 0.0))
         headers: dict[str, str] = {}
         if fault is not None and fault.status is not None:
-            status, body, headers = fault.status, _error(fault.code, fault.message), fault.headers
+            status, body, headers = fault.status, error(fault.code, fault.message), fault.headers
         elif handler.command == "POST" and TOKEN_PATH.fullmatch(path):
-            _ = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
             status, body = 200, {"access_token": self.token, "token_type": "Bearer"}
             body |= {"expires_in": 3600, "ext_expires_in": 3600}
+        elif handler.command == "POST" and path.lower() == GRAPH_PATH and authorized:
+            status, body = self.graph.answer(json.loads(body_in or b"{}"))
         elif handler.command != "GET":
-            status, body = 405, _error("MethodNotAllowed", "read-only fake")
+            status, body = 405, error("MethodNotAllowed", "read-only fake")
         elif path.lower().startswith("/certificates/"):
             status, body, headers = self._keyvault(path, authorized)
         elif not authorized:
-            status, body = 401, _error("InvalidAuthenticationToken", "bad token")
+            status, body = 401, error("InvalidAuthenticationToken", "bad token")
         else:
             status, body, headers = self._throttled(path) or (*self._arm(path, query), {})
         self._send(handler, status, body, headers)
@@ -189,36 +207,39 @@ class FakeAzure:
         return None
 
     def _throttled(self, path: str) -> tuple[int, Json, dict[str, str]] | None:
-        if not self.throttle:
-            return None
         key = path.lower().split("/")[2] if path.lower().startswith("/subscriptions/") else ""
+        if not self.throttle and key not in self.throttled:
+            return None
         with self._lock:
-            tokens, stamp = self._buckets.get(key, (250.0, time.monotonic()))
+            tokens, stamp = self._buckets.get(key, (self.read_burst, time.monotonic()))
             now = time.monotonic()
-            tokens = min(250.0, tokens + (now - stamp) * 25.0)
+            tokens = min(self.read_burst, tokens + (now - stamp) * self.read_refill_per_s)
             allowed = tokens >= 1.0
             self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
         remaining = {"x-ms-ratelimit-remaining-subscription-reads": str(int(max(tokens - 1, 0)))}
         if allowed:
             return None
-        return 429, _error("TooManyRequests", "throttled"), {"Retry-After": "1", **remaining}
+        return 429, error("TooManyRequests", "throttled"), {"Retry-After": "1", **remaining}
 
     def _keyvault(self, path: str, authorized: bool) -> tuple[int, Json, dict[str, str]]:
         if not authorized:
-            return 401, _error("Unauthorized", "no token"), {"WWW-Authenticate": _CHALLENGE}
+            return 401, error("Unauthorized", "no token"), {"WWW-Authenticate": _CHALLENGE}
         name = path.strip("/").split("/")[1]
         bundle = self._certificates.get(name)
         if bundle is None:
-            return 404, _error("CertificateNotFound", f"{name} not found"), {}
+            return 404, error("CertificateNotFound", f"{name} not found"), {}
         return 200, bundle, {}
 
     def _arm(self, path: str, query: dict[str, str]) -> tuple[int, Json]:
         if "api-version" not in query:
-            return 400, _error("MissingApiVersionParameter", "api-version is required")
+            return 400, error("MissingApiVersionParameter", "api-version is required")
+        segments = path.lower().split("/")
+        if len(segments) > 2 and segments[1] == "subscriptions" and not self.readable(segments[2]):
+            return 403, error("AuthorizationFailed", f"no read access to {segments[2]}")
         lower = path.lower().rstrip("/")
         if lower.endswith("/allpolicies"):
             if not self.all_policies:
-                return 404, _error("ResourceNotFound", "allPolicies is not available")
+                return 404, error("ResourceNotFound", "allPolicies is not available")
             return 200, self._page(path, query, self._policy_index(lower[: -len("/allpolicies")]))
         services = _SERVICES.fullmatch(lower)
         if services:
@@ -226,7 +247,7 @@ class FakeAzure:
                 f"resourcegroups/{services[2]}/" if services[2] else ""
             )
             if not any(key.startswith(prefix) for key in self._by_id):
-                return 404, _error("ResourceGroupNotFound", f"{services[2]} not found")
+                return 404, error("ResourceGroupNotFound", f"{services[2]} not found")
             found = self._of_type("microsoft.apimanagement/service", prefix)
             return 200, self._page(path, query, found)
         vaults = _VAULTS.fullmatch(lower)
@@ -241,7 +262,7 @@ class FakeAzure:
             return 200, self._by_id[lower]
         if lower.rsplit("/", 1)[0] in self._by_id:
             return 200, self._page(path, query, self._children.get(lower, []))
-        return 404, _error("ResourceNotFound", f"{path} not found")
+        return 404, error("ResourceNotFound", f"{path} not found")
 
     def _of_type(self, resource_type: str, prefix: str) -> list[Json]:
         return [
@@ -316,5 +337,5 @@ def unused_url() -> str:
     return f"https://127.0.0.1:{port}"
 
 
-def _error(code: str, message: str) -> Json:
+def error(code: str, message: str) -> Json:
     return {"error": {"code": code, "message": message}}

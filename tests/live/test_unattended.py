@@ -20,7 +20,7 @@ from mtls_audit.sources.azure import AzureOptions, collect_azure
 from tests.cli.test_cli import run_cli
 
 from .conftest import Collect
-from .credentials import TOKEN, fake_jwt, stub_az
+from .credentials import TOKEN, stub_az
 from .fake_azure import TOKEN_PATH, FakeAzure, Fault
 from .instance import SERVICE_ID, SUBSCRIPTION, TENANT, Instance
 from .tls_material import TlsFiles
@@ -68,17 +68,6 @@ def test_a_vault_listing_cut_by_the_deadline_is_no_false_not_found(
     assert by_what["keyvault"]["kind"] == "not-collected"
     assert by_what["keyvault"]["subject"] == instance.vault_url
     assert all(g["kind"] != "not-found" for g in parts["gaps"])
-
-
-@pytest.fixture
-def workload_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeAzure) -> None:
-    """Workload identity configured as in a Kubernetes pod, against the fake as authority."""
-    assertion = tmp_path / "federated-token"
-    assertion.write_text(fake_jwt({"sub": "system:serviceaccount:audit:mtls-audit"}))
-    monkeypatch.setenv("AZURE_AUTHORITY_HOST", fake.url)
-    monkeypatch.setenv("AZURE_TENANT_ID", TENANT)
-    monkeypatch.setenv("AZURE_CLIENT_ID", "0f9e8d7c-6b5a-4c3d-9e2f-1a0b9c8d7e6f")
-    monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", str(assertion))
 
 
 def test_workload_identity_signs_in_at_the_authority_of_azure_authority_host(

@@ -1,0 +1,223 @@
+"""Estate benchmark: 500 instances over 50 subscriptions against the local fake Azure (prints
+figures; not a test).
+
+The path measured is `mtls-audit estate scan`'s: one Resource Graph discovery, then every
+instance collected, assessed (one rule: the assessment is not what is measured here) and written
+as evidence.json into its own folder, `--workers` at a time, at most `--per-subscription` of one
+subscription at once, all spending one ARM read budget per subscription. The fake emulates ARM's
+read bucket (250, refilled 25/s per subscription: a 429 with Retry-After beyond it) and answers
+each request after a fixed latency. Signed in with workload identity against the fake authority.
+
+Figures printed:
+- requests per instance (goal: equal to a single-instance scan's, i.e. the same for all);
+- wall time vs the throttle bound, the time ARM's bucket needs for the busiest subscription's
+  reads, max_s (reads_s - 250) / 25, or the latency bound when larger (goal <= 1.5x);
+- memory: the process's resident set as instances complete (goal: flat, i.e. instances are
+  streamed to disk, not held), against the evidence written.
+
+Run from the repository root: ``python benchmarks/estate_bench.py [--instances 500
+--subscriptions 50 --workers 16]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import sys
+import tempfile
+import time
+from collections import Counter
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mtls_audit import workflow
+from mtls_audit.audit.estate import expand
+from mtls_audit.audit.schedule import ScheduleConfig, Target, TargetRun, run_schedule
+from mtls_audit.engine.results import Severity
+from mtls_audit.sources.azure import AzureOptions
+from mtls_audit.sources.azure_discovery import EstateScope, discover_instances
+from tests.live.credentials import TOKEN, fake_jwt
+from tests.live.estate import estate_instance, subscription_id
+from tests.live.fake_azure import FakeAzure
+from tests.live.instance import TENANT
+from tests.live.tls_material import TlsFiles, make_tls
+
+LATENCY_S, BURST, REFILL = 0.010, 250, 25.0
+
+
+def _rss_mb() -> float:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _sign_in(url: str, folder: Path, ca: Path) -> None:
+    """Workload identity as in a Kubernetes pod, against the fake as authority."""
+    token = folder / "federated-token"
+    token.write_text(fake_jwt({"sub": "system:serviceaccount:audit:mtls-audit"}))
+    os.environ.update(
+        AZURE_AUTHORITY_HOST=url,
+        AZURE_TENANT_ID=TENANT,
+        AZURE_CLIENT_ID="0f9e8d7c-6b5a-4c3d-9e2f-1a0b9c8d7e6f",
+        AZURE_FEDERATED_TOKEN_FILE=str(token),
+        REQUESTS_CA_BUNDLE=str(ca),
+        SSL_CERT_FILE=str(ca),
+    )
+
+
+def _serve(
+    tls: TlsFiles, instances: int, apis: int, subscriptions: list[str], pipe: Connection
+) -> None:
+    """The fake Azure in a process of its own, so that its work is not counted as the tool's
+    (nor slows it down through the interpreter lock)."""
+    with FakeAzure(tls, TOKEN) as fake:
+        fake.serve(
+            *(
+                estate_instance(
+                    fake.url, subscriptions[n % len(subscriptions)], f"apim-{n:04d}", apis=apis
+                )
+                for n in range(instances)
+            )
+        )
+        fake.latency_s = LATENCY_S
+        fake.throttle = True
+        pipe.send((fake.url, len(fake.resources())))
+        pipe.recv()  # until told to stop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=500)
+    parser.add_argument("--subscriptions", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--per-subscription", type=int, default=2)
+    parser.add_argument("--apis", type=int, default=2, help="APIs per instance (2 operations each)")
+    args = parser.parse_args()
+    subscriptions = [subscription_id(n + 1) for n in range(args.subscriptions)]
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        tls = make_tls(root)
+        ours, theirs = multiprocessing.Pipe()
+        server = multiprocessing.get_context("fork").Process(
+            target=_serve,
+            args=(tls, args.instances, args.apis, subscriptions, theirs),
+            daemon=True,
+        )
+        server.start()
+        try:
+            url, resources = ours.recv()
+            _sign_in(url, root, tls.ca)
+            print(
+                f"estate: {args.instances} instances over {args.subscriptions} subscriptions, "
+                f"{resources // args.instances} resources each; latency {LATENCY_S * 1000:.0f} "
+                f"ms; ARM read bucket {BURST} + {REFILL:.0f}/s per subscription; workers "
+                f"{args.workers}, {args.per_subscription} per subscription"
+            )
+            run(url, root, subscriptions, args)
+        finally:
+            ours.send("stop")
+            server.join(10)
+
+
+def run(url: str, root: Path, subscriptions: list[str], args: argparse.Namespace) -> None:
+    scope = EstateScope(subscriptions=tuple(subscriptions))
+    plan = ScheduleConfig(
+        source=root / "bench",
+        output=root / "runs",
+        formats=("json",),
+        fail_on="critical",
+        select=("MTLS-EVID-01",),
+        ignore=(),
+        waivers=None,
+        sign_key=None,
+        trend_runs=1,
+        workers=args.workers,
+        cloud="AzureCloud",
+        targets=(Target(name="estate", discover=scope, retries=6),),
+        per_subscription=args.per_subscription,
+    )
+    graph = AzureOptions(subscriptions=(), auth="workload-identity", arm_endpoint=url)
+    started = time.perf_counter()
+    expanded = expand(plan, lambda s: discover_instances(s, graph))
+    discovered = time.perf_counter() - started
+    found = len(expanded.config.targets)
+    print(f"discovery: {found} instances in {discovered:.2f} s")
+    options = workflow.AssessOptions(fail_on=Severity.CRITICAL, select=plan.select)
+    job = workflow.schedule_job(
+        options,
+        plan.formats,
+        auth="workload-identity",
+        endpoints={"arm_endpoint": url},
+        per_subscription=plan.per_subscription,
+    )
+    memory: list[tuple[int, float]] = []
+
+    def done(_: TargetRun) -> None:
+        memory.append((len(memory) + 1, _rss_mb()))
+
+    cpu = time.process_time()
+    started = time.perf_counter()
+    runs = run_schedule(expanded.config, job, on_done=done)
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    report(runs, elapsed, cpu, memory, args)
+
+
+def _requests(run: TargetRun) -> list[dict[str, Any]]:
+    """The requests of one instance's collection, from its snapshot's provenance."""
+    snapshot = json.loads((run.folder / "snapshot.json").read_text(encoding="utf-8"))
+    requests: list[dict[str, Any]] = snapshot["provenance"]["requests"]
+    return requests
+
+
+def report(
+    runs: list[TargetRun],
+    elapsed: float,
+    cpu: float,
+    memory: list[tuple[int, float]],
+    args: argparse.Namespace,
+) -> None:
+    scanned = [r for r in runs if (r.folder / "snapshot.json").is_file()]
+    per_instance: Counter[int] = Counter()
+    reads: Counter[str] = Counter()
+    throttled = 0
+    written = 0
+    for run in scanned:
+        requests = _requests(run)
+        answered = [r for r in requests if r["status"] != 429]
+        per_instance[len(answered)] += 1
+        throttled += len(requests) - len(answered)
+        reads[run.target.subscriptions[0]] += sum(
+            1 for r in answered if r["url"].startswith("/subscriptions/")
+        )
+        written += sum(p.stat().st_size for p in run.folder.iterdir())
+    busiest = max(reads.values())
+    throttle_bound = max(0.0, (busiest - BURST) / REFILL)
+    latency_bound = busiest * LATENCY_S / args.per_subscription
+    bound = max(throttle_bound, latency_bound)
+    codes = Counter(r.record.exit_code for r in runs)
+    print(f"runs: {len(runs)}, exit codes {dict(sorted(codes.items()))}")
+    print(
+        f"requests per instance (answered): {dict(per_instance)} (goal: one figure, that of a "
+        f"single-instance scan); 429s retried: {throttled}"
+    )
+    print(f"ARM reads of the busiest subscription: {busiest}")
+    print(f"wall time {elapsed:.1f} s (CPU {cpu:.1f} s)")
+    print(
+        f"  vs the throttle bound max_s (reads_s - {BURST}) / {REFILL:.0f} = "
+        f"{throttle_bound:.1f} s, latency bound {latency_bound:.1f} s: ratio "
+        f"{elapsed / bound:.2f} (goal <= 1.5)"
+    )
+    marks = [memory[max(0, int(len(memory) * f) - 1)] for f in (0.1, 0.5, 1.0)]
+    shown = ", ".join(f"{n} done: {mb:.0f} MB" for n, mb in marks)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"resident memory: {shown}; peak {peak:.0f} MB; written to disk {written / 2**20:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
