@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,26 @@ targets:
 """
 
 
+_RELEASE = threading.Event()
+
+
+@pytest.fixture(autouse=True)
+def _release_stuck_targets() -> Iterator[None]:
+    """End the scans left behind, so no thread outlives the test (others need one thread)."""
+    _RELEASE.clear()
+    yield
+    _RELEASE.set()
+    for thread in threading.enumerate():
+        if thread.name.startswith("target "):
+            thread.join(10)
+
+
 def _job(target: Target, folder: Path, trend: list[dict[str, Any]]) -> Mapping[str, Any]:
-    """A scan that never ends for ``stuck`` and writes a small evidence file for the others."""
+    """A scan that does not end (until the test is over) for ``stuck``, and writes a small
+    evidence file for the others."""
     if target.name == "stuck":
-        while True:
-            time.sleep(0.05)
+        _RELEASE.wait(60)
+        raise RuntimeError("released after the test")
     evidence = {
         "run": {"id": "r-1", "started_at": "2026-01-01T00:00:00Z", "finished_at": "x"},
         "summary": {"gate": {"exit_code": 0}, "by_severity": {}, "by_status": {"pass": 1}},
