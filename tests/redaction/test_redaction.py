@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +17,9 @@ from mtls_audit.errors import PolicyParseError
 from mtls_audit.model import build_model
 from mtls_audit.policy.parser import parse_policy
 from mtls_audit.redaction import REDACTED, Redactor, redact_policy_text, redact_text
+from tests.conftest import CORPORA, needs_shared
 from tests.redaction.canaries import PUBLIC_MARKER, SERVICE, Canaries, export_resources, policy_text
 
-CORPORA = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora"
 POLICY_SUFFIXES = (".xml", ".cshtml", ".tpl")
 
 
@@ -210,7 +209,7 @@ def _corpus_policies() -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.skipif(not CORPORA.is_dir(), reason="../shared/corpora is not beside the repository")
+@needs_shared(CORPORA)
 def test_real_policies_keep_their_structure_after_redaction() -> None:
     policies = _corpus_policies()
     assert len(policies) > 100

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from mtls_audit import workflow
 from mtls_audit.workflow import AssessOptions, assess
+from tests.conftest import CORPORA, needs_shared
 
-CORPORA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora").resolve()
 SAMPLE = CORPORA / "apim-samples" / "apiops__SampleArtifacts"
-pytestmark = pytest.mark.skipif(not SAMPLE.is_dir(), reason="the corpora are not beside the repo")
+pytestmark = needs_shared(SAMPLE)
 
 SERVICE = (
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/offline/providers/"

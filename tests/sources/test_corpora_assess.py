@@ -11,11 +11,9 @@ import pytest
 from mtls_audit import workflow
 from mtls_audit.errors import InputError
 from mtls_audit.workflow import AssessOptions
+from tests.conftest import CORPORA, needs_shared
 
-CORPORA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora").resolve()
-pytestmark = pytest.mark.skipif(
-    not CORPORA.is_dir(), reason=f"the shared corpora are not beside the repository ({CORPORA})"
-)
+pytestmark = needs_shared(CORPORA)
 
 
 def templates_and_exports() -> list[Path]:
