@@ -28,8 +28,8 @@ from mtls_audit.model.entities import (
     Vault,
 )
 from mtls_audit.model.population import nothing_to_audit
-from mtls_audit.model.relevance import matters
 from mtls_audit.model.probe import ProbeRun, read_probe
+from mtls_audit.model.relevance import matters
 from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import Service, parse_time
 from mtls_audit.policy.effective import PolicyParses
