@@ -119,8 +119,9 @@ def _is_refusal(exc: OSError) -> bool:
 
 
 def _tls_error(exc: OSError) -> str:
-    if isinstance(exc, ssl.SSLError) and exc.reason:
-        return exc.reason.lower().replace("_", " ")
+    reason = getattr(exc, "reason", None)
+    if isinstance(exc, ssl.SSLError) and reason:
+        return str(reason).lower().replace("_", " ")
     if isinstance(exc, ssl.SSLEOFError | ConnectionResetError | ConnectionAbortedError):
         return "the server closed the connection"
     return str(exc)
@@ -171,20 +172,39 @@ def request_attempt(
             if found:
                 record["disclosures"] = found
             response.read(_BODY_LIMIT)
-        except ssl.SSLError as exc:
-            if "status" not in record and _is_refusal(exc):  # TLS 1.3: the alert comes later
-                record.update(handshake="refused", error=_tls_error(exc))
-            else:
-                record["error"] = f"the answer broke off: {_tls_error(exc)}"
         except (OSError, http.client.HTTPException) as exc:
-            if "status" not in record:
-                why = (
-                    _network_error(exc, network.timeout_s)
-                    if isinstance(exc, OSError)
-                    else type(exc).__name__
-                )
-                record["error"] = f"no HTTP answer ({why})"
+            _broke_off(record, exc, network.timeout_s)
     return record
+
+
+def _broke_off(record: Record, exc: Exception, timeout_s: float) -> None:
+    """Record an exchange that ended without a whole answer.
+
+    In TLS 1.3 the client's handshake ends before the server has judged the client's
+    certificate, so a refusal arrives when the answer is read: a TLS alert, or the connection
+    closed (or reset) with nothing said. Both count as refused there; in earlier versions the
+    server judged the certificate during the handshake, so a connection that closes afterwards
+    is only "no answer".
+    """
+    if "status" in record:
+        record["error"] = f"the answer broke off: {_describe(exc, timeout_s)}"
+        return
+    alert = "ALERT" in (getattr(exc, "reason", None) or "")
+    # (http.client's RemoteDisconnected is a ConnectionResetError.)
+    closed = isinstance(exc, ssl.SSLEOFError | ConnectionResetError | ConnectionAbortedError)
+    if alert or (closed and record.get("protocol") == "TLSv1.3"):
+        how = "" if alert else " after the TLS 1.3 handshake, without answering"
+        record.update(handshake="refused", error=f"{_describe(exc, timeout_s)}{how}")
+    else:
+        record["error"] = f"no HTTP answer ({_describe(exc, timeout_s)})"
+
+
+def _describe(exc: Exception, timeout_s: float) -> str:
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return "the server closed the connection"
+    if isinstance(exc, OSError):
+        return _network_error(exc, timeout_s)
+    return type(exc).__name__
 
 
 class _HandshakeReader:
