@@ -47,6 +47,12 @@ def probe_options(func: F) -> F:
         ),
         click.option("--client-key", type=click.Path(path_type=Path), help="Its PEM key."),
         click.option(
+            "--client-cert-keyvault",
+            metavar="CERTIFICATE_ID",
+            help="Or read it from Key Vault (https://VAULT/certificates/NAME[/VERSION]) with "
+            "DefaultAzureCredential.",
+        ),
+        click.option(
             "--client-cert-password",
             envvar=PASSWORD_ENV,
             show_envvar=True,
@@ -124,8 +130,14 @@ def probe_settings(kw: Mapping[str, Any], environ: Mapping[str, str] = os.enviro
         headers={"Ocp-Apim-Subscription-Key": key} if key else {},
     )
     good = None
+    if kw["client_cert"] and kw["client_cert_keyvault"]:
+        raise click.UsageError("give --client-cert or --client-cert-keyvault, not both")
     if kw["client_cert"]:
         good = user_certificate(kw["client_cert"], kw["client_key"], kw["client_cert_password"])
+    elif kw["client_cert_keyvault"]:
+        from mtls_audit.probe.keyvault import keyvault_certificate
+
+        good = keyvault_certificate(kw["client_cert_keyvault"])
     return ProbeSettings(
         network=network,
         interval_s=kw["probe_interval"],

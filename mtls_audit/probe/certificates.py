@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -142,34 +143,58 @@ def user_certificate(
 ) -> ClientCertificate:
     """The user's good certificate: a PEM certificate (with ``key_path``, or the key in the same
     file) or a PFX/PKCS#12 file. Bad input is an :class:`InputError` naming the file."""
-    source = str(cert_path)
     data = _read(cert_path)
-    secret = password.encode() if password else None
     if cert_path.suffix.lower() in {".pfx", ".p12"}:
-        try:
-            key, cert, chain = pkcs12.load_key_and_certificates(data, secret)
-        except ValueError as exc:
-            raise InputError(f"not a readable PFX file ({exc})", source=source) from None
-        if key is None or cert is None:
-            raise InputError("the PFX file holds no certificate with its key", source=source)
-        extra = b"".join(c.public_bytes(_PEM) for c in chain)
-    else:
-        try:
-            certs = x509.load_pem_x509_certificates(data)
-        except ValueError:
-            raise InputError("no PEM certificate in the file", source=source) from None
-        cert, extra = certs[0], b"".join(c.public_bytes(_PEM) for c in certs[1:])
-        key_source = str(key_path) if key_path else source
-        key_data = _read(key_path) if key_path else data
-        try:
-            key = serialization.load_pem_private_key(key_data, secret)
-        except (ValueError, TypeError) as exc:
-            raise InputError(f"no readable private key ({exc})", source=key_source) from None
+        return from_pfx(data, password, source=str(cert_path))
+    key_data = _read(key_path) if key_path else None
+    key_source = str(key_path) if key_path else None
+    return from_pem(data, password, source=str(cert_path), key=key_data, key_source=key_source)
+
+
+def from_pfx(data: bytes, password: str | None, *, source: str) -> ClientCertificate:
+    """A certificate and key from PFX/PKCS#12 bytes."""
+    try:
+        key, cert, chain = pkcs12.load_key_and_certificates(data, _secret(password))
+    except ValueError as exc:
+        raise InputError(f"not a readable PFX ({exc})", source=source) from None
+    if key is None or cert is None:
+        raise InputError("the PFX holds no certificate with its key", source=source)
+    return _assemble(cert, chain, key, source)
+
+
+def from_pem(
+    data: bytes,
+    password: str | None,
+    *,
+    source: str,
+    key: bytes | None = None,
+    key_source: str | None = None,
+) -> ClientCertificate:
+    """A certificate (and chain) from PEM bytes, its key from ``key`` or the same bytes."""
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise InputError("no PEM certificate found", source=source) from None
+    try:
+        private = serialization.load_pem_private_key(key or data, _secret(password))
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"no readable private key ({exc})", source=key_source or source) from None
+    return _assemble(certs[0], certs[1:], private, source)
+
+
+def _secret(password: str | None) -> bytes | None:
+    return password.encode() if password else None
+
+
+def _assemble(
+    cert: x509.Certificate, chain: Sequence[x509.Certificate], key: object, source: str
+) -> ClientCertificate:
     if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
         raise InputError("the private key is neither RSA nor EC", source=source)
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+    extra = b"".join(c.public_bytes(_PEM) for c in chain)
     return ClientCertificate("good-certificate", cert, cert.public_bytes(_PEM) + extra + key_pem)
 
 

@@ -133,6 +133,7 @@ def _kw(**extra: Any) -> dict[str, Any]:
         "client_cert": None,
         "client_key": None,
         "client_cert_password": None,
+        "client_cert_keyvault": None,
         "resolve": (),
         "connect_to": (),
         "probe_timeout": 10.0,
