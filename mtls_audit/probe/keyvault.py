@@ -24,6 +24,12 @@ def keyvault_certificate(certificate_id: str, credential: Any = None) -> ClientC
     ``credential`` defaults to ``DefaultAzureCredential``; the server certificate of the vault
     is checked against ``REQUESTS_CA_BUNDLE`` when set (the SDK's transport honours it).
     """
+    from mtls_audit.dependencies import require_modules
+
+    require_modules(
+        "reading the probe's certificate from Key Vault",
+        {"azure.identity": "azure-identity", "azure.keyvault.secrets": "azure-keyvault-secrets"},
+    )
     from azure.core.exceptions import AzureError
     from azure.keyvault.secrets import SecretClient
 
