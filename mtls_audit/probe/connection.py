@@ -308,9 +308,7 @@ def _drive(
         sock.sendall(outgoing.read())
         cipher = tls.cipher()
         record.update(handshake="completed", protocol=tls.version(), cipher=cipher and cipher[0])
-    except OSError as exc:
-        data = outgoing.read()
-        sent += len(data)
+    except OSError as exc:  # what OpenSSL left in ``outgoing`` (an alert) was never sent
         if sent and _is_refusal(exc):
             _failed(record, "refused", _tls_error(exc))
         else:

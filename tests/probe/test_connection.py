@@ -66,3 +66,26 @@ def test_without_in_memory_files_the_generated_certificate_is_not_used(
     )
     assert record["handshake"] == "failed"
     assert "no memfd_create" in record["error"]
+
+
+def test_a_legacy_version_this_machine_will_not_offer_is_not_offered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A security level that forbids TLS 1.0's ciphers stops the handshake before anything is
+    sent: recorded as not offered, with the reason, not as the server's refusal."""
+    import socket
+
+    from mtls_audit.probe.connection import handshake_attempt
+
+    original = ssl.SSLContext.set_ciphers
+
+    def strict(self: ssl.SSLContext, ciphers: str) -> None:
+        original(self, ciphers.replace("@SECLEVEL=0", "@SECLEVEL=5"))
+
+    monkeypatch.setattr(ssl.SSLContext, "set_ciphers", strict)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        network = Network(timeout_s=2, resolve={("legacy.test", 443): ("127.0.0.1", port)})
+        record = handshake_attempt("tls1.0", network, "legacy.test", 443)
+    assert record["handshake"] == "not-offered"
+    assert "would not offer tls1.0" in record["error"]
