@@ -66,6 +66,7 @@ from mtls_audit.model.inventory import (
 )
 from mtls_audit.model.policies import effective_policies
 from mtls_audit.model.policy_documents import document_elements, policy_layers, policy_pins
+from mtls_audit.model.probe import Answer, Attempt, AttemptKind, ProbeRun, ProbeTarget
 from mtls_audit.model.validation import (
     PathCoverage,
     inbound_verdict,
@@ -93,7 +94,10 @@ __all__ = [
     "MISSING",
     "REDACTED",
     "AccessVerdict",
+    "Answer",
     "Api",
+    "Attempt",
+    "AttemptKind",
     "Backend",
     "BackendCertificate",
     "CertificateEntity",
@@ -123,6 +127,8 @@ __all__ = [
     "PinField",
     "PinSite",
     "PolicyCitation",
+    "ProbeRun",
+    "ProbeTarget",
     "Rdn",
     "ReferenceIdentity",
     "ResponseWrite",

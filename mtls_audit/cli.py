@@ -30,6 +30,7 @@ from mtls_audit.cli_audit import (
 )
 from mtls_audit.cli_estate import dashboard, estate, history
 from mtls_audit.cli_live import live_options, live_settings, tell
+from mtls_audit.cli_probe import probe_options, probe_settings, run_probe
 from mtls_audit.errors import InputError, MissingDependencyError, MtlsAuditError
 from mtls_audit.output_files import prepare_folder
 
@@ -388,6 +389,10 @@ def assess(snapshot_file: Path, **kw: Any) -> None:
 @cli.command()
 @source_options
 @assess_options
+@click.option(
+    "--probe", is_flag=True, help="Also test the live gateway over TLS (see `probe --help`)."
+)
+@probe_options
 def scan(**kw: Any) -> None:
     """Collect and assess in one go (keeps the snapshot beside the evidence)."""
     with _pdf_worker(kw) as pdf_writer:
@@ -395,12 +400,53 @@ def scan(**kw: Any) -> None:
 
         prepared = audit_inputs(kw)
         _check_source(kw)
+        settings = probe_settings(kw) if kw["probe"] else None
         prepare_folder(kw["out"])  # before any work: collection can take minutes
         document, _ = _collect(kw)
+        if settings is not None:
+            document = run_probe(document, settings)
         path = kw["out"] / "snapshot.json"
         sha = snapshot.write(document, path)
         code = _assess_and_report(document, sha, kw, prepared, [path], pdf_writer)
     sys.exit(code)
+
+
+@cli.command()
+@click.argument("snapshot_file", metavar="SNAPSHOT", type=click.Path(path_type=Path))
+@probe_options
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=Path("mtls-audit-out"),
+    show_default=True,
+    help="Folder for snapshot.json (the snapshot with the probe's results).",
+)
+def probe(snapshot_file: Path, **kw: Any) -> None:
+    """Test the live gateway over TLS: without a certificate, with an untrusted one, with an
+    expired one, with yours (--client-cert), on the built-in hostname, and with TLS 1.0/1.1.
+
+    \b
+    Targets: every gateway hostname of SNAPSHOT x one GET/HEAD/OPTIONS operation
+    without path parameters per API (or --probe-path, or --probe-url). Assess the
+    snapshot written to --out to judge the results (rules MTLS-PROBE-*).
+    The gateway's server certificate is verified against REQUESTS_CA_BUNDLE (or the
+    system store); HTTPS_PROXY / NO_PROXY are honoured; a subscription key is taken
+    from MTLS_AUDIT_PROBE_SUBSCRIPTION_KEY and never recorded.
+    """
+    from mtls_audit import snapshot
+
+    loaded = snapshot.read(snapshot_file)
+    settings = probe_settings(kw)
+    prepare_folder(kw["out"])
+    document = run_probe(loaded.document, settings)
+    path = kw["out"] / "snapshot.json"
+    digest = snapshot.write(document, path)
+    section = document["probe"]
+    click.echo(
+        f"Wrote {path} ({len(section['targets'])} URL(s) and {len(section['hosts'])} host(s) "
+        f"probed, sha256 {digest})."
+    )
 
 
 @cli.group()

@@ -28,6 +28,7 @@ from mtls_audit.model.entities import (
     Vault,
 )
 from mtls_audit.model.population import nothing_to_audit
+from mtls_audit.model.probe import ProbeRun, read_probe
 from mtls_audit.model.relevance import matters
 from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import Service, parse_time
@@ -126,6 +127,8 @@ class Model:
     ignored_gaps: tuple[Gap, ...] = ()
     # Why there is nothing to audit (no APIM service), naming what was found; None otherwise.
     nothing_to_audit: str | None = None
+    # What live requests to the gateway got back (``mtls-audit probe``); None when none ran.
+    probe: ProbeRun | None = None
     # Derived views shared by rules (effective policies, analyses), filled on first use.
     memo: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -365,6 +368,7 @@ def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -
             if _type_key(r) == "microsoft.authorization/roledefinitions"
         ),
         keyvault_certificates=tuple(keyvault),
+        probe=read_probe(snapshot),
         gaps=tuple(gaps),
         ignored_gaps=tuple(ignored),
         as_of=as_of,

@@ -240,6 +240,8 @@ def build_evidence(
             for e in assessment.errors
         ],
         "coverage": [dict(c) for c in coverage],
+        # The live probe's attempts as recorded (tests of operating effectiveness), if any ran.
+        **({"probe": info.snapshot["probe"]} if "probe" in info.snapshot else {}),
         "inventory": inventory(model),
         "summary": summary(assessment.findings, gate),
     }

@@ -118,7 +118,9 @@ def certificate_facts(certificate: Any) -> Json:
     return facts
 
 
-def _is_ip(host: str) -> bool:
+def is_ip(host: str) -> bool:
+    """Whether ``host`` is an IP address (a vault reached by address cannot pass Key Vault's
+    challenge-resource check, which compares domain names)."""
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:
@@ -252,7 +254,7 @@ class KeyVaultCollector:
         client = CertificateClient(
             vault_url,
             self._credential,
-            verify_challenge_resource=not _is_ip(urlsplit(vault_url).hostname or ""),
+            verify_challenge_resource=not is_ip(urlsplit(vault_url).hostname or ""),
             transport=self._transport,
             retry_policy=self._retry_policy(),
         )

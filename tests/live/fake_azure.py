@@ -127,6 +127,7 @@ class FakeAzure:
         self._by_id: dict[str, Json] = {}
         self._children: dict[str, list[Json]] = {}
         self._certificates: dict[str, Json] = {}
+        self.secrets: dict[str, Json] = {}  # Key Vault secrets by name (a certificate's key)
         self._buckets: dict[str, tuple[float, float]] = {}
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -187,7 +188,7 @@ class FakeAzure:
             status, body = self.graph.answer(json.loads(body_in or b"{}"))
         elif handler.command != "GET":
             status, body = 405, error("MethodNotAllowed", "read-only fake")
-        elif path.lower().startswith("/certificates/"):
+        elif path.lower().startswith(("/certificates/", "/secrets/")):
             status, body, headers = self._keyvault(path, authorized)
         elif not authorized:
             status, body = 401, error("InvalidAuthenticationToken", "bad token")
@@ -224,8 +225,8 @@ class FakeAzure:
     def _keyvault(self, path: str, authorized: bool) -> tuple[int, Json, dict[str, str]]:
         if not authorized:
             return 401, error("Unauthorized", "no token"), {"WWW-Authenticate": _CHALLENGE}
-        name = path.strip("/").split("/")[1]
-        bundle = self._certificates.get(name)
+        collection, name = path.strip("/").split("/")[:2]
+        bundle = (self._certificates if collection == "certificates" else self.secrets).get(name)
         if bundle is None:
             return 404, error("CertificateNotFound", f"{name} not found"), {}
         return 200, bundle, {}

@@ -6,6 +6,7 @@ import base64
 import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests.certs.factory import mint, mint_root
 
@@ -129,17 +130,22 @@ def snapshot(
     gaps: Sequence[Mapping[str, Any]] = (),
     keyvault: Mapping[str, Any] | None = None,
     with_service: bool = True,
+    probe: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A snapshot v1 document around one service patched with ``service``."""
+    """A snapshot v1 document around one service patched with ``service`` (and a ``probe``
+    section completed by :func:`probe_section` when given)."""
     rows = [merge(BASE_SERVICE, service or {})] if with_service else []
     rows += [expand(r) for r in resources]
-    return {
+    document = {
         "schema": "mtls-audit/snapshot/v1",
         "provenance": {"source": "files", "collected_at": COLLECTED_AT},
         "resources": rows,
         "keyvault": {url: _vault_data(data) for url, data in (keyvault or {}).items()},
         "gaps": [dict(g) for g in gaps],
     }
+    if probe is not None:
+        document["probe"] = probe_section(probe)
+    return document
 
 
 def minted_cer(spec: Mapping[str, Any]) -> str:
@@ -159,3 +165,21 @@ def _vault_data(data: Mapping[str, Any]) -> dict[str, Any]:
         for name, cert in (data.get("certificates") or {}).items()
     }
     return {**data, "certificates": certificates}
+
+
+def probe_section(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A probe section from a short spec: targets and hosts default to the test service, their
+    host to the URL's, attempts' time to the collection time."""
+
+    def target(item: Mapping[str, Any]) -> dict[str, Any]:
+        out = {"service_id": SERVICE_ID, "host": urlsplit(item["url"]).hostname, **item}
+        out["attempts"] = [{"at": COLLECTED_AT, **a} for a in item.get("attempts", [])]
+        return out
+
+    return {
+        "started_at": COLLECTED_AT,
+        "finished_at": COLLECTED_AT,
+        "targets": [target(t) for t in spec.get("targets", [])],
+        "hosts": [target(t) for t in spec.get("hosts", [])],
+        "skipped": list(spec.get("skipped", [])),
+    }

@@ -16,6 +16,7 @@ import yaml
 from mtls_audit.engine.packs import builtin_pack_dir, load_directory
 from mtls_audit.engine.rule import Options
 from mtls_audit.model import build_model
+from mtls_audit.snapshot import validate
 from tests.rules.builder import snapshot
 
 CASES = Path(__file__).parent / "cases"
@@ -39,7 +40,10 @@ def test_rule_case(rule_id: str, case: dict[str, Any]) -> None:
         gaps=case.get("gaps", []),
         keyvault=case.get("keyvault"),
         with_service=case.get("with_service", True),
+        probe=case.get("probe"),
     )
+    if "probe" in case:
+        validate(document, source=f"case {case['name']}")  # the probe section as recorded
     options = Options(**case.get("options", {}))
     model = build_model(document)
     results = list(RULES[rule_id].check(model, options))

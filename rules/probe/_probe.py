@@ -1,0 +1,100 @@
+"""Judging shared by the MTLS-PROBE rules: each reads the recorded attempts of a service.
+
+No probe in the snapshot → ``not_applicable`` per service; an attempt that could not be made or
+got an answer that proves nothing → ``indeterminate`` with what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+from mtls_audit.api import (
+    Answer,
+    AttemptKind,
+    Model,
+    ProbeRun,
+    ProbeTarget,
+    Result,
+    failed,
+    indeterminate,
+    not_applicable,
+    passed,
+)
+
+NO_PROBE = "no probe ran (run `mtls-audit probe` or `scan --probe` to test the live gateway)"
+
+
+def probed(model: Model) -> Iterator[tuple[str, str, ProbeRun]]:
+    """``(subject, name, run)`` for every service and every probed URL outside them; when no
+    probe ran, the not-applicable results are yielded through :func:`unprobed` instead."""
+    run = model.probe
+    if run is None:
+        return
+    names = {svc.id: svc.service.name for svc in model.services}
+    for subject in [*names, *(s for s in run.services() if s not in names)]:
+        yield subject, names.get(subject, subject), run
+
+
+def unprobed(model: Model) -> Iterator[Result]:
+    if model.probe is None:
+        for svc in model.services:
+            yield not_applicable(svc.id, f"{svc.service.name}: {NO_PROBE}.", name=svc.service.name)
+
+
+def none_probed(subject: str, name: str, run: ProbeRun, what: str) -> Result:
+    skipped = [s["reason"] for s in run.skipped if s.get("service_id") == subject]
+    why = f" ({'; '.join(skipped)})" if skipped else ""
+    return indeterminate(subject, f"{name}: the probe made no {what}{why}.", name=name)
+
+
+def expect(
+    model: Model,
+    kinds: Sequence[AttemptKind],
+    want: Answer,
+    *,
+    pool: Callable[[ProbeRun, str], Sequence[ProbeTarget]],
+    what: str,
+    missing: str = "",
+) -> Iterator[Result]:
+    """One result per target and kind: ``want`` passes, the opposite answer fails."""
+    yield from unprobed(model)
+    for subject, name, run in probed(model):
+        targets = pool(run, subject)
+        if not targets:
+            yield none_probed(subject, name, run, what)
+        for target in targets:
+            for kind in kinds:
+                yield _judge(target, kind, want, name, missing)
+
+
+def _judge(target: ProbeTarget, kind: AttemptKind, want: Answer, name: str, missing: str) -> Result:
+    key = f"{target.url} {kind}"
+    attempt = target.attempt(kind)
+    if attempt is None:
+        return indeterminate(
+            target.subject, f"{target.url}: no {kind} attempt was made{missing}.", key=key,
+            name=name,
+        )  # fmt: skip
+    answer = target.answer(attempt)
+    said = f"{target.url}: the {kind} attempt at {attempt.at} {target.outcome(attempt)}"
+    evidence = attempt.cite(target.url)
+    if answer is want:
+        return passed(target.subject, f"{said}.", evidence, key=key, name=name)
+    if answer in (Answer.REJECTED, Answer.ACCEPTED):
+        return failed(target.subject, f"{said}.", evidence, key=key, name=name)
+    return indeterminate(
+        target.subject, f"{said}, which shows neither rejection nor acceptance.", evidence,
+        key=key, name=name,
+    )  # fmt: skip
+
+
+def custom_targets(run: ProbeRun, subject: str) -> Sequence[ProbeTarget]:
+    return [t for t in run.targets_of(subject) if not t.default_hostname]
+
+
+def default_targets(run: ProbeRun, subject: str) -> Sequence[ProbeTarget]:
+    return [t for t in run.targets_of(subject) if t.default_hostname]
+
+
+def hosts(run: ProbeRun, subject: str) -> Sequence[ProbeTarget]:
+    return run.hosts_of(subject)

@@ -1,0 +1,60 @@
+"""MTLS-PROBE-01: the live gateway rejects a request without a client certificate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import Answer, AttemptKind, Model, Options, Result, Severity, rule
+
+from ._probe import custom_targets, expect
+
+REJECT = (
+    "Reject a request without a certificate in the effective inbound policy of every API "
+    "(validate-client-certificate, or a <choose> on context.Request.Certificate == null "
+    "returning 403), and make every custom gateway hostname negotiate client certificates."
+)
+
+
+@rule(
+    id="MTLS-PROBE-01",
+    slug="no-certificate-rejected",
+    title="The live gateway rejects a request without a client certificate",
+    severity=Severity.CRITICAL,
+    topics=("client-certificates", "operating-effectiveness"),
+    guide="test by hand: call the API without a certificate and expect 401/403",
+    remediation={
+        "portal": REJECT,
+        "policy": '<validate-client-certificate validate-trust="true" '
+        'validate-revocation="true" /> in the global <inbound>',
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        The probe's ``no-certificate`` attempt on every custom gateway hostname and probed
+        path: a refused TLS handshake, 401 or 403 passes; an answer below 400 fails. Any other
+        answer (404, 429, 5xx, no answer), a 401 from an API that requires a subscription key
+        the probe did not send, and an attempt that could not be made (DNS, timeout, an
+        untrusted server certificate) are indeterminate with what happened. Not applicable
+        when no probe ran.
+
+    Why it matters:
+        This is the test of operating effectiveness for the whole control: whatever the
+        configuration says, a request without a certificate must not reach the backend.
+
+    Example of a failing configuration:
+        ``GET https://api.contoso.com/echo/resource`` without a certificate answered 200.
+
+    What passes:
+        The same request answered 403, or its TLS handshake refused.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
+    """
+    return expect(
+        model,
+        (AttemptKind.NO_CERTIFICATE,),
+        Answer.REJECTED,
+        pool=custom_targets,
+        what="request to a custom gateway hostname",
+    )

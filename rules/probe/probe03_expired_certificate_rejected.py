@@ -1,0 +1,53 @@
+"""MTLS-PROBE-03: the live gateway rejects an expired client certificate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import Answer, AttemptKind, Model, Options, Result, Severity, rule
+
+from ._probe import custom_targets, expect
+
+
+@rule(
+    id="MTLS-PROBE-03",
+    slug="expired-certificate-rejected",
+    title="The live gateway rejects an expired client certificate",
+    severity=Severity.HIGH,
+    topics=("client-certificates", "operating-effectiveness"),
+    guide="beyond",
+    remediation={
+        "portal": "Check the validity period: validate-not-after and validate-not-before left "
+        "true, or Verify() / NotAfter and NotBefore compared with DateTime.UtcNow.",
+        "policy": '<validate-client-certificate validate-not-before="true" '
+        'validate-not-after="true" />',
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        The probe's ``expired`` attempt (a certificate that expired yesterday, issued by a
+        throw-away CA generated for the probe and sent along with it) on every custom gateway
+        hostname and path: a refused handshake, 401 or 403 passes, an answer below 400 fails,
+        anything else is indeterminate. Not applicable when no probe ran.
+
+    Why it matters:
+        An expired certificate may belong to a client whose access ended; accepting it
+        defeats the certificate's lifetime as a control.
+
+    Example of a failing configuration:
+        A thumbprint pin with no validity check: the expired certificate got 200.
+
+    What passes:
+        The handshake refused ("certificate expired"), or 403 from the policy.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
+    """
+    return expect(
+        model,
+        (AttemptKind.EXPIRED,),
+        Answer.REJECTED,
+        pool=custom_targets,
+        what="request to a custom gateway hostname",
+    )

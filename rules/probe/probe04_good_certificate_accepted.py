@@ -1,0 +1,53 @@
+"""MTLS-PROBE-04: the live gateway accepts the user's good certificate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import Answer, AttemptKind, Model, Options, Result, Severity, rule
+
+from ._probe import custom_targets, expect
+
+
+@rule(
+    id="MTLS-PROBE-04",
+    slug="good-certificate-accepted",
+    title="The live gateway accepts a good client certificate",
+    severity=Severity.MEDIUM,
+    topics=("client-certificates", "operating-effectiveness"),
+    guide="test by hand: call the API with the right certificate and expect 200",
+    remediation={
+        "portal": "Check that the certificate given to the probe is one the policy accepts "
+        "(its CA uploaded, its thumbprint pinned) and that the probed path exists.",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        The probe's ``good-certificate`` attempt (the certificate given with
+        ``--client-cert``) on every custom gateway hostname and path: an answer below 400
+        passes; a refused handshake, 401 or 403 fails; anything else is indeterminate.
+        Indeterminate when no good certificate was given; not applicable when no probe ran.
+
+    Why it matters:
+        The rejections the other probe rules record mean something only when the same request
+        with a good certificate gets through: otherwise the probe may have reached something
+        that rejects everything (a wrong path, a firewall) rather than the gateway's check.
+
+    Example of a failing configuration:
+        The good certificate answered 403: the pinned thumbprint is the CA's, not the client's.
+
+    What passes:
+        The good certificate answered 200.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
+    """
+    return expect(
+        model,
+        (AttemptKind.GOOD_CERTIFICATE,),
+        Answer.ACCEPTED,
+        pool=custom_targets,
+        what="request to a custom gateway hostname",
+        missing=" (no good certificate was given: --client-cert)",
+    )

@@ -1,0 +1,54 @@
+"""MTLS-PROBE-05: the built-in *.azure-api.net hostname rejects a request without a
+certificate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mtls_audit.api import Answer, AttemptKind, Model, Options, Result, Severity, rule
+
+from ._probe import default_targets, expect
+
+
+@rule(
+    id="MTLS-PROBE-05",
+    slug="default-hostname-rejected",
+    title="The live built-in gateway hostname rejects a request without a certificate",
+    severity=Severity.HIGH,
+    topics=("client-certificates", "operating-effectiveness"),
+    guide="beyond",
+    remediation={
+        "portal": "Reject a missing certificate in policy (the built-in hostname never carries "
+        "one), or put the service in an internal virtual network so that hostname is not "
+        "reachable.",
+        "policy": "<validate-client-certificate /> in the global <inbound>",
+    },
+)
+def check(model: Model, options: Options) -> Iterator[Result]:
+    """
+    What it checks:
+        The probe's ``no-certificate`` attempt on the service's built-in ``*.azure-api.net``
+        hostname for every probed path: a refused handshake, 401 or 403 passes, an answer
+        below 400 fails, anything else is indeterminate. Not applicable when no probe ran.
+
+    Why it matters:
+        The built-in hostname cannot negotiate client certificates; if the policy does not
+        reject the missing certificate, the same APIs answer there without mutual TLS
+        (runtime evidence for MTLS-GW-04).
+
+    Example of a failing configuration:
+        ``GET https://contoso.azure-api.net/echo/resource`` answered 200.
+
+    What passes:
+        403 on the built-in hostname.
+
+    References:
+        https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
+    """
+    return expect(
+        model,
+        (AttemptKind.NO_CERTIFICATE,),
+        Answer.REJECTED,
+        pool=default_targets,
+        what="request to the built-in gateway hostname",
+    )
