@@ -5,7 +5,8 @@
 # findings, so the scan exits 1 by design; any other exit code is an error.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-rm -rf sample_reports
+# The scan's own files are made anew; dashboard/ (scripts/sample-dashboard.py) is kept.
+find sample_reports -maxdepth 1 -type f -delete 2>/dev/null || true
 SOURCE_DATE_EPOCH=1795165200 mtls-audit scan --sample \
     --format json,text,pdf,html,sarif,junit,markdown --out sample_reports
 code=$?
