@@ -6,6 +6,7 @@ A rule file declares one rule (or a very small family) with :func:`rule` and yie
 change between releases; these names are pinned by a test.
 """
 
+from mtls_audit.analysis import POLICY_NEEDS, Context
 from mtls_audit.certs.names import DistinguishedNameError, DnForm, ParsedDn, Rdn, parse_dn
 from mtls_audit.certs.times import days_left
 from mtls_audit.engine.results import (
@@ -18,6 +19,7 @@ from mtls_audit.engine.results import (
     passed,
 )
 from mtls_audit.engine.rule import Lifecycle, Options, Rule, rule
+from mtls_audit.engine.subjects import Certificate, Service, Snapshot, SubjectKind
 from mtls_audit.model import (
     MISSING,
     Citation,
@@ -91,14 +93,17 @@ from mtls_audit.redaction import REDACTED, secret_attribute
 
 __all__ = [
     "MISSING",
+    "POLICY_NEEDS",
     "REDACTED",
     "AccessVerdict",
     "Api",
     "Backend",
     "BackendCertificate",
+    "Certificate",
     "CertificateEntity",
     "CertificateRole",
     "Citation",
+    "Context",
     "DistinguishedNameError",
     "DnForm",
     "Effective",
@@ -128,10 +133,13 @@ __all__ = [
     "ResponseWrite",
     "Result",
     "Rule",
+    "Service",
     "ServiceFabric",
     "ServiceModel",
     "Severity",
+    "Snapshot",
     "Status",
+    "SubjectKind",
     "Tier",
     "Vault",
     "VaultUse",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from itertools import chain
 
 from mtls_audit.api import (
+    POLICY_NEEDS,
     REDACTED,
     DistinguishedNameError,
     Effective,
@@ -38,15 +39,6 @@ from mtls_audit.api import (
 from ._common import uncollected
 
 NO_PRODUCT = "no-product"
-POLICY_COLLECTIONS = (
-    "apis",
-    "operations",
-    "products",
-    "apiLinks",
-    "policies",
-    "policyFragments",
-    "namedValues",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +83,7 @@ def policies_uncollected(model: Model, svc: ServiceModel) -> list[Result]:
     """An indeterminate result when the service's policies, or what places them (APIs,
     operations, products and their links, fragments, named values), were not fully collected:
     a policy rule must not pass what it could not read."""
-    return list(uncollected(model, svc, *POLICY_COLLECTIONS))
+    return list(uncollected(model, svc, *POLICY_NEEDS))
 
 
 def document_subject(layer: Layer) -> str:
@@ -173,29 +165,29 @@ def unreadable_documents(
 
 def per_service(
     model: Model,
+    svc: ServiceModel,
     what: str,
     judge: Callable[[ServiceModel], Iterable[Result]],
     none: str,
     kinds: tuple[str, ...] = (),
 ) -> Iterator[Result]:
-    """The frame of the rules that judge what policy documents say, service by service.
+    """The frame of the rules that judge what a service's policy documents say.
 
     A service whose policies were not collected gets those results alone; otherwise each of its
     unreadable documents (of ``kinds``, all by default) is indeterminate about ``what``, then
     come ``judge(service)``'s results, and when there is none at all the service is not
     applicable with the message ``none`` (``{name}``: the service's name).
     """
-    for svc in model.services:
-        blocked = policies_uncollected(model, svc)
-        if blocked:
-            yield from blocked
-            continue
-        judged = False
-        for result in chain(unreadable_documents(model, svc, what, kinds), judge(svc)):
-            judged = True
-            yield result
-        if not judged:
-            yield not_applicable(svc.id, none.format(name=svc.service.name), name=svc.service.name)
+    blocked = policies_uncollected(model, svc)
+    if blocked:
+        yield from blocked
+        return
+    judged = False
+    for result in chain(unreadable_documents(model, svc, what, kinds), judge(svc)):
+        judged = True
+        yield result
+    if not judged:
+        yield not_applicable(svc.id, none.format(name=svc.service.name), name=svc.service.name)
 
 
 @dataclass(frozen=True)
@@ -217,7 +209,10 @@ class PinWalk:
 
 
 def judge_pin_sites(
-    model: Model, walk: PinWalk, judge: Callable[[str, PinSite, list[Pin]], Result]
+    model: Model,
+    svc: ServiceModel,
+    walk: PinWalk,
+    judge: Callable[[str, PinSite, list[Pin]], Result],
 ) -> Iterator[Result]:
     """Each element with pins the rule judges (``judge(subject, site, pins)``) and each
     unreadable expression that may hold some, in the frame of :func:`per_service`."""
@@ -244,4 +239,4 @@ def judge_pin_sites(
                         name=label,
                     )
 
-    return per_service(model, walk.what, sites, walk.none)
+    return per_service(model, svc, walk.what, sites, walk.none)

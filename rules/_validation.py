@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from mtls_audit.api import (
+    POLICY_NEEDS,
     EffectiveNode,
     Evidence,
     FailureKind,
@@ -36,15 +37,6 @@ from mtls_audit.api import (
 from ._common import uncollected
 from ._policy import NO_PRODUCT, PolicySubject, policy_subjects
 
-POLICY_COLLECTIONS = (
-    "apis",
-    "operations",
-    "products",
-    "apiLinks",
-    "policies",
-    "policyFragments",
-    "namedValues",
-)
 WORDS = {
     FailureKind.MISSING: "a missing certificate",
     FailureKind.UNTRUSTED: "an untrusted chain",
@@ -217,19 +209,13 @@ class Judged:
         return None
 
 
-def judged(model: Model, *, gated: bool = True) -> Iterator[Judged | Result]:
-    """Every subject of every service with its verdict, or a service-level result where
-    subjects are not judged (``gated``: services that request no client certificate)."""
-    for svc in model.services:
-        yield from judged_service(model, svc, gated=gated)
-
-
 def judged_service(
     model: Model, svc: ServiceModel, *, gated: bool = True
 ) -> Iterator[Judged | Result]:
-    """:func:`judged` for one service."""
+    """Every subject of the service with its verdict, or a service-level result where
+    subjects are not judged (``gated``: services that request no client certificate)."""
     name = svc.service.name
-    blocked = list(uncollected(model, svc, *POLICY_COLLECTIONS))
+    blocked = list(uncollected(model, svc, *POLICY_NEEDS))
     if blocked:
         yield from blocked
         return

@@ -73,7 +73,7 @@ def load_directory(path: Path, pack: str) -> Pack:
                 f"rule pack {pack!r}: {file} cannot be loaded: {type(exc).__name__}: {exc}"
             ) from exc
         for found in collect_rules(vars(module)):
-            if found.check.__module__ == module.__name__:
+            if found.judge.__module__ == module.__name__:
                 rules.append(_in_pack(found, pack))
     return Pack(pack, str(path), tuple(rules))
 

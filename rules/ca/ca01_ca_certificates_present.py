@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
+    Context,
     Model,
-    Options,
     Result,
+    Service,
     ServiceModel,
     Severity,
     Tier,
@@ -37,8 +38,9 @@ from .._validation import Judged, cite, judged_service, listed
         "terraform": "azurerm_api_management: certificate { encoded_certificate = … "
         'store_name = "Root" }',
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Classic tiers whose effective inbound policies rely on chain trust
@@ -64,27 +66,26 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-ca-certificates
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    for svc in model.services:
-        name = svc.service.name
-        sku = svc.service.view.cite("sku")
-        if svc.service.tier is Tier.UNKNOWN:
-            yield indeterminate(
-                svc.id,
-                f"The tier of {name} is unknown (sku {svc.service.sku_name!r}): whether it has "
-                "a CA store cannot be decided.",
-                sku,
-                name=name,
-            )
-        elif svc.service.tier is not Tier.CLASSIC:
-            yield not_applicable(
-                svc.id,
-                f"{name} is on the {svc.service.sku_name} tier, which has no CA certificate "
-                "store: MTLS-IN-05 must pin client identities instead of relying on a chain.",
-                sku,
-                name=name,
-            )
-        else:
-            yield _judge(model, svc, list(judged_service(model, svc, gated=False)))
+    name = svc.service.name
+    sku = svc.service.view.cite("sku")
+    if svc.service.tier is Tier.UNKNOWN:
+        yield indeterminate(
+            svc.id,
+            f"The tier of {name} is unknown (sku {svc.service.sku_name!r}): whether it has "
+            "a CA store cannot be decided.",
+            sku,
+            name=name,
+        )
+    elif svc.service.tier is not Tier.CLASSIC:
+        yield not_applicable(
+            svc.id,
+            f"{name} is on the {svc.service.sku_name} tier, which has no CA certificate "
+            "store: MTLS-IN-05 must pin client identities instead of relying on a chain.",
+            sku,
+            name=name,
+        )
+    else:
+        yield _judge(ctx.model, svc, list(judged_service(ctx.model, svc, gated=False)))
 
 
 def _judge(model: Model, svc: ServiceModel, items: list[Judged | Result]) -> Result:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
+    Context,
     Model,
-    Options,
     Outcome,
     Result,
+    Service,
     ServiceModel,
     Severity,
     Tier,
@@ -41,8 +42,9 @@ from .._validation import Judged, cite, judged_service
         "policy": '<validate-client-certificate validate-trust="true" validate-revocation="true" '
         "/> in the global <inbound>",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Classic tiers: the built-in ``*.azure-api.net`` gateway hostname cannot negotiate
@@ -69,26 +71,25 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/configure-custom-domain
     """
-    for svc in model.services:
-        name = svc.service.name
-        if svc.service.tier is Tier.UNKNOWN:
-            yield indeterminate(
-                svc.id,
-                f"The tier of {name} is unknown (sku {svc.service.sku_name!r}): whether its "
-                "built-in hostname can carry a client certificate cannot be decided.",
-                svc.service.view.cite("sku"),
-                name=name,
-            )
-        elif svc.service.tier is not Tier.CLASSIC:
-            yield not_applicable(
-                svc.id,
-                f"{name} is on the {svc.service.sku_name} tier: the built-in hostname "
-                "requests client certificates like any other (enableClientCertificate).",
-                svc.service.view.cite("sku"),
-                name=name,
-            )
-        else:
-            yield _judge(model, svc, list(judged_service(model, svc)))
+    name = svc.service.name
+    if svc.service.tier is Tier.UNKNOWN:
+        yield indeterminate(
+            svc.id,
+            f"The tier of {name} is unknown (sku {svc.service.sku_name!r}): whether its "
+            "built-in hostname can carry a client certificate cannot be decided.",
+            svc.service.view.cite("sku"),
+            name=name,
+        )
+    elif svc.service.tier is not Tier.CLASSIC:
+        yield not_applicable(
+            svc.id,
+            f"{name} is on the {svc.service.sku_name} tier: the built-in hostname "
+            "requests client certificates like any other (enableClientCertificate).",
+            svc.service.view.cite("sku"),
+            name=name,
+        )
+    else:
+        yield _judge(ctx.model, svc, list(judged_service(ctx.model, svc)))
 
 
 def _judge(model: Model, svc: ServiceModel, items: list[Judged | Result]) -> Result:

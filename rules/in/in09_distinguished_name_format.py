@@ -6,11 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from mtls_audit.api import (
+    Context,
     DistinguishedNameError,
     DnForm,
     InventoryCertificate,
-    Model,
-    Options,
     ParsedDn,
     Pin,
     PinField,
@@ -18,8 +17,9 @@ from mtls_audit.api import (
     PolicyCitation,
     Rdn,
     Result,
+    Service,
+    ServiceModel,
     Severity,
-    certificate_inventory,
     failed,
     indeterminate,
     parse_dn,
@@ -60,8 +60,9 @@ _FORMS = {
         "terraform": "azurerm_api_management_api_policy.xml_content with the name in .NET form",
         "policy": '<identity issuer-subject="CN=Contoso Issuing CA, O=Contoso, C=NL" />',
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every distinguished-name literal in every policy document and fragment: the
@@ -96,9 +97,9 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
         https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x500distinguishedname.name
     """
-    known = _Known.of(certificate_inventory(model))
+    known = _Known.of(ctx.certificate_inventory)
     yield from judge_pin_sites(
-        model, _WALK, lambda subject, site, pins: _judge(subject, site, pins, known)
+        ctx.model, svc, _WALK, lambda subject, site, pins: _judge(subject, site, pins, known)
     )
 
 

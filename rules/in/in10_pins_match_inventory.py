@@ -8,17 +8,18 @@ from dataclasses import dataclass
 
 from mtls_audit.api import (
     CertificateRole,
+    Context,
     Evidence,
     InventoryCertificate,
     Model,
-    Options,
     Pin,
     PinField,
     PinSite,
     PolicyCitation,
     Result,
+    Service,
+    ServiceModel,
     Severity,
-    certificate_inventory,
     days_left,
     failed,
     indeterminate,
@@ -54,8 +55,9 @@ _NOT_A_CLIENT = {
         "terraform": "azurerm_api_management.certificate { … } and the policy xml_content",
         "policy": '<identity issuer-thumbprint="{{client-ca-thumbprint}}" />',
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every pinned thumbprint (``thumbprint`` and ``issuer-thumbprint`` identity claims,
@@ -95,7 +97,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-ca-certificates
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    known = _Inventory.of(certificate_inventory(model))
+    known = _Inventory.of(ctx.certificate_inventory)
     walk = PinWalk(
         what="certificate pins",
         # Subject pins are judged only when they name a CA: no inventory holds client leaves.
@@ -103,7 +105,10 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         none="No policy of {name} pins a thumbprint or an issuer.",
     )
     yield from judge_pin_sites(
-        model, walk, lambda subject, site, pins: _judge(model, subject, site, pins, known)
+        ctx.model,
+        svc,
+        walk,
+        lambda subject, site, pins: _judge(ctx.model, subject, site, pins, known),
     )
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
+    Context,
     Effective,
     Layer,
     Model,
-    Options,
     PinSite,
     PolicyCitation,
     Result,
+    Service,
     ServiceModel,
     Severity,
     effective_policies,
@@ -45,8 +46,9 @@ _SECTIONS = ("inbound", "backend", "outbound", "on-error")
         "from the fragment's xml_content",
         "policy": 'context.Request.Certificate.Thumbprint != "{{partner-thumbprint}}"',
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Each policy fragment, and the global policy, that compares client certificates with
@@ -74,8 +76,8 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     """
 
     def judged(svc: ServiceModel) -> Iterator[Result]:
-        apis_of = _apis_by_element(model, svc)
-        for layer, pins in policy_pins(model, svc):
+        apis_of = _apis_by_element(ctx.model, svc)
+        for layer, pins in policy_pins(ctx.model, svc):
             if layer.origin.kind.value not in _SHARED_KINDS:
                 continue
             sites = [s for s in pins.sites if any(p.field.is_thumbprint for p in s.pins)]
@@ -83,7 +85,8 @@ def check(model: Model, options: Options) -> Iterator[Result]:
                 yield _judge(layer, sites, apis_of)
 
     yield from per_service(
-        model,
+        ctx.model,
+        svc,
         "thumbprint pins",
         judged,
         "No fragment or global policy of {name} pins a thumbprint.",

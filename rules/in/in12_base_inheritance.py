@@ -6,14 +6,15 @@ import re
 from collections.abc import Iterator
 
 from mtls_audit.api import (
+    Context,
     Effective,
     EffectiveNode,
     EffectiveSection,
     Layer,
     Model,
-    Options,
     PolicyCitation,
     Result,
+    Service,
     ServiceModel,
     Severity,
     document_elements,
@@ -48,8 +49,9 @@ _READS_CERTIFICATE = re.compile(r"context\s*\.\s*Request\s*\.\s*Certificate\b")
         "terraform": "azurerm_api_management_api_policy.xml_content with <base /> in <inbound>",
         "policy": "<inbound><base /><!-- scope-specific policies --></inbound>",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every non-global policy document (workspace, product, API, operation) keeps
@@ -85,13 +87,14 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     """
 
     def judged(svc: ServiceModel) -> Iterator[Result]:
-        parents = _parents(model, svc)
-        for layer in policy_layers(model, svc):
+        parents = _parents(ctx.model, svc)
+        for layer in policy_layers(ctx.model, svc):
             if layer.document is not None and layer.origin.kind.value in _SCOPES:
                 yield _judge(layer, parents.get(layer.origin.resource_id.lower(), []))
 
     yield from per_service(
-        model,
+        ctx.model,
+        svc,
         "<base/> inheritance",
         judged,
         "{name} has no policy below the global scope.",

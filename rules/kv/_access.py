@@ -22,16 +22,15 @@ from mtls_audit.api import (
 Judge = Callable[[Model, ServiceModel, VaultUse], Result]
 
 
-def each_use(model: Model, judge: Judge) -> Iterator[Result]:
-    """One result per (vault, identity) of each service; N/A for a service without references."""
-    for svc in model.services:
-        uses = vault_uses(svc)
-        if not uses:
-            yield not_applicable(
-                svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
-            )
-        for use in uses:
-            yield judge(model, svc, use)
+def each_use(model: Model, svc: ServiceModel, judge: Judge) -> Iterator[Result]:
+    """One result per (vault, identity) of the service; N/A for a service without references."""
+    uses = vault_uses(svc)
+    if not uses:
+        yield not_applicable(
+            svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
+        )
+    for use in uses:
+        yield judge(model, svc, use)
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
+    Context,
     IdentityStatus,
     Model,
-    Options,
     Result,
+    Service,
     ServiceModel,
     Severity,
     VaultUse,
@@ -42,8 +43,9 @@ from ._access import capital, each_use, judge_access, used_for
         'role_definition_name = "Key Vault Certificate User"  principal_id = '
         "azurerm_api_management.apim.identity[0].principal_id }",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         For every vault a service references and every identity it reads that vault with, the
@@ -72,7 +74,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-use-managed-service-identity
         https://learn.microsoft.com/azure/key-vault/general/rbac-guide
     """
-    return each_use(model, _judge)
+    return each_use(ctx.model, svc, _judge)
 
 
 def _judge(model: Model, svc: ServiceModel, use: VaultUse) -> Result:

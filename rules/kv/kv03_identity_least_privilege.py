@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
+    Context,
     IdentityStatus,
     Model,
-    Options,
     Result,
+    Service,
     ServiceModel,
     Severity,
     VaultUse,
@@ -41,8 +42,9 @@ from ._access import capital, each_use, judge_access, used_for
         "terraform": 'azurerm_role_assignment { role_definition_name = "Key Vault Certificate '
         'User" … }',
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         The identity each service reads a vault with holds nothing broader than read access on
@@ -70,7 +72,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/key-vault/general/rbac-guide
         https://learn.microsoft.com/azure/key-vault/general/security-features
     """
-    return each_use(model, _judge)
+    return each_use(ctx.model, svc, _judge)
 
 
 def _judge(model: Model, svc: ServiceModel, use: VaultUse) -> Result:

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 from mtls_audit.api import (
     Citation,
+    Context,
     Model,
-    Options,
     Result,
     ServiceModel,
     Severity,
+    Snapshot,
     View,
     certificate_facts,
     failed,
@@ -58,8 +59,9 @@ class _Use:
         'exportable = true key_type = "RSA" key_size = 2048 } lifetime_action { action { '
         'action_type = "AutoRenew" } … } issuer_parameters { name = "ISSUER" } }',
     },
+    subject=Snapshot,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(model: Model, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every Key Vault certificate that a hostname or a certificate entity references has an

@@ -47,6 +47,7 @@ class _Findings:
 
 def judge_writes(
     model: Model,
+    svc: ServiceModel,
     what: str,
     inspect: Inspector,
     sections: frozenset[str] | None = None,
@@ -54,8 +55,7 @@ def judge_writes(
     """One result per API (or operation, when their findings differ) and product path: fail
     when some response write discloses ``what``; ``sections`` limits the writes looked at (all
     sections by default)."""
-    for svc in model.services:
-        yield from _judge_service(model, svc, what, inspect, sections)
+    yield from _judge_service(model, svc, what, inspect, sections)
 
 
 def _judge_service(

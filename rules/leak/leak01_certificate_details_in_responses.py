@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Model,
-    Options,
+    Context,
     ResponseWrite,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     certificate_data,
     rule,
@@ -35,8 +36,9 @@ from ._writes import judge_writes
         "policy": '<trace source="client-certificate">@(context.Request.Certificate?.Thumbprint)'
         "</trace> (visible to tracing, never to the client)",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         For every API (or operation) on every product path, the effective policy does not
@@ -68,7 +70,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/api-management-policy-expressions
     """
-    yield from judge_writes(model, "client certificate details", _carries)
+    yield from judge_writes(ctx.model, svc, "client certificate details", _carries)
 
 
 def _carries(write: ResponseWrite) -> str | None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Model,
-    Options,
+    Context,
     ResponseWrite,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     last_error_data,
     rule,
@@ -36,8 +37,9 @@ from ._writes import judge_writes
         '<set-body>@("Request " + context.RequestId + " failed")</set-body>'
         "</return-response></on-error>",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         For every API (or operation) on every product path, the effective ``on-error``
@@ -66,7 +68,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-error-handling-policies
     """
     yield from judge_writes(
-        model, "error details (context.LastError)", _carries, frozenset({"on-error"})
+        ctx.model, svc, "error details (context.LastError)", _carries, frozenset({"on-error"})
     )
 
 

@@ -6,10 +6,11 @@ import re
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Model,
-    Options,
+    Context,
     ResponseWrite,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     header_data,
     rule,
@@ -37,8 +38,9 @@ _DEBUG_HEADER = re.compile(r"x-(debug|cert)", re.I)
         "debug headers",
         "policy": '<set-header name="X-Debug-Certificate" exists-action="delete" />',
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         For every API (or operation) on every product path, no response write of the
@@ -68,7 +70,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/application-gateway/mutual-authentication-overview
         https://learn.microsoft.com/azure/api-management/set-header-policy
     """
-    yield from judge_writes(model, "certificate headers or debug headers", _carries)
+    yield from judge_writes(ctx.model, svc, "certificate headers or debug headers", _carries)
 
 
 def _carries(write: ResponseWrite) -> str | None:

@@ -7,11 +7,12 @@ from urllib.parse import urlsplit
 
 from mtls_audit.api import (
     Backend,
+    Context,
     Evidence,
     Model,
-    Options,
     PolicyCitation,
     Result,
+    Service,
     ServiceFabric,
     ServiceModel,
     Severity,
@@ -96,8 +97,9 @@ def _computed(url: str) -> bool:
         'service_url = "https://…"',
         "policy": '<set-backend-service base-url="https://backend.example.org" />',
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every backend ``url``, every API ``serviceUrl`` and every ``set-backend-service
@@ -124,40 +126,39 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates
     """
-    for svc in model.services:
-        judged = 0
-        for backend in svc.backends:
-            fabric = backend.service_fabric
-            if fabric is not None:
-                judged += 1
-                yield _judge_fabric(backend, fabric)
-            elif backend.props.has("url"):
-                judged += 1
-                yield judge_url(
-                    backend.id,
-                    f"Backend {backend.name}",
-                    backend.props.get("url"),
-                    backend.props.cite("url"),
-                )
-        for api in svc.apis:
-            if api.props.get("serviceUrl"):
-                judged += 1
-                yield judge_url(
-                    api.id,
-                    f"API {api.display_name} service URL",
-                    api.props.get("serviceUrl"),
-                    api.props.cite("serviceUrl"),
-                )
-        for result in _policy_urls(model, svc):
+    judged = 0
+    for backend in svc.backends:
+        fabric = backend.service_fabric
+        if fabric is not None:
             judged += 1
-            yield result
-        if not judged:
-            yield not_applicable(
-                svc.id,
-                f"{svc.service.name} declares no backend, API service URL or "
-                "set-backend-service base-url.",
-                name=svc.service.name,
+            yield _judge_fabric(backend, fabric)
+        elif backend.props.has("url"):
+            judged += 1
+            yield judge_url(
+                backend.id,
+                f"Backend {backend.name}",
+                backend.props.get("url"),
+                backend.props.cite("url"),
             )
+    for api in svc.apis:
+        if api.props.get("serviceUrl"):
+            judged += 1
+            yield judge_url(
+                api.id,
+                f"API {api.display_name} service URL",
+                api.props.get("serviceUrl"),
+                api.props.cite("serviceUrl"),
+            )
+    for result in _policy_urls(ctx.model, svc):
+        judged += 1
+        yield result
+    if not judged:
+        yield not_applicable(
+            svc.id,
+            f"{svc.service.name} declares no backend, API service URL or "
+            "set-backend-service base-url.",
+            name=svc.service.name,
+        )
 
 
 def _policy_urls(model: Model, svc: ServiceModel) -> Iterator[Result]:

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from mtls_audit.api import (
     Api,
     Backend,
+    Context,
     Effective,
     EffectiveNode,
     Evidence,
     Model,
-    Options,
     PolicyCitation,
     Result,
+    Service,
     ServiceModel,
     Severity,
     failed,
@@ -49,8 +50,9 @@ _FIELDS = ("certificateIds", "certificate")
         "[azurerm_api_management_certificate.c.thumbprint] }",
         "policy": '<authentication-certificate certificate-id="NAME" />',
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Each backend entity names a client certificate for the gateway to present:
@@ -84,17 +86,16 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates
     """
-    for svc in model.services:
-        judged = list(_judge_policies(model, svc))
-        if not svc.backends and not judged:
-            yield not_applicable(
-                svc.id,
-                f"{svc.service.name} has no backend entities and no API forwarding to a URL.",
-                name=svc.service.name,
-            )
-        for backend in svc.backends:
-            yield _judge_entity(backend)
-        yield from judged
+    judged = list(_judge_policies(ctx.model, svc))
+    if not svc.backends and not judged:
+        yield not_applicable(
+            svc.id,
+            f"{svc.service.name} has no backend entities and no API forwarding to a URL.",
+            name=svc.service.name,
+        )
+    for backend in svc.backends:
+        yield _judge_entity(backend)
+    yield from judged
 
 
 def _judge_entity(backend: Backend) -> Result:

@@ -6,9 +6,11 @@ from collections.abc import Iterator
 
 from mtls_audit.api import (
     BackendCertificate,
+    Context,
     Model,
-    Options,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     backend_certificates,
     days_left,
@@ -38,8 +40,9 @@ from mtls_audit.api import (
         "terraform": "azurerm_api_management_backend: credentials { certificate = "
         "[azurerm_api_management_certificate.c.thumbprint] }",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every ``credentials.certificateIds`` entry of a backend names a certificate entity of
@@ -63,17 +66,16 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/rest/api/apimanagement/backend/create-or-update
     """
-    for svc in model.services:
-        uses = backend_certificates(svc)
-        if not uses:
-            yield not_applicable(
-                svc.id,
-                f"No backend entity of {svc.service.name} names a client certificate.",
-                name=svc.service.name,
-            )
-        collected = not model.gaps_about("certificates", subject=svc.id)
-        for use in uses:
-            yield _judge(model, use, collected)
+    uses = backend_certificates(svc)
+    if not uses:
+        yield not_applicable(
+            svc.id,
+            f"No backend entity of {svc.service.name} names a client certificate.",
+            name=svc.service.name,
+        )
+    collected = not ctx.model.gaps_about("certificates", subject=svc.id)
+    for use in uses:
+        yield _judge(ctx.model, use, collected)
 
 
 def _judge(model: Model, use: BackendCertificate, collected: bool) -> Result:

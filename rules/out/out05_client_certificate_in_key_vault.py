@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from mtls_audit.api import (
     BackendCertificate,
     CertificateEntity,
+    Context,
     EffectiveNode,
     Evidence,
     Model,
-    Options,
     PolicyCitation,
     Result,
+    Service,
     ServiceModel,
     Severity,
     View,
@@ -55,8 +56,9 @@ from .._policy import (
         "terraform": "azurerm_api_management_certificate: key_vault_secret_id = "
         "azurerm_key_vault_certificate.c.versionless_secret_id",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every certificate entity that a backend names in ``credentials.certificateIds`` (or by
@@ -90,31 +92,30 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates
     """
-    for svc in model.services:
-        uses = backend_certificates(svc)
-        in_policy = list(_judge_policies(model, svc))
-        if not uses and not in_policy:
-            yield not_applicable(
-                svc.id,
-                f"No backend entity or authentication-certificate policy of "
-                f"{svc.service.name} names a client certificate.",
-                name=svc.service.name,
+    uses = backend_certificates(svc)
+    in_policy = list(_judge_policies(ctx.model, svc))
+    if not uses and not in_policy:
+        yield not_applicable(
+            svc.id,
+            f"No backend entity or authentication-certificate policy of "
+            f"{svc.service.name} names a client certificate.",
+            name=svc.service.name,
+        )
+    for use in uses:
+        if use.certificate is None:
+            yield indeterminate(
+                use.backend.id,
+                f"Backend {use.backend.name}: client certificate {use.reference} matches no "
+                "certificate entity, so where it is kept cannot be told.",
+                use.citation,
+                key=use.reference,
+                name=use.backend.name,
             )
-        for use in uses:
-            if use.certificate is None:
-                yield indeterminate(
-                    use.backend.id,
-                    f"Backend {use.backend.name}: client certificate {use.reference} matches no "
-                    "certificate entity, so where it is kept cannot be told.",
-                    use.citation,
-                    key=use.reference,
-                    name=use.backend.name,
-                )
-        for cert in svc.certificates:
-            group = [use for use in uses if use.certificate is cert]
-            if group:
-                yield _judge(cert.id, cert.name, cert.props, group)
-        yield from in_policy
+    for cert in svc.certificates:
+        group = [use for use in uses if use.certificate is cert]
+        if group:
+            yield _judge(cert.id, cert.name, cert.props, group)
+    yield from in_policy
 
 
 def _judge(cert_id: str, name: str, props: View, group: list[BackendCertificate]) -> Result:

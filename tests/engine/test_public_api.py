@@ -6,6 +6,12 @@ import mtls_audit.api as api
 
 PINNED = {
     "MISSING",
+    "POLICY_NEEDS",
+    "Certificate",
+    "Context",
+    "Service",
+    "Snapshot",
+    "SubjectKind",
     "AccessVerdict",
     "Api",
     "Backend",

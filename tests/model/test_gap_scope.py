@@ -10,7 +10,8 @@ import pytest
 
 from mtls_audit.engine.packs import builtin_pack_dir, load_directory
 from mtls_audit.engine.results import Status
-from mtls_audit.engine.rule import Options
+from mtls_audit.engine.rule import Context, Options
+from mtls_audit.engine.runner import evaluate
 from mtls_audit.model import build_model
 from mtls_audit.workflow import sample_snapshot
 
@@ -37,7 +38,7 @@ def _ids(document: dict[str, Any]) -> tuple[str, str]:
 
 def _gateway_status(document: dict[str, Any]) -> Status:
     gateway, _ = _ids(document)
-    results = RULES["MTLS-GW-06"].check(build_model(document), Options())
+    results = evaluate(RULES["MTLS-GW-06"], Context(build_model(document), Options()))
     (found,) = [r for r in results if r.subject == gateway]
     return found.status
 

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from mtls_audit.engine.packs import builtin_pack_dir, load_directory
-from mtls_audit.engine.rule import Options
+from mtls_audit.engine.rule import Context, Options
+from mtls_audit.engine.runner import evaluate
 from mtls_audit.model import build_model
 from tests.rules.builder import snapshot
 
@@ -42,7 +43,7 @@ def test_rule_case(rule_id: str, case: dict[str, Any]) -> None:
     )
     options = Options(**case.get("options", {}))
     model = build_model(document)
-    results = list(RULES[rule_id].check(model, options))
+    results = list(evaluate(RULES[rule_id], Context(model, options)))
     expected = case["expect"]
     got = [(r.status.value, r.key) for r in results]
     assert len(results) == len(expected), f"results: {got}"
