@@ -121,10 +121,11 @@ def test_a_need_not_collected_is_indeterminate_without_calling_the_rule(tmp_path
     service_id = snapshot()["resources"][0]["id"]
     gap = {"kind": "forbidden", "what": "backends", "subject": service_id, "message": "403 No"}
     assessment = run(build_model(snapshot(gaps=[gap])), [rule], Options())
+    calls: list[str] = sys.modules[rule.judge.__module__].CALLS  # type: ignore[attr-defined]
     [finding] = assessment.findings
     assert finding.status.value == "indeterminate"
     assert "backends could not be collected completely (403 No)" in finding.result.message
-    assert sys.modules[rule.judge.__module__].CALLS == []  # type: ignore[attr-defined]
+    assert calls == []
     judged = run(build_model(snapshot()), [rule], Options())
     assert [f.status.value for f in judged.findings] == ["pass"]
-    assert sys.modules[rule.judge.__module__].CALLS == [service_id]  # type: ignore[attr-defined]
+    assert calls == [service_id]
