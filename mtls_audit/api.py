@@ -7,6 +7,9 @@ change between releases; these names are pinned by a test.
 """
 
 from mtls_audit.analysis import POLICY_NEEDS, Context
+from mtls_audit.analysis.coverage import PathCoverage, requests_client_certificates
+from mtls_audit.analysis.documents import document_elements
+from mtls_audit.analysis.paths import NO_PRODUCT, ApiPath, InboundPath
 from mtls_audit.certs.names import DistinguishedNameError, DnForm, ParsedDn, Rdn, parse_dn
 from mtls_audit.certs.times import days_left
 from mtls_audit.engine.results import (
@@ -66,15 +69,6 @@ from mtls_audit.model.inventory import (
     certificate_inventory,
     keyvault_certificate,
 )
-from mtls_audit.model.policies import effective_policies
-from mtls_audit.model.policy_documents import document_elements, policy_layers, policy_pins
-from mtls_audit.model.validation import (
-    PathCoverage,
-    inbound_verdict,
-    path_coverage,
-    policy_citation,
-    requests_client_certificates,
-)
 from mtls_audit.policy.disclosure import (
     ResponseWrite,
     Written,
@@ -93,10 +87,12 @@ from mtls_audit.redaction import REDACTED, secret_attribute
 
 __all__ = [
     "MISSING",
+    "NO_PRODUCT",
     "POLICY_NEEDS",
     "REDACTED",
     "AccessVerdict",
     "Api",
+    "ApiPath",
     "Backend",
     "BackendCertificate",
     "Certificate",
@@ -113,6 +109,7 @@ __all__ = [
     "FailureKind",
     "Gap",
     "IdentityStatus",
+    "InboundPath",
     "InboundVerdict",
     "InventoryCertificate",
     "KeyVaultRef",
@@ -153,13 +150,11 @@ __all__ = [
     "certificate_inventory",
     "days_left",
     "document_elements",
-    "effective_policies",
     "escaped",
     "failed",
     "find_placeholders",
     "find_vault",
     "header_data",
-    "inbound_verdict",
     "indeterminate",
     "is_unresolved",
     "keyvault_certificate",
@@ -168,10 +163,6 @@ __all__ = [
     "parse_dn",
     "parse_time",
     "passed",
-    "path_coverage",
-    "policy_citation",
-    "policy_layers",
-    "policy_pins",
     "reference_identities",
     "requests_client_certificates",
     "response_writes",

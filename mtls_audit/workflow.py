@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mtls_audit import __version__, snapshot
+from mtls_audit.analysis import Context
+from mtls_audit.analysis.coverage import coverage_rows
 from mtls_audit.audit.overlay import AuditInputs, overlay
 from mtls_audit.engine.packs import Pack, PackFailure, discover
 from mtls_audit.engine.results import Severity
@@ -23,7 +25,6 @@ from mtls_audit.engine.rule import Options, Rule
 from mtls_audit.engine.runner import Assessment, Gate, RunError, gate, run, select_rules
 from mtls_audit.errors import MissingDependencyError
 from mtls_audit.model.build import build_model
-from mtls_audit.model.validation import coverage_rows
 from mtls_audit.output_files import prepare_folder, write_file, write_text
 from mtls_audit.report.evidence import RunInfo, build_evidence
 from mtls_audit.resources import package_data
@@ -134,7 +135,8 @@ def assess(
         all_rules = list(rules)
     chosen = select_rules(all_rules, options.select, options.ignore)
     model = build_model(document, as_of=options.as_of)
-    result = run(model, chosen, options.rule_options)
+    ctx = Context(model, options.rule_options)
+    result = run(ctx, chosen)
     errors = tuple(RunError("pack-error", f.message, pack=f.pack) for f in failures)
     errors += _collection_stopped(document)
     assessment = Assessment(result.findings, errors + result.errors, result.rules)
@@ -150,7 +152,7 @@ def assess(
         options.select,
         options.ignore,
     )
-    coverage = coverage_rows(model) if any(r.id == COVERAGE_RULE for r in chosen) else []
+    coverage = coverage_rows(ctx) if any(r.id == COVERAGE_RULE for r in chosen) else []
     evidence = build_evidence(model, adjusted.assessment, verdict, info, coverage=coverage)
     adjusted.annotate(evidence)
     return Outcome(evidence, snapshot.dumps(evidence), verdict)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
+    Context,
     KeyVaultRef,
-    Model,
     Options,
     Result,
     ServiceModel,
@@ -69,14 +69,14 @@ def hostnames_unknown(svc: ServiceModel, what: str) -> Iterator[Result]:
         )
 
 
-def uncollected(model: Model, svc: ServiceModel, *collections: str) -> Iterator[Result]:
+def uncollected(ctx: Context, svc: ServiceModel, *collections: str) -> Iterator[Result]:
     """An indeterminate result when a collection a rule needs was not (fully) collected.
 
     ``collections`` are ARM child collection names as the collectors report them in gaps
     (``apis``, ``backends``, ``namedValues``…); the check is what keeps an empty collection
     from being read as "nothing to judge".
     """
-    gaps = model.gaps_about(*collections, subject=svc.id)
+    gaps = ctx.gaps_about(*collections, subject=svc.id)
     if gaps:
         yield indeterminate(
             svc.id,

@@ -7,83 +7,39 @@ document, or per element of it (key: the document's label and the element's line
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from itertools import chain
 
 from mtls_audit.api import (
     POLICY_NEEDS,
     REDACTED,
+    Context,
     DistinguishedNameError,
-    Effective,
     EffectiveNode,
     Layer,
-    Model,
     Pin,
     PinSite,
     PolicyCitation,
     Result,
     ServiceModel,
     document_elements,
-    effective_policies,
     escaped,
     find_placeholders,
     indeterminate,
     not_applicable,
     parse_dn,
-    policy_layers,
-    policy_pins,
     secret_attribute,
 )
 
 from ._common import uncollected
 
-NO_PRODUCT = "no-product"
 
-
-@dataclass(frozen=True, slots=True)
-class PolicySubject:
-    """An API (or one operation) on one product path, with its effective policy."""
-
-    id: str
-    name: str
-    key: str
-    effective: Effective
-
-
-Signature = Callable[[Effective], Hashable]
-"""What a rule judges of an effective policy: operations alike in it are reported together."""
-
-
-def policy_subjects(
-    model: Model, svc: ServiceModel, signature: Signature | None = None
-) -> Iterator[PolicySubject]:
-    """Per API and path (``no-product``, ``product:<name>``): the API when all its operations
-    have the same ``signature`` there (by default, the same effective policy), else each
-    operation."""
-    alike = signature or (lambda effective: effective.key)
-    names = {a.id.lower(): a.display_name for a in svc.apis}
-    names |= {o.id.lower(): o.display_name for o in svc.operations}
-    groups: dict[tuple[str, str], list[tuple[str | None, Effective]]] = {}
-    for path, effective in effective_policies(model, svc).paths():
-        key = NO_PRODUCT if path.product_id is None else f"product:{last_name(path.product_id)}"
-        groups.setdefault((path.api_id, key), []).append((path.operation_id, effective))
-    for (api_id, key), members in groups.items():
-        api_name = names.get(api_id.lower(), last_name(api_id))
-        if len({alike(effective) for _, effective in members}) == 1:
-            yield PolicySubject(api_id, api_name, key, members[0][1])
-            continue
-        for operation_id, effective in members:
-            assert operation_id is not None  # an API without operations has one path
-            name = f"{api_name}/{names.get(operation_id.lower(), last_name(operation_id))}"
-            yield PolicySubject(operation_id, name, key, effective)
-
-
-def policies_uncollected(model: Model, svc: ServiceModel) -> list[Result]:
+def policies_uncollected(ctx: Context, svc: ServiceModel) -> list[Result]:
     """An indeterminate result when the service's policies, or what places them (APIs,
     operations, products and their links, fragments, named values), were not fully collected:
     a policy rule must not pass what it could not read."""
-    return list(uncollected(model, svc, *POLICY_NEEDS))
+    return list(uncollected(ctx, svc, *POLICY_NEEDS))
 
 
 def document_subject(layer: Layer) -> str:
@@ -110,10 +66,10 @@ def is_literal(value: str) -> bool:
 
 
 def authentication_certificates(
-    model: Model, svc: ServiceModel
+    ctx: Context, svc: ServiceModel
 ) -> Iterator[tuple[Layer, EffectiveNode]]:
     """Every ``authentication-certificate`` element written in the service's documents."""
-    for layer in policy_layers(model, svc):
+    for layer in ctx.policy_layers(svc):
         for node in document_elements(layer, "authentication-certificate"):
             yield layer, node
 
@@ -147,11 +103,11 @@ def shown_pin(pin: Pin) -> str:
 
 
 def unreadable_documents(
-    model: Model, svc: ServiceModel, what: str, kinds: tuple[str, ...] = ()
+    ctx: Context, svc: ServiceModel, what: str, kinds: tuple[str, ...] = ()
 ) -> Iterator[Result]:
     """An indeterminate result for each policy document that cannot be read (of the given
     origin kinds, e.g. ``fragment``; all kinds by default)."""
-    for layer in policy_layers(model, svc):
+    for layer in ctx.policy_layers(svc):
         if layer.document is None and (not kinds or layer.origin.kind.value in kinds):
             reason = layer.problem.message if layer.problem else "it cannot be read"
             yield indeterminate(
@@ -164,7 +120,7 @@ def unreadable_documents(
 
 
 def per_service(
-    model: Model,
+    ctx: Context,
     svc: ServiceModel,
     what: str,
     judge: Callable[[ServiceModel], Iterable[Result]],
@@ -178,12 +134,12 @@ def per_service(
     come ``judge(service)``'s results, and when there is none at all the service is not
     applicable with the message ``none`` (``{name}``: the service's name).
     """
-    blocked = policies_uncollected(model, svc)
+    blocked = policies_uncollected(ctx, svc)
     if blocked:
         yield from blocked
         return
     judged = False
-    for result in chain(unreadable_documents(model, svc, what, kinds), judge(svc)):
+    for result in chain(unreadable_documents(ctx, svc, what, kinds), judge(svc)):
         judged = True
         yield result
     if not judged:
@@ -209,7 +165,7 @@ class PinWalk:
 
 
 def judge_pin_sites(
-    model: Model,
+    ctx: Context,
     svc: ServiceModel,
     walk: PinWalk,
     judge: Callable[[str, PinSite, list[Pin]], Result],
@@ -218,7 +174,7 @@ def judge_pin_sites(
     unreadable expression that may hold some, in the frame of :func:`per_service`."""
 
     def sites(svc: ServiceModel) -> Iterator[Result]:
-        for layer, pins in policy_pins(model, svc):
+        for layer, pins in ctx.policy_pins(svc):
             subject = document_subject(layer)
             for site in pins.sites:
                 chosen = [pin for pin in site.pins if walk.chosen(pin)]
@@ -239,4 +195,4 @@ def judge_pin_sites(
                         name=label,
                     )
 
-    return per_service(model, svc, walk.what, sites, walk.none)
+    return per_service(ctx, svc, walk.what, sites, walk.none)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from mtls_audit.analysis import Context
 from mtls_audit.engine.results import Result, Severity, Status, indeterminate, not_applicable
-from mtls_audit.engine.rule import Options, Rule
+from mtls_audit.engine.rule import Rule
 from mtls_audit.frameworks import controls_for
 from mtls_audit.model.build import Model
 
@@ -103,10 +103,11 @@ def evaluate(rule: Rule, ctx: Context) -> Iterator[Result]:
             yield from rule.judge(subject, ctx)
 
 
-def run(model: Model, rules: Sequence[Rule], options: Options) -> Assessment:
+def run(ctx: Context, rules: Sequence[Rule]) -> Assessment:
+    """Every rule over the context's model; the analyses the rules share are made once."""
+    model = ctx.model
     findings: list[Finding] = []
     errors: list[RunError] = []
-    ctx = Context(model, options)
     for rule in rules:
         try:
             results = list(evaluate(rule, ctx))

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 from mtls_audit.api import (
     Context,
-    Model,
     Result,
     Service,
     ServiceModel,
@@ -19,7 +18,7 @@ from mtls_audit.api import (
     rule,
 )
 
-from .._validation import Judged, cite, judged_service, listed
+from .._validation import Judged, judged_service, listed
 
 
 @rule(
@@ -85,10 +84,10 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
             name=name,
         )
     else:
-        yield _judge(ctx.model, svc, list(judged_service(ctx.model, svc, gated=False)))
+        yield _judge(ctx, svc, list(judged_service(ctx, svc, gated=False)))
 
 
-def _judge(model: Model, svc: ServiceModel, items: list[Judged | Result]) -> Result:
+def _judge(ctx: Context, svc: ServiceModel, items: list[Judged | Result]) -> Result:
     name = svc.service.name
     service_level = [i for i in items if isinstance(i, Result)]
     if service_level:
@@ -118,7 +117,7 @@ def _judge(model: Model, svc: ServiceModel, items: list[Judged | Result]) -> Res
             f"{name}: {listed(chain)} verify the chain, and {len(cas)} CA certificate(s) are "
             "uploaded.",
             store,
-            *cite(model, chain),
+            *ctx.cite_all(chain),
             name=name,
         )
     return failed(
@@ -126,6 +125,6 @@ def _judge(model: Model, svc: ServiceModel, items: list[Judged | Result]) -> Res
         f"{name}: {listed(chain)} verify the chain, but no CA certificate is uploaded: privately "
         "issued client certificates cannot chain to a trusted root.",
         store,
-        *cite(model, chain),
+        *ctx.cite_all(chain),
         name=name,
     )

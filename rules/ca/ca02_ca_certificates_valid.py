@@ -85,7 +85,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
                 name=label,
             )
             continue
-        days = days_left(expiry, ctx.model.as_of)
+        days = days_left(expiry, ctx.as_of)
         level = expiry_level(days, ctx.options)
         message = f"{label} ({ca.store_name or 'store unknown'}) {describe_days(days)}."
         if level == "expired":

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 from mtls_audit.api import (
     Context,
-    Model,
     Outcome,
     Result,
     Service,
@@ -20,7 +19,7 @@ from mtls_audit.api import (
     rule,
 )
 
-from .._validation import Judged, cite, judged_service
+from .._validation import Judged, judged_service
 
 
 @rule(
@@ -89,10 +88,10 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
             name=name,
         )
     else:
-        yield _judge(ctx.model, svc, list(judged_service(ctx.model, svc)))
+        yield _judge(ctx, svc, list(judged_service(ctx, svc)))
 
 
-def _judge(model: Model, svc: ServiceModel, items: list[Judged | Result]) -> Result:
+def _judge(ctx: Context, svc: ServiceModel, items: list[Judged | Result]) -> Result:
     name = svc.service.name
     service_level = [i for i in items if isinstance(i, Result)]
     if service_level:
@@ -121,8 +120,8 @@ def _judge(model: Model, svc: ServiceModel, items: list[Judged | Result]) -> Res
             if node is not None
         ]
         evidence = [
-            *cite(model, through),
-            *(e for item in open_ for e in item.coverage(model).evidence),
+            *ctx.cite_all(through),
+            *(e for item in open_ for e in item.coverage.evidence),
         ]
         return failed(
             svc.id,
@@ -143,7 +142,7 @@ def _judge(model: Model, svc: ServiceModel, items: list[Judged | Result]) -> Res
         svc.id,
         f"{name}: every API rejects a request without a client certificate, so the built-in "
         "hostname bypasses nothing.",
-        *cite(model, stops),
+        *ctx.cite_all(stops),
         name=name,
     )
 

@@ -108,7 +108,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
             if not same(source, "Managed"):
                 unknown.append("the certificate's expiry is not in the snapshot")
         else:
-            days = days_left(expiry, ctx.model.as_of)
+            days = days_left(expiry, ctx.as_of)
             level = expiry_level(days, ctx.options)
             if level == "expired":
                 severity = Severity.HIGH
@@ -140,11 +140,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
                 svc.id,
                 f"{label}: certificate from "
                 f"{'Key Vault' if host.key_vault_id else 'APIM (managed)'}, "
-                + (
-                    describe_days(days_left(expiry, ctx.model.as_of))
-                    if expiry
-                    else "renewed by APIM"
-                )
+                + (describe_days(days_left(expiry, ctx.as_of)) if expiry else "renewed by APIM")
                 + ".",
                 host.view.cite("keyVaultId"),
                 key=key,

@@ -68,7 +68,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     for gateway in svc.gateways:
         hosts = [h for h in svc.gateway_hostnames if h.gateway_id.lower() == gateway.id.lower()]
         if not hosts:
-            if ctx.model.gaps_about(subject=gateway.id):
+            if ctx.gaps_about(subject=gateway.id):
                 yield indeterminate(
                     gateway.id,
                     f"Self-hosted gateway {gateway.name}: its "

@@ -75,11 +75,11 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    for item in judged_service(ctx.model, svc):
+    for item in judged_service(ctx, svc):
         if isinstance(item, Result):
             yield item
             continue
-        found = item.coverage(ctx.model)
+        found = item.coverage
         if found.verdict == "validated":
             yield item.passed(f"the client certificate is {found.reason}.", *found.evidence)
         elif found.verdict == "indeterminate":

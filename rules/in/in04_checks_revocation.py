@@ -58,7 +58,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
         https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509certificate2.verify
     """
-    for item in judged_service(ctx.model, svc):
+    for item in judged_service(ctx, svc):
         yield item if isinstance(item, Result) else _judge(item)
 
 

@@ -76,7 +76,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509certificate2.thumbprint
     """
-    yield from judge_pin_sites(ctx.model, svc, _WALK, _judge)
+    yield from judge_pin_sites(ctx, svc, _WALK, _judge)
 
 
 _WALK = PinWalk(

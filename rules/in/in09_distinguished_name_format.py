@@ -99,7 +99,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     known = _Known.of(ctx.certificate_inventory)
     yield from judge_pin_sites(
-        ctx.model, svc, _WALK, lambda subject, site, pins: _judge(subject, site, pins, known)
+        ctx, svc, _WALK, lambda subject, site, pins: _judge(subject, site, pins, known)
     )
 
 

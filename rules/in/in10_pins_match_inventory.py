@@ -11,7 +11,6 @@ from mtls_audit.api import (
     Context,
     Evidence,
     InventoryCertificate,
-    Model,
     Pin,
     PinField,
     PinSite,
@@ -105,10 +104,10 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         none="No policy of {name} pins a thumbprint or an issuer.",
     )
     yield from judge_pin_sites(
-        ctx.model,
+        ctx,
         svc,
         walk,
-        lambda subject, site, pins: _judge(ctx.model, subject, site, pins, known),
+        lambda subject, site, pins: _judge(ctx, subject, site, pins, known),
     )
 
 
@@ -188,7 +187,7 @@ def _hex(thumbprint: str) -> str:
     return _NOT_HEX.sub("", thumbprint).upper()
 
 
-def _judge(model: Model, subject: str, site: PinSite, pins: list[Pin], known: _Inventory) -> Result:
+def _judge(ctx: Context, subject: str, site: PinSite, pins: list[Pin], known: _Inventory) -> Result:
     label = site.origin.label
     where = f"{label} line {site.line}"
     evidence: list[Evidence] = [PolicyCitation(*site.place())]
@@ -206,7 +205,7 @@ def _judge(model: Model, subject: str, site: PinSite, pins: list[Pin], known: _I
         if why := known.wrong_kind(pin):
             wrong.append(why)
             continue
-        dated = [(cert, days_left(cert.expiry, model.as_of)) for cert in found if cert.expiry]
+        dated = [(cert, days_left(cert.expiry, ctx.as_of)) for cert in found if cert.expiry]
         alive = [cert for cert, days in dated if days >= 0]
         if alive:
             valid.append(f"{shown_pin(pin)} matches {_names(alive)}")

@@ -8,17 +8,14 @@ from mtls_audit.api import (
     Context,
     Effective,
     Layer,
-    Model,
     PinSite,
     PolicyCitation,
     Result,
     Service,
     ServiceModel,
     Severity,
-    effective_policies,
     failed,
     passed,
-    policy_pins,
     rule,
 )
 
@@ -76,8 +73,8 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
 
     def judged(svc: ServiceModel) -> Iterator[Result]:
-        apis_of = _apis_by_element(ctx.model, svc)
-        for layer, pins in policy_pins(ctx.model, svc):
+        apis_of = _apis_by_element(ctx, svc)
+        for layer, pins in ctx.policy_pins(svc):
             if layer.origin.kind.value not in _SHARED_KINDS:
                 continue
             sites = [s for s in pins.sites if any(p.field.is_thumbprint for p in s.pins)]
@@ -85,7 +82,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
                 yield _judge(layer, sites, apis_of)
 
     yield from per_service(
-        ctx.model,
+        ctx,
         svc,
         "thumbprint pins",
         judged,
@@ -115,12 +112,12 @@ def _judge(layer: Layer, sites: list[PinSite], apis_of: dict[int, set[str]]) -> 
     return passed(subject, f"{label} hard-codes thumbprints but {reach}.", *cites, name=label)
 
 
-def _apis_by_element(model: Model, svc: ServiceModel) -> dict[int, set[str]]:
+def _apis_by_element(ctx: Context, svc: ServiceModel) -> dict[int, set[str]]:
     """The APIs whose effective policy (on some path) contains each parsed element, by the
     element's identity."""
     found: dict[int, set[str]] = {}
     seen: dict[str, set[int]] = {}
-    for path, effective in effective_policies(model, svc).paths():
+    for path, effective in ctx.effective_policies(svc).paths():
         elements = seen.get(effective.key)
         if elements is None:
             elements = seen[effective.key] = _elements(effective)

@@ -11,18 +11,15 @@ from mtls_audit.api import (
     EffectiveNode,
     EffectiveSection,
     Layer,
-    Model,
     PolicyCitation,
     Result,
     Service,
     ServiceModel,
     Severity,
     document_elements,
-    effective_policies,
     failed,
     indeterminate,
     passed,
-    policy_layers,
     rule,
 )
 
@@ -87,13 +84,13 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
 
     def judged(svc: ServiceModel) -> Iterator[Result]:
-        parents = _parents(ctx.model, svc)
-        for layer in policy_layers(ctx.model, svc):
+        parents = _parents(ctx, svc)
+        for layer in ctx.policy_layers(svc):
             if layer.document is not None and layer.origin.kind.value in _SCOPES:
                 yield _judge(layer, parents.get(layer.origin.resource_id.lower(), []))
 
     yield from per_service(
-        ctx.model,
+        ctx,
         svc,
         "<base/> inheritance",
         judged,
@@ -102,11 +99,11 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     )
 
 
-def _parents(model: Model, svc: ServiceModel) -> dict[str, list[EffectiveSection]]:
+def _parents(ctx: Context, svc: ServiceModel) -> dict[str, list[EffectiveSection]]:
     """For each policy document, the effective inbound sections it sits on (one per path)."""
     found: dict[str, list[EffectiveSection]] = {}
     done: set[str] = set()
-    for _path, effective in effective_policies(model, svc).paths():
+    for _path, effective in ctx.effective_policies(svc).paths():
         current: Effective | None = effective
         while current is not None and current.parent is not None and current.key not in done:
             done.add(current.key)

@@ -70,7 +70,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     found: dict[str, int] = {}
     services: dict[str, ServiceModel] = {}
-    for item in judged_service(ctx.model, svc, gated=False):
+    for item in judged_service(ctx, svc, gated=False):
         if isinstance(item, Result):
             yield item
             continue

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from mtls_audit.api import (
     AccessVerdict,
     Citation,
+    Context,
     IdentityStatus,
-    Model,
     Result,
     ServiceModel,
     VaultUse,
@@ -19,10 +19,10 @@ from mtls_audit.api import (
     vault_uses,
 )
 
-Judge = Callable[[Model, ServiceModel, VaultUse], Result]
+Judge = Callable[[Context, ServiceModel, VaultUse], Result]
 
 
-def each_use(model: Model, svc: ServiceModel, judge: Judge) -> Iterator[Result]:
+def each_use(ctx: Context, svc: ServiceModel, judge: Judge) -> Iterator[Result]:
     """One result per (vault, identity) of the service; N/A for a service without references."""
     uses = vault_uses(svc)
     if not uses:
@@ -30,7 +30,7 @@ def each_use(model: Model, svc: ServiceModel, judge: Judge) -> Iterator[Result]:
             svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
         )
     for use in uses:
-        yield judge(model, svc, use)
+        yield judge(ctx, svc, use)
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Access:
     evidence: tuple[Citation, ...]
 
 
-def judge_access(model: Model, svc: ServiceModel, use: VaultUse) -> Access:
+def judge_access(ctx: Context, svc: ServiceModel, use: VaultUse) -> Access:
     """Judge a use whose identity is not missing (the rules decide what a missing one means)."""
     identity = use.identity
     evidence = tuple(ref.cite() for ref in use.refs) + identity.evidence
@@ -58,9 +58,9 @@ def judge_access(model: Model, svc: ServiceModel, use: VaultUse) -> Access:
             evidence,
         )
     verdict = vault_access(
-        model, identity.principal_id, use.vault_url, secrets=use.secrets, service_id=svc.id
+        ctx.model, identity.principal_id, use.vault_url, secrets=use.secrets, service_id=svc.id
     )
-    return Access(verdict, "", evidence + access_evidence(model, use.vault_url, verdict))
+    return Access(verdict, "", evidence + access_evidence(ctx.model, use.vault_url, verdict))
 
 
 def used_for(use: VaultUse) -> str:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from mtls_audit.api import (
     Context,
     IdentityStatus,
-    Model,
     Result,
     Service,
     ServiceModel,
@@ -74,10 +73,10 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-use-managed-service-identity
         https://learn.microsoft.com/azure/key-vault/general/rbac-guide
     """
-    return each_use(ctx.model, svc, _judge)
+    return each_use(ctx, svc, _judge)
 
 
-def _judge(model: Model, svc: ServiceModel, use: VaultUse) -> Result:
+def _judge(ctx: Context, svc: ServiceModel, use: VaultUse) -> Result:
     vault = use.shown_vault
     where = f"(used by the {used_for(use)})"
     if use.identity.status is IdentityStatus.MISSING:
@@ -89,7 +88,7 @@ def _judge(model: Model, svc: ServiceModel, use: VaultUse) -> Result:
             key=use.key,
             name=use.label,
         )
-    access = judge_access(model, svc, use)
+    access = judge_access(ctx, svc, use)
     verdict = access.verdict
     who = use.identity.description
     if verdict is None or verdict.can_read_secrets is None:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from mtls_audit.api import (
     Context,
     IdentityStatus,
-    Model,
     Result,
     Service,
     ServiceModel,
@@ -72,10 +71,10 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/key-vault/general/rbac-guide
         https://learn.microsoft.com/azure/key-vault/general/security-features
     """
-    return each_use(ctx.model, svc, _judge)
+    return each_use(ctx, svc, _judge)
 
 
-def _judge(model: Model, svc: ServiceModel, use: VaultUse) -> Result:
+def _judge(ctx: Context, svc: ServiceModel, use: VaultUse) -> Result:
     vault = use.shown_vault
     where = f"(used by the {used_for(use)})"
     who = use.identity.description
@@ -88,7 +87,7 @@ def _judge(model: Model, svc: ServiceModel, use: VaultUse) -> Result:
             key=use.key,
             name=use.label,
         )
-    access = judge_access(model, svc, use)
+    access = judge_access(ctx, svc, use)
     verdict = access.verdict
     if verdict is None or verdict.over_privileged is None:
         why = access.unjudged or " ".join(verdict.unknowns if verdict else ())

@@ -113,11 +113,11 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
             else:
                 yield vault_unknown(ref, "so the Key Vault certificate behind it cannot be judged")
     for (url, name), use in uses.items():
-        yield _judge(model, url, name, use)
+        yield _judge(ctx, url, name, use)
 
 
-def _judge(model: Model, url: str, name: str, use: _Use) -> Result:
-    kvc = keyvault_certificate(model, use.secret_url)
+def _judge(ctx: Context, url: str, name: str, use: _Use) -> Result:
+    kvc = keyvault_certificate(ctx.model, use.secret_url)
     if kvc is None:
         return indeterminate(
             f"{url}/certificates/{name}",

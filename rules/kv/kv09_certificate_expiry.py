@@ -77,7 +77,7 @@ def judge(cert: InventoryCertificate, ctx: Context) -> Iterator[Result]:
             name=cert.name,
         )
         return
-    days = days_left(cert.expiry, ctx.model.as_of)
+    days = days_left(cert.expiry, ctx.as_of)
     level = expiry_level(days, ctx.options)
     message = f"{label} {describe_days(days)} ({cert.expiry:%Y-%m-%d})."
     if level is None:

@@ -70,7 +70,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/api-management-policy-expressions
     """
-    yield from judge_writes(ctx.model, svc, "client certificate details", _carries)
+    yield from judge_writes(ctx, svc, "client certificate details", _carries)
 
 
 def _carries(write: ResponseWrite) -> str | None:

@@ -68,7 +68,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-error-handling-policies
     """
     yield from judge_writes(
-        ctx.model, svc, "error details (context.LastError)", _carries, frozenset({"on-error"})
+        ctx, svc, "error details (context.LastError)", _carries, frozenset({"on-error"})
     )
 
 

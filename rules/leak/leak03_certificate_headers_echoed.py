@@ -70,7 +70,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/application-gateway/mutual-authentication-overview
         https://learn.microsoft.com/azure/api-management/set-header-policy
     """
-    yield from judge_writes(ctx.model, svc, "certificate headers or debug headers", _carries)
+    yield from judge_writes(ctx, svc, "certificate headers or debug headers", _carries)
 
 
 def _carries(write: ResponseWrite) -> str | None:

@@ -9,7 +9,6 @@ from mtls_audit.api import (
     Backend,
     Context,
     Evidence,
-    Model,
     PolicyCitation,
     Result,
     Service,
@@ -23,7 +22,6 @@ from mtls_audit.api import (
     is_unresolved,
     not_applicable,
     passed,
-    policy_layers,
     rule,
     url_scheme,
 )
@@ -149,7 +147,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
                 api.props.get("serviceUrl"),
                 api.props.cite("serviceUrl"),
             )
-    for result in _policy_urls(ctx.model, svc):
+    for result in _policy_urls(ctx, svc):
         judged += 1
         yield result
     if not judged:
@@ -161,14 +159,14 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         )
 
 
-def _policy_urls(model: Model, svc: ServiceModel) -> Iterator[Result]:
+def _policy_urls(ctx: Context, svc: ServiceModel) -> Iterator[Result]:
     """Every ``set-backend-service base-url`` written in a policy or fragment."""
-    blocked = policies_uncollected(model, svc)
+    blocked = policies_uncollected(ctx, svc)
     if blocked:
         yield from blocked
         return
-    yield from unreadable_documents(model, svc, "set-backend-service URLs")
-    for layer in policy_layers(model, svc):
+    yield from unreadable_documents(ctx, svc, "set-backend-service URLs")
+    for layer in ctx.policy_layers(svc):
         for node in document_elements(layer, "set-backend-service"):
             url = node.attr("base-url")
             if url is not None:

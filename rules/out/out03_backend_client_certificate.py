@@ -12,7 +12,6 @@ from mtls_audit.api import (
     Effective,
     EffectiveNode,
     Evidence,
-    Model,
     PolicyCitation,
     Result,
     Service,
@@ -27,7 +26,7 @@ from mtls_audit.api import (
     same,
 )
 
-from .._policy import policies_uncollected, policy_subjects, redacted_place
+from .._policy import policies_uncollected, redacted_place
 
 _FIELDS = ("certificateIds", "certificate")
 
@@ -86,7 +85,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates
     """
-    judged = list(_judge_policies(ctx.model, svc))
+    judged = list(_judge_policies(ctx, svc))
     if not svc.backends and not judged:
         yield not_applicable(
             svc.id,
@@ -190,9 +189,9 @@ class _Forwarding:
         return places, self.routed, self.problems
 
 
-def _judge_policies(model: Model, svc: ServiceModel) -> Iterator[Result]:
+def _judge_policies(ctx: Context, svc: ServiceModel) -> Iterator[Result]:
     """The APIs whose effective inbound policy forwards to a URL."""
-    blocked = policies_uncollected(model, svc)
+    blocked = policies_uncollected(ctx, svc)
     if blocked:
         yield from blocked
         return
@@ -205,7 +204,7 @@ def _judge_policies(model: Model, svc: ServiceModel) -> Iterator[Result]:
         return found
 
     apis = {api.id.lower(): api for api in svc.apis}
-    for subject in policy_subjects(model, svc, lambda e: forwarding(e).signature()):
+    for subject in ctx.api_paths(svc, lambda e: forwarding(e).signature()):
         api_id = subject.id.lower().split("/operations/")[0]
         found = forwarding(subject.effective)
         result = _judge_forwarding(subject.id, subject.name, subject.key, found, apis.get(api_id))

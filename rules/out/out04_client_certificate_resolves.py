@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from mtls_audit.api import (
     BackendCertificate,
     Context,
-    Model,
     Result,
     Service,
     ServiceModel,
@@ -73,12 +72,12 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
             f"No backend entity of {svc.service.name} names a client certificate.",
             name=svc.service.name,
         )
-    collected = not ctx.model.gaps_about("certificates", subject=svc.id)
+    collected = not ctx.gaps_about("certificates", subject=svc.id)
     for use in uses:
-        yield _judge(ctx.model, use, collected)
+        yield _judge(ctx, use, collected)
 
 
-def _judge(model: Model, use: BackendCertificate, collected: bool) -> Result:
+def _judge(ctx: Context, use: BackendCertificate, collected: bool) -> Result:
     backend, ref = use.backend, use.reference
     what = "thumbprint " if use.by_thumbprint else ""
     label = f"Backend {backend.name}: client certificate {what}{ref}"
@@ -97,7 +96,7 @@ def _judge(model: Model, use: BackendCertificate, collected: bool) -> Result:
     if cert.expiry is None:
         message = f"{label} resolves to {cert.name}, whose expiry date is not in the snapshot."
         return indeterminate(backend.id, message, *evidence, key=ref, name=backend.name)
-    days = days_left(cert.expiry, model.as_of)
+    days = days_left(cert.expiry, ctx.as_of)
     if days < 0:
         message = f"{label} resolves to {cert.name}, which expired {-days} day(s) ago."
         return failed(backend.id, message, *evidence, key=ref, name=backend.name)

@@ -10,7 +10,6 @@ from mtls_audit.api import (
     Context,
     EffectiveNode,
     Evidence,
-    Model,
     PolicyCitation,
     Result,
     Service,
@@ -93,7 +92,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates
     """
     uses = backend_certificates(svc)
-    in_policy = list(_judge_policies(ctx.model, svc))
+    in_policy = list(_judge_policies(ctx, svc))
     if not uses and not in_policy:
         yield not_applicable(
             svc.id,
@@ -142,14 +141,14 @@ def _kept_in_vault(
     return failed(subject, message, *cites, key=key, name=name)
 
 
-def _judge_policies(model: Model, svc: ServiceModel) -> Iterator[Result]:
+def _judge_policies(ctx: Context, svc: ServiceModel) -> Iterator[Result]:
     """Each ``authentication-certificate`` element of the service's policies."""
-    blocked = policies_uncollected(model, svc)
+    blocked = policies_uncollected(ctx, svc)
     if blocked:
         yield from blocked
         return
-    yield from unreadable_documents(model, svc, "authentication-certificate elements")
-    for layer, node in authentication_certificates(model, svc):
+    yield from unreadable_documents(ctx, svc, "authentication-certificate elements")
+    for layer, node in authentication_certificates(ctx, svc):
         label = layer.origin.label
         subject = document_subject(layer)
         where = f"{label} authentication-certificate (line {node.line})"

@@ -73,12 +73,12 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
 
     def judged(svc: ServiceModel) -> Iterator[Result]:
-        for layer, node in authentication_certificates(ctx.model, svc):
+        for layer, node in authentication_certificates(ctx, svc):
             if node.attr("body") is None:
                 yield _judge(svc, layer, node)
 
     yield from per_service(
-        ctx.model,
+        ctx,
         svc,
         "authentication-certificate elements",
         judged,

@@ -10,7 +10,7 @@ import pytest
 
 from mtls_audit.engine import packs
 from mtls_audit.engine.packs import discover, load_directory
-from mtls_audit.engine.rule import Options
+from mtls_audit.engine.rule import Context, Options
 from mtls_audit.engine.runner import gate, run
 from mtls_audit.model import build_model
 from tests.rules.builder import snapshot
@@ -90,7 +90,7 @@ def test_raising_rule_becomes_indeterminate_and_an_error(tmp_path: Path) -> None
     (tmp_path / "raiser" / "r.py").write_text(RAISING_RULE)
     pack = load_directory(tmp_path / "raiser", "raiser")
     model = build_model(snapshot())
-    assessment = run(model, pack.rules, Options())
+    assessment = run(Context(model, Options()), pack.rules)
     assert [f.status.value for f in assessment.findings] == ["indeterminate"]
     assert "KeyError" in assessment.errors[0].message
     assert gate(assessment, None, gaps=0).exit_code == 3
@@ -120,12 +120,12 @@ def test_a_need_not_collected_is_indeterminate_without_calling_the_rule(tmp_path
     [rule] = load_directory(tmp_path / "needy", "needy").rules
     service_id = snapshot()["resources"][0]["id"]
     gap = {"kind": "forbidden", "what": "backends", "subject": service_id, "message": "403 No"}
-    assessment = run(build_model(snapshot(gaps=[gap])), [rule], Options())
+    assessment = run(Context(build_model(snapshot(gaps=[gap]))), [rule])
     calls: list[str] = sys.modules[rule.judge.__module__].CALLS
     [finding] = assessment.findings
     assert finding.status.value == "indeterminate"
     assert "backends could not be collected completely (403 No)" in finding.result.message
     assert calls == []
-    judged = run(build_model(snapshot()), [rule], Options())
+    judged = run(Context(build_model(snapshot())), [rule])
     assert [f.status.value for f in judged.findings] == ["pass"]
     assert calls == [service_id]

@@ -12,7 +12,7 @@ import pytest
 
 from mtls_audit import snapshot
 from mtls_audit.engine.packs import discover
-from mtls_audit.engine.rule import Options
+from mtls_audit.engine.rule import Context, Options
 from mtls_audit.engine.runner import run
 from mtls_audit.errors import PolicyParseError
 from mtls_audit.model import build_model
@@ -167,7 +167,7 @@ def _verdicts(document: dict[str, Any]) -> set[tuple[str, str, str, str, str]]:
     assert not failures
     rules = [rule for pack in packs for rule in pack.rules]
     model = build_model(document, as_of=datetime(2026, 11, 20, tzinfo=UTC))
-    assessment = run(model, rules, Options())
+    assessment = run(Context(model, Options()), rules)
     assert not assessment.errors
     return {
         (f.rule.id, f.result.subject, f.status.value, f.severity.value, f.fingerprint)

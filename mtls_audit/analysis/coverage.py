@@ -1,4 +1,4 @@
-"""Client-certificate validation per API, operation and product path, computed once per model.
+"""Client-certificate validation per API, operation and product path, computed once per run.
 
 :func:`inbound_verdict` memoises the analysis of each effective inbound policy (by
 ``Effective.key``); :func:`path_coverage` turns a verdict into the coverage verdict of one path
@@ -10,12 +10,12 @@ inbound, a guarding condition); :func:`coverage_rows` is the evidence's ``covera
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mtls_audit.analysis.policies import effective_policies
 from mtls_audit.model import ids
-from mtls_audit.model.build import Model, ServiceModel
+from mtls_audit.model.build import ServiceModel
 from mtls_audit.model.cite import Evidence, PolicyCitation
-from mtls_audit.model.policies import effective_policies
 from mtls_audit.model.service import Tier
 from mtls_audit.policy.effective import Effective, PolicyPath
 from mtls_audit.policy.effective_tree import EffectiveNode, OriginKind
@@ -28,6 +28,9 @@ from mtls_audit.policy.inbound import (
     outside_inbound,
 )
 
+if TYPE_CHECKING:
+    from mtls_audit.analysis.context import Context
+
 VALIDATED = "validated"
 BYPASS = "bypass"
 NOT_VALIDATED = "not-validated"
@@ -35,12 +38,12 @@ INDETERMINATE = "indeterminate"
 _KEY_KINDS = (FailureKind.UNTRUSTED, FailureKind.WRONG_THUMBPRINT, FailureKind.WRONG_NAME)
 
 
-def inbound_verdict(model: Model, svc: ServiceModel, effective: Effective) -> InboundVerdict:
+def inbound_verdict(ctx: Context, svc: ServiceModel, effective: Effective) -> InboundVerdict:
     """The certificate verdict of an effective policy's inbound section (memoised)."""
-    analysers: dict[str, InboundAnalyser] = model.memo.setdefault("inbound-analysers", {})
+    analysers = ctx.memo.analysers
     analyser = analysers.get(ids.key(svc.id))
     if analyser is None:
-        named_values = effective_policies(model, svc).named_values
+        named_values = effective_policies(ctx, svc).named_values
         analyser = analysers[ids.key(svc.id)] = InboundAnalyser(named_values)
     return analyser.verdict(effective)
 
@@ -64,9 +67,9 @@ def requests_client_certificates(svc: ServiceModel) -> bool | None:
     return None
 
 
-def policy_citation(model: Model, node: EffectiveNode) -> PolicyCitation:
+def policy_citation(ctx: Context, node: EffectiveNode) -> PolicyCitation:
     """``PolicyCitation(*node.place())``, built once per element and document."""
-    cache: dict[tuple[int, int], PolicyCitation] = model.memo.setdefault("policy-citations", {})
+    cache = ctx.memo.citations
     key = (id(node.node), id(node.origin))
     found = cache.get(key)
     if found is None:
@@ -95,7 +98,7 @@ _NOT_REQUESTED = PathCoverage(
 
 
 def path_coverage(
-    model: Model,
+    ctx: Context,
     svc: ServiceModel,
     effective: Effective,
     api_id: str,
@@ -104,31 +107,31 @@ def path_coverage(
 ) -> PathCoverage:
     """The coverage verdict of one path (memoised: by verdict where the verdict alone decides,
     else by path)."""
-    requested: dict[str, bool | None] = model.memo.setdefault("client-certificates", {})
+    requested = ctx.memo.requested
     if svc.id not in requested:
         requested[svc.id] = requests_client_certificates(svc)
     if requested[svc.id] is False:
         return _NOT_REQUESTED
-    verdict = inbound_verdict(model, svc, effective)
-    by_verdict: dict[int, PathCoverage | None] = model.memo.setdefault("verdict-coverage", {})
+    verdict = inbound_verdict(ctx, svc, effective)
+    by_verdict = ctx.memo.verdict_coverage
     if id(verdict) not in by_verdict:
-        by_verdict[id(verdict)] = _from_verdict(model, verdict)
+        by_verdict[id(verdict)] = _from_verdict(ctx, verdict)
     found = by_verdict[id(verdict)]
     if found is not None:
         return found
-    by_path: dict[tuple[str, ...], PathCoverage] = model.memo.setdefault("path-coverage", {})
+    by_path = ctx.memo.path_coverage
     key = (effective.key, ids.key(api_id), ids.key(operation_id or ""), ids.key(product_id or ""))
     found = by_path.get(key)
     if found is None:
         found = by_path[key] = _not_validated(
-            model, svc, effective, verdict, api_id, operation_id, product_id
+            ctx, svc, effective, verdict, api_id, operation_id, product_id
         )
     return found
 
 
-def _from_verdict(model: Model, verdict: InboundVerdict) -> PathCoverage | None:
+def _from_verdict(ctx: Context, verdict: InboundVerdict) -> PathCoverage | None:
     """The coverage the verdict alone decides; None when the reason depends on the path."""
-    checks = tuple(policy_citation(model, node) for node in verdict.checks)
+    checks = tuple(policy_citation(ctx, node) for node in verdict.checks)
     if verdict.problems:
         return PathCoverage(INDETERMINATE, "; ".join(verdict.problems), checks)
     missing = verdict[FailureKind.MISSING]
@@ -140,17 +143,17 @@ def _from_verdict(model: Model, verdict: InboundVerdict) -> PathCoverage | None:
             NOT_VALIDATED,
             f"the policy checks a certificate read from the {header} request header, not the "
             "TLS client certificate",
-            tuple(policy_citation(model, r.node) for r in verdict.header_reads),
+            tuple(policy_citation(ctx, r.node) for r in verdict.header_reads),
         )
     if verdict.authenticates:
-        return _judged(model, verdict, checks)
+        return _judged(ctx, verdict, checks)
     undecided = verdict.undecided()
     if undecided:
         return PathCoverage(INDETERMINATE, f"it cannot be decided: {undecided[0].reason}", checks)
     return None
 
 
-def _judged(model: Model, verdict: InboundVerdict, checks: tuple[Evidence, ...]) -> PathCoverage:
+def _judged(ctx: Context, verdict: InboundVerdict, checks: tuple[Evidence, ...]) -> PathCoverage:
     key = [verdict[FailureKind.MISSING]] + [
         verdict[kind] for kind in _KEY_KINDS if verdict[kind].tested
     ]
@@ -162,7 +165,7 @@ def _judged(model: Model, verdict: InboundVerdict, checks: tuple[Evidence, ...])
         condition = guarded[0].conditions[0] if guarded[0].conditions else None
         where = f" ({at(condition.node)})" if condition and condition.node else ""
         named = f"`{condition.text}`{where}" if condition else "a condition of the request"
-        evidence = (policy_citation(model, condition.node),) if condition and condition.node else ()
+        evidence = (policy_citation(ctx, condition.node),) if condition and condition.node else ()
         return PathCoverage(
             BYPASS,
             f"validation is guarded by the condition {named}: {guarded[0].counterexample}",
@@ -176,7 +179,7 @@ def _judged(model: Model, verdict: InboundVerdict, checks: tuple[Evidence, ...])
 
 
 def _not_validated(
-    model: Model,
+    ctx: Context,
     svc: ServiceModel,
     effective: Effective,
     verdict: InboundVerdict,
@@ -194,11 +197,11 @@ def _not_validated(
                 f"the <{lost.tag}> at {at(lost)} is not applied",
                 (
                     PolicyCitation(*dropped.place()),
-                    *(policy_citation(model, n) for n in dropped.checks),
+                    *(policy_citation(ctx, n) for n in dropped.checks),
                 ),
             )
     if product_id is None:
-        found = _product_validation(model, svc, api_id, operation_id)
+        found = _product_validation(ctx, svc, api_id, operation_id)
         if found is not None:
             product, node = found
             return PathCoverage(
@@ -206,7 +209,7 @@ def _not_validated(
                 f"validation exists only at product scope (<{node.tag}> at {at(node)}): it is "
                 f"not applied for all-APIs or API-scoped subscriptions, nor without one "
                 f"(product {ids.last_name(product)})",
-                (policy_citation(model, node),),
+                (policy_citation(ctx, node),),
             )
     elsewhere = outside_inbound(effective)
     if elsewhere:
@@ -215,25 +218,25 @@ def _not_validated(
             NOT_VALIDATED,
             f"validation sits in {node.origin.label}'s <{section}> (<{node.tag}> at {at(node)}), "
             "not in inbound: the request has reached the backend or failed before it runs",
-            tuple(policy_citation(model, n) for _, n in elsewhere),
+            tuple(policy_citation(ctx, n) for _, n in elsewhere),
         )
     if verdict.checks:
         shown = ", ".join(f"<{n.tag}> ({at(n)})" for n in verdict.checks[:3])
         return PathCoverage(
             NOT_VALIDATED,
             f"the certificate checks ({shown}) test neither the chain nor the identity",
-            tuple(policy_citation(model, n) for n in verdict.checks),
+            tuple(policy_citation(ctx, n) for n in verdict.checks),
         )
     return PathCoverage(NOT_VALIDATED, "no validation anywhere in the effective inbound policy")
 
 
 def _product_validation(
-    model: Model, svc: ServiceModel, api_id: str, operation_id: str | None
+    ctx: Context, svc: ServiceModel, api_id: str, operation_id: str | None
 ) -> tuple[str, EffectiveNode] | None:
     """A product of the API whose path validates with a product-scope element."""
-    policies = effective_policies(model, svc)
+    policies = effective_policies(ctx, svc)
     for product in policies.products_of(api_id):
-        verdict = inbound_verdict(model, svc, policies.effective(api_id, operation_id, product))
+        verdict = inbound_verdict(ctx, svc, policies.effective(api_id, operation_id, product))
         if not verdict.authenticates:
             continue
         own = [n for n in verdict.checks if n.origin.kind is OriginKind.PRODUCT]
@@ -242,13 +245,13 @@ def _product_validation(
     return None
 
 
-def coverage_rows(model: Model) -> list[dict[str, Any]]:
+def coverage_rows(ctx: Context) -> list[dict[str, Any]]:
     """The evidence's ``coverage``: one row per service, API, operation and product path."""
     rows: list[dict[str, Any]] = []
-    for svc in model.services:
-        for path, effective in effective_policies(model, svc).paths():
+    for svc in ctx.model.services:
+        for path, effective in effective_policies(ctx, svc).paths():
             found = path_coverage(
-                model, svc, effective, path.api_id, path.operation_id, path.product_id
+                ctx, svc, effective, path.api_id, path.operation_id, path.product_id
             )
             rows.append(_row(svc, path, found))
     return rows

@@ -2,24 +2,29 @@
 
 Rules that judge what a document says (a literal's format, a missing ``<base/>``) read the
 documents themselves rather than the effective trees, so that a document no request reaches is
-judged too. The documents are the effective machinery's layers (parsed once per model).
+judged too. The documents are the effective machinery's layers (parsed once per run).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from mtls_audit.analysis.policies import effective_policies
 from mtls_audit.model import ids
-from mtls_audit.model.build import Model, ServiceModel
-from mtls_audit.model.policies import effective_policies
+from mtls_audit.model.build import ServiceModel
 from mtls_audit.policy.effective import workspace_of
 from mtls_audit.policy.effective_merge import Layer
 from mtls_audit.policy.effective_tree import EffectiveNode, Origin, OriginKind
 from mtls_audit.policy.pins import DocumentPins, document_pins
 from mtls_audit.policy.tree import Node
 
+if TYPE_CHECKING:
+    from mtls_audit.analysis.context import Context
 
-def policy_layers(model: Model, svc: ServiceModel) -> tuple[Layer, ...]:
+
+def policy_layers(ctx: Context, svc: ServiceModel) -> tuple[Layer, ...]:
     """The service's policy documents (every scope, then every fragment), as parsed layers."""
-    effective = effective_policies(model, svc)
+    effective = effective_policies(ctx, svc)
     layers = [
         effective.layer_at(policy.scope_id, OriginKind(policy.scope.value))
         for policy in svc.policies
@@ -31,17 +36,15 @@ def policy_layers(model: Model, svc: ServiceModel) -> tuple[Layer, ...]:
     return tuple(found.values())
 
 
-def policy_pins(model: Model, svc: ServiceModel) -> tuple[tuple[Layer, DocumentPins], ...]:
+def policy_pins(ctx: Context, svc: ServiceModel) -> tuple[tuple[Layer, DocumentPins], ...]:
     """Each readable policy document of the service with its certificate pins (memoised)."""
-    cache: dict[str, tuple[tuple[Layer, DocumentPins], ...]] = model.memo.setdefault(
-        "policy-pins", {}
-    )
+    cache = ctx.memo.pins
     found = cache.get(ids.key(svc.id))
     if found is None:
-        named_values = effective_policies(model, svc).named_values
+        named_values = effective_policies(ctx, svc).named_values
         found = tuple(
             (layer, document_pins(layer, named_values))
-            for layer in policy_layers(model, svc)
+            for layer in policy_layers(ctx, svc)
             if layer.document is not None
         )
         cache[ids.key(svc.id)] = found
