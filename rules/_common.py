@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 from mtls_audit.api import (
     Context,
-    KeyVaultRef,
     Options,
     Result,
     ServiceModel,
@@ -15,6 +14,7 @@ from mtls_audit.api import (
     indeterminate,
     not_applicable,
 )
+from mtls_audit.api.keyvault import KeyVaultRef
 
 
 def expiry_level(days: int, options: Options) -> str | None:

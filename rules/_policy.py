@@ -13,22 +13,23 @@ from itertools import chain
 
 from mtls_audit.api import (
     POLICY_NEEDS,
-    REDACTED,
     Context,
-    DistinguishedNameError,
+    PolicyCitation,
+    Result,
+    ServiceModel,
+    indeterminate,
+    not_applicable,
+)
+from mtls_audit.api.certificates import DistinguishedNameError, parse_dn
+from mtls_audit.api.policy import (
+    REDACTED,
     EffectiveNode,
     Layer,
     Pin,
     PinSite,
-    PolicyCitation,
-    Result,
-    ServiceModel,
     document_elements,
     escaped,
     find_placeholders,
-    indeterminate,
-    not_applicable,
-    parse_dn,
     secret_attribute,
 )
 

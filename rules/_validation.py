@@ -12,17 +12,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from mtls_audit.api import (
-    NO_PRODUCT,
     POLICY_NEEDS,
-    ApiPath,
     Context,
-    EffectiveNode,
     Evidence,
-    FailureKind,
-    InboundVerdict,
-    KindVerdict,
-    Outcome,
-    PathCoverage,
     Result,
     ServiceModel,
     Severity,
@@ -30,6 +22,16 @@ from mtls_audit.api import (
     indeterminate,
     not_applicable,
     passed,
+)
+from mtls_audit.api.policy import (
+    NO_PRODUCT,
+    ApiPath,
+    EffectiveNode,
+    FailureKind,
+    InboundVerdict,
+    KindVerdict,
+    Outcome,
+    PathCoverage,
     requests_client_certificates,
 )
 

@@ -9,6 +9,8 @@ from mtls_audit.model.cite import Evidence
 
 
 class Status(enum.Enum):
+    """The verdict of one result (``waived`` is set by the audit overlay, never by a rule)."""
+
     PASS = "pass"
     FAIL = "fail"
     INDETERMINATE = "indeterminate"
@@ -17,6 +19,8 @@ class Status(enum.Enum):
 
 
 class Severity(enum.Enum):
+    """How bad a failure is; ``--fail-on`` gates at a severity and above."""
+
     CRITICAL = "critical"
     HIGH = "high"
     MEDIUM = "medium"
@@ -62,6 +66,7 @@ class Result:
 def passed(
     subject: str, message: str, *evidence: Evidence, key: str = "", name: str | None = None
 ) -> Result:
+    """The subject meets the rule; the message says what was observed."""
     return Result(Status.PASS, subject, message, evidence, None, key, name)
 
 
@@ -73,16 +78,19 @@ def failed(
     severity: Severity | None = None,
     name: str | None = None,
 ) -> Result:
+    """The subject breaks the rule; ``severity`` overrides the rule's for this subject."""
     return Result(Status.FAIL, subject, message, evidence, severity, key, name)
 
 
 def indeterminate(
     subject: str, message: str, *evidence: Evidence, key: str = "", name: str | None = None
 ) -> Result:
+    """The rule cannot decide (missing or unreadable evidence): never a pass."""
     return Result(Status.INDETERMINATE, subject, message, evidence, None, key, name)
 
 
 def not_applicable(
     subject: str, message: str, *evidence: Evidence, key: str = "", name: str | None = None
 ) -> Result:
+    """The rule does not apply to the subject (the message says why)."""
     return Result(Status.NOT_APPLICABLE, subject, message, evidence, None, key, name)

@@ -26,6 +26,8 @@ REMEDIATION_CHANNELS = ("portal", "cli", "arm", "terraform", "policy")
 
 
 class Lifecycle(enum.Enum):
+    """Where a rule stands: preview, stable or deprecated (ids are never reused)."""
+
     PREVIEW = "preview"
     STABLE = "stable"
     DEPRECATED = "deprecated"

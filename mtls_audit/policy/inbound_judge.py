@@ -31,6 +31,8 @@ from mtls_audit.policy.values import LAMBDA
 
 
 class FailureKind(enum.Enum):
+    """A way a client certificate can fail validation (missing, untrusted, revoked…)."""
+
     MISSING = "missing"
     UNTRUSTED = "untrusted"
     REVOKED = "revoked"
@@ -44,6 +46,8 @@ IDENTITY_KINDS = (FailureKind.WRONG_THUMBPRINT, FailureKind.WRONG_NAME)
 
 
 class Outcome(enum.Enum):
+    """Whether certificates failing a check are rejected: always, never, bypassably, unknown."""
+
     ALWAYS = "always-rejected"
     NEVER = "never-rejected"
     BYPASS = "bypass"  # rejected or not depending on a condition of the request

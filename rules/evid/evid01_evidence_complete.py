@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Model,
-    Result,
-    Severity,
-    Snapshot,
-    failed,
-    passed,
-    rule,
-)
+from mtls_audit.api import Context, Model, Result, Severity, Snapshot, failed, passed, rule
 
 
 @rule(

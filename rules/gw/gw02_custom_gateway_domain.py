@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    passed,
-    rule,
-)
+from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, failed, passed, rule
 
 from .._common import classic_only, hostnames_unknown
 

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 from mtls_audit.api import (
     Context,
-    Outcome,
     Result,
     Service,
     ServiceModel,
@@ -18,6 +17,7 @@ from mtls_audit.api import (
     passed,
     rule,
 )
+from mtls_audit.api.policy import Outcome
 
 from .._validation import Judged, judged_service
 

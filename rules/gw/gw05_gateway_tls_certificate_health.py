@@ -19,8 +19,8 @@ from mtls_audit.api import (
     passed,
     rule,
     same,
-    secret_version_of,
 )
+from mtls_audit.api.keyvault import secret_version_of
 
 from .._common import describe_days, expiry_level, hostnames_unknown
 

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    rule,
-)
+from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, rule
 
 from .._validation import judged_service
 

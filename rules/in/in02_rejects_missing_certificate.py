@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    FailureKind,
-    Outcome,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    rule,
-)
+from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit.api.policy import FailureKind, Outcome
 
 from .._validation import Judged, judged_service, listed
 

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    FailureKind,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    rule,
-)
+from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit.api.policy import FailureKind
 
 from .._validation import Judged, example, judged_service, listed
 

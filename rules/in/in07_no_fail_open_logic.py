@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Outcome,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    rule,
-)
+from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit.api.policy import Outcome
 
 from .._validation import WORDS, Judged, example, judged_service, listed
 

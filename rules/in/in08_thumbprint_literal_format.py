@@ -6,8 +6,6 @@ from collections.abc import Iterator
 
 from mtls_audit.api import (
     Context,
-    Pin,
-    PinSite,
     PolicyCitation,
     Result,
     Service,
@@ -17,8 +15,8 @@ from mtls_audit.api import (
     indeterminate,
     passed,
     rule,
-    thumbprint_defects,
 )
+from mtls_audit.api.policy import Pin, PinSite, thumbprint_defects
 
 from .._policy import PinWalk, judge_pin_sites, shown_pin, site_key
 

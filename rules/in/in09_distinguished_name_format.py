@@ -7,25 +7,25 @@ from dataclasses import dataclass, replace
 
 from mtls_audit.api import (
     Context,
-    DistinguishedNameError,
-    DnForm,
-    InventoryCertificate,
-    ParsedDn,
-    Pin,
-    PinField,
-    PinSite,
     PolicyCitation,
-    Rdn,
     Result,
     Service,
     ServiceModel,
     Severity,
     failed,
     indeterminate,
-    parse_dn,
     passed,
     rule,
 )
+from mtls_audit.api.certificates import (
+    DistinguishedNameError,
+    DnForm,
+    InventoryCertificate,
+    ParsedDn,
+    Rdn,
+    parse_dn,
+)
+from mtls_audit.api.policy import Pin, PinField, PinSite
 
 from .._policy import PinWalk, dn_key, judge_pin_sites, shown_pin, site_key
 

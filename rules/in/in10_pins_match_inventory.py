@@ -7,13 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mtls_audit.api import (
-    CertificateRole,
     Context,
     Evidence,
-    InventoryCertificate,
-    Pin,
-    PinField,
-    PinSite,
     PolicyCitation,
     Result,
     Service,
@@ -25,6 +20,8 @@ from mtls_audit.api import (
     passed,
     rule,
 )
+from mtls_audit.api.certificates import CertificateRole, InventoryCertificate
+from mtls_audit.api.policy import Pin, PinField, PinSite
 
 from .._policy import PinWalk, dn_key, judge_pin_sites, shown_pin, site_key
 

@@ -6,9 +6,6 @@ from collections.abc import Iterator
 
 from mtls_audit.api import (
     Context,
-    Effective,
-    Layer,
-    PinSite,
     PolicyCitation,
     Result,
     Service,
@@ -18,6 +15,7 @@ from mtls_audit.api import (
     passed,
     rule,
 )
+from mtls_audit.api.policy import Effective, Layer, PinSite
 
 from .._policy import document_subject, last_name, per_service, shown_pin
 

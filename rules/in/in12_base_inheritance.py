@@ -7,20 +7,22 @@ from collections.abc import Iterator
 
 from mtls_audit.api import (
     Context,
-    Effective,
-    EffectiveNode,
-    EffectiveSection,
-    Layer,
     PolicyCitation,
     Result,
     Service,
     ServiceModel,
     Severity,
-    document_elements,
     failed,
     indeterminate,
     passed,
     rule,
+)
+from mtls_audit.api.policy import (
+    Effective,
+    EffectiveNode,
+    EffectiveSection,
+    Layer,
+    document_elements,
 )
 
 from .._policy import document_subject, per_service

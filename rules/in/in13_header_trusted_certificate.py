@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    not_applicable,
-    rule,
-)
+from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, not_applicable, rule
 
 from .._validation import Judged, judged_service, listed
 

@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from mtls_audit.api import (
+from mtls_audit.api import Citation, Context, Result, ServiceModel, not_applicable
+from mtls_audit.api.keyvault import (
     AccessVerdict,
-    Citation,
-    Context,
     IdentityStatus,
-    Result,
-    ServiceModel,
     VaultUse,
     access_evidence,
-    not_applicable,
     vault_access,
     vault_uses,
 )

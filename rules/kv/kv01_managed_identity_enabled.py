@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 from mtls_audit.api import (
     Context,
-    IdentityStatus,
     Result,
     Service,
     ServiceModel,
@@ -15,9 +14,9 @@ from mtls_audit.api import (
     indeterminate,
     not_applicable,
     passed,
-    reference_identities,
     rule,
 )
+from mtls_audit.api.keyvault import IdentityStatus, reference_identities
 
 _RESULTS = {
     IdentityStatus.RESOLVED: passed,

@@ -6,18 +6,17 @@ from collections.abc import Iterator
 
 from mtls_audit.api import (
     Context,
-    IdentityStatus,
     Result,
     Service,
     ServiceModel,
     Severity,
-    VaultUse,
     failed,
     indeterminate,
     not_applicable,
     passed,
     rule,
 )
+from mtls_audit.api.keyvault import IdentityStatus, VaultUse
 
 from ._access import capital, each_use, judge_access, used_for
 

@@ -14,8 +14,8 @@ from mtls_audit.api import (
     not_applicable,
     passed,
     rule,
-    secret_version_of,
 )
+from mtls_audit.api.keyvault import secret_version_of
 
 from .._common import vault_unknown
 

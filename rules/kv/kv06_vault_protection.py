@@ -8,22 +8,24 @@ from urllib.parse import urlsplit
 from mtls_audit.api import (
     Citation,
     Context,
-    IdentityStatus,
-    ReferenceIdentity,
     Result,
     Service,
     ServiceModel,
     Severity,
-    Vault,
     failed,
-    find_vault,
     indeterminate,
     is_unresolved,
     not_applicable,
     passed,
-    reference_identities,
     rule,
     same,
+)
+from mtls_audit.api.keyvault import (
+    IdentityStatus,
+    ReferenceIdentity,
+    Vault,
+    find_vault,
+    reference_identities,
 )
 
 from .._common import vault_unknown

@@ -14,17 +14,15 @@ from mtls_audit.api import (
     Severity,
     Snapshot,
     View,
-    certificate_facts,
     failed,
     indeterminate,
-    keyvault_certificate,
     not_applicable,
     passed,
     rule,
     same,
-    secret_name_of,
-    vault_url_of,
 )
+from mtls_audit.api.certificates import certificate_facts, keyvault_certificate
+from mtls_audit.api.keyvault import secret_name_of, vault_url_of
 
 from .._common import vault_unknown
 

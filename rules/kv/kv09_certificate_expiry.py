@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from mtls_audit.api import (
     Certificate,
     Context,
-    InventoryCertificate,
     Result,
     Severity,
     days_left,
@@ -16,6 +15,7 @@ from mtls_audit.api import (
     passed,
     rule,
 )
+from mtls_audit.api.certificates import InventoryCertificate
 
 from .._common import describe_days, expiry_level
 

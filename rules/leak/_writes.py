@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 
 from mtls_audit.api import (
     Context,
-    Effective,
     PolicyCitation,
-    ResponseWrite,
     Result,
     ServiceModel,
     failed,
@@ -22,6 +20,7 @@ from mtls_audit.api import (
     not_applicable,
     passed,
 )
+from mtls_audit.api.policy import Effective, ResponseWrite
 
 from .._policy import policies_uncollected
 

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    ResponseWrite,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    certificate_data,
-    rule,
-)
+from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit.api.policy import ResponseWrite, certificate_data
 
 from ._writes import judge_writes
 

@@ -5,16 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    ResponseWrite,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    header_data,
-    rule,
-)
+from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit.api.policy import ResponseWrite, header_data
 
 from ._writes import judge_writes
 

@@ -15,9 +15,7 @@ from mtls_audit.api import (
     ServiceFabric,
     ServiceModel,
     Severity,
-    document_elements,
     failed,
-    find_placeholders,
     indeterminate,
     is_unresolved,
     not_applicable,
@@ -25,6 +23,7 @@ from mtls_audit.api import (
     rule,
     url_scheme,
 )
+from mtls_audit.api.policy import document_elements, find_placeholders
 
 from .._policy import document_subject, policies_uncollected, site_key, unreadable_documents
 

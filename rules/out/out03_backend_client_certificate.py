@@ -9,8 +9,6 @@ from mtls_audit.api import (
     Api,
     Backend,
     Context,
-    Effective,
-    EffectiveNode,
     Evidence,
     PolicyCitation,
     Result,
@@ -25,6 +23,7 @@ from mtls_audit.api import (
     rule,
     same,
 )
+from mtls_audit.api.policy import Effective, EffectiveNode
 
 from .._policy import policies_uncollected, redacted_place
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    BackendCertificate,
     Context,
     Result,
     Service,
     ServiceModel,
     Severity,
-    backend_certificates,
     days_left,
     failed,
     indeterminate,
@@ -20,6 +18,7 @@ from mtls_audit.api import (
     passed,
     rule,
 )
+from mtls_audit.api.certificates import BackendCertificate, backend_certificates
 
 
 @rule(

@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    BackendCertificate,
-    CertificateEntity,
     Context,
-    EffectiveNode,
     Evidence,
     PolicyCitation,
     Result,
@@ -16,7 +13,6 @@ from mtls_audit.api import (
     ServiceModel,
     Severity,
     View,
-    backend_certificates,
     failed,
     indeterminate,
     is_unresolved,
@@ -25,6 +21,8 @@ from mtls_audit.api import (
     rule,
     same,
 )
+from mtls_audit.api.certificates import BackendCertificate, CertificateEntity, backend_certificates
+from mtls_audit.api.policy import EffectiveNode
 
 from .._policy import (
     authentication_certificates,

@@ -6,8 +6,6 @@ from collections.abc import Iterator
 
 from mtls_audit.api import (
     Context,
-    EffectiveNode,
-    Layer,
     Result,
     Service,
     ServiceModel,
@@ -17,6 +15,7 @@ from mtls_audit.api import (
     rule,
     same,
 )
+from mtls_audit.api.policy import EffectiveNode, Layer
 
 from .._policy import (
     authentication_certificates,
