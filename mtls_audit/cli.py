@@ -305,7 +305,7 @@ def _assess_and_report(
 
         print_summary(outcome.evidence, written)
     else:
-        from mtls_audit.report.reader import verdict, visible
+        from mtls_audit.evidence.reader import verdict, visible
 
         stated = verdict(outcome.evidence)
         where = f"; {len(written)} file(s) in {kw['out']}" if written else ""
@@ -422,9 +422,9 @@ def rules() -> None:
 def rules_list(fmt: str, rule_dirs: tuple[Path, ...]) -> None:
     """List every rule. Everything is printed; nothing is written to a file
     (regenerate the docs with: mtls-audit rules list --format markdown > docs/rules.md)."""
+    from mtls_audit.evidence.reader import visible
     from mtls_audit.report.catalogue import catalogue_markdown, catalogue_text
     from mtls_audit.report.evidence import rule_entry
-    from mtls_audit.report.reader import visible
     from mtls_audit.workflow import AssessOptions, load_rules
 
     found, failures, _ = load_rules(AssessOptions(rule_dirs=rule_dirs))
@@ -455,8 +455,8 @@ def rules_list(fmt: str, rule_dirs: tuple[Path, ...]) -> None:
 def rules_explain(rule_id: str, rule_dirs: tuple[Path, ...]) -> None:
     """Explain one rule (of the built-in pack, or of a pack given with --rules): what it
     checks, why, an example, how to fix it."""
+    from mtls_audit.evidence.reader import visible
     from mtls_audit.report.catalogue import rule_page
-    from mtls_audit.report.reader import visible
     from mtls_audit.workflow import AssessOptions, load_rules
 
     found, failures, _ = load_rules(AssessOptions(rule_dirs=rule_dirs))
@@ -497,8 +497,8 @@ def policy(files: tuple[Path, ...], fmt: str, named_values: tuple[str, ...]) -> 
     Exit codes: 0 every file validates soundly, 1 a failing certificate gets
     through, 2 a file cannot be read, 3 undecidable (the worst code wins: 2, 1, 3, 0).
     """
+    from mtls_audit.evidence.reader import visible
     from mtls_audit.policy.standalone import judge_file
-    from mtls_audit.report.reader import visible
 
     values = dict(_named_value(v) for v in named_values)
     verdicts = [judge_file(path, values) for path in files]
@@ -548,6 +548,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _shown(exc: Exception) -> str:
     """An error's message for the terminal: quoted input shows its control characters escaped."""
-    from mtls_audit.report.reader import visible
+    from mtls_audit.evidence.reader import visible
 
     return visible(str(exc))

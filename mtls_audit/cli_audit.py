@@ -118,7 +118,7 @@ def verify(folder: Path, key: Path | None) -> None:
     """
     from mtls_audit.audit.dsse import load_public_key
     from mtls_audit.audit.integrity import MANIFEST_NAME, verify_folder
-    from mtls_audit.report.reader import visible
+    from mtls_audit.evidence.reader import visible
 
     report = verify_folder(folder, load_public_key(key) if key else None)
     # File names and manifest entries are data: printed with their control characters escaped.

@@ -125,7 +125,7 @@ def estate_discover(fmt: str, **kw: Any) -> None:
 
     Exit 0, or 3 when part of the scope could not be read (named as gaps).
     """
-    from mtls_audit.report.reader import visible
+    from mtls_audit.evidence.reader import visible
     from mtls_audit.sources.azure_discovery import discover_instances
 
     answer = discover_instances(_scope(kw), _graph_options(kw["auth"], kw["cloud"], kw))
@@ -260,7 +260,7 @@ def run_plan(
     from mtls_audit.audit.waivers import load_waivers
     from mtls_audit.cli_progress import RunProgress
     from mtls_audit.engine.results import Severity
-    from mtls_audit.report.reader import visible
+    from mtls_audit.evidence.reader import visible
     from mtls_audit.sources.azure_discovery import discover_instances
     from mtls_audit.sources.azure_stop import relayed_signals
 

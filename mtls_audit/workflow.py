@@ -10,7 +10,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from mtls_audit.engine.results import Severity
 from mtls_audit.engine.rule import Options, Rule
 from mtls_audit.engine.runner import Assessment, Gate, RunError, gate, run, select_rules
 from mtls_audit.errors import MissingDependencyError
+from mtls_audit.evidence.clock import now
 from mtls_audit.model.build import build_model
 from mtls_audit.output_files import prepare_folder, write_file, write_text
 from mtls_audit.report.evidence import RunInfo, build_evidence
@@ -56,10 +57,6 @@ class Outcome:
     evidence: dict[str, Any]
     evidence_bytes: bytes
     gate: Gate
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def sample_snapshot() -> snapshot.LoadedSnapshot:

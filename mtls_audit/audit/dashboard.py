@@ -21,8 +21,8 @@ from typing import Any
 
 from mtls_audit.audit.dashboard_charts import Chart, trend_chart
 from mtls_audit.audit.history import History, RunRecord
+from mtls_audit.evidence.reader import verdict
 from mtls_audit.output_files import prepare_folder, write_text
-from mtls_audit.report.reader import verdict
 from mtls_audit.resources import bundled_dir
 
 REPORT_FILES = (
@@ -75,7 +75,7 @@ def build_site(
     history: History, reports_root: Path, out: Path, *, as_of: datetime | None = None
 ) -> list[Path]:
     """Write the site into ``out``; returns the pages written."""
-    from mtls_audit.report.html import environment
+    from mtls_audit.evidence.templates import environment
 
     moment = as_of or datetime.now(UTC)
     by_target: dict[str, list[RunRecord]] = defaultdict(list)

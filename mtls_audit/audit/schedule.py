@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,9 @@ from mtls_audit.audit.files import QUOTE_LIMIT, AuditInputError, Entry, read_set
 from mtls_audit.audit.history import HISTORY_NAME, History, RunRecord, shown_url
 from mtls_audit.audit.schedule_discovery import discovery_scope
 from mtls_audit.errors import MtlsAuditError
+from mtls_audit.evidence.clock import now
+from mtls_audit.evidence.reader import clip, verdict, visible
 from mtls_audit.output_files import write_text
-from mtls_audit.report.reader import clip, verdict, visible
 from mtls_audit.sources.azure import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
 from mtls_audit.sources.azure_discovery import EstateScope
 
@@ -241,10 +242,6 @@ class TargetRun:
     verdict: str | None  # the verdict every report states (FAIL, PASS…); None: no evidence
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -271,7 +268,7 @@ def run_schedule(
     config: ScheduleConfig,
     job: Job,
     *,
-    clock: Callable[[], datetime] = _now,
+    clock: Callable[[], datetime] = now,
     discoveries: Mapping[str, Mapping[str, Any]] | None = None,
     on_done: Callable[[TargetRun], None] | None = None,
 ) -> list[TargetRun]:

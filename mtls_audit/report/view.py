@@ -13,20 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mtls_audit.report import controls as ctl
-from mtls_audit.report.findings import (
-    DEFAULT_TOP_N,
-    FindingRow,
-    Risk,
-    RuleFindings,
-    control_pairs,
-    finding_row,
-    ranked,
-    rule_findings,
-    subjects_per_rule,
-    top_risks,
-)
-from mtls_audit.report.reader import (
+from mtls_audit.evidence.reader import (
     SEVERITIES,
     STATUSES,
     Evidence,
@@ -42,6 +29,19 @@ from mtls_audit.report.reader import (
     service_ids,
     verdict,
     waiver_summary,
+)
+from mtls_audit.report import controls as ctl
+from mtls_audit.report.findings import (
+    DEFAULT_TOP_N,
+    FindingRow,
+    Risk,
+    RuleFindings,
+    control_pairs,
+    finding_row,
+    ranked,
+    rule_findings,
+    subjects_per_rule,
+    top_risks,
 )
 from mtls_audit.report.tables import (
     COVERAGE_HEADERS,

@@ -6,6 +6,7 @@ recorded, and only order, group and bound them for their audience.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -336,3 +337,13 @@ def result_counts(results: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     for result in results:
         counts[result["status"]] = counts.get(result["status"], 0) + 1
     return counts
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+_LINE_BREAKS = re.compile(r"[\r\n\t]+")
+
+
+def md_escape(text: str) -> str:
+    """Text that Markdown and inline HTML show literally, on one line."""
+    one_line = visible(_LINE_BREAKS.sub(" ", text))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(one_line, quote=False))
