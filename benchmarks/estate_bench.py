@@ -40,8 +40,8 @@ from mtls_audit import workflow
 from mtls_audit.audit.estate import expand
 from mtls_audit.audit.schedule import ScheduleConfig, Target, TargetRun, run_schedule
 from mtls_audit.engine.results import Severity
-from mtls_audit.sources.azure import AzureOptions
-from mtls_audit.sources.azure_discovery import EstateScope, discover_instances
+from mtls_audit.sources.azure.discovery import EstateScope, discover_instances
+from mtls_audit.sources.azure.source import AzureOptions
 from tests.live.credentials import TOKEN, fake_jwt
 from tests.live.estate import estate_instance, subscription_id
 from tests.live.fake_azure import FakeAzure

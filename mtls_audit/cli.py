@@ -194,7 +194,7 @@ def _check_source(kw: dict[str, Any]) -> None:
     if not kw["subscription"]:
         raise click.UsageError("give --subscription (live collection), --from-file or --sample")
     from mtls_audit.dependencies import require_modules
-    from mtls_audit.sources.azure import SDK_MODULES
+    from mtls_audit.sources.azure.source import SDK_MODULES
 
     require_modules("live collection from Azure", SDK_MODULES)
 
@@ -214,7 +214,7 @@ def _collect(kw: dict[str, Any]) -> tuple[dict[str, Any], str]:
             resource_group=(kw["resource_group"] or [None])[0],
         )
     else:
-        from mtls_audit.sources.azure import AzureOptions
+        from mtls_audit.sources.azure.source import AzureOptions
 
         if kw["verbose"]:
             # Only our own log: azure-core's INFO log prints every header of every request.

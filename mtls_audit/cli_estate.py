@@ -21,8 +21,8 @@ from mtls_audit.cli_live import endpoints, limits, live_options, scheduled_live_
 if TYPE_CHECKING:
     from mtls_audit.audit.schedule import ScheduleConfig, TargetRun
     from mtls_audit.audit.shard import Shard
-    from mtls_audit.sources.azure import AzureOptions
-    from mtls_audit.sources.azure_discovery import EstateScope
+    from mtls_audit.sources.azure.discovery import EstateScope
+    from mtls_audit.sources.azure.source import AzureOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 CLOUDS = ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud")
@@ -38,7 +38,7 @@ def _shard(_: click.Context, __: click.Parameter, value: str | None) -> Shard | 
 
 
 def _tags(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> tuple[Any, ...]:
-    from mtls_audit.sources.azure_discovery import parse_tag
+    from mtls_audit.sources.azure.discovery import parse_tag
 
     try:
         return tuple(parse_tag(v) for v in values)
@@ -90,7 +90,7 @@ def scope_options(func: F) -> F:
 
 
 def _scope(kw: dict[str, Any]) -> EstateScope:
-    from mtls_audit.sources.azure_discovery import EstateScope, scope_problems
+    from mtls_audit.sources.azure.discovery import EstateScope, scope_problems
 
     scope = EstateScope(
         subscriptions=tuple(kw["subscription"]),
@@ -106,7 +106,7 @@ def _scope(kw: dict[str, Any]) -> EstateScope:
 
 
 def _graph_options(auth: str, cloud: str, live: dict[str, Any]) -> AzureOptions:
-    from mtls_audit.sources.azure import AzureOptions
+    from mtls_audit.sources.azure.source import AzureOptions
 
     given = {k: v for k, v in limits(live).items() if v is not None}
     return AzureOptions(subscriptions=(), auth=auth, cloud=cloud, **given, **endpoints(live))
@@ -126,7 +126,7 @@ def estate_discover(fmt: str, **kw: Any) -> None:
     Exit 0, or 3 when part of the scope could not be read (named as gaps).
     """
     from mtls_audit.evidence.reader import visible
-    from mtls_audit.sources.azure_discovery import discover_instances
+    from mtls_audit.sources.azure.discovery import discover_instances
 
     answer = discover_instances(_scope(kw), _graph_options(kw["auth"], kw["cloud"], kw))
     if fmt == "json":
@@ -261,8 +261,8 @@ def run_plan(
     from mtls_audit.cli_progress import RunProgress
     from mtls_audit.engine.results import Severity
     from mtls_audit.evidence.reader import visible
-    from mtls_audit.sources.azure_discovery import discover_instances
-    from mtls_audit.sources.azure_stop import relayed_signals
+    from mtls_audit.sources.azure.discovery import discover_instances
+    from mtls_audit.sources.azure.stop import relayed_signals
 
     waivers = load_waivers(plan.waivers) if plan.waivers else None
     options = workflow.AssessOptions(

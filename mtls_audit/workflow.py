@@ -71,7 +71,7 @@ def collect_files(
     resource_group: str | None = None,
 ) -> dict[str, Any]:
     """A snapshot from exported resources and deployment templates."""
-    from mtls_audit.sources.arm import load_files
+    from mtls_audit.sources.arm.files import load_files
 
     started = now()
     kwargs: dict[str, Any] = {}
@@ -95,7 +95,7 @@ def collect_files(
 def collect_azure(options: Any, *, credential: object | None = None) -> dict[str, Any]:
     """A snapshot collected live from Azure (``options`` is a ``sources.azure.AzureOptions``;
     ``credential``: one to use instead of making one for ``options.auth``)."""
-    from mtls_audit.sources.azure import collect_azure as collect
+    from mtls_audit.sources.azure.source import collect_azure as collect
 
     parts = collect(options, credential=credential)
     return snapshot.build(
@@ -297,7 +297,7 @@ def schedule_job(
     from contextlib import ExitStack
 
     from mtls_audit.audit.integrity import seal
-    from mtls_audit.sources.azure_http import ReadBuckets
+    from mtls_audit.sources.azure.http import ReadBuckets
 
     rules, failures, _ = load_rules(options)
     rendering = threading.Lock()
@@ -307,7 +307,7 @@ def schedule_job(
     signed_in: list[object] = []  # the shared credential, once made
 
     def credential(options: Any) -> object:
-        from mtls_audit.sources.azure import shared_credential
+        from mtls_audit.sources.azure.source import shared_credential
 
         with registry:
             if not signed_in:
@@ -326,7 +326,7 @@ def schedule_job(
         elif target.from_file:
             document = collect_files(target.from_file, parameter_files=target.parameters)
         else:
-            from mtls_audit.sources.azure import AzureOptions
+            from mtls_audit.sources.azure.source import AzureOptions
 
             selection = AzureOptions(
                 subscriptions=target.subscriptions,

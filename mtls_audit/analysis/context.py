@@ -15,12 +15,12 @@ from mtls_audit.analysis.paths import ApiPath, InboundPath, Signature
 from mtls_audit.model.build import Gap, Model, ServiceModel
 from mtls_audit.model.cite import Evidence, PolicyCitation
 from mtls_audit.model.inventory import InventoryCertificate, certificate_inventory
-from mtls_audit.policy.disclosure import ResponseWrite, response_writes
-from mtls_audit.policy.effective import Effective, EffectivePolicies
-from mtls_audit.policy.effective_merge import Layer
-from mtls_audit.policy.effective_tree import EffectiveNode
-from mtls_audit.policy.inbound import InboundVerdict
-from mtls_audit.policy.pins import DocumentPins
+from mtls_audit.policy.disclosure.writes import ResponseWrite, response_writes
+from mtls_audit.policy.effective.merge import Layer
+from mtls_audit.policy.effective.policies import Effective, EffectivePolicies
+from mtls_audit.policy.effective.tree import EffectiveNode
+from mtls_audit.policy.inbound.pins import DocumentPins
+from mtls_audit.policy.inbound.verdicts import InboundVerdict
 
 POLICY_NEEDS = (
     "apis",

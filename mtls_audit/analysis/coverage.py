@@ -17,9 +17,9 @@ from mtls_audit.model import ids
 from mtls_audit.model.build import ServiceModel
 from mtls_audit.model.cite import Evidence, PolicyCitation
 from mtls_audit.model.service import Tier
-from mtls_audit.policy.effective import Effective, PolicyPath
-from mtls_audit.policy.effective_tree import EffectiveNode, OriginKind
-from mtls_audit.policy.inbound import (
+from mtls_audit.policy.effective.policies import Effective, PolicyPath
+from mtls_audit.policy.effective.tree import EffectiveNode, OriginKind
+from mtls_audit.policy.inbound.verdicts import (
     FailureKind,
     InboundAnalyser,
     InboundVerdict,

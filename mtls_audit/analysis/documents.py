@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from mtls_audit.analysis.policies import effective_policies
 from mtls_audit.model import ids
 from mtls_audit.model.build import ServiceModel
-from mtls_audit.policy.effective import workspace_of
-from mtls_audit.policy.effective_merge import Layer
-from mtls_audit.policy.effective_tree import EffectiveNode, Origin, OriginKind
-from mtls_audit.policy.pins import DocumentPins, document_pins
-from mtls_audit.policy.tree import Node
+from mtls_audit.policy.effective.merge import Layer
+from mtls_audit.policy.effective.policies import workspace_of
+from mtls_audit.policy.effective.tree import EffectiveNode, Origin, OriginKind
+from mtls_audit.policy.inbound.pins import DocumentPins, document_pins
+from mtls_audit.policy.parsing.tree import Node
 
 if TYPE_CHECKING:
     from mtls_audit.analysis.context import Context

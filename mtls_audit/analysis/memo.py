@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from mtls_audit.analysis.coverage import PathCoverage
 from mtls_audit.analysis.paths import InboundPath
 from mtls_audit.model.cite import PolicyCitation
-from mtls_audit.policy.disclosure import ResponseWrite
-from mtls_audit.policy.effective import EffectivePolicies
-from mtls_audit.policy.effective_merge import Layer
-from mtls_audit.policy.inbound import InboundAnalyser
-from mtls_audit.policy.pins import DocumentPins
+from mtls_audit.policy.disclosure.writes import ResponseWrite
+from mtls_audit.policy.effective.merge import Layer
+from mtls_audit.policy.effective.policies import EffectivePolicies
+from mtls_audit.policy.inbound.pins import DocumentPins
+from mtls_audit.policy.inbound.verdicts import InboundAnalyser
 
 
 @dataclass

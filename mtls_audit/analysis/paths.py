@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from mtls_audit.model.build import ServiceModel
 from mtls_audit.model.ids import last_name
-from mtls_audit.policy.effective import Effective
-from mtls_audit.policy.inbound import InboundVerdict
+from mtls_audit.policy.effective.policies import Effective
+from mtls_audit.policy.inbound.verdicts import InboundVerdict
 
 if TYPE_CHECKING:
     from mtls_audit.analysis.context import Context

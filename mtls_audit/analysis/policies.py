@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from mtls_audit.model import ids
 from mtls_audit.model.build import ServiceModel
-from mtls_audit.policy.effective import EffectivePolicies
+from mtls_audit.policy.effective.policies import EffectivePolicies
 
 if TYPE_CHECKING:
     from mtls_audit.analysis.context import Context

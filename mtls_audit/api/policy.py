@@ -12,19 +12,19 @@ Constants: :data:`NO_PRODUCT` (the path key of requests made without a product) 
 from mtls_audit.analysis.coverage import PathCoverage, requests_client_certificates
 from mtls_audit.analysis.documents import document_elements
 from mtls_audit.analysis.paths import NO_PRODUCT, ApiPath, InboundPath
-from mtls_audit.policy.disclosure import (
+from mtls_audit.policy.disclosure.writes import (
     ResponseWrite,
     Written,
     certificate_data,
     header_data,
     last_error_data,
 )
-from mtls_audit.policy.effective import Effective
-from mtls_audit.policy.effective_merge import Layer
-from mtls_audit.policy.effective_tree import EffectiveNode, EffectiveSection
-from mtls_audit.policy.inbound import FailureKind, InboundVerdict, KindVerdict, Outcome
-from mtls_audit.policy.pins import Pin, PinField, PinSite, escaped, thumbprint_defects
-from mtls_audit.policy.placeholders import find_placeholders
+from mtls_audit.policy.effective.merge import Layer
+from mtls_audit.policy.effective.policies import Effective
+from mtls_audit.policy.effective.tree import EffectiveNode, EffectiveSection
+from mtls_audit.policy.inbound.pins import Pin, PinField, PinSite, escaped, thumbprint_defects
+from mtls_audit.policy.inbound.verdicts import FailureKind, InboundVerdict, KindVerdict, Outcome
+from mtls_audit.policy.parsing.placeholders import find_placeholders
 from mtls_audit.redaction import REDACTED, secret_attribute
 
 __all__ = [

@@ -34,8 +34,8 @@ from mtls_audit.errors import MtlsAuditError
 from mtls_audit.evidence.clock import now
 from mtls_audit.evidence.reader import clip, verdict, visible
 from mtls_audit.output_files import write_text
-from mtls_audit.sources.azure import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
-from mtls_audit.sources.azure_discovery import EstateScope
+from mtls_audit.sources.azure.discovery import EstateScope
+from mtls_audit.sources.azure.source import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
 
 FORMATS = ("json", "pdf", "html", "sarif", "junit", "markdown")
 SEVERITIES = ("critical", "high", "medium", "low", "info", "none")

@@ -31,7 +31,7 @@ from mtls_audit.model.population import nothing_to_audit
 from mtls_audit.model.relevance import matters
 from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import Service, parse_time
-from mtls_audit.policy.effective import PolicyParses
+from mtls_audit.policy.effective.policies import PolicyParses
 from mtls_audit.redaction import redact_text
 
 _APIM = "microsoft.apimanagement/service"

@@ -1,0 +1,1 @@
+"""Producers of snapshots: offline files (ARM, Terraform, APIOps), live Azure, the sample."""

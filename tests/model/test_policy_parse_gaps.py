@@ -5,7 +5,7 @@ from __future__ import annotations
 from mtls_audit.analysis import Context
 from mtls_audit.analysis.policies import effective_policies
 from mtls_audit.model import build_model
-from mtls_audit.policy.effective_tree import OriginKind
+from mtls_audit.policy.effective.tree import OriginKind
 from tests.rules.builder import SERVICE_ID, child, snapshot
 
 CANARY = "Bearer parsegapcanary0123456789"

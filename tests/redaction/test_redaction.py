@@ -16,7 +16,7 @@ from mtls_audit.engine.rule import Context, Options
 from mtls_audit.engine.runner import run
 from mtls_audit.errors import PolicyParseError
 from mtls_audit.model import build_model
-from mtls_audit.policy.parser import parse_policy
+from mtls_audit.policy.parsing.parser import parse_policy
 from mtls_audit.redaction import REDACTED, Redactor, redact_policy_text, redact_text
 from tests.redaction.canaries import PUBLIC_MARKER, SERVICE, Canaries, export_resources, policy_text
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mtls_audit import workflow
-from mtls_audit.sources.arm import load_files
+from mtls_audit.sources.arm.files import load_files
 from mtls_audit.workflow import AssessOptions
 
 from . import compiled_bicep as bicep
