@@ -50,6 +50,7 @@ from mtls_audit.policy.expressions.conditions import condition, value  # noqa: E
 from mtls_audit.policy.expressions.parser import ExpressionSyntaxError  # noqa: E402
 from mtls_audit.policy.parsing.parser import parse_policy  # noqa: E402
 from mtls_audit.policy.standalone import judge_text  # noqa: E402
+from mtls_audit.sources.files import FilesSource  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora"
 _EXPRESSION = re.compile(r'"(@\((?:[^"]|&quot;)*\))"|(@\{.*?\})\s*<', re.DOTALL)
@@ -292,7 +293,7 @@ class _Assess:
             _policy(f"{_SERVICE}/apis/orders/policies/policy", "apim-fuzz/orders/policy", api),
         ]
         self.file.write_text(json.dumps(resources), "utf-8")
-        document = workflow.collect_files([self.file])
+        document = FilesSource([self.file]).load()
         workflow.assess(document, "0" * 64, self.options, rules=self.rules, failures=self.failures)
 
 

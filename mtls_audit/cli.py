@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from mtls_audit.audit.overlay import AuditInputs
+    from mtls_audit.sources import Source
     from mtls_audit.workflow import PdfWriter
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -199,48 +200,51 @@ def _check_source(kw: dict[str, Any]) -> None:
     require_modules("live collection from Azure", SDK_MODULES)
 
 
-def _collect(kw: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The snapshot of the source ``_check_source`` accepted, and its digest."""
-    from mtls_audit import snapshot, workflow
-
+def _source(kw: dict[str, Any]) -> Source:
+    """The source ``_check_source`` accepted."""
     if kw["sample"]:
-        loaded = workflow.sample_snapshot()
-        return loaded.document, loaded.sha256
+        from mtls_audit.sources.sample import SampleSource
+
+        return SampleSource()
     if kw["from_files"]:
-        document = workflow.collect_files(
-            kw["from_files"],
-            parameter_files=kw["parameter_files"],
+        from mtls_audit.sources.files import FilesSource
+
+        return FilesSource(
+            tuple(kw["from_files"]),
+            parameter_files=tuple(kw["parameter_files"]),
             subscription=(kw["subscription"] or [None])[0],
             resource_group=(kw["resource_group"] or [None])[0],
         )
-    else:
-        from mtls_audit.sources.azure.source import AzureOptions
+    from mtls_audit.sources.azure.source import AzureOptions, AzureSource
 
-        if kw["verbose"]:
-            # Only our own log: azure-core's INFO log prints every header of every request.
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(logging.Formatter("%(message)s"))
-            ours = logging.getLogger("mtls_audit")
-            ours.addHandler(handler)
-            ours.setLevel(logging.INFO)
-        document = workflow.collect_azure(
-            AzureOptions(
-                subscriptions=tuple(kw["subscription"]),
-                resource_groups=tuple(kw["resource_group"]),
-                services=tuple(kw["service"]),
-                auth=kw["auth"],
-                cloud=kw["cloud"],
-                concurrency=kw["concurrency"],
-                **live_settings(kw),
-                verbose=kw["verbose"],
-                progress=sys.stderr.isatty(),
-            )
-        )
+    if kw["verbose"]:
+        # Only our own log: azure-core's INFO log prints every header of every request.
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        ours = logging.getLogger("mtls_audit")
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
+    options = AzureOptions(
+        subscriptions=tuple(kw["subscription"]),
+        resource_groups=tuple(kw["resource_group"]),
+        services=tuple(kw["service"]),
+        auth=kw["auth"],
+        cloud=kw["cloud"],
+        concurrency=kw["concurrency"],
+        **live_settings(kw),
+        verbose=kw["verbose"],
+        progress=sys.stderr.isatty(),
+    )
+    return AzureSource(options)
+
+
+def _collect(kw: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot of the source the options name (a live one's collection told on stderr)."""
+    source = _source(kw)
+    document = source.load()
+    if source.kind == "azure":
         tell(document)
-    data = snapshot.dumps(document)
-    import hashlib
-
-    return document, hashlib.sha256(data).hexdigest()
+    return document
 
 
 @contextmanager
@@ -354,7 +358,7 @@ def collect(**kw: Any) -> None:
 
     _check_source(kw)
     prepare_folder(kw["out"])  # before any work: collection can take minutes
-    document, _ = _collect(kw)
+    document = _collect(kw)
     path = kw["out"] / "snapshot.json"
     digest = snapshot.write(document, path)
     gaps = len(document.get("gaps", []))
@@ -396,7 +400,7 @@ def scan(**kw: Any) -> None:
         prepared = audit_inputs(kw)
         _check_source(kw)
         prepare_folder(kw["out"])  # before any work: collection can take minutes
-        document, _ = _collect(kw)
+        document = _collect(kw)
         path = kw["out"] / "snapshot.json"
         sha = snapshot.write(document, path)
         code = _assess_and_report(document, sha, kw, prepared, [path], pdf_writer)

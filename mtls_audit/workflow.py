@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mtls_audit import __version__, snapshot
+from mtls_audit import snapshot
 from mtls_audit.analysis import Context
 from mtls_audit.analysis.coverage import coverage_rows
 from mtls_audit.audit.overlay import AuditInputs, overlay
@@ -28,14 +28,14 @@ from mtls_audit.evidence.clock import now
 from mtls_audit.model.build import build_model
 from mtls_audit.output_files import prepare_folder, write_file, write_text
 from mtls_audit.report.evidence import RunInfo, build_evidence
-from mtls_audit.resources import package_data
+from mtls_audit.sources.files import FilesSource
+from mtls_audit.sources.sample import SampleSource
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from mtls_audit.audit.schedule import Job, Target
 
-SAMPLE = ("samples", "healthcare.json")
 FORMATS = ("json", "text", "pdf", "html", "sarif", "junit", "markdown")
 COVERAGE_RULE = "MTLS-IN-01"  # the coverage table is the detail of this rule
 
@@ -57,57 +57,6 @@ class Outcome:
     evidence: dict[str, Any]
     evidence_bytes: bytes
     gate: Gate
-
-
-def sample_snapshot() -> snapshot.LoadedSnapshot:
-    return snapshot.read(package_data(*SAMPLE))
-
-
-def collect_files(
-    paths: Sequence[Path],
-    *,
-    parameter_files: Sequence[Path] = (),
-    subscription: str | None = None,
-    resource_group: str | None = None,
-) -> dict[str, Any]:
-    """A snapshot from exported resources and deployment templates."""
-    from mtls_audit.sources.arm.files import load_files
-
-    started = now()
-    kwargs: dict[str, Any] = {}
-    if subscription:
-        kwargs["subscription"] = subscription
-    if resource_group:
-        kwargs["resource_group"] = resource_group
-    loaded = load_files(list(paths), parameter_files=list(parameter_files), **kwargs)
-    provenance = {
-        "source": "files",
-        "tool": {"name": "mtls-audit", "version": __version__},
-        "collected_at": _iso(started),
-        "finished_at": _iso(now()),
-        "inputs": loaded.inputs,
-    }
-    return snapshot.build(
-        provenance=provenance, resources=loaded.resources, gaps=loaded.gaps, origins=loaded.origins
-    )
-
-
-def collect_azure(options: Any, *, credential: object | None = None) -> dict[str, Any]:
-    """A snapshot collected live from Azure (``options`` is a ``sources.azure.AzureOptions``;
-    ``credential``: one to use instead of making one for ``options.auth``)."""
-    from mtls_audit.sources.azure.source import collect_azure as collect
-
-    parts = collect(options, credential=credential)
-    return snapshot.build(
-        provenance=parts["provenance"],
-        resources=parts["resources"],
-        keyvault=parts.get("keyvault"),
-        gaps=parts.get("gaps"),
-    )
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def load_rules(options: AssessOptions) -> tuple[list[Rule], list[PackFailure], list[Pack]]:
@@ -322,11 +271,11 @@ def schedule_job(
 
     def job(target: Target, folder: Path, trend: list[dict[str, Any]]) -> Mapping[str, Any]:
         if target.sample:
-            document = sample_snapshot().document
+            document = SampleSource().load()
         elif target.from_file:
-            document = collect_files(target.from_file, parameter_files=target.parameters)
+            document = FilesSource(target.from_file, parameter_files=target.parameters).load()
         else:
-            from mtls_audit.sources.azure.source import AzureOptions
+            from mtls_audit.sources.azure.source import AzureOptions, AzureSource
 
             selection = AzureOptions(
                 subscriptions=target.subscriptions,
@@ -343,7 +292,7 @@ def schedule_job(
             with ExitStack() as held:
                 for subscription in sorted({s.lower() for s in target.subscriptions}):
                     held.enter_context(lock(subscription))
-                document = collect_azure(selection, credential=credential(selection))
+                document = AzureSource(selection, credential(selection)).load()
             if target.discovered_by is not None:
                 document["provenance"]["discovery"] = {
                     "via": "Azure Resource Graph",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mtls_audit import workflow
+from mtls_audit.sources.files import FilesSource
 from mtls_audit.workflow import AssessOptions, assess
 
 CORPORA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora").resolve()
@@ -39,7 +39,7 @@ def test_the_sample_artifacts_are_read_and_judged(tmp_path: Path) -> None:
     }
     export = tmp_path / "service.json"
     export.write_text(json.dumps([service]), encoding="utf-8")
-    document = workflow.collect_files([export, SAMPLE])
+    document = FilesSource([export, SAMPLE]).load()
     assert document["gaps"] == []
     # operations: 4 with a policy folder, 3 more named only by an OpenAPI specification
     counts: dict[str, int] = {}

@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_RETRIES",
     "DEFAULT_TIMEOUT_S",
     "AzureOptions",
+    "AzureSource",
     "collect_azure",
     "shared_credential",
 ]
@@ -182,3 +183,24 @@ def shared_credential(options: AzureOptions) -> Any:
     )
     limits = Limits(options.timeout_s, options.max_retries, options.connection_verify)
     return SharedCredential(options.auth, endpoints, limits)
+
+
+@dataclass(frozen=True)
+class AzureSource:
+    """A live collection from Azure; ``credential``: one to use instead of making one for
+    ``options.auth`` (a schedule's targets share one)."""
+
+    options: AzureOptions
+    credential: object | None = None
+    kind: str = "azure"
+
+    def load(self) -> dict[str, Any]:
+        from mtls_audit import snapshot
+
+        parts = collect_azure(self.options, credential=self.credential)
+        return snapshot.build(
+            provenance=parts["provenance"],
+            resources=parts["resources"],
+            keyvault=parts.get("keyvault"),
+            gaps=parts.get("gaps"),
+        )
