@@ -21,11 +21,10 @@ from mtls_audit import __version__
 from mtls_audit.cli_audit import (
     AUDIT_OPTIONS,
     AUTH_METHODS,
-    audit_inputs,
-    check_patterns,
-    check_waivers,
     diff,
+    prepare,
     schedule,
+    signing_key,
     verify,
 )
 from mtls_audit.cli_estate import dashboard, estate, history
@@ -36,9 +35,9 @@ from mtls_audit.output_files import prepare_folder
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from mtls_audit.audit.overlay import AuditInputs
+    from mtls_audit.audit.run_settings import RunSettings
     from mtls_audit.sources import Source
-    from mtls_audit.workflow import PdfWriter
+    from mtls_audit.workflow import PdfWriter, PreparedRun
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEVERITIES = ("critical", "high", "medium", "low", "info", "none")
@@ -264,36 +263,40 @@ def _pdf_worker(kw: dict[str, Any]) -> Iterator[PdfWriter | None]:
         yield worker.write
 
 
+def _run_settings(kw: dict[str, Any]) -> RunSettings:
+    """The run settings ``assess`` and ``scan`` were given, typed once here."""
+    from mtls_audit.audit.run_settings import RunSettings
+    from mtls_audit.engine.results import Severity
+
+    as_of: datetime | None = kw["as_of"]
+    return RunSettings(
+        fail_on=None if kw["fail_on"] == "none" else Severity(kw["fail_on"]),
+        select=tuple(_split(kw["select"])),
+        ignore=tuple(_split(kw["ignore"])),
+        rule_dirs=tuple(kw["rule_dirs"]),
+        disabled_packs=tuple(kw["disable_pack"]),
+        as_of=as_of.replace(tzinfo=UTC) if as_of else None,
+        warning_days=kw["warning_days"],
+        notice_days=kw["notice_days"],
+        waivers=kw["waivers_file"],
+        baseline=kw["baseline_file"],
+    )
+
+
 def _assess_and_report(
     document: dict[str, Any],
     sha256: str,
     kw: dict[str, Any],
-    prepared: tuple[AuditInputs, Ed25519PrivateKey | None],
+    prepared: tuple[PreparedRun, Ed25519PrivateKey | None],
     extra: Sequence[Path] = (),
     pdf_writer: PdfWriter | None = None,
 ) -> int:
     from mtls_audit import workflow
     from mtls_audit.audit.integrity import earlier_outputs, remove_stale, seal
-    from mtls_audit.engine.results import Severity
-    from mtls_audit.engine.rule import Options
 
     formats = _formats(kw["formats"])
-    audit, key = prepared
-    as_of: datetime | None = kw["as_of"]
-    options = workflow.AssessOptions(
-        fail_on=None if kw["fail_on"] == "none" else Severity(kw["fail_on"]),
-        select=_split(kw["select"]),
-        ignore=_split(kw["ignore"]),
-        rule_dirs=tuple(kw["rule_dirs"]),
-        disabled_packs=tuple(kw["disable_pack"]),
-        as_of=as_of.replace(tzinfo=UTC) if as_of else None,
-        rule_options=Options(warning_days=kw["warning_days"], notice_days=kw["notice_days"]),
-        audit=audit,
-    )
-    rules, failures, _ = workflow.load_rules(options)
-    check_patterns(rules, [*options.select, *options.ignore])
-    check_waivers(rules, failures, audit)
-    outcome = workflow.assess(document, sha256, options, rules=rules, failures=failures)
+    run, key = prepared
+    outcome = workflow.assess(document, sha256, run.options, rules=run.rules, failures=run.failures)
     earlier = earlier_outputs(kw["out"])
     missing: MissingDependencyError | None = None
     try:
@@ -377,7 +380,7 @@ def assess(snapshot_file: Path, **kw: Any) -> None:
     with _pdf_worker(kw) as pdf_writer:
         from mtls_audit import snapshot
 
-        prepared = audit_inputs(kw)
+        prepared = prepare(_run_settings(kw)), signing_key(kw["sign_key"])
         loaded = snapshot.read(snapshot_file)
         extra: list[Path] = []
         if _writes_files(kw):
@@ -397,7 +400,7 @@ def scan(**kw: Any) -> None:
     with _pdf_worker(kw) as pdf_writer:
         from mtls_audit import snapshot
 
-        prepared = audit_inputs(kw)
+        prepared = prepare(_run_settings(kw)), signing_key(kw["sign_key"])
         _check_source(kw)
         prepare_folder(kw["out"])  # before any work: collection can take minutes
         document = _collect(kw)

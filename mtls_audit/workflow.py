@@ -19,6 +19,7 @@ from mtls_audit import snapshot
 from mtls_audit.analysis import Context
 from mtls_audit.analysis.coverage import coverage_rows
 from mtls_audit.audit.overlay import AuditInputs, overlay
+from mtls_audit.audit.run_settings import RunSettings
 from mtls_audit.engine.packs import Pack, PackFailure, discover
 from mtls_audit.engine.results import Severity
 from mtls_audit.engine.rule import Options, Rule
@@ -50,6 +51,37 @@ class AssessOptions:
     as_of: datetime | None = None
     rule_options: Options = field(default_factory=Options)
     audit: AuditInputs = field(default_factory=AuditInputs)
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A run ready to judge: its options (audit inputs read) and the rules of its packs."""
+
+    options: AssessOptions
+    rules: tuple[Rule, ...]
+    failures: tuple[PackFailure, ...]
+
+
+def prepare_run(settings: RunSettings) -> PreparedRun:
+    """The one way a run is assembled (``scan``, ``assess``, ``schedule run``): the waivers and
+    baseline read and the rule packs loaded, before any collection, so that a typo stops it."""
+    from mtls_audit.audit.baseline import load_baseline
+    from mtls_audit.audit.waivers import load_waivers
+
+    waivers = load_waivers(settings.waivers) if settings.waivers else None
+    baseline = load_baseline(settings.baseline) if settings.baseline else None
+    options = AssessOptions(
+        fail_on=settings.fail_on,
+        select=settings.select,
+        ignore=settings.ignore,
+        rule_dirs=settings.rule_dirs,
+        disabled_packs=settings.disabled_packs,
+        as_of=settings.as_of,
+        rule_options=Options(settings.warning_days, settings.notice_days),
+        audit=AuditInputs(waivers=waivers, baseline=baseline),
+    )
+    rules, failures, _ = load_rules(options)
+    return PreparedRun(options, tuple(rules), tuple(failures))
 
 
 @dataclass(frozen=True)
@@ -223,7 +255,7 @@ def write_outputs(
 
 
 def schedule_job(
-    options: AssessOptions,
+    prepared: PreparedRun,
     formats: Sequence[str],
     *,
     auth: str = "default",
@@ -248,7 +280,7 @@ def schedule_job(
     from mtls_audit.audit.integrity import seal
     from mtls_audit.sources.azure.http import ReadBuckets
 
-    rules, failures, _ = load_rules(options)
+    options, rules, failures = prepared.options, prepared.rules, prepared.failures
     rendering = threading.Lock()
     reads = ReadBuckets()
     subscriptions: dict[str, threading.Semaphore] = {}
