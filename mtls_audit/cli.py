@@ -20,7 +20,6 @@ import click
 from mtls_audit import __version__
 from mtls_audit.cli_audit import (
     AUDIT_OPTIONS,
-    AUTH_METHODS,
     diff,
     prepare,
     schedule,
@@ -31,6 +30,7 @@ from mtls_audit.cli_estate import dashboard, estate, history
 from mtls_audit.cli_live import live_options, live_settings, tell
 from mtls_audit.errors import InputError, MissingDependencyError, MtlsAuditError
 from mtls_audit.output_files import prepare_folder
+from mtls_audit.vocabulary import AUTH_MODES, CLOUDS, FAIL_ON_CHOICES, FORMATS
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from mtls_audit.workflow import PdfWriter, PreparedRun
 
 F = TypeVar("F", bound=Callable[..., Any])
-SEVERITIES = ("critical", "high", "medium", "low", "info", "none")
 RULE_PACK_OPTION = click.option(
     "--rules",
     "rule_dirs",
@@ -55,8 +54,6 @@ def _split(values: Sequence[str]) -> list[str]:
 
 
 def _formats(values: Sequence[str]) -> list[str]:
-    from mtls_audit.workflow import FORMATS
-
     chosen = _split(values) or ["json", "text"]
     bad = [f for f in chosen if f not in FORMATS]
     if bad:
@@ -75,8 +72,7 @@ def assess_options(func: F) -> F:
             "formats",
             multiple=True,
             metavar="LIST",
-            help="Outputs, comma-separated or repeated: json, text, pdf, html, sarif, "
-            "junit, markdown. Default: json,text.",
+            help=f"Outputs, comma-separated or repeated: {', '.join(FORMATS)}. Default: json,text.",
         ),
         click.option(
             "--out",
@@ -88,7 +84,7 @@ def assess_options(func: F) -> F:
         ),
         click.option(
             "--fail-on",
-            type=click.Choice(SEVERITIES),
+            type=click.Choice(FAIL_ON_CHOICES),
             default="critical",
             show_default=True,
             help="Exit 1 when a result at or above this severity fails.",
@@ -159,14 +155,14 @@ def source_options(func: F) -> F:
         click.option("--service", multiple=True, help="APIM service name (repeatable)."),
         click.option(
             "--auth",
-            type=click.Choice(AUTH_METHODS),
+            type=click.Choice(AUTH_MODES),
             default="default",
             show_default=True,
             help="How to sign in to Azure.",
         ),
         click.option(
             "--cloud",
-            type=click.Choice(["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"]),
+            type=click.Choice(CLOUDS),
             default="AzureCloud",
             show_default=True,
         ),

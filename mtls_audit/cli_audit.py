@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from mtls_audit.audit.run_settings import RunSettings
     from mtls_audit.workflow import PreparedRun
 
-AUTH_METHODS = ("default", "cli", "managed-identity", "workload-identity", "environment")
 AUDIT_OPTIONS = (
     click.option(
         "--waivers",

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mtls_audit.cli_audit import AUTH_METHODS, prepare, schedule, signing_key
+from mtls_audit.cli_audit import prepare, schedule, signing_key
 from mtls_audit.cli_live import endpoints, limits, live_options, scheduled_live_options
+from mtls_audit.vocabulary import AUTH_MODES, CLOUDS, FAIL_ON_CHOICES
 
 if TYPE_CHECKING:
     from mtls_audit.audit.schedule import ScheduleConfig, TargetRun
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from mtls_audit.sources.azure.source import AzureOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
-CLOUDS = ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud")
 
 
 def _shard(_: click.Context, __: click.Parameter, value: str | None) -> Shard | None:
@@ -60,7 +60,7 @@ HISTORY_OPTION = click.option(
 )
 AUTH_OPTION = click.option(
     "--auth",
-    type=click.Choice(AUTH_METHODS),
+    type=click.Choice(AUTH_MODES),
     default="default",
     show_default=True,
     help="How to sign in to Azure.",
@@ -157,7 +157,7 @@ def estate_discover(fmt: str, **kw: Any) -> None:
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(["critical", "high", "medium", "low", "info", "none"]),
+    type=click.Choice(FAIL_ON_CHOICES),
     default="critical",
     show_default=True,
 )
@@ -207,7 +207,7 @@ def estate_scan(
 @click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--auth",
-    type=click.Choice(AUTH_METHODS),
+    type=click.Choice(AUTH_MODES),
     default="default",
     show_default=True,
     help="How to sign in to Azure (for targets with subscriptions).",

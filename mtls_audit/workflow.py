@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
     from mtls_audit.audit.schedule import Job, Target
 
-FORMATS = ("json", "text", "pdf", "html", "sarif", "junit", "markdown")
 COVERAGE_RULE = "MTLS-IN-01"  # the coverage table is the detail of this rule
 
 

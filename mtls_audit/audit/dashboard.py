@@ -24,6 +24,7 @@ from mtls_audit.audit.history import History, RunRecord
 from mtls_audit.evidence.reader import verdict
 from mtls_audit.output_files import prepare_folder, write_text
 from mtls_audit.resources import bundled_dir
+from mtls_audit.vocabulary import SEVERITIES
 
 REPORT_FILES = (
     ("HTML report", "report.html"),
@@ -34,7 +35,7 @@ REPORT_FILES = (
     ("Discovery (JSON)", "discovery.json"),
 )
 SOONEST = 20  # certificates listed on the front page
-_SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+_SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,9 @@ from mtls_audit.evidence.reader import clip, verdict, visible
 from mtls_audit.output_files import write_text
 from mtls_audit.sources.azure.discovery import EstateScope
 from mtls_audit.sources.azure.source import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+from mtls_audit.vocabulary import CLOUDS, FAIL_ON_CHOICES, FILE_FORMATS, NO_THRESHOLD
 
-FORMATS = ("json", "pdf", "html", "sarif", "junit", "markdown")
-SEVERITIES = ("critical", "high", "medium", "low", "info", "none")
-CLOUDS = ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud")
+FORMATS = FILE_FORMATS
 TOP_FIELDS = (
     "output",
     "formats",
@@ -168,9 +167,9 @@ def load_config(path: Path, *, overrides: Mapping[str, Any] | None = None) -> Sc
 
 def _run_settings(top: Entry, base: Path) -> RunSettings:
     """The fields that say how targets are judged, as ``scan`` takes them as options."""
-    fail_on = top.choice("fail_on", "critical", SEVERITIES)
+    fail_on = top.choice("fail_on", "critical", FAIL_ON_CHOICES)
     return RunSettings(
-        fail_on=None if fail_on == "none" else Severity(fail_on),
+        fail_on=None if fail_on == NO_THRESHOLD else Severity(fail_on),
         select=top.texts("select"),
         ignore=top.texts("ignore"),
         rule_dirs=tuple(base / d for d in top.texts("rules")),

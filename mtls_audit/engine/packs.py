@@ -59,6 +59,8 @@ def load_directory(path: Path, pack: str) -> Pack:
     package.__path__ = [str(path)]
     package.__package__ = root
     sys.modules[root] = package
+    for stale in [name for name in sys.modules if name.startswith(root + ".")]:
+        del sys.modules[stale]  # a pack of the same name loaded before, from another folder
     rules: list[Rule] = []
     for file in sorted(path.rglob("*.py")):
         rel = file.relative_to(path).with_suffix("")

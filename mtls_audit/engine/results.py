@@ -2,47 +2,20 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 from mtls_audit.model.cite import Evidence
+from mtls_audit.vocabulary import Severity, Status
 
-
-class Status(enum.Enum):
-    """The verdict of one result (``waived`` is set by the audit overlay, never by a rule)."""
-
-    PASS = "pass"
-    FAIL = "fail"
-    INDETERMINATE = "indeterminate"
-    NOT_APPLICABLE = "not_applicable"
-    WAIVED = "waived"
-
-
-class Severity(enum.Enum):
-    """How bad a failure is; ``--fail-on`` gates at a severity and above."""
-
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        """Higher is worse: critical 4 … info 0."""
-        return _RANK[self]
-
-    def at_least(self, threshold: Severity) -> bool:
-        return self.rank >= threshold.rank
-
-
-_RANK = {
-    Severity.CRITICAL: 4,
-    Severity.HIGH: 3,
-    Severity.MEDIUM: 2,
-    Severity.LOW: 1,
-    Severity.INFO: 0,
-}
+__all__ = [
+    "Result",
+    "Severity",
+    "Status",
+    "failed",
+    "indeterminate",
+    "not_applicable",
+    "passed",
+]
 
 
 @dataclass(frozen=True, slots=True)

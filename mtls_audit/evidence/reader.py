@@ -15,15 +15,18 @@ from typing import Any
 
 from mtls_audit.engine.runner import NOTHING_TO_AUDIT
 from mtls_audit.errors import InputError
+from mtls_audit.vocabulary import SEVERITIES, Status
 
 Evidence = Mapping[str, Any]
 
 EVIDENCE_SCHEMA = "mtls-audit/evidence/v1"
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 # A rule with no result at all: never a pass, and shown as such.
 NOT_EVALUATED = "not_evaluated"
 # Worst first: the order in which a control's status is decided and findings are listed.
-STATUSES = ("fail", "indeterminate", "waived", "pass", "not_applicable")
+STATUSES = tuple(
+    s.value
+    for s in (Status.FAIL, Status.INDETERMINATE, Status.WAIVED, Status.PASS, Status.NOT_APPLICABLE)
+)
 STATUS_LABELS = {
     "fail": "Fail",
     "indeterminate": "Indeterminate",

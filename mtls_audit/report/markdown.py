@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from urllib.parse import quote
 
 from mtls_audit.evidence.reader import (
-    SEVERITIES,
     STATUS_LABELS,
     STATUSES,
     Evidence,
@@ -25,6 +24,7 @@ from mtls_audit.evidence.reader import (
     severity_rank,
     verdict,
 )
+from mtls_audit.vocabulary import SEVERITIES
 
 SUBJECTS_PER_RULE = 3
 

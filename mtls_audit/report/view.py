@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from mtls_audit.evidence.reader import (
-    SEVERITIES,
     STATUSES,
     Evidence,
     Verdict,
@@ -57,6 +56,7 @@ from mtls_audit.report.tables import (
     coverage_view,
     filled,
 )
+from mtls_audit.vocabulary import SEVERITIES
 
 TABLE_LIMIT = 25
 CERTIFICATE_LIMIT = 30

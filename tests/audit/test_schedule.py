@@ -272,4 +272,5 @@ def test_a_bad_as_of_in_a_schedule_names_the_field(
     text = "output: runs\nas_of: soon\ntargets:\n  - name: clinical\n    sample: true\n"
     code, _, err = run(schedule(tmp_path, text=text), capsys)
     assert code == 2
-    assert "as_of" in err and "soon" in err
+    assert "as_of" in err
+    assert "soon" in err

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
 from mtls_audit.errors import CollectionError
+from mtls_audit.vocabulary import AUTH_MODES
+from mtls_audit.vocabulary import Cloud as CloudName
 
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken
@@ -33,26 +35,25 @@ CLOUDS = {
     cloud.name: cloud
     for cloud in (
         Cloud(
-            "AzureCloud",
+            CloudName.PUBLIC,
             "https://management.azure.com",
             "login.microsoftonline.com",
             ".vault.azure.net",
         ),
         Cloud(
-            "AzureUSGovernment",
+            CloudName.US_GOVERNMENT,
             "https://management.usgovcloudapi.net",
             "login.microsoftonline.us",
             ".vault.usgovcloudapi.net",
         ),
         Cloud(
-            "AzureChinaCloud",
+            CloudName.CHINA,
             "https://management.chinacloudapi.cn",
             "login.chinacloudapi.cn",
             ".vault.azure.cn",
         ),
     )
 }
-AUTH_MODES = ("default", "cli", "managed-identity", "workload-identity", "environment")
 
 
 class _Adapter:

@@ -27,7 +27,8 @@ from urllib.parse import urlsplit
 
 from mtls_audit.dependencies import require_modules
 from mtls_audit.errors import CollectionError
-from mtls_audit.sources.azure.auth import AUTH_MODES, CLOUDS
+from mtls_audit.sources.azure.auth import CLOUDS
+from mtls_audit.vocabulary import AUTH_MODES
 
 if TYPE_CHECKING:
     from mtls_audit.sources.azure.http import ReadBuckets
