@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -243,7 +244,7 @@ def _collect(kw: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def _pdf_worker(kw: dict[str, Any]) -> Iterator[PdfWriter | None]:
+def _pdf_worker(formats: Sequence[str]) -> Iterator[PdfWriter | None]:
     """When the command writes a PDF, a worker that loads the renderer meanwhile, if it can.
 
     Entered before anything else is read or imported: the sooner it forks, the sooner it is
@@ -251,7 +252,7 @@ def _pdf_worker(kw: dict[str, Any]) -> Iterator[PdfWriter | None]:
     """
     from mtls_audit.report.pdf_worker import PdfWorker
 
-    worker = PdfWorker.start() if "pdf" in _split(kw["formats"]) else None
+    worker = PdfWorker.start() if "pdf" in _split(formats) else None
     if worker is None:
         yield None
         return
@@ -279,10 +280,27 @@ def _run_settings(kw: dict[str, Any]) -> RunSettings:
     )
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """What ``assess`` and ``scan`` write, and where."""
+
+    formats: tuple[str, ...]
+    out: Path
+
+    @property
+    def writes_files(self) -> bool:
+        """Whether a file is asked for (``text`` is the console summary only)."""
+        return any(f != "text" for f in self.formats)
+
+
+def _outputs(kw: dict[str, Any]) -> Outputs:
+    return Outputs(tuple(_formats(kw["formats"])), kw["out"])
+
+
 def _assess_and_report(
     document: dict[str, Any],
     sha256: str,
-    kw: dict[str, Any],
+    outputs: Outputs,
     prepared: tuple[PreparedRun, Ed25519PrivateKey | None],
     extra: Sequence[Path] = (),
     pdf_writer: PdfWriter | None = None,
@@ -290,19 +308,19 @@ def _assess_and_report(
     from mtls_audit import workflow
     from mtls_audit.audit.integrity import earlier_outputs, remove_stale, seal
 
-    formats = _formats(kw["formats"])
+    formats, out = outputs.formats, outputs.out
     run, key = prepared
     outcome = workflow.assess(document, sha256, run.options, rules=run.rules, failures=run.failures)
-    earlier = earlier_outputs(kw["out"])
+    earlier = earlier_outputs(out)
     missing: MissingDependencyError | None = None
     try:
-        files = workflow.write_outputs(outcome, formats, kw["out"], pdf_writer=pdf_writer)
+        files = workflow.write_outputs(outcome, formats, out, pdf_writer=pdf_writer)
     except MissingDependencyError as exc:  # every other output was written: seal and show them
         missing, files = exc, exc.written
     written = [*extra, *files]
     if written:
-        written += seal(kw["out"], written, key)
-        remove_stale(kw["out"], earlier, written)
+        written += seal(out, written, key)
+        remove_stale(out, earlier, written)
     if "text" in formats:
         from mtls_audit.report.console import print_summary
 
@@ -311,20 +329,15 @@ def _assess_and_report(
         from mtls_audit.evidence.reader import verdict, visible
 
         stated = verdict(outcome.evidence)
-        where = f"; {len(written)} file(s) in {kw['out']}" if written else ""
+        where = f"; {len(written)} file(s) in {out}" if written else ""
         code = outcome.gate.exit_code
         click.echo(visible(f"mtls-audit: {stated.label} (exit {code}){where}. {stated.sentence}"))
     if missing is not None:
         raise MissingDependencyError(
-            f"{missing}\nEvery other output was written to {kw['out']}; the exit code is 2, not"
+            f"{missing}\nEvery other output was written to {out}; the exit code is 2, not"
             f" the verdict's {outcome.gate.exit_code}, because an output is missing."
         )
     return outcome.gate.exit_code
-
-
-def _writes_files(kw: dict[str, Any]) -> bool:
-    """Whether ``--format`` asks for a file (``text`` is the console summary only)."""
-    return any(f != "text" for f in _formats(kw["formats"]))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -373,18 +386,21 @@ def collect(**kw: Any) -> None:
 @assess_options
 def assess(snapshot_file: Path, **kw: Any) -> None:
     """Assess a snapshot file and write the evidence and reports."""
-    with _pdf_worker(kw) as pdf_writer:
+    with _pdf_worker(kw["formats"]) as pdf_writer:
         from mtls_audit import snapshot
 
         prepared = prepare(_run_settings(kw)), signing_key(kw["sign_key"])
         loaded = snapshot.read(snapshot_file)
         extra: list[Path] = []
-        if _writes_files(kw):
+        outputs = _outputs(kw)
+        if outputs.writes_files:
             prepare_folder(kw["out"])  # before any work: collection can take minutes
             # A snapshot read from the output folder (scan's, assessed again) is listed with it.
             if snapshot_file.resolve().parent == kw["out"].resolve():
                 extra.append(kw["out"] / snapshot_file.name)
-        code = _assess_and_report(loaded.document, loaded.sha256, kw, prepared, extra, pdf_writer)
+        code = _assess_and_report(
+            loaded.document, loaded.sha256, outputs, prepared, extra, pdf_writer
+        )
     sys.exit(code)
 
 
@@ -393,16 +409,17 @@ def assess(snapshot_file: Path, **kw: Any) -> None:
 @assess_options
 def scan(**kw: Any) -> None:
     """Collect and assess in one go (keeps the snapshot beside the evidence)."""
-    with _pdf_worker(kw) as pdf_writer:
+    with _pdf_worker(kw["formats"]) as pdf_writer:
         from mtls_audit import snapshot
 
         prepared = prepare(_run_settings(kw)), signing_key(kw["sign_key"])
+        outputs = _outputs(kw)
         _check_source(kw)
-        prepare_folder(kw["out"])  # before any work: collection can take minutes
+        prepare_folder(outputs.out)  # before any work: collection can take minutes
         document = _collect(kw)
-        path = kw["out"] / "snapshot.json"
+        path = outputs.out / "snapshot.json"
         sha = snapshot.write(document, path)
-        code = _assess_and_report(document, sha, kw, prepared, [path], pdf_writer)
+        code = _assess_and_report(document, sha, outputs, prepared, [path], pdf_writer)
     sys.exit(code)
 
 
