@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,27 @@ targets:
 """
 
 
+RELEASE = threading.Event()
+
+
+@pytest.fixture
+def released() -> Iterator[None]:
+    """The stuck scan ends once the test is done, so that no thread outlives it (a later test
+    forks a worker, which needs a process with one thread)."""
+    RELEASE.clear()
+    yield
+    RELEASE.set()
+    for thread in threading.enumerate():
+        if thread.name == "target stuck":
+            thread.join(10)
+
+
 def _job(target: Target, folder: Path, trend: list[dict[str, Any]]) -> Mapping[str, Any]:
-    """A scan that never ends for ``stuck`` and writes a small evidence file for the others."""
+    """A scan that does not end for ``stuck`` (until the test is over) and writes a small
+    evidence file for the others."""
     if target.name == "stuck":
-        while True:
-            time.sleep(0.05)
+        RELEASE.wait(120)
+        raise TimeoutError("released after the test")
     evidence = {
         "run": {"id": "r-1", "started_at": "2026-01-01T00:00:00Z", "finished_at": "x"},
         "summary": {"gate": {"exit_code": 0}, "by_severity": {}, "by_status": {"pass": 1}},
@@ -39,6 +56,7 @@ def _job(target: Target, folder: Path, trend: list[dict[str, Any]]) -> Mapping[s
     return evidence
 
 
+@pytest.mark.usefixtures("released")
 def test_a_target_over_its_timeout_is_stopped_and_recorded(tmp_path: Path) -> None:
     path = tmp_path / "schedule.yaml"
     path.write_text(SCHEDULE, encoding="utf-8")
