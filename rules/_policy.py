@@ -130,15 +130,12 @@ def per_service(
 ) -> Iterator[Result]:
     """The frame of the rules that judge what a service's policy documents say.
 
-    A service whose policies were not collected gets those results alone; otherwise each of its
-    unreadable documents (of ``kinds``, all by default) is indeterminate about ``what``, then
-    come ``judge(service)``'s results, and when there is none at all the service is not
-    applicable with the message ``none`` (``{name}``: the service's name).
+    The rule declares ``needs=POLICY_NEEDS``, so the engine judges only services whose
+    policies were collected; each of their unreadable documents (of ``kinds``, all by default)
+    is indeterminate about ``what``, then come ``judge(service)``'s results, and when there is
+    none at all the service is not applicable with the message ``none`` (``{name}``: the
+    service's name).
     """
-    blocked = policies_uncollected(ctx, svc)
-    if blocked:
-        yield from blocked
-        return
     judged = False
     for result in chain(unreadable_documents(ctx, svc, what, kinds), judge(svc)):
         judged = True

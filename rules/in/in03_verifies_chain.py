@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
 from mtls_audit.api.policy import FailureKind
 
 from .._validation import Judged, example, judged_service, listed
@@ -29,6 +29,7 @@ from .._validation import Judged, example, judged_service, listed
         "/>, or !context.Request.Certificate.Verify() in the rejecting condition",
     },
     subject=Service,
+    needs=POLICY_NEEDS,
 )
 def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """

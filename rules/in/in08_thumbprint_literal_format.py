@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
+    POLICY_NEEDS,
     Context,
     PolicyCitation,
     Result,
@@ -40,6 +41,7 @@ from .._policy import PinWalk, judge_pin_sites, shown_pin, site_key
         "StringComparison.OrdinalIgnoreCase)",
     },
     subject=Service,
+    needs=POLICY_NEEDS,
 )
 def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from mtls_audit.api import (
+    POLICY_NEEDS,
     Context,
     PolicyCitation,
     Result,
@@ -61,6 +62,7 @@ _FORMS = {
         "policy": '<identity issuer-subject="CN=Contoso Issuing CA, O=Contoso, C=NL" />',
     },
     subject=Service,
+    needs=POLICY_NEEDS,
 )
 def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mtls_audit.api import (
+    POLICY_NEEDS,
     Context,
     Evidence,
     PolicyCitation,
@@ -52,6 +53,7 @@ _NOT_A_CLIENT = {
         "policy": '<identity issuer-thumbprint="{{client-ca-thumbprint}}" />',
     },
     subject=Service,
+    needs=POLICY_NEEDS,
 )
 def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """

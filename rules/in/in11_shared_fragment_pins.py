@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
+    POLICY_NEEDS,
     Context,
     PolicyCitation,
     Result,
@@ -42,6 +43,7 @@ _SECTIONS = ("inbound", "backend", "outbound", "on-error")
         "policy": 'context.Request.Certificate.Thumbprint != "{{partner-thumbprint}}"',
     },
     subject=Service,
+    needs=POLICY_NEEDS,
 )
 def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """

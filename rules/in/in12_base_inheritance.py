@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from mtls_audit.api import (
+    POLICY_NEEDS,
     Context,
     PolicyCitation,
     Result,
@@ -49,6 +50,7 @@ _READS_CERTIFICATE = re.compile(r"context\s*\.\s*Request\s*\.\s*Certificate\b")
         "policy": "<inbound><base /><!-- scope-specific policies --></inbound>",
     },
     subject=Service,
+    needs=POLICY_NEEDS,
 )
 def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, not_applicable, rule
+from mtls_audit.api import (
+    POLICY_NEEDS,
+    Context,
+    Result,
+    Service,
+    ServiceModel,
+    Severity,
+    not_applicable,
+    rule,
+)
 
 from .._validation import Judged, judged_service, listed
 
@@ -29,6 +38,7 @@ from .._validation import Judged, judged_service, listed
         "trusted proxy sets it, or validate-client-certificate",
     },
     subject=Service,
+    needs=POLICY_NEEDS,
 )
 def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """

@@ -22,8 +22,6 @@ from mtls_audit.api import (
 )
 from mtls_audit.api.policy import Effective, ResponseWrite
 
-from .._policy import policies_uncollected
-
 Inspector = Callable[[ResponseWrite], str | None]
 
 
@@ -62,10 +60,6 @@ def _judge_service(
     inspect: Inspector,
     sections: frozenset[str] | None,
 ) -> Iterator[Result]:
-    blocked = policies_uncollected(ctx, svc)
-    if blocked:
-        yield from blocked
-        return
     seen: dict[str, _Findings] = {}
 
     def findings(effective: Effective) -> _Findings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
 from mtls_audit.api.policy import ResponseWrite, last_error_data
 
 from ._writes import judge_writes
@@ -30,6 +30,7 @@ from ._writes import judge_writes
         "</return-response></on-error>",
     },
     subject=Service,
+    needs=POLICY_NEEDS,
 )
 def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """

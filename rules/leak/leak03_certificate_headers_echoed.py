@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
 from mtls_audit.api.policy import ResponseWrite, header_data
 
 from ._writes import judge_writes
@@ -31,6 +31,7 @@ _DEBUG_HEADER = re.compile(r"x-(debug|cert)", re.I)
         "policy": '<set-header name="X-Debug-Certificate" exists-action="delete" />',
     },
     subject=Service,
+    needs=POLICY_NEEDS,
 )
 def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
+    POLICY_NEEDS,
     Context,
     Result,
     Service,
@@ -43,6 +44,7 @@ from .._policy import (
         "policy": '<authentication-certificate certificate-id="backend-client" />',
     },
     subject=Service,
+    needs=POLICY_NEEDS,
 )
 def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
