@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mtls_audit.sources.azure import AzureOptions, collect_azure
+from mtls_audit.sources.azure.source import AzureOptions, collect_azure
 from tests.live.credentials import TOKEN, FakeCredential
 from tests.live.fake_azure import FakeAzure
 from tests.live.instance import SUBSCRIPTION, Instance, build_instance

@@ -3,8 +3,8 @@
 For each shape of :mod:`benchmarks.deep_policies` and size, in a fresh interpreter, prints the
 wall and CPU time of judging the policy as a standalone file (parse, effective policy, inbound
 analysis; imports excluded), the steps the analysis took (formula nodes built, table rows
-evaluated; see ``mtls_audit.policy.logic.Budget``) and the verdict. The target is 2 s for 200
-sequential blocks and for 30-deep nesting. Usage: ``python benchmarks/deep_bench.py
+evaluated; see ``mtls_audit.policy.expressions.logic.Budget``) and the verdict. The target
+is 2 s for 200 sequential blocks and for 30-deep nesting. Usage: ``python benchmarks/deep_bench.py
 [--sequential N ...] [--nested N ...]``.
 """
 
@@ -23,7 +23,7 @@ RUNNER = """
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
 from benchmarks import deep_policies
-from mtls_audit.policy.logic import metered
+from mtls_audit.policy.expressions.logic import metered
 from mtls_audit.policy.standalone import judge_text
 
 text = getattr(deep_policies, sys.argv[2])(int(sys.argv[3]))

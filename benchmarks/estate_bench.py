@@ -38,10 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mtls_audit import workflow
 from mtls_audit.audit.estate import expand
+from mtls_audit.audit.run_settings import RunSettings
 from mtls_audit.audit.schedule import ScheduleConfig, Target, TargetRun, run_schedule
-from mtls_audit.engine.results import Severity
-from mtls_audit.sources.azure import AzureOptions
-from mtls_audit.sources.azure_discovery import EstateScope, discover_instances
+from mtls_audit.sources.azure.discovery import EstateScope, discover_instances
+from mtls_audit.sources.azure.source import AzureOptions
 from tests.live.credentials import TOKEN, fake_jwt
 from tests.live.estate import estate_instance, subscription_id
 from tests.live.fake_azure import FakeAzure
@@ -130,10 +130,7 @@ def run(url: str, root: Path, subscriptions: list[str], args: argparse.Namespace
         source=root / "bench",
         output=root / "runs",
         formats=("json",),
-        fail_on="critical",
-        select=("MTLS-EVID-01",),
-        ignore=(),
-        waivers=None,
+        run=RunSettings(select=("MTLS-EVID-01",)),
         sign_key=None,
         trend_runs=1,
         workers=args.workers,
@@ -147,9 +144,8 @@ def run(url: str, root: Path, subscriptions: list[str], args: argparse.Namespace
     discovered = time.perf_counter() - started
     found = len(expanded.config.targets)
     print(f"discovery: {found} instances in {discovered:.2f} s")
-    options = workflow.AssessOptions(fail_on=Severity.CRITICAL, select=plan.select)
     job = workflow.schedule_job(
-        options,
+        workflow.prepare_run(plan.run),
         plan.formats,
         auth="workload-identity",
         endpoints={"arm_endpoint": url},

@@ -6,10 +6,10 @@ under ``tests/`` and ``sample_reports/``' sources, and the deep ``<choose>`` sha
 deleted, duplicated or swapped, tokens of XML and C# inserted, blocks nested or repeated. Every
 input is run through:
 
-- ``parser``: :func:`mtls_audit.policy.parser.parse_policy` (a refusal is
+- ``parser``: :func:`mtls_audit.policy.parsing.parser.parse_policy` (a refusal is
   ``PolicyParseError``);
-- ``csharp``: :func:`mtls_audit.policy.conditions.condition` and ``value`` on one expression (a
-  refusal is ``ExpressionSyntaxError``);
+- ``csharp``: :func:`mtls_audit.policy.expressions.conditions.condition` and ``value`` on one
+  expression (a refusal is ``ExpressionSyntaxError``);
 - ``pipeline``: :func:`mtls_audit.policy.standalone.judge_text` (parse, effective policy,
   inbound analysis, verdicts) and both renderings of its verdict, JSON and text;
 - ``assess``: the offline scan: an exported service whose global policy (and, one time in two,
@@ -46,10 +46,11 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.deep_policies import nested, sequential  # noqa: E402
 from mtls_audit import workflow  # noqa: E402
 from mtls_audit.errors import MtlsAuditError, PolicyParseError  # noqa: E402
-from mtls_audit.policy.conditions import condition, value  # noqa: E402
-from mtls_audit.policy.csharp import ExpressionSyntaxError  # noqa: E402
-from mtls_audit.policy.parser import parse_policy  # noqa: E402
+from mtls_audit.policy.expressions.conditions import condition, value  # noqa: E402
+from mtls_audit.policy.expressions.parser import ExpressionSyntaxError  # noqa: E402
+from mtls_audit.policy.parsing.parser import parse_policy  # noqa: E402
 from mtls_audit.policy.standalone import judge_text  # noqa: E402
+from mtls_audit.sources.files import FilesSource  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora"
 _EXPRESSION = re.compile(r'"(@\((?:[^"]|&quot;)*\))"|(@\{.*?\})\s*<', re.DOTALL)
@@ -292,7 +293,7 @@ class _Assess:
             _policy(f"{_SERVICE}/apis/orders/policies/policy", "apim-fuzz/orders/policy", api),
         ]
         self.file.write_text(json.dumps(resources), "utf-8")
-        document = workflow.collect_files([self.file])
+        document = FilesSource([self.file]).load()
         workflow.assess(document, "0" * 64, self.options, rules=self.rules, failures=self.failures)
 
 

@@ -23,7 +23,7 @@ import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
 from benchmarks.synthetic import make_instance
 from mtls_audit.model import build_model
-from mtls_audit.policy.effective import EffectivePolicies
+from mtls_audit.policy.effective.policies import EffectivePolicies
 
 def rss_mb():
     with open("/proc/self/statm") as f:

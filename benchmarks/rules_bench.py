@@ -26,10 +26,10 @@ import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
 from benchmarks.synthetic import make_instance
 from mtls_audit.engine.packs import builtin_pack_dir, load_directory
-from mtls_audit.engine.rule import Options
+from mtls_audit.engine.rule import Context, Options
 from mtls_audit.engine.runner import run
 from mtls_audit.model import build_model
-from mtls_audit.model.validation import coverage_rows
+from mtls_audit.analysis.coverage import coverage_rows
 
 scale = int(sys.argv[2])
 document = make_instance(apis=1000 * scale, operations=20000 * scale, policies=2000 * scale,
@@ -38,12 +38,13 @@ model = build_model(document)
 del document
 rules = load_directory(builtin_pack_dir(), "builtin").rules
 start = time.perf_counter()
-result = run(model, rules, Options())
+ctx = Context(model, Options())
+result = run(ctx, rules)
 rules_s = time.perf_counter() - start
 start = time.perf_counter()
-rows = coverage_rows(model)
+rows = coverage_rows(ctx)
 coverage_s = time.perf_counter() - start
-analysers = model.memo.get("inbound-analysers", {})
+analysers = ctx.memo.analysers
 print(json.dumps({
     "scale": scale, "rules_s": rules_s, "coverage_s": coverage_s, "rules": len(rules),
     "results": len(result.findings), "errors": len(result.errors),

@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,12 +21,10 @@ import click
 from mtls_audit import __version__
 from mtls_audit.cli_audit import (
     AUDIT_OPTIONS,
-    AUTH_METHODS,
-    audit_inputs,
-    check_patterns,
-    check_waivers,
     diff,
+    prepare,
     schedule,
+    signing_key,
     verify,
 )
 from mtls_audit.cli_estate import dashboard, estate, history
@@ -33,15 +32,16 @@ from mtls_audit.cli_live import live_options, live_settings, tell
 from mtls_audit.cli_probe import probe_options, probe_settings, run_probe
 from mtls_audit.errors import InputError, MissingDependencyError, MtlsAuditError
 from mtls_audit.output_files import prepare_folder
+from mtls_audit.vocabulary import AUTH_MODES, CLOUDS, FAIL_ON_CHOICES, FORMATS
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from mtls_audit.audit.overlay import AuditInputs
-    from mtls_audit.workflow import PdfWriter
+    from mtls_audit.audit.run_settings import RunSettings
+    from mtls_audit.sources import Source
+    from mtls_audit.workflow import PdfWriter, PreparedRun
 
 F = TypeVar("F", bound=Callable[..., Any])
-SEVERITIES = ("critical", "high", "medium", "low", "info", "none")
 RULE_PACK_OPTION = click.option(
     "--rules",
     "rule_dirs",
@@ -56,8 +56,6 @@ def _split(values: Sequence[str]) -> list[str]:
 
 
 def _formats(values: Sequence[str]) -> list[str]:
-    from mtls_audit.workflow import FORMATS
-
     chosen = _split(values) or ["json", "text"]
     bad = [f for f in chosen if f not in FORMATS]
     if bad:
@@ -76,8 +74,7 @@ def assess_options(func: F) -> F:
             "formats",
             multiple=True,
             metavar="LIST",
-            help="Outputs, comma-separated or repeated: json, text, pdf, html, sarif, "
-            "junit, markdown. Default: json,text.",
+            help=f"Outputs, comma-separated or repeated: {', '.join(FORMATS)}. Default: json,text.",
         ),
         click.option(
             "--out",
@@ -89,7 +86,7 @@ def assess_options(func: F) -> F:
         ),
         click.option(
             "--fail-on",
-            type=click.Choice(SEVERITIES),
+            type=click.Choice(FAIL_ON_CHOICES),
             default="critical",
             show_default=True,
             help="Exit 1 when a result at or above this severity fails.",
@@ -160,14 +157,14 @@ def source_options(func: F) -> F:
         click.option("--service", multiple=True, help="APIM service name (repeatable)."),
         click.option(
             "--auth",
-            type=click.Choice(AUTH_METHODS),
+            type=click.Choice(AUTH_MODES),
             default="default",
             show_default=True,
             help="How to sign in to Azure.",
         ),
         click.option(
             "--cloud",
-            type=click.Choice(["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"]),
+            type=click.Choice(CLOUDS),
             default="AzureCloud",
             show_default=True,
         ),
@@ -195,57 +192,60 @@ def _check_source(kw: dict[str, Any]) -> None:
     if not kw["subscription"]:
         raise click.UsageError("give --subscription (live collection), --from-file or --sample")
     from mtls_audit.dependencies import require_modules
-    from mtls_audit.sources.azure import SDK_MODULES
+    from mtls_audit.sources.azure.source import SDK_MODULES
 
     require_modules("live collection from Azure", SDK_MODULES)
 
 
-def _collect(kw: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The snapshot of the source ``_check_source`` accepted, and its digest."""
-    from mtls_audit import snapshot, workflow
-
+def _source(kw: dict[str, Any]) -> Source:
+    """The source ``_check_source`` accepted."""
     if kw["sample"]:
-        loaded = workflow.sample_snapshot()
-        return loaded.document, loaded.sha256
+        from mtls_audit.sources.sample import SampleSource
+
+        return SampleSource()
     if kw["from_files"]:
-        document = workflow.collect_files(
-            kw["from_files"],
-            parameter_files=kw["parameter_files"],
+        from mtls_audit.sources.files import FilesSource
+
+        return FilesSource(
+            tuple(kw["from_files"]),
+            parameter_files=tuple(kw["parameter_files"]),
             subscription=(kw["subscription"] or [None])[0],
             resource_group=(kw["resource_group"] or [None])[0],
         )
-    else:
-        from mtls_audit.sources.azure import AzureOptions
+    from mtls_audit.sources.azure.source import AzureOptions, AzureSource
 
-        if kw["verbose"]:
-            # Only our own log: azure-core's INFO log prints every header of every request.
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(logging.Formatter("%(message)s"))
-            ours = logging.getLogger("mtls_audit")
-            ours.addHandler(handler)
-            ours.setLevel(logging.INFO)
-        document = workflow.collect_azure(
-            AzureOptions(
-                subscriptions=tuple(kw["subscription"]),
-                resource_groups=tuple(kw["resource_group"]),
-                services=tuple(kw["service"]),
-                auth=kw["auth"],
-                cloud=kw["cloud"],
-                concurrency=kw["concurrency"],
-                **live_settings(kw),
-                verbose=kw["verbose"],
-                progress=sys.stderr.isatty(),
-            )
-        )
+    if kw["verbose"]:
+        # Only our own log: azure-core's INFO log prints every header of every request.
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        ours = logging.getLogger("mtls_audit")
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
+    options = AzureOptions(
+        subscriptions=tuple(kw["subscription"]),
+        resource_groups=tuple(kw["resource_group"]),
+        services=tuple(kw["service"]),
+        auth=kw["auth"],
+        cloud=kw["cloud"],
+        concurrency=kw["concurrency"],
+        **live_settings(kw),
+        verbose=kw["verbose"],
+        progress=sys.stderr.isatty(),
+    )
+    return AzureSource(options)
+
+
+def _collect(kw: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot of the source the options name (a live one's collection told on stderr)."""
+    source = _source(kw)
+    document = source.load()
+    if source.kind == "azure":
         tell(document)
-    data = snapshot.dumps(document)
-    import hashlib
-
-    return document, hashlib.sha256(data).hexdigest()
+    return document
 
 
 @contextmanager
-def _pdf_worker(kw: dict[str, Any]) -> Iterator[PdfWriter | None]:
+def _pdf_worker(formats: Sequence[str]) -> Iterator[PdfWriter | None]:
     """When the command writes a PDF, a worker that loads the renderer meanwhile, if it can.
 
     Entered before anything else is read or imported: the sooner it forks, the sooner it is
@@ -253,7 +253,7 @@ def _pdf_worker(kw: dict[str, Any]) -> Iterator[PdfWriter | None]:
     """
     from mtls_audit.report.pdf_worker import PdfWorker
 
-    worker = PdfWorker.start() if "pdf" in _split(kw["formats"]) else None
+    worker = PdfWorker.start() if "pdf" in _split(formats) else None
     if worker is None:
         yield None
         return
@@ -261,68 +261,84 @@ def _pdf_worker(kw: dict[str, Any]) -> Iterator[PdfWriter | None]:
         yield worker.write
 
 
+def _run_settings(kw: dict[str, Any]) -> RunSettings:
+    """The run settings ``assess`` and ``scan`` were given, typed once here."""
+    from mtls_audit.audit.run_settings import RunSettings
+    from mtls_audit.engine.results import Severity
+
+    as_of: datetime | None = kw["as_of"]
+    return RunSettings(
+        fail_on=None if kw["fail_on"] == "none" else Severity(kw["fail_on"]),
+        select=tuple(_split(kw["select"])),
+        ignore=tuple(_split(kw["ignore"])),
+        rule_dirs=tuple(kw["rule_dirs"]),
+        disabled_packs=tuple(kw["disable_pack"]),
+        as_of=as_of.replace(tzinfo=UTC) if as_of else None,
+        warning_days=kw["warning_days"],
+        notice_days=kw["notice_days"],
+        waivers=kw["waivers_file"],
+        baseline=kw["baseline_file"],
+    )
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What ``assess`` and ``scan`` write, and where."""
+
+    formats: tuple[str, ...]
+    out: Path
+
+    @property
+    def writes_files(self) -> bool:
+        """Whether a file is asked for (``text`` is the console summary only)."""
+        return any(f != "text" for f in self.formats)
+
+
+def _outputs(kw: dict[str, Any]) -> Outputs:
+    return Outputs(tuple(_formats(kw["formats"])), kw["out"])
+
+
 def _assess_and_report(
     document: dict[str, Any],
     sha256: str,
-    kw: dict[str, Any],
-    prepared: tuple[AuditInputs, Ed25519PrivateKey | None],
+    outputs: Outputs,
+    prepared: tuple[PreparedRun, Ed25519PrivateKey | None],
     extra: Sequence[Path] = (),
     pdf_writer: PdfWriter | None = None,
 ) -> int:
     from mtls_audit import workflow
     from mtls_audit.audit.integrity import earlier_outputs, remove_stale, seal
-    from mtls_audit.engine.results import Severity
-    from mtls_audit.engine.rule import Options
 
-    formats = _formats(kw["formats"])
-    audit, key = prepared
-    as_of: datetime | None = kw["as_of"]
-    options = workflow.AssessOptions(
-        fail_on=None if kw["fail_on"] == "none" else Severity(kw["fail_on"]),
-        select=_split(kw["select"]),
-        ignore=_split(kw["ignore"]),
-        rule_dirs=tuple(kw["rule_dirs"]),
-        disabled_packs=tuple(kw["disable_pack"]),
-        as_of=as_of.replace(tzinfo=UTC) if as_of else None,
-        rule_options=Options(warning_days=kw["warning_days"], notice_days=kw["notice_days"]),
-        audit=audit,
-    )
-    rules, failures, _ = workflow.load_rules(options)
-    check_patterns(rules, [*options.select, *options.ignore])
-    check_waivers(rules, failures, audit)
-    outcome = workflow.assess(document, sha256, options, rules=rules, failures=failures)
-    earlier = earlier_outputs(kw["out"])
+    formats, out = outputs.formats, outputs.out
+    run, key = prepared
+    outcome = workflow.assess(document, sha256, run.options, rules=run.rules, failures=run.failures)
+    earlier = earlier_outputs(out)
     missing: MissingDependencyError | None = None
     try:
-        files = workflow.write_outputs(outcome, formats, kw["out"], pdf_writer=pdf_writer)
+        files = workflow.write_outputs(outcome, formats, out, pdf_writer=pdf_writer)
     except MissingDependencyError as exc:  # every other output was written: seal and show them
         missing, files = exc, exc.written
     written = [*extra, *files]
     if written:
-        written += seal(kw["out"], written, key)
-        remove_stale(kw["out"], earlier, written)
+        written += seal(out, written, key)
+        remove_stale(out, earlier, written)
     if "text" in formats:
         from mtls_audit.report.console import print_summary
 
         print_summary(outcome.evidence, written)
     else:
-        from mtls_audit.report.reader import verdict, visible
+        from mtls_audit.evidence.reader import verdict, visible
 
         stated = verdict(outcome.evidence)
-        where = f"; {len(written)} file(s) in {kw['out']}" if written else ""
+        where = f"; {len(written)} file(s) in {out}" if written else ""
         code = outcome.gate.exit_code
         click.echo(visible(f"mtls-audit: {stated.label} (exit {code}){where}. {stated.sentence}"))
     if missing is not None:
         raise MissingDependencyError(
-            f"{missing}\nEvery other output was written to {kw['out']}; the exit code is 2, not"
+            f"{missing}\nEvery other output was written to {out}; the exit code is 2, not"
             f" the verdict's {outcome.gate.exit_code}, because an output is missing."
         )
     return outcome.gate.exit_code
-
-
-def _writes_files(kw: dict[str, Any]) -> bool:
-    """Whether ``--format`` asks for a file (``text`` is the console summary only)."""
-    return any(f != "text" for f in _formats(kw["formats"]))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -355,7 +371,7 @@ def collect(**kw: Any) -> None:
 
     _check_source(kw)
     prepare_folder(kw["out"])  # before any work: collection can take minutes
-    document, _ = _collect(kw)
+    document = _collect(kw)
     path = kw["out"] / "snapshot.json"
     digest = snapshot.write(document, path)
     gaps = len(document.get("gaps", []))
@@ -371,18 +387,21 @@ def collect(**kw: Any) -> None:
 @assess_options
 def assess(snapshot_file: Path, **kw: Any) -> None:
     """Assess a snapshot file and write the evidence and reports."""
-    with _pdf_worker(kw) as pdf_writer:
+    with _pdf_worker(kw["formats"]) as pdf_writer:
         from mtls_audit import snapshot
 
-        prepared = audit_inputs(kw)
+        prepared = prepare(_run_settings(kw)), signing_key(kw["sign_key"])
         loaded = snapshot.read(snapshot_file)
         extra: list[Path] = []
-        if _writes_files(kw):
+        outputs = _outputs(kw)
+        if outputs.writes_files:
             prepare_folder(kw["out"])  # before any work: collection can take minutes
             # A snapshot read from the output folder (scan's, assessed again) is listed with it.
             if snapshot_file.resolve().parent == kw["out"].resolve():
                 extra.append(kw["out"] / snapshot_file.name)
-        code = _assess_and_report(loaded.document, loaded.sha256, kw, prepared, extra, pdf_writer)
+        code = _assess_and_report(
+            loaded.document, loaded.sha256, outputs, prepared, extra, pdf_writer
+        )
     sys.exit(code)
 
 
@@ -395,19 +414,20 @@ def assess(snapshot_file: Path, **kw: Any) -> None:
 @probe_options
 def scan(**kw: Any) -> None:
     """Collect and assess in one go (keeps the snapshot beside the evidence)."""
-    with _pdf_worker(kw) as pdf_writer:
+    with _pdf_worker(kw["formats"]) as pdf_writer:
         from mtls_audit import snapshot
 
-        prepared = audit_inputs(kw)
+        prepared = prepare(_run_settings(kw)), signing_key(kw["sign_key"])
+        outputs = _outputs(kw)
         _check_source(kw)
         settings = probe_settings(kw) if kw["probe"] else None
-        prepare_folder(kw["out"])  # before any work: collection can take minutes
-        document, _ = _collect(kw)
+        prepare_folder(outputs.out)  # before any work: collection can take minutes
+        document = _collect(kw)
         if settings is not None:
             document = run_probe(document, settings)
-        path = kw["out"] / "snapshot.json"
+        path = outputs.out / "snapshot.json"
         sha = snapshot.write(document, path)
-        code = _assess_and_report(document, sha, kw, prepared, [path], pdf_writer)
+        code = _assess_and_report(document, sha, outputs, prepared, [path], pdf_writer)
     sys.exit(code)
 
 
@@ -468,9 +488,9 @@ def rules() -> None:
 def rules_list(fmt: str, rule_dirs: tuple[Path, ...]) -> None:
     """List every rule. Everything is printed; nothing is written to a file
     (regenerate the docs with: mtls-audit rules list --format markdown > docs/rules.md)."""
+    from mtls_audit.evidence.reader import visible
     from mtls_audit.report.catalogue import catalogue_markdown, catalogue_text
     from mtls_audit.report.evidence import rule_entry
-    from mtls_audit.report.reader import visible
     from mtls_audit.workflow import AssessOptions, load_rules
 
     found, failures, _ = load_rules(AssessOptions(rule_dirs=rule_dirs))
@@ -501,8 +521,8 @@ def rules_list(fmt: str, rule_dirs: tuple[Path, ...]) -> None:
 def rules_explain(rule_id: str, rule_dirs: tuple[Path, ...]) -> None:
     """Explain one rule (of the built-in pack, or of a pack given with --rules): what it
     checks, why, an example, how to fix it."""
+    from mtls_audit.evidence.reader import visible
     from mtls_audit.report.catalogue import rule_page
-    from mtls_audit.report.reader import visible
     from mtls_audit.workflow import AssessOptions, load_rules
 
     found, failures, _ = load_rules(AssessOptions(rule_dirs=rule_dirs))
@@ -543,8 +563,8 @@ def policy(files: tuple[Path, ...], fmt: str, named_values: tuple[str, ...]) -> 
     Exit codes: 0 every file validates soundly, 1 a failing certificate gets
     through, 2 a file cannot be read, 3 undecidable (the worst code wins: 2, 1, 3, 0).
     """
+    from mtls_audit.evidence.reader import visible
     from mtls_audit.policy.standalone import judge_file
-    from mtls_audit.report.reader import visible
 
     values = dict(_named_value(v) for v in named_values)
     verdicts = [judge_file(path, values) for path in files]
@@ -594,6 +614,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _shown(exc: Exception) -> str:
     """An error's message for the terminal: quoted input shows its control characters escaped."""
-    from mtls_audit.report.reader import visible
+    from mtls_audit.evidence.reader import visible
 
     return visible(str(exc))

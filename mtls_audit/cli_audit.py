@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from mtls_audit.audit.overlay import AuditInputs
+    from mtls_audit.audit.run_settings import RunSettings
+    from mtls_audit.workflow import PreparedRun
 
-AUTH_METHODS = ("default", "cli", "managed-identity", "workload-identity", "environment")
 AUDIT_OPTIONS = (
     click.option(
         "--waivers",
@@ -39,27 +40,28 @@ AUDIT_OPTIONS = (
         help="Ed25519 private key (unencrypted PKCS#8 PEM) to sign the manifest with.",
     ),
 )
-"""Options of ``assess`` and ``scan``, read by :func:`audit_inputs`."""
+"""Options of ``assess`` and ``scan``: the waivers and baseline are read by :func:`prepare`,
+the key by :func:`signing_key`."""
 
 
-def audit_inputs(kw: dict[str, Any]) -> tuple[AuditInputs, Ed25519PrivateKey | None]:
-    """Waivers, baseline and signing key, read before any work so that a typo stops the run."""
-    from mtls_audit.audit.overlay import AuditInputs
+def prepare(settings: RunSettings) -> PreparedRun:
+    """The run :func:`mtls_audit.workflow.prepare_run` assembles, with its selection and waivers
+    checked against the rules found: before any work, so that a typo stops the run."""
+    from mtls_audit.workflow import prepare_run
 
-    waivers = baseline = key = None
-    if kw["waivers_file"]:
-        from mtls_audit.audit.waivers import load_waivers
+    prepared = prepare_run(settings)
+    check_patterns(prepared.rules, [*settings.select, *settings.ignore])
+    check_waivers(prepared.rules, prepared.failures, prepared.options.audit)
+    return prepared
 
-        waivers = load_waivers(kw["waivers_file"])
-    if kw["baseline_file"]:
-        from mtls_audit.audit.baseline import load_baseline
 
-        baseline = load_baseline(kw["baseline_file"])
-    if kw["sign_key"]:
-        from mtls_audit.audit.dsse import load_private_key
+def signing_key(path: Path | None) -> Ed25519PrivateKey | None:
+    """The key the output folder's manifest is signed with, when one is given."""
+    if path is None:
+        return None
+    from mtls_audit.audit.dsse import load_private_key
 
-        key = load_private_key(kw["sign_key"])
-    return AuditInputs(waivers=waivers, baseline=baseline), key
+    return load_private_key(path)
 
 
 def check_waivers(rules: Sequence[Any], failures: Sequence[Any], audit: AuditInputs) -> None:
@@ -118,7 +120,7 @@ def verify(folder: Path, key: Path | None) -> None:
     """
     from mtls_audit.audit.dsse import load_public_key
     from mtls_audit.audit.integrity import MANIFEST_NAME, verify_folder
-    from mtls_audit.report.reader import visible
+    from mtls_audit.evidence.reader import visible
 
     report = verify_folder(folder, load_public_key(key) if key else None)
     # File names and manifest entries are data: printed with their control characters escaped.

@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mtls_audit.cli_audit import AUTH_METHODS, check_patterns, check_waivers, schedule
+from mtls_audit.cli_audit import prepare, schedule, signing_key
 from mtls_audit.cli_live import endpoints, limits, live_options, scheduled_live_options
+from mtls_audit.vocabulary import AUTH_MODES, CLOUDS, FAIL_ON_CHOICES
 
 if TYPE_CHECKING:
     from mtls_audit.audit.schedule import ScheduleConfig, TargetRun
     from mtls_audit.audit.shard import Shard
-    from mtls_audit.sources.azure import AzureOptions
-    from mtls_audit.sources.azure_discovery import EstateScope
+    from mtls_audit.sources.azure.discovery import EstateScope
+    from mtls_audit.sources.azure.source import AzureOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
-CLOUDS = ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud")
 
 
 def _shard(_: click.Context, __: click.Parameter, value: str | None) -> Shard | None:
@@ -38,7 +38,7 @@ def _shard(_: click.Context, __: click.Parameter, value: str | None) -> Shard | 
 
 
 def _tags(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> tuple[Any, ...]:
-    from mtls_audit.sources.azure_discovery import parse_tag
+    from mtls_audit.sources.azure.discovery import parse_tag
 
     try:
         return tuple(parse_tag(v) for v in values)
@@ -60,7 +60,7 @@ HISTORY_OPTION = click.option(
 )
 AUTH_OPTION = click.option(
     "--auth",
-    type=click.Choice(AUTH_METHODS),
+    type=click.Choice(AUTH_MODES),
     default="default",
     show_default=True,
     help="How to sign in to Azure.",
@@ -90,7 +90,7 @@ def scope_options(func: F) -> F:
 
 
 def _scope(kw: dict[str, Any]) -> EstateScope:
-    from mtls_audit.sources.azure_discovery import EstateScope, scope_problems
+    from mtls_audit.sources.azure.discovery import EstateScope, scope_problems
 
     scope = EstateScope(
         subscriptions=tuple(kw["subscription"]),
@@ -106,7 +106,7 @@ def _scope(kw: dict[str, Any]) -> EstateScope:
 
 
 def _graph_options(auth: str, cloud: str, live: dict[str, Any]) -> AzureOptions:
-    from mtls_audit.sources.azure import AzureOptions
+    from mtls_audit.sources.azure.source import AzureOptions
 
     given = {k: v for k, v in limits(live).items() if v is not None}
     return AzureOptions(subscriptions=(), auth=auth, cloud=cloud, **given, **endpoints(live))
@@ -125,8 +125,8 @@ def estate_discover(fmt: str, **kw: Any) -> None:
 
     Exit 0, or 3 when part of the scope could not be read (named as gaps).
     """
-    from mtls_audit.report.reader import visible
-    from mtls_audit.sources.azure_discovery import discover_instances
+    from mtls_audit.evidence.reader import visible
+    from mtls_audit.sources.azure.discovery import discover_instances
 
     answer = discover_instances(_scope(kw), _graph_options(kw["auth"], kw["cloud"], kw))
     if fmt == "json":
@@ -157,7 +157,7 @@ def estate_discover(fmt: str, **kw: Any) -> None:
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(["critical", "high", "medium", "low", "info", "none"]),
+    type=click.Choice(FAIL_ON_CHOICES),
     default="critical",
     show_default=True,
 )
@@ -185,7 +185,9 @@ def estate_scan(
 
     Exit code: the largest of the instances' (3 when part of the scope could not be read).
     """
+    from mtls_audit.audit.run_settings import RunSettings
     from mtls_audit.audit.schedule import FORMATS, ScheduleConfig, Target
+    from mtls_audit.engine.results import Severity
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     bad = [f for f in chosen if f not in FORMATS]
@@ -193,7 +195,8 @@ def estate_scan(
         raise click.BadParameter(f"unknown format {', '.join(bad)}", param_hint="--format")
     plan = ScheduleConfig(
         source=Path("<command line>"), output=out, formats=tuple(dict.fromkeys(("json", *chosen))),
-        fail_on=fail_on, select=(), ignore=(), waivers=None, sign_key=None, trend_runs=12,
+        run=RunSettings(fail_on=None if fail_on == "none" else Severity(fail_on)),
+        sign_key=None, trend_runs=12,
         workers=workers, cloud=kw["cloud"], targets=(Target(name="estate", discover=_scope(kw)),),
         history=history, per_subscription=per_subscription,
     )  # fmt: skip
@@ -204,7 +207,7 @@ def estate_scan(
 @click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--auth",
-    type=click.Choice(AUTH_METHODS),
+    type=click.Choice(AUTH_MODES),
     default="default",
     show_default=True,
     help="How to sign in to Azure (for targets with subscriptions).",
@@ -252,29 +255,16 @@ def run_plan(
     from dataclasses import replace
 
     from mtls_audit import workflow
-    from mtls_audit.audit.dsse import load_private_key
     from mtls_audit.audit.estate import expand
-    from mtls_audit.audit.overlay import AuditInputs
     from mtls_audit.audit.schedule import exit_code, history_location, run_schedule
     from mtls_audit.audit.shard import select
-    from mtls_audit.audit.waivers import load_waivers
     from mtls_audit.cli_progress import RunProgress
-    from mtls_audit.engine.results import Severity
-    from mtls_audit.report.reader import visible
-    from mtls_audit.sources.azure_discovery import discover_instances
-    from mtls_audit.sources.azure_stop import relayed_signals
+    from mtls_audit.evidence.reader import visible
+    from mtls_audit.sources.azure.discovery import discover_instances
+    from mtls_audit.sources.azure.stop import relayed_signals
 
-    waivers = load_waivers(plan.waivers) if plan.waivers else None
-    options = workflow.AssessOptions(
-        fail_on=None if plan.fail_on == "none" else Severity(plan.fail_on),
-        select=plan.select,
-        ignore=plan.ignore,
-        audit=AuditInputs(waivers=waivers),
-    )
-    rules, failures, _ = workflow.load_rules(options)
-    check_patterns(rules, [*plan.select, *plan.ignore])
-    check_waivers(rules, failures, options.audit)
-    key = load_private_key(sign_key) if sign_key else None
+    prepared = prepare(plan.run)
+    key = signing_key(sign_key)
     graph = _graph_options(auth, plan.cloud, live)
     expanded = expand(plan, lambda scope: discover_instances(scope, graph))
     plan, discoveries = expanded.config, expanded.discoveries
@@ -285,7 +275,7 @@ def run_plan(
     progress = RunProgress(len(plan.targets) + len(discoveries), _target_line)
     with relayed_signals(), progress:  # a CronJob's SIGTERM stops the collections
         job = workflow.schedule_job(
-            options,
+            prepared,
             plan.formats,
             auth=auth,
             cloud=plan.cloud,

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from mtls_audit.sources.azure import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+from mtls_audit.sources.azure.source import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
 
 F = TypeVar("F", bound=Callable[..., Any])
 

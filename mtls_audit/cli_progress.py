@@ -71,7 +71,7 @@ class RunProgress:
 
     def finished(self, run: TargetRun) -> None:
         """A target's run ended: its line, and one more done."""
-        from mtls_audit.report.reader import visible
+        from mtls_audit.evidence.reader import visible
 
         with self._lock:
             self.done += 1

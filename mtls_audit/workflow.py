@@ -10,31 +10,33 @@ import hashlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mtls_audit import __version__, snapshot
+from mtls_audit import snapshot
+from mtls_audit.analysis import Context
+from mtls_audit.analysis.coverage import coverage_rows
 from mtls_audit.audit.overlay import AuditInputs, overlay
+from mtls_audit.audit.run_settings import RunSettings
 from mtls_audit.engine.packs import Pack, PackFailure, discover
 from mtls_audit.engine.results import Severity
 from mtls_audit.engine.rule import Options, Rule
 from mtls_audit.engine.runner import Assessment, Gate, RunError, gate, run, select_rules
 from mtls_audit.errors import MissingDependencyError
+from mtls_audit.evidence.clock import now
 from mtls_audit.model.build import build_model
-from mtls_audit.model.validation import coverage_rows
 from mtls_audit.output_files import prepare_folder, write_file, write_text
 from mtls_audit.report.evidence import RunInfo, build_evidence
-from mtls_audit.resources import package_data
+from mtls_audit.sources.files import FilesSource
+from mtls_audit.sources.sample import SampleSource
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from mtls_audit.audit.schedule import Job, Target
 
-SAMPLE = ("samples", "healthcare.json")
-FORMATS = ("json", "text", "pdf", "html", "sarif", "junit", "markdown")
 COVERAGE_RULE = "MTLS-IN-01"  # the coverage table is the detail of this rule
 
 
@@ -51,65 +53,41 @@ class AssessOptions:
 
 
 @dataclass(frozen=True)
+class PreparedRun:
+    """A run ready to judge: its options (audit inputs read) and the rules of its packs."""
+
+    options: AssessOptions
+    rules: tuple[Rule, ...]
+    failures: tuple[PackFailure, ...]
+
+
+def prepare_run(settings: RunSettings) -> PreparedRun:
+    """The one way a run is assembled (``scan``, ``assess``, ``schedule run``): the waivers and
+    baseline read and the rule packs loaded, before any collection, so that a typo stops it."""
+    from mtls_audit.audit.baseline import load_baseline
+    from mtls_audit.audit.waivers import load_waivers
+
+    waivers = load_waivers(settings.waivers) if settings.waivers else None
+    baseline = load_baseline(settings.baseline) if settings.baseline else None
+    options = AssessOptions(
+        fail_on=settings.fail_on,
+        select=settings.select,
+        ignore=settings.ignore,
+        rule_dirs=settings.rule_dirs,
+        disabled_packs=settings.disabled_packs,
+        as_of=settings.as_of,
+        rule_options=Options(settings.warning_days, settings.notice_days),
+        audit=AuditInputs(waivers=waivers, baseline=baseline),
+    )
+    rules, failures, _ = load_rules(options)
+    return PreparedRun(options, tuple(rules), tuple(failures))
+
+
+@dataclass(frozen=True)
 class Outcome:
     evidence: dict[str, Any]
     evidence_bytes: bytes
     gate: Gate
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def sample_snapshot() -> snapshot.LoadedSnapshot:
-    return snapshot.read(package_data(*SAMPLE))
-
-
-def collect_files(
-    paths: Sequence[Path],
-    *,
-    parameter_files: Sequence[Path] = (),
-    subscription: str | None = None,
-    resource_group: str | None = None,
-) -> dict[str, Any]:
-    """A snapshot from exported resources and deployment templates."""
-    from mtls_audit.sources.arm import load_files
-
-    started = now()
-    kwargs: dict[str, Any] = {}
-    if subscription:
-        kwargs["subscription"] = subscription
-    if resource_group:
-        kwargs["resource_group"] = resource_group
-    loaded = load_files(list(paths), parameter_files=list(parameter_files), **kwargs)
-    provenance = {
-        "source": "files",
-        "tool": {"name": "mtls-audit", "version": __version__},
-        "collected_at": _iso(started),
-        "finished_at": _iso(now()),
-        "inputs": loaded.inputs,
-    }
-    return snapshot.build(
-        provenance=provenance, resources=loaded.resources, gaps=loaded.gaps, origins=loaded.origins
-    )
-
-
-def collect_azure(options: Any, *, credential: object | None = None) -> dict[str, Any]:
-    """A snapshot collected live from Azure (``options`` is a ``sources.azure.AzureOptions``;
-    ``credential``: one to use instead of making one for ``options.auth``)."""
-    from mtls_audit.sources.azure import collect_azure as collect
-
-    parts = collect(options, credential=credential)
-    return snapshot.build(
-        provenance=parts["provenance"],
-        resources=parts["resources"],
-        keyvault=parts.get("keyvault"),
-        gaps=parts.get("gaps"),
-    )
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def load_rules(options: AssessOptions) -> tuple[list[Rule], list[PackFailure], list[Pack]]:
@@ -134,7 +112,8 @@ def assess(
         all_rules = list(rules)
     chosen = select_rules(all_rules, options.select, options.ignore)
     model = build_model(document, as_of=options.as_of)
-    result = run(model, chosen, options.rule_options)
+    ctx = Context(model, options.rule_options)
+    result = run(ctx, chosen)
     errors = tuple(RunError("pack-error", f.message, pack=f.pack) for f in failures)
     errors += _collection_stopped(document)
     assessment = Assessment(result.findings, errors + result.errors, result.rules)
@@ -150,7 +129,7 @@ def assess(
         options.select,
         options.ignore,
     )
-    coverage = coverage_rows(model) if any(r.id == COVERAGE_RULE for r in chosen) else []
+    coverage = coverage_rows(ctx) if any(r.id == COVERAGE_RULE for r in chosen) else []
     evidence = build_evidence(model, adjusted.assessment, verdict, info, coverage=coverage)
     adjusted.annotate(evidence)
     return Outcome(evidence, snapshot.dumps(evidence), verdict)
@@ -275,7 +254,7 @@ def write_outputs(
 
 
 def schedule_job(
-    options: AssessOptions,
+    prepared: PreparedRun,
     formats: Sequence[str],
     *,
     auth: str = "default",
@@ -298,9 +277,9 @@ def schedule_job(
     from contextlib import ExitStack
 
     from mtls_audit.audit.integrity import seal
-    from mtls_audit.sources.azure_http import ReadBuckets
+    from mtls_audit.sources.azure.http import ReadBuckets
 
-    rules, failures, _ = load_rules(options)
+    options, rules, failures = prepared.options, prepared.rules, prepared.failures
     rendering = threading.Lock()
     reads = ReadBuckets()
     subscriptions: dict[str, threading.Semaphore] = {}
@@ -308,7 +287,7 @@ def schedule_job(
     signed_in: list[object] = []  # the shared credential, once made
 
     def credential(options: Any) -> object:
-        from mtls_audit.sources.azure import shared_credential
+        from mtls_audit.sources.azure.source import shared_credential
 
         with registry:
             if not signed_in:
@@ -323,11 +302,11 @@ def schedule_job(
 
     def job(target: Target, folder: Path, trend: list[dict[str, Any]]) -> Mapping[str, Any]:
         if target.sample:
-            document = sample_snapshot().document
+            document = SampleSource().load()
         elif target.from_file:
-            document = collect_files(target.from_file, parameter_files=target.parameters)
+            document = FilesSource(target.from_file, parameter_files=target.parameters).load()
         else:
-            from mtls_audit.sources.azure import AzureOptions
+            from mtls_audit.sources.azure.source import AzureOptions, AzureSource
 
             selection = AzureOptions(
                 subscriptions=target.subscriptions,
@@ -344,7 +323,7 @@ def schedule_job(
             with ExitStack() as held:
                 for subscription in sorted({s.lower() for s in target.subscriptions}):
                     held.enter_context(lock(subscription))
-                document = collect_azure(selection, credential=credential(selection))
+                document = AzureSource(selection, credential(selection)).load()
             if target.discovered_by is not None:
                 document["provenance"]["discovery"] = {
                     "via": "Azure Resource Graph",

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    KeyVaultRef,
-    Model,
+    Context,
     Options,
     Result,
     ServiceModel,
@@ -15,6 +14,7 @@ from mtls_audit.api import (
     indeterminate,
     not_applicable,
 )
+from mtls_audit.api.keyvault import KeyVaultRef
 
 
 def expiry_level(days: int, options: Options) -> str | None:
@@ -69,14 +69,14 @@ def hostnames_unknown(svc: ServiceModel, what: str) -> Iterator[Result]:
         )
 
 
-def uncollected(model: Model, svc: ServiceModel, *collections: str) -> Iterator[Result]:
+def uncollected(ctx: Context, svc: ServiceModel, *collections: str) -> Iterator[Result]:
     """An indeterminate result when a collection a rule needs was not (fully) collected.
 
     ``collections`` are ARM child collection names as the collectors report them in gaps
     (``apis``, ``backends``, ``namedValues``…); the check is what keeps an empty collection
     from being read as "nothing to judge".
     """
-    gaps = model.gaps_about(*collections, subject=svc.id)
+    gaps = ctx.gaps_about(*collections, subject=svc.id)
     if gaps:
         yield indeterminate(
             svc.id,

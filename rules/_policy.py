@@ -7,91 +7,40 @@ document, or per element of it (key: the document's label and the element's line
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from itertools import chain
 
 from mtls_audit.api import (
-    REDACTED,
-    DistinguishedNameError,
-    Effective,
-    EffectiveNode,
-    Layer,
-    Model,
-    Pin,
-    PinSite,
+    POLICY_NEEDS,
+    Context,
     PolicyCitation,
     Result,
     ServiceModel,
-    document_elements,
-    effective_policies,
-    escaped,
-    find_placeholders,
     indeterminate,
     not_applicable,
-    parse_dn,
-    policy_layers,
-    policy_pins,
+)
+from mtls_audit.api.certificates import DistinguishedNameError, parse_dn
+from mtls_audit.api.policy import (
+    REDACTED,
+    EffectiveNode,
+    Layer,
+    Pin,
+    PinSite,
+    document_elements,
+    escaped,
+    find_placeholders,
     secret_attribute,
 )
 
 from ._common import uncollected
 
-NO_PRODUCT = "no-product"
-POLICY_COLLECTIONS = (
-    "apis",
-    "operations",
-    "products",
-    "apiLinks",
-    "policies",
-    "policyFragments",
-    "namedValues",
-)
 
-
-@dataclass(frozen=True, slots=True)
-class PolicySubject:
-    """An API (or one operation) on one product path, with its effective policy."""
-
-    id: str
-    name: str
-    key: str
-    effective: Effective
-
-
-Signature = Callable[[Effective], Hashable]
-"""What a rule judges of an effective policy: operations alike in it are reported together."""
-
-
-def policy_subjects(
-    model: Model, svc: ServiceModel, signature: Signature | None = None
-) -> Iterator[PolicySubject]:
-    """Per API and path (``no-product``, ``product:<name>``): the API when all its operations
-    have the same ``signature`` there (by default, the same effective policy), else each
-    operation."""
-    alike = signature or (lambda effective: effective.key)
-    names = {a.id.lower(): a.display_name for a in svc.apis}
-    names |= {o.id.lower(): o.display_name for o in svc.operations}
-    groups: dict[tuple[str, str], list[tuple[str | None, Effective]]] = {}
-    for path, effective in effective_policies(model, svc).paths():
-        key = NO_PRODUCT if path.product_id is None else f"product:{last_name(path.product_id)}"
-        groups.setdefault((path.api_id, key), []).append((path.operation_id, effective))
-    for (api_id, key), members in groups.items():
-        api_name = names.get(api_id.lower(), last_name(api_id))
-        if len({alike(effective) for _, effective in members}) == 1:
-            yield PolicySubject(api_id, api_name, key, members[0][1])
-            continue
-        for operation_id, effective in members:
-            assert operation_id is not None  # an API without operations has one path
-            name = f"{api_name}/{names.get(operation_id.lower(), last_name(operation_id))}"
-            yield PolicySubject(operation_id, name, key, effective)
-
-
-def policies_uncollected(model: Model, svc: ServiceModel) -> list[Result]:
+def policies_uncollected(ctx: Context, svc: ServiceModel) -> list[Result]:
     """An indeterminate result when the service's policies, or what places them (APIs,
     operations, products and their links, fragments, named values), were not fully collected:
     a policy rule must not pass what it could not read."""
-    return list(uncollected(model, svc, *POLICY_COLLECTIONS))
+    return list(uncollected(ctx, svc, *POLICY_NEEDS))
 
 
 def document_subject(layer: Layer) -> str:
@@ -118,10 +67,10 @@ def is_literal(value: str) -> bool:
 
 
 def authentication_certificates(
-    model: Model, svc: ServiceModel
+    ctx: Context, svc: ServiceModel
 ) -> Iterator[tuple[Layer, EffectiveNode]]:
     """Every ``authentication-certificate`` element written in the service's documents."""
-    for layer in policy_layers(model, svc):
+    for layer in ctx.policy_layers(svc):
         for node in document_elements(layer, "authentication-certificate"):
             yield layer, node
 
@@ -155,11 +104,11 @@ def shown_pin(pin: Pin) -> str:
 
 
 def unreadable_documents(
-    model: Model, svc: ServiceModel, what: str, kinds: tuple[str, ...] = ()
+    ctx: Context, svc: ServiceModel, what: str, kinds: tuple[str, ...] = ()
 ) -> Iterator[Result]:
     """An indeterminate result for each policy document that cannot be read (of the given
     origin kinds, e.g. ``fragment``; all kinds by default)."""
-    for layer in policy_layers(model, svc):
+    for layer in ctx.policy_layers(svc):
         if layer.document is None and (not kinds or layer.origin.kind.value in kinds):
             reason = layer.problem.message if layer.problem else "it cannot be read"
             yield indeterminate(
@@ -172,30 +121,27 @@ def unreadable_documents(
 
 
 def per_service(
-    model: Model,
+    ctx: Context,
+    svc: ServiceModel,
     what: str,
     judge: Callable[[ServiceModel], Iterable[Result]],
     none: str,
     kinds: tuple[str, ...] = (),
 ) -> Iterator[Result]:
-    """The frame of the rules that judge what policy documents say, service by service.
+    """The frame of the rules that judge what a service's policy documents say.
 
-    A service whose policies were not collected gets those results alone; otherwise each of its
-    unreadable documents (of ``kinds``, all by default) is indeterminate about ``what``, then
-    come ``judge(service)``'s results, and when there is none at all the service is not
-    applicable with the message ``none`` (``{name}``: the service's name).
+    The rule declares ``needs=POLICY_NEEDS``, so the engine judges only services whose
+    policies were collected; each of their unreadable documents (of ``kinds``, all by default)
+    is indeterminate about ``what``, then come ``judge(service)``'s results, and when there is
+    none at all the service is not applicable with the message ``none`` (``{name}``: the
+    service's name).
     """
-    for svc in model.services:
-        blocked = policies_uncollected(model, svc)
-        if blocked:
-            yield from blocked
-            continue
-        judged = False
-        for result in chain(unreadable_documents(model, svc, what, kinds), judge(svc)):
-            judged = True
-            yield result
-        if not judged:
-            yield not_applicable(svc.id, none.format(name=svc.service.name), name=svc.service.name)
+    judged = False
+    for result in chain(unreadable_documents(ctx, svc, what, kinds), judge(svc)):
+        judged = True
+        yield result
+    if not judged:
+        yield not_applicable(svc.id, none.format(name=svc.service.name), name=svc.service.name)
 
 
 @dataclass(frozen=True)
@@ -217,13 +163,16 @@ class PinWalk:
 
 
 def judge_pin_sites(
-    model: Model, walk: PinWalk, judge: Callable[[str, PinSite, list[Pin]], Result]
+    ctx: Context,
+    svc: ServiceModel,
+    walk: PinWalk,
+    judge: Callable[[str, PinSite, list[Pin]], Result],
 ) -> Iterator[Result]:
     """Each element with pins the rule judges (``judge(subject, site, pins)``) and each
     unreadable expression that may hold some, in the frame of :func:`per_service`."""
 
     def sites(svc: ServiceModel) -> Iterator[Result]:
-        for layer, pins in policy_pins(model, svc):
+        for layer, pins in ctx.policy_pins(svc):
             subject = document_subject(layer)
             for site in pins.sites:
                 chosen = [pin for pin in site.pins if walk.chosen(pin)]
@@ -244,4 +193,4 @@ def judge_pin_sites(
                         name=label,
                     )
 
-    return per_service(model, walk.what, sites, walk.none)
+    return per_service(ctx, svc, walk.what, sites, walk.none)

@@ -12,39 +12,31 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from mtls_audit.api import (
-    EffectiveNode,
+    POLICY_NEEDS,
+    Context,
     Evidence,
-    FailureKind,
-    InboundVerdict,
-    KindVerdict,
-    Model,
-    Outcome,
-    PathCoverage,
     Result,
     ServiceModel,
     Severity,
     failed,
-    inbound_verdict,
     indeterminate,
     not_applicable,
     passed,
-    path_coverage,
-    policy_citation,
+)
+from mtls_audit.api.policy import (
+    NO_PRODUCT,
+    ApiPath,
+    EffectiveNode,
+    FailureKind,
+    InboundVerdict,
+    KindVerdict,
+    Outcome,
+    PathCoverage,
     requests_client_certificates,
 )
 
 from ._common import uncollected
-from ._policy import NO_PRODUCT, PolicySubject, policy_subjects
 
-POLICY_COLLECTIONS = (
-    "apis",
-    "operations",
-    "products",
-    "apiLinks",
-    "policies",
-    "policyFragments",
-    "namedValues",
-)
 WORDS = {
     FailureKind.MISSING: "a missing certificate",
     FailureKind.UNTRUSTED: "an untrusted chain",
@@ -69,10 +61,6 @@ def example(kind: KindVerdict) -> str:
     return kind.reason or "the analyser found no certificate to show"
 
 
-def cite(model: Model, nodes: Iterable[EffectiveNode]) -> tuple[Evidence, ...]:
-    return tuple(dict.fromkeys(policy_citation(model, node) for node in nodes))
-
-
 def at(node: EffectiveNode) -> str:
     return f"<{node.tag}> ({node.origin.label}, line {node.line})"
 
@@ -87,13 +75,13 @@ def listed(nodes: Iterable[EffectiveNode], limit: int = 3) -> str:
 class Judged:
     """One subject (an API or operation on one product path) and its inbound verdict."""
 
-    model: Model
+    ctx: Context
     svc: ServiceModel
-    subject: PolicySubject
+    subject: ApiPath
     verdict: InboundVerdict
 
     def cite(self, nodes: Iterable[EffectiveNode]) -> tuple[Evidence, ...]:
-        return cite(self.model, nodes)
+        return self.ctx.cite_all(nodes)
 
     @property
     def label(self) -> str:
@@ -124,9 +112,9 @@ class Judged:
         name = self.subject.key.removeprefix("product:").lower()
         return next((p.id for p in self.svc.products if p.name.lower() == name), None)
 
-    def coverage(self, model: Model) -> PathCoverage:
-        return path_coverage(
-            model,
+    @property
+    def coverage(self) -> PathCoverage:
+        return self.ctx.path_coverage(
             self.svc,
             self.subject.effective,
             self.api_id,
@@ -172,7 +160,7 @@ class Judged:
 
     def unjudged(self) -> Result | None:
         """Not applicable where nothing tests the certificate (MTLS-IN-01 reports that); never
-        where something the analyser cannot model may test it (then it is undecided)."""
+        where something the analyser cannot ctx may test it (then it is undecided)."""
         if self.verdict.checks or self.verdict.problems or self.verdict.undecided():
             return None
         return self.not_applicable(
@@ -217,19 +205,13 @@ class Judged:
         return None
 
 
-def judged(model: Model, *, gated: bool = True) -> Iterator[Judged | Result]:
-    """Every subject of every service with its verdict, or a service-level result where
-    subjects are not judged (``gated``: services that request no client certificate)."""
-    for svc in model.services:
-        yield from judged_service(model, svc, gated=gated)
-
-
 def judged_service(
-    model: Model, svc: ServiceModel, *, gated: bool = True
+    ctx: Context, svc: ServiceModel, *, gated: bool = True
 ) -> Iterator[Judged | Result]:
-    """:func:`judged` for one service."""
+    """Every subject of the service with its verdict, or a service-level result where
+    subjects are not judged (``gated``: services that request no client certificate)."""
     name = svc.service.name
-    blocked = list(uncollected(model, svc, *POLICY_COLLECTIONS))
+    blocked = list(uncollected(ctx, svc, *POLICY_NEEDS))
     if blocked:
         yield from blocked
         return
@@ -241,38 +223,7 @@ def judged_service(
             name=name,
         )
         return
-    cache: dict[str, tuple[Judged, ...]] = model.memo.setdefault("inbound-subjects", {})
-    subjects = cache.get(svc.id)
-    if subjects is None:
-        subjects = cache[svc.id] = tuple(_subjects(model, svc))
+    subjects = [Judged(ctx, svc, p.path, p.verdict) for p in ctx.inbound_paths(svc)]
     if not subjects:
         yield not_applicable(svc.id, f"{name} has no APIs.", name=name)
     yield from subjects
-
-
-def _subjects(model: Model, svc: ServiceModel) -> Iterator[Judged]:
-    """The policy subjects with their verdicts; the operations of an API that differ in
-    effective policy but not in verdict (an operation policy that adds a rate limit) are
-    judged together, as the API."""
-    names = {api.id.lower(): api.display_name for api in svc.apis}
-    group: list[Judged] = []
-    for subject in [*policy_subjects(model, svc), None]:
-        item = None
-        if subject is not None:
-            item = Judged(model, svc, subject, inbound_verdict(model, svc, subject.effective))
-        if group and (item is None or (item.api_id, item.subject.key) != _path(group[0])):
-            first = group[0]
-            if len(group) > 1 and all(j.verdict is first.verdict for j in group):
-                api = first.api_id
-                merged = PolicySubject(
-                    api, names.get(api.lower(), api), first.subject.key, first.subject.effective
-                )
-                group = [Judged(model, svc, merged, first.verdict)]
-            yield from group
-            group = []
-        if item is not None:
-            group.append(item)
-
-
-def _path(item: Judged) -> tuple[str, str]:
-    return item.api_id, item.subject.key

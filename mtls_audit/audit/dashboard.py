@@ -21,9 +21,10 @@ from typing import Any
 
 from mtls_audit.audit.dashboard_charts import Chart, trend_chart
 from mtls_audit.audit.history import History, RunRecord
+from mtls_audit.evidence.reader import verdict
 from mtls_audit.output_files import prepare_folder, write_text
-from mtls_audit.report.reader import verdict
 from mtls_audit.resources import bundled_dir
+from mtls_audit.vocabulary import SEVERITIES
 
 REPORT_FILES = (
     ("HTML report", "report.html"),
@@ -34,7 +35,7 @@ REPORT_FILES = (
     ("Discovery (JSON)", "discovery.json"),
 )
 SOONEST = 20  # certificates listed on the front page
-_SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+_SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def build_site(
     history: History, reports_root: Path, out: Path, *, as_of: datetime | None = None
 ) -> list[Path]:
     """Write the site into ``out``; returns the pages written."""
-    from mtls_audit.report.html import environment
+    from mtls_audit.evidence.templates import environment
 
     moment = as_of or datetime.now(UTC)
     by_target: dict[str, list[RunRecord]] = defaultdict(list)

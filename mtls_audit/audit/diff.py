@@ -20,8 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from mtls_audit.audit.files import LoadedEvidence
-from mtls_audit.report.markdown import md_escape
-from mtls_audit.report.reader import resource_name, service_relative, severity_rank, visible
+from mtls_audit.evidence.reader import (
+    md_escape,
+    resource_name,
+    service_relative,
+    severity_rank,
+    visible,
+)
 
 FINDING_STATUSES = ("fail", "indeterminate", "waived")
 KINDS = ("new", "fixed", "changed", "unchanged")

@@ -17,7 +17,7 @@ from typing import Any
 
 from mtls_audit.audit.schedule import ScheduleConfig, Target
 from mtls_audit.errors import MtlsAuditError
-from mtls_audit.sources.azure_discovery import EstateScope
+from mtls_audit.sources.azure.discovery import EstateScope
 
 Discover = Callable[[EstateScope], Mapping[str, Any]]
 """Resource Graph's answer for a scope: ``instances``, ``gaps``, ``provenance``."""

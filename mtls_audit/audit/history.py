@@ -35,7 +35,8 @@ from sqlalchemy.pool import NullPool
 
 from mtls_audit.audit.files import AuditInputError
 from mtls_audit.audit.history_schema import COUNTS, runs
-from mtls_audit.audit.trend import SEVERITIES, STATUSES, trend_point
+from mtls_audit.audit.trend import trend_point
+from mtls_audit.vocabulary import SEVERITIES, STATUSES
 
 __all__ = ["HISTORY_NAME", "SEVERITIES", "STATUSES", "History", "RunRecord", "trend_point"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Index, Integer, MetaData, Table, Text
 
-from mtls_audit.audit.trend import SEVERITIES, STATUSES
+from mtls_audit.vocabulary import SEVERITIES, STATUSES
 
 COUNTS = [f"failed_{s}" for s in SEVERITIES] + [f"results_{s}" for s in STATUSES]
 

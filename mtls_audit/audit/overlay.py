@@ -18,7 +18,7 @@ from mtls_audit.audit.trend import trend_point
 from mtls_audit.audit.waivers import Applied, WaiverFile, apply_waivers
 from mtls_audit.engine.results import Severity
 from mtls_audit.engine.runner import Assessment
-from mtls_audit.report.evidence import run_times
+from mtls_audit.evidence.clock import run_times
 
 
 @dataclass(frozen=True)

@@ -23,29 +23,37 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from mtls_audit.audit.files import QUOTE_LIMIT, AuditInputError, Entry, read_settings
+from mtls_audit.audit.files import QUOTE_LIMIT, AuditInputError, Entry, quoted, read_settings
 from mtls_audit.audit.history import HISTORY_NAME, History, RunRecord, shown_url
+from mtls_audit.audit.run_settings import RunSettings
 from mtls_audit.audit.schedule_discovery import discovery_scope
+from mtls_audit.engine.results import Severity
 from mtls_audit.errors import MtlsAuditError
+from mtls_audit.evidence.clock import now
+from mtls_audit.evidence.reader import clip, verdict, visible
 from mtls_audit.output_files import write_text
-from mtls_audit.report.reader import clip, verdict, visible
-from mtls_audit.sources.azure import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
-from mtls_audit.sources.azure_discovery import EstateScope
+from mtls_audit.sources.azure.discovery import EstateScope
+from mtls_audit.sources.azure.source import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+from mtls_audit.vocabulary import CLOUDS, FAIL_ON_CHOICES, FILE_FORMATS, NO_THRESHOLD
 
-FORMATS = ("json", "pdf", "html", "sarif", "junit", "markdown")
-SEVERITIES = ("critical", "high", "medium", "low", "info", "none")
-CLOUDS = ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud")
+FORMATS = FILE_FORMATS
 TOP_FIELDS = (
     "output",
     "formats",
     "fail_on",
     "select",
     "ignore",
+    "rules",
+    "disable_packs",
+    "as_of",
+    "warning_days",
+    "notice_days",
     "waivers",
+    "baseline",
     "sign_key",
     "trend_runs",
     "workers",
@@ -96,10 +104,8 @@ class ScheduleConfig:
     source: Path
     output: Path
     formats: tuple[str, ...]
-    fail_on: str
-    select: tuple[str, ...]
-    ignore: tuple[str, ...]
-    waivers: Path | None
+    run: RunSettings
+    """How every target is judged: the options ``assess`` and ``scan`` take, all of them."""
     sign_key: Path | None
     trend_runs: int
     workers: int
@@ -147,10 +153,7 @@ def load_config(path: Path, *, overrides: Mapping[str, Any] | None = None) -> Sc
         source=path,
         output=base / (top.optional_text("output") or "mtls-audit-runs"),
         formats=tuple(dict.fromkeys(("json", *formats))),
-        fail_on=top.choice("fail_on", "critical", SEVERITIES),
-        select=top.texts("select"),
-        ignore=top.texts("ignore"),
-        waivers=_path(base, top.optional_text("waivers")),
+        run=_run_settings(top, base),
         sign_key=_path(base, top.optional_text("sign_key")),
         trend_runs=top.number("trend_runs", 12, 1, 100),
         workers=top.number("workers", 4, 1, 16),
@@ -160,6 +163,42 @@ def load_config(path: Path, *, overrides: Mapping[str, Any] | None = None) -> Sc
         per_subscription=top.number("per_subscription", 2, 1, 16),
         target_timeout=top.number("target_timeout", 3600, 1, 7 * 24 * 3600),
     )
+
+
+def _run_settings(top: Entry, base: Path) -> RunSettings:
+    """The fields that say how targets are judged, as ``scan`` takes them as options."""
+    fail_on = top.choice("fail_on", "critical", FAIL_ON_CHOICES)
+    return RunSettings(
+        fail_on=None if fail_on == NO_THRESHOLD else Severity(fail_on),
+        select=top.texts("select"),
+        ignore=top.texts("ignore"),
+        rule_dirs=tuple(base / d for d in top.texts("rules")),
+        disabled_packs=top.texts("disable_packs"),
+        as_of=_as_of(top),
+        warning_days=top.number("warning_days", 30, 0, 3650),
+        notice_days=top.number("notice_days", 60, 0, 3650),
+        waivers=_path(base, top.optional_text("waivers")),
+        baseline=_path(base, top.optional_text("baseline")),
+    )
+
+
+def _as_of(top: Entry) -> datetime | None:
+    """``as_of``: judge expiry at this UTC date or time (``YYYY-MM-DD[THH:MM:SS]``)."""
+    value = top.data.get("as_of")
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).strip().removesuffix("Z"))
+        except ValueError:
+            raise top.error(
+                f"expected a date or time (YYYY-MM-DD[THH:MM:SS]), found {quoted(value)}", "as_of"
+            ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _history_url(top: Entry, base: Path) -> str | None:
@@ -241,10 +280,6 @@ class TargetRun:
     verdict: str | None  # the verdict every report states (FAIL, PASS…); None: no evidence
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -271,7 +306,7 @@ def run_schedule(
     config: ScheduleConfig,
     job: Job,
     *,
-    clock: Callable[[], datetime] = _now,
+    clock: Callable[[], datetime] = now,
     discoveries: Mapping[str, Mapping[str, Any]] | None = None,
     on_done: Callable[[TargetRun], None] | None = None,
 ) -> list[TargetRun]:

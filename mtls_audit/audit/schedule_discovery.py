@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mtls_audit.audit.files import Entry
-from mtls_audit.sources.azure_discovery import EstateScope, scope_problems
+from mtls_audit.sources.azure.discovery import EstateScope, scope_problems
 
 DISCOVER_FIELDS = ("subscriptions", "management_groups", "all_subscriptions", "tags", "query")
 

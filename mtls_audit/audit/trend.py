@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-STATUSES = ("pass", "fail", "indeterminate", "not_applicable", "waived")
+from mtls_audit.vocabulary import SEVERITIES, STATUSES
 
 
 def trend_point(evidence: Mapping[str, Any]) -> dict[str, Any]:

@@ -74,6 +74,8 @@ Rdn = tuple[tuple[str, str], ...]
 
 
 class DnForm(StrEnum):
+    """The order a distinguished name is written in."""
+
     DOTNET = "dotnet"
     """``CN=leaf, O=Org, C=US``: most specific first, as .NET's ``Name`` prints."""
     OPENSSL_SLASH = "openssl-slash"
@@ -84,6 +86,8 @@ class DnForm(StrEnum):
 
 @dataclass(frozen=True)
 class ParsedDn:
+    """A distinguished name read from text: its form and its RDNs."""
+
     text: str
     form: DnForm
     rdns: tuple[Rdn, ...]

@@ -59,6 +59,8 @@ def load_directory(path: Path, pack: str) -> Pack:
     package.__path__ = [str(path)]
     package.__package__ = root
     sys.modules[root] = package
+    for stale in [name for name in sys.modules if name.startswith(root + ".")]:
+        del sys.modules[stale]  # a pack of the same name loaded before, from another folder
     rules: list[Rule] = []
     for file in sorted(path.rglob("*.py")):
         rel = file.relative_to(path).with_suffix("")
@@ -73,7 +75,7 @@ def load_directory(path: Path, pack: str) -> Pack:
                 f"rule pack {pack!r}: {file} cannot be loaded: {type(exc).__name__}: {exc}"
             ) from exc
         for found in collect_rules(vars(module)):
-            if found.check.__module__ == module.__name__:
+            if found.judge.__module__ == module.__name__:
                 rules.append(_in_pack(found, pack))
     return Pack(pack, str(path), tuple(rules))
 

@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 from mtls_audit.model.cite import Evidence
+from mtls_audit.vocabulary import Severity, Status
 
-
-class Status(enum.Enum):
-    PASS = "pass"
-    FAIL = "fail"
-    INDETERMINATE = "indeterminate"
-    NOT_APPLICABLE = "not_applicable"
-    WAIVED = "waived"
-
-
-class Severity(enum.Enum):
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        """Higher is worse: critical 4 … info 0."""
-        return _RANK[self]
-
-    def at_least(self, threshold: Severity) -> bool:
-        return self.rank >= threshold.rank
-
-
-_RANK = {
-    Severity.CRITICAL: 4,
-    Severity.HIGH: 3,
-    Severity.MEDIUM: 2,
-    Severity.LOW: 1,
-    Severity.INFO: 0,
-}
+__all__ = [
+    "Result",
+    "Severity",
+    "Status",
+    "failed",
+    "indeterminate",
+    "not_applicable",
+    "passed",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +39,7 @@ class Result:
 def passed(
     subject: str, message: str, *evidence: Evidence, key: str = "", name: str | None = None
 ) -> Result:
+    """The subject meets the rule; the message says what was observed."""
     return Result(Status.PASS, subject, message, evidence, None, key, name)
 
 
@@ -73,16 +51,19 @@ def failed(
     severity: Severity | None = None,
     name: str | None = None,
 ) -> Result:
+    """The subject breaks the rule; ``severity`` overrides the rule's for this subject."""
     return Result(Status.FAIL, subject, message, evidence, severity, key, name)
 
 
 def indeterminate(
     subject: str, message: str, *evidence: Evidence, key: str = "", name: str | None = None
 ) -> Result:
+    """The rule cannot decide (missing or unreadable evidence): never a pass."""
     return Result(Status.INDETERMINATE, subject, message, evidence, None, key, name)
 
 
 def not_applicable(
     subject: str, message: str, *evidence: Evidence, key: str = "", name: str | None = None
 ) -> Result:
+    """The rule does not apply to the subject (the message says why)."""
     return Result(Status.NOT_APPLICABLE, subject, message, evidence, None, key, name)

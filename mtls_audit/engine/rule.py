@@ -7,10 +7,11 @@ import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from mtls_audit.analysis import Context, Options
 from mtls_audit.engine.results import Result, Severity
-from mtls_audit.model.build import Model
+from mtls_audit.engine.subjects import Service, SubjectKind
 
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*-[A-Z0-9]+-\d{2}$")
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -25,25 +26,27 @@ REMEDIATION_CHANNELS = ("portal", "cli", "arm", "terraform", "policy")
 
 
 class Lifecycle(enum.Enum):
+    """Where a rule stands: preview, stable or deprecated (ids are never reused)."""
+
     PREVIEW = "preview"
     STABLE = "stable"
     DEPRECATED = "deprecated"
 
 
-@dataclass(frozen=True)
-class Options:
-    """Assessment options a rule may read."""
+__all__ = ["Context", "Lifecycle", "Options", "Rule", "collect_rules", "doc_sections", "rule"]
 
-    warning_days: int = 30
-    notice_days: int = 60
-
-
-Check = Callable[[Model, Options], Iterable[Result]]
+T = TypeVar("T")
+Judge = Callable[[T, Context], Iterable[Result]]
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule: its public metadata and its check."""
+    """A rule: its public metadata, what it judges and needs, and its judge.
+
+    The engine enumerates the ``subject`` kind's members, service by service; a service whose
+    ``needs`` (ARM collections, as gaps name them) were not fully collected gets one
+    indeterminate result naming them, and ``judge`` is never called for it.
+    """
 
     id: str
     slug: str
@@ -52,14 +55,16 @@ class Rule:
     topics: tuple[str, ...]
     guide: str
     remediation: Mapping[str, str]
-    check: Check = field(repr=False)
+    judge: Judge[Any] = field(repr=False)
+    subject: SubjectKind[Any] = Service
+    needs: tuple[str, ...] = ()
     lifecycle: Lifecycle = Lifecycle.STABLE
     version: str = "1"
     pack: str = "builtin"
 
     @property
     def doc(self) -> str:
-        return inspect.cleandoc(self.check.__doc__ or "")
+        return inspect.cleandoc(self.judge.__doc__ or "")
 
     def section(self, title: str) -> str:
         """One section of the docstring (e.g. "Why it matters"), empty when absent."""
@@ -88,12 +93,15 @@ def rule(
     topics: tuple[str, ...],
     guide: str,
     remediation: Mapping[str, str],
+    subject: SubjectKind[T],
+    needs: tuple[str, ...] = (),
     lifecycle: Lifecycle = Lifecycle.STABLE,
     version: str = "1",
-) -> Callable[[Check], Rule]:
-    """Declare a rule. The decorated function judges the model and yields results."""
+) -> Callable[[Judge[T]], Rule]:
+    """Declare a rule. The decorated function judges one ``subject`` and yields its results;
+    ``needs`` names the collections without which it cannot judge."""
 
-    def wrap(check: Check) -> Rule:
+    def wrap(judge: Judge[T]) -> Rule:
         return Rule(
             id,
             slug,
@@ -102,7 +110,9 @@ def rule(
             tuple(topics),
             guide,
             dict(remediation),
-            check,
+            judge,
+            subject,
+            tuple(needs),
             lifecycle,
             version,
         )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from mtls_audit.engine.results import Result, Severity, Status, indeterminate
-from mtls_audit.engine.rule import Options, Rule
+from mtls_audit.analysis import Context
+from mtls_audit.engine.results import Result, Severity, Status, indeterminate, not_applicable
+from mtls_audit.engine.rule import Rule
 from mtls_audit.frameworks import controls_for
 from mtls_audit.model.build import Model
 
@@ -80,12 +81,36 @@ def _subjects(model: Model) -> list[str]:
     return [s.id for s in model.services] or ["(snapshot)"]
 
 
-def run(model: Model, rules: Sequence[Rule], options: Options) -> Assessment:
+def evaluate(rule: Rule, ctx: Context) -> Iterator[Result]:
+    """The results of ``rule``: its judge called on each subject of each service, except where
+    a collection it needs is missing (indeterminate, naming it) or the service has no subject
+    of its kind (not applicable)."""
+    members = rule.subject.members
+    if members is None:
+        for subject in rule.subject.population(ctx) if rule.subject.population else ():
+            yield from rule.judge(subject, ctx)
+        return
+    for svc in ctx.model.services:
+        name = svc.service.name
+        missing = ctx.missing(svc, rule.needs)
+        if missing is not None:
+            yield indeterminate(svc.id, missing, name=name)
+            continue
+        subjects = members(svc, ctx)
+        if not subjects:
+            yield not_applicable(svc.id, f"{name} has no {rule.subject.plural}.", name=name)
+        for subject in subjects:
+            yield from rule.judge(subject, ctx)
+
+
+def run(ctx: Context, rules: Sequence[Rule]) -> Assessment:
+    """Every rule over the context's model; the analyses the rules share are made once."""
+    model = ctx.model
     findings: list[Finding] = []
     errors: list[RunError] = []
     for rule in rules:
         try:
-            results = list(rule.check(model, options))
+            results = list(evaluate(rule, ctx))
         except Exception as exc:  # a failing rule is a run-level error, never a crashed run
             message = f"{type(exc).__name__}: {exc}"
             errors.append(RunError("rule-error", message, rule.id, rule.pack))

@@ -102,6 +102,8 @@ class Grant:
 
 @dataclass(frozen=True)
 class AccessVerdict:
+    """Whether an identity can read a vault's secrets, holds more than it needs, and why."""
+
     can_read_secrets: bool | None
     over_privileged: bool | None
     grants: tuple[Grant, ...]

@@ -32,7 +32,7 @@ from mtls_audit.model.probe import ProbeRun, read_probe
 from mtls_audit.model.relevance import matters
 from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import Service, parse_time
-from mtls_audit.policy.effective import PolicyParses
+from mtls_audit.policy.effective.policies import PolicyParses
 from mtls_audit.redaction import redact_text
 
 _APIM = "microsoft.apimanagement/service"
@@ -129,8 +129,8 @@ class Model:
     nothing_to_audit: str | None = None
     # What live requests to the gateway got back (``mtls-audit probe``); None when none ran.
     probe: ProbeRun | None = None
-    # Derived views shared by rules (effective policies, analyses), filled on first use.
-    memo: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    # The policy texts parsed while building, reused by the effective policies.
+    policy_parses: PolicyParses | None = field(default=None, compare=False, repr=False)
 
     def gaps_about(self, *what: str, subject: str | None = None) -> tuple[Gap, ...]:
         """Gaps about the given kinds of data (all kinds when none given).
@@ -267,8 +267,6 @@ def build_service(service: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> 
 
 
 UNANALYSED = "not-analysed"
-POLICY_PARSES = "policy-parses"
-"""The model's memo key of the parses made while building it (shared by the effective policies)."""
 
 
 def _unanalysed(services: tuple[ServiceModel, ...]) -> list[dict[str, str]]:
@@ -375,5 +373,5 @@ def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -
         source=str(provenance.get("source", "")),
         collected=frozenset(_type_key(r) for r in resources),
         nothing_to_audit=nothing_to_audit(resources, len(gaps)),
-        memo={POLICY_PARSES: parses},
+        policy_parses=parses,
     )

@@ -19,6 +19,8 @@ from mtls_audit.redaction import REDACTED
 
 
 class Api(Entity):
+    """An API of the service (``Microsoft.ApiManagement/service/apis``)."""
+
     @property
     def service_url(self) -> str | None:
         return self.props.text("serviceUrl")
@@ -110,6 +112,8 @@ class Fragment(Policy):
 
 
 class Backend(Entity):
+    """A backend entity: the URL, TLS settings and credentials the gateway calls with."""
+
     @property
     def url(self) -> str | None:
         return self.props.text("url")
@@ -184,6 +188,7 @@ def _split(url: str | None) -> SplitResult | None:
 
 
 def vault_url_of(secret_url: str | None) -> str | None:
+    """The vault's URL (``https://name.vault.azure.net``) of a Key Vault identifier, or None."""
     parts = _split(secret_url)
     if parts is None or not parts.scheme or not parts.netloc:
         return None
@@ -191,6 +196,7 @@ def vault_url_of(secret_url: str | None) -> str | None:
 
 
 def secret_name_of(secret_url: str | None) -> str | None:
+    """The secret's (or certificate's) name in a Key Vault identifier, or None."""
     parts = _split(secret_url)
     segments = [s for s in parts.path.split("/") if s] if parts else []
     return segments[1] if len(segments) >= 2 else None
@@ -212,6 +218,8 @@ def key_vault_ref(view: View | None, label: str = "") -> KeyVaultRef | None:
 
 
 class CertificateEntity(Entity):
+    """A certificate uploaded to the service (``…/certificates``), inline or from Key Vault."""
+
     @property
     def thumbprint(self) -> str | None:
         return self.props.text("thumbprint")
@@ -267,6 +275,8 @@ class GatewayHostname(Entity):
 
 
 class Vault(Entity):
+    """A Key Vault the snapshot holds (``Microsoft.KeyVault/vaults``)."""
+
     @property
     def uri(self) -> str | None:
         uri = self.props.text("vaultUri")

@@ -32,6 +32,8 @@ from mtls_audit.model.json_view import View, is_unresolved, same
 
 
 class IdentityStatus(StrEnum):
+    """Whether the identity a Key Vault reference asks for is there."""
+
     RESOLVED = "resolved"
     """The service has the identity the reference asks for."""
     MISSING = "missing"

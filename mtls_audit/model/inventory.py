@@ -38,6 +38,8 @@ class CertificateRole(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class InventoryCertificate:
+    """One certificate the snapshot shows, with where it is used and its facts."""
+
     kind: str  # hostname | ca | entity | keyvault
     subject_id: str  # the resource (or Key Vault URL) a result about it names
     key: str  # tells it apart from other certificates of the same subject

@@ -1,1 +1,2 @@
-"""Parsing of APIM policy documents."""
+"""The APIM policy language, stage by stage: parsing, C# expressions, effective policy,
+inbound decision, disclosure."""

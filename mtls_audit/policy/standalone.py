@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from mtls_audit.errors import InputError, PolicyParseError
-from mtls_audit.policy.effective_merge import Expander, Layer, fragment_elements
-from mtls_audit.policy.effective_tree import EffectiveNode, EffectiveSection, Origin, OriginKind
-from mtls_audit.policy.inbound import (
+from mtls_audit.policy.effective.merge import Expander, Layer, fragment_elements
+from mtls_audit.policy.effective.tree import EffectiveNode, EffectiveSection, Origin, OriginKind
+from mtls_audit.policy.inbound.verdicts import (
     FailureKind,
     InboundAnalyser,
     InboundVerdict,
@@ -25,8 +25,8 @@ from mtls_audit.policy.inbound import (
     Outcome,
     certificate_checks,
 )
-from mtls_audit.policy.parser import parse_policy
-from mtls_audit.policy.tree import SECTIONS, Node, ParseProblem, PolicyDocument
+from mtls_audit.policy.parsing.parser import parse_policy
+from mtls_audit.policy.parsing.tree import SECTIONS, Node, ParseProblem, PolicyDocument
 
 KIND_NAMES = {
     FailureKind.MISSING: "missing certificate",

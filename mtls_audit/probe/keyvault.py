@@ -33,7 +33,7 @@ def keyvault_certificate(certificate_id: str, credential: Any = None) -> ClientC
     from azure.core.exceptions import AzureError
     from azure.keyvault.secrets import SecretClient
 
-    from mtls_audit.sources.azure_keyvault import is_ip
+    from mtls_audit.sources.azure.keyvault import is_ip
 
     parts = urlsplit(certificate_id)
     segments = parts.path.strip("/").split("/")

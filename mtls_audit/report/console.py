@@ -17,9 +17,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from mtls_audit.engine.runner import NOTHING_TO_AUDIT
-from mtls_audit.report.reader import verdict, visible
+from mtls_audit.evidence.reader import verdict, visible
+from mtls_audit.vocabulary import SEVERITIES
 
-_ORDER = ("critical", "high", "medium", "low", "info")
+_ORDER = SEVERITIES
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 _VERDICT_STYLE = {
     "pass": "green",

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mtls_audit.report.reader import (
+from mtls_audit.evidence.reader import (
     FRAMEWORK_LABELS,
     NOT_EVALUATED,
     STATUSES,

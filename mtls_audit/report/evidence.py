@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import os
-import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from mtls_audit import __version__
 from mtls_audit.engine.results import Severity, Status
 from mtls_audit.engine.rule import DOC_SECTIONS, Options, Rule
 from mtls_audit.engine.runner import Assessment, Finding, Gate, rule_controls
+from mtls_audit.evidence.clock import run_times
 from mtls_audit.model import ids
 from mtls_audit.model.build import Model
 from mtls_audit.model.inventory import certificate_inventory
-from mtls_audit.resources import package_data
 
 SCHEMA_ID = "mtls-audit/evidence/v1"
 
@@ -40,15 +36,6 @@ class RunInfo:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def run_times(started: datetime, finished: datetime) -> tuple[datetime, datetime, str]:
-    """Start, end and run id; all fixed by ``SOURCE_DATE_EPOCH`` for reproducible output."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.strip().isdigit():
-        fixed = datetime.fromtimestamp(int(epoch), UTC)
-        return fixed, fixed, str(uuid.uuid5(uuid.NAMESPACE_URL, f"mtls-audit:{epoch}"))
-    return started, finished, str(uuid.uuid4())
 
 
 def rule_entry(rule: Rule) -> dict[str, Any]:
@@ -245,19 +232,3 @@ def build_evidence(
         "inventory": inventory(model),
         "summary": summary(assessment.findings, gate),
     }
-
-
-@cache
-def _validator() -> Any:
-    import jsonschema
-
-    schema = json.loads(package_data("schemas", "evidence-v1.json").read_text("utf-8"))
-    return jsonschema.Draft202012Validator(schema)
-
-
-def validate_evidence(document: Mapping[str, Any]) -> list[str]:
-    """Problems of an evidence document against its schema (empty when valid)."""
-    return [
-        f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}"
-        for e in _validator().iter_errors(document)
-    ]

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mtls_audit.report.reader import (
+from mtls_audit.evidence.reader import (
     FRAMEWORK_SHORT,
     EvidenceLine,
     evidence_line,

@@ -15,8 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mtls_audit.output_files import write_file
-from mtls_audit.report.reader import (
+from mtls_audit.evidence.reader import (
     Evidence,
     check_evidence,
     evidence_line,
@@ -28,6 +27,7 @@ from mtls_audit.report.reader import (
     visible,
     waiver_summary,
 )
+from mtls_audit.output_files import write_file
 
 ESTATE = "estate"
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -7,36 +7,26 @@ Control and invisible characters are shown as escapes.
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Mapping
 from urllib.parse import quote
 
-from mtls_audit.report.reader import (
-    SEVERITIES,
+from mtls_audit.evidence.reader import (
     STATUS_LABELS,
     STATUSES,
     Evidence,
     check_evidence,
     instance_label,
+    md_escape,
     natural_key,
     open_by_rule,
     result_counts,
     rules_by_id,
     severity_rank,
     verdict,
-    visible,
 )
+from mtls_audit.vocabulary import SEVERITIES
 
 SUBJECTS_PER_RULE = 3
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
-_LINE_BREAKS = re.compile(r"[\r\n\t]+")
-
-
-def md_escape(text: str) -> str:
-    """Text that Markdown and inline HTML show literally, on one line."""
-    one_line = visible(_LINE_BREAKS.sub(" ", text))
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(one_line, quote=False))
 
 
 def render_markdown(evidence: Evidence, *, report_links: Mapping[str, str] | None = None) -> str:

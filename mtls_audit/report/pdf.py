@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from mtls_audit.dependencies import importing
+from mtls_audit.evidence.reader import ReportError
 from mtls_audit.output_files import write_file
 from mtls_audit.report.fetcher import bundle_fetcher
 from mtls_audit.report.html import render_html
 from mtls_audit.report.pdf_fonts import stamp_fonts
-from mtls_audit.report.reader import ReportError
 from mtls_audit.resources import bundled_dir
 
 PRINT_STYLESHEET = "print.css"

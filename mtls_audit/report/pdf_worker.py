@@ -63,8 +63,8 @@ class PdfWorker:
 
     def write(self, evidence: Mapping[str, Any], evidence_bytes: bytes, out: Path) -> None:
         """Write the report to ``out``, as ``report.pdf.write_pdf`` does in process."""
+        from mtls_audit.evidence.reader import ReportError
         from mtls_audit.report.pdf import print_job
-        from mtls_audit.report.reader import ReportError
 
         job = print_job(evidence, evidence_bytes, out)
         try:

@@ -40,8 +40,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from mtls_audit.output_files import write_text
-from mtls_audit.report.reader import (
+from mtls_audit.evidence.reader import (
     Evidence,
     check_evidence,
     instance_label,
@@ -50,6 +49,7 @@ from mtls_audit.report.reader import (
     visible,
     waiver_summary,
 )
+from mtls_audit.output_files import write_text
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INVENTORY_NAME = "mtls-audit-inventory.txt"

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from mtls_audit.report.reader import natural_key, resource_name
+from mtls_audit.evidence.reader import natural_key, resource_name
 
 T = TypeVar("T")
 

@@ -13,21 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mtls_audit.report import controls as ctl
-from mtls_audit.report.findings import (
-    DEFAULT_TOP_N,
-    FindingRow,
-    Risk,
-    RuleFindings,
-    control_pairs,
-    finding_row,
-    ranked,
-    rule_findings,
-    subjects_per_rule,
-    top_risks,
-)
-from mtls_audit.report.reader import (
-    SEVERITIES,
+from mtls_audit.evidence.reader import (
     STATUSES,
     Evidence,
     Verdict,
@@ -43,6 +29,19 @@ from mtls_audit.report.reader import (
     verdict,
     waiver_summary,
 )
+from mtls_audit.report import controls as ctl
+from mtls_audit.report.findings import (
+    DEFAULT_TOP_N,
+    FindingRow,
+    Risk,
+    RuleFindings,
+    control_pairs,
+    finding_row,
+    ranked,
+    rule_findings,
+    subjects_per_rule,
+    top_risks,
+)
 from mtls_audit.report.tables import (
     COVERAGE_HEADERS,
     COVERAGE_VERDICTS,
@@ -57,6 +56,7 @@ from mtls_audit.report.tables import (
     coverage_view,
     filled,
 )
+from mtls_audit.vocabulary import SEVERITIES
 
 TABLE_LIMIT = 25
 CERTIFICATE_LIMIT = 30

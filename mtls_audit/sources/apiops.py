@@ -33,9 +33,9 @@ from typing import Any
 import yaml
 
 from mtls_audit.errors import TemplateError
-from mtls_audit.sources.arm_export import gap
-from mtls_audit.sources.arm_scope import Env
-from mtls_audit.sources.terraform import TERRAFORM_HINT
+from mtls_audit.sources.arm.export import gap
+from mtls_audit.sources.arm.scope import Env
+from mtls_audit.sources.terraform.plan import TERRAFORM_HINT
 
 _APIM = "Microsoft.ApiManagement/service"
 MAX_FILE_BYTES = 16 * 1024 * 1024

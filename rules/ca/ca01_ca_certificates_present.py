@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Model,
-    Options,
+    Context,
     Result,
+    Service,
     ServiceModel,
     Severity,
     Tier,
@@ -18,7 +18,7 @@ from mtls_audit.api import (
     rule,
 )
 
-from .._validation import Judged, cite, judged_service, listed
+from .._validation import Judged, judged_service, listed
 
 
 @rule(
@@ -37,8 +37,9 @@ from .._validation import Judged, cite, judged_service, listed
         "terraform": "azurerm_api_management: certificate { encoded_certificate = … "
         'store_name = "Root" }',
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Classic tiers whose effective inbound policies rely on chain trust
@@ -64,30 +65,29 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-ca-certificates
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    for svc in model.services:
-        name = svc.service.name
-        sku = svc.service.view.cite("sku")
-        if svc.service.tier is Tier.UNKNOWN:
-            yield indeterminate(
-                svc.id,
-                f"The tier of {name} is unknown (sku {svc.service.sku_name!r}): whether it has "
-                "a CA store cannot be decided.",
-                sku,
-                name=name,
-            )
-        elif svc.service.tier is not Tier.CLASSIC:
-            yield not_applicable(
-                svc.id,
-                f"{name} is on the {svc.service.sku_name} tier, which has no CA certificate "
-                "store: MTLS-IN-05 must pin client identities instead of relying on a chain.",
-                sku,
-                name=name,
-            )
-        else:
-            yield _judge(model, svc, list(judged_service(model, svc, gated=False)))
+    name = svc.service.name
+    sku = svc.service.view.cite("sku")
+    if svc.service.tier is Tier.UNKNOWN:
+        yield indeterminate(
+            svc.id,
+            f"The tier of {name} is unknown (sku {svc.service.sku_name!r}): whether it has "
+            "a CA store cannot be decided.",
+            sku,
+            name=name,
+        )
+    elif svc.service.tier is not Tier.CLASSIC:
+        yield not_applicable(
+            svc.id,
+            f"{name} is on the {svc.service.sku_name} tier, which has no CA certificate "
+            "store: MTLS-IN-05 must pin client identities instead of relying on a chain.",
+            sku,
+            name=name,
+        )
+    else:
+        yield _judge(ctx, svc, list(judged_service(ctx, svc, gated=False)))
 
 
-def _judge(model: Model, svc: ServiceModel, items: list[Judged | Result]) -> Result:
+def _judge(ctx: Context, svc: ServiceModel, items: list[Judged | Result]) -> Result:
     name = svc.service.name
     service_level = [i for i in items if isinstance(i, Result)]
     if service_level:
@@ -117,7 +117,7 @@ def _judge(model: Model, svc: ServiceModel, items: list[Judged | Result]) -> Res
             f"{name}: {listed(chain)} verify the chain, and {len(cas)} CA certificate(s) are "
             "uploaded.",
             store,
-            *cite(model, chain),
+            *ctx.cite_all(chain),
             name=name,
         )
     return failed(
@@ -125,6 +125,6 @@ def _judge(model: Model, svc: ServiceModel, items: list[Judged | Result]) -> Res
         f"{name}: {listed(chain)} verify the chain, but no CA certificate is uploaded: privately "
         "issued client certificates cannot chain to a trusted root.",
         store,
-        *cite(model, chain),
+        *ctx.cite_all(chain),
         name=name,
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Model,
-    Options,
+    Context,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     days_left,
     failed,
@@ -36,8 +37,9 @@ from .._common import classic_only, describe_days, expiry_level
         "terraform": "azurerm_api_management: certificate { encoded_certificate = "
         'filebase64("ca.cer") store_name = "Root" }',
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Each CA certificate in the service's CA store is unexpired (expired: high) and
@@ -57,46 +59,45 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-ca-certificates
     """
-    for svc in model.services:
-        skip = list(classic_only(svc, "a CA certificate store"))
-        if skip:
-            yield from skip
-            continue
-        cas = svc.service.ca_certificates
-        if not cas:
-            yield not_applicable(
+    skip = list(classic_only(svc, "a CA certificate store"))
+    if skip:
+        yield from skip
+        return
+    cas = svc.service.ca_certificates
+    if not cas:
+        yield not_applicable(
+            svc.id,
+            f"{svc.service.name} has no CA certificates (see MTLS-CA-01).",
+            svc.service.props.cite("certificates"),
+            name=svc.service.name,
+        )
+    for ca in cas:
+        info = ca.certificate
+        label = f"CA certificate {(info.subject if info else None) or ca.view.pointer}"
+        key = ((info.thumbprint if info else None) or ca.view.pointer).upper()
+        expiry = info.expiry if info else None
+        if info is None or expiry is None:
+            yield indeterminate(
                 svc.id,
-                f"{svc.service.name} has no CA certificates (see MTLS-CA-01).",
-                svc.service.props.cite("certificates"),
-                name=svc.service.name,
+                f"{label}: no expiry in the snapshot.",
+                ca.view.cite("certificate"),
+                key=key,
+                name=label,
             )
-        for ca in cas:
-            info = ca.certificate
-            label = f"CA certificate {(info.subject if info else None) or ca.view.pointer}"
-            key = ((info.thumbprint if info else None) or ca.view.pointer).upper()
-            expiry = info.expiry if info else None
-            if info is None or expiry is None:
-                yield indeterminate(
-                    svc.id,
-                    f"{label}: no expiry in the snapshot.",
-                    ca.view.cite("certificate"),
-                    key=key,
-                    name=label,
-                )
-                continue
-            days = days_left(expiry, model.as_of)
-            level = expiry_level(days, options)
-            message = f"{label} ({ca.store_name or 'store unknown'}) {describe_days(days)}."
-            if level == "expired":
-                yield failed(svc.id, message, info.view.cite("expiry"), key=key, name=label)
-            elif level == "warning":
-                yield failed(
-                    svc.id,
-                    message,
-                    info.view.cite("expiry"),
-                    key=key,
-                    severity=Severity.MEDIUM,
-                    name=label,
-                )
-            else:
-                yield passed(svc.id, message, info.view.cite("expiry"), key=key, name=label)
+            continue
+        days = days_left(expiry, ctx.as_of)
+        level = expiry_level(days, ctx.options)
+        message = f"{label} ({ca.store_name or 'store unknown'}) {describe_days(days)}."
+        if level == "expired":
+            yield failed(svc.id, message, info.view.cite("expiry"), key=key, name=label)
+        elif level == "warning":
+            yield failed(
+                svc.id,
+                message,
+                info.view.cite("expiry"),
+                key=key,
+                severity=Severity.MEDIUM,
+                name=label,
+            )
+        else:
+            yield passed(svc.id, message, info.view.cite("expiry"), key=key, name=label)

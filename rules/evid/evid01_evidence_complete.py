@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Model, Options, Result, Severity, failed, passed, rule
+from mtls_audit.api import Context, Model, Result, Severity, Snapshot, failed, passed, rule
 
 
 @rule(
@@ -24,8 +24,9 @@ from mtls_audit.api import Model, Options, Result, Severity, failed, passed, rul
         "terraform": "Export resources with their values resolved (terraform show -json is not "
         "an ARM export).",
     },
+    subject=Snapshot,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(model: Model, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         The snapshot has no gaps: nothing failed to be read (403, 404 of a referenced object,

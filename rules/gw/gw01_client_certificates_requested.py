@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Model,
-    Options,
+    Context,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     Tier,
     failed,
@@ -39,8 +40,9 @@ from .._common import hostnames_unknown
         "negotiate_client_certificate = true } } (classic) or client_certificate_enabled = true "
         "(Consumption).",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Classic tiers (Developer, Basic, Standard, Premium, Isolated): at least one gateway
@@ -63,71 +65,70 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    for svc in model.services:
-        service = svc.service
-        name = service.name
-        unknown_hosts = list(hostnames_unknown(svc, "client certificate negotiation"))
-        if service.tier is Tier.CLASSIC and unknown_hosts:
-            yield from unknown_hosts
-        elif service.tier is Tier.CLASSIC:
-            proxies = [h for h in service.hostnames if h.is_proxy]
-            yes = [h for h in proxies if h.negotiates is True]
-            unknown = [h for h in proxies if h.negotiates is None]
-            if yes:
-                yield passed(
-                    svc.id,
-                    f"{name} negotiates client certificates on "
-                    + ", ".join(h.host_name for h in yes)
-                    + ".",
-                    *(h.view.cite("negotiateClientCertificate") for h in yes),
-                    name=name,
-                )
-            elif unknown:
-                yield indeterminate(
-                    svc.id,
-                    f"{name}: negotiateClientCertificate cannot be read for "
-                    + ", ".join(h.host_name or "?" for h in unknown)
-                    + ".",
-                    *(h.view.cite("negotiateClientCertificate") for h in unknown),
-                    name=name,
-                )
-            else:
-                yield failed(
-                    svc.id,
-                    f"{name} ({service.sku_name}) negotiates client certificates on none of its "
-                    f"{len(proxies)} gateway hostname(s).",
-                    *(h.view.cite("negotiateClientCertificate") for h in proxies),
-                    *(() if proxies else (service.props.cite("hostnameConfigurations"),)),
-                    name=name,
-                )
-        elif service.tier in (Tier.CONSUMPTION, Tier.V2):
-            flag = service.props.flag("enableClientCertificate")
-            cite = service.props.cite("enableClientCertificate")
-            if flag is None and service.props.has("enableClientCertificate"):
-                yield indeterminate(
-                    svc.id, f"{name}: enableClientCertificate cannot be read.", cite, name=name
-                )
-            elif flag:
-                yield passed(svc.id, f"{name} requests client certificates.", cite, name=name)
-            else:
-                note = (
-                    " (for v2 tiers this is the documented Consumption setting; its v2 "
-                    "behaviour is not confirmed by Microsoft)"
-                    if service.tier is Tier.V2
-                    else ""
-                )
-                yield failed(
-                    svc.id,
-                    f"{name} ({service.sku_name}) does not request client certificates: "
-                    f"enableClientCertificate is {'absent' if flag is None else 'false'}{note}.",
-                    cite,
-                    name=name,
-                )
-        else:
-            yield indeterminate(
+    service = svc.service
+    name = service.name
+    unknown_hosts = list(hostnames_unknown(svc, "client certificate negotiation"))
+    if service.tier is Tier.CLASSIC and unknown_hosts:
+        yield from unknown_hosts
+    elif service.tier is Tier.CLASSIC:
+        proxies = [h for h in service.hostnames if h.is_proxy]
+        yes = [h for h in proxies if h.negotiates is True]
+        unknown = [h for h in proxies if h.negotiates is None]
+        if yes:
+            yield passed(
                 svc.id,
-                f"{name}: the tier {service.sku_name!r} is unknown, so how it requests client "
-                "certificates cannot be decided.",
-                service.view.cite("sku"),
+                f"{name} negotiates client certificates on "
+                + ", ".join(h.host_name for h in yes)
+                + ".",
+                *(h.view.cite("negotiateClientCertificate") for h in yes),
                 name=name,
             )
+        elif unknown:
+            yield indeterminate(
+                svc.id,
+                f"{name}: negotiateClientCertificate cannot be read for "
+                + ", ".join(h.host_name or "?" for h in unknown)
+                + ".",
+                *(h.view.cite("negotiateClientCertificate") for h in unknown),
+                name=name,
+            )
+        else:
+            yield failed(
+                svc.id,
+                f"{name} ({service.sku_name}) negotiates client certificates on none of its "
+                f"{len(proxies)} gateway hostname(s).",
+                *(h.view.cite("negotiateClientCertificate") for h in proxies),
+                *(() if proxies else (service.props.cite("hostnameConfigurations"),)),
+                name=name,
+            )
+    elif service.tier in (Tier.CONSUMPTION, Tier.V2):
+        flag = service.props.flag("enableClientCertificate")
+        cite = service.props.cite("enableClientCertificate")
+        if flag is None and service.props.has("enableClientCertificate"):
+            yield indeterminate(
+                svc.id, f"{name}: enableClientCertificate cannot be read.", cite, name=name
+            )
+        elif flag:
+            yield passed(svc.id, f"{name} requests client certificates.", cite, name=name)
+        else:
+            note = (
+                " (for v2 tiers this is the documented Consumption setting; its v2 "
+                "behaviour is not confirmed by Microsoft)"
+                if service.tier is Tier.V2
+                else ""
+            )
+            yield failed(
+                svc.id,
+                f"{name} ({service.sku_name}) does not request client certificates: "
+                f"enableClientCertificate is {'absent' if flag is None else 'false'}{note}.",
+                cite,
+                name=name,
+            )
+    else:
+        yield indeterminate(
+            svc.id,
+            f"{name}: the tier {service.sku_name!r} is unknown, so how it requests client "
+            "certificates cannot be decided.",
+            service.view.cite("sku"),
+            name=name,
+        )

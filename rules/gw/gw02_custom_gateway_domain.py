@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Model, Options, Result, Severity, failed, passed, rule
+from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, failed, passed, rule
 
 from .._common import classic_only, hostnames_unknown
 
@@ -26,8 +26,9 @@ from .._common import classic_only, hostnames_unknown
         "terraform": "azurerm_api_management_custom_domain { gateway { host_name = ... "
         "key_vault_id = ... negotiate_client_certificate = true } }",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         On classic tiers, at least one gateway (Proxy) hostname is a custom domain, not the
@@ -46,29 +47,28 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/configure-custom-domain
     """
-    for svc in model.services:
-        skip = list(classic_only(svc, "a custom gateway domain")) or list(
-            hostnames_unknown(svc, "a custom gateway domain")
+    skip = list(classic_only(svc, "a custom gateway domain")) or list(
+        hostnames_unknown(svc, "a custom gateway domain")
+    )
+    if skip:
+        yield from skip
+        return
+    name = svc.service.name
+    custom = [h for h in svc.service.hostnames if h.is_proxy and not h.is_builtin]
+    if custom:
+        yield passed(
+            svc.id,
+            f"{name} has custom gateway hostname(s): "
+            + ", ".join(h.host_name for h in custom)
+            + ".",
+            *(h.view.cite("hostName") for h in custom),
+            name=name,
         )
-        if skip:
-            yield from skip
-            continue
-        name = svc.service.name
-        custom = [h for h in svc.service.hostnames if h.is_proxy and not h.is_builtin]
-        if custom:
-            yield passed(
-                svc.id,
-                f"{name} has custom gateway hostname(s): "
-                + ", ".join(h.host_name for h in custom)
-                + ".",
-                *(h.view.cite("hostName") for h in custom),
-                name=name,
-            )
-        else:
-            yield failed(
-                svc.id,
-                f"{name} has no custom gateway hostname; only the built-in *.azure-api.net host, "
-                "which cannot negotiate client certificates.",
-                svc.service.props.cite("hostnameConfigurations"),
-                name=name,
-            )
+    else:
+        yield failed(
+            svc.id,
+            f"{name} has no custom gateway hostname; only the built-in *.azure-api.net host, "
+            "which cannot negotiate client certificates.",
+            svc.service.props.cite("hostnameConfigurations"),
+            name=name,
+        )

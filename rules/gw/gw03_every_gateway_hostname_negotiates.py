@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Model,
-    Options,
+    Context,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     failed,
     indeterminate,
@@ -35,8 +36,9 @@ from .._common import classic_only, hostnames_unknown
         "terraform": "every hostname_configuration.proxy block: negotiate_client_certificate = "
         "true",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         On classic tiers, each custom gateway (Proxy) hostname has
@@ -56,46 +58,45 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    for svc in model.services:
-        skip = list(classic_only(svc, "per-hostname negotiation")) or list(
-            hostnames_unknown(svc, "per-hostname negotiation")
+    skip = list(classic_only(svc, "per-hostname negotiation")) or list(
+        hostnames_unknown(svc, "per-hostname negotiation")
+    )
+    if skip:
+        yield from skip
+        return
+    custom = [h for h in svc.service.hostnames if h.is_proxy and not h.is_builtin]
+    if not custom:
+        yield not_applicable(
+            svc.id,
+            f"{svc.service.name} has no custom gateway hostname (see MTLS-GW-02).",
+            svc.service.props.cite("hostnameConfigurations"),
+            name=svc.service.name,
         )
-        if skip:
-            yield from skip
-            continue
-        custom = [h for h in svc.service.hostnames if h.is_proxy and not h.is_builtin]
-        if not custom:
-            yield not_applicable(
+    for host in custom:
+        cite = host.view.cite("negotiateClientCertificate")
+        label = f"{svc.service.name}: gateway hostname {host.host_name}"
+        if host.negotiates is True:
+            yield passed(
                 svc.id,
-                f"{svc.service.name} has no custom gateway hostname (see MTLS-GW-02).",
-                svc.service.props.cite("hostnameConfigurations"),
-                name=svc.service.name,
+                f"{label} negotiates client certificates.",
+                cite,
+                key=host.host_name.lower(),
+                name=host.host_name,
             )
-        for host in custom:
-            cite = host.view.cite("negotiateClientCertificate")
-            label = f"{svc.service.name}: gateway hostname {host.host_name}"
-            if host.negotiates is True:
-                yield passed(
-                    svc.id,
-                    f"{label} negotiates client certificates.",
-                    cite,
-                    key=host.host_name.lower(),
-                    name=host.host_name,
-                )
-            elif host.negotiates is None:
-                yield indeterminate(
-                    svc.id,
-                    f"{label}: negotiateClientCertificate cannot be read.",
-                    cite,
-                    key=host.host_name.lower(),
-                    name=host.host_name,
-                )
-            else:
-                yield failed(
-                    svc.id,
-                    f"{label} does not negotiate client certificates: requests "
-                    "through it carry no certificate.",
-                    cite,
-                    key=host.host_name.lower(),
-                    name=host.host_name,
-                )
+        elif host.negotiates is None:
+            yield indeterminate(
+                svc.id,
+                f"{label}: negotiateClientCertificate cannot be read.",
+                cite,
+                key=host.host_name.lower(),
+                name=host.host_name,
+            )
+        else:
+            yield failed(
+                svc.id,
+                f"{label} does not negotiate client certificates: requests "
+                "through it carry no certificate.",
+                cite,
+                key=host.host_name.lower(),
+                name=host.host_name,
+            )

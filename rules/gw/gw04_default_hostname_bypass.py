@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Model,
-    Options,
-    Outcome,
+    Context,
     Result,
+    Service,
     ServiceModel,
     Severity,
     Tier,
@@ -18,8 +17,9 @@ from mtls_audit.api import (
     passed,
     rule,
 )
+from mtls_audit.api.policy import Outcome
 
-from .._validation import Judged, cite, judged_service
+from .._validation import Judged, judged_service
 
 
 @rule(
@@ -41,8 +41,9 @@ from .._validation import Judged, cite, judged_service
         "policy": '<validate-client-certificate validate-trust="true" validate-revocation="true" '
         "/> in the global <inbound>",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Classic tiers: the built-in ``*.azure-api.net`` gateway hostname cannot negotiate
@@ -69,29 +70,28 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/configure-custom-domain
     """
-    for svc in model.services:
-        name = svc.service.name
-        if svc.service.tier is Tier.UNKNOWN:
-            yield indeterminate(
-                svc.id,
-                f"The tier of {name} is unknown (sku {svc.service.sku_name!r}): whether its "
-                "built-in hostname can carry a client certificate cannot be decided.",
-                svc.service.view.cite("sku"),
-                name=name,
-            )
-        elif svc.service.tier is not Tier.CLASSIC:
-            yield not_applicable(
-                svc.id,
-                f"{name} is on the {svc.service.sku_name} tier: the built-in hostname "
-                "requests client certificates like any other (enableClientCertificate).",
-                svc.service.view.cite("sku"),
-                name=name,
-            )
-        else:
-            yield _judge(model, svc, list(judged_service(model, svc)))
+    name = svc.service.name
+    if svc.service.tier is Tier.UNKNOWN:
+        yield indeterminate(
+            svc.id,
+            f"The tier of {name} is unknown (sku {svc.service.sku_name!r}): whether its "
+            "built-in hostname can carry a client certificate cannot be decided.",
+            svc.service.view.cite("sku"),
+            name=name,
+        )
+    elif svc.service.tier is not Tier.CLASSIC:
+        yield not_applicable(
+            svc.id,
+            f"{name} is on the {svc.service.sku_name} tier: the built-in hostname "
+            "requests client certificates like any other (enableClientCertificate).",
+            svc.service.view.cite("sku"),
+            name=name,
+        )
+    else:
+        yield _judge(ctx, svc, list(judged_service(ctx, svc)))
 
 
-def _judge(model: Model, svc: ServiceModel, items: list[Judged | Result]) -> Result:
+def _judge(ctx: Context, svc: ServiceModel, items: list[Judged | Result]) -> Result:
     name = svc.service.name
     service_level = [i for i in items if isinstance(i, Result)]
     if service_level:
@@ -120,8 +120,8 @@ def _judge(model: Model, svc: ServiceModel, items: list[Judged | Result]) -> Res
             if node is not None
         ]
         evidence = [
-            *cite(model, through),
-            *(e for item in open_ for e in item.coverage(model).evidence),
+            *ctx.cite_all(through),
+            *(e for item in open_ for e in item.coverage.evidence),
         ]
         return failed(
             svc.id,
@@ -142,7 +142,7 @@ def _judge(model: Model, svc: ServiceModel, items: list[Judged | Result]) -> Res
         svc.id,
         f"{name}: every API rejects a request without a client certificate, so the built-in "
         "hostname bypasses nothing.",
-        *cite(model, stops),
+        *ctx.cite_all(stops),
         name=name,
     )
 

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 from mtls_audit.api import (
     Citation,
-    Model,
-    Options,
+    Context,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     days_left,
     failed,
@@ -18,8 +19,8 @@ from mtls_audit.api import (
     passed,
     rule,
     same,
-    secret_version_of,
 )
+from mtls_audit.api.keyvault import secret_version_of
 
 from .._common import describe_days, expiry_level, hostnames_unknown
 
@@ -41,8 +42,9 @@ from .._common import describe_days, expiry_level, hostnames_unknown
         "terraform": "hostname_configuration { proxy { key_vault_id = "
         "azurerm_key_vault_certificate.gw.versionless_secret_id } }",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Each custom hostname's TLS certificate comes from Key Vault (``keyVaultId``, without a
@@ -66,88 +68,81 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/configure-custom-domain
     """
-    for svc in model.services:
-        unresolved = list(hostnames_unknown(svc, "the health of the hostname certificates"))
-        if unresolved:
-            yield from unresolved
-            continue
-        custom = [h for h in svc.service.hostnames if not h.is_builtin]
-        if not custom:
-            yield not_applicable(
-                svc.id,
-                f"{svc.service.name} has no custom hostnames.",
-                svc.service.props.cite("hostnameConfigurations"),
-                name=svc.service.name,
-            )
-        for host in custom:
-            problems: list[str] = []
-            cites: list[Citation] = []
-            severity = Severity.MEDIUM
-            unknown: list[str] = []
-            source = host.view.get("certificateSource")
-            written = host.view.get("keyVaultId")
-            if host.key_vault_id:
-                if secret_version_of(host.key_vault_id):
-                    problems.append("its keyVaultId names a secret version (no auto-renewal)")
-                    cites.append(host.view.cite("keyVaultId"))
-            elif is_unresolved(written):
-                unknown.append(
-                    f"its keyVaultId is a template expression that was not resolved "
-                    f"({written}), so whether it names a version cannot be told"
-                )
-            elif not same(source, "Managed"):
-                problems.append("its certificate is not a Key Vault reference")
+    unresolved = list(hostnames_unknown(svc, "the health of the hostname certificates"))
+    if unresolved:
+        yield from unresolved
+        return
+    custom = [h for h in svc.service.hostnames if not h.is_builtin]
+    if not custom:
+        yield not_applicable(
+            svc.id,
+            f"{svc.service.name} has no custom hostnames.",
+            svc.service.props.cite("hostnameConfigurations"),
+            name=svc.service.name,
+        )
+    for host in custom:
+        problems: list[str] = []
+        cites: list[Citation] = []
+        severity = Severity.MEDIUM
+        unknown: list[str] = []
+        source = host.view.get("certificateSource")
+        written = host.view.get("keyVaultId")
+        if host.key_vault_id:
+            if secret_version_of(host.key_vault_id):
+                problems.append("its keyVaultId names a secret version (no auto-renewal)")
                 cites.append(host.view.cite("keyVaultId"))
-            if same(host.view.get("certificateStatus"), "Failed"):
-                problems.append("certificateStatus is Failed")
-                cites.append(host.view.cite("certificateStatus"))
-            info = host.certificate
-            expiry = info.expiry if info else None
-            if expiry is None:
-                if not same(source, "Managed"):
-                    unknown.append("the certificate's expiry is not in the snapshot")
-            else:
-                days = days_left(expiry, model.as_of)
-                level = expiry_level(days, options)
-                if level == "expired":
-                    severity = Severity.HIGH
-                if level in ("expired", "warning"):
-                    problems.append(f"its certificate {describe_days(days)}")
-                    cites.append(
-                        info.view.cite("expiry") if info else host.view.cite("certificate")
-                    )
-            label = f"{svc.service.name}: hostname {host.host_name}"
-            key = host.host_name.lower()
-            if problems:
-                yield failed(
-                    svc.id,
-                    f"{label}: " + "; ".join(problems) + ".",
-                    *cites,
-                    key=key,
-                    severity=severity,
-                    name=host.host_name,
-                )
-            elif unknown:
-                yield indeterminate(
-                    svc.id,
-                    f"{label}: " + "; ".join(unknown) + ".",
-                    *([host.view.cite("keyVaultId")] if is_unresolved(written) else []),
-                    host.view.cite("certificate"),
-                    key=key,
-                    name=host.host_name,
-                )
-            else:
-                yield passed(
-                    svc.id,
-                    f"{label}: certificate from "
-                    f"{'Key Vault' if host.key_vault_id else 'APIM (managed)'}, "
-                    + (
-                        describe_days(days_left(expiry, model.as_of))
-                        if expiry
-                        else "renewed by APIM"
-                    )
-                    + ".",
-                    host.view.cite("keyVaultId"),
-                    key=key,
-                    name=host.host_name,
-                )
+        elif is_unresolved(written):
+            unknown.append(
+                f"its keyVaultId is a template expression that was not resolved "
+                f"({written}), so whether it names a version cannot be told"
+            )
+        elif not same(source, "Managed"):
+            problems.append("its certificate is not a Key Vault reference")
+            cites.append(host.view.cite("keyVaultId"))
+        if same(host.view.get("certificateStatus"), "Failed"):
+            problems.append("certificateStatus is Failed")
+            cites.append(host.view.cite("certificateStatus"))
+        info = host.certificate
+        expiry = info.expiry if info else None
+        if expiry is None:
+            if not same(source, "Managed"):
+                unknown.append("the certificate's expiry is not in the snapshot")
+        else:
+            days = days_left(expiry, ctx.as_of)
+            level = expiry_level(days, ctx.options)
+            if level == "expired":
+                severity = Severity.HIGH
+            if level in ("expired", "warning"):
+                problems.append(f"its certificate {describe_days(days)}")
+                cites.append(info.view.cite("expiry") if info else host.view.cite("certificate"))
+        label = f"{svc.service.name}: hostname {host.host_name}"
+        key = host.host_name.lower()
+        if problems:
+            yield failed(
+                svc.id,
+                f"{label}: " + "; ".join(problems) + ".",
+                *cites,
+                key=key,
+                severity=severity,
+                name=host.host_name,
+            )
+        elif unknown:
+            yield indeterminate(
+                svc.id,
+                f"{label}: " + "; ".join(unknown) + ".",
+                *([host.view.cite("keyVaultId")] if is_unresolved(written) else []),
+                host.view.cite("certificate"),
+                key=key,
+                name=host.host_name,
+            )
+        else:
+            yield passed(
+                svc.id,
+                f"{label}: certificate from "
+                f"{'Key Vault' if host.key_vault_id else 'APIM (managed)'}, "
+                + (describe_days(days_left(expiry, ctx.as_of)) if expiry else "renewed by APIM")
+                + ".",
+                host.view.cite("keyVaultId"),
+                key=key,
+                name=host.host_name,
+            )

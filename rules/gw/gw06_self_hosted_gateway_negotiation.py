@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 from mtls_audit.api import (
     Citation,
-    Model,
-    Options,
+    Context,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     failed,
     indeterminate,
@@ -16,8 +17,6 @@ from mtls_audit.api import (
     passed,
     rule,
 )
-
-from .._common import uncollected
 
 
 @rule(
@@ -37,8 +36,10 @@ from .._common import uncollected
         "terraform": "azurerm_api_management_gateway_host_name_configuration: "
         "request_client_certificate_enabled = true, tls10_enabled = false, tls11_enabled = false",
     },
+    subject=Service,
+    needs=("gateways",),
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every hostname entity of a self-hosted gateway has ``negotiateClientCertificate``
@@ -59,57 +60,52 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/rest/api/apimanagement/gateway-hostname-configuration
     """
-    for svc in model.services:
-        blocked = list(uncollected(model, svc, "gateways"))
-        if blocked:
-            yield from blocked
-            continue
-        if not svc.gateways:
-            yield not_applicable(
-                svc.id, f"{svc.service.name} has no self-hosted gateways.", name=svc.service.name
-            )
-            continue
-        for gateway in svc.gateways:
-            hosts = [h for h in svc.gateway_hostnames if h.gateway_id.lower() == gateway.id.lower()]
-            if not hosts:
-                if model.gaps_about(subject=gateway.id):
-                    yield indeterminate(
-                        gateway.id,
-                        f"Self-hosted gateway {gateway.name}: its "
-                        "hostname configurations were not collected.",
-                        name=gateway.name,
-                    )
-                else:
-                    yield failed(
-                        gateway.id,
-                        f"Self-hosted gateway {gateway.name} has no "
-                        "hostname configuration that negotiates client certificates.",
-                        name=gateway.name,
-                    )
-            for host in hosts:
-                props = host.props
-                problems: list[str] = []
-                cites: list[Citation] = []
-                negotiate = props.flag("negotiateClientCertificate")
-                if negotiate is not True:
-                    problems.append("does not negotiate client certificates")
-                    cites.append(props.cite("negotiateClientCertificate"))
-                for flag, label in (("tls10Enabled", "TLS 1.0"), ("tls11Enabled", "TLS 1.1")):
-                    if props.flag(flag) is True:
-                        problems.append(f"allows {label}")
-                        cites.append(props.cite(flag))
-                label = (
-                    f"Self-hosted gateway {gateway.name}, hostname "
-                    f"{props.text('hostname') or host.name}"
+    if not svc.gateways:
+        yield not_applicable(
+            svc.id, f"{svc.service.name} has no self-hosted gateways.", name=svc.service.name
+        )
+        return
+    for gateway in svc.gateways:
+        hosts = [h for h in svc.gateway_hostnames if h.gateway_id.lower() == gateway.id.lower()]
+        if not hosts:
+            if ctx.gaps_about(subject=gateway.id):
+                yield indeterminate(
+                    gateway.id,
+                    f"Self-hosted gateway {gateway.name}: its "
+                    "hostname configurations were not collected.",
+                    name=gateway.name,
                 )
-                if problems:
-                    yield failed(
-                        host.id, f"{label} " + " and ".join(problems) + ".", *cites, name=host.name
-                    )
-                else:
-                    yield passed(
-                        host.id,
-                        f"{label} negotiates client certificates over TLS 1.2+.",
-                        props.cite("negotiateClientCertificate"),
-                        name=host.name,
-                    )
+            else:
+                yield failed(
+                    gateway.id,
+                    f"Self-hosted gateway {gateway.name} has no "
+                    "hostname configuration that negotiates client certificates.",
+                    name=gateway.name,
+                )
+        for host in hosts:
+            props = host.props
+            problems: list[str] = []
+            cites: list[Citation] = []
+            negotiate = props.flag("negotiateClientCertificate")
+            if negotiate is not True:
+                problems.append("does not negotiate client certificates")
+                cites.append(props.cite("negotiateClientCertificate"))
+            for flag, label in (("tls10Enabled", "TLS 1.0"), ("tls11Enabled", "TLS 1.1")):
+                if props.flag(flag) is True:
+                    problems.append(f"allows {label}")
+                    cites.append(props.cite(flag))
+            label = (
+                f"Self-hosted gateway {gateway.name}, hostname "
+                f"{props.text('hostname') or host.name}"
+            )
+            if problems:
+                yield failed(
+                    host.id, f"{label} " + " and ".join(problems) + ".", *cites, name=host.name
+                )
+            else:
+                yield passed(
+                    host.id,
+                    f"{label} negotiates client certificates over TLS 1.2+.",
+                    props.cite("negotiateClientCertificate"),
+                    name=host.name,
+                )

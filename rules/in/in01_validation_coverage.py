@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Model, Options, Result, Severity, rule
+from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
 
-from .._validation import judged
+from .._validation import judged_service
 
 _VALIDATE = (
     '<validate-client-certificate validate-revocation="true" validate-trust="true" '
@@ -31,8 +31,10 @@ _VALIDATE = (
         "in <inbound>",
         "policy": f"<inbound><base />{_VALIDATE}</inbound> (global: the check itself)",
     },
+    subject=Service,
+    needs=POLICY_NEEDS,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every API operation, on every product path (without a product, and through each
@@ -67,11 +69,11 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    for item in judged(model):
+    for item in judged_service(ctx, svc):
         if isinstance(item, Result):
             yield item
             continue
-        found = item.coverage(model)
+        found = item.coverage
         if found.verdict == "validated":
             yield item.passed(f"the client certificate is {found.reason}.", *found.evidence)
         elif found.verdict == "indeterminate":

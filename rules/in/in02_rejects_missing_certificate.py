@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import FailureKind, Model, Options, Outcome, Result, Severity, rule
+from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit.api.policy import FailureKind, Outcome
 
-from .._validation import Judged, judged, listed
+from .._validation import Judged, judged_service, listed
 
 
 @rule(
@@ -28,8 +29,10 @@ from .._validation import Judged, judged, listed
         '!context.Request.Certificate.Verify())"><return-response><set-status code="403" />'
         "</return-response></when>",
     },
+    subject=Service,
+    needs=POLICY_NEEDS,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         For every API (or operation) and product path of a service that requests client
@@ -57,7 +60,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    for item in judged(model):
+    for item in judged_service(ctx, svc):
         yield item if isinstance(item, Result) else _judge(item)
 
 

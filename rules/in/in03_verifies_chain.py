@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import FailureKind, Model, Options, Result, Severity, rule
+from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit.api.policy import FailureKind
 
-from .._validation import Judged, example, judged, listed
+from .._validation import Judged, example, judged_service, listed
 
 
 @rule(
@@ -27,8 +28,10 @@ from .._validation import Judged, example, judged, listed
         "policy": '<validate-client-certificate validate-trust="true" validate-revocation="true" '
         "/>, or !context.Request.Certificate.Verify() in the rejecting condition",
     },
+    subject=Service,
+    needs=POLICY_NEEDS,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         For every API (or operation) and product path of a service that requests client
@@ -57,7 +60,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    for item in judged(model):
+    for item in judged_service(ctx, svc):
         yield item if isinstance(item, Result) else _judge(item)
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import FailureKind, Model, Options, Result, Severity, rule
+from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit.api.policy import FailureKind
 
-from .._validation import Judged, example, judged, listed
+from .._validation import Judged, example, judged_service, listed
 
 
 @rule(
@@ -25,8 +26,10 @@ from .._validation import Judged, example, judged, listed
         "terraform": 'azurerm_api_management_policy.xml_content with validate-revocation="true"',
         "policy": 'validate-revocation="true", or Verify() instead of VerifyNoRevocation()',
     },
+    subject=Service,
+    needs=POLICY_NEEDS,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         For every API (or operation) and product path of a service that requests client
@@ -49,7 +52,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
         https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509certificate2.verify
     """
-    for item in judged(model):
+    for item in judged_service(ctx, svc):
         yield item if isinstance(item, Result) else _judge(item)
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Model, Options, Outcome, Result, Severity, rule
+from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit.api.policy import Outcome
 
-from .._validation import WORDS, Judged, example, judged, listed
+from .._validation import WORDS, Judged, example, judged_service, listed
 
 
 @rule(
@@ -28,8 +29,10 @@ from .._validation import WORDS, Judged, example, judged, listed
         '"{{client-thumbprint}}")"><return-response><set-status code="403" /></return-response>'
         "</when>",
     },
+    subject=Service,
+    needs=POLICY_NEEDS,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         For every API (or operation) and product path of a service that requests client
@@ -60,7 +63,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    for item in judged(model):
+    for item in judged_service(ctx, svc):
         yield item if isinstance(item, Result) else _judge(item)
 
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Model,
-    Options,
-    Pin,
-    PinSite,
+    POLICY_NEEDS,
+    Context,
     PolicyCitation,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     failed,
     indeterminate,
     passed,
     rule,
-    thumbprint_defects,
 )
+from mtls_audit.api.policy import Pin, PinSite, thumbprint_defects
 
 from .._policy import PinWalk, judge_pin_sites, shown_pin, site_key
 
@@ -40,8 +40,10 @@ from .._policy import PinWalk, judge_pin_sites, shown_pin, site_key
         "policy": 'context.Request.Certificate.Thumbprint.Equals("AB12…", '
         "StringComparison.OrdinalIgnoreCase)",
     },
+    subject=Service,
+    needs=POLICY_NEEDS,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every thumbprint literal in every policy document and fragment: the ``thumbprint`` and
@@ -74,7 +76,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509certificate2.thumbprint
     """
-    yield from judge_pin_sites(model, _WALK, _judge)
+    yield from judge_pin_sites(ctx, svc, _WALK, _judge)
 
 
 _WALK = PinWalk(

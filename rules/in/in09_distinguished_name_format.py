@@ -6,26 +6,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from mtls_audit.api import (
-    DistinguishedNameError,
-    DnForm,
-    InventoryCertificate,
-    Model,
-    Options,
-    ParsedDn,
-    Pin,
-    PinField,
-    PinSite,
+    POLICY_NEEDS,
+    Context,
     PolicyCitation,
-    Rdn,
     Result,
+    Service,
+    ServiceModel,
     Severity,
-    certificate_inventory,
     failed,
     indeterminate,
-    parse_dn,
     passed,
     rule,
 )
+from mtls_audit.api.certificates import (
+    DistinguishedNameError,
+    DnForm,
+    InventoryCertificate,
+    ParsedDn,
+    Rdn,
+    parse_dn,
+)
+from mtls_audit.api.policy import Pin, PinField, PinSite
 
 from .._policy import PinWalk, dn_key, judge_pin_sites, shown_pin, site_key
 
@@ -60,8 +61,10 @@ _FORMS = {
         "terraform": "azurerm_api_management_api_policy.xml_content with the name in .NET form",
         "policy": '<identity issuer-subject="CN=Contoso Issuing CA, O=Contoso, C=NL" />',
     },
+    subject=Service,
+    needs=POLICY_NEEDS,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every distinguished-name literal in every policy document and fragment: the
@@ -96,9 +99,9 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
         https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x500distinguishedname.name
     """
-    known = _Known.of(certificate_inventory(model))
+    known = _Known.of(ctx.certificate_inventory)
     yield from judge_pin_sites(
-        model, _WALK, lambda subject, site, pins: _judge(subject, site, pins, known)
+        ctx, svc, _WALK, lambda subject, site, pins: _judge(subject, site, pins, known)
     )
 
 

@@ -7,24 +7,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mtls_audit.api import (
-    CertificateRole,
+    POLICY_NEEDS,
+    Context,
     Evidence,
-    InventoryCertificate,
-    Model,
-    Options,
-    Pin,
-    PinField,
-    PinSite,
     PolicyCitation,
     Result,
+    Service,
+    ServiceModel,
     Severity,
-    certificate_inventory,
     days_left,
     failed,
     indeterminate,
     passed,
     rule,
 )
+from mtls_audit.api.certificates import CertificateRole, InventoryCertificate
+from mtls_audit.api.policy import Pin, PinField, PinSite
 
 from .._policy import PinWalk, dn_key, judge_pin_sites, shown_pin, site_key
 
@@ -54,8 +52,10 @@ _NOT_A_CLIENT = {
         "terraform": "azurerm_api_management.certificate { … } and the policy xml_content",
         "policy": '<identity issuer-thumbprint="{{client-ca-thumbprint}}" />',
     },
+    subject=Service,
+    needs=POLICY_NEEDS,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every pinned thumbprint (``thumbprint`` and ``issuer-thumbprint`` identity claims,
@@ -95,7 +95,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-ca-certificates
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    known = _Inventory.of(certificate_inventory(model))
+    known = _Inventory.of(ctx.certificate_inventory)
     walk = PinWalk(
         what="certificate pins",
         # Subject pins are judged only when they name a CA: no inventory holds client leaves.
@@ -103,7 +103,10 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         none="No policy of {name} pins a thumbprint or an issuer.",
     )
     yield from judge_pin_sites(
-        model, walk, lambda subject, site, pins: _judge(model, subject, site, pins, known)
+        ctx,
+        svc,
+        walk,
+        lambda subject, site, pins: _judge(ctx, subject, site, pins, known),
     )
 
 
@@ -183,7 +186,7 @@ def _hex(thumbprint: str) -> str:
     return _NOT_HEX.sub("", thumbprint).upper()
 
 
-def _judge(model: Model, subject: str, site: PinSite, pins: list[Pin], known: _Inventory) -> Result:
+def _judge(ctx: Context, subject: str, site: PinSite, pins: list[Pin], known: _Inventory) -> Result:
     label = site.origin.label
     where = f"{label} line {site.line}"
     evidence: list[Evidence] = [PolicyCitation(*site.place())]
@@ -201,7 +204,7 @@ def _judge(model: Model, subject: str, site: PinSite, pins: list[Pin], known: _I
         if why := known.wrong_kind(pin):
             wrong.append(why)
             continue
-        dated = [(cert, days_left(cert.expiry, model.as_of)) for cert in found if cert.expiry]
+        dated = [(cert, days_left(cert.expiry, ctx.as_of)) for cert in found if cert.expiry]
         alive = [cert for cert, days in dated if days >= 0]
         if alive:
             valid.append(f"{shown_pin(pin)} matches {_names(alive)}")

@@ -5,21 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Effective,
-    Layer,
-    Model,
-    Options,
-    PinSite,
+    POLICY_NEEDS,
+    Context,
     PolicyCitation,
     Result,
+    Service,
     ServiceModel,
     Severity,
-    effective_policies,
     failed,
     passed,
-    policy_pins,
     rule,
 )
+from mtls_audit.api.policy import Effective, Layer, PinSite
 
 from .._policy import document_subject, last_name, per_service, shown_pin
 
@@ -45,8 +42,10 @@ _SECTIONS = ("inbound", "backend", "outbound", "on-error")
         "from the fragment's xml_content",
         "policy": 'context.Request.Certificate.Thumbprint != "{{partner-thumbprint}}"',
     },
+    subject=Service,
+    needs=POLICY_NEEDS,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Each policy fragment, and the global policy, that compares client certificates with
@@ -74,8 +73,8 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     """
 
     def judged(svc: ServiceModel) -> Iterator[Result]:
-        apis_of = _apis_by_element(model, svc)
-        for layer, pins in policy_pins(model, svc):
+        apis_of = _apis_by_element(ctx, svc)
+        for layer, pins in ctx.policy_pins(svc):
             if layer.origin.kind.value not in _SHARED_KINDS:
                 continue
             sites = [s for s in pins.sites if any(p.field.is_thumbprint for p in s.pins)]
@@ -83,7 +82,8 @@ def check(model: Model, options: Options) -> Iterator[Result]:
                 yield _judge(layer, sites, apis_of)
 
     yield from per_service(
-        model,
+        ctx,
+        svc,
         "thumbprint pins",
         judged,
         "No fragment or global policy of {name} pins a thumbprint.",
@@ -112,12 +112,12 @@ def _judge(layer: Layer, sites: list[PinSite], apis_of: dict[int, set[str]]) -> 
     return passed(subject, f"{label} hard-codes thumbprints but {reach}.", *cites, name=label)
 
 
-def _apis_by_element(model: Model, svc: ServiceModel) -> dict[int, set[str]]:
+def _apis_by_element(ctx: Context, svc: ServiceModel) -> dict[int, set[str]]:
     """The APIs whose effective policy (on some path) contains each parsed element, by the
     element's identity."""
     found: dict[int, set[str]] = {}
     seen: dict[str, set[int]] = {}
-    for path, effective in effective_policies(model, svc).paths():
+    for path, effective in ctx.effective_policies(svc).paths():
         elements = seen.get(effective.key)
         if elements is None:
             elements = seen[effective.key] = _elements(effective)

@@ -6,23 +6,24 @@ import re
 from collections.abc import Iterator
 
 from mtls_audit.api import (
+    POLICY_NEEDS,
+    Context,
+    PolicyCitation,
+    Result,
+    Service,
+    ServiceModel,
+    Severity,
+    failed,
+    indeterminate,
+    passed,
+    rule,
+)
+from mtls_audit.api.policy import (
     Effective,
     EffectiveNode,
     EffectiveSection,
     Layer,
-    Model,
-    Options,
-    PolicyCitation,
-    Result,
-    ServiceModel,
-    Severity,
     document_elements,
-    effective_policies,
-    failed,
-    indeterminate,
-    passed,
-    policy_layers,
-    rule,
 )
 
 from .._policy import document_subject, per_service
@@ -48,8 +49,10 @@ _READS_CERTIFICATE = re.compile(r"context\s*\.\s*Request\s*\.\s*Certificate\b")
         "terraform": "azurerm_api_management_api_policy.xml_content with <base /> in <inbound>",
         "policy": "<inbound><base /><!-- scope-specific policies --></inbound>",
     },
+    subject=Service,
+    needs=POLICY_NEEDS,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every non-global policy document (workspace, product, API, operation) keeps
@@ -85,13 +88,14 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     """
 
     def judged(svc: ServiceModel) -> Iterator[Result]:
-        parents = _parents(model, svc)
-        for layer in policy_layers(model, svc):
+        parents = _parents(ctx, svc)
+        for layer in ctx.policy_layers(svc):
             if layer.document is not None and layer.origin.kind.value in _SCOPES:
                 yield _judge(layer, parents.get(layer.origin.resource_id.lower(), []))
 
     yield from per_service(
-        model,
+        ctx,
+        svc,
         "<base/> inheritance",
         judged,
         "{name} has no policy below the global scope.",
@@ -99,11 +103,11 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     )
 
 
-def _parents(model: Model, svc: ServiceModel) -> dict[str, list[EffectiveSection]]:
+def _parents(ctx: Context, svc: ServiceModel) -> dict[str, list[EffectiveSection]]:
     """For each policy document, the effective inbound sections it sits on (one per path)."""
     found: dict[str, list[EffectiveSection]] = {}
     done: set[str] = set()
-    for _path, effective in effective_policies(model, svc).paths():
+    for _path, effective in ctx.effective_policies(svc).paths():
         current: Effective | None = effective
         while current is not None and current.parent is not None and current.key not in done:
             done.add(current.key)

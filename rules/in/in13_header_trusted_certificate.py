@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Model, Options, Result, ServiceModel, Severity, not_applicable, rule
+from mtls_audit.api import (
+    POLICY_NEEDS,
+    Context,
+    Result,
+    Service,
+    ServiceModel,
+    Severity,
+    not_applicable,
+    rule,
+)
 
-from .._validation import Judged, judged, listed
+from .._validation import Judged, judged_service, listed
 
 
 @rule(
@@ -28,8 +37,10 @@ from .._validation import Judged, judged, listed
         "policy": '<set-header name="X-ARR-ClientCert" exists-action="delete" /> before any '
         "trusted proxy sets it, or validate-client-certificate",
     },
+    subject=Service,
+    needs=POLICY_NEEDS,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         For every API (or operation) and product path: a check that reads a client
@@ -61,7 +72,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     """
     found: dict[str, int] = {}
     services: dict[str, ServiceModel] = {}
-    for item in judged(model, gated=False):
+    for item in judged_service(ctx, svc, gated=False):
         if isinstance(item, Result):
             yield item
             continue

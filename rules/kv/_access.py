@@ -5,33 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from mtls_audit.api import (
+from mtls_audit.api import Citation, Context, Result, ServiceModel, not_applicable
+from mtls_audit.api.keyvault import (
     AccessVerdict,
-    Citation,
     IdentityStatus,
-    Model,
-    Result,
-    ServiceModel,
     VaultUse,
     access_evidence,
-    not_applicable,
     vault_access,
     vault_uses,
 )
 
-Judge = Callable[[Model, ServiceModel, VaultUse], Result]
+Judge = Callable[[Context, ServiceModel, VaultUse], Result]
 
 
-def each_use(model: Model, judge: Judge) -> Iterator[Result]:
-    """One result per (vault, identity) of each service; N/A for a service without references."""
-    for svc in model.services:
-        uses = vault_uses(svc)
-        if not uses:
-            yield not_applicable(
-                svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
-            )
-        for use in uses:
-            yield judge(model, svc, use)
+def each_use(ctx: Context, svc: ServiceModel, judge: Judge) -> Iterator[Result]:
+    """One result per (vault, identity) of the service; N/A for a service without references."""
+    uses = vault_uses(svc)
+    if not uses:
+        yield not_applicable(
+            svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
+        )
+    for use in uses:
+        yield judge(ctx, svc, use)
 
 
 @dataclass(frozen=True)
@@ -43,7 +38,7 @@ class Access:
     evidence: tuple[Citation, ...]
 
 
-def judge_access(model: Model, svc: ServiceModel, use: VaultUse) -> Access:
+def judge_access(ctx: Context, svc: ServiceModel, use: VaultUse) -> Access:
     """Judge a use whose identity is not missing (the rules decide what a missing one means)."""
     identity = use.identity
     evidence = tuple(ref.cite() for ref in use.refs) + identity.evidence
@@ -59,9 +54,9 @@ def judge_access(model: Model, svc: ServiceModel, use: VaultUse) -> Access:
             evidence,
         )
     verdict = vault_access(
-        model, identity.principal_id, use.vault_url, secrets=use.secrets, service_id=svc.id
+        ctx.model, identity.principal_id, use.vault_url, secrets=use.secrets, service_id=svc.id
     )
-    return Access(verdict, "", evidence + access_evidence(model, use.vault_url, verdict))
+    return Access(verdict, "", evidence + access_evidence(ctx.model, use.vault_url, verdict))
 
 
 def used_for(use: VaultUse) -> str:

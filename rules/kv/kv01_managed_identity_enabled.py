@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    IdentityStatus,
-    Model,
-    Options,
+    Context,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     failed,
     indeterminate,
     not_applicable,
     passed,
-    reference_identities,
     rule,
 )
+from mtls_audit.api.keyvault import IdentityStatus, reference_identities
 
 _RESULTS = {
     IdentityStatus.RESOLVED: passed,
@@ -41,8 +41,9 @@ _RESULTS = {
         "absent for the system identity",
         "terraform": 'azurerm_api_management: identity { type = "SystemAssigned" }',
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every Key Vault reference — hostname ``keyVaultId``, certificate and named value
@@ -69,18 +70,17 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-use-managed-service-identity
     """
-    for svc in model.services:
-        found = reference_identities(svc)
-        if not found:
-            yield not_applicable(
-                svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
-            )
-        for identity in found:
-            ref = identity.ref
-            yield _RESULTS[identity.status](
-                ref.view.resource_id,
-                f"The {ref.label} {identity.reason}.",
-                *identity.evidence,
-                key=ref.label,
-                name=ref.label,
-            )
+    found = reference_identities(svc)
+    if not found:
+        yield not_applicable(
+            svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
+        )
+    for identity in found:
+        ref = identity.ref
+        yield _RESULTS[identity.status](
+            ref.view.resource_id,
+            f"The {ref.label} {identity.reason}.",
+            *identity.evidence,
+            key=ref.label,
+            name=ref.label,
+        )

@@ -5,18 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    IdentityStatus,
-    Model,
-    Options,
+    Context,
     Result,
+    Service,
     ServiceModel,
     Severity,
-    VaultUse,
     failed,
     indeterminate,
     passed,
     rule,
 )
+from mtls_audit.api.keyvault import IdentityStatus, VaultUse
 
 from ._access import capital, each_use, judge_access, used_for
 
@@ -42,8 +41,9 @@ from ._access import capital, each_use, judge_access, used_for
         'role_definition_name = "Key Vault Certificate User"  principal_id = '
         "azurerm_api_management.apim.identity[0].principal_id }",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         For every vault a service references and every identity it reads that vault with, the
@@ -72,10 +72,10 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-use-managed-service-identity
         https://learn.microsoft.com/azure/key-vault/general/rbac-guide
     """
-    return each_use(model, _judge)
+    return each_use(ctx, svc, _judge)
 
 
-def _judge(model: Model, svc: ServiceModel, use: VaultUse) -> Result:
+def _judge(ctx: Context, svc: ServiceModel, use: VaultUse) -> Result:
     vault = use.shown_vault
     where = f"(used by the {used_for(use)})"
     if use.identity.status is IdentityStatus.MISSING:
@@ -87,7 +87,7 @@ def _judge(model: Model, svc: ServiceModel, use: VaultUse) -> Result:
             key=use.key,
             name=use.label,
         )
-    access = judge_access(model, svc, use)
+    access = judge_access(ctx, svc, use)
     verdict = access.verdict
     who = use.identity.description
     if verdict is None or verdict.can_read_secrets is None:

@@ -5,19 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    IdentityStatus,
-    Model,
-    Options,
+    Context,
     Result,
+    Service,
     ServiceModel,
     Severity,
-    VaultUse,
     failed,
     indeterminate,
     not_applicable,
     passed,
     rule,
 )
+from mtls_audit.api.keyvault import IdentityStatus, VaultUse
 
 from ._access import capital, each_use, judge_access, used_for
 
@@ -41,8 +40,9 @@ from ._access import capital, each_use, judge_access, used_for
         "terraform": 'azurerm_role_assignment { role_definition_name = "Key Vault Certificate '
         'User" … }',
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         The identity each service reads a vault with holds nothing broader than read access on
@@ -70,10 +70,10 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/key-vault/general/rbac-guide
         https://learn.microsoft.com/azure/key-vault/general/security-features
     """
-    return each_use(model, _judge)
+    return each_use(ctx, svc, _judge)
 
 
-def _judge(model: Model, svc: ServiceModel, use: VaultUse) -> Result:
+def _judge(ctx: Context, svc: ServiceModel, use: VaultUse) -> Result:
     vault = use.shown_vault
     where = f"(used by the {used_for(use)})"
     who = use.identity.description
@@ -86,7 +86,7 @@ def _judge(model: Model, svc: ServiceModel, use: VaultUse) -> Result:
             key=use.key,
             name=use.label,
         )
-    access = judge_access(model, svc, use)
+    access = judge_access(ctx, svc, use)
     verdict = access.verdict
     if verdict is None or verdict.over_privileged is None:
         why = access.unjudged or " ".join(verdict.unknowns if verdict else ())

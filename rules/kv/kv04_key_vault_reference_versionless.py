@@ -5,18 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Model,
-    Options,
+    Context,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     failed,
     not_applicable,
     passed,
     rule,
-    secret_version_of,
 )
+from mtls_audit.api.keyvault import secret_version_of
 
-from .._common import uncollected, vault_unknown
+from .._common import vault_unknown
 
 
 @rule(
@@ -34,8 +35,10 @@ from .._common import uncollected, vault_unknown
         "/<version>)",
         "terraform": "key_vault_secret_id = azurerm_key_vault_certificate.c.versionless_secret_id",
     },
+    subject=Service,
+    needs=("certificates", "namedValues"),
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every Key Vault reference — hostname ``keyVaultId``, certificate and named value
@@ -57,36 +60,31 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-properties
     """
-    for svc in model.services:
-        refs = svc.key_vault_refs()
-        blocked = list(uncollected(model, svc, "certificates", "namedValues"))
-        if blocked:
-            yield from blocked
-            continue
-        if not refs:
-            yield not_applicable(
-                svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
+    refs = svc.key_vault_refs()
+    if not refs:
+        yield not_applicable(
+            svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
+        )
+    for ref in refs:
+        subject = ref.view.resource_id
+        url = ref.secret_identifier or ""
+        version = secret_version_of(url)
+        if ref.unresolved:
+            yield vault_unknown(ref, "so whether it names a version cannot be told")
+        elif version:
+            yield failed(
+                subject,
+                f"The {ref.label} references Key Vault secret version "
+                f"{version}: renewals will not reach APIM.",
+                ref.cite(),
+                key=ref.label,
+                name=ref.label,
             )
-        for ref in refs:
-            subject = ref.view.resource_id
-            url = ref.secret_identifier or ""
-            version = secret_version_of(url)
-            if ref.unresolved:
-                yield vault_unknown(ref, "so whether it names a version cannot be told")
-            elif version:
-                yield failed(
-                    subject,
-                    f"The {ref.label} references Key Vault secret version "
-                    f"{version}: renewals will not reach APIM.",
-                    ref.cite(),
-                    key=ref.label,
-                    name=ref.label,
-                )
-            else:
-                yield passed(
-                    subject,
-                    f"The {ref.label} references Key Vault without a version.",
-                    ref.cite(),
-                    key=ref.label,
-                    name=ref.label,
-                )
+        else:
+            yield passed(
+                subject,
+                f"The {ref.label} references Key Vault without a version.",
+                ref.cite(),
+                key=ref.label,
+                name=ref.label,
+            )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Model,
-    Options,
+    Context,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     failed,
     indeterminate,
@@ -15,8 +16,6 @@ from mtls_audit.api import (
     passed,
     rule,
 )
-
-from .._common import uncollected
 
 
 @rule(
@@ -34,8 +33,10 @@ from .._common import uncollected
         "terraform": 'azurerm_role_assignment { role_definition_name = "Key Vault Certificate '
         'User" principal_id = azurerm_api_management.x.identity[0].principal_id }',
     },
+    subject=Service,
+    needs=("certificates", "namedValues"),
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every Key Vault-backed certificate entity and named value has
@@ -54,41 +55,36 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-properties
     """
-    for svc in model.services:
-        # Hostnames report their certificate health as certificateStatus (MTLS-GW-05).
-        refs = [r for r in svc.key_vault_refs() if r.field == "secretIdentifier"]
-        blocked = list(uncollected(model, svc, "certificates", "namedValues"))
-        if blocked:
-            yield from blocked
-            continue
-        if not refs:
-            yield not_applicable(
-                svc.id,
-                f"{svc.service.name} has no Key Vault-backed certificates or named values.",
-                name=svc.service.name,
+    # Hostnames report their certificate health as certificateStatus (MTLS-GW-05).
+    refs = [r for r in svc.key_vault_refs() if r.field == "secretIdentifier"]
+    if not refs:
+        yield not_applicable(
+            svc.id,
+            f"{svc.service.name} has no Key Vault-backed certificates or named values.",
+            name=svc.service.name,
+        )
+    for ref in refs:
+        subject = ref.view.resource_id
+        status = ref.last_status
+        cite = status.cite("code") if status else ref.view.cite("lastStatus")
+        code = status.text("code") if status else None
+        label = ref.label
+        if code is None:
+            yield indeterminate(
+                subject,
+                f"The {label} has no refresh status in the snapshot.",
+                cite,
+                name=label,
             )
-        for ref in refs:
-            subject = ref.view.resource_id
-            status = ref.last_status
-            cite = status.cite("code") if status else ref.view.cite("lastStatus")
-            code = status.text("code") if status else None
-            label = ref.label
-            if code is None:
-                yield indeterminate(
-                    subject,
-                    f"The {label} has no refresh status in the snapshot.",
-                    cite,
-                    name=label,
-                )
-            elif code.lower() == "success":
-                yield passed(subject, f"The {label} last refreshed successfully.", cite, name=label)
-            else:
-                detail = status.text("message") if status else None
-                yield failed(
-                    subject,
-                    f"The {label} failed to refresh from Key Vault ({code}"
-                    + (f": {detail}" if detail else "")
-                    + ").",
-                    cite,
-                    name=label,
-                )
+        elif code.lower() == "success":
+            yield passed(subject, f"The {label} last refreshed successfully.", cite, name=label)
+        else:
+            detail = status.text("message") if status else None
+            yield failed(
+                subject,
+                f"The {label} failed to refresh from Key Vault ({code}"
+                + (f": {detail}" if detail else "")
+                + ").",
+                cite,
+                name=label,
+            )

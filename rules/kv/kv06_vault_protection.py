@@ -7,22 +7,25 @@ from urllib.parse import urlsplit
 
 from mtls_audit.api import (
     Citation,
-    IdentityStatus,
-    Model,
-    Options,
-    ReferenceIdentity,
+    Context,
     Result,
+    Service,
+    ServiceModel,
     Severity,
-    Vault,
     failed,
-    find_vault,
     indeterminate,
     is_unresolved,
     not_applicable,
     passed,
-    reference_identities,
     rule,
     same,
+)
+from mtls_audit.api.keyvault import (
+    IdentityStatus,
+    ReferenceIdentity,
+    Vault,
+    find_vault,
+    reference_identities,
 )
 
 from .._common import vault_unknown
@@ -45,8 +48,9 @@ from .._common import vault_unknown
         "terraform": "azurerm_key_vault: purge_protection_enabled = true  network_acls { bypass "
         '= "AzureServices" … }',
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every vault a service references (hostnames, certificates, named values) has soft
@@ -76,33 +80,32 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview
         https://learn.microsoft.com/azure/api-management/api-management-howto-properties
     """
-    for svc in model.services:
-        by_vault: dict[str, list[ReferenceIdentity]] = {}
-        unknown: list[ReferenceIdentity] = []
-        for found in reference_identities(svc):
-            if found.ref.vault_url:
-                by_vault.setdefault(found.ref.vault_url, []).append(found)
-            else:
-                unknown.append(found)
-        if not by_vault and not unknown:
-            yield not_applicable(
-                svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
+    by_vault: dict[str, list[ReferenceIdentity]] = {}
+    unknown: list[ReferenceIdentity] = []
+    for found in reference_identities(svc):
+        if found.ref.vault_url:
+            by_vault.setdefault(found.ref.vault_url, []).append(found)
+        else:
+            unknown.append(found)
+    if not by_vault and not unknown:
+        yield not_applicable(
+            svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
+        )
+    for found in unknown:
+        yield vault_unknown(found.ref, "so the protection of its vault cannot be judged")
+    for url, uses in by_vault.items():
+        vault = find_vault(ctx.model, url)
+        if vault is None:
+            yield indeterminate(
+                url,
+                f"Vault {url} (used by {svc.service.name}) is not in the snapshot, so its "
+                "protection cannot be judged.",
+                *(u.ref.cite() for u in uses),
+                key=svc.id.lower(),
+                name=urlsplit(url).hostname,
             )
-        for found in unknown:
-            yield vault_unknown(found.ref, "so the protection of its vault cannot be judged")
-        for url, uses in by_vault.items():
-            vault = find_vault(model, url)
-            if vault is None:
-                yield indeterminate(
-                    url,
-                    f"Vault {url} (used by {svc.service.name}) is not in the snapshot, so its "
-                    "protection cannot be judged.",
-                    *(u.ref.cite() for u in uses),
-                    key=svc.id.lower(),
-                    name=urlsplit(url).hostname,
-                )
-                continue
-            yield _judge(vault, uses, svc.service.name, svc.id.lower())
+            continue
+        yield _judge(vault, uses, svc.service.name, svc.id.lower())
 
 
 def _judge(vault: Vault, uses: list[ReferenceIdentity], service: str, key: str) -> Result:

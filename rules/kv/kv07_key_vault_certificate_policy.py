@@ -7,23 +7,22 @@ from dataclasses import dataclass, field
 
 from mtls_audit.api import (
     Citation,
+    Context,
     Model,
-    Options,
     Result,
     ServiceModel,
     Severity,
+    Snapshot,
     View,
-    certificate_facts,
     failed,
     indeterminate,
-    keyvault_certificate,
     not_applicable,
     passed,
     rule,
     same,
-    secret_name_of,
-    vault_url_of,
 )
+from mtls_audit.api.certificates import certificate_facts, keyvault_certificate
+from mtls_audit.api.keyvault import secret_name_of, vault_url_of
 
 from .._common import vault_unknown
 
@@ -58,8 +57,9 @@ class _Use:
         'exportable = true key_type = "RSA" key_size = 2048 } lifetime_action { action { '
         'action_type = "AutoRenew" } … } issuer_parameters { name = "ISSUER" } }',
     },
+    subject=Snapshot,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(model: Model, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every Key Vault certificate that a hostname or a certificate entity references has an
@@ -111,11 +111,11 @@ def check(model: Model, options: Options) -> Iterator[Result]:
             else:
                 yield vault_unknown(ref, "so the Key Vault certificate behind it cannot be judged")
     for (url, name), use in uses.items():
-        yield _judge(model, url, name, use)
+        yield _judge(ctx, url, name, use)
 
 
-def _judge(model: Model, url: str, name: str, use: _Use) -> Result:
-    kvc = keyvault_certificate(model, use.secret_url)
+def _judge(ctx: Context, url: str, name: str, use: _Use) -> Result:
+    kvc = keyvault_certificate(ctx.model, use.secret_url)
     if kvc is None:
         return indeterminate(
             f"{url}/certificates/{name}",

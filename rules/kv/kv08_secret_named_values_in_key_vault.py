@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Model,
-    Options,
+    Context,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     failed,
     not_applicable,
     passed,
     rule,
 )
-
-from .._common import uncollected
 
 
 @rule(
@@ -32,8 +31,10 @@ from .._common import uncollected
         "'https://kv.vault.azure.net/secrets/name'",
         "terraform": "azurerm_api_management_named_value: value_from_key_vault { secret_id = … }",
     },
+    subject=Service,
+    needs=("namedValues",),
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every named value marked ``secret`` is a Key Vault reference
@@ -53,31 +54,26 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-properties
     """
-    for svc in model.services:
-        secrets = [nv for nv in svc.named_values if nv.secret]
-        blocked = list(uncollected(model, svc, "namedValues"))
-        if blocked:
-            yield from blocked
-            continue
-        if not secrets:
-            yield not_applicable(
-                svc.id, f"{svc.service.name} has no secret named values.", name=svc.service.name
+    secrets = [nv for nv in svc.named_values if nv.secret]
+    if not secrets:
+        yield not_applicable(
+            svc.id, f"{svc.service.name} has no secret named values.", name=svc.service.name
+        )
+    for nv in secrets:
+        ref = nv.key_vault
+        if ref is not None and (ref.secret_identifier or ref.unresolved):
+            how = f" (it {ref.unknown_secret})" if ref.unresolved else ""
+            yield passed(
+                nv.id,
+                f"Secret named value {nv.display_name} is a Key Vault reference{how}.",
+                ref.cite(),
+                name=nv.display_name,
             )
-        for nv in secrets:
-            ref = nv.key_vault
-            if ref is not None and (ref.secret_identifier or ref.unresolved):
-                how = f" (it {ref.unknown_secret})" if ref.unresolved else ""
-                yield passed(
-                    nv.id,
-                    f"Secret named value {nv.display_name} is a Key Vault reference{how}.",
-                    ref.cite(),
-                    name=nv.display_name,
-                )
-            else:
-                yield failed(
-                    nv.id,
-                    f"Secret named value {nv.display_name} is stored in APIM, "
-                    "not referenced from Key Vault.",
-                    nv.props.cite("keyVault"),
-                    name=nv.display_name,
-                )
+        else:
+            yield failed(
+                nv.id,
+                f"Secret named value {nv.display_name} is stored in APIM, "
+                "not referenced from Key Vault.",
+                nv.props.cite("keyVault"),
+                name=nv.display_name,
+            )

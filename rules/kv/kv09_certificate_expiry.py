@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Model,
-    Options,
+    Certificate,
+    Context,
     Result,
     Severity,
-    certificate_inventory,
     days_left,
     failed,
     indeterminate,
     passed,
     rule,
 )
+from mtls_audit.api.certificates import InventoryCertificate
 
 from .._common import describe_days, expiry_level
 
@@ -44,8 +44,9 @@ _KINDS = {
         "terraform": "azurerm_key_vault_certificate: certificate_policy { lifetime_action { "
         'action { action_type = "AutoRenew" } trigger { days_before_expiry = 30 } } }',
     },
+    subject=Certificate,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(cert: InventoryCertificate, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every certificate in the snapshot — custom hostnames, the CA store, certificate
@@ -66,28 +67,27 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/key-vault/certificates/overview-renew-certificate
     """
-    for cert in certificate_inventory(model):
-        label = f"{_KINDS.get(cert.kind, 'Certificate')} {cert.name}"
-        if cert.expiry is None:
-            yield indeterminate(
-                cert.subject_id,
-                f"{label}: no expiry date in the snapshot.",
-                cert.citation,
-                key=cert.key,
-                name=cert.name,
-            )
-            continue
-        days = days_left(cert.expiry, model.as_of)
-        level = expiry_level(days, options)
-        message = f"{label} {describe_days(days)} ({cert.expiry:%Y-%m-%d})."
-        if level is None:
-            yield passed(cert.subject_id, message, cert.citation, key=cert.key, name=cert.name)
-        else:
-            yield failed(
-                cert.subject_id,
-                message,
-                cert.citation,
-                key=cert.key,
-                severity=_SEVERITY[level],
-                name=cert.name,
-            )
+    label = f"{_KINDS.get(cert.kind, 'Certificate')} {cert.name}"
+    if cert.expiry is None:
+        yield indeterminate(
+            cert.subject_id,
+            f"{label}: no expiry date in the snapshot.",
+            cert.citation,
+            key=cert.key,
+            name=cert.name,
+        )
+        return
+    days = days_left(cert.expiry, ctx.as_of)
+    level = expiry_level(days, ctx.options)
+    message = f"{label} {describe_days(days)} ({cert.expiry:%Y-%m-%d})."
+    if level is None:
+        yield passed(cert.subject_id, message, cert.citation, key=cert.key, name=cert.name)
+    else:
+        yield failed(
+            cert.subject_id,
+            message,
+            cert.citation,
+            key=cert.key,
+            severity=_SEVERITY[level],
+            name=cert.name,
+        )

@@ -11,21 +11,16 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 
 from mtls_audit.api import (
-    Effective,
-    Model,
+    Context,
     PolicyCitation,
-    ResponseWrite,
     Result,
     ServiceModel,
-    effective_policies,
     failed,
     indeterminate,
     not_applicable,
     passed,
-    response_writes,
 )
-
-from .._policy import policies_uncollected, policy_subjects
+from mtls_audit.api.policy import Effective, ResponseWrite
 
 Inspector = Callable[[ResponseWrite], str | None]
 
@@ -46,7 +41,8 @@ class _Findings:
 
 
 def judge_writes(
-    model: Model,
+    ctx: Context,
+    svc: ServiceModel,
     what: str,
     inspect: Inspector,
     sections: frozenset[str] | None = None,
@@ -54,37 +50,27 @@ def judge_writes(
     """One result per API (or operation, when their findings differ) and product path: fail
     when some response write discloses ``what``; ``sections`` limits the writes looked at (all
     sections by default)."""
-    for svc in model.services:
-        yield from _judge_service(model, svc, what, inspect, sections)
+    yield from _judge_service(ctx, svc, what, inspect, sections)
 
 
 def _judge_service(
-    model: Model,
+    ctx: Context,
     svc: ServiceModel,
     what: str,
     inspect: Inspector,
     sections: frozenset[str] | None,
 ) -> Iterator[Result]:
-    blocked = policies_uncollected(model, svc)
-    if blocked:
-        yield from blocked
-        return
-    named_values = effective_policies(model, svc).named_values
-    # The writes of one effective policy are the same for every disclosure rule: shared.
-    writes: dict[str, tuple[ResponseWrite, ...]] = model.memo.setdefault("response-writes", {})
     seen: dict[str, _Findings] = {}
 
     def findings(effective: Effective) -> _Findings:
         found = seen.get(effective.key)
         if found is None:
-            known = writes.get(effective.key)
-            if known is None:
-                known = writes[effective.key] = response_writes(effective, named_values)
-            found = seen[effective.key] = _inspect(effective, known, inspect, sections)
+            writes = ctx.response_writes(svc, effective)
+            found = seen[effective.key] = _inspect(effective, writes, inspect, sections)
         return found
 
     judged = 0
-    for subject in policy_subjects(model, svc, lambda e: findings(e).signature()):
+    for subject in ctx.api_paths(svc, lambda e: findings(e).signature()):
         judged += 1
         found = findings(subject.effective)
         yield _result(subject.id, subject.name, subject.key, what, found)

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Model,
-    Options,
-    ResponseWrite,
-    Result,
-    Severity,
-    certificate_data,
-    rule,
-)
+from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit.api.policy import ResponseWrite, certificate_data
 
 from ._writes import judge_writes
 
@@ -35,8 +28,10 @@ from ._writes import judge_writes
         "policy": '<trace source="client-certificate">@(context.Request.Certificate?.Thumbprint)'
         "</trace> (visible to tracing, never to the client)",
     },
+    subject=Service,
+    needs=POLICY_NEEDS,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         For every API (or operation) on every product path, the effective policy does not
@@ -68,7 +63,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/api-management-policy-expressions
     """
-    yield from judge_writes(model, "client certificate details", _carries)
+    yield from judge_writes(ctx, svc, "client certificate details", _carries)
 
 
 def _carries(write: ResponseWrite) -> str | None:

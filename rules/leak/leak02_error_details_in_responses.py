@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Model,
-    Options,
-    ResponseWrite,
-    Result,
-    Severity,
-    last_error_data,
-    rule,
-)
+from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit.api.policy import ResponseWrite, last_error_data
 
 from ._writes import judge_writes
 
@@ -36,8 +29,10 @@ from ._writes import judge_writes
         '<set-body>@("Request " + context.RequestId + " failed")</set-body>'
         "</return-response></on-error>",
     },
+    subject=Service,
+    needs=POLICY_NEEDS,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         For every API (or operation) on every product path, the effective ``on-error``
@@ -66,7 +61,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-error-handling-policies
     """
     yield from judge_writes(
-        model, "error details (context.LastError)", _carries, frozenset({"on-error"})
+        ctx, svc, "error details (context.LastError)", _carries, frozenset({"on-error"})
     )
 
 

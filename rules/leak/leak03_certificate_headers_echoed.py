@@ -5,15 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Model,
-    Options,
-    ResponseWrite,
-    Result,
-    Severity,
-    header_data,
-    rule,
-)
+from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit.api.policy import ResponseWrite, header_data
 
 from ._writes import judge_writes
 
@@ -37,8 +30,10 @@ _DEBUG_HEADER = re.compile(r"x-(debug|cert)", re.I)
         "debug headers",
         "policy": '<set-header name="X-Debug-Certificate" exists-action="delete" />',
     },
+    subject=Service,
+    needs=POLICY_NEEDS,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         For every API (or operation) on every product path, no response write of the
@@ -68,7 +63,7 @@ def check(model: Model, options: Options) -> Iterator[Result]:
         https://learn.microsoft.com/azure/application-gateway/mutual-authentication-overview
         https://learn.microsoft.com/azure/api-management/set-header-policy
     """
-    yield from judge_writes(model, "certificate headers or debug headers", _carries)
+    yield from judge_writes(ctx, svc, "certificate headers or debug headers", _carries)
 
 
 def _carries(write: ResponseWrite) -> str | None:

@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Model,
-    Options,
+    Context,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     failed,
     not_applicable,
     passed,
     rule,
 )
-
-from .._common import uncollected
 
 
 @rule(
@@ -32,8 +31,10 @@ from .._common import uncollected
         "arm": "Microsoft.ApiManagement/service/subscriptions: properties.allowTracing: false",
         "terraform": "azurerm_api_management_subscription: allow_tracing = false",
     },
+    subject=Service,
+    needs=("subscriptions",),
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every APIM subscription has ``allowTracing`` false (the default when absent). The
@@ -54,25 +55,18 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-api-inspector
     """
-    for svc in model.services:
-        blocked = list(uncollected(model, svc, "subscriptions"))
-        if blocked:
-            yield from blocked
-            continue
-        if not svc.subscriptions:
-            yield not_applicable(
-                svc.id,
-                f"{svc.service.name} has no subscriptions in the snapshot.",
-                name=svc.service.name,
+    if not svc.subscriptions:
+        yield not_applicable(
+            svc.id,
+            f"{svc.service.name} has no subscriptions in the snapshot.",
+            name=svc.service.name,
+        )
+    for sub in svc.subscriptions:
+        cite = sub.props.cite("allowTracing")
+        label = f"Subscription {sub.display_name}"
+        if sub.allow_tracing:
+            yield failed(sub.id, f"{label} allows request tracing.", cite, name=sub.display_name)
+        else:
+            yield passed(
+                sub.id, f"{label} does not allow request tracing.", cite, name=sub.display_name
             )
-        for sub in svc.subscriptions:
-            cite = sub.props.cite("allowTracing")
-            label = f"Subscription {sub.display_name}"
-            if sub.allow_tracing:
-                yield failed(
-                    sub.id, f"{label} allows request tracing.", cite, name=sub.display_name
-                )
-            else:
-                yield passed(
-                    sub.id, f"{label} does not allow request tracing.", cite, name=sub.display_name
-                )

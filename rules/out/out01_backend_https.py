@@ -7,25 +7,23 @@ from urllib.parse import urlsplit
 
 from mtls_audit.api import (
     Backend,
+    Context,
     Evidence,
-    Model,
-    Options,
     PolicyCitation,
     Result,
+    Service,
     ServiceFabric,
     ServiceModel,
     Severity,
-    document_elements,
     failed,
-    find_placeholders,
     indeterminate,
     is_unresolved,
     not_applicable,
     passed,
-    policy_layers,
     rule,
     url_scheme,
 )
+from mtls_audit.api.policy import document_elements, find_placeholders
 
 from .._policy import document_subject, policies_uncollected, site_key, unreadable_documents
 
@@ -96,8 +94,9 @@ def _computed(url: str) -> bool:
         'service_url = "https://…"',
         "policy": '<set-backend-service base-url="https://backend.example.org" />',
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every backend ``url``, every API ``serviceUrl`` and every ``set-backend-service
@@ -124,50 +123,49 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates
     """
-    for svc in model.services:
-        judged = 0
-        for backend in svc.backends:
-            fabric = backend.service_fabric
-            if fabric is not None:
-                judged += 1
-                yield _judge_fabric(backend, fabric)
-            elif backend.props.has("url"):
-                judged += 1
-                yield judge_url(
-                    backend.id,
-                    f"Backend {backend.name}",
-                    backend.props.get("url"),
-                    backend.props.cite("url"),
-                )
-        for api in svc.apis:
-            if api.props.get("serviceUrl"):
-                judged += 1
-                yield judge_url(
-                    api.id,
-                    f"API {api.display_name} service URL",
-                    api.props.get("serviceUrl"),
-                    api.props.cite("serviceUrl"),
-                )
-        for result in _policy_urls(model, svc):
+    judged = 0
+    for backend in svc.backends:
+        fabric = backend.service_fabric
+        if fabric is not None:
             judged += 1
-            yield result
-        if not judged:
-            yield not_applicable(
-                svc.id,
-                f"{svc.service.name} declares no backend, API service URL or "
-                "set-backend-service base-url.",
-                name=svc.service.name,
+            yield _judge_fabric(backend, fabric)
+        elif backend.props.has("url"):
+            judged += 1
+            yield judge_url(
+                backend.id,
+                f"Backend {backend.name}",
+                backend.props.get("url"),
+                backend.props.cite("url"),
             )
+    for api in svc.apis:
+        if api.props.get("serviceUrl"):
+            judged += 1
+            yield judge_url(
+                api.id,
+                f"API {api.display_name} service URL",
+                api.props.get("serviceUrl"),
+                api.props.cite("serviceUrl"),
+            )
+    for result in _policy_urls(ctx, svc):
+        judged += 1
+        yield result
+    if not judged:
+        yield not_applicable(
+            svc.id,
+            f"{svc.service.name} declares no backend, API service URL or "
+            "set-backend-service base-url.",
+            name=svc.service.name,
+        )
 
 
-def _policy_urls(model: Model, svc: ServiceModel) -> Iterator[Result]:
+def _policy_urls(ctx: Context, svc: ServiceModel) -> Iterator[Result]:
     """Every ``set-backend-service base-url`` written in a policy or fragment."""
-    blocked = policies_uncollected(model, svc)
+    blocked = policies_uncollected(ctx, svc)
     if blocked:
         yield from blocked
         return
-    yield from unreadable_documents(model, svc, "set-backend-service URLs")
-    for layer in policy_layers(model, svc):
+    yield from unreadable_documents(ctx, svc, "set-backend-service URLs")
+    for layer in ctx.policy_layers(svc):
         for node in document_elements(layer, "set-backend-service"):
             url = node.attr("base-url")
             if url is not None:

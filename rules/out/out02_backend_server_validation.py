@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from mtls_audit.api import (
     Backend,
     Citation,
-    Model,
-    Options,
+    Context,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     failed,
     indeterminate,
@@ -17,8 +18,6 @@ from mtls_audit.api import (
     passed,
     rule,
 )
-
-from .._common import uncollected
 
 FLAGS = ("validateCertificateChain", "validateCertificateName")
 
@@ -40,8 +39,10 @@ FLAGS = ("validateCertificateChain", "validateCertificateName")
         "terraform": "azurerm_api_management_backend: tls { validate_certificate_chain = true  "
         "validate_certificate_name = true }",
     },
+    subject=Service,
+    needs=("backends",),
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Each backend's ``tls.validateCertificateChain`` and ``tls.validateCertificateName`` are
@@ -62,48 +63,43 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/rest/api/apimanagement/backend/create-or-update
     """
-    for svc in model.services:
-        blocked = list(uncollected(model, svc, "backends"))
-        if blocked:
-            yield from blocked
-            continue
-        if not svc.backends:
-            yield not_applicable(
-                svc.id, f"{svc.service.name} has no backend entities.", name=svc.service.name
+    if not svc.backends:
+        yield not_applicable(
+            svc.id, f"{svc.service.name} has no backend entities.", name=svc.service.name
+        )
+    for backend in svc.backends:
+        tls = backend.tls
+        cites = [tls.cite(f) for f in FLAGS] if tls else [backend.props.cite("tls")]
+        values = {f: (tls.flag(f) if tls and tls.has(f) else True) for f in FLAGS}
+        off = [f for f, v in values.items() if v is False]
+        unknown = [f for f, v in values.items() if v is None]
+        label = f"Backend {backend.name}"
+        if off:
+            yield failed(
+                backend.id,
+                f"{label} does not validate the server certificate: "
+                + ", ".join(f"{f} is false" for f in off)
+                + ".",
+                *cites,
+                name=backend.name,
             )
-        for backend in svc.backends:
-            tls = backend.tls
-            cites = [tls.cite(f) for f in FLAGS] if tls else [backend.props.cite("tls")]
-            values = {f: (tls.flag(f) if tls and tls.has(f) else True) for f in FLAGS}
-            off = [f for f, v in values.items() if v is False]
-            unknown = [f for f, v in values.items() if v is None]
-            label = f"Backend {backend.name}"
-            if off:
-                yield failed(
-                    backend.id,
-                    f"{label} does not validate the server certificate: "
-                    + ", ".join(f"{f} is false" for f in off)
-                    + ".",
-                    *cites,
-                    name=backend.name,
-                )
-            elif unknown:
-                yield indeterminate(
-                    backend.id,
-                    f"{label}: " + ", ".join(unknown) + " cannot be read.",
-                    *cites,
-                    name=backend.name,
-                )
-            else:
-                pinned, pins = _cluster_pins(backend)
-                yield passed(
-                    backend.id,
-                    f"{label} validates the server certificate chain and "
-                    "name" + (" (defaults)" if tls is None else "") + pinned + ".",
-                    *cites,
-                    *pins,
-                    name=backend.name,
-                )
+        elif unknown:
+            yield indeterminate(
+                backend.id,
+                f"{label}: " + ", ".join(unknown) + " cannot be read.",
+                *cites,
+                name=backend.name,
+            )
+        else:
+            pinned, pins = _cluster_pins(backend)
+            yield passed(
+                backend.id,
+                f"{label} validates the server certificate chain and "
+                "name" + (" (defaults)" if tls is None else "") + pinned + ".",
+                *cites,
+                *pins,
+                name=backend.name,
+            )
 
 
 def _cluster_pins(backend: Backend) -> tuple[str, list[Citation]]:

@@ -8,13 +8,11 @@ from dataclasses import dataclass
 from mtls_audit.api import (
     Api,
     Backend,
-    Effective,
-    EffectiveNode,
+    Context,
     Evidence,
-    Model,
-    Options,
     PolicyCitation,
     Result,
+    Service,
     ServiceModel,
     Severity,
     failed,
@@ -25,8 +23,9 @@ from mtls_audit.api import (
     rule,
     same,
 )
+from mtls_audit.api.policy import Effective, EffectiveNode
 
-from .._policy import policies_uncollected, policy_subjects, redacted_place
+from .._policy import policies_uncollected, redacted_place
 
 _FIELDS = ("certificateIds", "certificate")
 
@@ -49,8 +48,9 @@ _FIELDS = ("certificateIds", "certificate")
         "[azurerm_api_management_certificate.c.thumbprint] }",
         "policy": '<authentication-certificate certificate-id="NAME" />',
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Each backend entity names a client certificate for the gateway to present:
@@ -84,17 +84,16 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates
     """
-    for svc in model.services:
-        judged = list(_judge_policies(model, svc))
-        if not svc.backends and not judged:
-            yield not_applicable(
-                svc.id,
-                f"{svc.service.name} has no backend entities and no API forwarding to a URL.",
-                name=svc.service.name,
-            )
-        for backend in svc.backends:
-            yield _judge_entity(backend)
-        yield from judged
+    judged = list(_judge_policies(ctx, svc))
+    if not svc.backends and not judged:
+        yield not_applicable(
+            svc.id,
+            f"{svc.service.name} has no backend entities and no API forwarding to a URL.",
+            name=svc.service.name,
+        )
+    for backend in svc.backends:
+        yield _judge_entity(backend)
+    yield from judged
 
 
 def _judge_entity(backend: Backend) -> Result:
@@ -189,9 +188,9 @@ class _Forwarding:
         return places, self.routed, self.problems
 
 
-def _judge_policies(model: Model, svc: ServiceModel) -> Iterator[Result]:
+def _judge_policies(ctx: Context, svc: ServiceModel) -> Iterator[Result]:
     """The APIs whose effective inbound policy forwards to a URL."""
-    blocked = policies_uncollected(model, svc)
+    blocked = policies_uncollected(ctx, svc)
     if blocked:
         yield from blocked
         return
@@ -204,7 +203,7 @@ def _judge_policies(model: Model, svc: ServiceModel) -> Iterator[Result]:
         return found
 
     apis = {api.id.lower(): api for api in svc.apis}
-    for subject in policy_subjects(model, svc, lambda e: forwarding(e).signature()):
+    for subject in ctx.api_paths(svc, lambda e: forwarding(e).signature()):
         api_id = subject.id.lower().split("/operations/")[0]
         found = forwarding(subject.effective)
         result = _judge_forwarding(subject.id, subject.name, subject.key, found, apis.get(api_id))

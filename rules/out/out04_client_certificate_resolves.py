@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    BackendCertificate,
-    Model,
-    Options,
+    Context,
     Result,
+    Service,
+    ServiceModel,
     Severity,
-    backend_certificates,
     days_left,
     failed,
     indeterminate,
@@ -19,6 +18,7 @@ from mtls_audit.api import (
     passed,
     rule,
 )
+from mtls_audit.api.certificates import BackendCertificate, backend_certificates
 
 
 @rule(
@@ -38,8 +38,9 @@ from mtls_audit.api import (
         "terraform": "azurerm_api_management_backend: credentials { certificate = "
         "[azurerm_api_management_certificate.c.thumbprint] }",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every ``credentials.certificateIds`` entry of a backend names a certificate entity of
@@ -63,20 +64,19 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/rest/api/apimanagement/backend/create-or-update
     """
-    for svc in model.services:
-        uses = backend_certificates(svc)
-        if not uses:
-            yield not_applicable(
-                svc.id,
-                f"No backend entity of {svc.service.name} names a client certificate.",
-                name=svc.service.name,
-            )
-        collected = not model.gaps_about("certificates", subject=svc.id)
-        for use in uses:
-            yield _judge(model, use, collected)
+    uses = backend_certificates(svc)
+    if not uses:
+        yield not_applicable(
+            svc.id,
+            f"No backend entity of {svc.service.name} names a client certificate.",
+            name=svc.service.name,
+        )
+    collected = not ctx.gaps_about("certificates", subject=svc.id)
+    for use in uses:
+        yield _judge(ctx, use, collected)
 
 
-def _judge(model: Model, use: BackendCertificate, collected: bool) -> Result:
+def _judge(ctx: Context, use: BackendCertificate, collected: bool) -> Result:
     backend, ref = use.backend, use.reference
     what = "thumbprint " if use.by_thumbprint else ""
     label = f"Backend {backend.name}: client certificate {what}{ref}"
@@ -95,7 +95,7 @@ def _judge(model: Model, use: BackendCertificate, collected: bool) -> Result:
     if cert.expiry is None:
         message = f"{label} resolves to {cert.name}, whose expiry date is not in the snapshot."
         return indeterminate(backend.id, message, *evidence, key=ref, name=backend.name)
-    days = days_left(cert.expiry, model.as_of)
+    days = days_left(cert.expiry, ctx.as_of)
     if days < 0:
         message = f"{label} resolves to {cert.name}, which expired {-days} day(s) ago."
         return failed(backend.id, message, *evidence, key=ref, name=backend.name)

@@ -5,18 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    BackendCertificate,
-    CertificateEntity,
-    EffectiveNode,
+    Context,
     Evidence,
-    Model,
-    Options,
     PolicyCitation,
     Result,
+    Service,
     ServiceModel,
     Severity,
     View,
-    backend_certificates,
     failed,
     indeterminate,
     is_unresolved,
@@ -25,6 +21,8 @@ from mtls_audit.api import (
     rule,
     same,
 )
+from mtls_audit.api.certificates import BackendCertificate, CertificateEntity, backend_certificates
+from mtls_audit.api.policy import EffectiveNode
 
 from .._policy import (
     authentication_certificates,
@@ -55,8 +53,9 @@ from .._policy import (
         "terraform": "azurerm_api_management_certificate: key_vault_secret_id = "
         "azurerm_key_vault_certificate.c.versionless_secret_id",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every certificate entity that a backend names in ``credentials.certificateIds`` (or by
@@ -90,31 +89,30 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates
     """
-    for svc in model.services:
-        uses = backend_certificates(svc)
-        in_policy = list(_judge_policies(model, svc))
-        if not uses and not in_policy:
-            yield not_applicable(
-                svc.id,
-                f"No backend entity or authentication-certificate policy of "
-                f"{svc.service.name} names a client certificate.",
-                name=svc.service.name,
+    uses = backend_certificates(svc)
+    in_policy = list(_judge_policies(ctx, svc))
+    if not uses and not in_policy:
+        yield not_applicable(
+            svc.id,
+            f"No backend entity or authentication-certificate policy of "
+            f"{svc.service.name} names a client certificate.",
+            name=svc.service.name,
+        )
+    for use in uses:
+        if use.certificate is None:
+            yield indeterminate(
+                use.backend.id,
+                f"Backend {use.backend.name}: client certificate {use.reference} matches no "
+                "certificate entity, so where it is kept cannot be told.",
+                use.citation,
+                key=use.reference,
+                name=use.backend.name,
             )
-        for use in uses:
-            if use.certificate is None:
-                yield indeterminate(
-                    use.backend.id,
-                    f"Backend {use.backend.name}: client certificate {use.reference} matches no "
-                    "certificate entity, so where it is kept cannot be told.",
-                    use.citation,
-                    key=use.reference,
-                    name=use.backend.name,
-                )
-        for cert in svc.certificates:
-            group = [use for use in uses if use.certificate is cert]
-            if group:
-                yield _judge(cert.id, cert.name, cert.props, group)
-        yield from in_policy
+    for cert in svc.certificates:
+        group = [use for use in uses if use.certificate is cert]
+        if group:
+            yield _judge(cert.id, cert.name, cert.props, group)
+    yield from in_policy
 
 
 def _judge(cert_id: str, name: str, props: View, group: list[BackendCertificate]) -> Result:
@@ -141,14 +139,14 @@ def _kept_in_vault(
     return failed(subject, message, *cites, key=key, name=name)
 
 
-def _judge_policies(model: Model, svc: ServiceModel) -> Iterator[Result]:
+def _judge_policies(ctx: Context, svc: ServiceModel) -> Iterator[Result]:
     """Each ``authentication-certificate`` element of the service's policies."""
-    blocked = policies_uncollected(model, svc)
+    blocked = policies_uncollected(ctx, svc)
     if blocked:
         yield from blocked
         return
-    yield from unreadable_documents(model, svc, "authentication-certificate elements")
-    for layer, node in authentication_certificates(model, svc):
+    yield from unreadable_documents(ctx, svc, "authentication-certificate elements")
+    for layer, node in authentication_certificates(ctx, svc):
         label = layer.origin.label
         subject = document_subject(layer)
         where = f"{label} authentication-certificate (line {node.line})"

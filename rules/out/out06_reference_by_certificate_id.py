@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    EffectiveNode,
-    Layer,
-    Model,
-    Options,
+    POLICY_NEEDS,
+    Context,
     Result,
+    Service,
     ServiceModel,
     Severity,
     failed,
@@ -17,6 +16,7 @@ from mtls_audit.api import (
     rule,
     same,
 )
+from mtls_audit.api.policy import EffectiveNode, Layer
 
 from .._policy import (
     authentication_certificates,
@@ -43,8 +43,10 @@ from .._policy import (
         "terraform": "azurerm_api_management_api_policy.xml_content with certificate-id",
         "policy": '<authentication-certificate certificate-id="backend-client" />',
     },
+    subject=Service,
+    needs=POLICY_NEEDS,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every ``authentication-certificate`` element in a policy or fragment names its
@@ -72,12 +74,13 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     """
 
     def judged(svc: ServiceModel) -> Iterator[Result]:
-        for layer, node in authentication_certificates(model, svc):
+        for layer, node in authentication_certificates(ctx, svc):
             if node.attr("body") is None:
                 yield _judge(svc, layer, node)
 
     yield from per_service(
-        model,
+        ctx,
+        svc,
         "authentication-certificate elements",
         judged,
         "No policy of {name} presents a client certificate by reference.",

@@ -9,17 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 from mtls_audit.api import (
-    Answer,
-    AttemptKind,
     Model,
-    ProbeRun,
-    ProbeTarget,
     Result,
     failed,
     indeterminate,
     not_applicable,
     passed,
 )
+from mtls_audit.api.probe import Answer, AttemptKind, ProbeRun, ProbeTarget
 
 NO_PROBE = "no probe ran (run `mtls-audit probe` or `scan --probe` to test the live gateway)"
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Answer, AttemptKind, Model, Options, Result, Severity, rule
+from mtls_audit.api import (
+    Context,
+    Model,
+    Result,
+    Severity,
+    Snapshot,
+    rule,
+)
+from mtls_audit.api.probe import Answer, AttemptKind
 
 from ._probe import custom_targets, expect
 
@@ -22,8 +30,9 @@ from ._probe import custom_targets, expect
         "policy": '<validate-client-certificate validate-not-before="true" '
         'validate-not-after="true" />',
     },
+    subject=Snapshot,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(model: Model, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         The probe's ``expired`` attempt (a certificate that expired yesterday, issued by a

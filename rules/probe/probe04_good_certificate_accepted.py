@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Answer, AttemptKind, Model, Options, Result, Severity, rule
+from mtls_audit.api import (
+    Context,
+    Model,
+    Result,
+    Severity,
+    Snapshot,
+    rule,
+)
+from mtls_audit.api.probe import Answer, AttemptKind
 
 from ._probe import custom_targets, expect
 
@@ -20,8 +28,9 @@ from ._probe import custom_targets, expect
         "portal": "Check that the certificate given to the probe is one the policy accepts "
         "(its CA uploaded, its thumbprint pinned) and that the probed path exists.",
     },
+    subject=Snapshot,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(model: Model, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         The probe's ``good-certificate`` attempt (the certificate given with

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Answer, AttemptKind, Model, Options, Result, Severity, rule
+from mtls_audit.api import (
+    Context,
+    Model,
+    Result,
+    Severity,
+    Snapshot,
+    rule,
+)
+from mtls_audit.api.probe import Answer, AttemptKind
 
 from ._probe import default_targets, expect
 
@@ -23,8 +31,9 @@ from ._probe import default_targets, expect
         "reachable.",
         "policy": "<validate-client-certificate /> in the global <inbound>",
     },
+    subject=Snapshot,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(model: Model, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         The probe's ``no-certificate`` attempt on the service's built-in ``*.azure-api.net``

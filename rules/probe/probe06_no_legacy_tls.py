@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Answer, AttemptKind, Model, Options, Result, Severity, rule
+from mtls_audit.api import (
+    Context,
+    Model,
+    Result,
+    Severity,
+    Snapshot,
+    rule,
+)
+from mtls_audit.api.probe import Answer, AttemptKind
 
 from ._probe import expect, hosts
 
@@ -20,8 +28,9 @@ from ._probe import expect, hosts
         "portal": "Protocols + ciphers > Client protocol: turn TLS 1.0, TLS 1.1 and SSL 3.0 "
         "off (MTLS-TLS-01 shows the settings).",
     },
+    subject=Snapshot,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(model: Model, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         A TLS 1.0 and a TLS 1.1 handshake (only the handshake; nothing is sent) to every

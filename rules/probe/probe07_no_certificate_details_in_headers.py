@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
+    Context,
     Model,
-    Options,
-    ProbeTarget,
     Result,
     Severity,
+    Snapshot,
     failed,
     indeterminate,
     passed,
     rule,
 )
+from mtls_audit.api.probe import ProbeTarget
 
 from ._probe import none_probed, probed, unprobed
 
@@ -32,8 +33,9 @@ from ._probe import none_probed, probed, unprobed
         "policy": '<set-header name="X-Client-Thumbprint" exists-action="delete" /> in '
         "<outbound>, or remove the statement that sets it",
     },
+    subject=Snapshot,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(model: Model, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Every probed request that got an HTTP answer: no response header holds the

@@ -5,24 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Answer,
-    AttemptKind,
+    Context,
     Model,
-    Options,
-    PathCoverage,
-    ProbeTarget,
     Result,
     ServiceModel,
     Severity,
-    effective_policies,
+    Snapshot,
     failed,
     indeterminate,
     not_applicable,
     passed,
-    path_coverage,
     rule,
     same,
 )
+from mtls_audit.api.policy import PathCoverage
+from mtls_audit.api.probe import Answer, AttemptKind, ProbeTarget
 
 from ._probe import custom_targets, none_probed, probed, unprobed
 
@@ -42,8 +39,9 @@ VALIDATED = "validated"
         "that terminates TLS and drops the certificate. Audit the live instance, not an "
         "export.",
     },
+    subject=Snapshot,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(model: Model, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         For every probed path the snapshot ties to an API operation whose effective inbound
@@ -77,28 +75,26 @@ def check(model: Model, options: Options) -> Iterator[Result]:
             yield none_probed(subject, name, run, "request tied to an API operation")
             continue
         for target in targets:
-            yield _judge(model, svc, target, name)
+            yield _judge(ctx, svc, target, name)
 
 
-def _coverage(model: Model, svc: ServiceModel, target: ProbeTarget) -> PathCoverage | None:
+def _coverage(ctx: Context, svc: ServiceModel, target: ProbeTarget) -> PathCoverage | None:
     """The configuration's verdict for the probed operation: the first path that does not
     validate, else a validated one; None when the operation is not in the snapshot."""
     found: list[PathCoverage] = []
-    for path, effective in effective_policies(model, svc).paths():
+    for path, effective in ctx.effective_policies(svc).paths():
         if same(path.api_id, target.api_id or "") and same(
             path.operation_id or "", target.operation_id or ""
         ):
             found.append(
-                path_coverage(
-                    model, svc, effective, path.api_id, path.operation_id, path.product_id
-                )
+                ctx.path_coverage(svc, effective, path.api_id, path.operation_id, path.product_id)
             )
     return next((f for f in found if f.verdict != VALIDATED), found[0] if found else None)
 
 
-def _judge(model: Model, svc: ServiceModel, target: ProbeTarget, name: str) -> Result:
+def _judge(ctx: Context, svc: ServiceModel, target: ProbeTarget, name: str) -> Result:
     key = target.url
-    coverage = _coverage(model, svc, target)
+    coverage = _coverage(ctx, svc, target)
     if coverage is None:
         return indeterminate(
             svc.id, f"{target.url}: the probed operation is not in the snapshot.", key=key,

@@ -4,50 +4,49 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Model, Result, failed, indeterminate, passed
+from mtls_audit.api import Result, ServiceModel, failed, indeterminate, passed
 
 LEGACY = ("Tls10", "Tls11", "Ssl30")
 LABELS = {"Tls10": "TLS 1.0", "Tls11": "TLS 1.1", "Ssl30": "SSL 3.0"}
 
 
-def judge_protocols(model: Model, prefix: str, side: str) -> Iterator[Result]:
-    """One result per service: fail when a legacy protocol is (or defaults to) enabled."""
-    for svc in model.services:
-        service = svc.service
-        settings = [service.protocol_setting(f"{prefix}.{p}") for p in LEGACY]
-        enabled = [(p, s) for p, s in zip(LEGACY, settings, strict=True) if s.enabled]
-        unknown = [(p, s) for p, s in zip(LEGACY, settings, strict=True) if s.enabled is None]
-        name = service.name
-        if enabled:
-            parts = [
-                LABELS[p]
-                + (
-                    " (absent: enabled by default for services created on or before 2018-04-01)"
-                    if s.defaulted
-                    else ""
-                )
-                for p, s in enabled
-            ]
-            yield failed(
-                svc.id,
-                f"{name} allows {', '.join(parts)} on the {side} side.",
-                *(s.citation for _, s in enabled),
-                name=name,
+def judge_protocols(svc: ServiceModel, prefix: str, side: str) -> Iterator[Result]:
+    """The service's result: fail when a legacy protocol is (or defaults to) enabled."""
+    service = svc.service
+    settings = [service.protocol_setting(f"{prefix}.{p}") for p in LEGACY]
+    enabled = [(p, s) for p, s in zip(LEGACY, settings, strict=True) if s.enabled]
+    unknown = [(p, s) for p, s in zip(LEGACY, settings, strict=True) if s.enabled is None]
+    name = service.name
+    if enabled:
+        parts = [
+            LABELS[p]
+            + (
+                " (absent: enabled by default for services created on or before 2018-04-01)"
+                if s.defaulted
+                else ""
             )
-        elif unknown:
-            yield indeterminate(
-                svc.id,
-                f"{name}: {', '.join(LABELS[p] for p, _ in unknown)} on the {side} side "
-                "cannot be decided: the setting is absent or unreadable and the service's "
-                "creation date (createdAtUtc) is unknown (absent means enabled for services "
-                "created on or before 2018-04-01). Set the keys explicitly to 'False'.",
-                *(s.citation for _, s in unknown),
-                name=name,
-            )
-        else:
-            yield passed(
-                svc.id,
-                f"{name}: TLS 1.0, TLS 1.1 and SSL 3.0 are off on the {side} side.",
-                *(s.citation for s in settings),
-                name=name,
-            )
+            for p, s in enabled
+        ]
+        yield failed(
+            svc.id,
+            f"{name} allows {', '.join(parts)} on the {side} side.",
+            *(s.citation for _, s in enabled),
+            name=name,
+        )
+    elif unknown:
+        yield indeterminate(
+            svc.id,
+            f"{name}: {', '.join(LABELS[p] for p, _ in unknown)} on the {side} side "
+            "cannot be decided: the setting is absent or unreadable and the service's "
+            "creation date (createdAtUtc) is unknown (absent means enabled for services "
+            "created on or before 2018-04-01). Set the keys explicitly to 'False'.",
+            *(s.citation for _, s in unknown),
+            name=name,
+        )
+    else:
+        yield passed(
+            svc.id,
+            f"{name}: TLS 1.0, TLS 1.1 and SSL 3.0 are off on the {side} side.",
+            *(s.citation for s in settings),
+            name=name,
+        )

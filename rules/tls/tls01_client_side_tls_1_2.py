@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Model, Options, Result, Severity, rule
+from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, rule
 
 from ._protocols import judge_protocols
 
@@ -26,8 +26,9 @@ from ._protocols import judge_protocols
         "terraform": "security { enable_frontend_tls10 = false  enable_frontend_tls11 = false  "
         "enable_frontend_ssl30 = false }",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         ``customProperties`` keys ``Microsoft.WindowsAzure.ApiManagement.Gateway.Security.
@@ -49,4 +50,4 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers
     """
-    return judge_protocols(model, "Security.Protocols", "client")
+    return judge_protocols(svc, "Security.Protocols", "client")

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Model, Options, Result, Severity, failed, indeterminate, passed, rule
+from mtls_audit.api import (
+    Context,
+    Result,
+    Service,
+    ServiceModel,
+    Severity,
+    failed,
+    indeterminate,
+    passed,
+    rule,
+)
 
 from .._common import classic_only
 
@@ -37,8 +47,9 @@ WEAK = (
         "terraform": "security { triple_des_ciphers_enabled = false  "
         "tls_rsa_with_aes128_cbc_sha_ciphers_enabled = false … }",
     },
+    subject=Service,
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         On classic tiers, ``customProperties`` turn off ``Security.Ciphers.TripleDes168`` and
@@ -59,36 +70,35 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers
     """
-    for svc in model.services:
-        skip = list(classic_only(svc, "cipher configuration"))
-        if skip:
-            yield from skip
-            continue
-        settings = [svc.service.protocol_setting(f"Security.Ciphers.{c}") for c in WEAK]
-        enabled = [(c, s) for c, s in zip(WEAK, settings, strict=True) if s.enabled]
-        unknown = [(c, s) for c, s in zip(WEAK, settings, strict=True) if s.enabled is None]
-        name = svc.service.name
-        if enabled:
-            yield failed(
-                svc.id,
-                f"{name} allows weak cipher suites: " + ", ".join(c for c, _ in enabled) + ".",
-                *(s.citation for _, s in enabled),
-                name=name,
-            )
-        elif unknown:
-            yield indeterminate(
-                svc.id,
-                f"{name}: cipher settings "
-                + ", ".join(c for c, _ in unknown)
-                + " are absent or unreadable "
-                "and the creation date is unknown.",
-                *(s.citation for _, s in unknown),
-                name=name,
-            )
-        else:
-            yield passed(
-                svc.id,
-                f"{name}: weak cipher suites are off.",
-                *(s.citation for s in settings),
-                name=name,
-            )
+    skip = list(classic_only(svc, "cipher configuration"))
+    if skip:
+        yield from skip
+        return
+    settings = [svc.service.protocol_setting(f"Security.Ciphers.{c}") for c in WEAK]
+    enabled = [(c, s) for c, s in zip(WEAK, settings, strict=True) if s.enabled]
+    unknown = [(c, s) for c, s in zip(WEAK, settings, strict=True) if s.enabled is None]
+    name = svc.service.name
+    if enabled:
+        yield failed(
+            svc.id,
+            f"{name} allows weak cipher suites: " + ", ".join(c for c, _ in enabled) + ".",
+            *(s.citation for _, s in enabled),
+            name=name,
+        )
+    elif unknown:
+        yield indeterminate(
+            svc.id,
+            f"{name}: cipher settings "
+            + ", ".join(c for c, _ in unknown)
+            + " are absent or unreadable "
+            "and the creation date is unknown.",
+            *(s.citation for _, s in unknown),
+            name=name,
+        )
+    else:
+        yield passed(
+            svc.id,
+            f"{name}: weak cipher suites are off.",
+            *(s.citation for s in settings),
+            name=name,
+        )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit.api import (
-    Model,
-    Options,
+    Context,
     Result,
+    Service,
+    ServiceModel,
     Severity,
     failed,
     indeterminate,
@@ -15,8 +16,6 @@ from mtls_audit.api import (
     passed,
     rule,
 )
-
-from .._common import uncollected
 
 PLAIN = {"http", "ws"}
 
@@ -34,8 +33,10 @@ PLAIN = {"http", "ws"}
         "arm": "Microsoft.ApiManagement/service/apis: properties.protocols: ['https']",
         "terraform": 'azurerm_api_management_api: protocols = ["https"]',
     },
+    subject=Service,
+    needs=("apis",),
 )
-def check(model: Model, options: Options) -> Iterator[Result]:
+def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     What it checks:
         Each API's ``protocols`` list holds neither ``http`` nor ``ws``.
@@ -53,38 +54,33 @@ def check(model: Model, options: Options) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-add-products
     """
-    for svc in model.services:
-        blocked = list(uncollected(model, svc, "apis"))
-        if blocked:
-            yield from blocked
-            continue
-        if not svc.apis:
-            yield not_applicable(
-                svc.id, f"{svc.service.name} has no APIs in the snapshot.", name=svc.service.name
+    if not svc.apis:
+        yield not_applicable(
+            svc.id, f"{svc.service.name} has no APIs in the snapshot.", name=svc.service.name
+        )
+    for api in svc.apis:
+        protocols = api.protocols
+        cite = api.props.cite("protocols")
+        if protocols is None:
+            yield indeterminate(
+                api.id,
+                f"API {api.display_name}: protocols are absent or unreadable.",
+                cite,
+                name=api.display_name,
             )
-        for api in svc.apis:
-            protocols = api.protocols
-            cite = api.props.cite("protocols")
-            if protocols is None:
-                yield indeterminate(
-                    api.id,
-                    f"API {api.display_name}: protocols are absent or unreadable.",
-                    cite,
-                    name=api.display_name,
-                )
-            elif PLAIN.intersection(protocols):
-                yield failed(
-                    api.id,
-                    f"API {api.display_name} accepts "
-                    + ", ".join(sorted(PLAIN.intersection(protocols)))
-                    + ".",
-                    cite,
-                    name=api.display_name,
-                )
-            else:
-                yield passed(
-                    api.id,
-                    f"API {api.display_name} accepts " + ", ".join(protocols) + " only.",
-                    cite,
-                    name=api.display_name,
-                )
+        elif PLAIN.intersection(protocols):
+            yield failed(
+                api.id,
+                f"API {api.display_name} accepts "
+                + ", ".join(sorted(PLAIN.intersection(protocols)))
+                + ".",
+                cite,
+                name=api.display_name,
+            )
+        else:
+            yield passed(
+                api.id,
+                f"API {api.display_name} accepts " + ", ".join(protocols) + " only.",
+                cite,
+                name=api.display_name,
+            )

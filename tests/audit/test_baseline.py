@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mtls_audit.report.evidence import validate_evidence
+from mtls_audit.evidence.schema import validate_evidence
 from tests.audit.conftest import exit_of, write_sample
 from tests.cli.test_cli import run_cli
 from tests.conftest import sarif_validator

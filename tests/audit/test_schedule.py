@@ -197,7 +197,7 @@ def test_a_bad_schedule_names_the_target_and_field(
 
 def test_live_targets_take_their_own_bounds_over_the_schedule_defaults(tmp_path: Path) -> None:
     from mtls_audit.audit.schedule import load_config
-    from mtls_audit.sources.azure import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+    from mtls_audit.sources.azure.source import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
 
     text = """\
 deadline: 300
@@ -216,3 +216,61 @@ targets:
         DEFAULT_RETRIES,
         300,
     )
+
+
+ACME_RULE = '''
+from mtls_audit.api import Service, Severity, passed, rule
+
+@rule(id="ACME-XX-01", slug="always-looks", title="A third-party rule", severity=Severity.LOW,
+      topics=("audit",), guide="beyond", remediation={"portal": "nothing"}, subject=Service)
+def judge(svc, ctx):
+    """
+    What it checks:
+        x
+    """
+    yield passed(svc.id, f"looked at {svc.service.name} with {ctx.options.warning_days} days")
+'''
+
+
+def test_every_option_of_scan_reaches_a_scheduled_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "acme").mkdir()
+    (tmp_path / "acme" / "xx01.py").write_text(ACME_RULE, encoding="utf-8")
+    text = (
+        "output: runs\nformats: [json]\nrules: [acme]\ndisable_packs: [builtin]\n"
+        "select: [ACME-XX-01]\nas_of: 2027-01-15\nwarning_days: 45\nnotice_days: 90\n"
+        "targets:\n  - name: clinical\n    sample: true\n"
+    )
+    code, _, _ = run(schedule(tmp_path, text=text), capsys)
+    [found] = list((tmp_path / "runs" / "clinical").glob("*/evidence.json"))
+    document = evidence(found)
+    assert code == 0
+    assert [r["id"] for r in document["rule_pack"]] == ["ACME-XX-01"]
+    assert document["run"]["as_of"] == "2027-01-15T00:00:00Z"
+    assert document["run"]["options"]["warning_days"] == 45
+    assert document["run"]["options"]["notice_days"] == 90
+    assert {r["message"].rsplit(" with ", 1)[1] for r in document["results"]} == {"45 days"}
+
+
+def test_a_scheduled_baseline_is_read_and_applied(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = "output: runs\nformats: [json]\ntargets:\n  - name: clinical\n    sample: true\n"
+    code, _, _ = run(schedule(tmp_path, text=first), capsys)
+    assert code == 1  # the sample has critical findings
+    [earlier] = list((tmp_path / "runs" / "clinical").glob("*/evidence.json"))
+    (tmp_path / "baseline.json").write_bytes(earlier.read_bytes())
+    second = first.replace("targets:", "baseline: baseline.json\ntargets:")
+    code, _, _ = run(schedule(tmp_path, text=second), capsys)
+    assert code == 0  # every finding is known debt in the baseline
+
+
+def test_a_bad_as_of_in_a_schedule_names_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "output: runs\nas_of: soon\ntargets:\n  - name: clinical\n    sample: true\n"
+    code, _, err = run(schedule(tmp_path, text=text), capsys)
+    assert code == 2
+    assert "as_of" in err
+    assert "soon" in err

@@ -12,7 +12,7 @@ from mtls_audit.audit.estate import expand
 from mtls_audit.audit.files import AuditInputError
 from mtls_audit.audit.schedule import load_config
 from mtls_audit.errors import CollectionError
-from mtls_audit.sources.azure_discovery import EstateScope
+from mtls_audit.sources.azure.discovery import EstateScope
 
 SUB_A = "00000001-0000-4000-8000-000000000001"
 SUB_B = "00000002-0000-4000-8000-000000000002"

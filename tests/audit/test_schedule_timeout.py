@@ -27,26 +27,27 @@ targets:
 """
 
 
-_RELEASE = threading.Event()
+RELEASE = threading.Event()
 
 
-@pytest.fixture(autouse=True)
-def _release_stuck_targets() -> Iterator[None]:
-    """End the scans left behind, so no thread outlives the test (others need one thread)."""
-    _RELEASE.clear()
+@pytest.fixture
+def released() -> Iterator[None]:
+    """The stuck scan ends once the test is done, so that no thread outlives it (a later test
+    forks a worker, which needs a process with one thread)."""
+    RELEASE.clear()
     yield
-    _RELEASE.set()
+    RELEASE.set()
     for thread in threading.enumerate():
-        if thread.name.startswith("target "):
+        if thread.name == "target stuck":
             thread.join(10)
 
 
 def _job(target: Target, folder: Path, trend: list[dict[str, Any]]) -> Mapping[str, Any]:
-    """A scan that does not end (until the test is over) for ``stuck``, and writes a small
+    """A scan that does not end for ``stuck`` (until the test is over) and writes a small
     evidence file for the others."""
     if target.name == "stuck":
-        _RELEASE.wait(60)
-        raise RuntimeError("released after the test")
+        RELEASE.wait(120)
+        raise TimeoutError("released after the test")
     evidence = {
         "run": {"id": "r-1", "started_at": "2026-01-01T00:00:00Z", "finished_at": "x"},
         "summary": {"gate": {"exit_code": 0}, "by_severity": {}, "by_status": {"pass": 1}},
@@ -55,6 +56,7 @@ def _job(target: Target, folder: Path, trend: list[dict[str, Any]]) -> Mapping[s
     return evidence
 
 
+@pytest.mark.usefixtures("released")
 def test_a_target_over_its_timeout_is_stopped_and_recorded(tmp_path: Path) -> None:
     path = tmp_path / "schedule.yaml"
     path.write_text(SCHEDULE, encoding="utf-8")

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from mtls_audit.audit.waivers import apply_waivers, load_waivers
 from mtls_audit.engine.results import Status, indeterminate
 from mtls_audit.engine.runner import Finding, fingerprint
-from mtls_audit.report.evidence import validate_evidence
+from mtls_audit.evidence.schema import validate_evidence
 from mtls_audit.workflow import AssessOptions, load_rules
 from tests.audit.conftest import WAIVERS_YAML, SignedRun, exit_of, write_sample
 from tests.cli.test_cli import run_cli

@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks.synthetic import main, make_instance
 from mtls_audit import snapshot
-from mtls_audit.policy.parser import parse_policy
+from mtls_audit.policy.parsing.parser import parse_policy
 from mtls_audit.redaction import Redactor
 
 SMALL = {"apis": 20, "operations": 100, "policies": 40, "fragments": 3}

@@ -11,7 +11,7 @@ import pytest
 
 from mtls_audit import snapshot
 from mtls_audit.cli import main
-from mtls_audit.report.evidence import validate_evidence
+from mtls_audit.evidence.schema import validate_evidence
 from tests.rules.builder import snapshot as make
 
 NEGOTIATING = {

@@ -129,7 +129,7 @@ def test_live_collection_names_the_missing_azure_packages(
 
 
 def test_every_sdk_module_is_found_when_installed() -> None:
-    from mtls_audit.sources.azure import SDK_MODULES
+    from mtls_audit.sources.azure.source import SDK_MODULES
 
     require_modules("live collection from Azure", SDK_MODULES)  # raises when one is missing
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mtls_audit.report.evidence import validate_evidence
+from mtls_audit.evidence.schema import validate_evidence
 from tests.cli.test_cli import run_cli
 from tests.sources.arm_support import APIM, template, write_json
 
@@ -153,10 +153,11 @@ def test_rules_that_judge_nothing_are_not_a_pass(
     pack = tmp_path / "pack"
     pack.mkdir()
     (pack / "silent.py").write_text(
-        "from mtls_audit.api import Severity, rule\n\n\n"
+        "from mtls_audit.api import Service, Severity, rule\n\n\n"
         '@rule(id="ACME-GW-01", slug="silent", title="Says nothing", severity=Severity.LOW,\n'
-        '      topics=("audit",), guide="beyond", remediation={"portal": "None."})\n'
-        "def check(model, options):\n"
+        '      topics=("audit",), guide="beyond", remediation={"portal": "None."},\n'
+        "      subject=Service)\n"
+        "def judge(svc, ctx):\n"
         '    """\n    What it checks:\n        Nothing.\n    """\n'
         "    return iter(())\n"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mtls_audit.engine.packs import builtin_pack_dir, load_directory
 from mtls_audit.engine.results import Severity
-from mtls_audit.engine.rule import Options
+from mtls_audit.engine.rule import Context, Options
 from mtls_audit.engine.runner import fingerprint, gate, run, select_rules
 from mtls_audit.model import build_model
 from tests.rules.builder import snapshot
@@ -14,7 +14,7 @@ RULES = load_directory(builtin_pack_dir(), "builtin").rules
 
 def _assess(document: dict, select: list[str]):  # type: ignore[no-untyped-def,type-arg]
     model = build_model(document)
-    return run(model, select_rules(RULES, select), Options()), len(model.gaps)
+    return run(Context(model, Options()), select_rules(RULES, select)), len(model.gaps)
 
 
 def test_critical_failure_gates_at_critical_not_at_none() -> None:

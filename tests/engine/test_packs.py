@@ -10,23 +10,22 @@ import pytest
 
 from mtls_audit.engine import packs
 from mtls_audit.engine.packs import discover, load_directory
-from mtls_audit.engine.rule import Options
+from mtls_audit.engine.rule import Context, Options
 from mtls_audit.engine.runner import gate, run
 from mtls_audit.model import build_model
 from tests.rules.builder import snapshot
 
 GOOD_RULE = '''
-from mtls_audit.api import Severity, passed, rule
+from mtls_audit.api import Service, Severity, passed, rule
 
 @rule(id="ACME-XX-01", slug="always-looks", title="A third-party rule", severity=Severity.LOW,
-      topics=("audit",), guide="beyond", remediation={"portal": "nothing"})
-def check(model, options):
+      topics=("audit",), guide="beyond", remediation={"portal": "nothing"}, subject=Service)
+def judge(svc, ctx):
     """
     What it checks:
         x
     """
-    for svc in model.services:
-        yield passed(svc.id, f"looked at {svc.service.name}")
+    yield passed(svc.id, f"looked at {svc.service.name}")
 '''
 
 RAISING_RULE = (
@@ -91,7 +90,42 @@ def test_raising_rule_becomes_indeterminate_and_an_error(tmp_path: Path) -> None
     (tmp_path / "raiser" / "r.py").write_text(RAISING_RULE)
     pack = load_directory(tmp_path / "raiser", "raiser")
     model = build_model(snapshot())
-    assessment = run(model, pack.rules, Options())
+    assessment = run(Context(model, Options()), pack.rules)
     assert [f.status.value for f in assessment.findings] == ["indeterminate"]
     assert "KeyError" in assessment.errors[0].message
     assert gate(assessment, None, gaps=0).exit_code == 3
+
+
+NEEDY_RULE = '''
+from mtls_audit.api import Service, Severity, passed, rule
+
+CALLS = []
+
+@rule(id="ACME-XX-03", slug="needs-backends", title="A rule that needs backends",
+      severity=Severity.HIGH, topics=("audit",), guide="beyond",
+      remediation={"portal": "nothing"}, subject=Service, needs=("backends",))
+def judge(svc, ctx):
+    """
+    What it checks:
+        x
+    """
+    CALLS.append(svc.id)
+    yield passed(svc.id, "judged")
+'''
+
+
+def test_a_need_not_collected_is_indeterminate_without_calling_the_rule(tmp_path: Path) -> None:
+    (tmp_path / "needy").mkdir()
+    (tmp_path / "needy" / "n.py").write_text(NEEDY_RULE)
+    [rule] = load_directory(tmp_path / "needy", "needy").rules
+    service_id = snapshot()["resources"][0]["id"]
+    gap = {"kind": "forbidden", "what": "backends", "subject": service_id, "message": "403 No"}
+    assessment = run(Context(build_model(snapshot(gaps=[gap]))), [rule])
+    calls: list[str] = sys.modules[rule.judge.__module__].CALLS
+    [finding] = assessment.findings
+    assert finding.status.value == "indeterminate"
+    assert "backends could not be collected completely (403 No)" in finding.result.message
+    assert calls == []
+    judged = run(Context(build_model(snapshot())), [rule])
+    assert [f.status.value for f in judged.findings] == ["pass"]
+    assert calls == [service_id]

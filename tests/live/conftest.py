@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mtls_audit.sources.azure import AzureOptions, collect_azure
+from mtls_audit.sources.azure.source import AzureOptions, collect_azure
 
 from .credentials import TOKEN, FakeCredential, fake_jwt
 from .fake_azure import FakeAzure

@@ -15,7 +15,7 @@ import pytest
 from azure.identity import CredentialUnavailableError
 
 from mtls_audit.errors import CollectionError
-from mtls_audit.sources.azure import AzureOptions, collect_azure
+from mtls_audit.sources.azure.source import AzureOptions, collect_azure
 
 from .conftest import Collect
 from .credentials import CALLER_APP_ID, CALLER_OBJECT_ID, TOKEN, FakeSyncCredential
@@ -176,10 +176,10 @@ def test_a_vault_url_outside_the_cloud_and_arm_is_not_contacted(
 def test_verbose_logs_each_call(
     collect: Collect, instance: Instance, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="mtls_audit.sources.azure"):
+    with caplog.at_level(logging.INFO, logger="mtls_audit.sources.azure.source"):
         parts = collect(verbose=True)
 
-    calls = [r.getMessage() for r in caplog.records if r.name == "mtls_audit.sources.azure"]
+    calls = [r.getMessage() for r in caplog.records if r.name == "mtls_audit.sources.azure.source"]
     assert len(calls) == len(parts["provenance"]["requests"])
     assert any(re.match(r"GET /subscriptions/\S+ 200 \d+ ms$", call) for call in calls)
 
@@ -222,7 +222,7 @@ def test_bad_options_are_refused(
 
 def test_importing_the_source_loads_no_azure_sdk() -> None:
     probe = (
-        "import sys, mtls_audit.sources.azure\n"
+        "import sys, mtls_audit.sources.azure.source\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('azure', 'aiohttp')))"
     )
     repo = Path(__file__).resolve().parents[2]

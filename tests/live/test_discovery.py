@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from mtls_audit.errors import CollectionError
-from mtls_audit.sources.azure import AzureOptions
-from mtls_audit.sources.azure_discovery import EstateScope, build_query, discover_instances
+from mtls_audit.sources.azure.discovery import EstateScope, build_query, discover_instances
+from mtls_audit.sources.azure.source import AzureOptions
 
 from .credentials import TOKEN, FakeCredential
 from .estate import estate_instance, subscription_id

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from mtls_audit.errors import CollectionError
-from mtls_audit.sources.azure import AzureOptions, collect_azure
-from mtls_audit.sources.azure_auth import resolve_endpoints
+from mtls_audit.sources.azure.auth import resolve_endpoints
+from mtls_audit.sources.azure.source import AzureOptions, collect_azure
 
 from .credentials import TOKEN, FakeCredential
 from .fake_azure import FakeAzure

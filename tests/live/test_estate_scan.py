@@ -11,7 +11,7 @@ import pytest
 
 from mtls_audit.audit.history import History
 from mtls_audit.cli import main
-from mtls_audit.sources.azure import AzureOptions, collect_azure
+from mtls_audit.sources.azure.source import AzureOptions, collect_azure
 
 from .credentials import TOKEN, FakeCredential
 from .estate import estate_instance, subscription_id

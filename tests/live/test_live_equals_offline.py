@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from mtls_audit import snapshot
-from mtls_audit.workflow import AssessOptions, assess, collect_files
+from mtls_audit.sources.files import FilesSource
+from mtls_audit.workflow import AssessOptions, assess
 
 from .conftest import Collect
 from .instance import Instance
@@ -32,7 +33,7 @@ def test_live_snapshot_assesses_like_the_same_resources_offline(
     )
     exported = tmp_path / "export.json"
     instance.write(exported)
-    offline = collect_files([exported])
+    offline = FilesSource([exported]).load()
     # Files cannot carry Key Vault data-plane facts: give the offline run the same ones.
     offline["keyvault"] = live["keyvault"]
     assert live["gaps"] == []

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from mtls_audit.sources.azure_http import Budget, CappedRetryPolicy, loggable_url, origin
-from mtls_audit.sources.azure_keyvault import references, split_secret_id
+from mtls_audit.sources.azure.http import Budget, CappedRetryPolicy, loggable_url, origin
+from mtls_audit.sources.azure.keyvault import references, split_secret_id
 
 ARM = "https://management.azure.com"
 SUB_URL = f"{ARM}/subscriptions/3f1b6a52-8c1e-4d0a-9a57-2f0c1d3e4b5a/providers/x?api-version=1"

@@ -13,8 +13,8 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError
 
 from mtls_audit.errors import CollectionError
-from mtls_audit.sources.azure import collect_azure
-from mtls_audit.sources.azure_auth import SignInError
+from mtls_audit.sources.azure.auth import SignInError
+from mtls_audit.sources.azure.source import collect_azure
 
 from .conftest import Collect
 from .credentials import CALLER_OBJECT_ID, stub_az

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mtls_audit.sources.azure import AzureOptions, collect_azure
+from mtls_audit.sources.azure.source import AzureOptions, collect_azure
 from tests.cli.test_cli import run_cli
 
 from .conftest import Collect

@@ -10,9 +10,10 @@ import pytest
 
 from mtls_audit.engine.packs import builtin_pack_dir, load_directory
 from mtls_audit.engine.results import Status
-from mtls_audit.engine.rule import Options
+from mtls_audit.engine.rule import Context, Options
+from mtls_audit.engine.runner import evaluate
 from mtls_audit.model import build_model
-from mtls_audit.workflow import sample_snapshot
+from mtls_audit.sources.sample import read_sample
 
 RULES = {r.id: r for r in load_directory(builtin_pack_dir(), "builtin").rules}
 GATEWAY = "gw-rotterdam-clinic"
@@ -21,7 +22,7 @@ VAULT_URL = "https://kv-contoso-health-gw.vault.azure.net"
 
 def _sample(gaps: list[dict[str, Any]]) -> dict[str, Any]:
     """The sample with the gateway's hostname configurations collected as an empty list."""
-    document = copy.deepcopy(sample_snapshot().document)
+    document = copy.deepcopy(read_sample().document)
     document["resources"] = [
         r for r in document["resources"] if not r["type"].endswith("/hostnameConfigurations")
     ]
@@ -37,7 +38,7 @@ def _ids(document: dict[str, Any]) -> tuple[str, str]:
 
 def _gateway_status(document: dict[str, Any]) -> Status:
     gateway, _ = _ids(document)
-    results = RULES["MTLS-GW-06"].check(build_model(document), Options())
+    results = evaluate(RULES["MTLS-GW-06"], Context(build_model(document), Options()))
     (found,) = [r for r in results if r.subject == gateway]
     return found.status
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from mtls_audit.analysis import Context
+from mtls_audit.analysis.policies import effective_policies
 from mtls_audit.model import build_model
-from mtls_audit.model.policies import effective_policies
-from mtls_audit.policy.effective_tree import OriginKind
+from mtls_audit.policy.effective.tree import OriginKind
 from tests.rules.builder import SERVICE_ID, child, snapshot
 
 CANARY = "Bearer parsegapcanary0123456789"
@@ -50,7 +51,7 @@ def test_the_documents_are_parsed_once() -> None:
         resources=[child("policies/policy", {"format": "rawxml", "value": REFUSED_POLICY})]
     )
     model = build_model(document)
-    effective = effective_policies(model, model.services[0])
+    effective = effective_policies(Context(model), model.services[0])
     before = effective.parses.count
     layer = effective.layer_at(SERVICE_ID, OriginKind.GLOBAL)
     assert layer is not None

@@ -11,10 +11,10 @@ import pytest
 
 from mtls_audit.engine.packs import builtin_pack_dir, load_directory
 from mtls_audit.engine.results import Status
-from mtls_audit.engine.rule import Options
+from mtls_audit.engine.rule import Context, Options
 from mtls_audit.engine.runner import run, select_rules
 from mtls_audit.model import build_model, ids
-from mtls_audit.workflow import collect_files
+from mtls_audit.sources.files import FilesSource
 from tests.conftest import CORPORA, needs_shared
 
 FIXTURE = CORPORA / "peer-tests/psrule/tests/PSRule.Rules.Azure.Tests/Resources.APIM.json"
@@ -26,10 +26,10 @@ pytestmark = needs_shared(FIXTURE)
 @pytest.fixture(scope="module")
 def outcome() -> dict[str, dict[str, set[str]]]:
     """rule id → status → the service names (or service/child paths) with that status."""
-    model = build_model(collect_files([FIXTURE]))
+    model = build_model(FilesSource([FIXTURE]).load())
     rules = select_rules(load_directory(builtin_pack_dir(), "builtin").rules, ["MTLS"])
     table: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for finding in run(model, rules, Options()).findings:
+    for finding in run(Context(model, Options()), rules).findings:
         subject = finding.result.subject
         service = ids.service_of(subject) or subject
         table[finding.rule.id][finding.status.value].add(ids.last_name(service))

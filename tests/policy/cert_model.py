@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from mtls_audit.policy import csharp_ast as ast
-from mtls_audit.policy.atoms import REQUEST, Atom, AtomKind, is_header_source
-from mtls_audit.policy.logic import ERROR, Outcome
+from mtls_audit.policy.expressions import syntax as ast
+from mtls_audit.policy.expressions.atoms import REQUEST, Atom, AtomKind, is_header_source
+from mtls_audit.policy.expressions.logic import ERROR, Outcome
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mtls_audit.model import ServiceModel, build_model
-from mtls_audit.policy.effective_tree import EffectiveSection
+from mtls_audit.policy.effective.tree import EffectiveSection
 from tests.rules.builder import SERVICE_ID, snapshot
 
 VALIDATE = '<validate-client-certificate validate-trust="true" validate-revocation="true" />'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mtls_audit.policy.inbound import FailureKind, InboundVerdict, Outcome
+from mtls_audit.policy.inbound.verdicts import FailureKind, InboundVerdict, Outcome
 from mtls_audit.policy.standalone import FileVerdict, judge_text
 
 CERT = "context.Request.Certificate"

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.deep_policies import nested, sequential
-from mtls_audit.policy import inbound
-from mtls_audit.policy.atoms import REQUEST, Atom, AtomKind, header_source
-from mtls_audit.policy.decide import assignments, rows
-from mtls_audit.policy.inbound import FailureKind, Outcome
-from mtls_audit.policy.logic import metered
+from mtls_audit.policy.expressions.atoms import REQUEST, Atom, AtomKind, header_source
+from mtls_audit.policy.expressions.decide import assignments, rows
+from mtls_audit.policy.expressions.logic import metered
+from mtls_audit.policy.inbound import verdicts as inbound
+from mtls_audit.policy.inbound.verdicts import FailureKind, Outcome
 from mtls_audit.policy.standalone import FileStatus, FileVerdict, judge_text
 from tests.policy.inbound_support import CERT, REJECT, judged
 

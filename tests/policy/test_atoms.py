@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mtls_audit.policy.atoms import (
+from mtls_audit.policy.expressions.atoms import (
     REQUEST,
     Atom,
     AtomKind,
@@ -12,10 +12,10 @@ from mtls_audit.policy.atoms import (
     header_source,
     resolve_literal,
 )
-from mtls_audit.policy.conditions import Scope, condition, constant, value
-from mtls_audit.policy.csharp import ExpressionSyntaxError
-from mtls_audit.policy.logic import atoms, occurrences
-from mtls_audit.policy.values import Choice, Field, Text
+from mtls_audit.policy.expressions.conditions import Scope, condition, constant, value
+from mtls_audit.policy.expressions.logic import atoms, occurrences
+from mtls_audit.policy.expressions.parser import ExpressionSyntaxError
+from mtls_audit.policy.expressions.values import Choice, Field, Text
 
 T = "3F2A9C1B7D4E6F8091A2B3C4D5E6F708192A3B4C"
 T2 = "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from mtls_audit.policy.atoms import REQUEST, Atom, AtomKind, header_source
-from mtls_audit.policy.conditions import Scope, condition, constant, value
-from mtls_audit.policy.csharp import ExpressionSyntaxError
-from mtls_audit.policy.decide import Verdict, find
-from mtls_audit.policy.logic import ERROR, Formula, atoms
+from mtls_audit.policy.expressions.atoms import REQUEST, Atom, AtomKind, header_source
+from mtls_audit.policy.expressions.conditions import Scope, condition, constant, value
+from mtls_audit.policy.expressions.decide import Verdict, find
+from mtls_audit.policy.expressions.logic import ERROR, Formula, atoms
+from mtls_audit.policy.expressions.parser import ExpressionSyntaxError
 from tests.conftest import CORPORA, needs_shared
 
 SAMPLES = CORPORA / "apim-samples"

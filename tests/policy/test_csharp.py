@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 
 from mtls_audit.errors import InputError
-from mtls_audit.policy import csharp_ast as ast
-from mtls_audit.policy.csharp import ExpressionSyntaxError, parse, parse_block, parse_expression
-from mtls_audit.policy.csharp_lexer import TokenKind, tokenize
+from mtls_audit.policy.expressions import syntax as ast
+from mtls_audit.policy.expressions.lexer import TokenKind, tokenize
+from mtls_audit.policy.expressions.parser import (
+    ExpressionSyntaxError,
+    parse,
+    parse_block,
+    parse_expression,
+)
 
 
 def _expr(text: str) -> ast.Expr:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from mtls_audit.errors import PolicyParseError
-from mtls_audit.policy.csharp import ExpressionSyntaxError, parse
-from mtls_audit.policy.parser import parse_policy
+from mtls_audit.policy.expressions.parser import ExpressionSyntaxError, parse
+from mtls_audit.policy.parsing.parser import parse_policy
 from tests.conftest import CORPORA, needs_shared
 
 pytestmark = needs_shared(CORPORA)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from mtls_audit.policy.conditions import constant
-from mtls_audit.policy.disclosure import (
+from mtls_audit.policy.disclosure.writes import (
     ResponseWrite,
     Written,
     certificate_data,
@@ -11,7 +10,8 @@ from mtls_audit.policy.disclosure import (
     last_error_data,
     response_writes,
 )
-from mtls_audit.policy.effective import EffectivePolicies
+from mtls_audit.policy.effective.policies import EffectivePolicies
+from mtls_audit.policy.expressions.conditions import constant
 from tests.policy.effective_support import api, api_id, document, policy, service
 
 GLOBAL_ON_ERROR = (

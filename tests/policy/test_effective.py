@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from mtls_audit.model.entities import Api, Fragment
-from mtls_audit.policy.effective import EffectivePolicies, PolicyPath, workspace_of
-from mtls_audit.policy.effective_tree import OriginKind, ProblemKind
-from mtls_audit.policy.tree import SECTIONS
+from mtls_audit.policy.effective.policies import EffectivePolicies, PolicyPath, workspace_of
+from mtls_audit.policy.effective.tree import OriginKind, ProblemKind
+from mtls_audit.policy.parsing.tree import SECTIONS
 from tests.policy.effective_support import (
     VALIDATE,
     api,

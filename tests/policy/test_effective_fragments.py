@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mtls_audit.policy.effective import EffectivePolicies
-from mtls_audit.policy.effective_tree import EffectiveSection, OriginKind, ProblemKind
+from mtls_audit.policy.effective.policies import EffectivePolicies
+from mtls_audit.policy.effective.tree import EffectiveSection, OriginKind, ProblemKind
 from tests.policy.effective_support import (
     Resource,
     api,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mtls_audit.policy.effective import EffectivePolicies
-from mtls_audit.policy.effective_tree import OriginKind
-from mtls_audit.policy.parser import parse_policy
-from mtls_audit.policy.placeholders import (
+from mtls_audit.policy.effective.policies import EffectivePolicies
+from mtls_audit.policy.effective.tree import OriginKind
+from mtls_audit.policy.parsing.parser import parse_policy
+from mtls_audit.policy.parsing.placeholders import (
     NamedValues,
     NamedValueStatus,
     PlaceholderKind,

@@ -10,11 +10,11 @@ import pytest
 
 from benchmarks.synthetic import make_instance
 from mtls_audit.model import ServiceModel, build_model
-from mtls_audit.policy import effective as effective_module
-from mtls_audit.policy.effective import Effective, EffectivePolicies
-from mtls_audit.policy.effective_tree import OriginKind
-from mtls_audit.policy.parser import parse_policy as real_parse
-from mtls_audit.policy.tree import PolicyDocument
+from mtls_audit.policy.effective import policies as effective_module
+from mtls_audit.policy.effective.policies import Effective, EffectivePolicies
+from mtls_audit.policy.effective.tree import OriginKind
+from mtls_audit.policy.parsing.parser import parse_policy as real_parse
+from mtls_audit.policy.parsing.tree import PolicyDocument
 
 VALIDATE = "validate-client-certificate"
 

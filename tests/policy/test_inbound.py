@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mtls_audit.policy.inbound import FailureKind
+from mtls_audit.policy.inbound.verdicts import FailureKind
 from tests.policy.inbound_support import (
     ALWAYS,
     BYPASS,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mtls_audit.policy.inbound import FailureKind, Outcome
+from mtls_audit.policy.inbound.verdicts import FailureKind, Outcome
 from mtls_audit.policy.standalone import FileStatus, FileVerdict, judge_file
 from tests.conftest import CORPORA, needs_shared
 from tests.policy.inbound_support import (

@@ -10,9 +10,10 @@ from importlib import resources
 import pytest
 
 from benchmarks.synthetic import make_instance
+from mtls_audit.analysis import Context
+from mtls_audit.analysis.coverage import coverage_rows, inbound_verdict, path_coverage
+from mtls_audit.analysis.policies import effective_policies
 from mtls_audit.model import Model, build_model
-from mtls_audit.model.policies import effective_policies
-from mtls_audit.model.validation import coverage_rows, inbound_verdict, path_coverage
 from mtls_audit.workflow import AssessOptions, assess
 from tests.policy.effective_support import api, api_id, policy, product, product_id
 from tests.rules.builder import snapshot
@@ -43,7 +44,7 @@ def negotiating(*rows: object) -> Model:
 
 
 def test_the_sample_coverage_agrees_with_its_readme(sample: dict[str, object]) -> None:
-    rows = coverage_rows(build_model(sample))
+    rows = coverage_rows(Context(build_model(sample)))
     assert len(rows) == 48
     by_api: dict[tuple[str, str | None], set[str]] = {}
     for row in rows:
@@ -92,15 +93,16 @@ def test_product_only_validation_is_named_on_the_path_without_product() -> None:
         policy("products/partners", f"<policies><inbound><base />{VALIDATE}</inbound></policies>"),
     )
     svc = model.services[0]
-    policies = effective_policies(model, svc)
+    ctx = Context(model)
+    policies = effective_policies(ctx, svc)
     operation = f"{api_id('a')}/operations/o1"
     bare = path_coverage(
-        model, svc, policies.effective(api_id("a"), operation), api_id("a"), operation
+        ctx, svc, policies.effective(api_id("a"), operation), api_id("a"), operation
     )
     assert bare.verdict == "not-validated"
     assert bare.reason.startswith("validation exists only at product scope")
     through = path_coverage(
-        model,
+        ctx,
         svc,
         policies.effective(api_id("a"), operation, product_id("partners")),
         api_id("a"),
@@ -117,7 +119,7 @@ def test_a_service_that_requests_no_certificate_validates_nothing() -> None:
             [*api("a", "o1"), policy("", f"<policies><inbound>{VALIDATE}</inbound></policies>")],
         )
     )
-    (row,) = coverage_rows(model)
+    (row,) = coverage_rows(Context(model))
     assert row["verdict"] == "not-validated"
     assert "MTLS-GW-01" in row["reason"]
 
@@ -125,8 +127,9 @@ def test_a_service_that_requests_no_certificate_validates_nothing() -> None:
 def test_verdicts_are_shared_across_paths_and_analyses_across_documents() -> None:
     model = build_model(make_instance(apis=20, operations=100, policies=40, fragments=3))
     svc = model.services[0]
-    paths = list(effective_policies(model, svc).paths())
-    verdicts = {id(inbound_verdict(model, svc, effective)) for _, effective in paths}
-    analyser = model.memo["inbound-analysers"][svc.id.lower()]
+    ctx = Context(model)
+    paths = list(effective_policies(ctx, svc).paths())
+    verdicts = {id(inbound_verdict(ctx, svc, effective)) for _, effective in paths}
+    analyser = ctx.memo.analysers[svc.id.lower()]
     assert analyser.analyses <= len(verdicts) < analyser.verdicts <= len(paths)
-    assert len(coverage_rows(model)) == len(paths)
+    assert len(coverage_rows(ctx)) == len(paths)

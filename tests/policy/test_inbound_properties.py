@@ -16,8 +16,8 @@ from html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mtls_audit.policy.csharp import parse
-from mtls_audit.policy.inbound import FailureKind, Outcome
+from mtls_audit.policy.expressions.parser import parse
+from mtls_audit.policy.inbound.verdicts import FailureKind, Outcome
 from tests.policy.cert_model import Request, interpret
 from tests.policy.cert_strategies import HEALTH, REQUEST_CERTS, conditions, requests
 from tests.policy.inbound_support import REJECT, verdict

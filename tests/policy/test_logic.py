@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mtls_audit.policy.atoms import REQUEST, Atom, AtomKind, header_source
-from mtls_audit.policy.decide import (
+from mtls_audit.policy.expressions.atoms import REQUEST, Atom, AtomKind, header_source
+from mtls_audit.policy.expressions.decide import (
     MAX_ATOMS,
     TooManyAtoms,
     Verdict,
@@ -17,7 +17,7 @@ from mtls_audit.policy.decide import (
     consistent,
     find,
 )
-from mtls_audit.policy.logic import (
+from mtls_audit.policy.expressions.logic import (
     ERROR,
     FALSE,
     THROWS,
@@ -85,7 +85,7 @@ def test_constructors_fold_constants_and_use_what_a_short_circuit_established() 
 
 
 def test_spans_do_not_change_identity() -> None:
-    from mtls_audit.policy.csharp_ast import Span
+    from mtls_audit.policy.expressions.syntax import Span
 
     assert Var(NULL, Span(1, 2)) == Var(NULL, Span(9, 9))
 

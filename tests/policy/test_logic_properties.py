@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mtls_audit.policy.atoms import FIELD_KINDS, REQUEST, Atom, AtomKind
-from mtls_audit.policy.conditions import condition
-from mtls_audit.policy.csharp import parse
-from mtls_audit.policy.decide import assignments
-from mtls_audit.policy.logic import atoms, evaluate
+from mtls_audit.policy.expressions.atoms import FIELD_KINDS, REQUEST, Atom, AtomKind
+from mtls_audit.policy.expressions.conditions import condition
+from mtls_audit.policy.expressions.decide import assignments
+from mtls_audit.policy.expressions.logic import atoms, evaluate
+from mtls_audit.policy.expressions.parser import parse
 from tests.policy.cert_model import Request, assignment_for, interpret
 from tests.policy.cert_strategies import HEADER_CERT, REQUEST_CERTS, blocks, conditions, requests
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mtls_audit.policy.parser import parse_policy
-from mtls_audit.policy.tree import SNIPPET_TAG, Node, PolicyDocument
+from mtls_audit.policy.parsing.parser import parse_policy
+from mtls_audit.policy.parsing.tree import SNIPPET_TAG, Node, PolicyDocument
 
 
 def only(document: PolicyDocument, tag: str) -> Node:

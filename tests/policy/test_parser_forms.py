@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from mtls_audit.errors import PolicyParseError
-from mtls_audit.policy.parser import parse_policy
-from mtls_audit.policy.tree import Node
+from mtls_audit.policy.parsing.parser import parse_policy
+from mtls_audit.policy.parsing.tree import Node
 from tests.conftest import CORPORA, needs_shared
 
 POLICY_SUFFIXES = (".xml", ".cshtml", ".tpl")

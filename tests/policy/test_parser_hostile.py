@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mtls_audit.errors import PolicyParseError
-from mtls_audit.policy.parser import (
+from mtls_audit.policy.parsing.parser import (
     MAX_ATTRIBUTES,
     MAX_CHARS,
     MAX_DEPTH,

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mtls_audit.policy.atoms import REQUEST, Atom, AtomKind, can_hold
-from mtls_audit.policy.effective_merge import Layer
-from mtls_audit.policy.effective_tree import Origin, OriginKind
-from mtls_audit.policy.parser import parse_policy
-from mtls_audit.policy.pins import PinField, document_pins, escaped, thumbprint_defects
+from mtls_audit.policy.effective.merge import Layer
+from mtls_audit.policy.effective.tree import Origin, OriginKind
+from mtls_audit.policy.expressions.atoms import REQUEST, Atom, AtomKind, can_hold
+from mtls_audit.policy.inbound.pins import PinField, document_pins, escaped, thumbprint_defects
+from mtls_audit.policy.parsing.parser import parse_policy
 
 UPPER = "55B8367FCD8BE3F3E71F82FC495695B93CF12C06"
 ORIGIN = Origin(OriginKind.API, "/apis/a/policies/policy", "api:a")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mtls_audit.policy.conditions import condition, value
-from mtls_audit.policy.csharp_lexer import interpolation_holes
-from mtls_audit.policy.values import Choice, Opaque, Text, TextSet
+from mtls_audit.policy.expressions.conditions import condition, value
+from mtls_audit.policy.expressions.lexer import interpolation_holes
+from mtls_audit.policy.expressions.values import Choice, Opaque, Text, TextSet
 
 C = "context.Request.Certificate"
 A = "A1B2C3D4E5F60718293A4B5C6D7E8F9011223344"

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from mtls_audit.engine.packs import builtin_pack_dir, load_directory
-from mtls_audit.engine.rule import Options
-from mtls_audit.model import build_model
 from mtls_audit.probe import Network, ProbeSettings, probe, user_certificate
+from mtls_audit.testing import judge
 from tests.probe import gateways
 from tests.probe.conftest import API_ID, OPERATION_ID, gateway_snapshot
 from tests.probe.gateways import Behaviour, Material
@@ -30,9 +29,8 @@ def _settings(material: Material, port: int, **extra: Any) -> ProbeSettings:
 
 
 def _verdicts(document: dict[str, Any]) -> dict[str, list[str]]:
-    model = build_model(document)
     return {
-        rule_id: [r.status.value for r in rule.check(model, Options())]
+        rule_id: [r.status.value for r in judge(rule, document)]
         for rule_id, rule in sorted(RULES.items())
     }
 

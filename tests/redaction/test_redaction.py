@@ -11,11 +11,11 @@ import pytest
 
 from mtls_audit import snapshot
 from mtls_audit.engine.packs import discover
-from mtls_audit.engine.rule import Options
+from mtls_audit.engine.rule import Context, Options
 from mtls_audit.engine.runner import run
 from mtls_audit.errors import PolicyParseError
 from mtls_audit.model import build_model
-from mtls_audit.policy.parser import parse_policy
+from mtls_audit.policy.parsing.parser import parse_policy
 from mtls_audit.redaction import REDACTED, Redactor, redact_policy_text, redact_text
 from tests.conftest import CORPORA, needs_shared
 from tests.redaction.canaries import PUBLIC_MARKER, SERVICE, Canaries, export_resources, policy_text
@@ -166,7 +166,7 @@ def _verdicts(document: dict[str, Any]) -> set[tuple[str, str, str, str, str]]:
     assert not failures
     rules = [rule for pack in packs for rule in pack.rules]
     model = build_model(document, as_of=datetime(2026, 11, 20, tzinfo=UTC))
-    assessment = run(model, rules, Options())
+    assessment = run(Context(model, Options()), rules)
     assert not assessment.errors
     return {
         (f.rule.id, f.result.subject, f.status.value, f.severity.value, f.fingerprint)

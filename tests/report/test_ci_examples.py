@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mtls_audit.workflow import FORMATS
+from mtls_audit.vocabulary import FORMATS
 
 CI_DOCS = Path(__file__).resolve().parents[2] / "docs" / "ci"
 

@@ -8,8 +8,8 @@ import lxml.html
 import pytest
 from markupsafe import escape
 
+from mtls_audit.evidence.reader import ReportError
 from mtls_audit.report.html import render_html
-from mtls_audit.report.reader import ReportError
 
 from .evidence_factory import (
     HOSTILE_BIDI,

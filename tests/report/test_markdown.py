@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mtls_audit.report.markdown import md_escape, render_markdown
+from mtls_audit.evidence.reader import md_escape
+from mtls_audit.report.markdown import render_markdown
 
 from .evidence_factory import HOSTILE_BIDI, HOSTILE_IMG, HOSTILE_LINK, HOSTILE_MD, empty_evidence
 

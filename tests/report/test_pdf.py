@@ -183,8 +183,8 @@ def test_empty_sections_say_so_honestly(tmp_path: Path) -> None:
 
 
 def test_a_bad_finish_time_is_a_clear_error(tmp_path: Path) -> None:
+    from mtls_audit.evidence.reader import ReportError
     from mtls_audit.report.pdf import write_pdf
-    from mtls_audit.report.reader import ReportError
 
     evidence = realistic_evidence()
     evidence["run"]["finished_at"] = "yesterday"

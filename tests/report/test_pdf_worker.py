@@ -17,11 +17,11 @@ from pypdf import PdfReader
 
 from mtls_audit.cli import cli
 from mtls_audit.errors import MtlsAuditError
+from mtls_audit.evidence.reader import ReportError
 from mtls_audit.report import pdf
 from mtls_audit.report.fetcher import URLRefusedError
 from mtls_audit.report.pdf import PrintJob
 from mtls_audit.report.pdf_worker import PdfWorker, PdfWorkerError
-from mtls_audit.report.reader import ReportError
 
 from .evidence_factory import hostile_evidence, to_bytes
 from .test_pdf import pdf_text

@@ -10,10 +10,10 @@ import pytest
 from pypdf import PdfReader
 from rich.console import Console
 
+from mtls_audit.evidence.reader import md_escape, verdict
 from mtls_audit.report.console import print_summary
 from mtls_audit.report.html import render_html
-from mtls_audit.report.markdown import md_escape, render_markdown
-from mtls_audit.report.reader import verdict
+from mtls_audit.report.markdown import render_markdown
 
 from .evidence_factory import empty_evidence, to_bytes
 

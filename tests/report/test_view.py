@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from mtls_audit.report.controls import family_code
-from mtls_audit.report.findings import DEFAULT_TOP_N, MIN_SUBJECTS, prose
-from mtls_audit.report.reader import (
+from mtls_audit.evidence.reader import (
     NOT_EVALUATED,
     natural_key,
     owning_service,
     resource_name,
     verdict,
 )
+from mtls_audit.report.controls import family_code
+from mtls_audit.report.findings import DEFAULT_TOP_N, MIN_SUBJECTS, prose
 from mtls_audit.report.tables import (
     COVERAGE_GROUPS,
     OPERATIONS_PER_GROUP,

@@ -8,7 +8,8 @@ from typing import Any
 
 from mtls_audit.certs import thumbprint
 from mtls_audit.engine.results import Status
-from mtls_audit.engine.rule import Options
+from mtls_audit.engine.rule import Context, Options
+from mtls_audit.engine.runner import evaluate
 from mtls_audit.model import build_model
 from tests.certs.factory import mint, mint_leaf, mint_root
 from tests.rules.builder import snapshot
@@ -30,7 +31,7 @@ def _judge(
     service: dict[str, object] | None, claim: str, keyvault: dict[str, Any] | None = None
 ) -> list[str]:
     document = snapshot(service, [_policy(claim)], keyvault=keyvault)
-    results = list(RULES["MTLS-IN-10"].check(build_model(document), Options()))
+    results = list(evaluate(RULES["MTLS-IN-10"], Context(build_model(document), Options())))
     assert len(results) == 1
     [result] = results
     return [result.status.value, (result.severity.value if result.severity else ""), result.message]

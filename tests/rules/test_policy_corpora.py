@@ -8,7 +8,8 @@ import pytest
 
 from mtls_audit.engine.packs import builtin_pack_dir, load_directory
 from mtls_audit.engine.results import Result, Status
-from mtls_audit.engine.rule import Options
+from mtls_audit.engine.rule import Context, Options
+from mtls_audit.engine.runner import evaluate
 from mtls_audit.model import build_model
 from tests.conftest import CORPORA, needs_shared
 from tests.rules.builder import snapshot
@@ -36,7 +37,7 @@ def judge(rule_id: str, policy: Path) -> list[Result]:
             },
         ],
     )
-    return list(RULES[rule_id].check(build_model(document), Options()))
+    return list(evaluate(RULES[rule_id], Context(build_model(document), Options())))
 
 
 def only(results: list[Result]) -> Result:

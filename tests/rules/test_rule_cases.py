@@ -15,8 +15,8 @@ import yaml
 
 from mtls_audit.engine.packs import builtin_pack_dir, load_directory
 from mtls_audit.engine.rule import Options
-from mtls_audit.model import build_model
 from mtls_audit.snapshot import validate
+from mtls_audit.testing import expectation_problems, judge, load_cases
 from tests.rules.builder import snapshot
 
 CASES = Path(__file__).parent / "cases"
@@ -26,9 +26,8 @@ RULES = {r.id: r for r in load_directory(builtin_pack_dir(), "builtin").rules}
 def _cases() -> list[Any]:
     params = []
     for file in sorted(CASES.glob("*.yaml")):
-        spec = yaml.safe_load(file.read_text("utf-8"))
-        for case in spec["cases"]:
-            params.append(pytest.param(spec["rule"], case, id=f"{spec['rule']}:{case['name']}"))
+        rule_id, cases = load_cases(file)
+        params += [pytest.param(rule_id, case, id=f"{rule_id}:{case['name']}") for case in cases]
     return params
 
 
@@ -45,20 +44,8 @@ def test_rule_case(rule_id: str, case: dict[str, Any]) -> None:
     if "probe" in case:
         validate(document, source=f"case {case['name']}")  # the probe section as recorded
     options = Options(**case.get("options", {}))
-    model = build_model(document)
-    results = list(RULES[rule_id].check(model, options))
-    expected = case["expect"]
-    got = [(r.status.value, r.key) for r in results]
-    assert len(results) == len(expected), f"results: {got}"
-    for result, want in zip(results, expected, strict=True):
-        assert result.status.value == want["status"], (result.message, got)
-        if "severity" in want:
-            assert (result.severity or RULES[rule_id].severity).value == want["severity"]
-        if "key" in want:
-            assert result.key == want["key"]
-        if "message" in want:
-            assert want["message"] in result.message, result.message
-        assert result.message.strip()
+    rule = RULES[rule_id]
+    assert expectation_problems(rule, judge(rule, document, options), case["expect"]) == []
 
 
 def test_every_rule_has_cases() -> None:

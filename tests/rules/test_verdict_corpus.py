@@ -16,7 +16,8 @@ import yaml
 
 from mtls_audit.engine.packs import builtin_pack_dir, load_directory
 from mtls_audit.engine.results import Result
-from mtls_audit.engine.rule import Options
+from mtls_audit.engine.rule import Context, Options
+from mtls_audit.engine.runner import evaluate
 from mtls_audit.model import build_model
 from tests.rules.builder import snapshot
 
@@ -73,7 +74,7 @@ def policy_snapshot(api_policy: str, global_policy: str | None = None) -> dict[s
 def judge(api_policy: str, global_policy: str | None = None) -> dict[str, list[Result]]:
     """Every rule of the corpus columns on one policy."""
     model = build_model(policy_snapshot(api_policy, global_policy))
-    return {rule: list(RULES[rule].check(model, Options())) for rule in COLUMNS}
+    return {rule: list(evaluate(RULES[rule], Context(model, Options()))) for rule in COLUMNS}
 
 
 @cache

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtls_audit.sources.arm_expression import (
+from mtls_audit.sources.arm.expression import (
     EvaluationError,
     UnresolvedParameter,
     UnsupportedFunction,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mtls_audit import workflow
+from mtls_audit.sources.files import FilesSource
 from mtls_audit.workflow import AssessOptions, assess
 from tests.conftest import CORPORA, needs_shared
 
@@ -37,7 +37,7 @@ def test_the_sample_artifacts_are_read_and_judged(tmp_path: Path) -> None:
     }
     export = tmp_path / "service.json"
     export.write_text(json.dumps([service]), encoding="utf-8")
-    document = workflow.collect_files([export, SAMPLE])
+    document = FilesSource([export, SAMPLE]).load()
     assert document["gaps"] == []
     # operations: 4 with a policy folder, 3 more named only by an OpenAPI specification
     counts: dict[str, int] = {}

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mtls_audit.errors import InputError
-from mtls_audit.sources.arm import load_files
+from mtls_audit.sources.arm.files import load_files
 from tests.conftest import CORPORA, needs_shared
 
 EXAMPLES = CORPORA / "arm-examples"

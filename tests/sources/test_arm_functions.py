@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from mtls_audit.sources.arm_expression import (
+from mtls_audit.sources.arm.expression import (
     EvaluationError,
     ExpressionError,
     ExpressionSyntaxError,
     UnresolvedParameter,
     UnsupportedFunction,
 )
-from mtls_audit.sources.arm_functions import SUPPORTED_FUNCTIONS, evaluate_string
+from mtls_audit.sources.arm.functions import SUPPORTED_FUNCTIONS, evaluate_string
 
 from .arm_support import RG_ID, SUB, FakeContext
 

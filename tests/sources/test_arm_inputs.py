@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mtls_audit.errors import InputError, TemplateError
-from mtls_audit.sources.arm import MAX_BYTES, load_files
+from mtls_audit.sources.arm.files import MAX_BYTES, load_files
 from tests.conftest import CORPORA, needs_shared
 
 from .arm_support import APIM, PARAMS_SCHEMA, parameters_file, template, write_json

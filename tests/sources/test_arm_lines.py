@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mtls_audit.sources.json_locate import line_numbers
+from mtls_audit.sources.arm.json_locate import line_numbers
 
 
 def every_line(text: str) -> dict[str, int]:

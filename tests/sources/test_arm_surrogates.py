@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mtls_audit.errors import TemplateError
-from mtls_audit.sources.arm import load_files
+from mtls_audit.sources.arm.files import load_files
 
 _SERVICE = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ApiManagement/service/apim"
 

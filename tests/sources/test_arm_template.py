@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mtls_audit.sources.arm import OfflineInput, load_files
+from mtls_audit.sources.arm.files import OfflineInput, load_files
 
 from .arm_support import APIM, RG_ID, SUB, parameters_file, template, write_json
 

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from mtls_audit import workflow
-from mtls_audit.sources.arm import load_files
+from mtls_audit.sources.arm.files import load_files
+from mtls_audit.sources.files import FilesSource
 from mtls_audit.workflow import AssessOptions
 
 from . import compiled_bicep as bicep
@@ -28,11 +29,11 @@ def evidence_of(document: dict[str, Any]) -> dict[str, Any]:
 def compiled_snapshot(tmp_path: Path, **extra: Any) -> dict[str, Any]:
     main = write_json(tmp_path, "main.json", bicep.compiled())
     params = write_json(tmp_path, "main.parameters.json", bicep.parameters(HOSTS, **extra))
-    return workflow.collect_files([main], parameter_files=[params])
+    return FilesSource([main], parameter_files=[params]).load()
 
 
 def test_compiled_bicep_gives_the_verdicts_of_the_export(tmp_path: Path) -> None:
-    exported = workflow.collect_files([write_json(tmp_path, "export.json", bicep.export(HOSTS))])
+    exported = FilesSource([write_json(tmp_path, "export.json", bicep.export(HOSTS))]).load()
     compiled = compiled_snapshot(tmp_path)
     assert verdicts(compiled) == verdicts(exported)
     statuses = {(rule, status) for rule, _, status in verdicts(compiled)}
@@ -80,7 +81,7 @@ def test_an_unresolved_value_a_rule_reads_is_a_gap_not_an_abort(tmp_path: Path) 
     )
     main = write_json(tmp_path, "main.json", document)
     params = write_json(tmp_path, "p.json", bicep.parameters(HOSTS))
-    snapshot = workflow.collect_files([main], parameter_files=[params])
+    snapshot = FilesSource([main], parameter_files=[params]).load()
     [gap] = [g for g in snapshot["gaps"] if g["property"].startswith("/properties/hostname")]
     assert gap["kind"] == "unsupported"
     assert "reference() reads the state of a deployed resource" in gap["message"]
@@ -117,7 +118,7 @@ def test_reference_to_a_declared_symbolic_resource(tmp_path: Path) -> None:
     }
     main = write_json(tmp_path, "main.json", document)
     params = write_json(tmp_path, "p.json", bicep.parameters(HOSTS))
-    snapshot = workflow.collect_files([main], parameter_files=[params])
+    snapshot = FilesSource([main], parameter_files=[params]).load()
     [named] = [r for r in snapshot["resources"] if r["id"].endswith("/namedValues/gw-host")]
     assert named["properties"]["value"] == "gw.example.org"
     [gap] = [g for g in snapshot["gaps"] if g["subject"] == named["id"]]
@@ -154,7 +155,7 @@ def test_secure_user_defined_types_are_never_read(tmp_path: Path) -> None:
     params = write_json(
         tmp_path, "p.json", {"parameters": {"creds": {"value": {"user": "u", "password": canary}}}}
     )
-    snapshot = workflow.collect_files([main], parameter_files=[params])
+    snapshot = FilesSource([main], parameter_files=[params]).load()
     assert canary not in json.dumps(snapshot)
     [gap] = snapshot["gaps"]
     assert "secure parameter 'creds' is not read" in gap["message"]
@@ -220,7 +221,7 @@ def test_policy_content_of_old_api_versions_is_read(tmp_path: Path) -> None:
         "properties": {"policyContent": POLICY_2017, "contentFormat": "rawxml"},
     }
     document = template([_service_2017(policy, _api_2017("records"))])
-    snapshot = workflow.collect_files([write_json(tmp_path, "old.json", document)])
+    snapshot = FilesSource([write_json(tmp_path, "old.json", document)]).load()
     assert snapshot["gaps"] == []
     evidence = evidence_of(snapshot)
     [chain] = [r for r in evidence["results"] if r["rule_id"] == "MTLS-IN-03"]
@@ -301,7 +302,7 @@ def test_user_defined_functions_are_applied(tmp_path: Path) -> None:
     )
     main = write_json(tmp_path, "main.json", document)
     params = write_json(tmp_path, "p.json", bicep.parameters(HOSTS))
-    snapshot = workflow.collect_files([main], parameter_files=[params])
+    snapshot = FilesSource([main], parameter_files=[params]).load()
     [service] = [r for r in snapshot["resources"] if r["id"] == bicep.SERVICE_ID]
     assert service["properties"]["hostnameConfigurations"] == [
         {"type": "Proxy", "hostName": host, "negotiateClientCertificate": True} for host in HOSTS
@@ -337,7 +338,7 @@ def test_values_only_azure_knows_are_gaps_only_where_read(tmp_path: Path) -> Non
         "properties": {"publisherEmail": "[parameters('email')]", "publisherName": "Eq"},
     }
     document = template([vault, service, backend], parameters={"email": {"type": "string"}})
-    snapshot = workflow.collect_files([write_json(tmp_path, "t.json", document)])
+    snapshot = FilesSource([write_json(tmp_path, "t.json", document)]).load()
     assert len(snapshot["gaps"]) == 5
     evidence = evidence_of(snapshot)
     [gap] = evidence["gaps"]
@@ -371,7 +372,7 @@ def test_a_principal_id_from_reference_full_is_a_gap_naming_it(tmp_path: Path) -
     }
     main = write_json(tmp_path, "main.json", document)
     params = write_json(tmp_path, "p.json", bicep.parameters(HOSTS))
-    snapshot = workflow.collect_files([main], parameter_files=[params])
+    snapshot = FilesSource([main], parameter_files=[params]).load()
     [gap] = [g for g in snapshot["gaps"] if g.get("property") == "/properties/principalId"]
     assert "'principalId' is not declared in the template" in gap["message"]
     scope = "/providers/Microsoft.KeyVault/vaults/kv-eq/providers/Microsoft.Authorization/"

@@ -10,6 +10,7 @@ import pytest
 
 from mtls_audit import workflow
 from mtls_audit.errors import InputError
+from mtls_audit.sources.files import FilesSource
 from mtls_audit.workflow import AssessOptions
 from tests.conftest import CORPORA, needs_shared
 
@@ -27,7 +28,7 @@ def templates_and_exports() -> list[Path]:
 
 
 def assessed(paths: list[Path]) -> dict[str, Any]:
-    document = workflow.collect_files(paths)
+    document = FilesSource(paths).load()
     return workflow.assess(document, "0" * 64, AssessOptions()).evidence
 
 
@@ -131,7 +132,7 @@ def test_the_avm_backend_module_with_a_service_judges_a_service_fabric_backend(
         encoding="utf-8",
     )
     module = CORPORA / "apim-samples" / "brm-avm-apim" / "backend" / "main.json"
-    document = workflow.collect_files([module, service], parameter_files=[params])
+    document = FilesSource([module, service], parameter_files=[params]).load()
     assert document["gaps"] == []
     evidence = workflow.assess(document, "0" * 64, AssessOptions()).evidence
     backend = {

@@ -15,6 +15,7 @@ import pytest
 
 from mtls_audit import snapshot, workflow
 from mtls_audit.errors import TemplateError
+from mtls_audit.sources.files import FilesSource
 from mtls_audit.workflow import AssessOptions, assess
 from tests.sources import iac_instance as iac
 
@@ -31,7 +32,7 @@ BROKEN = {
 
 
 def _collect(paths: Sequence[Path], parameters: Sequence[Path] = ()) -> dict[str, Any]:
-    return workflow.collect_files(paths, parameter_files=parameters)
+    return FilesSource(paths, parameter_files=parameters).load()
 
 
 def _verdicts(document: dict[str, Any]) -> tuple[Verdicts, int]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mtls_audit.errors import TemplateError
-from mtls_audit.sources.arm import load_files
+from mtls_audit.sources.arm.files import load_files
 
 from . import compiled_bicep as bicep
 from .arm_support import APIM, template, write_json

@@ -1,0 +1,97 @@
+"""What policy rules judge: each API (or operation) on each product path, with its effective
+policy, and, for certificate validation, its inbound verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mtls_audit.model.build import ServiceModel
+from mtls_audit.model.ids import last_name
+from mtls_audit.policy.effective.policies import Effective
+from mtls_audit.policy.inbound.verdicts import InboundVerdict
+
+if TYPE_CHECKING:
+    from mtls_audit.analysis.context import Context
+
+NO_PRODUCT = "no-product"
+"""The path key of requests made without a product (``product:<name>`` otherwise)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiPath:
+    """An API (or one operation) on one product path, with its effective policy."""
+
+    id: str
+    name: str
+    key: str
+    effective: Effective
+
+    @property
+    def api_id(self) -> str:
+        return self.id.partition("/operations/")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class InboundPath:
+    """An :class:`ApiPath` with the client-certificate verdict of its inbound policy."""
+
+    path: ApiPath
+    verdict: InboundVerdict
+
+
+Signature = Callable[[Effective], Hashable]
+"""What a rule judges of an effective policy: operations alike in it are reported together."""
+
+
+def api_paths(
+    ctx: Context, svc: ServiceModel, signature: Signature | None = None
+) -> Iterator[ApiPath]:
+    """Per API and path (``no-product``, ``product:<name>``): the API when all its operations
+    have the same ``signature`` there (by default, the same effective policy), else each
+    operation."""
+    alike = signature or (lambda effective: effective.key)
+    names = {a.id.lower(): a.display_name for a in svc.apis}
+    names |= {o.id.lower(): o.display_name for o in svc.operations}
+    groups: dict[tuple[str, str], list[tuple[str | None, Effective]]] = {}
+    for path, effective in ctx.effective_policies(svc).paths():
+        key = NO_PRODUCT if path.product_id is None else f"product:{last_name(path.product_id)}"
+        groups.setdefault((path.api_id, key), []).append((path.operation_id, effective))
+    for (api_id, key), members in groups.items():
+        api_name = names.get(api_id.lower(), last_name(api_id))
+        if len({alike(effective) for _, effective in members}) == 1:
+            yield ApiPath(api_id, api_name, key, members[0][1])
+            continue
+        for operation_id, effective in members:
+            assert operation_id is not None  # an API without operations has one path
+            name = f"{api_name}/{names.get(operation_id.lower(), last_name(operation_id))}"
+            yield ApiPath(operation_id, name, key, effective)
+
+
+def inbound_paths(ctx: Context, svc: ServiceModel) -> Iterator[InboundPath]:
+    """The paths with their inbound verdicts; the operations of an API that differ in
+    effective policy but not in verdict (an operation policy that adds a rate limit) are
+    judged together, as the API."""
+    names = {api.id.lower(): api.display_name for api in svc.apis}
+    group: list[InboundPath] = []
+    for path in [*api_paths(ctx, svc), None]:
+        item = None
+        if path is not None:
+            item = InboundPath(path, ctx.inbound_verdict(svc, path.effective))
+        if group and (item is None or _place(item) != _place(group[0])):
+            first = group[0]
+            if len(group) > 1 and all(j.verdict is first.verdict for j in group):
+                api = first.path.api_id
+                merged = ApiPath(
+                    api, names.get(api.lower(), api), first.path.key, first.path.effective
+                )
+                group = [InboundPath(merged, first.verdict)]
+            yield from group
+            group = []
+        if item is not None:
+            group.append(item)
+
+
+def _place(item: InboundPath) -> tuple[str, str]:
+    return item.path.api_id, item.path.key

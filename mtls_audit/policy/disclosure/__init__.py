@@ -1,0 +1,1 @@
+"""Disclosure: what an effective policy writes into the responses clients receive."""

@@ -1,0 +1,1 @@
+"""Effective policy: the documents of every scope merged into what applies per path."""

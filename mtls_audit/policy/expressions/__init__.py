@@ -1,0 +1,1 @@
+"""C# expressions: their parser, symbolic values, and formulas over certificate atoms."""

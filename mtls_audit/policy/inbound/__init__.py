@@ -1,0 +1,1 @@
+"""Inbound decision: whether an effective inbound policy rejects each failing certificate."""

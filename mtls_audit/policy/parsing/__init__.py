@@ -1,0 +1,1 @@
+"""Parsing: policy text (tolerantly) into a tree, the spans of expressions and placeholders."""
