@@ -355,16 +355,21 @@ def cli() -> None:
     """
 
 
+def _snapshot_out(help_text: str) -> Callable[[F], F]:
+    """The ``--out`` option of the commands that write only a snapshot."""
+    return click.option(
+        "--out",
+        "out",
+        type=click.Path(path_type=Path),
+        default=Path("mtls-audit-out"),
+        show_default=True,
+        help=help_text,
+    )
+
+
 @cli.command()
 @source_options
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(path_type=Path),
-    default=Path("mtls-audit-out"),
-    show_default=True,
-    help="Folder for snapshot.json.",
-)
+@_snapshot_out("Folder for snapshot.json.")
 def collect(**kw: Any) -> None:
     """Collect a snapshot from Azure, or from exported files (--from-file)."""
     from mtls_audit import snapshot
@@ -434,14 +439,7 @@ def scan(**kw: Any) -> None:
 @cli.command()
 @click.argument("snapshot_file", metavar="SNAPSHOT", type=click.Path(path_type=Path))
 @probe_options
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(path_type=Path),
-    default=Path("mtls-audit-out"),
-    show_default=True,
-    help="Folder for snapshot.json (the snapshot with the probe's results).",
-)
+@_snapshot_out("Folder for snapshot.json (the snapshot with the probe's results).")
 def probe(snapshot_file: Path, **kw: Any) -> None:
     """Test the live gateway over TLS: without a certificate, with an untrusted one, with an
     expired one, with yours (--client-cert), on the built-in hostname, and with TLS 1.0/1.1.

@@ -29,7 +29,7 @@ from mtls_audit.model.entities import (
 )
 from mtls_audit.model.population import nothing_to_audit
 from mtls_audit.model.probe import ProbeRun, read_probe
-from mtls_audit.model.relevance import matters
+from mtls_audit.model.relevance import SERVICE_CHILDREN, matters
 from mtls_audit.model.resource import Entity
 from mtls_audit.model.service import Service, parse_time
 from mtls_audit.policy.effective.policies import PolicyParses
@@ -214,30 +214,7 @@ def _product_links(rows: list[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]
 
 
 def build_service(service: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> ServiceModel:
-    known = {
-        f"{_APIM}/{s}"
-        for s in (
-            "apis",
-            "apis/operations",
-            "products",
-            "products/apis",
-            "products/apilinks",
-            "policies",
-            "apis/policies",
-            "apis/operations/policies",
-            "products/policies",
-            "workspaces/policies",
-            "policyfragments",
-            "backends",
-            "certificates",
-            "namedvalues",
-            "subscriptions",
-            "gateways",
-            "gateways/hostnameconfigurations",
-            "gateways/certificateauthorities",
-            "workspaces",
-        )
-    }
+    known = {f"{_APIM}/{child}" for child in SERVICE_CHILDREN}
     service_id = str(service.get("id", ""))
     links = tuple(
         (product, f"{service_id}/apis/{api}".lower()) for product, api in _product_links(rows)

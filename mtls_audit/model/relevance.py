@@ -15,33 +15,32 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 _APIM = "microsoft.apimanagement/service"
+SERVICE_CHILDREN = (
+    "apis",
+    "apis/operations",
+    "products",
+    "products/apis",
+    "products/apilinks",
+    "policies",
+    "apis/policies",
+    "apis/operations/policies",
+    "products/policies",
+    "workspaces",
+    "workspaces/policies",
+    "policyfragments",
+    "backends",
+    "certificates",
+    "namedvalues",
+    "subscriptions",
+    "gateways",
+    "gateways/hostnameconfigurations",
+    "gateways/certificateauthorities",
+)
+"""Child resource types of an APIM service the model reads (lower case, below the service)."""
 READ_TYPES = frozenset(
     {
         _APIM,
-        *(
-            f"{_APIM}/{child}"
-            for child in (
-                "apis",
-                "apis/operations",
-                "products",
-                "products/apis",
-                "products/apilinks",
-                "policies",
-                "apis/policies",
-                "apis/operations/policies",
-                "products/policies",
-                "workspaces",
-                "workspaces/policies",
-                "policyfragments",
-                "backends",
-                "certificates",
-                "namedvalues",
-                "subscriptions",
-                "gateways",
-                "gateways/hostnameconfigurations",
-                "gateways/certificateauthorities",
-            )
-        ),
+        *(f"{_APIM}/{child}" for child in SERVICE_CHILDREN),
         "microsoft.keyvault/vaults",
         "microsoft.authorization/roleassignments",
         "microsoft.authorization/roledefinitions",
