@@ -122,14 +122,15 @@ def value(text: str, scope: Scope | None = None) -> Value:
 def _rendered(text: str, cut: Template, scope: Scope) -> Value:
     """The value of each rendering of ``text``, chosen by its switches: a switch is a condition
     fixed at deployment, so a verdict that changes with it names it. A rendering that cannot be
-    parsed makes the whole expression unreadable (its error is raised)."""
+    parsed, or more than :data:`MAX_RENDERINGS` of them, make the whole expression unreadable
+    (the error is raised)."""
     switches = cut.switches()
     if len(switches) > MAX_SWITCHES:
         reason = (
-            f"{len(switches)} Terraform directives ({2 ** len(switches)} renderings, more than "
-            f"{MAX_RENDERINGS}) in {' '.join(text.split())}"
+            f"{len(switches)} Terraform directives: {2 ** len(switches)} renderings, more than "
+            f"the {MAX_RENDERINGS} the analyser judges"
         )
-        return Opaque(reason, _reads_certificate(text, {}))
+        raise ExpressionSyntaxError(reason, 0, source=text)
 
     def rendering(chosen: dict[Switch, bool]) -> Value:
         if len(chosen) == len(switches):
