@@ -81,7 +81,8 @@ def template(text: str) -> Template | None:
         done = match.end()
         word, rest = match.group("word"), " ".join(match.group("rest").split())
         if word in ("if", "for"):
-            stack.append(_Open(Switch(word, rest), match.group()))
+            kind: Literal["if", "for"] = "if" if word == "if" else "for"
+            stack.append(_Open(Switch(kind, rest), match.group()))
             continue
         top = stack[-1]
         if top.switch is None or (word == "endfor") != (top.switch.kind == "for"):
