@@ -304,3 +304,21 @@ def test_workspace_apis_offered_by_the_model_get_paths() -> None:
     ((path, effective),) = EffectivePolicies.for_service(svc).paths()
     assert path.api_id == ws_api.id
     assert tags(effective.inbound) == ["validate-client-certificate"]
+
+
+def test_a_direct_and_a_nested_base_both_bring_the_parent() -> None:
+    inbound = (
+        '<choose><when condition="@(context.Request.Method == &quot;POST&quot;)">'
+        "<base /></when></choose>\n<base />"
+    )
+    svc = service(
+        policy("", document(**labelled("g"))),
+        policy("apis/a", document(inbound=inbound)),
+        api("a"),
+    )
+    got = EffectivePolicies.for_service(svc).effective(api_id("a")).inbound
+    assert tags(got) == ["choose", "set-variable"]
+    (when,) = got.elements[0].children
+    assert [child.attr("name") for child in when.children] == ["g-inbound"]
+    assert [step.kind for step in when.children[0].via] == ["base"]
+    assert got.problems == ()

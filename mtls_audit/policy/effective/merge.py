@@ -279,9 +279,15 @@ def merge_section(parent: EffectiveSection, layer: Layer, own: OwnSection) -> Ef
     step = Step("base", layer.origin, name, own.base.line, own.base.column)
     vias: dict[int, tuple[Step, ...]] = {}
     inherited = tuple(_prefixed(node, step, vias) for node in parent.elements)
+    # A <base/> in a branch as well as the direct one: the parent's elements run a second
+    # time on the paths through that branch.
+    before, after = (
+        tuple(_splice(node, layer.origin, parent, name) for node in part)
+        for part in (own.before, own.after)
+    )
     return EffectiveSection(
         name,
-        own.before + inherited + own.after,
+        before + inherited + after,
         parent.dropped,
         (*parent.problems, *own.problems),
         parent.assumptions,

@@ -18,6 +18,8 @@ from functools import partial
 from mtls_audit.policy.expressions import syntax as ast
 from mtls_audit.policy.expressions.atoms import (
     REQUEST,
+    Atom,
+    AtomKind,
     NamedValueResolver,
     no_named_values,
     resolve_literal,
@@ -27,6 +29,7 @@ from mtls_audit.policy.expressions.logic import (
     FALSE,
     TRUE,
     Formula,
+    Var,
     and_,
     atoms,
     if_,
@@ -44,6 +47,13 @@ from mtls_audit.policy.expressions.members import (
 )
 from mtls_audit.policy.expressions.parser import ExpressionSyntaxError, parse, parse_expression
 from mtls_audit.policy.expressions.sequences import sequence_call
+from mtls_audit.policy.expressions.templates import (
+    MAX_RENDERINGS,
+    MAX_SWITCHES,
+    Switch,
+    Template,
+    template,
+)
 from mtls_audit.policy.expressions.values import (
     HEADER,
     HEADER_DATA,
@@ -94,12 +104,44 @@ class Scope:
 
 
 def value(text: str, scope: Scope | None = None) -> Value:
-    """The symbolic value of ``@(…)`` or ``@{…}`` (with or without the ``@``)."""
-    tree = parse(text)
+    """The symbolic value of ``@(…)`` or ``@{…}`` (with or without the ``@``); text with
+    Terraform directives in its C# is every one of its renderings (see :func:`_rendered`)."""
+    try:
+        tree = parse(text)
+    except ExpressionSyntaxError:
+        cut = template(text)
+        if cut is None:
+            raise
+        return _rendered(text, cut, scope or Scope())
     evaluator = _Evaluator(text, scope or Scope())
     if isinstance(tree, ast.Block):
         return evaluator.block(tree)
     return evaluator.expr(tree, {})
+
+
+def _rendered(text: str, cut: Template, scope: Scope) -> Value:
+    """The value of each rendering of ``text``, chosen by its switches: a switch is a condition
+    fixed at deployment, so a verdict that changes with it names it. A rendering that cannot be
+    parsed, or more than :data:`MAX_RENDERINGS` of them, make the whole expression unreadable
+    (the error is raised)."""
+    switches = cut.switches()
+    if len(switches) > MAX_SWITCHES:
+        reason = (
+            f"{len(switches)} Terraform directives: {2 ** len(switches)} renderings, more than "
+            f"the {MAX_RENDERINGS} the analyser judges"
+        )
+        raise ExpressionSyntaxError(reason, 0, source=text)
+
+    def rendering(chosen: dict[Switch, bool]) -> Value:
+        if len(chosen) == len(switches):
+            return value(cut.render(chosen), scope)
+        switch = switches[len(chosen)]
+        deployed = Var(Atom(AtomKind.OPAQUE, "", text=switch.marker))
+        return choice(
+            deployed, rendering({**chosen, switch: True}), rendering({**chosen, switch: False})
+        )
+
+    return rendering({})
 
 
 def condition(text: str, scope: Scope | None = None) -> Formula:

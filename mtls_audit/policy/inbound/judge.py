@@ -24,6 +24,7 @@ from operator import itemgetter
 from mtls_audit.policy.expressions.atoms import REQUEST, Atom, AtomKind
 from mtls_audit.policy.expressions.decide import MAX_ATOMS, TooManyAtoms, rows
 from mtls_audit.policy.expressions.logic import And, Const, Formula, If, Not, Var, spend
+from mtls_audit.policy.expressions.templates import is_switch
 from mtls_audit.policy.expressions.values import LAMBDA
 from mtls_audit.policy.inbound.program import Exit, Program, Step, Stop
 from mtls_audit.policy.inbound.validate import ISSUER
@@ -200,6 +201,8 @@ def _unknown(atom: Atom, source: str) -> bool:
         return False
     if atom.source in (source, REQUEST, ISSUER, LAMBDA):
         return True
+    if is_switch(atom.text):
+        return False  # a Terraform directive's choice: a condition fixed at deployment
     stripped = atom.text
     for found in find_placeholders(atom.text):
         stripped = stripped.replace(found.text, "")

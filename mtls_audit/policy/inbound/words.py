@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from mtls_audit.policy.expressions.atoms import REQUEST, Atom, AtomKind
+from mtls_audit.policy.expressions.templates import switch_words
 from mtls_audit.policy.inbound.judge import FailureKind, KindResult
 from mtls_audit.policy.inbound.program import Exit, Stop
 from mtls_audit.policy.inbound.validate import ISSUER
@@ -78,6 +79,13 @@ def condition_text(atom: Atom) -> str:
     return str(atom)
 
 
+def condition_words(atom: Atom, holds: bool) -> str:
+    """One condition of a bypass: "`path == "/x"` is true", or of a Terraform directive
+    "`length(t) > 0` is false at deployment"."""
+    deployment = switch_words(atom.text, holds) if atom.kind is AtomKind.OPAQUE else None
+    return deployment or f"`{condition_text(atom)}` is {'true' if holds else 'false'}"
+
+
 def qualifiers(result: KindResult, source: str) -> list[str]:
     """What else the let-through certificate has: a valid chain, the pinned values it carries."""
     witness: Mapping[Atom, bool] = result.witness or {}
@@ -103,10 +111,7 @@ def counterexample(result: KindResult, source: str, place: Place) -> str:
     """The sentence for a kind that is not always rejected ("" when it is, or undecided)."""
     if result.witness is None:
         return ""
-    when = " and ".join(
-        f"`{condition_text(atom)}` is {'true' if held else 'false'}"
-        for atom, held in result.conditions
-    )
+    when = " and ".join(condition_words(atom, held) for atom, held in result.conditions)
     when = f" when {when}" if when else ""
     who = subject(result.kind, source, qualifiers(result, source))
     return f"{who} {fate(result.exit, place)}{when}"
