@@ -7,6 +7,7 @@ got an answer that proves nothing → ``indeterminate`` with what happened.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 from mtls_audit.api import (
     Model,
@@ -44,21 +45,23 @@ def none_probed(subject: str, name: str, run: ProbeRun, what: str) -> Result:
     return indeterminate(subject, f"{name}: the probe made no {what}{why}.", name=name)
 
 
+@dataclass(frozen=True)
+class Pool:
+    """Which of a service's probe targets a rule reads, and how its results name an attempt."""
+
+    targets: Callable[[ProbeRun, str], Sequence[ProbeTarget]]
+    what: str
+
+
 def expect(
-    model: Model,
-    kinds: Sequence[AttemptKind],
-    want: Answer,
-    *,
-    pool: Callable[[ProbeRun, str], Sequence[ProbeTarget]],
-    what: str,
-    missing: str = "",
+    model: Model, kinds: Sequence[AttemptKind], want: Answer, pool: Pool, *, missing: str = ""
 ) -> Iterator[Result]:
     """One result per target and kind: ``want`` passes, the opposite answer fails."""
     yield from unprobed(model)
     for subject, name, run in probed(model):
-        targets = pool(run, subject)
+        targets = pool.targets(run, subject)
         if not targets:
-            yield none_probed(subject, name, run, what)
+            yield none_probed(subject, name, run, pool.what)
         for target in targets:
             for kind in kinds:
                 yield _judge(target, kind, want, name, missing)
@@ -95,3 +98,8 @@ def default_targets(run: ProbeRun, subject: str) -> Sequence[ProbeTarget]:
 
 def hosts(run: ProbeRun, subject: str) -> Sequence[ProbeTarget]:
     return run.hosts_of(subject)
+
+
+CUSTOM = Pool(custom_targets, "request to a custom gateway hostname")
+DEFAULT = Pool(default_targets, "request to the built-in gateway hostname")
+HOSTS = Pool(hosts, "handshake with a custom gateway hostname")

@@ -14,7 +14,7 @@ from mtls_audit.api import (
 )
 from mtls_audit.api.probe import Answer, AttemptKind
 
-from ._probe import custom_targets, expect
+from ._probe import CUSTOM, expect
 
 REJECT = (
     "Reject a request without a certificate in the effective inbound policy of every API "
@@ -60,10 +60,4 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    return expect(
-        model,
-        (AttemptKind.NO_CERTIFICATE,),
-        Answer.REJECTED,
-        pool=custom_targets,
-        what="request to a custom gateway hostname",
-    )
+    return expect(model, (AttemptKind.NO_CERTIFICATE,), Answer.REJECTED, CUSTOM)

@@ -14,7 +14,7 @@ from mtls_audit.api import (
 )
 from mtls_audit.api.probe import Answer, AttemptKind
 
-from ._probe import custom_targets, expect
+from ._probe import CUSTOM, expect
 
 
 @rule(
@@ -53,10 +53,4 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    return expect(
-        model,
-        (AttemptKind.EXPIRED,),
-        Answer.REJECTED,
-        pool=custom_targets,
-        what="request to a custom gateway hostname",
-    )
+    return expect(model, (AttemptKind.EXPIRED,), Answer.REJECTED, CUSTOM)

@@ -14,7 +14,7 @@ from mtls_audit.api import (
 )
 from mtls_audit.api.probe import Answer, AttemptKind
 
-from ._probe import custom_targets, expect
+from ._probe import CUSTOM, expect
 
 
 @rule(
@@ -56,7 +56,6 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
         model,
         (AttemptKind.GOOD_CERTIFICATE,),
         Answer.ACCEPTED,
-        pool=custom_targets,
-        what="request to a custom gateway hostname",
+        CUSTOM,
         missing=" (no good certificate was given: --client-cert)",
     )

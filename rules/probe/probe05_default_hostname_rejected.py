@@ -15,7 +15,7 @@ from mtls_audit.api import (
 )
 from mtls_audit.api.probe import Answer, AttemptKind
 
-from ._probe import default_targets, expect
+from ._probe import DEFAULT, expect
 
 
 @rule(
@@ -54,10 +54,4 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    return expect(
-        model,
-        (AttemptKind.NO_CERTIFICATE,),
-        Answer.REJECTED,
-        pool=default_targets,
-        what="request to the built-in gateway hostname",
-    )
+    return expect(model, (AttemptKind.NO_CERTIFICATE,), Answer.REJECTED, DEFAULT)

@@ -14,7 +14,7 @@ from mtls_audit.api import (
 )
 from mtls_audit.api.probe import Answer, AttemptKind
 
-from ._probe import expect, hosts
+from ._probe import HOSTS, expect
 
 
 @rule(
@@ -51,10 +51,4 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers
     """
-    return expect(
-        model,
-        (AttemptKind.TLS10, AttemptKind.TLS11),
-        Answer.REJECTED,
-        pool=hosts,
-        what="handshake with a custom gateway hostname",
-    )
+    return expect(model, (AttemptKind.TLS10, AttemptKind.TLS11), Answer.REJECTED, HOSTS)
