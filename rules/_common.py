@@ -37,22 +37,33 @@ def describe_days(days: int) -> str:
 
 def classic_only(svc: ServiceModel, what: str) -> Iterator[Result]:
     """The result for a service where a classic-tier-only check does not apply, if any."""
-    tier = svc.service.tier
-    if tier is Tier.UNKNOWN:
+    yield from tier_gate(
+        svc,
+        unknown=f", so whether {what} applies cannot be decided.",
+        other=f": {what} applies to classic tiers only.",
+    )
+
+
+def tier_gate(svc: ServiceModel, *, unknown: str, other: str) -> Iterator[Result]:
+    """Indeterminate on an unknown tier, not applicable on a non-classic one (citing the sku).
+
+    The messages are ``The tier of NAME is unknown (sku 'X')`` + ``unknown`` and
+    ``NAME is on the X tier`` + ``other``.
+    """
+    service = svc.service
+    if service.tier is Tier.UNKNOWN:
         yield indeterminate(
             svc.id,
-            f"The tier of {svc.service.name} is unknown (sku {svc.service.sku_name!r}), "
-            f"so whether {what} applies cannot be decided.",
-            svc.service.view.cite("sku"),
-            name=svc.service.name,
+            f"The tier of {service.name} is unknown (sku {service.sku_name!r}){unknown}",
+            service.view.cite("sku"),
+            name=service.name,
         )
-    elif tier is not Tier.CLASSIC:
+    elif service.tier is not Tier.CLASSIC:
         yield not_applicable(
             svc.id,
-            f"{svc.service.name} is on the {svc.service.sku_name} tier: {what} applies to "
-            "classic tiers only.",
-            svc.service.view.cite("sku"),
-            name=svc.service.name,
+            f"{service.name} is on the {service.sku_name} tier{other}",
+            service.view.cite("sku"),
+            name=service.name,
         )
 
 

@@ -10,7 +10,6 @@ from mtls_audit.api import (
     Service,
     ServiceModel,
     Severity,
-    Tier,
     failed,
     indeterminate,
     not_applicable,
@@ -18,6 +17,7 @@ from mtls_audit.api import (
     rule,
 )
 
+from .._common import tier_gate
 from .._validation import Judged, judged_service, listed
 
 
@@ -65,26 +65,15 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-ca-certificates
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    name = svc.service.name
-    sku = svc.service.view.cite("sku")
-    if svc.service.tier is Tier.UNKNOWN:
-        yield indeterminate(
-            svc.id,
-            f"The tier of {name} is unknown (sku {svc.service.sku_name!r}): whether it has "
-            "a CA store cannot be decided.",
-            sku,
-            name=name,
+    gate = list(
+        tier_gate(
+            svc,
+            unknown=": whether it has a CA store cannot be decided.",
+            other=", which has no CA certificate store: MTLS-IN-05 must pin client identities "
+            "instead of relying on a chain.",
         )
-    elif svc.service.tier is not Tier.CLASSIC:
-        yield not_applicable(
-            svc.id,
-            f"{name} is on the {svc.service.sku_name} tier, which has no CA certificate "
-            "store: MTLS-IN-05 must pin client identities instead of relying on a chain.",
-            sku,
-            name=name,
-        )
-    else:
-        yield _judge(ctx, svc, list(judged_service(ctx, svc, gated=False)))
+    )
+    yield from gate or [_judge(ctx, svc, list(judged_service(ctx, svc, gated=False)))]
 
 
 def _judge(ctx: Context, svc: ServiceModel, items: list[Judged | Result]) -> Result:

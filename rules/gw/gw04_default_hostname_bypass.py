@@ -10,15 +10,14 @@ from mtls_audit.api import (
     Service,
     ServiceModel,
     Severity,
-    Tier,
     failed,
     indeterminate,
-    not_applicable,
     passed,
     rule,
 )
 from mtls_audit.api.policy import Outcome
 
+from .._common import tier_gate
 from .._validation import Judged, judged_service
 
 
@@ -70,25 +69,16 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/configure-custom-domain
     """
-    name = svc.service.name
-    if svc.service.tier is Tier.UNKNOWN:
-        yield indeterminate(
-            svc.id,
-            f"The tier of {name} is unknown (sku {svc.service.sku_name!r}): whether its "
-            "built-in hostname can carry a client certificate cannot be decided.",
-            svc.service.view.cite("sku"),
-            name=name,
+    gate = list(
+        tier_gate(
+            svc,
+            unknown=": whether its built-in hostname can carry a client certificate cannot be "
+            "decided.",
+            other=": the built-in hostname requests client certificates like any other "
+            "(enableClientCertificate).",
         )
-    elif svc.service.tier is not Tier.CLASSIC:
-        yield not_applicable(
-            svc.id,
-            f"{name} is on the {svc.service.sku_name} tier: the built-in hostname "
-            "requests client certificates like any other (enableClientCertificate).",
-            svc.service.view.cite("sku"),
-            name=name,
-        )
-    else:
-        yield _judge(ctx, svc, list(judged_service(ctx, svc)))
+    )
+    yield from gate or [_judge(ctx, svc, list(judged_service(ctx, svc)))]
 
 
 def _judge(ctx: Context, svc: ServiceModel, items: list[Judged | Result]) -> Result:
