@@ -4,28 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    not_applicable,
-    passed,
-    rule,
-)
+from mtls_audit import api
 
 from .._common import tier_gate
 from .._validation import Judged, judged_service, listed
 
 
-@rule(
+@api.rule(
     id="MTLS-CA-01",
     slug="ca-certificates-present",
     title="CA certificates are uploaded where policies verify the chain",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("trust-anchors",),
     guide="Upload CA certificates",
     remediation={
@@ -37,9 +26,9 @@ from .._validation import Judged, judged_service, listed
         "terraform": "azurerm_api_management: certificate { encoded_certificate = … "
         'store_name = "Root" }',
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Classic tiers whose effective inbound policies rely on chain trust
@@ -76,9 +65,9 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     yield from gate or [_judge(ctx, svc, list(judged_service(ctx, svc, gated=False)))]
 
 
-def _judge(ctx: Context, svc: ServiceModel, items: list[Judged | Result]) -> Result:
+def _judge(ctx: api.Context, svc: api.ServiceModel, items: list[Judged | api.Result]) -> api.Result:
     name = svc.service.name
-    service_level = [i for i in items if isinstance(i, Result)]
+    service_level = [i for i in items if isinstance(i, api.Result)]
     if service_level:
         return service_level[0]
     subjects = [i for i in items if isinstance(i, Judged)]
@@ -90,18 +79,18 @@ def _judge(ctx: Context, svc: ServiceModel, items: list[Judged | Result]) -> Res
     if not chain:
         unknown = [i.subject.name for i in subjects if i.verdict.problems]
         if unknown:
-            return indeterminate(
+            return api.indeterminate(
                 svc.id,
                 f"{name}: whether policies rely on chain trust cannot be told: the policies of "
                 f"{', '.join(dict.fromkeys(unknown))} are not fully known.",
                 name=name,
             )
-        return not_applicable(
+        return api.not_applicable(
             svc.id, f"{name}: no effective inbound policy relies on chain trust.", name=name
         )
     cas = svc.service.ca_certificates
     if cas:
-        return passed(
+        return api.passed(
             svc.id,
             f"{name}: {listed(chain)} verify the chain, and {len(cas)} CA certificate(s) are "
             "uploaded.",
@@ -109,7 +98,7 @@ def _judge(ctx: Context, svc: ServiceModel, items: list[Judged | Result]) -> Res
             *ctx.cite_all(chain),
             name=name,
         )
-    return failed(
+    return api.failed(
         svc.id,
         f"{name}: {listed(chain)} verify the chain, but no CA certificate is uploaded: privately "
         "issued client certificates cannot chain to a trusted root.",

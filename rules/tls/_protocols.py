@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mtls_audit.api import Result, ServiceModel, failed, indeterminate, passed
+from mtls_audit import api
 
 LEGACY = ("Tls10", "Tls11", "Ssl30")
 LABELS = {"Tls10": "TLS 1.0", "Tls11": "TLS 1.1", "Ssl30": "SSL 3.0"}
@@ -40,7 +40,7 @@ CLIENT = Side("Security.Protocols", "client", "Client protocol", "frontend")
 BACKEND = Side("Security.Backend.Protocols", "backend", "Backend protocol", "backend")
 
 
-def judge_protocols(svc: ServiceModel, where: Side) -> Iterator[Result]:
+def judge_protocols(svc: api.ServiceModel, where: Side) -> Iterator[api.Result]:
     """The service's result: fail when a legacy protocol is (or defaults to) enabled."""
     prefix, side = where.prefix, where.side
     service = svc.service
@@ -58,14 +58,14 @@ def judge_protocols(svc: ServiceModel, where: Side) -> Iterator[Result]:
             )
             for p, s in enabled
         ]
-        yield failed(
+        yield api.failed(
             svc.id,
             f"{name} allows {', '.join(parts)} on the {side} side.",
             *(s.citation for _, s in enabled),
             name=name,
         )
     elif unknown:
-        yield indeterminate(
+        yield api.indeterminate(
             svc.id,
             f"{name}: {', '.join(LABELS[p] for p, _ in unknown)} on the {side} side "
             "cannot be decided: the setting is absent or unreadable and the service's "
@@ -75,7 +75,7 @@ def judge_protocols(svc: ServiceModel, where: Side) -> Iterator[Result]:
             name=name,
         )
     else:
-        yield passed(
+        yield api.passed(
             svc.id,
             f"{name}: TLS 1.0, TLS 1.1 and SSL 3.0 are off on the {side} side.",
             *(s.citation for s in settings),

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit import api
 
 from ._protocols import BACKEND, judge_protocols
 
 
-@rule(
+@api.rule(
     id="MTLS-TLS-02",
     slug="backend-side-tls-1-2",
     title="The gateway calls backends with TLS 1.2 or later",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("transport",),
     guide="beyond",
     remediation=BACKEND.remediation,
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         ``customProperties`` keys ``Microsoft.WindowsAzure.ApiManagement.Gateway.Security.
