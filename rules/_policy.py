@@ -186,3 +186,29 @@ def judge_pin_sites(
                     )
 
     return per_service(ctx, svc, walk.what, sites, walk.none)
+
+
+def judge_literal_forms(
+    subject: str,
+    site: PinSite,
+    pins: list[Pin],
+    wrong: list[str],
+    passes: str,
+    severity: api.Severity | None = None,
+) -> api.Result:
+    """A pin site's result on how its literals are written, cited at the element: failed
+    listing what is ``wrong`` (at ``severity``, else the rule's), indeterminate for pins whose
+    value is unknown, else passed saying ``passes`` of the pins."""
+    label = site.origin.label
+    where = f"{label} line {site.line}"
+    cite = api.PolicyCitation(*site.place())
+    key = site_key(label, site.line)
+    if wrong:
+        message = f"{where}: {'; '.join(wrong)}."
+        return api.failed(subject, message, cite, key=key, severity=severity, name=label)
+    unknown = [shown_pin(pin) for pin in pins if pin.value is None]
+    if unknown:
+        message = f"{where}: {'; '.join(unknown)}."
+        return api.indeterminate(subject, message, cite, key=key, name=label)
+    shown = "; ".join(shown_pin(pin) for pin in pins)
+    return api.passed(subject, f"{where}: {shown}: {passes}.", cite, key=key, name=label)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from mtls_audit import api
 from mtls_audit.api.policy import Pin, PinSite, thumbprint_defects
 
-from .._policy import PinWalk, judge_pin_sites, shown_pin, site_key
+from .._policy import PinWalk, judge_literal_forms, judge_pin_sites, shown_pin
 
 
 @api.rule(
@@ -77,32 +77,16 @@ _WALK = PinWalk(
 
 
 def _judge(subject: str, site: PinSite, pins: list[Pin]) -> api.Result:
-    label = site.origin.label
-    where = f"{label} line {site.line}"
-    cite = api.PolicyCitation(*site.place())
-    key = site_key(label, site.line)
     defects = {pin: _defects(pin) for pin in pins if pin.value is not None}
     wrong = {pin: found for pin, found in defects.items() if found}
-    if wrong:
-        lines = "; ".join(
-            f"{shown_pin(pin)} has {', '.join(found)}{_never(pin)}" for pin, found in wrong.items()
-        )
-        only_case = all(_case_only(pin) for pin in wrong)
-        severity = api.Severity.LOW if only_case else None
-        return api.failed(
-            subject, f"{where}: {lines}.", cite, key=key, severity=severity, name=label
-        )
-    unknown = [pin for pin in pins if pin.value is None]
-    if unknown:
-        shown = "; ".join(shown_pin(pin) for pin in unknown)
-        return api.indeterminate(subject, f"{where}: {shown}.", cite, key=key, name=label)
-    shown = "; ".join(shown_pin(pin) for pin in pins)
-    return api.passed(
+    only_case = all(_case_only(pin) for pin in wrong)
+    return judge_literal_forms(
         subject,
-        f"{where}: {shown}: 40 upper-case hex digits, or compared ignoring case.",
-        cite,
-        key=key,
-        name=label,
+        site,
+        pins,
+        [f"{shown_pin(pin)} has {', '.join(found)}{_never(pin)}" for pin, found in wrong.items()],
+        "40 upper-case hex digits, or compared ignoring case",
+        api.Severity.LOW if only_case else None,
     )
 
 

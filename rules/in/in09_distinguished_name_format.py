@@ -16,7 +16,7 @@ from mtls_audit.api.certificates import (
 )
 from mtls_audit.api.policy import Pin, PinField, PinSite
 
-from .._policy import PinWalk, dn_key, judge_pin_sites, shown_pin, site_key
+from .._policy import PinWalk, dn_key, judge_literal_forms, judge_pin_sites, shown_pin
 
 _DN_FIELDS = (PinField.SUBJECT, PinField.ISSUER)
 _WALK = PinWalk(
@@ -117,23 +117,10 @@ class _Known:
 
 
 def _judge(subject: str, site: PinSite, pins: list[Pin], known: _Known) -> api.Result:
-    label = site.origin.label
-    where = f"{label} line {site.line}"
-    cite = api.PolicyCitation(*site.place())
-    key = site_key(label, site.line)
     wrong = [(pin, found) for pin in pins if pin.value is not None for found in _defects(pin)]
     wrong += [(pin, found) for pin in pins if (found := _wrong_property(pin, known))]
-    if wrong:
-        shown = "; ".join(f"{shown_pin(pin)} {found}" for pin, found in wrong)
-        return api.failed(subject, f"{where}: {shown}.", cite, key=key, name=label)
-    unknown = [pin for pin in pins if pin.value is None]
-    if unknown:
-        shown = "; ".join(shown_pin(pin) for pin in unknown)
-        return api.indeterminate(subject, f"{where}: {shown}.", cite, key=key, name=label)
-    shown = "; ".join(shown_pin(pin) for pin in pins)
-    return api.passed(
-        subject, f"{where}: {shown}: written in .NET's name form.", cite, key=key, name=label
-    )
+    shown = [f"{shown_pin(pin)} {found}" for pin, found in wrong]
+    return judge_literal_forms(subject, site, pins, shown, "written in .NET's name form")
 
 
 def _defects(pin: Pin) -> list[str]:
