@@ -29,14 +29,16 @@ def describe_days(days: int) -> str:
 
 def classic_only(svc: api.ServiceModel, what: str) -> Iterator[api.Result]:
     """The result for a service where a classic-tier-only check does not apply, if any."""
-    yield from tier_gate(
+    gate = tier_gate(
         svc,
         unknown=f", so whether {what} applies cannot be decided.",
         other=f": {what} applies to classic tiers only.",
     )
+    if gate is not None:
+        yield gate
 
 
-def tier_gate(svc: api.ServiceModel, *, unknown: str, other: str) -> Iterator[api.Result]:
+def tier_gate(svc: api.ServiceModel, *, unknown: str, other: str) -> api.Result | None:
     """Indeterminate on an unknown tier, not applicable on a non-classic one (citing the sku).
 
     The messages are ``The tier of NAME is unknown (sku 'X')`` + ``unknown`` and
@@ -44,19 +46,20 @@ def tier_gate(svc: api.ServiceModel, *, unknown: str, other: str) -> Iterator[ap
     """
     service = svc.service
     if service.tier is api.Tier.UNKNOWN:
-        yield api.indeterminate(
+        return api.indeterminate(
             svc.id,
             f"The tier of {service.name} is unknown (sku {service.sku_name!r}){unknown}",
             service.view.cite("sku"),
             name=service.name,
         )
-    elif service.tier is not api.Tier.CLASSIC:
-        yield api.not_applicable(
+    if service.tier is not api.Tier.CLASSIC:
+        return api.not_applicable(
             svc.id,
             f"{service.name} is on the {service.sku_name} tier{other}",
             service.view.cite("sku"),
             name=service.name,
         )
+    return None
 
 
 def hostnames_unknown(svc: api.ServiceModel, what: str) -> Iterator[api.Result]:

@@ -54,15 +54,16 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-ca-certificates
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    gate = list(
-        tier_gate(
-            svc,
-            unknown=": whether it has a CA store cannot be decided.",
-            other=", which has no CA certificate store: MTLS-IN-05 must pin client identities "
-            "instead of relying on a chain.",
-        )
+    gate = tier_gate(
+        svc,
+        unknown=": whether it has a CA store cannot be decided.",
+        other=", which has no CA certificate store: MTLS-IN-05 must pin client identities "
+        "instead of relying on a chain.",
     )
-    yield from gate or [_judge(ctx, svc, list(judged_service(ctx, svc, gated=False)))]
+    if gate is not None:
+        yield gate
+    else:
+        yield _judge(ctx, svc, list(judged_service(ctx, svc, gated=False)))
 
 
 def _judge(ctx: api.Context, svc: api.ServiceModel, items: list[Judged | api.Result]) -> api.Result:

@@ -59,16 +59,16 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/configure-custom-domain
     """
-    gate = list(
-        tier_gate(
-            svc,
-            unknown=": whether its built-in hostname can carry a client certificate cannot be "
-            "decided.",
-            other=": the built-in hostname requests client certificates like any other "
-            "(enableClientCertificate).",
-        )
+    gate = tier_gate(
+        svc,
+        unknown=": whether its built-in hostname can carry a client certificate cannot be decided.",
+        other=": the built-in hostname requests client certificates like any other "
+        "(enableClientCertificate).",
     )
-    yield from gate or [_judge(ctx, svc, list(judged_service(ctx, svc)))]
+    if gate is not None:
+        yield gate
+    else:
+        yield _judge(ctx, svc, list(judged_service(ctx, svc)))
 
 
 def _judge(ctx: api.Context, svc: api.ServiceModel, items: list[Judged | api.Result]) -> api.Result:
