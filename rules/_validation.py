@@ -218,3 +218,16 @@ def judged_service(
     if not subjects:
         yield api.not_applicable(svc.id, f"{name} has no APIs.", name=name)
     yield from subjects
+
+
+def service_verdicts(
+    ctx: api.Context, svc: api.ServiceModel, *, gated: bool = True
+) -> api.Result | list[Judged]:
+    """For a rule giving one result per service: the service-level result that ends its
+    judgement (see :func:`judged_service`), or else every subject with its verdict."""
+    subjects: list[Judged] = []
+    for item in judged_service(ctx, svc, gated=gated):
+        if isinstance(item, api.Result):
+            return item
+        subjects.append(item)
+    return subjects

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from mtls_audit import api
 
 from .._common import tier_gate
-from .._validation import Judged, judged_service, listed
+from .._validation import Judged, listed, service_verdicts
 
 
 @api.rule(
@@ -62,16 +62,13 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     )
     if gate is not None:
         yield gate
-    else:
-        yield _judge(ctx, svc, list(judged_service(ctx, svc, gated=False)))
+        return
+    found = service_verdicts(ctx, svc, gated=False)
+    yield found if isinstance(found, api.Result) else _judge(ctx, svc, found)
 
 
-def _judge(ctx: api.Context, svc: api.ServiceModel, items: list[Judged | api.Result]) -> api.Result:
+def _judge(ctx: api.Context, svc: api.ServiceModel, subjects: list[Judged]) -> api.Result:
     name = svc.service.name
-    service_level = [i for i in items if isinstance(i, api.Result)]
-    if service_level:
-        return service_level[0]
-    subjects = [i for i in items if isinstance(i, Judged)]
     distinct = {
         (id(node.node), id(node.origin)): node for i in subjects for node in i.verdict.chain_checks
     }

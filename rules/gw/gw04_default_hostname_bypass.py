@@ -8,7 +8,7 @@ from mtls_audit import api
 from mtls_audit.api.policy import Outcome
 
 from .._common import tier_gate
-from .._validation import Judged, judged_service
+from .._validation import Judged, service_verdicts
 
 
 @api.rule(
@@ -67,16 +67,13 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     )
     if gate is not None:
         yield gate
-    else:
-        yield _judge(ctx, svc, list(judged_service(ctx, svc)))
+        return
+    found = service_verdicts(ctx, svc)
+    yield found if isinstance(found, api.Result) else _judge(ctx, svc, found)
 
 
-def _judge(ctx: api.Context, svc: api.ServiceModel, items: list[Judged | api.Result]) -> api.Result:
+def _judge(ctx: api.Context, svc: api.ServiceModel, subjects: list[Judged]) -> api.Result:
     name = svc.service.name
-    service_level = [i for i in items if isinstance(i, api.Result)]
-    if service_level:
-        return service_level[0]
-    subjects = [i for i in items if isinstance(i, Judged)]
     open_ = [i for i in subjects if i.verdict.tls_missing.outcome in _THROUGH]
     unknown = [
         i
