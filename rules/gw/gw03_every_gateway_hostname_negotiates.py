@@ -65,27 +65,16 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
         cite = host.view.cite("negotiateClientCertificate")
         label = f"{svc.service.name}: gateway hostname {host.host_name}"
         if host.negotiates is True:
-            yield api.passed(
-                svc.id,
-                f"{label} negotiates client certificates.",
-                cite,
-                key=host.host_name.lower(),
-                name=host.host_name,
-            )
+            make, message = api.passed, f"{label} negotiates client certificates."
         elif host.negotiates is None:
-            yield api.indeterminate(
-                svc.id,
+            make, message = (
+                api.indeterminate,
                 f"{label}: negotiateClientCertificate cannot be read.",
-                cite,
-                key=host.host_name.lower(),
-                name=host.host_name,
             )
         else:
-            yield api.failed(
-                svc.id,
-                f"{label} does not negotiate client certificates: requests "
-                "through it carry no certificate.",
-                cite,
-                key=host.host_name.lower(),
-                name=host.host_name,
+            make, message = (
+                api.failed,
+                f"{label} does not negotiate client certificates: requests through it carry no "
+                "certificate.",
             )
+        yield make(svc.id, message, cite, key=host.host_name.lower(), name=host.host_name)
