@@ -5,19 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Options,
-    Result,
-    ServiceModel,
-    Tier,
-    indeterminate,
-    not_applicable,
-)
+from mtls_audit import api
 from mtls_audit.api.keyvault import KeyVaultRef
 
 
-def expiry_level(days: int, options: Options) -> str | None:
+def expiry_level(days: int, options: api.Options) -> str | None:
     """``expired``, ``warning`` (inside the warning window), ``notice`` (inside the notice
     window) or None (beyond both)."""
     if days < 0:
@@ -35,32 +27,46 @@ def describe_days(days: int) -> str:
     return f"expires in {days} day(s)"
 
 
-def classic_only(svc: ServiceModel, what: str) -> Iterator[Result]:
+def classic_only(svc: api.ServiceModel, what: str) -> Iterator[api.Result]:
     """The result for a service where a classic-tier-only check does not apply, if any."""
-    tier = svc.service.tier
-    if tier is Tier.UNKNOWN:
-        yield indeterminate(
-            svc.id,
-            f"The tier of {svc.service.name} is unknown (sku {svc.service.sku_name!r}), "
-            f"so whether {what} applies cannot be decided.",
-            svc.service.view.cite("sku"),
-            name=svc.service.name,
-        )
-    elif tier is not Tier.CLASSIC:
-        yield not_applicable(
-            svc.id,
-            f"{svc.service.name} is on the {svc.service.sku_name} tier: {what} applies to "
-            "classic tiers only.",
-            svc.service.view.cite("sku"),
-            name=svc.service.name,
-        )
+    gate = tier_gate(
+        svc,
+        unknown=f", so whether {what} applies cannot be decided.",
+        other=f": {what} applies to classic tiers only.",
+    )
+    if gate is not None:
+        yield gate
 
 
-def hostnames_unknown(svc: ServiceModel, what: str) -> Iterator[Result]:
+def tier_gate(svc: api.ServiceModel, *, unknown: str, other: str) -> api.Result | None:
+    """Indeterminate on an unknown tier, not applicable on a non-classic one (citing the sku).
+
+    The messages are ``The tier of NAME is unknown (sku 'X')`` + ``unknown`` and
+    ``NAME is on the X tier`` + ``other``.
+    """
+    service = svc.service
+    if service.tier is api.Tier.UNKNOWN:
+        return api.indeterminate(
+            svc.id,
+            f"The tier of {service.name} is unknown (sku {service.sku_name!r}){unknown}",
+            service.view.cite("sku"),
+            name=service.name,
+        )
+    if service.tier is not api.Tier.CLASSIC:
+        return api.not_applicable(
+            svc.id,
+            f"{service.name} is on the {service.sku_name} tier{other}",
+            service.view.cite("sku"),
+            name=service.name,
+        )
+    return None
+
+
+def hostnames_unknown(svc: api.ServiceModel, what: str) -> Iterator[api.Result]:
     """An indeterminate result when the service's hostnames are an unresolved expression."""
     written = svc.service.hostnames_unresolved
     if written is not None:
-        yield indeterminate(
+        yield api.indeterminate(
             svc.id,
             f"{svc.service.name}: the hostnames are the template expression {written}, which "
             f"was not resolved, so {what} cannot be judged.",
@@ -69,7 +75,7 @@ def hostnames_unknown(svc: ServiceModel, what: str) -> Iterator[Result]:
         )
 
 
-def uncollected(ctx: Context, svc: ServiceModel, *collections: str) -> Iterator[Result]:
+def uncollected(ctx: api.Context, svc: api.ServiceModel, *collections: str) -> Iterator[api.Result]:
     """An indeterminate result when a collection a rule needs was not (fully) collected.
 
     ``collections`` are ARM child collection names as the collectors report them in gaps
@@ -78,7 +84,7 @@ def uncollected(ctx: Context, svc: ServiceModel, *collections: str) -> Iterator[
     """
     gaps = ctx.gaps_about(*collections, subject=svc.id)
     if gaps:
-        yield indeterminate(
+        yield api.indeterminate(
             svc.id,
             f"{svc.service.name}: {', '.join(collections)} could not be collected completely "
             f"({gaps[0].message}).",
@@ -86,10 +92,10 @@ def uncollected(ctx: Context, svc: ServiceModel, *collections: str) -> Iterator[
         )
 
 
-def vault_unknown(ref: KeyVaultRef, consequence: str) -> Result:
+def vault_unknown(ref: KeyVaultRef, consequence: str) -> api.Result:
     """Indeterminate about ``ref``, which names no vault URL (an unresolved template expression,
     or other text): "The named value x names its secret with …, <consequence>."."""
-    return indeterminate(
+    return api.indeterminate(
         ref.view.resource_id,
         f"The {ref.label} {ref.unknown_secret}, {consequence}.",
         ref.cite(),

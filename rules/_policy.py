@@ -11,15 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from itertools import chain
 
-from mtls_audit.api import (
-    POLICY_NEEDS,
-    Context,
-    PolicyCitation,
-    Result,
-    ServiceModel,
-    indeterminate,
-    not_applicable,
-)
+from mtls_audit import api
 from mtls_audit.api.certificates import DistinguishedNameError, parse_dn
 from mtls_audit.api.policy import (
     REDACTED,
@@ -36,11 +28,11 @@ from mtls_audit.api.policy import (
 from ._common import uncollected
 
 
-def policies_uncollected(ctx: Context, svc: ServiceModel) -> list[Result]:
+def policies_uncollected(ctx: api.Context, svc: api.ServiceModel) -> list[api.Result]:
     """An indeterminate result when the service's policies, or what places them (APIs,
     operations, products and their links, fragments, named values), were not fully collected:
     a policy rule must not pass what it could not read."""
-    return list(uncollected(ctx, svc, *POLICY_NEEDS))
+    return list(uncollected(ctx, svc, *api.POLICY_NEEDS))
 
 
 def document_subject(layer: Layer) -> str:
@@ -67,7 +59,7 @@ def is_literal(value: str) -> bool:
 
 
 def authentication_certificates(
-    ctx: Context, svc: ServiceModel
+    ctx: api.Context, svc: api.ServiceModel
 ) -> Iterator[tuple[Layer, EffectiveNode]]:
     """Every ``authentication-certificate`` element written in the service's documents."""
     for layer in ctx.policy_layers(svc):
@@ -75,7 +67,7 @@ def authentication_certificates(
             yield layer, node
 
 
-def redacted_place(node: EffectiveNode) -> PolicyCitation:
+def redacted_place(node: EffectiveNode) -> api.PolicyCitation:
     """The element's citation with its secret attributes masked, expressions too (an
     ``authentication-certificate`` may hold a key and its password in clear)."""
     attrs = tuple(
@@ -83,7 +75,7 @@ def redacted_place(node: EffectiveNode) -> PolicyCitation:
         for attr in node.node.attrs
     )
     masked = EffectiveNode(replace(node.node, attrs=attrs), node.origin, node.via, ())
-    return PolicyCitation(*masked.place())
+    return api.PolicyCitation(*masked.place())
 
 
 def site_key(label: str, line: int) -> str:
@@ -104,30 +96,30 @@ def shown_pin(pin: Pin) -> str:
 
 
 def unreadable_documents(
-    ctx: Context, svc: ServiceModel, what: str, kinds: tuple[str, ...] = ()
-) -> Iterator[Result]:
+    ctx: api.Context, svc: api.ServiceModel, what: str, kinds: tuple[str, ...] = ()
+) -> Iterator[api.Result]:
     """An indeterminate result for each policy document that cannot be read (of the given
     origin kinds, e.g. ``fragment``; all kinds by default)."""
     for layer in ctx.policy_layers(svc):
         if layer.document is None and (not kinds or layer.origin.kind.value in kinds):
             reason = layer.problem.message if layer.problem else "it cannot be read"
-            yield indeterminate(
+            yield api.indeterminate(
                 document_subject(layer),
                 f"{layer.origin.label}: {what} cannot be judged: {reason}.",
-                PolicyCitation(layer.origin.resource_id, layer.origin.label, 0, ""),
+                api.PolicyCitation(layer.origin.resource_id, layer.origin.label, 0, ""),
                 key=layer.origin.label,
                 name=layer.origin.label,
             )
 
 
 def per_service(
-    ctx: Context,
-    svc: ServiceModel,
+    ctx: api.Context,
+    svc: api.ServiceModel,
     what: str,
-    judge: Callable[[ServiceModel], Iterable[Result]],
+    judge: Callable[[api.ServiceModel], Iterable[api.Result]],
     none: str,
     kinds: tuple[str, ...] = (),
-) -> Iterator[Result]:
+) -> Iterator[api.Result]:
     """The frame of the rules that judge what a service's policy documents say.
 
     The rule declares ``needs=POLICY_NEEDS``, so the engine judges only services whose
@@ -141,7 +133,7 @@ def per_service(
         judged = True
         yield result
     if not judged:
-        yield not_applicable(svc.id, none.format(name=svc.service.name), name=svc.service.name)
+        yield api.not_applicable(svc.id, none.format(name=svc.service.name), name=svc.service.name)
 
 
 @dataclass(frozen=True)
@@ -163,15 +155,15 @@ class PinWalk:
 
 
 def judge_pin_sites(
-    ctx: Context,
-    svc: ServiceModel,
+    ctx: api.Context,
+    svc: api.ServiceModel,
     walk: PinWalk,
-    judge: Callable[[str, PinSite, list[Pin]], Result],
-) -> Iterator[Result]:
+    judge: Callable[[str, PinSite, list[Pin]], api.Result],
+) -> Iterator[api.Result]:
     """Each element with pins the rule judges (``judge(subject, site, pins)``) and each
     unreadable expression that may hold some, in the frame of :func:`per_service`."""
 
-    def sites(svc: ServiceModel) -> Iterator[Result]:
+    def sites(svc: api.ServiceModel) -> Iterator[api.Result]:
         for layer, pins in ctx.policy_pins(svc):
             subject = document_subject(layer)
             for site in pins.sites:
@@ -182,11 +174,11 @@ def judge_pin_sites(
                 lowered = expression.text.lower()
                 if any(word in lowered for word in walk.unreadable_words):
                     label = layer.origin.label
-                    yield indeterminate(
+                    yield api.indeterminate(
                         subject,
                         f"{label} line {expression.line}: an expression {walk.unreadable} "
                         f"cannot be read ({expression.message}).",
-                        PolicyCitation(
+                        api.PolicyCitation(
                             layer.origin.resource_id, label, expression.line, expression.text[:120]
                         ),
                         key=site_key(label, expression.line),
@@ -194,3 +186,29 @@ def judge_pin_sites(
                     )
 
     return per_service(ctx, svc, walk.what, sites, walk.none)
+
+
+def judge_literal_forms(
+    subject: str,
+    site: PinSite,
+    pins: list[Pin],
+    wrong: list[str],
+    passes: str,
+    severity: api.Severity | None = None,
+) -> api.Result:
+    """A pin site's result on how its literals are written, cited at the element: failed
+    listing what is ``wrong`` (at ``severity``, else the rule's), indeterminate for pins whose
+    value is unknown, else passed saying ``passes`` of the pins."""
+    label = site.origin.label
+    where = f"{label} line {site.line}"
+    cite = api.PolicyCitation(*site.place())
+    key = site_key(label, site.line)
+    if wrong:
+        message = f"{where}: {'; '.join(wrong)}."
+        return api.failed(subject, message, cite, key=key, severity=severity, name=label)
+    unknown = [shown_pin(pin) for pin in pins if pin.value is None]
+    if unknown:
+        message = f"{where}: {'; '.join(unknown)}."
+        return api.indeterminate(subject, message, cite, key=key, name=label)
+    shown = "; ".join(shown_pin(pin) for pin in pins)
+    return api.passed(subject, f"{where}: {shown}: {passes}.", cite, key=key, name=label)

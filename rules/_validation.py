@@ -11,18 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from mtls_audit.api import (
-    POLICY_NEEDS,
-    Context,
-    Evidence,
-    Result,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    not_applicable,
-    passed,
-)
+from mtls_audit import api
 from mtls_audit.api.policy import (
     NO_PRODUCT,
     ApiPath,
@@ -75,12 +64,12 @@ def listed(nodes: Iterable[EffectiveNode], limit: int = 3) -> str:
 class Judged:
     """One subject (an API or operation on one product path) and its inbound verdict."""
 
-    ctx: Context
-    svc: ServiceModel
+    ctx: api.Context
+    svc: api.ServiceModel
     subject: ApiPath
     verdict: InboundVerdict
 
-    def cite(self, nodes: Iterable[EffectiveNode]) -> tuple[Evidence, ...]:
+    def cite(self, nodes: Iterable[EffectiveNode]) -> tuple[api.Evidence, ...]:
         return self.ctx.cite_all(nodes)
 
     @property
@@ -122,8 +111,8 @@ class Judged:
             self.product_id,
         )
 
-    def passed(self, message: str, *evidence: Evidence) -> Result:
-        return passed(
+    def passed(self, message: str, *evidence: api.Evidence) -> api.Result:
+        return api.passed(
             self.subject.id,
             f"{self.label}: {message}",
             *evidence,
@@ -131,8 +120,10 @@ class Judged:
             name=self.subject.name,
         )
 
-    def failed(self, message: str, *evidence: Evidence, severity: Severity | None = None) -> Result:
-        return failed(
+    def failed(
+        self, message: str, *evidence: api.Evidence, severity: api.Severity | None = None
+    ) -> api.Result:
+        return api.failed(
             self.subject.id,
             f"{self.label}: {message}",
             *evidence,
@@ -141,8 +132,8 @@ class Judged:
             name=self.subject.name,
         )
 
-    def indeterminate(self, message: str, *evidence: Evidence) -> Result:
-        return indeterminate(
+    def indeterminate(self, message: str, *evidence: api.Evidence) -> api.Result:
+        return api.indeterminate(
             self.subject.id,
             f"{self.label}: {message}",
             *evidence,
@@ -150,15 +141,15 @@ class Judged:
             name=self.subject.name,
         )
 
-    def not_applicable(self, message: str) -> Result:
-        return not_applicable(
+    def not_applicable(self, message: str) -> api.Result:
+        return api.not_applicable(
             self.subject.id,
             f"{self.label}: {message}",
             key=self.subject.key,
             name=self.subject.name,
         )
 
-    def unjudged(self) -> Result | None:
+    def unjudged(self) -> api.Result | None:
         """Not applicable where nothing tests the certificate (MTLS-IN-01 reports that); never
         where something the analyser cannot ctx may test it (then it is undecided)."""
         if self.verdict.checks or self.verdict.problems or self.verdict.undecided():
@@ -168,7 +159,7 @@ class Judged:
             "(MTLS-IN-01 reports the missing validation)."
         )
 
-    def ignored(self, what: str, *kinds: KindVerdict) -> Result | None:
+    def ignored(self, what: str, *kinds: KindVerdict) -> api.Result | None:
         """The failure when a check of ``kinds`` exists but a certificate failing it is not
         always rejected: some such certificate gets through whatever the request
         (``ignore-error="true"``, a test in an empty ``<when>``, ``&&`` where ``||`` belongs: a
@@ -188,7 +179,7 @@ class Judged:
                 )
         return None
 
-    def unknown(self, *kinds: KindVerdict) -> Result | None:
+    def unknown(self, *kinds: KindVerdict) -> api.Result | None:
         """The indeterminate result when the policy (or one of ``kinds``) cannot be decided."""
         if self.verdict.problems:
             return self.indeterminate(
@@ -206,17 +197,17 @@ class Judged:
 
 
 def judged_service(
-    ctx: Context, svc: ServiceModel, *, gated: bool = True
-) -> Iterator[Judged | Result]:
+    ctx: api.Context, svc: api.ServiceModel, *, gated: bool = True
+) -> Iterator[Judged | api.Result]:
     """Every subject of the service with its verdict, or a service-level result where
     subjects are not judged (``gated``: services that request no client certificate)."""
     name = svc.service.name
-    blocked = list(uncollected(ctx, svc, *POLICY_NEEDS))
+    blocked = list(uncollected(ctx, svc, *api.POLICY_NEEDS))
     if blocked:
         yield from blocked
         return
     if gated and requests_client_certificates(svc) is False:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id,
             f"{name} does not request client certificates (see MTLS-GW-01): no certificate "
             "reaches its policies to be validated.",
@@ -225,5 +216,18 @@ def judged_service(
         return
     subjects = [Judged(ctx, svc, p.path, p.verdict) for p in ctx.inbound_paths(svc)]
     if not subjects:
-        yield not_applicable(svc.id, f"{name} has no APIs.", name=name)
+        yield api.not_applicable(svc.id, f"{name} has no APIs.", name=name)
     yield from subjects
+
+
+def service_verdicts(
+    ctx: api.Context, svc: api.ServiceModel, *, gated: bool = True
+) -> api.Result | list[Judged]:
+    """For a rule giving one result per service: the service-level result that ends its
+    judgement (see :func:`judged_service`), or else every subject with its verdict."""
+    subjects: list[Judged] = []
+    for item in judged_service(ctx, svc, gated=gated):
+        if isinstance(item, api.Result):
+            return item
+        subjects.append(item)
+    return subjects

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    Tier,
-    failed,
-    indeterminate,
-    not_applicable,
-    passed,
-    rule,
-)
+from mtls_audit import api
 
-from .._validation import Judged, judged_service, listed
+from .._common import tier_gate
+from .._validation import Judged, listed, service_verdicts
 
 
-@rule(
+@api.rule(
     id="MTLS-CA-01",
     slug="ca-certificates-present",
     title="CA certificates are uploaded where policies verify the chain",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("trust-anchors",),
     guide="Upload CA certificates",
     remediation={
@@ -37,9 +26,9 @@ from .._validation import Judged, judged_service, listed
         "terraform": "azurerm_api_management: certificate { encoded_certificate = … "
         'store_name = "Root" }',
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Classic tiers whose effective inbound policies rely on chain trust
@@ -65,34 +54,21 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-ca-certificates
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    name = svc.service.name
-    sku = svc.service.view.cite("sku")
-    if svc.service.tier is Tier.UNKNOWN:
-        yield indeterminate(
-            svc.id,
-            f"The tier of {name} is unknown (sku {svc.service.sku_name!r}): whether it has "
-            "a CA store cannot be decided.",
-            sku,
-            name=name,
-        )
-    elif svc.service.tier is not Tier.CLASSIC:
-        yield not_applicable(
-            svc.id,
-            f"{name} is on the {svc.service.sku_name} tier, which has no CA certificate "
-            "store: MTLS-IN-05 must pin client identities instead of relying on a chain.",
-            sku,
-            name=name,
-        )
-    else:
-        yield _judge(ctx, svc, list(judged_service(ctx, svc, gated=False)))
+    gate = tier_gate(
+        svc,
+        unknown=": whether it has a CA store cannot be decided.",
+        other=", which has no CA certificate store: MTLS-IN-05 must pin client identities "
+        "instead of relying on a chain.",
+    )
+    if gate is not None:
+        yield gate
+        return
+    found = service_verdicts(ctx, svc, gated=False)
+    yield found if isinstance(found, api.Result) else _judge(ctx, svc, found)
 
 
-def _judge(ctx: Context, svc: ServiceModel, items: list[Judged | Result]) -> Result:
+def _judge(ctx: api.Context, svc: api.ServiceModel, subjects: list[Judged]) -> api.Result:
     name = svc.service.name
-    service_level = [i for i in items if isinstance(i, Result)]
-    if service_level:
-        return service_level[0]
-    subjects = [i for i in items if isinstance(i, Judged)]
     distinct = {
         (id(node.node), id(node.origin)): node for i in subjects for node in i.verdict.chain_checks
     }
@@ -101,18 +77,18 @@ def _judge(ctx: Context, svc: ServiceModel, items: list[Judged | Result]) -> Res
     if not chain:
         unknown = [i.subject.name for i in subjects if i.verdict.problems]
         if unknown:
-            return indeterminate(
+            return api.indeterminate(
                 svc.id,
                 f"{name}: whether policies rely on chain trust cannot be told: the policies of "
                 f"{', '.join(dict.fromkeys(unknown))} are not fully known.",
                 name=name,
             )
-        return not_applicable(
+        return api.not_applicable(
             svc.id, f"{name}: no effective inbound policy relies on chain trust.", name=name
         )
     cas = svc.service.ca_certificates
     if cas:
-        return passed(
+        return api.passed(
             svc.id,
             f"{name}: {listed(chain)} verify the chain, and {len(cas)} CA certificate(s) are "
             "uploaded.",
@@ -120,7 +96,7 @@ def _judge(ctx: Context, svc: ServiceModel, items: list[Judged | Result]) -> Res
             *ctx.cite_all(chain),
             name=name,
         )
-    return failed(
+    return api.failed(
         svc.id,
         f"{name}: {listed(chain)} verify the chain, but no CA certificate is uploaded: privately "
         "issued client certificates cannot chain to a trusted root.",

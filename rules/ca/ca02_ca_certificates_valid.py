@@ -4,28 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    days_left,
-    failed,
-    indeterminate,
-    not_applicable,
-    passed,
-    rule,
-)
+from mtls_audit import api
 
 from .._common import classic_only, describe_days, expiry_level
 
 
-@rule(
+@api.rule(
     id="MTLS-CA-02",
     slug="ca-certificates-valid",
     title="Uploaded CA certificates are valid",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("trust-anchors",),
     guide="Upload CA certificates",
     remediation={
@@ -37,9 +25,9 @@ from .._common import classic_only, describe_days, expiry_level
         "terraform": "azurerm_api_management: certificate { encoded_certificate = "
         'filebase64("ca.cer") store_name = "Root" }',
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Each CA certificate in the service's CA store is unexpired (expired: high) and
@@ -65,7 +53,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         return
     cas = svc.service.ca_certificates
     if not cas:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id,
             f"{svc.service.name} has no CA certificates (see MTLS-CA-01).",
             svc.service.props.cite("certificates"),
@@ -77,7 +65,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         key = ((info.thumbprint if info else None) or ca.view.pointer).upper()
         expiry = info.expiry if info else None
         if info is None or expiry is None:
-            yield indeterminate(
+            yield api.indeterminate(
                 svc.id,
                 f"{label}: no expiry in the snapshot.",
                 ca.view.cite("certificate"),
@@ -85,19 +73,19 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
                 name=label,
             )
             continue
-        days = days_left(expiry, ctx.as_of)
+        days = api.days_left(expiry, ctx.as_of)
         level = expiry_level(days, ctx.options)
         message = f"{label} ({ca.store_name or 'store unknown'}) {describe_days(days)}."
         if level == "expired":
-            yield failed(svc.id, message, info.view.cite("expiry"), key=key, name=label)
+            yield api.failed(svc.id, message, info.view.cite("expiry"), key=key, name=label)
         elif level == "warning":
-            yield failed(
+            yield api.failed(
                 svc.id,
                 message,
                 info.view.cite("expiry"),
                 key=key,
-                severity=Severity.MEDIUM,
+                severity=api.Severity.MEDIUM,
                 name=label,
             )
         else:
-            yield passed(svc.id, message, info.view.cite("expiry"), key=key, name=label)
+            yield api.passed(svc.id, message, info.view.cite("expiry"), key=key, name=label)

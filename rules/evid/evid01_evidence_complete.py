@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Context, Model, Result, Severity, Snapshot, failed, passed, rule
+from mtls_audit import api
 
 
-@rule(
+@api.rule(
     id="MTLS-EVID-01",
     slug="evidence-complete",
     title="Every data source the rules need was collected",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("audit",),
     guide="beyond",
     remediation={
@@ -24,9 +24,9 @@ from mtls_audit.api import Context, Model, Result, Severity, Snapshot, failed, p
         "terraform": "Export resources with their values resolved (terraform show -json is not "
         "an ARM export).",
     },
-    subject=Snapshot,
+    subject=api.Snapshot,
 )
-def judge(model: Model, ctx: Context) -> Iterator[Result]:
+def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         The snapshot has no gaps: nothing failed to be read (403, 404 of a referenced object,
@@ -48,7 +48,7 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
         45 CFR 164.308(a)(8); AICPA TSC CC4.1.
     """
     if not model.services:
-        yield failed(
+        yield api.failed(
             "(snapshot)",
             f"The snapshot holds no API Management service ({model.nothing_to_audit}).",
             name="snapshot",
@@ -58,13 +58,13 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
         if gaps:
             shown = "; ".join(f"{g.what or g.kind} {g.subject}: {g.message}" for g in gaps[:5])
             more = f" (and {len(gaps) - 5} more)" if len(gaps) > 5 else ""
-            yield failed(
+            yield api.failed(
                 svc.id,
                 f"{len(gaps)} part(s) of {svc.service.name} could not be "
                 f"collected or understood: {shown}{more}.",
                 name=svc.service.name,
             )
         else:
-            yield passed(
+            yield api.passed(
                 svc.id, f"Everything about {svc.service.name} was collected.", name=svc.service.name
             )

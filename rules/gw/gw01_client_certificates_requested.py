@@ -4,27 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    Tier,
-    failed,
-    indeterminate,
-    passed,
-    rule,
-)
+from mtls_audit import api
 
 from .._common import hostnames_unknown
 
 
-@rule(
+@api.rule(
     id="MTLS-GW-01",
     slug="client-certificates-requested",
     title="The gateway requests client certificates",
-    severity=Severity.CRITICAL,
+    severity=api.Severity.CRITICAL,
     topics=("client-certificates",),
     guide="Configure the gateway to request client certificates",
     remediation={
@@ -40,9 +29,9 @@ from .._common import hostnames_unknown
         "negotiate_client_certificate = true } } (classic) or client_certificate_enabled = true "
         "(Consumption).",
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Classic tiers (Developer, Basic, Standard, Premium, Isolated): at least one gateway
@@ -68,14 +57,14 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     service = svc.service
     name = service.name
     unknown_hosts = list(hostnames_unknown(svc, "client certificate negotiation"))
-    if service.tier is Tier.CLASSIC and unknown_hosts:
+    if service.tier is api.Tier.CLASSIC and unknown_hosts:
         yield from unknown_hosts
-    elif service.tier is Tier.CLASSIC:
+    elif service.tier is api.Tier.CLASSIC:
         proxies = [h for h in service.hostnames if h.is_proxy]
         yes = [h for h in proxies if h.negotiates is True]
         unknown = [h for h in proxies if h.negotiates is None]
         if yes:
-            yield passed(
+            yield api.passed(
                 svc.id,
                 f"{name} negotiates client certificates on "
                 + ", ".join(h.host_name for h in yes)
@@ -84,7 +73,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
                 name=name,
             )
         elif unknown:
-            yield indeterminate(
+            yield api.indeterminate(
                 svc.id,
                 f"{name}: negotiateClientCertificate cannot be read for "
                 + ", ".join(h.host_name or "?" for h in unknown)
@@ -93,7 +82,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
                 name=name,
             )
         else:
-            yield failed(
+            yield api.failed(
                 svc.id,
                 f"{name} ({service.sku_name}) negotiates client certificates on none of its "
                 f"{len(proxies)} gateway hostname(s).",
@@ -101,23 +90,23 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
                 *(() if proxies else (service.props.cite("hostnameConfigurations"),)),
                 name=name,
             )
-    elif service.tier in (Tier.CONSUMPTION, Tier.V2):
+    elif service.tier in (api.Tier.CONSUMPTION, api.Tier.V2):
         flag = service.props.flag("enableClientCertificate")
         cite = service.props.cite("enableClientCertificate")
         if flag is None and service.props.has("enableClientCertificate"):
-            yield indeterminate(
+            yield api.indeterminate(
                 svc.id, f"{name}: enableClientCertificate cannot be read.", cite, name=name
             )
         elif flag:
-            yield passed(svc.id, f"{name} requests client certificates.", cite, name=name)
+            yield api.passed(svc.id, f"{name} requests client certificates.", cite, name=name)
         else:
             note = (
                 " (for v2 tiers this is the documented Consumption setting; its v2 "
                 "behaviour is not confirmed by Microsoft)"
-                if service.tier is Tier.V2
+                if service.tier is api.Tier.V2
                 else ""
             )
-            yield failed(
+            yield api.failed(
                 svc.id,
                 f"{name} ({service.sku_name}) does not request client certificates: "
                 f"enableClientCertificate is {'absent' if flag is None else 'false'}{note}.",
@@ -125,7 +114,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
                 name=name,
             )
     else:
-        yield indeterminate(
+        yield api.indeterminate(
             svc.id,
             f"{name}: the tier {service.sku_name!r} is unknown, so how it requests client "
             "certificates cannot be decided.",

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, failed, passed, rule
+from mtls_audit import api
 
 from .._common import classic_only, hostnames_unknown
 
 
-@rule(
+@api.rule(
     id="MTLS-GW-02",
     slug="custom-gateway-domain",
     title="A custom gateway domain exists",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("client-certificates",),
     guide="Prerequisites: a custom domain for the gateway",
     remediation={
@@ -26,9 +26,9 @@ from .._common import classic_only, hostnames_unknown
         "terraform": "azurerm_api_management_custom_domain { gateway { host_name = ... "
         "key_vault_id = ... negotiate_client_certificate = true } }",
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         On classic tiers, at least one gateway (Proxy) hostname is a custom domain, not the
@@ -56,7 +56,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     name = svc.service.name
     custom = [h for h in svc.service.hostnames if h.is_proxy and not h.is_builtin]
     if custom:
-        yield passed(
+        yield api.passed(
             svc.id,
             f"{name} has custom gateway hostname(s): "
             + ", ".join(h.host_name for h in custom)
@@ -65,7 +65,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
             name=name,
         )
     else:
-        yield failed(
+        yield api.failed(
             svc.id,
             f"{name} has no custom gateway hostname; only the built-in *.azure-api.net host, "
             "which cannot negotiate client certificates.",

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    not_applicable,
-    passed,
-    rule,
-)
+from mtls_audit import api
 
 from .._common import classic_only, hostnames_unknown
 
 
-@rule(
+@api.rule(
     id="MTLS-GW-03",
     slug="every-gateway-hostname-negotiates",
     title="Every custom gateway hostname negotiates client certificates",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("client-certificates",),
     guide="Configure the gateway to request client certificates",
     remediation={
@@ -36,9 +25,9 @@ from .._common import classic_only, hostnames_unknown
         "terraform": "every hostname_configuration.proxy block: negotiate_client_certificate = "
         "true",
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         On classic tiers, each custom gateway (Proxy) hostname has
@@ -66,7 +55,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         return
     custom = [h for h in svc.service.hostnames if h.is_proxy and not h.is_builtin]
     if not custom:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id,
             f"{svc.service.name} has no custom gateway hostname (see MTLS-GW-02).",
             svc.service.props.cite("hostnameConfigurations"),
@@ -76,27 +65,16 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         cite = host.view.cite("negotiateClientCertificate")
         label = f"{svc.service.name}: gateway hostname {host.host_name}"
         if host.negotiates is True:
-            yield passed(
-                svc.id,
-                f"{label} negotiates client certificates.",
-                cite,
-                key=host.host_name.lower(),
-                name=host.host_name,
-            )
+            make, message = api.passed, f"{label} negotiates client certificates."
         elif host.negotiates is None:
-            yield indeterminate(
-                svc.id,
+            make, message = (
+                api.indeterminate,
                 f"{label}: negotiateClientCertificate cannot be read.",
-                cite,
-                key=host.host_name.lower(),
-                name=host.host_name,
             )
         else:
-            yield failed(
-                svc.id,
-                f"{label} does not negotiate client certificates: requests "
-                "through it carry no certificate.",
-                cite,
-                key=host.host_name.lower(),
-                name=host.host_name,
+            make, message = (
+                api.failed,
+                f"{label} does not negotiate client certificates: requests through it carry no "
+                "certificate.",
             )
+        yield make(svc.id, message, cite, key=host.host_name.lower(), name=host.host_name)

@@ -4,29 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    Tier,
-    failed,
-    indeterminate,
-    not_applicable,
-    passed,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.policy import Outcome
 
-from .._validation import Judged, judged_service
+from .._common import tier_gate
+from .._validation import Judged, service_verdicts
 
 
-@rule(
+@api.rule(
     id="MTLS-GW-04",
     slug="default-hostname-bypass",
     title="The built-in gateway hostname does not bypass mutual TLS",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("client-certificates", "policy-validation"),
     guide="beyond",
     remediation={
@@ -41,9 +30,9 @@ from .._validation import Judged, judged_service
         "policy": '<validate-client-certificate validate-trust="true" validate-revocation="true" '
         "/> in the global <inbound>",
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Classic tiers: the built-in ``*.azure-api.net`` gateway hostname cannot negotiate
@@ -70,33 +59,21 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/configure-custom-domain
     """
-    name = svc.service.name
-    if svc.service.tier is Tier.UNKNOWN:
-        yield indeterminate(
-            svc.id,
-            f"The tier of {name} is unknown (sku {svc.service.sku_name!r}): whether its "
-            "built-in hostname can carry a client certificate cannot be decided.",
-            svc.service.view.cite("sku"),
-            name=name,
-        )
-    elif svc.service.tier is not Tier.CLASSIC:
-        yield not_applicable(
-            svc.id,
-            f"{name} is on the {svc.service.sku_name} tier: the built-in hostname "
-            "requests client certificates like any other (enableClientCertificate).",
-            svc.service.view.cite("sku"),
-            name=name,
-        )
-    else:
-        yield _judge(ctx, svc, list(judged_service(ctx, svc)))
+    gate = tier_gate(
+        svc,
+        unknown=": whether its built-in hostname can carry a client certificate cannot be decided.",
+        other=": the built-in hostname requests client certificates like any other "
+        "(enableClientCertificate).",
+    )
+    if gate is not None:
+        yield gate
+        return
+    found = service_verdicts(ctx, svc)
+    yield found if isinstance(found, api.Result) else _judge(ctx, svc, found)
 
 
-def _judge(ctx: Context, svc: ServiceModel, items: list[Judged | Result]) -> Result:
+def _judge(ctx: api.Context, svc: api.ServiceModel, subjects: list[Judged]) -> api.Result:
     name = svc.service.name
-    service_level = [i for i in items if isinstance(i, Result)]
-    if service_level:
-        return service_level[0]
-    subjects = [i for i in items if isinstance(i, Judged)]
     open_ = [i for i in subjects if i.verdict.tls_missing.outcome in _THROUGH]
     unknown = [
         i
@@ -104,12 +81,12 @@ def _judge(ctx: Context, svc: ServiceModel, items: list[Judged | Result]) -> Res
         if i.verdict.problems or i.verdict.tls_missing.outcome is Outcome.UNDECIDABLE
     ]
     if open_:
-        names = {api.id.lower(): api.display_name for api in svc.apis}
+        names = {a.id.lower(): a.display_name for a in svc.apis}
         apis: dict[str, list[str]] = {}
         for item in open_:
-            api = names.get(item.api_id.lower(), item.subject.name)
-            apis.setdefault(api, []).append(item.verdict.tls_missing.counterexample)
-        shown = "; ".join(f"{api} ({reasons[0]})" for api, reasons in apis.items())
+            title = names.get(item.api_id.lower(), item.subject.name)
+            apis.setdefault(title, []).append(item.verdict.tls_missing.counterexample)
+        shown = "; ".join(f"{title} ({reasons[0]})" for title, reasons in apis.items())
         through = [
             node
             for item in open_
@@ -123,7 +100,7 @@ def _judge(ctx: Context, svc: ServiceModel, items: list[Judged | Result]) -> Res
             *ctx.cite_all(through),
             *(e for item in open_ for e in item.coverage.evidence),
         ]
-        return failed(
+        return api.failed(
             svc.id,
             f"{name}: through the built-in hostname, which never carries a client certificate, "
             f"{len(apis)} API(s) answer without one: {shown}.",
@@ -132,13 +109,13 @@ def _judge(ctx: Context, svc: ServiceModel, items: list[Judged | Result]) -> Res
         )
     if unknown:
         labels = ", ".join(dict.fromkeys(i.subject.name for i in unknown))
-        return indeterminate(
+        return api.indeterminate(
             svc.id,
             f"{name}: whether {labels} reject a request without a certificate cannot be decided.",
             name=name,
         )
     stops = [r.node for i in subjects for r in i.verdict.tls_missing.rejections]
-    return passed(
+    return api.passed(
         svc.id,
         f"{name}: every API rejects a request without a client certificate, so the built-in "
         "hostname bypasses nothing.",

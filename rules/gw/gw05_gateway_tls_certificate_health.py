@@ -4,32 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Citation,
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    days_left,
-    failed,
-    indeterminate,
-    is_unresolved,
-    not_applicable,
-    passed,
-    rule,
-    same,
-)
+from mtls_audit import api
 from mtls_audit.api.keyvault import secret_version_of
 
 from .._common import describe_days, expiry_level, hostnames_unknown
 
 
-@rule(
+@api.rule(
     id="MTLS-GW-05",
     slug="gateway-tls-certificate-health",
     title="Custom hostname TLS certificates come from Key Vault and are not expiring",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("key-vault", "transport"),
     guide="beyond",
     remediation={
@@ -42,9 +27,9 @@ from .._common import describe_days, expiry_level, hostnames_unknown
         "terraform": "hostname_configuration { proxy { key_vault_id = "
         "azurerm_key_vault_certificate.gw.versionless_secret_id } }",
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Each custom hostname's TLS certificate comes from Key Vault (``keyVaultId``, without a
@@ -74,7 +59,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         return
     custom = [h for h in svc.service.hostnames if not h.is_builtin]
     if not custom:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id,
             f"{svc.service.name} has no custom hostnames.",
             svc.service.props.cite("hostnameConfigurations"),
@@ -82,8 +67,8 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         )
     for host in custom:
         problems: list[str] = []
-        cites: list[Citation] = []
-        severity = Severity.MEDIUM
+        cites: list[api.Citation] = []
+        severity = api.Severity.MEDIUM
         unknown: list[str] = []
         source = host.view.get("certificateSource")
         written = host.view.get("keyVaultId")
@@ -91,34 +76,34 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
             if secret_version_of(host.key_vault_id):
                 problems.append("its keyVaultId names a secret version (no auto-renewal)")
                 cites.append(host.view.cite("keyVaultId"))
-        elif is_unresolved(written):
+        elif api.is_unresolved(written):
             unknown.append(
                 f"its keyVaultId is a template expression that was not resolved "
                 f"({written}), so whether it names a version cannot be told"
             )
-        elif not same(source, "Managed"):
+        elif not api.same(source, "Managed"):
             problems.append("its certificate is not a Key Vault reference")
             cites.append(host.view.cite("keyVaultId"))
-        if same(host.view.get("certificateStatus"), "Failed"):
+        if api.same(host.view.get("certificateStatus"), "Failed"):
             problems.append("certificateStatus is Failed")
             cites.append(host.view.cite("certificateStatus"))
         info = host.certificate
         expiry = info.expiry if info else None
         if expiry is None:
-            if not same(source, "Managed"):
+            if not api.same(source, "Managed"):
                 unknown.append("the certificate's expiry is not in the snapshot")
         else:
-            days = days_left(expiry, ctx.as_of)
+            days = api.days_left(expiry, ctx.as_of)
             level = expiry_level(days, ctx.options)
             if level == "expired":
-                severity = Severity.HIGH
+                severity = api.Severity.HIGH
             if level in ("expired", "warning"):
                 problems.append(f"its certificate {describe_days(days)}")
                 cites.append(info.view.cite("expiry") if info else host.view.cite("certificate"))
         label = f"{svc.service.name}: hostname {host.host_name}"
         key = host.host_name.lower()
         if problems:
-            yield failed(
+            yield api.failed(
                 svc.id,
                 f"{label}: " + "; ".join(problems) + ".",
                 *cites,
@@ -127,20 +112,20 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
                 name=host.host_name,
             )
         elif unknown:
-            yield indeterminate(
+            yield api.indeterminate(
                 svc.id,
                 f"{label}: " + "; ".join(unknown) + ".",
-                *([host.view.cite("keyVaultId")] if is_unresolved(written) else []),
+                *([host.view.cite("keyVaultId")] if api.is_unresolved(written) else []),
                 host.view.cite("certificate"),
                 key=key,
                 name=host.host_name,
             )
         else:
-            yield passed(
+            yield api.passed(
                 svc.id,
                 f"{label}: certificate from "
                 f"{'Key Vault' if host.key_vault_id else 'APIM (managed)'}, "
-                + (describe_days(days_left(expiry, ctx.as_of)) if expiry else "renewed by APIM")
+                + (describe_days(api.days_left(expiry, ctx.as_of)) if expiry else "renewed by APIM")
                 + ".",
                 host.view.cite("keyVaultId"),
                 key=key,

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Citation,
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    not_applicable,
-    passed,
-    rule,
-)
+from mtls_audit import api
 
 
-@rule(
+@api.rule(
     id="MTLS-GW-06",
     slug="self-hosted-gateway-negotiation",
     title="Self-hosted gateways negotiate client certificates and refuse TLS 1.0/1.1",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("client-certificates", "transport"),
     guide="beyond",
     remediation={
@@ -36,10 +24,10 @@ from mtls_audit.api import (
         "terraform": "azurerm_api_management_gateway_host_name_configuration: "
         "request_client_certificate_enabled = true, tls10_enabled = false, tls11_enabled = false",
     },
-    subject=Service,
+    subject=api.Service,
     needs=("gateways",),
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every hostname entity of a self-hosted gateway has ``negotiateClientCertificate``
@@ -61,7 +49,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/rest/api/apimanagement/gateway-hostname-configuration
     """
     if not svc.gateways:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id, f"{svc.service.name} has no self-hosted gateways.", name=svc.service.name
         )
         return
@@ -69,14 +57,14 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         hosts = [h for h in svc.gateway_hostnames if h.gateway_id.lower() == gateway.id.lower()]
         if not hosts:
             if ctx.gaps_about(subject=gateway.id):
-                yield indeterminate(
+                yield api.indeterminate(
                     gateway.id,
                     f"Self-hosted gateway {gateway.name}: its "
                     "hostname configurations were not collected.",
                     name=gateway.name,
                 )
             else:
-                yield failed(
+                yield api.failed(
                     gateway.id,
                     f"Self-hosted gateway {gateway.name} has no "
                     "hostname configuration that negotiates client certificates.",
@@ -85,7 +73,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         for host in hosts:
             props = host.props
             problems: list[str] = []
-            cites: list[Citation] = []
+            cites: list[api.Citation] = []
             negotiate = props.flag("negotiateClientCertificate")
             if negotiate is not True:
                 problems.append("does not negotiate client certificates")
@@ -99,11 +87,11 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
                 f"{props.text('hostname') or host.name}"
             )
             if problems:
-                yield failed(
+                yield api.failed(
                     host.id, f"{label} " + " and ".join(problems) + ".", *cites, name=host.name
                 )
             else:
-                yield passed(
+                yield api.passed(
                     host.id,
                     f"{label} negotiates client certificates over TLS 1.2+.",
                     props.cite("negotiateClientCertificate"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit import api
 
 from .._validation import judged_service
 
@@ -14,11 +14,11 @@ _VALIDATE = (
 )
 
 
-@rule(
+@api.rule(
     id="MTLS-IN-01",
     slug="validation-coverage",
     title="Every operation validates the client certificate in inbound",
-    severity=Severity.CRITICAL,
+    severity=api.Severity.CRITICAL,
     topics=("policy-validation", "client-certificates"),
     guide="Validate the client certificate in policy",
     remediation={
@@ -31,10 +31,10 @@ _VALIDATE = (
         "in <inbound>",
         "policy": f"<inbound><base />{_VALIDATE}</inbound> (global: the check itself)",
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every API operation, on every product path (without a product, and through each
@@ -70,7 +70,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
     for item in judged_service(ctx, svc):
-        if isinstance(item, Result):
+        if isinstance(item, api.Result):
             yield item
             continue
         found = item.coverage

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit import api
 from mtls_audit.api.policy import FailureKind, Outcome
 
 from .._validation import Judged, judged_service, listed
 
 
-@rule(
+@api.rule(
     id="MTLS-IN-02",
     slug="rejects-missing-certificate",
     title="A request without a client certificate is rejected",
-    severity=Severity.CRITICAL,
+    severity=api.Severity.CRITICAL,
     topics=("policy-validation", "client-certificates"),
     guide="Validate the client certificate in policy",
     remediation={
@@ -29,10 +29,10 @@ from .._validation import Judged, judged_service, listed
         '!context.Request.Certificate.Verify())"><return-response><set-status code="403" />'
         "</return-response></when>",
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         For every API (or operation) and product path of a service that requests client
@@ -61,10 +61,10 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
     for item in judged_service(ctx, svc):
-        yield item if isinstance(item, Result) else _judge(item)
+        yield item if isinstance(item, api.Result) else _judge(item)
 
 
-def _judge(item: Judged) -> Result:
+def _judge(item: Judged) -> api.Result:
     missing = item.verdict.tls_missing
     unknown = item.unknown(missing)
     if unknown is not None:
@@ -78,7 +78,7 @@ def _judge(item: Judged) -> Result:
                 f"{listed(errors)} reads a member of the null certificate: the expression "
                 "throws and on-error answers 500, not 401/403.",
                 *item.cite(stops),
-                severity=Severity.LOW,
+                severity=api.Severity.LOW,
             )
         return item.passed(
             f"a request without a client certificate is rejected by {listed(stops)}.",

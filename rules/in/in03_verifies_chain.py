@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit import api
 from mtls_audit.api.policy import FailureKind
 
 from .._validation import Judged, example, judged_service, listed
 
 
-@rule(
+@api.rule(
     id="MTLS-IN-03",
     slug="verifies-chain",
     title="The client certificate chain is verified",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("policy-validation", "trust-anchors"),
     guide="Validate the client certificate in policy",
     remediation={
@@ -28,10 +28,10 @@ from .._validation import Judged, example, judged_service, listed
         "policy": '<validate-client-certificate validate-trust="true" validate-revocation="true" '
         "/>, or !context.Request.Certificate.Verify() in the rejecting condition",
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         For every API (or operation) and product path of a service that requests client
@@ -61,10 +61,10 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
     for item in judged_service(ctx, svc):
-        yield item if isinstance(item, Result) else _judge(item)
+        yield item if isinstance(item, api.Result) else _judge(item)
 
 
-def _judge(item: Judged) -> Result:
+def _judge(item: Judged) -> api.Result:
     chain = item.verdict[FailureKind.UNTRUSTED]
     skipped = item.unjudged() or item.unknown(chain) or item.ignored("the chain", chain)
     if skipped is not None:
@@ -81,6 +81,6 @@ def _judge(item: Judged) -> Result:
             f"no element verifies the chain of {item.noun}; {listed(pins)} pins exact "
             "certificates by thumbprint, which the TLS handshake ties to the client's key.",
             *checks,
-            severity=Severity.MEDIUM,
+            severity=api.Severity.MEDIUM,
         )
     return item.failed(f"no element verifies the chain of {item.noun}: {example(chain)}.", *checks)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit import api
 from mtls_audit.api.policy import FailureKind
 
 from .._validation import Judged, example, judged_service, listed
 
 
-@rule(
+@api.rule(
     id="MTLS-IN-04",
     slug="checks-revocation",
     title="Client certificate revocation is checked",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("policy-validation", "trust-anchors"),
     guide="Validate the client certificate in policy",
     remediation={
@@ -26,10 +26,10 @@ from .._validation import Judged, example, judged_service, listed
         "terraform": 'azurerm_api_management_policy.xml_content with validate-revocation="true"',
         "policy": 'validate-revocation="true", or Verify() instead of VerifyNoRevocation()',
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         For every API (or operation) and product path of a service that requests client
@@ -53,10 +53,10 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509certificate2.verify
     """
     for item in judged_service(ctx, svc):
-        yield item if isinstance(item, Result) else _judge(item)
+        yield item if isinstance(item, api.Result) else _judge(item)
 
 
-def _judge(item: Judged) -> Result:
+def _judge(item: Judged) -> api.Result:
     revoked = item.verdict[FailureKind.REVOKED]
     skipped = item.unjudged() or item.unknown(revoked) or item.ignored("revocation", revoked)
     if skipped is not None:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit import api
 from mtls_audit.api.policy import FailureKind
 
 from .._validation import Judged, example, judged_service, listed
 
 
-@rule(
+@api.rule(
     id="MTLS-IN-05",
     slug="pins-client-identity",
     title="The policy pins the client identities it accepts",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("policy-validation", "client-certificates"),
     guide="Validate the client certificate in policy",
     remediation={
@@ -30,10 +30,10 @@ from .._validation import Judged, example, judged_service, listed
         'subject="CN=partner-b, O=Partner B, C=NL" issuer-subject="CN=Partner CA, O=Partner, '
         'C=NL" /></identities>',
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         For every API (or operation) and product path of a service that requests client
@@ -64,10 +64,10 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
     for item in judged_service(ctx, svc):
-        yield item if isinstance(item, Result) else _judge(item)
+        yield item if isinstance(item, api.Result) else _judge(item)
 
 
-def _judge(item: Judged) -> Result:
+def _judge(item: Judged) -> api.Result:
     verdict = item.verdict
     skipped = item.unjudged() or item.unknown()
     if skipped is not None:

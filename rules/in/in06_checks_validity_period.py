@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit import api
 from mtls_audit.api.policy import FailureKind
 
 from .._validation import Judged, example, judged_service, listed
@@ -16,11 +16,11 @@ _BOUNDS = {
 }
 
 
-@rule(
+@api.rule(
     id="MTLS-IN-06",
     slug="checks-validity-period",
     title="Expired and not-yet-valid client certificates are rejected",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("policy-validation", "client-certificates"),
     guide="Validate the client certificate in policy",
     remediation={
@@ -34,10 +34,10 @@ _BOUNDS = {
         "context.Request.Certificate.NotBefore > DateTime.UtcNow in the rejecting condition, "
         "or Verify()",
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         For every API (or operation) and product path of a service that requests client
@@ -63,10 +63,10 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
     for item in judged_service(ctx, svc):
-        yield item if isinstance(item, Result) else _judge(item)
+        yield item if isinstance(item, api.Result) else _judge(item)
 
 
-def _judge(item: Judged) -> Result:
+def _judge(item: Judged) -> api.Result:
     period = [item.verdict[kind] for kind in _PERIOD]
     skipped = (
         item.unjudged() or item.unknown(*period) or item.ignored("the validity period", *period)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit import api
 from mtls_audit.api.policy import Outcome
 
 from .._validation import WORDS, Judged, example, judged_service, listed
 
 
-@rule(
+@api.rule(
     id="MTLS-IN-07",
     slug="no-fail-open-logic",
     title="The certificate checks fail closed",
-    severity=Severity.CRITICAL,
+    severity=api.Severity.CRITICAL,
     topics=("policy-validation", "client-certificates"),
     guide="Validate the client certificate in policy",
     remediation={
@@ -29,10 +29,10 @@ from .._validation import WORDS, Judged, example, judged_service, listed
         '"{{client-thumbprint}}")"><return-response><set-status code="403" /></return-response>'
         "</when>",
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         For every API (or operation) and product path of a service that requests client
@@ -64,10 +64,10 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
     for item in judged_service(ctx, svc):
-        yield item if isinstance(item, Result) else _judge(item)
+        yield item if isinstance(item, api.Result) else _judge(item)
 
 
-def _judge(item: Judged) -> Result:
+def _judge(item: Judged) -> api.Result:
     tested = [kind for kind in item.verdict.kinds.values() if kind.tested]
     skipped = item.unjudged() or item.unknown(*(tested or item.verdict.undecided()))
     if skipped is not None:

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    POLICY_NEEDS,
-    Context,
-    PolicyCitation,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    passed,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.policy import Pin, PinSite, thumbprint_defects
 
-from .._policy import PinWalk, judge_pin_sites, shown_pin, site_key
+from .._policy import PinWalk, judge_literal_forms, judge_pin_sites, shown_pin
 
 
-@rule(
+@api.rule(
     id="MTLS-IN-08",
     slug="thumbprint-literal-format",
     title="Thumbprint literals are 40 upper-case hex digits or compared ignoring case",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("policy-validation", "client-certificates"),
     guide="Troubleshooting: 403 responses",
     remediation={
@@ -40,10 +28,10 @@ from .._policy import PinWalk, judge_pin_sites, shown_pin, site_key
         "policy": 'context.Request.Certificate.Thumbprint.Equals("AB12…", '
         "StringComparison.OrdinalIgnoreCase)",
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every thumbprint literal in every policy document and fragment: the ``thumbprint`` and
@@ -88,31 +76,17 @@ _WALK = PinWalk(
 )
 
 
-def _judge(subject: str, site: PinSite, pins: list[Pin]) -> Result:
-    label = site.origin.label
-    where = f"{label} line {site.line}"
-    cite = PolicyCitation(*site.place())
-    key = site_key(label, site.line)
+def _judge(subject: str, site: PinSite, pins: list[Pin]) -> api.Result:
     defects = {pin: _defects(pin) for pin in pins if pin.value is not None}
     wrong = {pin: found for pin, found in defects.items() if found}
-    if wrong:
-        lines = "; ".join(
-            f"{shown_pin(pin)} has {', '.join(found)}{_never(pin)}" for pin, found in wrong.items()
-        )
-        only_case = all(_case_only(pin) for pin in wrong)
-        severity = Severity.LOW if only_case else None
-        return failed(subject, f"{where}: {lines}.", cite, key=key, severity=severity, name=label)
-    unknown = [pin for pin in pins if pin.value is None]
-    if unknown:
-        shown = "; ".join(shown_pin(pin) for pin in unknown)
-        return indeterminate(subject, f"{where}: {shown}.", cite, key=key, name=label)
-    shown = "; ".join(shown_pin(pin) for pin in pins)
-    return passed(
+    only_case = all(_case_only(pin) for pin in wrong)
+    return judge_literal_forms(
         subject,
-        f"{where}: {shown}: 40 upper-case hex digits, or compared ignoring case.",
-        cite,
-        key=key,
-        name=label,
+        site,
+        pins,
+        [f"{shown_pin(pin)} has {', '.join(found)}{_never(pin)}" for pin, found in wrong.items()],
+        "40 upper-case hex digits, or compared ignoring case",
+        api.Severity.LOW if only_case else None,
     )
 
 

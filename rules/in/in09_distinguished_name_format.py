@@ -5,19 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from mtls_audit.api import (
-    POLICY_NEEDS,
-    Context,
-    PolicyCitation,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    passed,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.certificates import (
     DistinguishedNameError,
     DnForm,
@@ -28,7 +16,7 @@ from mtls_audit.api.certificates import (
 )
 from mtls_audit.api.policy import Pin, PinField, PinSite
 
-from .._policy import PinWalk, dn_key, judge_pin_sites, shown_pin, site_key
+from .._policy import PinWalk, dn_key, judge_literal_forms, judge_pin_sites, shown_pin
 
 _DN_FIELDS = (PinField.SUBJECT, PinField.ISSUER)
 _WALK = PinWalk(
@@ -45,11 +33,11 @@ _FORMS = {
 }
 
 
-@rule(
+@api.rule(
     id="MTLS-IN-09",
     slug="distinguished-name-format",
     title="Issuer and subject literals use the .NET name form and the right property",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("policy-validation", "client-certificates"),
     guide="Troubleshooting: 403 responses",
     remediation={
@@ -61,10 +49,10 @@ _FORMS = {
         "terraform": "azurerm_api_management_api_policy.xml_content with the name in .NET form",
         "policy": '<identity issuer-subject="CN=Contoso Issuing CA, O=Contoso, C=NL" />',
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every distinguished-name literal in every policy document and fragment: the
@@ -128,24 +116,11 @@ class _Known:
         return cls(cas, {k: v for k, v in leaves.items() if k not in cas})
 
 
-def _judge(subject: str, site: PinSite, pins: list[Pin], known: _Known) -> Result:
-    label = site.origin.label
-    where = f"{label} line {site.line}"
-    cite = PolicyCitation(*site.place())
-    key = site_key(label, site.line)
+def _judge(subject: str, site: PinSite, pins: list[Pin], known: _Known) -> api.Result:
     wrong = [(pin, found) for pin in pins if pin.value is not None for found in _defects(pin)]
     wrong += [(pin, found) for pin in pins if (found := _wrong_property(pin, known))]
-    if wrong:
-        shown = "; ".join(f"{shown_pin(pin)} {found}" for pin, found in wrong)
-        return failed(subject, f"{where}: {shown}.", cite, key=key, name=label)
-    unknown = [pin for pin in pins if pin.value is None]
-    if unknown:
-        shown = "; ".join(shown_pin(pin) for pin in unknown)
-        return indeterminate(subject, f"{where}: {shown}.", cite, key=key, name=label)
-    shown = "; ".join(shown_pin(pin) for pin in pins)
-    return passed(
-        subject, f"{where}: {shown}: written in .NET's name form.", cite, key=key, name=label
-    )
+    shown = [f"{shown_pin(pin)} {found}" for pin, found in wrong]
+    return judge_literal_forms(subject, site, pins, shown, "written in .NET's name form")
 
 
 def _defects(pin: Pin) -> list[str]:

@@ -6,21 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mtls_audit.api import (
-    POLICY_NEEDS,
-    Context,
-    Evidence,
-    PolicyCitation,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    days_left,
-    failed,
-    indeterminate,
-    passed,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.certificates import CertificateRole, InventoryCertificate
 from mtls_audit.api.policy import Pin, PinField, PinSite
 
@@ -34,11 +20,11 @@ _NOT_A_CLIENT = {
 }
 
 
-@rule(
+@api.rule(
     id="MTLS-IN-10",
     slug="pins-match-inventory",
     title="Pinned thumbprints and issuers match known, unexpired certificates",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("policy-validation", "trust-anchors"),
     guide="beyond",
     remediation={
@@ -52,10 +38,10 @@ _NOT_A_CLIENT = {
         "terraform": "azurerm_api_management.certificate { … } and the policy xml_content",
         "policy": '<identity issuer-thumbprint="{{client-ca-thumbprint}}" />',
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every pinned thumbprint (``thumbprint`` and ``issuer-thumbprint`` identity claims,
@@ -186,10 +172,12 @@ def _hex(thumbprint: str) -> str:
     return _NOT_HEX.sub("", thumbprint).upper()
 
 
-def _judge(ctx: Context, subject: str, site: PinSite, pins: list[Pin], known: _Inventory) -> Result:
+def _judge(
+    ctx: api.Context, subject: str, site: PinSite, pins: list[Pin], known: _Inventory
+) -> api.Result:
     label = site.origin.label
     where = f"{label} line {site.line}"
-    evidence: list[Evidence] = [PolicyCitation(*site.place())]
+    evidence: list[api.Evidence] = [api.PolicyCitation(*site.place())]
     wrong: list[str] = []
     expired: list[str] = []
     unknown: list[str] = []
@@ -204,7 +192,7 @@ def _judge(ctx: Context, subject: str, site: PinSite, pins: list[Pin], known: _I
         if why := known.wrong_kind(pin):
             wrong.append(why)
             continue
-        dated = [(cert, days_left(cert.expiry, ctx.as_of)) for cert in found if cert.expiry]
+        dated = [(cert, api.days_left(cert.expiry, ctx.as_of)) for cert in found if cert.expiry]
         alive = [cert for cert, days in dated if days >= 0]
         if alive:
             valid.append(f"{shown_pin(pin)} matches {_names(alive)}")
@@ -221,11 +209,11 @@ def _judge(ctx: Context, subject: str, site: PinSite, pins: list[Pin], known: _I
     key = site_key(label, site.line)
     message = f"{where}: " + "; ".join(wrong + expired + unknown + undated + valid) + "."
     if wrong or expired or unknown:
-        severity = Severity.HIGH if wrong or expired else Severity.LOW
-        return failed(subject, message, *cites, key=key, severity=severity, name=label)
+        severity = api.Severity.HIGH if wrong or expired else api.Severity.LOW
+        return api.failed(subject, message, *cites, key=key, severity=severity, name=label)
     if undated:
-        return indeterminate(subject, message, *cites, key=key, name=label)
-    return passed(subject, message, *cites, key=key, name=label)
+        return api.indeterminate(subject, message, *cites, key=key, name=label)
+    return api.passed(subject, message, *cites, key=key, name=label)
 
 
 def _names(certs: list[InventoryCertificate]) -> str:

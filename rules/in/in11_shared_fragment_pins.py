@@ -4,18 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    POLICY_NEEDS,
-    Context,
-    PolicyCitation,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    passed,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.policy import Effective, Layer, PinSite
 
 from .._policy import document_subject, last_name, per_service, shown_pin
@@ -24,11 +13,11 @@ _SHARED_KINDS = ("fragment", "global")
 _SECTIONS = ("inbound", "backend", "outbound", "on-error")
 
 
-@rule(
+@api.rule(
     id="MTLS-IN-11",
     slug="shared-fragment-pins",
     title="Shared policies keep thumbprints in named values",
-    severity=Severity.LOW,
+    severity=api.Severity.LOW,
     topics=("policy-validation", "client-certificates"),
     guide="Validate the client certificate in policy",
     remediation={
@@ -42,10 +31,10 @@ _SECTIONS = ("inbound", "backend", "outbound", "on-error")
         "from the fragment's xml_content",
         "policy": 'context.Request.Certificate.Thumbprint != "{{partner-thumbprint}}"',
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Each policy fragment, and the global policy, that compares client certificates with
@@ -72,7 +61,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-properties
     """
 
-    def judged(svc: ServiceModel) -> Iterator[Result]:
+    def judged(svc: api.ServiceModel) -> Iterator[api.Result]:
         apis_of = _apis_by_element(ctx, svc)
         for layer, pins in ctx.policy_pins(svc):
             if layer.origin.kind.value not in _SHARED_KINDS:
@@ -91,28 +80,28 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     )
 
 
-def _judge(layer: Layer, sites: list[PinSite], apis_of: dict[int, set[str]]) -> Result:
+def _judge(layer: Layer, sites: list[PinSite], apis_of: dict[int, set[str]]) -> api.Result:
     label = layer.origin.label
     subject = document_subject(layer)
-    cites = [PolicyCitation(*site.place()) for site in sites]
+    cites = [api.PolicyCitation(*site.place()) for site in sites]
     pins = [pin for site in sites for pin in site.pins if pin.field.is_thumbprint]
     literal = [shown_pin(pin) for pin in pins if pin.hard_coded]
-    apis = sorted({api for site in sites for api in apis_of.get(id(site.node), ())})
+    apis = sorted({a for site in sites for a in apis_of.get(id(site.node), ())})
     named = f" ({', '.join(last_name(a) for a in apis)})" if apis else ""
     reach = f"reaches {len(apis)} API(s){named}"
     if not literal:
         message = f"{label} pins thumbprints through named values only; it {reach}."
-        return passed(subject, message, *cites, name=label)
+        return api.passed(subject, message, *cites, name=label)
     if len(apis) > 1:
         message = (
             f"{label} hard-codes {len(literal)} thumbprint(s) ({'; '.join(literal)}) and "
             f"{reach}: renewing a client certificate means editing shared policy text."
         )
-        return failed(subject, message, *cites, name=label)
-    return passed(subject, f"{label} hard-codes thumbprints but {reach}.", *cites, name=label)
+        return api.failed(subject, message, *cites, name=label)
+    return api.passed(subject, f"{label} hard-codes thumbprints but {reach}.", *cites, name=label)
 
 
-def _apis_by_element(ctx: Context, svc: ServiceModel) -> dict[int, set[str]]:
+def _apis_by_element(ctx: api.Context, svc: api.ServiceModel) -> dict[int, set[str]]:
     """The APIs whose effective policy (on some path) contains each parsed element, by the
     element's identity."""
     found: dict[int, set[str]] = {}

@@ -5,19 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    POLICY_NEEDS,
-    Context,
-    PolicyCitation,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    passed,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.policy import (
     Effective,
     EffectiveNode,
@@ -32,11 +20,11 @@ _SCOPES = ("workspace", "product", "api", "operation")
 _READS_CERTIFICATE = re.compile(r"context\s*\.\s*Request\s*\.\s*Certificate\b")
 
 
-@rule(
+@api.rule(
     id="MTLS-IN-12",
     slug="base-inheritance",
     title="Inbound sections keep <base/> where broader scopes validate",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("policy-validation",),
     guide="Validate the client certificate in policy",
     remediation={
@@ -49,10 +37,10 @@ _READS_CERTIFICATE = re.compile(r"context\s*\.\s*Request\s*\.\s*Certificate\b")
         "terraform": "azurerm_api_management_api_policy.xml_content with <base /> in <inbound>",
         "policy": "<inbound><base /><!-- scope-specific policies --></inbound>",
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every non-global policy document (workspace, product, API, operation) keeps
@@ -87,7 +75,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
 
-    def judged(svc: ServiceModel) -> Iterator[Result]:
+    def judged(svc: api.ServiceModel) -> Iterator[api.Result]:
         parents = _parents(ctx, svc)
         for layer in ctx.policy_layers(svc):
             if layer.document is not None and layer.origin.kind.value in _SCOPES:
@@ -103,7 +91,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     )
 
 
-def _parents(ctx: Context, svc: ServiceModel) -> dict[str, list[EffectiveSection]]:
+def _parents(ctx: api.Context, svc: api.ServiceModel) -> dict[str, list[EffectiveSection]]:
     """For each policy document, the effective inbound sections it sits on (one per path)."""
     found: dict[str, list[EffectiveSection]] = {}
     done: set[str] = set()
@@ -129,7 +117,7 @@ def _validation(section: EffectiveSection) -> list[EffectiveNode]:
     ]
 
 
-def _judge(layer: Layer, parents: list[EffectiveSection]) -> Result:
+def _judge(layer: Layer, parents: list[EffectiveSection]) -> api.Result:
     label = layer.origin.label
     subject = document_subject(layer)
     found = (node for section in parents for node in _validation(section))
@@ -137,48 +125,48 @@ def _judge(layer: Layer, parents: list[EffectiveSection]) -> Result:
     sections = document_elements(layer, "inbound")
     if not sections:
         if validating:
-            return indeterminate(
+            return api.indeterminate(
                 subject,
                 f"{label} has no <inbound> section: whether APIM then applies the broader "
                 f"scopes' validation ({_describe(validating)}) is undocumented.",
                 *_cites(validating),
                 name=label,
             )
-        return passed(subject, f"{label} has no <inbound> section of its own.", name=label)
+        return api.passed(subject, f"{label} has no <inbound> section of its own.", name=label)
     inbound = sections[0]
     base = next((child for child in inbound.children if child.tag == "base"), None)
     if base is not None:
         message = f"{label} inbound keeps <base/> (line {base.line})."
-        return passed(subject, message, PolicyCitation(*base.place()), name=label)
+        return api.passed(subject, message, api.PolicyCitation(*base.place()), name=label)
     branched = _branched_base(inbound)
     if branched is not None:
         choose, everywhere = branched
-        place = PolicyCitation(*choose.place())
+        place = api.PolicyCitation(*choose.place())
         if everywhere:
             message = (
                 f"{label} inbound keeps <base/> in every branch of <choose> (line {choose.line})."
             )
-            return passed(subject, message, place, name=label)
+            return api.passed(subject, message, place, name=label)
         where = (
             f"{label} inbound keeps <base/> only in some branches of <choose> (line "
             f"{choose.line}), so requests taking the others skip the broader scopes"
         )
         if validating:
             message = f"{where}' validation: {_describe(validating)}."
-            return failed(subject, message, place, *_cites(validating), name=label)
+            return api.failed(subject, message, place, *_cites(validating), name=label)
         message = f"{where}' inbound policies."
-        return failed(subject, message, place, severity=Severity.LOW, name=label)
+        return api.failed(subject, message, place, severity=api.Severity.LOW, name=label)
     where = f"{label} inbound (line {inbound.line}) has no <base/>"
-    cites = (PolicyCitation(*inbound.place()), *_cites(validating))
+    cites = (api.PolicyCitation(*inbound.place()), *_cites(validating))
     if validating:
         message = f"{where}: it drops the validation of broader scopes: {_describe(validating)}."
-        return failed(subject, message, *cites, name=label)
+        return api.failed(subject, message, *cites, name=label)
     if any(section.problems for section in parents):
         message = (
             f"{where}: what it drops could not be read completely, so it may drop "
             "certificate validation."
         )
-        return failed(subject, message, *cites, name=label)
+        return api.failed(subject, message, *cites, name=label)
     dropped = any(section.elements for section in parents)
     what = (
         "the inbound policies of broader scopes (none of which validates the certificate)"
@@ -186,7 +174,7 @@ def _judge(layer: Layer, parents: list[EffectiveSection]) -> Result:
         else "nothing today, but inbound policies later added at broader scopes"
     )
     message = f"{where}: it drops {what}."
-    return failed(subject, message, *cites, severity=Severity.LOW, name=label)
+    return api.failed(subject, message, *cites, severity=api.Severity.LOW, name=label)
 
 
 def _branched_base(inbound: EffectiveNode) -> tuple[EffectiveNode, bool] | None:
@@ -205,5 +193,5 @@ def _describe(nodes: list[EffectiveNode]) -> str:
     return ", ".join(f"{node.origin.label} <{node.tag}> (line {node.line})" for node in nodes)
 
 
-def _cites(nodes: list[EffectiveNode]) -> list[PolicyCitation]:
-    return list(dict.fromkeys(PolicyCitation(*node.place()) for node in nodes))
+def _cites(nodes: list[EffectiveNode]) -> list[api.PolicyCitation]:
+    return list(dict.fromkeys(api.PolicyCitation(*node.place()) for node in nodes))

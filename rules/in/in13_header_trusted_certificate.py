@@ -4,25 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    POLICY_NEEDS,
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    not_applicable,
-    rule,
-)
+from mtls_audit import api
 
 from .._validation import Judged, judged_service, listed
 
 
-@rule(
+@api.rule(
     id="MTLS-IN-13",
     slug="header-trusted-certificate",
     title="No check trusts a client certificate read from a request header",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("policy-validation", "client-certificates"),
     guide="beyond",
     remediation={
@@ -37,10 +28,10 @@ from .._validation import Judged, judged_service, listed
         "policy": '<set-header name="X-ARR-ClientCert" exists-action="delete" /> before any '
         "trusted proxy sets it, or validate-client-certificate",
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         For every API (or operation) and product path: a check that reads a client
@@ -71,9 +62,9 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-using-with-internal-vnet
     """
     found: dict[str, int] = {}
-    services: dict[str, ServiceModel] = {}
+    services: dict[str, api.ServiceModel] = {}
     for item in judged_service(ctx, svc, gated=False):
-        if isinstance(item, Result):
+        if isinstance(item, api.Result):
             yield item
             continue
         services[item.svc.id] = item.svc
@@ -84,7 +75,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     for svc_id, count in found.items():
         if not count:
             svc = services[svc_id]
-            yield not_applicable(
+            yield api.not_applicable(
                 svc_id,
                 f"No policy of {svc.service.name} reads a client certificate or thumbprint "
                 "from a request header.",
@@ -92,7 +83,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
             )
 
 
-def _judge(item: Judged) -> Result:
+def _judge(item: Judged) -> api.Result:
     reads = item.verdict.header_reads
     exposed = [r for r in reads if r.deleted_by is None]
     headers = ", ".join(dict.fromkeys(r.header for r in exposed or reads))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from mtls_audit.api import Citation, Context, Result, ServiceModel, not_applicable
+from mtls_audit import api
 from mtls_audit.api.keyvault import (
     AccessVerdict,
     IdentityStatus,
@@ -15,14 +15,14 @@ from mtls_audit.api.keyvault import (
     vault_uses,
 )
 
-Judge = Callable[[Context, ServiceModel, VaultUse], Result]
+Judge = Callable[[api.Context, api.ServiceModel, VaultUse], api.Result]
 
 
-def each_use(ctx: Context, svc: ServiceModel, judge: Judge) -> Iterator[Result]:
+def each_use(ctx: api.Context, svc: api.ServiceModel, judge: Judge) -> Iterator[api.Result]:
     """One result per (vault, identity) of the service; N/A for a service without references."""
     uses = vault_uses(svc)
     if not uses:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
         )
     for use in uses:
@@ -35,10 +35,10 @@ class Access:
 
     verdict: AccessVerdict | None
     unjudged: str
-    evidence: tuple[Citation, ...]
+    evidence: tuple[api.Citation, ...]
 
 
-def judge_access(ctx: Context, svc: ServiceModel, use: VaultUse) -> Access:
+def judge_access(ctx: api.Context, svc: api.ServiceModel, use: VaultUse) -> Access:
     """Judge a use whose identity is not missing (the rules decide what a missing one means)."""
     identity = use.identity
     evidence = tuple(ref.cite() for ref in use.refs) + identity.evidence

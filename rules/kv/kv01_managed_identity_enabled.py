@@ -4,32 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    not_applicable,
-    passed,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.keyvault import IdentityStatus, reference_identities
 
 _RESULTS = {
-    IdentityStatus.RESOLVED: passed,
-    IdentityStatus.MISSING: failed,
-    IdentityStatus.UNKNOWN: indeterminate,
+    IdentityStatus.RESOLVED: api.passed,
+    IdentityStatus.MISSING: api.failed,
+    IdentityStatus.UNKNOWN: api.indeterminate,
 }
 
 
-@rule(
+@api.rule(
     id="MTLS-KV-01",
     slug="managed-identity-enabled",
     title="APIM has the managed identity its Key Vault references use",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
     remediation={
@@ -41,9 +30,9 @@ _RESULTS = {
         "absent for the system identity",
         "terraform": 'azurerm_api_management: identity { type = "SystemAssigned" }',
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every Key Vault reference — hostname ``keyVaultId``, certificate and named value
@@ -72,7 +61,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     found = reference_identities(svc)
     if not found:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
         )
     for identity in found:

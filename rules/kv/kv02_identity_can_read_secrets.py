@@ -4,27 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    passed,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.keyvault import IdentityStatus, VaultUse
 
 from ._access import capital, each_use, judge_access, used_for
 
 
-@rule(
+@api.rule(
     id="MTLS-KV-02",
     slug="identity-can-read-secrets",
     title="APIM's identity can read the secrets it references",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
     remediation={
@@ -41,9 +31,9 @@ from ._access import capital, each_use, judge_access, used_for
         'role_definition_name = "Key Vault Certificate User"  principal_id = '
         "azurerm_api_management.apim.identity[0].principal_id }",
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         For every vault a service references and every identity it reads that vault with, the
@@ -75,11 +65,11 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     return each_use(ctx, svc, _judge)
 
 
-def _judge(ctx: Context, svc: ServiceModel, use: VaultUse) -> Result:
+def _judge(ctx: api.Context, svc: api.ServiceModel, use: VaultUse) -> api.Result:
     vault = use.shown_vault
     where = f"(used by the {used_for(use)})"
     if use.identity.status is IdentityStatus.MISSING:
-        return failed(
+        return api.failed(
             svc.id,
             f"Nothing can read {vault} {where}: the {use.refs[0].label} {use.identity.reason}.",
             *(ref.cite() for ref in use.refs),
@@ -93,10 +83,10 @@ def _judge(ctx: Context, svc: ServiceModel, use: VaultUse) -> Result:
     if verdict is None or verdict.can_read_secrets is None:
         why = access.unjudged or " ".join(verdict.unknowns if verdict else ())
         message = f"Whether {who} can read secrets in {vault} {where} cannot be told: {why}"
-        return indeterminate(svc.id, message, *access.evidence, key=use.key, name=use.label)
+        return api.indeterminate(svc.id, message, *access.evidence, key=use.key, name=use.label)
     reasons = " ".join(verdict.reasons)
     if verdict.can_read_secrets:
         message = f"{capital(who)} can read secrets in {vault} {where}: {reasons}"
-        return passed(svc.id, message, *access.evidence, key=use.key, name=use.label)
+        return api.passed(svc.id, message, *access.evidence, key=use.key, name=use.label)
     message = f"{capital(who)} cannot read secrets in {vault} {where}: {reasons}"
-    return failed(svc.id, message, *access.evidence, key=use.key, name=use.label)
+    return api.failed(svc.id, message, *access.evidence, key=use.key, name=use.label)

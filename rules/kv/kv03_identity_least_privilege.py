@@ -4,28 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    not_applicable,
-    passed,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.keyvault import IdentityStatus, VaultUse
 
 from ._access import capital, each_use, judge_access, used_for
 
 
-@rule(
+@api.rule(
     id="MTLS-KV-03",
     slug="identity-least-privilege",
     title="APIM's identity holds no broader Key Vault role than it needs",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("key-vault", "least-privilege"),
     guide="Use Key Vault certificates",
     remediation={
@@ -40,9 +29,9 @@ from ._access import capital, each_use, judge_access, used_for
         "terraform": 'azurerm_role_assignment { role_definition_name = "Key Vault Certificate '
         'User" … }',
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         The identity each service reads a vault with holds nothing broader than read access on
@@ -73,12 +62,12 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     return each_use(ctx, svc, _judge)
 
 
-def _judge(ctx: Context, svc: ServiceModel, use: VaultUse) -> Result:
+def _judge(ctx: api.Context, svc: api.ServiceModel, use: VaultUse) -> api.Result:
     vault = use.shown_vault
     where = f"(used by the {used_for(use)})"
     who = use.identity.description
     if use.identity.status is IdentityStatus.MISSING:
-        return not_applicable(
+        return api.not_applicable(
             svc.id,
             f"The {use.refs[0].label} {use.identity.reason}: no identity holds rights on {vault} "
             "for it (see MTLS-KV-01).",
@@ -91,11 +80,11 @@ def _judge(ctx: Context, svc: ServiceModel, use: VaultUse) -> Result:
     if verdict is None or verdict.over_privileged is None:
         why = access.unjudged or " ".join(verdict.unknowns if verdict else ())
         message = f"Whether {who} holds more than it needs on {vault} {where} cannot be told: {why}"
-        return indeterminate(svc.id, message, *access.evidence, key=use.key, name=use.label)
+        return api.indeterminate(svc.id, message, *access.evidence, key=use.key, name=use.label)
     if verdict.over_privileged:
         broad = " ".join(g.note for g in verdict.grants if g.over_privileged)
         message = f"{capital(who)} holds more than it needs on {vault} {where}: {broad}"
-        return failed(svc.id, message, *access.evidence, key=use.key, name=use.label)
+        return api.failed(svc.id, message, *access.evidence, key=use.key, name=use.label)
     held = " ".join(g.note for g in verdict.grants) or "It holds no role or access policy there."
     message = f"{capital(who)} holds nothing broader than it needs on {vault} {where}: {held}"
-    return passed(svc.id, message, *access.evidence, key=use.key, name=use.label)
+    return api.passed(svc.id, message, *access.evidence, key=use.key, name=use.label)

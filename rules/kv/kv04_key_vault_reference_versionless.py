@@ -4,27 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    not_applicable,
-    passed,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.keyvault import secret_version_of
 
 from .._common import vault_unknown
 
 
-@rule(
+@api.rule(
     id="MTLS-KV-04",
     slug="key-vault-reference-versionless",
     title="Key Vault references are versionless",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
     remediation={
@@ -35,10 +25,10 @@ from .._common import vault_unknown
         "/<version>)",
         "terraform": "key_vault_secret_id = azurerm_key_vault_certificate.c.versionless_secret_id",
     },
-    subject=Service,
+    subject=api.Service,
     needs=("certificates", "namedValues"),
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every Key Vault reference — hostname ``keyVaultId``, certificate and named value
@@ -62,7 +52,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     refs = svc.key_vault_refs()
     if not refs:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
         )
     for ref in refs:
@@ -72,7 +62,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         if ref.unresolved:
             yield vault_unknown(ref, "so whether it names a version cannot be told")
         elif version:
-            yield failed(
+            yield api.failed(
                 subject,
                 f"The {ref.label} references Key Vault secret version "
                 f"{version}: renewals will not reach APIM.",
@@ -81,7 +71,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
                 name=ref.label,
             )
         else:
-            yield passed(
+            yield api.passed(
                 subject,
                 f"The {ref.label} references Key Vault without a version.",
                 ref.cite(),

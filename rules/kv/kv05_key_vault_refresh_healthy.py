@@ -4,25 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    not_applicable,
-    passed,
-    rule,
-)
+from mtls_audit import api
 
 
-@rule(
+@api.rule(
     id="MTLS-KV-05",
     slug="key-vault-refresh-healthy",
     title="Key Vault-backed certificates and named values refresh successfully",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
     remediation={
@@ -33,10 +22,10 @@ from mtls_audit.api import (
         "terraform": 'azurerm_role_assignment { role_definition_name = "Key Vault Certificate '
         'User" principal_id = azurerm_api_management.x.identity[0].principal_id }',
     },
-    subject=Service,
+    subject=api.Service,
     needs=("certificates", "namedValues"),
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every Key Vault-backed certificate entity and named value has
@@ -58,7 +47,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     # Hostnames report their certificate health as certificateStatus (MTLS-GW-05).
     refs = [r for r in svc.key_vault_refs() if r.field == "secretIdentifier"]
     if not refs:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id,
             f"{svc.service.name} has no Key Vault-backed certificates or named values.",
             name=svc.service.name,
@@ -70,17 +59,17 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         code = status.text("code") if status else None
         label = ref.label
         if code is None:
-            yield indeterminate(
+            yield api.indeterminate(
                 subject,
                 f"The {label} has no refresh status in the snapshot.",
                 cite,
                 name=label,
             )
         elif code.lower() == "success":
-            yield passed(subject, f"The {label} last refreshed successfully.", cite, name=label)
+            yield api.passed(subject, f"The {label} last refreshed successfully.", cite, name=label)
         else:
             detail = status.text("message") if status else None
-            yield failed(
+            yield api.failed(
                 subject,
                 f"The {label} failed to refresh from Key Vault ({code}"
                 + (f": {detail}" if detail else "")

@@ -5,21 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from mtls_audit.api import (
-    Citation,
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    is_unresolved,
-    not_applicable,
-    passed,
-    rule,
-    same,
-)
+from mtls_audit import api
 from mtls_audit.api.keyvault import (
     IdentityStatus,
     ReferenceIdentity,
@@ -31,11 +17,11 @@ from mtls_audit.api.keyvault import (
 from .._common import vault_unknown
 
 
-@rule(
+@api.rule(
     id="MTLS-KV-06",
     slug="vault-protection",
     title="Vaults holding APIM certificates are protected and reachable by APIM",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
     remediation={
@@ -48,9 +34,9 @@ from .._common import vault_unknown
         "terraform": "azurerm_key_vault: purge_protection_enabled = true  network_acls { bypass "
         '= "AzureServices" … }',
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every vault a service references (hostnames, certificates, named values) has soft
@@ -88,7 +74,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         else:
             unknown.append(found)
     if not by_vault and not unknown:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id, f"{svc.service.name} has no Key Vault references.", name=svc.service.name
         )
     for found in unknown:
@@ -96,7 +82,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     for url, uses in by_vault.items():
         vault = find_vault(ctx.model, url)
         if vault is None:
-            yield indeterminate(
+            yield api.indeterminate(
                 url,
                 f"Vault {url} (used by {svc.service.name}) is not in the snapshot, so its "
                 "protection cannot be judged.",
@@ -108,11 +94,14 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         yield _judge(vault, uses, svc.service.name, svc.id.lower())
 
 
-def _judge(vault: Vault, uses: list[ReferenceIdentity], service: str, key: str) -> Result:
+def _judge(vault: Vault, uses: list[ReferenceIdentity], service: str, key: str) -> api.Result:
     props = vault.props
     problems: list[str] = []
     unknowns: list[str] = []
-    evidence: list[Citation] = [props.cite("enableSoftDelete"), props.cite("enablePurgeProtection")]
+    evidence: list[api.Citation] = [
+        props.cite("enableSoftDelete"),
+        props.cite("enablePurgeProtection"),
+    ]
 
     def setting(name: str, label: str, absent: bool) -> None:
         value = props.get(name)
@@ -126,9 +115,9 @@ def _judge(vault: Vault, uses: list[ReferenceIdentity], service: str, key: str) 
     setting("enablePurgeProtection", "purge protection", False)
     acls = props.child("networkAcls")
     action = acls.get("defaultAction") if acls else None
-    if acls and (is_unresolved(action) or (action is not None and not isinstance(action, str))):
+    if acls and (api.is_unresolved(action) or (action is not None and not isinstance(action, str))):
         unknowns.append(f"the firewall's default action is {action!r}")
-    firewalled = acls is not None and same(action, "Deny")
+    firewalled = acls is not None and api.same(action, "Deny")
     if acls and firewalled:
         evidence += [acls.cite("defaultAction"), acls.cite("bypass")]
         bypass = [p.strip().lower() for p in (acls.text("bypass") or "").split(",")]
@@ -150,12 +139,12 @@ def _judge(vault: Vault, uses: list[ReferenceIdentity], service: str, key: str) 
                 )
     subject = f"Vault {vault.name} (used by {service})"
     if problems:
-        return failed(
+        return api.failed(
             vault.id, f"{subject}: {'; '.join(problems)}.", *evidence, key=key, name=vault.name
         )
     if unknowns:
         message = f"{subject}: protection cannot be judged: {'; '.join(unknowns)}."
-        return indeterminate(vault.id, message, *evidence, key=key, name=vault.name)
+        return api.indeterminate(vault.id, message, *evidence, key=key, name=vault.name)
     firewall = " behind a firewall that trusted services bypass" if firewalled else ""
     message = f"{subject} has soft delete and purge protection on{firewall}."
-    return passed(vault.id, message, *evidence, key=key, name=vault.name)
+    return api.passed(vault.id, message, *evidence, key=key, name=vault.name)

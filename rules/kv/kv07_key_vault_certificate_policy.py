@@ -5,22 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from mtls_audit.api import (
-    Citation,
-    Context,
-    Model,
-    Result,
-    ServiceModel,
-    Severity,
-    Snapshot,
-    View,
-    failed,
-    indeterminate,
-    not_applicable,
-    passed,
-    rule,
-    same,
-)
+from mtls_audit import api
 from mtls_audit.api.certificates import certificate_facts, keyvault_certificate
 from mtls_audit.api.keyvault import secret_name_of, vault_url_of
 
@@ -35,15 +20,15 @@ class _Use:
     """One Key Vault certificate and the references (and services) that use it."""
 
     secret_url: str
-    cites: list[Citation] = field(default_factory=list)
-    services: dict[str, ServiceModel] = field(default_factory=dict)
+    cites: list[api.Citation] = field(default_factory=list)
+    services: dict[str, api.ServiceModel] = field(default_factory=dict)
 
 
-@rule(
+@api.rule(
     id="MTLS-KV-07",
     slug="key-vault-certificate-policy",
     title="Key Vault certificates used by APIM have a sound issuance policy",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
     remediation={
@@ -57,9 +42,9 @@ class _Use:
         'exportable = true key_type = "RSA" key_size = 2048 } lifetime_action { action { '
         'action_type = "AutoRenew" } … } issuer_parameters { name = "ISSUER" } }',
     },
-    subject=Snapshot,
+    subject=api.Snapshot,
 )
-def judge(model: Model, ctx: Context) -> Iterator[Result]:
+def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every Key Vault certificate that a hostname or a certificate entity references has an
@@ -97,7 +82,7 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
             if r.field == "keyVaultId" or r.view.resource_id in entities
         ]
         if not refs:
-            yield not_applicable(
+            yield api.not_applicable(
                 svc.id,
                 f"{svc.service.name} references no Key Vault certificate.",
                 name=svc.service.name,
@@ -114,10 +99,10 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
         yield _judge(ctx, url, name, use)
 
 
-def _judge(ctx: Context, url: str, name: str, use: _Use) -> Result:
+def _judge(ctx: api.Context, url: str, name: str, use: _Use) -> api.Result:
     kvc = keyvault_certificate(ctx.model, use.secret_url)
     if kvc is None:
-        return indeterminate(
+        return api.indeterminate(
             f"{url}/certificates/{name}",
             f"Key Vault certificate {name} in {url} is not in the snapshot's Key Vault data, so "
             "its policy cannot be judged.",
@@ -141,27 +126,27 @@ def _judge(ctx: Context, url: str, name: str, use: _Use) -> Result:
     curve = facts.key_curve if facts else None
     _judge_key(key_type, size, curve, problems, unknowns)
     issuer = policy.text("issuer_name") if policy else None
-    self_issued = same(issuer, "Self") or bool(facts and facts.self_signed)
+    self_issued = api.same(issuer, "Self") or bool(facts and facts.self_signed)
     if self_issued and not all(_is_developer(s) for s in use.services.values()):
         problems.append(
             "it is self-issued (issuer_name Self)"
-            if same(issuer, "Self")
+            if api.same(issuer, "Self")
             else "its certificate is self-signed"
         )
     elif issuer is None and facts is None:
         unknowns.append("its issuer is not known")
     label = f"Key Vault certificate {kvc.name} in {kvc.vault_url}"
     if problems:
-        return failed(kvc.subject_id, f"{label}: {'; '.join(problems)}.", *evidence, name=name)
+        return api.failed(kvc.subject_id, f"{label}: {'; '.join(problems)}.", *evidence, name=name)
     if unknowns:
         message = f"{label}: the policy cannot be judged: {'; '.join(unknowns)}."
-        return indeterminate(kvc.subject_id, message, *evidence, name=name)
+        return api.indeterminate(kvc.subject_id, message, *evidence, name=name)
     note = " (self-issued, used on the Developer tier only)" if self_issued else ""
     message = f"{label} is exportable, {key_type} {curve or size}, and renews automatically{note}."
-    return passed(kvc.subject_id, message, *evidence, name=name)
+    return api.passed(kvc.subject_id, message, *evidence, name=name)
 
 
-def _judge_policy(policy: View, problems: list[str], unknowns: list[str]) -> None:
+def _judge_policy(policy: api.View, problems: list[str], unknowns: list[str]) -> None:
     exportable = policy.flag("exportable")
     if exportable is None:
         unknowns.append("whether the key is exportable is not known")
@@ -170,7 +155,7 @@ def _judge_policy(policy: View, problems: list[str], unknowns: list[str]) -> Non
     actions = policy.get("lifetime_actions")
     if not isinstance(actions, list):
         unknowns.append("its lifetime actions are not known")
-    elif not any(isinstance(a, dict) and same(a.get("action"), "AutoRenew") for a in actions):
+    elif not any(isinstance(a, dict) and api.same(a.get("action"), "AutoRenew") for a in actions):
         problems.append("it has no AutoRenew lifetime action")
 
 
@@ -200,5 +185,5 @@ def _judge_key(
         problems.append(f"its key type {key_type} is neither RSA nor EC")
 
 
-def _is_developer(svc: ServiceModel) -> bool:
+def _is_developer(svc: api.ServiceModel) -> bool:
     return (svc.service.sku_name or "").lower().split("_", 1)[0] == "developer"

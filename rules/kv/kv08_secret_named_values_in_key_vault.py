@@ -4,24 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    not_applicable,
-    passed,
-    rule,
-)
+from mtls_audit import api
 
 
-@rule(
+@api.rule(
     id="MTLS-KV-08",
     slug="secret-named-values-in-key-vault",
     title="Secret named values are Key Vault references",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("key-vault",),
     guide="beyond",
     remediation={
@@ -31,10 +21,10 @@ from mtls_audit.api import (
         "'https://kv.vault.azure.net/secrets/name'",
         "terraform": "azurerm_api_management_named_value: value_from_key_vault { secret_id = … }",
     },
-    subject=Service,
+    subject=api.Service,
     needs=("namedValues",),
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every named value marked ``secret`` is a Key Vault reference
@@ -56,21 +46,21 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     secrets = [nv for nv in svc.named_values if nv.secret]
     if not secrets:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id, f"{svc.service.name} has no secret named values.", name=svc.service.name
         )
     for nv in secrets:
         ref = nv.key_vault
         if ref is not None and (ref.secret_identifier or ref.unresolved):
             how = f" (it {ref.unknown_secret})" if ref.unresolved else ""
-            yield passed(
+            yield api.passed(
                 nv.id,
                 f"Secret named value {nv.display_name} is a Key Vault reference{how}.",
                 ref.cite(),
                 name=nv.display_name,
             )
         else:
-            yield failed(
+            yield api.failed(
                 nv.id,
                 f"Secret named value {nv.display_name} is stored in APIM, "
                 "not referenced from Key Vault.",

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Certificate,
-    Context,
-    Result,
-    Severity,
-    days_left,
-    failed,
-    indeterminate,
-    passed,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.certificates import InventoryCertificate
 
 from .._common import describe_days, expiry_level
 
-_SEVERITY = {"expired": Severity.CRITICAL, "warning": Severity.HIGH, "notice": Severity.MEDIUM}
+_SEVERITY = {
+    "expired": api.Severity.CRITICAL,
+    "warning": api.Severity.HIGH,
+    "notice": api.Severity.MEDIUM,
+}
 _KINDS = {
     "hostname": "Hostname certificate",
     "ca": "CA certificate",
@@ -28,11 +22,11 @@ _KINDS = {
 }
 
 
-@rule(
+@api.rule(
     id="MTLS-KV-09",
     slug="certificate-expiry",
     title="Certificates are not expired or about to expire",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("key-vault", "trust-anchors"),
     guide="beyond",
     remediation={
@@ -44,9 +38,9 @@ _KINDS = {
         "terraform": "azurerm_key_vault_certificate: certificate_policy { lifetime_action { "
         'action { action_type = "AutoRenew" } trigger { days_before_expiry = 30 } } }',
     },
-    subject=Certificate,
+    subject=api.Certificate,
 )
-def judge(cert: InventoryCertificate, ctx: Context) -> Iterator[Result]:
+def judge(cert: InventoryCertificate, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every certificate in the snapshot — custom hostnames, the CA store, certificate
@@ -69,7 +63,7 @@ def judge(cert: InventoryCertificate, ctx: Context) -> Iterator[Result]:
     """
     label = f"{_KINDS.get(cert.kind, 'Certificate')} {cert.name}"
     if cert.expiry is None:
-        yield indeterminate(
+        yield api.indeterminate(
             cert.subject_id,
             f"{label}: no expiry date in the snapshot.",
             cert.citation,
@@ -77,13 +71,13 @@ def judge(cert: InventoryCertificate, ctx: Context) -> Iterator[Result]:
             name=cert.name,
         )
         return
-    days = days_left(cert.expiry, ctx.as_of)
+    days = api.days_left(cert.expiry, ctx.as_of)
     level = expiry_level(days, ctx.options)
     message = f"{label} {describe_days(days)} ({cert.expiry:%Y-%m-%d})."
     if level is None:
-        yield passed(cert.subject_id, message, cert.citation, key=cert.key, name=cert.name)
+        yield api.passed(cert.subject_id, message, cert.citation, key=cert.key, name=cert.name)
     else:
-        yield failed(
+        yield api.failed(
             cert.subject_id,
             message,
             cert.citation,

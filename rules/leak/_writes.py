@@ -10,16 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 
-from mtls_audit.api import (
-    Context,
-    PolicyCitation,
-    Result,
-    ServiceModel,
-    failed,
-    indeterminate,
-    not_applicable,
-    passed,
-)
+from mtls_audit import api
 from mtls_audit.api.policy import Effective, ResponseWrite
 
 Inspector = Callable[[ResponseWrite], str | None]
@@ -41,12 +32,12 @@ class _Findings:
 
 
 def judge_writes(
-    ctx: Context,
-    svc: ServiceModel,
+    ctx: api.Context,
+    svc: api.ServiceModel,
     what: str,
     inspect: Inspector,
     sections: frozenset[str] | None = None,
-) -> Iterator[Result]:
+) -> Iterator[api.Result]:
     """One result per API (or operation, when their findings differ) and product path: fail
     when some response write discloses ``what``; ``sections`` limits the writes looked at (all
     sections by default)."""
@@ -54,12 +45,12 @@ def judge_writes(
 
 
 def _judge_service(
-    ctx: Context,
-    svc: ServiceModel,
+    ctx: api.Context,
+    svc: api.ServiceModel,
     what: str,
     inspect: Inspector,
     sections: frozenset[str] | None,
-) -> Iterator[Result]:
+) -> Iterator[api.Result]:
     seen: dict[str, _Findings] = {}
 
     def findings(effective: Effective) -> _Findings:
@@ -75,7 +66,7 @@ def _judge_service(
         found = findings(subject.effective)
         yield _result(subject.id, subject.name, subject.key, what, found)
     if not judged:
-        yield not_applicable(svc.id, f"{svc.service.name} has no APIs.", name=svc.service.name)
+        yield api.not_applicable(svc.id, f"{svc.service.name} has no APIs.", name=svc.service.name)
 
 
 def _inspect(
@@ -96,27 +87,27 @@ def _inspect(
     return findings
 
 
-def _result(subject: str, name: str, key: str, what: str, findings: _Findings) -> Result:
+def _result(subject: str, name: str, key: str, what: str, findings: _Findings) -> api.Result:
     label = f"{name} ({key})"
     if findings.disclosed:
         shown = "; ".join(
             f"{write.describe()} carries {found}" for write, found in findings.disclosed
         )
-        cites = [PolicyCitation(*write.node.place()) for write, _ in findings.disclosed]
+        cites = [api.PolicyCitation(*write.node.place()) for write, _ in findings.disclosed]
         message = f"{label}: the response discloses {what}: {shown}."
-        return failed(subject, message, *cites, key=key, name=name)
+        return api.failed(subject, message, *cites, key=key, name=name)
     if findings.unreadable:
         shown = "; ".join(write.describe() for write in findings.unreadable)
-        cites = [PolicyCitation(*write.node.place()) for write in findings.unreadable]
+        cites = [api.PolicyCitation(*write.node.place()) for write in findings.unreadable]
         message = (
             f"{label}: whether the response discloses {what} cannot be told: {shown} cannot "
             "be read."
         )
-        return indeterminate(subject, message, *cites, key=key, name=name)
+        return api.indeterminate(subject, message, *cites, key=key, name=name)
     if findings.problems:
         message = (
             f"{label}: the effective policy cannot be read completely "
             f"({findings.problems[0]}), so what its responses disclose is unknown."
         )
-        return indeterminate(subject, message, key=key, name=name)
-    return passed(subject, f"{label}: no response write discloses {what}.", key=key, name=name)
+        return api.indeterminate(subject, message, key=key, name=name)
+    return api.passed(subject, f"{label}: no response write discloses {what}.", key=key, name=name)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit import api
 from mtls_audit.api.policy import ResponseWrite, certificate_data
 
 from ._writes import judge_writes
 
 
-@rule(
+@api.rule(
     id="MTLS-LEAK-01",
     slug="certificate-details-in-responses",
     title="Responses do not carry client certificate details",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("disclosure", "client-certificates"),
     guide="Remove debug logging before production",
     remediation={
@@ -28,10 +28,10 @@ from ._writes import judge_writes
         "policy": '<trace source="client-certificate">@(context.Request.Certificate?.Thumbprint)'
         "</trace> (visible to tracing, never to the client)",
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         For every API (or operation) on every product path, the effective policy does not

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit import api
 from mtls_audit.api.policy import ResponseWrite, last_error_data
 
 from ._writes import judge_writes
 
 
-@rule(
+@api.rule(
     id="MTLS-LEAK-02",
     slug="error-details-in-responses",
     title="Error responses do not return context.LastError details",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("disclosure",),
     guide="beyond",
     remediation={
@@ -29,10 +29,10 @@ from ._writes import judge_writes
         '<set-body>@("Request " + context.RequestId + " failed")</set-body>'
         "</return-response></on-error>",
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         For every API (or operation) on every product path, the effective ``on-error``

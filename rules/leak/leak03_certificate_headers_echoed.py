@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from mtls_audit.api import POLICY_NEEDS, Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit import api
 from mtls_audit.api.policy import ResponseWrite, header_data
 
 from ._writes import judge_writes
@@ -13,11 +13,11 @@ from ._writes import judge_writes
 _DEBUG_HEADER = re.compile(r"x-(debug|cert)", re.I)
 
 
-@rule(
+@api.rule(
     id="MTLS-LEAK-03",
     slug="certificate-headers-echoed",
     title="Certificate headers are not echoed and debug headers are not returned",
-    severity=Severity.LOW,
+    severity=api.Severity.LOW,
     topics=("disclosure", "client-certificates"),
     guide="beyond",
     remediation={
@@ -30,10 +30,10 @@ _DEBUG_HEADER = re.compile(r"x-(debug|cert)", re.I)
         "debug headers",
         "policy": '<set-header name="X-Debug-Certificate" exists-action="delete" />',
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         For every API (or operation) on every product path, no response write of the

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    not_applicable,
-    passed,
-    rule,
-)
+from mtls_audit import api
 
 
-@rule(
+@api.rule(
     id="MTLS-LEAK-04",
     slug="tracing-allowed",
     title="No subscription allows request tracing",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("disclosure",),
     guide="beyond",
     remediation={
@@ -31,10 +21,10 @@ from mtls_audit.api import (
         "arm": "Microsoft.ApiManagement/service/subscriptions: properties.allowTracing: false",
         "terraform": "azurerm_api_management_subscription: allow_tracing = false",
     },
-    subject=Service,
+    subject=api.Service,
     needs=("subscriptions",),
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every APIM subscription has ``allowTracing`` false (the default when absent). The
@@ -56,7 +46,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-api-inspector
     """
     if not svc.subscriptions:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id,
             f"{svc.service.name} has no subscriptions in the snapshot.",
             name=svc.service.name,
@@ -65,8 +55,10 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         cite = sub.props.cite("allowTracing")
         label = f"Subscription {sub.display_name}"
         if sub.allow_tracing:
-            yield failed(sub.id, f"{label} allows request tracing.", cite, name=sub.display_name)
+            yield api.failed(
+                sub.id, f"{label} allows request tracing.", cite, name=sub.display_name
+            )
         else:
-            yield passed(
+            yield api.passed(
                 sub.id, f"{label} does not allow request tracing.", cite, name=sub.display_name
             )

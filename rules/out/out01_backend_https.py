@@ -5,52 +5,35 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from mtls_audit.api import (
-    Backend,
-    Context,
-    Evidence,
-    PolicyCitation,
-    Result,
-    Service,
-    ServiceFabric,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    is_unresolved,
-    not_applicable,
-    passed,
-    rule,
-    url_scheme,
-)
+from mtls_audit import api
 from mtls_audit.api.policy import document_elements, find_placeholders
 
 from .._policy import document_subject, policies_uncollected, site_key, unreadable_documents
 
 
 def judge_url(
-    subject: str, label: str, url: object, cite: Evidence, *, key: str = "", name: str = ""
-) -> Result:
+    subject: str, label: str, url: object, cite: api.Evidence, *, key: str = "", name: str = ""
+) -> api.Result:
     """Parse the URL: only its scheme counts ("https" elsewhere in it is not HTTPS). A URL made
     by a policy expression or holding a placeholder is unknown here."""
     name = name or label
-    if not isinstance(url, str) or is_unresolved(url) or _computed(url):
-        return indeterminate(
+    if not isinstance(url, str) or api.is_unresolved(url) or _computed(url):
+        return api.indeterminate(
             subject, f"{label}: the URL {url!r} cannot be resolved.", cite, key=key, name=name
         )
     try:
         scheme = urlsplit(url.strip()).scheme.lower()
     except ValueError as exc:  # e.g. https://host[x]/: brackets in a host hold an IPv6 address
-        return indeterminate(
+        return api.indeterminate(
             subject, f"{label}: {url!r} is not a valid URL ({exc}).", cite, key=key, name=name
         )
     if scheme == "https":
-        return passed(subject, f"{label} uses HTTPS ({url}).", cite, key=key, name=name)
+        return api.passed(subject, f"{label} uses HTTPS ({url}).", cite, key=key, name=name)
     message = f"{label} uses {scheme or 'no'} scheme, not HTTPS: {url}"
-    return failed(subject, message, cite, key=key, name=name)
+    return api.failed(subject, message, cite, key=key, name=name)
 
 
-def _judge_fabric(backend: Backend, fabric: ServiceFabric) -> Result:
+def _judge_fabric(backend: api.Backend, fabric: api.ServiceFabric) -> api.Result:
     """A Service Fabric backend is reached through the cluster's management endpoints: their
     scheme is the transport the configuration sets (see ``model.fabric``)."""
     label = f"Backend {backend.name} (Service Fabric service {fabric.url or '?'})"
@@ -58,31 +41,35 @@ def _judge_fabric(backend: Backend, fabric: ServiceFabric) -> Result:
     endpoints = fabric.management_endpoints
     if not endpoints:
         message = f"{label}: the cluster's management endpoints are not in the snapshot."
-        return indeterminate(backend.id, message, *cites, name=backend.name)
-    unknown = [e for e in endpoints if not isinstance(e, str) or is_unresolved(e) or _computed(e)]
+        return api.indeterminate(backend.id, message, *cites, name=backend.name)
+    unknown = [
+        e for e in endpoints if not isinstance(e, str) or api.is_unresolved(e) or _computed(e)
+    ]
     if unknown:
         message = f"{label}: management endpoint(s) {unknown!r} cannot be resolved."
-        return indeterminate(backend.id, message, *cites, name=backend.name)
-    plain = [e for e in endpoints if url_scheme(str(e)) != "https"]
+        return api.indeterminate(backend.id, message, *cites, name=backend.name)
+    plain = [e for e in endpoints if api.url_scheme(str(e)) != "https"]
     if plain:
         message = f"{label} resolves the service through management endpoint(s) not on HTTPS: "
-        return failed(backend.id, message + ", ".join(map(str, plain)), *cites, name=backend.name)
+        return api.failed(
+            backend.id, message + ", ".join(map(str, plain)), *cites, name=backend.name
+        )
     message = (
         f"{label} resolves the service through the cluster's management endpoint(s) over "
         f"HTTPS ({', '.join(map(str, endpoints))})."
     )
-    return passed(backend.id, message, *cites, name=backend.name)
+    return api.passed(backend.id, message, *cites, name=backend.name)
 
 
 def _computed(url: str) -> bool:
     return url.lstrip()[:2] in ("@(", "@{") or bool(find_placeholders(url))
 
 
-@rule(
+@api.rule(
     id="MTLS-OUT-01",
     slug="backend-https",
     title="Backends are called over HTTPS",
-    severity=Severity.CRITICAL,
+    severity=api.Severity.CRITICAL,
     topics=("transport", "backend-validation"),
     guide="Secure the backend with a client certificate",
     remediation={
@@ -94,9 +81,9 @@ def _computed(url: str) -> bool:
         'service_url = "https://…"',
         "policy": '<set-backend-service base-url="https://backend.example.org" />',
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every backend ``url``, every API ``serviceUrl`` and every ``set-backend-service
@@ -137,20 +124,20 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
                 backend.props.get("url"),
                 backend.props.cite("url"),
             )
-    for api in svc.apis:
-        if api.props.get("serviceUrl"):
+    for entry in svc.apis:
+        if entry.props.get("serviceUrl"):
             judged += 1
             yield judge_url(
-                api.id,
-                f"API {api.display_name} service URL",
-                api.props.get("serviceUrl"),
-                api.props.cite("serviceUrl"),
+                entry.id,
+                f"API {entry.display_name} service URL",
+                entry.props.get("serviceUrl"),
+                entry.props.cite("serviceUrl"),
             )
     for result in _policy_urls(ctx, svc):
         judged += 1
         yield result
     if not judged:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id,
             f"{svc.service.name} declares no backend, API service URL or "
             "set-backend-service base-url.",
@@ -158,7 +145,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         )
 
 
-def _policy_urls(ctx: Context, svc: ServiceModel) -> Iterator[Result]:
+def _policy_urls(ctx: api.Context, svc: api.ServiceModel) -> Iterator[api.Result]:
     """Every ``set-backend-service base-url`` written in a policy or fragment."""
     blocked = policies_uncollected(ctx, svc)
     if blocked:
@@ -174,7 +161,7 @@ def _policy_urls(ctx: Context, svc: ServiceModel) -> Iterator[Result]:
                     document_subject(layer),
                     f"{label} set-backend-service (line {node.line})",
                     url,
-                    PolicyCitation(*node.place()),
+                    api.PolicyCitation(*node.place()),
                     key=site_key(label, node.line),
                     name=label,
                 )

@@ -4,29 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Backend,
-    Citation,
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    not_applicable,
-    passed,
-    rule,
-)
+from mtls_audit import api
 
 FLAGS = ("validateCertificateChain", "validateCertificateName")
 
 
-@rule(
+@api.rule(
     id="MTLS-OUT-02",
     slug="backend-server-validation",
     title="Backend server certificates are validated",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("backend-validation",),
     guide="Secure the backend with a client certificate",
     remediation={
@@ -39,10 +26,10 @@ FLAGS = ("validateCertificateChain", "validateCertificateName")
         "terraform": "azurerm_api_management_backend: tls { validate_certificate_chain = true  "
         "validate_certificate_name = true }",
     },
-    subject=Service,
+    subject=api.Service,
     needs=("backends",),
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Each backend's ``tls.validateCertificateChain`` and ``tls.validateCertificateName`` are
@@ -64,7 +51,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/rest/api/apimanagement/backend/create-or-update
     """
     if not svc.backends:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id, f"{svc.service.name} has no backend entities.", name=svc.service.name
         )
     for backend in svc.backends:
@@ -75,7 +62,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         unknown = [f for f, v in values.items() if v is None]
         label = f"Backend {backend.name}"
         if off:
-            yield failed(
+            yield api.failed(
                 backend.id,
                 f"{label} does not validate the server certificate: "
                 + ", ".join(f"{f} is false" for f in off)
@@ -84,7 +71,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
                 name=backend.name,
             )
         elif unknown:
-            yield indeterminate(
+            yield api.indeterminate(
                 backend.id,
                 f"{label}: " + ", ".join(unknown) + " cannot be read.",
                 *cites,
@@ -92,7 +79,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
             )
         else:
             pinned, pins = _cluster_pins(backend)
-            yield passed(
+            yield api.passed(
                 backend.id,
                 f"{label} validates the server certificate chain and "
                 "name" + (" (defaults)" if tls is None else "") + pinned + ".",
@@ -102,7 +89,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
             )
 
 
-def _cluster_pins(backend: Backend) -> tuple[str, list[Citation]]:
+def _cluster_pins(backend: api.Backend) -> tuple[str, list[api.Citation]]:
     """How a Service Fabric backend authenticates its cluster's management endpoint."""
     fabric = backend.service_fabric
     if fabric is None:

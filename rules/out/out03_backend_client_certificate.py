@@ -5,24 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 
-from mtls_audit.api import (
-    Api,
-    Backend,
-    Context,
-    Evidence,
-    PolicyCitation,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    is_unresolved,
-    not_applicable,
-    passed,
-    rule,
-    same,
-)
+from mtls_audit import api
 from mtls_audit.api.policy import Effective, EffectiveNode
 
 from .._policy import policies_uncollected, redacted_place
@@ -30,11 +13,11 @@ from .._policy import policies_uncollected, redacted_place
 _FIELDS = ("certificateIds", "certificate")
 
 
-@rule(
+@api.rule(
     id="MTLS-OUT-03",
     slug="backend-client-certificate",
     title="The gateway presents a client certificate to backends",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("backend-validation", "client-certificates"),
     guide="Secure the backend with a client certificate",
     remediation={
@@ -48,9 +31,9 @@ _FIELDS = ("certificateIds", "certificate")
         "[azurerm_api_management_certificate.c.thumbprint] }",
         "policy": '<authentication-certificate certificate-id="NAME" />',
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Each backend entity names a client certificate for the gateway to present:
@@ -86,7 +69,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     judged = list(_judge_policies(ctx, svc))
     if not svc.backends and not judged:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id,
             f"{svc.service.name} has no backend entities and no API forwarding to a URL.",
             name=svc.service.name,
@@ -96,11 +79,11 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     yield from judged
 
 
-def _judge_entity(backend: Backend) -> Result:
+def _judge_entity(backend: api.Backend) -> api.Result:
     """The backend entity's own credentials (the effective policy is not read here)."""
     label = f"Backend {backend.name}"
-    if same(backend.props.get("type"), "Pool"):
-        return not_applicable(
+    if api.same(backend.props.get("type"), "Pool"):
+        return api.not_applicable(
             backend.id,
             f"{label} is a pool: its member backends are judged.",
             backend.props.cite("type"),
@@ -110,7 +93,7 @@ def _judge_entity(backend: Backend) -> Result:
     client = fabric.client_certificate if fabric else None
     if client is not None:
         how = "thumbprint" if client.by_thumbprint else "certificate"
-        return passed(
+        return api.passed(
             backend.id,
             f"{label} presents the client {how} {client.reference} to the Service Fabric "
             "cluster it resolves the service through.",
@@ -120,7 +103,7 @@ def _judge_entity(backend: Backend) -> Result:
     creds = backend.credentials
     if creds is None:
         if fabric is not None:
-            return failed(
+            return api.failed(
                 backend.id,
                 f"{label} is a Service Fabric backend that presents no client certificate to "
                 "its cluster (serviceFabricCluster has no clientCertificateId or "
@@ -129,7 +112,7 @@ def _judge_entity(backend: Backend) -> Result:
                 backend.props.cite("credentials"),
                 name=backend.name,
             )
-        return failed(
+        return api.failed(
             backend.id,
             f"{label}: no client certificate is configured on the backend entity "
             "(it has no credentials).",
@@ -140,21 +123,23 @@ def _judge_entity(backend: Backend) -> Result:
     values = [creds.get(f) for f in _FIELDS]
     if any(isinstance(v, list) and v for v in values):
         named = next(v for v in values if isinstance(v, list) and v)
-        return passed(
+        return api.passed(
             backend.id,
             f"{label} presents a client certificate ({', '.join(map(str, named))}).",
             *cites,
             name=backend.name,
         )
-    unresolved = [f"{f} is {v!r}" for f, v in zip(_FIELDS, values, strict=True) if is_unresolved(v)]
+    unresolved = [
+        f"{f} is {v!r}" for f, v in zip(_FIELDS, values, strict=True) if api.is_unresolved(v)
+    ]
     if unresolved:
-        return indeterminate(
+        return api.indeterminate(
             backend.id,
             f"{label}: its client certificates are not resolved ({'; '.join(unresolved)}).",
             *cites,
             name=backend.name,
         )
-    return failed(
+    return api.failed(
         backend.id,
         f"{label}: no client certificate is configured on the backend entity "
         "(credentials.certificateIds and credentials.certificate are empty).",
@@ -188,7 +173,7 @@ class _Forwarding:
         return places, self.routed, self.problems
 
 
-def _judge_policies(ctx: Context, svc: ServiceModel) -> Iterator[Result]:
+def _judge_policies(ctx: api.Context, svc: api.ServiceModel) -> Iterator[api.Result]:
     """The APIs whose effective inbound policy forwards to a URL."""
     blocked = policies_uncollected(ctx, svc)
     if blocked:
@@ -202,7 +187,7 @@ def _judge_policies(ctx: Context, svc: ServiceModel) -> Iterator[Result]:
             found = seen[effective.key] = _Forwarding.of(effective)
         return found
 
-    apis = {api.id.lower(): api for api in svc.apis}
+    apis = {entry.id.lower(): entry for entry in svc.apis}
     for subject in ctx.api_paths(svc, lambda e: forwarding(e).signature()):
         api_id = subject.id.lower().split("/operations/")[0]
         found = forwarding(subject.effective)
@@ -212,21 +197,21 @@ def _judge_policies(ctx: Context, svc: ServiceModel) -> Iterator[Result]:
 
 
 def _judge_forwarding(
-    subject: str, name: str, key: str, found: _Forwarding, api: Api | None
-) -> Result | None:
+    subject: str, name: str, key: str, found: _Forwarding, entry: api.Api | None
+) -> api.Result | None:
     label = f"{name} ({key})"
     if found.certificates:
         shown = ", ".join(f"{n.origin.label} line {n.line}" for n in found.certificates)
         cites = [redacted_place(node) for node in found.certificates]
         message = f"{label} presents a client certificate (authentication-certificate, {shown})."
-        return passed(subject, message, *cites, key=key, name=name)
-    evidence: list[Evidence]
+        return api.passed(subject, message, *cites, key=key, name=name)
+    evidence: list[api.Evidence]
     if found.urls:
         targets = [node.attr("base-url") or "" for node in found.urls]
-        evidence = [PolicyCitation(*node.place()) for node in found.urls]
-    elif not found.routed and api is not None and api.service_url:
-        targets = [api.service_url]
-        evidence = [api.props.cite("serviceUrl")]
+        evidence = [api.PolicyCitation(*node.place()) for node in found.urls]
+    elif not found.routed and entry is not None and entry.service_url:
+        targets = [entry.service_url]
+        evidence = [entry.props.cite("serviceUrl")]
     else:
         return None  # routed to backend entities only (judged above), or nowhere
     if found.problems:
@@ -234,9 +219,9 @@ def _judge_forwarding(
             f"{label} forwards to {', '.join(targets)}; whether it presents a client "
             f"certificate cannot be told ({found.problems[0]})."
         )
-        return indeterminate(subject, message, *evidence, key=key, name=name)
+        return api.indeterminate(subject, message, *evidence, key=key, name=name)
     message = (
         f"{label} forwards to {', '.join(targets)} without presenting a client certificate "
         "(no authentication-certificate in its effective inbound policy)."
     )
-    return failed(subject, message, *evidence, key=key, name=name)
+    return api.failed(subject, message, *evidence, key=key, name=name)

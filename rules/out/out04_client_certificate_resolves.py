@@ -4,28 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    days_left,
-    failed,
-    indeterminate,
-    is_unresolved,
-    not_applicable,
-    passed,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.certificates import BackendCertificate, backend_certificates
 
 
-@rule(
+@api.rule(
     id="MTLS-OUT-04",
     slug="client-certificate-resolves",
     title="Backend client certificates resolve to unexpired certificates",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("backend-validation", "client-certificates"),
     guide="Secure the backend with a client certificate",
     remediation={
@@ -38,9 +25,9 @@ from mtls_audit.api.certificates import BackendCertificate, backend_certificates
         "terraform": "azurerm_api_management_backend: credentials { certificate = "
         "[azurerm_api_management_certificate.c.thumbprint] }",
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every ``credentials.certificateIds`` entry of a backend names a certificate entity of
@@ -66,7 +53,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     """
     uses = backend_certificates(svc)
     if not uses:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id,
             f"No backend entity of {svc.service.name} names a client certificate.",
             name=svc.service.name,
@@ -76,28 +63,28 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         yield _judge(ctx, use, collected)
 
 
-def _judge(ctx: Context, use: BackendCertificate, collected: bool) -> Result:
+def _judge(ctx: api.Context, use: BackendCertificate, collected: bool) -> api.Result:
     backend, ref = use.backend, use.reference
     what = "thumbprint " if use.by_thumbprint else ""
     label = f"Backend {backend.name}: client certificate {what}{ref}"
     cert = use.certificate
     if cert is None:
-        if is_unresolved(ref) or "{{" in ref:
-            return indeterminate(
+        if api.is_unresolved(ref) or "{{" in ref:
+            return api.indeterminate(
                 backend.id, f"{label} is not resolved.", use.citation, key=ref, name=backend.name
             )
         if not collected:
             message = f"{label} cannot be checked: the service's certificates were not collected."
-            return indeterminate(backend.id, message, use.citation, key=ref, name=backend.name)
+            return api.indeterminate(backend.id, message, use.citation, key=ref, name=backend.name)
         message = f"{label} matches no certificate entity of the service."
-        return failed(backend.id, message, use.citation, key=ref, name=backend.name)
+        return api.failed(backend.id, message, use.citation, key=ref, name=backend.name)
     evidence = (use.citation, cert.props.cite("expirationDate"))
     if cert.expiry is None:
         message = f"{label} resolves to {cert.name}, whose expiry date is not in the snapshot."
-        return indeterminate(backend.id, message, *evidence, key=ref, name=backend.name)
-    days = days_left(cert.expiry, ctx.as_of)
+        return api.indeterminate(backend.id, message, *evidence, key=ref, name=backend.name)
+    days = api.days_left(cert.expiry, ctx.as_of)
     if days < 0:
         message = f"{label} resolves to {cert.name}, which expired {-days} day(s) ago."
-        return failed(backend.id, message, *evidence, key=ref, name=backend.name)
+        return api.failed(backend.id, message, *evidence, key=ref, name=backend.name)
     message = f"{label} resolves to {cert.name}, valid until {cert.expiry:%Y-%m-%d}."
-    return passed(backend.id, message, *evidence, key=ref, name=backend.name)
+    return api.passed(backend.id, message, *evidence, key=ref, name=backend.name)

@@ -4,23 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Evidence,
-    PolicyCitation,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    View,
-    failed,
-    indeterminate,
-    is_unresolved,
-    not_applicable,
-    passed,
-    rule,
-    same,
-)
+from mtls_audit import api
 from mtls_audit.api.certificates import BackendCertificate, CertificateEntity, backend_certificates
 from mtls_audit.api.policy import EffectiveNode
 
@@ -35,11 +19,11 @@ from .._policy import (
 )
 
 
-@rule(
+@api.rule(
     id="MTLS-OUT-05",
     slug="client-certificate-in-key-vault",
     title="Backend client certificates are kept in Key Vault",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("backend-validation", "key-vault"),
     guide="Secure the backend with a client certificate",
     remediation={
@@ -53,9 +37,9 @@ from .._policy import (
         "terraform": "azurerm_api_management_certificate: key_vault_secret_id = "
         "azurerm_key_vault_certificate.c.versionless_secret_id",
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every certificate entity that a backend names in ``credentials.certificateIds`` (or by
@@ -92,7 +76,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     uses = backend_certificates(svc)
     in_policy = list(_judge_policies(ctx, svc))
     if not uses and not in_policy:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id,
             f"No backend entity or authentication-certificate policy of "
             f"{svc.service.name} names a client certificate.",
@@ -100,7 +84,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         )
     for use in uses:
         if use.certificate is None:
-            yield indeterminate(
+            yield api.indeterminate(
                 use.backend.id,
                 f"Backend {use.backend.name}: client certificate {use.reference} matches no "
                 "certificate entity, so where it is kept cannot be told.",
@@ -115,7 +99,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     yield from in_policy
 
 
-def _judge(cert_id: str, name: str, props: View, group: list[BackendCertificate]) -> Result:
+def _judge(cert_id: str, name: str, props: api.View, group: list[BackendCertificate]) -> api.Result:
     """One certificate entity (its id, name and properties) and the backends using it."""
     backends = ", ".join(sorted({use.backend.name for use in group}, key=str.lower))
     label = f"Certificate {name} (client certificate of backend {backends})"
@@ -123,23 +107,23 @@ def _judge(cert_id: str, name: str, props: View, group: list[BackendCertificate]
 
 
 def _kept_in_vault(
-    subject: str, label: str, props: View, *evidence: Evidence, key: str = "", name: str
-) -> Result:
+    subject: str, label: str, props: api.View, *evidence: api.Evidence, key: str = "", name: str
+) -> api.Result:
     """Whether the certificate entity with ``props`` is a Key Vault reference."""
     vault = props.child("keyVault")
     secret = vault.get("secretIdentifier") if vault else None
     cites = (vault.cite("secretIdentifier") if vault else props.cite("keyVault"), *evidence)
-    if isinstance(secret, str) and secret and not is_unresolved(secret):
+    if isinstance(secret, str) and secret and not api.is_unresolved(secret):
         message = f"{label} is kept in Key Vault ({secret})."
-        return passed(subject, message, *cites, key=key, name=name)
+        return api.passed(subject, message, *cites, key=key, name=name)
     if secret:
         message = f"{label}: its Key Vault reference {secret!r} is not resolved."
-        return indeterminate(subject, message, *cites, key=key, name=name)
+        return api.indeterminate(subject, message, *cites, key=key, name=name)
     message = f"{label} is an uploaded PFX, not a Key Vault reference."
-    return failed(subject, message, *cites, key=key, name=name)
+    return api.failed(subject, message, *cites, key=key, name=name)
 
 
-def _judge_policies(ctx: Context, svc: ServiceModel) -> Iterator[Result]:
+def _judge_policies(ctx: api.Context, svc: api.ServiceModel) -> Iterator[api.Result]:
     """Each ``authentication-certificate`` element of the service's policies."""
     blocked = policies_uncollected(ctx, svc)
     if blocked:
@@ -159,45 +143,45 @@ def _judge_policies(ctx: Context, svc: ServiceModel) -> Iterator[Result]:
                     f"{where} carries the certificate in the policy with a literal password: "
                     "key material and its secret are in the policy text."
                 )
-                severity = Severity.CRITICAL
-                yield failed(subject, message, cite, key=key, severity=severity, name=label)
+                severity = api.Severity.CRITICAL
+                yield api.failed(subject, message, cite, key=key, severity=severity, name=label)
             else:
                 message = (
                     f"{where} builds the certificate from bytes in the policy (body), not from "
                     "a certificate kept in Key Vault."
                 )
-                yield failed(subject, message, cite, key=key, name=label)
+                yield api.failed(subject, message, cite, key=key, name=label)
             continue
         yield _judge_reference(svc, subject, where, node, cite, key, label)
 
 
 def _judge_reference(
-    svc: ServiceModel,
+    svc: api.ServiceModel,
     subject: str,
     where: str,
     node: EffectiveNode,
-    cite: PolicyCitation,
+    cite: api.PolicyCitation,
     key: str,
     name: str,
-) -> Result:
+) -> api.Result:
     by_id = node.attr("certificate-id")
     reference = by_id if by_id is not None else node.attr("thumbprint") or ""
     if not is_literal(reference) or not reference.strip():
         message = f"{where}: the certificate reference {reference!r} cannot be resolved."
-        return indeterminate(subject, message, cite, key=key, name=name)
+        return api.indeterminate(subject, message, cite, key=key, name=name)
     cert = _entity(svc, reference.strip(), by_id is not None)
     if cert is None:
         message = f"{where}: {reference} names no certificate entity of the service."
-        return indeterminate(subject, message, cite, key=key, name=name)
+        return api.indeterminate(subject, message, cite, key=key, name=name)
     label = f"{where}: certificate {cert.name}"
     return _kept_in_vault(subject, label, cert.props, cite, key=key, name=name)
 
 
-def _entity(svc: ServiceModel, reference: str, by_id: bool) -> CertificateEntity | None:
+def _entity(svc: api.ServiceModel, reference: str, by_id: bool) -> CertificateEntity | None:
     """The certificate entity a ``certificate-id`` (its name) or ``thumbprint`` names."""
     for cert in svc.certificates:
-        if by_id and same(cert.name, reference.rstrip("/").rsplit("/", 1)[-1]):
+        if by_id and api.same(cert.name, reference.rstrip("/").rsplit("/", 1)[-1]):
             return cert
-        if not by_id and cert.thumbprint and same(cert.thumbprint.strip(), reference):
+        if not by_id and cert.thumbprint and api.same(cert.thumbprint.strip(), reference):
             return cert
     return None

@@ -4,18 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    POLICY_NEEDS,
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    passed,
-    rule,
-    same,
-)
+from mtls_audit import api
 from mtls_audit.api.policy import EffectiveNode, Layer
 
 from .._policy import (
@@ -27,11 +16,11 @@ from .._policy import (
 )
 
 
-@rule(
+@api.rule(
     id="MTLS-OUT-06",
     slug="reference-by-certificate-id",
     title="authentication-certificate refers to certificates by certificate-id",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("backend-validation", "key-vault"),
     guide="Use Key Vault certificates",
     remediation={
@@ -43,10 +32,10 @@ from .._policy import (
         "terraform": "azurerm_api_management_api_policy.xml_content with certificate-id",
         "policy": '<authentication-certificate certificate-id="backend-client" />',
     },
-    subject=Service,
-    needs=POLICY_NEEDS,
+    subject=api.Service,
+    needs=api.POLICY_NEEDS,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every ``authentication-certificate`` element in a policy or fragment names its
@@ -73,7 +62,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates
     """
 
-    def judged(svc: ServiceModel) -> Iterator[Result]:
+    def judged(svc: api.ServiceModel) -> Iterator[api.Result]:
         for layer, node in authentication_certificates(ctx, svc):
             if node.attr("body") is None:
                 yield _judge(svc, layer, node)
@@ -87,23 +76,23 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     )
 
 
-def _judge(svc: ServiceModel, layer: Layer, node: EffectiveNode) -> Result:
+def _judge(svc: api.ServiceModel, layer: Layer, node: EffectiveNode) -> api.Result:
     label = layer.origin.label
     where = f"{label} authentication-certificate (line {node.line})"
     subject, cite, key = document_subject(layer), redacted_place(node), site_key(label, node.line)
     thumbprint = node.attr("thumbprint")
     if node.attr("certificate-id") is not None or thumbprint is None:
         message = f"{where} refers to its certificate by certificate-id."
-        return passed(subject, message, cite, key=key, name=label)
+        return api.passed(subject, message, cite, key=key, name=label)
     vaulted = [
         cert.name
         for cert in svc.certificates
         if cert.key_vault is not None
         and cert.thumbprint
-        and same(cert.thumbprint.strip(), thumbprint.strip())
+        and api.same(cert.thumbprint.strip(), thumbprint.strip())
     ]
     message = f"{where} refers to its certificate by thumbprint {thumbprint}"
     if vaulted:
         message += f" (Key Vault certificate {vaulted[0]}: renewal breaks the reference)"
     message += "."
-    return failed(subject, message, cite, key=key, name=label)
+    return api.failed(subject, message, cite, key=key, name=label)

@@ -7,21 +7,15 @@ got an answer that proves nothing → ``indeterminate`` with what happened.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
-from mtls_audit.api import (
-    Model,
-    Result,
-    failed,
-    indeterminate,
-    not_applicable,
-    passed,
-)
+from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind, ProbeRun, ProbeTarget
 
 NO_PROBE = "no probe ran (run `mtls-audit probe` or `scan --probe` to test the live gateway)"
 
 
-def probed(model: Model) -> Iterator[tuple[str, str, ProbeRun]]:
+def probed(model: api.Model) -> Iterator[tuple[str, str, ProbeRun]]:
     """``(subject, name, run)`` for every service and every probed URL outside them; when no
     probe ran, the not-applicable results are yielded through :func:`unprobed` instead."""
     run = model.probe
@@ -32,43 +26,49 @@ def probed(model: Model) -> Iterator[tuple[str, str, ProbeRun]]:
         yield subject, names.get(subject, subject), run
 
 
-def unprobed(model: Model) -> Iterator[Result]:
+def unprobed(model: api.Model) -> Iterator[api.Result]:
     if model.probe is None:
         for svc in model.services:
-            yield not_applicable(svc.id, f"{svc.service.name}: {NO_PROBE}.", name=svc.service.name)
+            yield api.not_applicable(
+                svc.id, f"{svc.service.name}: {NO_PROBE}.", name=svc.service.name
+            )
 
 
-def none_probed(subject: str, name: str, run: ProbeRun, what: str) -> Result:
+def none_probed(subject: str, name: str, run: ProbeRun, what: str) -> api.Result:
     skipped = [s["reason"] for s in run.skipped if s.get("service_id") == subject]
     why = f" ({'; '.join(skipped)})" if skipped else ""
-    return indeterminate(subject, f"{name}: the probe made no {what}{why}.", name=name)
+    return api.indeterminate(subject, f"{name}: the probe made no {what}{why}.", name=name)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Which of a service's probe targets a rule reads, and how its results name an attempt."""
+
+    targets: Callable[[ProbeRun, str], Sequence[ProbeTarget]]
+    what: str
 
 
 def expect(
-    model: Model,
-    kinds: Sequence[AttemptKind],
-    want: Answer,
-    *,
-    pool: Callable[[ProbeRun, str], Sequence[ProbeTarget]],
-    what: str,
-    missing: str = "",
-) -> Iterator[Result]:
+    model: api.Model, kinds: Sequence[AttemptKind], want: Answer, pool: Pool, *, missing: str = ""
+) -> Iterator[api.Result]:
     """One result per target and kind: ``want`` passes, the opposite answer fails."""
     yield from unprobed(model)
     for subject, name, run in probed(model):
-        targets = pool(run, subject)
+        targets = pool.targets(run, subject)
         if not targets:
-            yield none_probed(subject, name, run, what)
+            yield none_probed(subject, name, run, pool.what)
         for target in targets:
             for kind in kinds:
                 yield _judge(target, kind, want, name, missing)
 
 
-def _judge(target: ProbeTarget, kind: AttemptKind, want: Answer, name: str, missing: str) -> Result:
+def _judge(
+    target: ProbeTarget, kind: AttemptKind, want: Answer, name: str, missing: str
+) -> api.Result:
     key = f"{target.url} {kind}"
     attempt = target.attempt(kind)
     if attempt is None:
-        return indeterminate(
+        return api.indeterminate(
             target.subject, f"{target.url}: no {kind} attempt was made{missing}.", key=key,
             name=name,
         )  # fmt: skip
@@ -76,10 +76,10 @@ def _judge(target: ProbeTarget, kind: AttemptKind, want: Answer, name: str, miss
     said = f"{target.url}: the {kind} attempt at {attempt.at} {target.outcome(attempt)}"
     evidence = attempt.cite(target.url)
     if answer is want:
-        return passed(target.subject, f"{said}.", evidence, key=key, name=name)
+        return api.passed(target.subject, f"{said}.", evidence, key=key, name=name)
     if answer in (Answer.REJECTED, Answer.ACCEPTED):
-        return failed(target.subject, f"{said}.", evidence, key=key, name=name)
-    return indeterminate(
+        return api.failed(target.subject, f"{said}.", evidence, key=key, name=name)
+    return api.indeterminate(
         target.subject, f"{said}, which shows neither rejection nor acceptance.", evidence,
         key=key, name=name,
     )  # fmt: skip
@@ -95,3 +95,8 @@ def default_targets(run: ProbeRun, subject: str) -> Sequence[ProbeTarget]:
 
 def hosts(run: ProbeRun, subject: str) -> Sequence[ProbeTarget]:
     return run.hosts_of(subject)
+
+
+CUSTOM = Pool(custom_targets, "request to a custom gateway hostname")
+DEFAULT = Pool(default_targets, "request to the built-in gateway hostname")
+HOSTS = Pool(hosts, "handshake with a custom gateway hostname")

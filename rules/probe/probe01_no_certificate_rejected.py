@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Model,
-    Result,
-    Severity,
-    Snapshot,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
 
-from ._probe import custom_targets, expect
+from ._probe import CUSTOM, expect
 
 REJECT = (
     "Reject a request without a certificate in the effective inbound policy of every API "
@@ -23,11 +16,11 @@ REJECT = (
 )
 
 
-@rule(
+@api.rule(
     id="MTLS-PROBE-01",
     slug="no-certificate-rejected",
     title="The live gateway rejects a request without a client certificate",
-    severity=Severity.CRITICAL,
+    severity=api.Severity.CRITICAL,
     topics=("client-certificates", "operating-effectiveness"),
     guide="test by hand: call the API without a certificate and expect 401/403",
     remediation={
@@ -35,9 +28,9 @@ REJECT = (
         "policy": '<validate-client-certificate validate-trust="true" '
         'validate-revocation="true" /> in the global <inbound>',
     },
-    subject=Snapshot,
+    subject=api.Snapshot,
 )
-def judge(model: Model, ctx: Context) -> Iterator[Result]:
+def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         The probe's ``no-certificate`` attempt on every custom gateway hostname and probed
@@ -60,10 +53,4 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    return expect(
-        model,
-        (AttemptKind.NO_CERTIFICATE,),
-        Answer.REJECTED,
-        pool=custom_targets,
-        what="request to a custom gateway hostname",
-    )
+    return expect(model, (AttemptKind.NO_CERTIFICATE,), Answer.REJECTED, CUSTOM)

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Model,
-    Result,
-    Severity,
-    Snapshot,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
 
-from ._probe import custom_targets, expect
+from ._probe import CUSTOM, expect
 
 
-@rule(
+@api.rule(
     id="MTLS-PROBE-02",
     slug="untrusted-certificate-rejected",
     title="The live gateway rejects an untrusted client certificate",
-    severity=Severity.CRITICAL,
+    severity=api.Severity.CRITICAL,
     topics=("client-certificates", "trust-anchors", "operating-effectiveness"),
     guide="test by hand: call the API with a wrong certificate",
     remediation={
@@ -30,9 +23,9 @@ from ._probe import custom_targets, expect
         "policy": '<validate-client-certificate validate-trust="true" /> or '
         "context.Request.Certificate.Verify()",
     },
-    subject=Snapshot,
+    subject=api.Snapshot,
 )
-def judge(model: Model, ctx: Context) -> Iterator[Result]:
+def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         The probe's ``self-signed`` attempt (a certificate generated for the probe, signed by
@@ -54,10 +47,4 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    return expect(
-        model,
-        (AttemptKind.SELF_SIGNED,),
-        Answer.REJECTED,
-        pool=custom_targets,
-        what="request to a custom gateway hostname",
-    )
+    return expect(model, (AttemptKind.SELF_SIGNED,), Answer.REJECTED, CUSTOM)

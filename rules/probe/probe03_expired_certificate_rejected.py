@@ -4,24 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Model,
-    Result,
-    Severity,
-    Snapshot,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
 
-from ._probe import custom_targets, expect
+from ._probe import CUSTOM, expect
 
 
-@rule(
+@api.rule(
     id="MTLS-PROBE-03",
     slug="expired-certificate-rejected",
     title="The live gateway rejects an expired client certificate",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("client-certificates", "operating-effectiveness"),
     guide="beyond",
     remediation={
@@ -30,9 +23,9 @@ from ._probe import custom_targets, expect
         "policy": '<validate-client-certificate validate-not-before="true" '
         'validate-not-after="true" />',
     },
-    subject=Snapshot,
+    subject=api.Snapshot,
 )
-def judge(model: Model, ctx: Context) -> Iterator[Result]:
+def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         The probe's ``expired`` attempt (a certificate that expired yesterday, issued by a
@@ -53,10 +46,4 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    return expect(
-        model,
-        (AttemptKind.EXPIRED,),
-        Answer.REJECTED,
-        pool=custom_targets,
-        what="request to a custom gateway hostname",
-    )
+    return expect(model, (AttemptKind.EXPIRED,), Answer.REJECTED, CUSTOM)

@@ -4,33 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Model,
-    Result,
-    Severity,
-    Snapshot,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
 
-from ._probe import custom_targets, expect
+from ._probe import CUSTOM, expect
 
 
-@rule(
+@api.rule(
     id="MTLS-PROBE-04",
     slug="good-certificate-accepted",
     title="The live gateway accepts a good client certificate",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("client-certificates", "operating-effectiveness"),
     guide="test by hand: call the API with the right certificate and expect 200",
     remediation={
         "portal": "Check that the certificate given to the probe is one the policy accepts "
         "(its CA uploaded, its thumbprint pinned) and that the probed path exists.",
     },
-    subject=Snapshot,
+    subject=api.Snapshot,
 )
-def judge(model: Model, ctx: Context) -> Iterator[Result]:
+def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         The probe's ``good-certificate`` attempt (the certificate given with
@@ -56,7 +49,6 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
         model,
         (AttemptKind.GOOD_CERTIFICATE,),
         Answer.ACCEPTED,
-        pool=custom_targets,
-        what="request to a custom gateway hostname",
+        CUSTOM,
         missing=" (no good certificate was given: --client-cert)",
     )

@@ -5,24 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Model,
-    Result,
-    Severity,
-    Snapshot,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
 
-from ._probe import default_targets, expect
+from ._probe import DEFAULT, expect
 
 
-@rule(
+@api.rule(
     id="MTLS-PROBE-05",
     slug="default-hostname-rejected",
     title="The live built-in gateway hostname rejects a request without a certificate",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("client-certificates", "operating-effectiveness"),
     guide="beyond",
     remediation={
@@ -31,9 +24,9 @@ from ._probe import default_targets, expect
         "reachable.",
         "policy": "<validate-client-certificate /> in the global <inbound>",
     },
-    subject=Snapshot,
+    subject=api.Snapshot,
 )
-def judge(model: Model, ctx: Context) -> Iterator[Result]:
+def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         The probe's ``no-certificate`` attempt on the service's built-in ``*.azure-api.net``
@@ -54,10 +47,4 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    return expect(
-        model,
-        (AttemptKind.NO_CERTIFICATE,),
-        Answer.REJECTED,
-        pool=default_targets,
-        what="request to the built-in gateway hostname",
-    )
+    return expect(model, (AttemptKind.NO_CERTIFICATE,), Answer.REJECTED, DEFAULT)

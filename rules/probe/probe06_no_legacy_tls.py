@@ -4,33 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Model,
-    Result,
-    Severity,
-    Snapshot,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
 
-from ._probe import expect, hosts
+from ._probe import HOSTS, expect
 
 
-@rule(
+@api.rule(
     id="MTLS-PROBE-06",
     slug="no-legacy-tls",
     title="The live gateway refuses TLS 1.0 and 1.1",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("transport", "operating-effectiveness"),
     guide="beyond",
     remediation={
         "portal": "Protocols + ciphers > Client protocol: turn TLS 1.0, TLS 1.1 and SSL 3.0 "
         "off (MTLS-TLS-01 shows the settings).",
     },
-    subject=Snapshot,
+    subject=api.Snapshot,
 )
-def judge(model: Model, ctx: Context) -> Iterator[Result]:
+def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         A TLS 1.0 and a TLS 1.1 handshake (only the handshake; nothing is sent) to every
@@ -51,10 +44,4 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers
     """
-    return expect(
-        model,
-        (AttemptKind.TLS10, AttemptKind.TLS11),
-        Answer.REJECTED,
-        pool=hosts,
-        what="handshake with a custom gateway hostname",
-    )
+    return expect(model, (AttemptKind.TLS10, AttemptKind.TLS11), Answer.REJECTED, HOSTS)

@@ -4,27 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Model,
-    Result,
-    Severity,
-    Snapshot,
-    failed,
-    indeterminate,
-    passed,
-    rule,
-)
+from mtls_audit import api
 from mtls_audit.api.probe import ProbeTarget
 
 from ._probe import none_probed, probed, unprobed
 
 
-@rule(
+@api.rule(
     id="MTLS-PROBE-07",
     slug="no-certificate-details-in-headers",
     title="Live responses disclose no client certificate details",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("disclosure", "operating-effectiveness"),
     guide="remove debug logging before production",
     remediation={
@@ -33,9 +23,9 @@ from ._probe import none_probed, probed, unprobed
         "policy": '<set-header name="X-Client-Thumbprint" exists-action="delete" /> in '
         "<outbound>, or remove the statement that sets it",
     },
-    subject=Snapshot,
+    subject=api.Snapshot,
 )
-def judge(model: Model, ctx: Context) -> Iterator[Result]:
+def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every probed request that got an HTTP answer: no response header holds the
@@ -67,12 +57,12 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
             yield _judge(target, name)
 
 
-def _judge(target: ProbeTarget, name: str) -> Result:
+def _judge(target: ProbeTarget, name: str) -> api.Result:
     answered = [a for a in target.attempts if a.status is not None]
     shown = [(a, d) for a in answered for d in a.disclosures]
     if shown:
         listed = "; ".join(f"{d.header} ({d.discloses}, {a.kind})" for a, d in shown)
-        return failed(
+        return api.failed(
             target.subject,
             f"{target.url}: response headers disclose the presented certificate: {listed}.",
             *(a.cite(target.url) for a in dict.fromkeys(a for a, _ in shown)),
@@ -80,7 +70,7 @@ def _judge(target: ProbeTarget, name: str) -> Result:
             name=name,
         )
     if not answered:
-        return indeterminate(
+        return api.indeterminate(
             target.subject,
             f"{target.url}: no probed request got an HTTP answer, so no response header "
             "could be read.",
@@ -88,7 +78,7 @@ def _judge(target: ProbeTarget, name: str) -> Result:
             name=name,
         )
     kinds = ", ".join(a.kind for a in answered)
-    return passed(
+    return api.passed(
         target.subject,
         f"{target.url}: no response header disclosed a certificate ({kinds}).",
         *(a.cite(target.url) for a in answered),

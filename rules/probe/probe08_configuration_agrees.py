@@ -4,20 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Model,
-    Result,
-    ServiceModel,
-    Severity,
-    Snapshot,
-    failed,
-    indeterminate,
-    not_applicable,
-    passed,
-    rule,
-    same,
-)
+from mtls_audit import api
 from mtls_audit.api.policy import PathCoverage
 from mtls_audit.api.probe import Answer, AttemptKind, ProbeTarget
 
@@ -26,11 +13,11 @@ from ._probe import custom_targets, none_probed, probed, unprobed
 VALIDATED = "validated"
 
 
-@rule(
+@api.rule(
     id="MTLS-PROBE-08",
     slug="configuration-agrees",
     title="The live gateway does what its configuration says",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("client-certificates", "policy-validation", "operating-effectiveness"),
     guide="beyond",
     remediation={
@@ -39,9 +26,9 @@ VALIDATED = "validated"
         "that terminates TLS and drops the certificate. Audit the live instance, not an "
         "export.",
     },
-    subject=Snapshot,
+    subject=api.Snapshot,
 )
-def judge(model: Model, ctx: Context) -> Iterator[Result]:
+def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         For every probed path the snapshot ties to an API operation whose effective inbound
@@ -78,12 +65,12 @@ def judge(model: Model, ctx: Context) -> Iterator[Result]:
             yield _judge(ctx, svc, target, name)
 
 
-def _coverage(ctx: Context, svc: ServiceModel, target: ProbeTarget) -> PathCoverage | None:
+def _coverage(ctx: api.Context, svc: api.ServiceModel, target: ProbeTarget) -> PathCoverage | None:
     """The configuration's verdict for the probed operation: the first path that does not
     validate, else a validated one; None when the operation is not in the snapshot."""
     found: list[PathCoverage] = []
     for path, effective in ctx.effective_policies(svc).paths():
-        if same(path.api_id, target.api_id or "") and same(
+        if api.same(path.api_id, target.api_id or "") and api.same(
             path.operation_id or "", target.operation_id or ""
         ):
             found.append(
@@ -92,16 +79,16 @@ def _coverage(ctx: Context, svc: ServiceModel, target: ProbeTarget) -> PathCover
     return next((f for f in found if f.verdict != VALIDATED), found[0] if found else None)
 
 
-def _judge(ctx: Context, svc: ServiceModel, target: ProbeTarget, name: str) -> Result:
+def _judge(ctx: api.Context, svc: api.ServiceModel, target: ProbeTarget, name: str) -> api.Result:
     key = target.url
     coverage = _coverage(ctx, svc, target)
     if coverage is None:
-        return indeterminate(
+        return api.indeterminate(
             svc.id, f"{target.url}: the probed operation is not in the snapshot.", key=key,
             name=name,
         )  # fmt: skip
     if coverage.verdict != VALIDATED:
-        return not_applicable(
+        return api.not_applicable(
             svc.id,
             f"{target.url}: the configuration does not claim validation ({coverage.reason}).",
             key=key,
@@ -109,8 +96,8 @@ def _judge(ctx: Context, svc: ServiceModel, target: ProbeTarget, name: str) -> R
         )
     attempt = target.attempt(AttemptKind.NO_CERTIFICATE)
     if attempt is None:
-        return indeterminate(svc.id, f"{target.url}: no request without a certificate was made.",
-                             key=key, name=name)  # fmt: skip
+        message = f"{target.url}: no request without a certificate was made."
+        return api.indeterminate(svc.id, message, key=key, name=name)
     answer = target.answer(attempt)
     said = (
         f"{target.url}: the configuration says {coverage.reason}; without a certificate the "
@@ -118,7 +105,7 @@ def _judge(ctx: Context, svc: ServiceModel, target: ProbeTarget, name: str) -> R
     )
     evidence = (attempt.cite(target.url), *coverage.evidence)
     if answer is Answer.ACCEPTED:
-        return failed(svc.id, f"{said}: they disagree.", *evidence, key=key, name=name)
+        return api.failed(svc.id, f"{said}: they disagree.", *evidence, key=key, name=name)
     if answer is Answer.REJECTED:
-        return passed(svc.id, f"{said}: they agree.", *evidence, key=key, name=name)
-    return indeterminate(svc.id, f"{said}, which does not tell.", *evidence, key=key, name=name)
+        return api.passed(svc.id, f"{said}: they agree.", *evidence, key=key, name=name)
+    return api.indeterminate(svc.id, f"{said}, which does not tell.", *evidence, key=key, name=name)

@@ -4,31 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit import api
 
-from ._protocols import judge_protocols
+from ._protocols import CLIENT, judge_protocols
 
 
-@rule(
+@api.rule(
     id="MTLS-TLS-01",
     slug="client-side-tls-1-2",
     title="Clients must use TLS 1.2 or later",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("transport",),
     guide="beyond",
-    remediation={
-        "portal": "Protocols + ciphers > Client protocol: turn TLS 1.0, TLS 1.1 and SSL 3.0 off.",
-        "cli": "az apim update -g RG -n NAME --set properties.customProperties."
-        "'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10'=False (and "
-        "Tls11, Ssl30)",
-        "arm": "properties.customProperties: {'Microsoft.WindowsAzure.ApiManagement.Gateway."
-        "Security.Protocols.Tls10': 'False', '….Tls11': 'False', '….Ssl30': 'False'}",
-        "terraform": "security { enable_frontend_tls10 = false  enable_frontend_tls11 = false  "
-        "enable_frontend_ssl30 = false }",
-    },
-    subject=Service,
+    remediation=CLIENT.remediation,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         ``customProperties`` keys ``Microsoft.WindowsAzure.ApiManagement.Gateway.Security.
@@ -50,4 +41,4 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers
     """
-    return judge_protocols(svc, "Security.Protocols", "client")
+    return judge_protocols(svc, CLIENT)

@@ -4,31 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import Context, Result, Service, ServiceModel, Severity, rule
+from mtls_audit import api
 
-from ._protocols import judge_protocols
+from ._protocols import BACKEND, judge_protocols
 
 
-@rule(
+@api.rule(
     id="MTLS-TLS-02",
     slug="backend-side-tls-1-2",
     title="The gateway calls backends with TLS 1.2 or later",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("transport",),
     guide="beyond",
-    remediation={
-        "portal": "Protocols + ciphers > Backend protocol: turn TLS 1.0, TLS 1.1 and SSL 3.0 off.",
-        "cli": "az apim update -g RG -n NAME --set properties.customProperties."
-        "'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls10'=False "
-        "(and Tls11, Ssl30)",
-        "arm": "properties.customProperties: {'Microsoft.WindowsAzure.ApiManagement.Gateway."
-        "Security.Backend.Protocols.Tls10': 'False', '….Tls11': 'False', '….Ssl30': 'False'}",
-        "terraform": "security { enable_backend_tls10 = false  enable_backend_tls11 = false  "
-        "enable_backend_ssl30 = false }",
-    },
-    subject=Service,
+    remediation=BACKEND.remediation,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         ``customProperties`` keys ``Microsoft.WindowsAzure.ApiManagement.Gateway.Security.
@@ -52,4 +43,4 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers
     """
-    return judge_protocols(svc, "Security.Backend.Protocols", "backend")
+    return judge_protocols(svc, BACKEND)

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    passed,
-    rule,
-)
+from mtls_audit import api
 
 from .._common import classic_only
 
@@ -30,11 +20,11 @@ WEAK = (
 )
 
 
-@rule(
+@api.rule(
     id="MTLS-TLS-03",
     slug="weak-ciphers-off",
     title="Weak cipher suites are disabled",
-    severity=Severity.MEDIUM,
+    severity=api.Severity.MEDIUM,
     topics=("transport",),
     guide="beyond",
     remediation={
@@ -47,9 +37,9 @@ WEAK = (
         "terraform": "security { triple_des_ciphers_enabled = false  "
         "tls_rsa_with_aes128_cbc_sha_ciphers_enabled = false … }",
     },
-    subject=Service,
+    subject=api.Service,
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         On classic tiers, ``customProperties`` turn off ``Security.Ciphers.TripleDes168`` and
@@ -79,14 +69,14 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
     unknown = [(c, s) for c, s in zip(WEAK, settings, strict=True) if s.enabled is None]
     name = svc.service.name
     if enabled:
-        yield failed(
+        yield api.failed(
             svc.id,
             f"{name} allows weak cipher suites: " + ", ".join(c for c, _ in enabled) + ".",
             *(s.citation for _, s in enabled),
             name=name,
         )
     elif unknown:
-        yield indeterminate(
+        yield api.indeterminate(
             svc.id,
             f"{name}: cipher settings "
             + ", ".join(c for c, _ in unknown)
@@ -96,7 +86,7 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
             name=name,
         )
     else:
-        yield passed(
+        yield api.passed(
             svc.id,
             f"{name}: weak cipher suites are off.",
             *(s.citation for s in settings),

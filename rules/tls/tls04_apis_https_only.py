@@ -4,27 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_audit.api import (
-    Context,
-    Result,
-    Service,
-    ServiceModel,
-    Severity,
-    failed,
-    indeterminate,
-    not_applicable,
-    passed,
-    rule,
-)
+from mtls_audit import api
 
 PLAIN = {"http", "ws"}
 
 
-@rule(
+@api.rule(
     id="MTLS-TLS-04",
     slug="apis-https-only",
     title="APIs accept HTTPS (or WSS) only",
-    severity=Severity.HIGH,
+    severity=api.Severity.HIGH,
     topics=("transport", "client-certificates"),
     guide="beyond",
     remediation={
@@ -33,10 +22,10 @@ PLAIN = {"http", "ws"}
         "arm": "Microsoft.ApiManagement/service/apis: properties.protocols: ['https']",
         "terraform": 'azurerm_api_management_api: protocols = ["https"]',
     },
-    subject=Service,
+    subject=api.Service,
     needs=("apis",),
 )
-def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
+def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Each API's ``protocols`` list holds neither ``http`` nor ``ws``.
@@ -55,32 +44,32 @@ def judge(svc: ServiceModel, ctx: Context) -> Iterator[Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-add-products
     """
     if not svc.apis:
-        yield not_applicable(
+        yield api.not_applicable(
             svc.id, f"{svc.service.name} has no APIs in the snapshot.", name=svc.service.name
         )
-    for api in svc.apis:
-        protocols = api.protocols
-        cite = api.props.cite("protocols")
+    for entry in svc.apis:
+        protocols = entry.protocols
+        cite = entry.props.cite("protocols")
         if protocols is None:
-            yield indeterminate(
-                api.id,
-                f"API {api.display_name}: protocols are absent or unreadable.",
+            yield api.indeterminate(
+                entry.id,
+                f"API {entry.display_name}: protocols are absent or unreadable.",
                 cite,
-                name=api.display_name,
+                name=entry.display_name,
             )
         elif PLAIN.intersection(protocols):
-            yield failed(
-                api.id,
-                f"API {api.display_name} accepts "
+            yield api.failed(
+                entry.id,
+                f"API {entry.display_name} accepts "
                 + ", ".join(sorted(PLAIN.intersection(protocols)))
                 + ".",
                 cite,
-                name=api.display_name,
+                name=entry.display_name,
             )
         else:
-            yield passed(
-                api.id,
-                f"API {api.display_name} accepts " + ", ".join(protocols) + " only.",
+            yield api.passed(
+                entry.id,
+                f"API {entry.display_name} accepts " + ", ".join(protocols) + " only.",
                 cite,
-                name=api.display_name,
+                name=entry.display_name,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -76,9 +77,28 @@ def test_docs_rules_md_is_current() -> None:
 PUBLIC_MODULES = ("policy", "certificates", "keyvault", "probe")
 
 
+def _project_imports(source: str) -> set[str]:
+    """The mtls_audit modules a file imports (``from mtls_audit import api`` is mtls_audit.api)."""
+    used: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            used.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "mtls_audit":
+                used.update(f"mtls_audit.{a.name}" for a in node.names)
+            else:
+                used.add(node.module)
+    return {name for name in used if name.split(".")[0] == "mtls_audit"}
+
+
 def test_rule_pack_imports_only_the_public_api() -> None:
-    pattern = re.compile(r"^\s*(?:from|import)\s+(mtls_audit[\w.]*)", re.M)
+    public = {"mtls_audit.api", *(f"mtls_audit.api.{m}" for m in PUBLIC_MODULES)}
     for file in builtin_pack_dir().rglob("*.py"):
-        used = set(pattern.findall(file.read_text("utf-8")))
-        public = {"mtls_audit.api", *(f"mtls_audit.api.{m}" for m in PUBLIC_MODULES)}
+        used = _project_imports(file.read_text("utf-8"))
+        assert used, file
         assert used <= public, (file, used)
+
+
+def test_project_imports_reads_both_import_forms() -> None:
+    source = "from mtls_audit import api, model\nimport mtls_audit.policy\nfrom . import x\n"
+    assert _project_imports(source) == {"mtls_audit.api", "mtls_audit.model", "mtls_audit.policy"}
