@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from mtls_audit.policy.parsing.placeholders import PlaceholderKind, find_placeholders
+from mtls_audit.policy.parsing.placeholders import resolve_literal as resolve_literal
 
 REQUEST = "request"
 HEADER_PREFIX = "header:"
@@ -162,21 +162,6 @@ def can_hold(atom: Atom) -> bool:
 
 
 # -- literals with placeholders ----------------------------------------------------------------
-
-
-def resolve_literal(raw: str, resolve: NamedValueResolver) -> str | None:
-    """Substitute ``{{named values}}``; None if one is unresolved or an IaC marker remains
-    (Terraform ``${x}``/``%{…}``, ``#{token}#``, ``$(var)``, ``{UPPER_CASE_TOKEN}``)."""
-    parts: list[str] = []
-    done = 0
-    for found in find_placeholders(raw):
-        value = resolve(found.name) if found.kind is PlaceholderKind.NAMED_VALUE else None
-        if value is None:
-            return None
-        parts += [raw[done : found.start], value]
-        done = found.start + len(found.text)
-    parts.append(raw[done:])
-    return "".join(parts)
 
 
 def no_named_values(_name: str) -> str | None:

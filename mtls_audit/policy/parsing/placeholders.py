@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -149,13 +149,20 @@ class NamedValues:
     def resolve(self, text: str) -> str | None:
         """``text`` with its named values substituted; None when any placeholder in it is a
         secret or unknown named value or a deployment marker."""
-        parts: list[str] = []
-        done = 0
-        for found in find_placeholders(text):
-            value = self(found.name) if found.kind is PlaceholderKind.NAMED_VALUE else None
-            if value is None:
-                return None
-            parts += [text[done : found.start], value]
-            done = found.start + len(found.text)
-        parts.append(text[done:])
-        return "".join(parts)
+        return resolve_literal(text, self)
+
+
+def resolve_literal(raw: str, resolve: Callable[[str], str | None]) -> str | None:
+    """Substitute ``{{named values}}`` through ``resolve``; None if one is unresolved or an IaC
+    marker remains (Terraform ``${x}``/``%{…}``, ``#{token}#``, ``$(var)``,
+    ``{UPPER_CASE_TOKEN}``)."""
+    parts: list[str] = []
+    done = 0
+    for found in find_placeholders(raw):
+        value = resolve(found.name) if found.kind is PlaceholderKind.NAMED_VALUE else None
+        if value is None:
+            return None
+        parts += [raw[done : found.start], value]
+        done = found.start + len(found.text)
+    parts.append(raw[done:])
+    return "".join(parts)
