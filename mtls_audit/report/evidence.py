@@ -84,6 +84,8 @@ def result_entry(finding: Finding, origins: Mapping[str, Any]) -> dict[str, Any]
         "controls": {k: list(v) for k, v in rule_controls(finding.rule).items()},
         "fingerprint": finding.fingerprint,
     }
+    if result.key:  # what tells apart results about one subject, e.g. the product path
+        entry["key"] = result.key
     location = _location(finding, origins)
     if location:
         entry["location"] = location
