@@ -190,7 +190,7 @@ def _write_junit(outcome: Outcome, out: Path) -> list[Path]:
 
 
 def _write_markdown(outcome: Outcome, out: Path, written: Sequence[Path] = ()) -> list[Path]:
-    """The summary, linking the files this run wrote before it (never an earlier run's)."""
+    """The summary, naming the files this run wrote before it (never an earlier run's)."""
     from mtls_audit.report.markdown import render_markdown
 
     path = out / "summary.md"
@@ -202,8 +202,8 @@ def _write_markdown(outcome: Outcome, out: Path, written: Sequence[Path] = ()) -
         "JUnit": "junit.xml",
     }
     names = {p.name for p in written}
-    links = {name: file for name, file in candidates.items() if file in names}
-    write_text(path, render_markdown(outcome.evidence, report_links=links))
+    files = {label: file for label, file in candidates.items() if file in names}
+    write_text(path, render_markdown(outcome.evidence, report_files=files))
     return [path]
 
 

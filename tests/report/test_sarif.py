@@ -213,9 +213,11 @@ def test_rule_texts_carry_no_markup(realistic: dict[str, Any], tmp_path: Path) -
         "Each hostname has negotiateClientCertificate true, and *.azure-api.net is left "
         "alone. A second paragraph naming context.Request.Certificate. word word"
     )
-    assert len(full) <= 1024 and full.endswith("word…")
+    assert len(full) <= 1024
+    assert full.endswith("word…")
     for text in (gw["shortDescription"]["text"], full, gw["help"]["text"]):
-        assert "``" not in text and "\n    " not in text
+        assert "``" not in text
+        assert "\n    " not in text
     assert "Why it matters: Without it context.Request.Certificate is null" in gw["help"]["text"]
     markdown = gw["help"]["markdown"]
     assert "``" not in markdown.replace("```", "")
