@@ -25,6 +25,7 @@ from mtls_audit.cli_audit import (
     prepare,
     schedule,
     signing_key,
+    signing_pdf_writer,
     verify,
 )
 from mtls_audit.cli_estate import dashboard, estate, history
@@ -392,10 +393,11 @@ def collect(**kw: Any) -> None:
 @assess_options
 def assess(snapshot_file: Path, **kw: Any) -> None:
     """Assess a snapshot file and write the evidence and reports."""
-    with _pdf_worker(kw["formats"]) as pdf_writer:
+    with _pdf_worker(kw["formats"]) as worker:
         from mtls_audit import snapshot
 
         prepared = prepare(_run_settings(kw)), signing_key(kw["sign_key"])
+        pdf_writer = signing_pdf_writer(worker, kw["sign_pdf"], _formats(kw["formats"]))
         loaded = snapshot.read(snapshot_file)
         extra: list[Path] = []
         outputs = _outputs(kw)
@@ -419,10 +421,11 @@ def assess(snapshot_file: Path, **kw: Any) -> None:
 @probe_options
 def scan(**kw: Any) -> None:
     """Collect and assess in one go (keeps the snapshot beside the evidence)."""
-    with _pdf_worker(kw["formats"]) as pdf_writer:
+    with _pdf_worker(kw["formats"]) as worker:
         from mtls_audit import snapshot
 
         prepared = prepare(_run_settings(kw)), signing_key(kw["sign_key"])
+        pdf_writer = signing_pdf_writer(worker, kw["sign_pdf"], _formats(kw["formats"]))
         outputs = _outputs(kw)
         _check_source(kw)
         settings = probe_settings(kw) if kw["probe"] else None
