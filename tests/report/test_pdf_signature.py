@@ -5,57 +5,29 @@ The key and its self-signed certificate are made for the test; no key is committ
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 
 from mtls_audit.cli import main
+from mtls_audit.probe.certificates import self_signed
 from mtls_audit.report.pdf_signature import PASSWORD_ENV
 
 pytest.importorskip("pyhanko", reason="pyHanko (the [sign] extra) is not installed")
 PASSWORD = "correct horse battery staple"
 
 
-def self_signed() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mtls-audit test signer")])
-    now = dt.datetime.now(dt.UTC)
-    usage = x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=True,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=True,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(usage, critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return key, certificate
-
-
 @pytest.fixture(scope="module")
 def signer_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, x509.Certificate]:
-    key, certificate = self_signed()
+    made = self_signed()  # the probe's throw-away certificate: any X.509 key will do
+    certificate = made.certificate
+    key = serialization.load_pem_private_key(made.pem, password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
     encryption = serialization.BestAvailableEncryption(PASSWORD.encode())
     data = pkcs12.serialize_key_and_certificates(b"signer", key, certificate, None, encryption)
     path = tmp_path_factory.mktemp("key") / "signer.p12"
