@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -75,7 +76,8 @@ def test_the_evidence_attachment_and_pdfa_identification_survive(signed_out: Pat
 
     reader = PdfReader(signed_out / "report.pdf")
     assert reader.attachments["evidence.json"] == [(signed_out / "evidence.json").read_bytes()]
-    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode("utf-8")
+    stream: Any = reader.root_object["/Metadata"].get_object()
+    xmp = stream.get_data().decode("utf-8")
     assert 'pdfaid:part="3"' in xmp
     assert 'pdfaid:conformance="B"' in xmp
     # PDF/A wants the info dictionary and the XMP to agree.
