@@ -141,7 +141,7 @@ def _sarif_log(
     }
 
 
-def descriptor_id(rule: Mapping[str, Any], severity: str) -> str:
+def _descriptor_id(rule: Mapping[str, Any], severity: str) -> str:
     """The descriptor a result of ``rule`` at ``severity`` points to."""
     return rule["id"] if severity == rule["severity"] else f"{rule['id']}/{severity}"
 
@@ -174,7 +174,7 @@ def _rule(rule: Mapping[str, Any], severity: str) -> dict[str, Any]:
     text, markdown = _help(rule)
     summary = plain_text(rule.get("summary") or rule["title"]).replace("\n\n", " ")
     return {
-        "id": descriptor_id(rule, severity),
+        "id": _descriptor_id(rule, severity),
         "name": rule["slug"],
         "shortDescription": {"text": plain_text(rule["title"])},
         "fullDescription": {"text": clip_words(summary, DESCRIPTION_LIMIT)},
