@@ -37,8 +37,6 @@ if TYPE_CHECKING:
 
     from mtls_audit.audit.schedule import Job, Target
 
-COVERAGE_RULE = "MTLS-IN-01"  # the coverage table is the detail of this rule
-
 
 @dataclass(frozen=True)
 class AssessOptions:
@@ -129,7 +127,7 @@ def assess(
         options.select,
         options.ignore,
     )
-    coverage = coverage_rows(ctx) if any(r.id == COVERAGE_RULE for r in chosen) else []
+    coverage = coverage_rows(ctx)  # a report over the context, whichever rules were chosen
     evidence = build_evidence(model, adjusted.assessment, verdict, info, coverage=coverage)
     adjusted.annotate(evidence)
     return Outcome(evidence, snapshot.dumps(evidence), verdict)
