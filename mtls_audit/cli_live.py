@@ -4,11 +4,20 @@ one request and the whole collection may take, and a custom cloud's endpoints.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
 
-from mtls_audit.sources.azure.source import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+from mtls_audit.cli_options import OptionGroup
+from mtls_audit.sources.azure.source import (
+    DEFAULT_DEADLINE_S,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    AzureOptions,
+    Endpoints,
+    Limits,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,33 +89,36 @@ ENDPOINT_OPTIONS = (
 )
 
 
-def live_options(func: F) -> F:
-    """The bounds and endpoints of a live collection, for ``collect`` and ``scan``."""
-    for option in reversed((*limit_options(defaults=True), *ENDPOINT_OPTIONS)):
-        func = option(func)
-    return func
+@dataclass(frozen=True)
+class LiveOptions:
+    """The bounds and endpoints of a live collection, as given (None: not given)."""
+
+    timeout_s: float | None
+    max_retries: int | None
+    deadline_s: float | None
+    arm_endpoint: str | None
+    authority_host: str | None
+    keyvault_suffix: str | None
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.timeout_s, self.max_retries, self.deadline_s)
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return Endpoints(self.arm_endpoint, self.authority_host, self.keyvault_suffix)
+
+    def applied(self, options: AzureOptions) -> AzureOptions:
+        """``options`` with these bounds and endpoints."""
+        return self.endpoints.applied(self.limits.applied(options))
 
 
-def scheduled_live_options(func: F) -> F:
-    """The same for ``schedule run``: bounds given here override the schedule file's."""
-    for option in reversed((*limit_options(defaults=False), *ENDPOINT_OPTIONS)):
-        func = option(func)
-    return func
-
-
-def limits(kw: dict[str, Any]) -> dict[str, Any]:
-    """The bounds given, as ``AzureOptions`` names them (None: not given)."""
-    return {name: kw[name] for name in ("timeout_s", "max_retries", "deadline_s")}
-
-
-def endpoints(kw: dict[str, Any]) -> dict[str, Any]:
-    """The custom cloud's endpoints given, as ``AzureOptions`` names them."""
-    return {name: kw[name] for name in ("arm_endpoint", "authority_host", "keyvault_suffix")}
-
-
-def live_settings(kw: dict[str, Any]) -> dict[str, Any]:
-    """Bounds and endpoints, as ``AzureOptions`` names them."""
-    return {**limits(kw), **endpoints(kw)}
+live_options = OptionGroup("live", LiveOptions, *limit_options(defaults=True), *ENDPOINT_OPTIONS)
+"""The bounds and endpoints of a live collection, for ``collect``, ``scan`` and ``estate``."""
+scheduled_live_options = OptionGroup(
+    "live", LiveOptions, *limit_options(defaults=False), *ENDPOINT_OPTIONS
+)
+"""The same for ``schedule run``: bounds given here override the schedule file's."""
 
 
 def tell(document: dict[str, Any]) -> None:

@@ -31,11 +31,13 @@ from mtls_audit.output_files import prepare_folder, write_file, write_text
 from mtls_audit.report.evidence import RunInfo, build_evidence
 from mtls_audit.sources.files import FilesSource
 from mtls_audit.sources.sample import SampleSource
+from mtls_audit.vocabulary import AuthMode, Cloud
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from mtls_audit.audit.schedule import Job, Target
+    from mtls_audit.sources.azure.source import Endpoints
 
 
 @dataclass(frozen=True)
@@ -255,16 +257,16 @@ def schedule_job(
     prepared: PreparedRun,
     formats: Sequence[str],
     *,
-    auth: str = "default",
-    cloud: str = "AzureCloud",
-    endpoints: Mapping[str, Any] | None = None,
+    auth: str = AuthMode.DEFAULT,
+    cloud: str = Cloud.PUBLIC,
+    endpoints: Endpoints | None = None,
     sign_key: Ed25519PrivateKey | None = None,
     per_subscription: int = 1,
     on_collected: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> Job:
     """What ``schedule run`` does for each target: collect, assess, write, seal.
 
-    ``endpoints``: a custom cloud's ``arm_endpoint``, ``authority_host``, ``keyvault_suffix``.
+    ``endpoints``: a custom cloud's (None: the cloud's own).
     Targets are collected and assessed concurrently; at most ``per_subscription`` collect from
     one subscription at once, and all of them spend one ARM read budget per subscription.
     Reports are rendered one at a time, since the PDF renderer is not thread-safe.
@@ -316,8 +318,9 @@ def schedule_job(
                 max_retries=target.retries,
                 deadline_s=target.deadline_s,
                 read_buckets=reads,
-                **(endpoints or {}),
             )
+            if endpoints is not None:
+                selection = endpoints.applied(selection)
             with ExitStack() as held:
                 for subscription in sorted({s.lower() for s in target.subscriptions}):
                     held.enter_context(lock(subscription))

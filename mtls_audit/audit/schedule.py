@@ -37,7 +37,12 @@ from mtls_audit.evidence.clock import now
 from mtls_audit.evidence.reader import clip, verdict, visible
 from mtls_audit.output_files import write_text
 from mtls_audit.sources.azure.discovery import EstateScope
-from mtls_audit.sources.azure.source import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+from mtls_audit.sources.azure.source import (
+    DEFAULT_DEADLINE_S,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    Limits,
+)
 from mtls_audit.vocabulary import CLOUDS, FAIL_ON_CHOICES, FILE_FORMATS, NO_THRESHOLD
 
 FORMATS = FILE_FORMATS
@@ -117,11 +122,11 @@ class ScheduleConfig:
     """Seconds one target may take; past it the target is recorded as timed out (exit 3)."""
 
 
-def load_config(path: Path, *, overrides: Mapping[str, Any] | None = None) -> ScheduleConfig:
+def load_config(path: Path, *, overrides: Limits | None = None) -> ScheduleConfig:
     """Read and check a schedule; relative paths are relative to the file's folder.
 
-    ``overrides``: ``timeout_s``, ``max_retries``, ``deadline_s`` from the command line, which
-    win over the file's for every live target (None: not given).
+    ``overrides``: the bounds given on the command line, which win over the file's for every
+    live target (None, or a bound None: not given).
     """
     source = str(path)
     top = Entry(read_settings(path, "schedule"), source=source, where="/", known=TOP_FIELDS)
@@ -134,10 +139,8 @@ def load_config(path: Path, *, overrides: Mapping[str, Any] | None = None) -> Sc
     if not isinstance(raw_targets, list) or not raw_targets:
         raise top.error("is required: a list of targets", "targets")
     defaults = _limits(top, Target(name="defaults"))
-    given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    fields = {"timeout_s": "timeout_s", "max_retries": "retries", "deadline_s": "deadline_s"}
     targets = tuple(
-        replace(_target(i, t, source, base, defaults), **{fields[k]: v for k, v in given.items()})
+        with_limits(_target(i, t, source, base, defaults), overrides or Limits())
         for i, t in enumerate(raw_targets)
     )
     seen: set[str] = set()
@@ -211,6 +214,16 @@ def _history_url(top: Entry, base: Path) -> str | None:
 
 def _path(base: Path, text: str | None) -> Path | None:
     return base / text if text else None
+
+
+def with_limits(target: Target, limits: Limits) -> Target:
+    """``target`` with the bounds given in ``limits`` (a bound None leaves the target's)."""
+    return replace(
+        target,
+        timeout_s=target.timeout_s if limits.timeout_s is None else limits.timeout_s,
+        retries=target.retries if limits.max_retries is None else limits.max_retries,
+        deadline_s=target.deadline_s if limits.deadline_s is None else limits.deadline_s,
+    )
 
 
 def _limits(entry: Entry, defaults: Target) -> Target:
