@@ -52,7 +52,6 @@ if TYPE_CHECKING:
     from mtls_audit.workflow import PdfWriter, PreparedRun
 
 F = TypeVar("F", bound=Callable[..., Any])
-R = TypeVar("R")
 RULE_PACK_OPTION = click.option(
     "--rules",
     "rule_dirs",
@@ -195,7 +194,7 @@ class SourceOptions:
     verbose: bool
 
 
-_SOURCE_OPTIONS = OptionGroup(
+source_options = OptionGroup(
     "source",
     SourceOptions,
     click.option("--sample", is_flag=True, help="Use the bundled sample instead of Azure."),
@@ -242,12 +241,8 @@ _SOURCE_OPTIONS = OptionGroup(
     ),
     click.option("--verbose", is_flag=True, help="Log every request."),
 )
-
-
-def source_options(func: Callable[..., R]) -> Callable[..., R]:
-    """Options shared by ``collect`` and ``scan``: where the snapshot comes from (``source``)
-    and the bounds and endpoints of a live collection (``live``)."""
-    return _SOURCE_OPTIONS(live_options(func))
+"""Options shared by ``collect`` and ``scan``: where the snapshot comes from (with
+``live_options``, the bounds and endpoints of a live collection)."""
 
 
 def _check_source(source: SourceOptions) -> None:
@@ -411,6 +406,7 @@ def _snapshot_out(help_text: str) -> Callable[[F], F]:
 
 @cli.command()
 @source_options
+@live_options
 @_snapshot_out("Folder for snapshot.json.")
 def collect(out: Path, source: SourceOptions, live: LiveOptions) -> None:
     """Collect a snapshot from Azure, or from exported files (--from-file)."""
@@ -454,6 +450,7 @@ def assess(snapshot_file: Path, choices: AssessChoices) -> None:
 
 @cli.command()
 @source_options
+@live_options
 @assess_options
 @click.option(
     "--probe", is_flag=True, help="Also test the live gateway over TLS (see `probe --help`)."

@@ -316,6 +316,7 @@ def run_plan(
             endpoints=live.endpoints,
             sign_key=key,
             per_subscription=plan.per_subscription,
+            concurrency=plan.concurrency,
             on_collected=progress.collected,
         )
         runs = run_schedule(plan, job, discoveries=discoveries, on_done=progress.finished)

@@ -262,13 +262,15 @@ def schedule_job(
     endpoints: Endpoints | None = None,
     sign_key: Ed25519PrivateKey | None = None,
     per_subscription: int = 1,
+    concurrency: int = 8,
     on_collected: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> Job:
     """What ``schedule run`` does for each target: collect, assess, write, seal.
 
     ``endpoints``: a custom cloud's (None: the cloud's own).
     Targets are collected and assessed concurrently; at most ``per_subscription`` collect from
-    one subscription at once, and all of them spend one ARM read budget per subscription.
+    one subscription at once (each with ``concurrency`` requests at once), and all of them spend
+    one ARM read budget per subscription.
     Reports are rendered one at a time, since the PDF renderer is not thread-safe.
     ``on_collected`` is given each live collection's provenance (the progress display).
     Live targets share one credential (made for the first), so that tokens are asked for once
@@ -314,6 +316,7 @@ def schedule_job(
                 services=target.services,
                 auth=auth,
                 cloud=cloud,
+                concurrency=concurrency,
                 timeout_s=target.timeout_s,
                 max_retries=target.retries,
                 deadline_s=target.deadline_s,

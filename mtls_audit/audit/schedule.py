@@ -69,6 +69,7 @@ TOP_FIELDS = (
     "deadline",
     "history",
     "per_subscription",
+    "concurrency",
     "target_timeout",
 )
 LIMIT_FIELDS = ("timeout", "retries", "deadline")
@@ -118,6 +119,7 @@ class ScheduleConfig:
     targets: tuple[Target, ...]
     history: str | None = None  # a database URL; None: <output>/history.sqlite
     per_subscription: int = 2  # live targets of one subscription collected at once
+    concurrency: int = 8  # concurrent ARM requests per subscription of one live target
     target_timeout: int = 3600
     """Seconds one target may take; past it the target is recorded as timed out (exit 3)."""
 
@@ -164,6 +166,7 @@ def load_config(path: Path, *, overrides: Limits | None = None) -> ScheduleConfi
         targets=targets,
         history=_history_url(top, base),
         per_subscription=top.number("per_subscription", 2, 1, 16),
+        concurrency=top.number("concurrency", 8, 1, 64),
         target_timeout=top.number("target_timeout", 3600, 1, 7 * 24 * 3600),
     )
 
