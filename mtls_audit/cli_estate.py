@@ -218,14 +218,14 @@ def estate_scan(
     Exit code: the largest of the instances' (3 when part of the scope could not be read).
     """
     from mtls_audit.audit.run_settings import RunSettings
-    from mtls_audit.audit.schedule import ScheduleConfig, Target, with_limits
+    from mtls_audit.audit.schedule import ScheduleConfig, Target, with_bounds
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     bad = [f for f in chosen if f not in FILE_FORMATS]
     if bad:
         raise click.BadParameter(f"unknown format {', '.join(bad)}", param_hint="--format")
     # The bounds given bound the instances' collections as well as the discovery's reads.
-    target = with_limits(Target(name="estate", discover=where.scope()), live.limits)
+    target = with_bounds(Target(name="estate", discover=where.scope()), live.bounds)
     plan = ScheduleConfig(
         source=Path("<command line>"), output=out, formats=tuple(dict.fromkeys(("json", *chosen))),
         run=RunSettings(fail_on=None if fail_on == NO_THRESHOLD else Severity(fail_on)),
@@ -271,7 +271,7 @@ def schedule_run(
 
     from mtls_audit.audit.schedule import load_config
 
-    plan = load_config(config, overrides=live.limits)
+    plan = load_config(config, overrides=live.bounds)
     if history is not None:
         plan = replace(plan, history=history)
     run_plan(plan, auth=auth, sign_key=sign_key or plan.sign_key, live=live, shard=shard)

@@ -15,8 +15,8 @@ from mtls_audit.sources.azure.source import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
     AzureOptions,
-    Endpoints,
-    Limits,
+    Bounds,
+    EndpointOverrides,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,16 +101,16 @@ class LiveOptions:
     keyvault_suffix: str | None
 
     @property
-    def limits(self) -> Limits:
-        return Limits(self.timeout_s, self.max_retries, self.deadline_s)
+    def bounds(self) -> Bounds:
+        return Bounds(self.timeout_s, self.max_retries, self.deadline_s)
 
     @property
-    def endpoints(self) -> Endpoints:
-        return Endpoints(self.arm_endpoint, self.authority_host, self.keyvault_suffix)
+    def endpoints(self) -> EndpointOverrides:
+        return EndpointOverrides(self.arm_endpoint, self.authority_host, self.keyvault_suffix)
 
     def applied(self, options: AzureOptions) -> AzureOptions:
         """``options`` with these bounds and endpoints."""
-        return self.endpoints.applied(self.limits.applied(options))
+        return self.endpoints.applied(self.bounds.applied(options))
 
 
 live_options = OptionGroup("live", LiveOptions, *limit_options(defaults=True), *ENDPOINT_OPTIONS)

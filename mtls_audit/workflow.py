@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from mtls_audit.audit.schedule import Job, Target
-    from mtls_audit.sources.azure.source import Endpoints
+    from mtls_audit.sources.azure.source import EndpointOverrides
 
 
 @dataclass(frozen=True)
@@ -259,7 +259,7 @@ def schedule_job(
     *,
     auth: str = AuthMode.DEFAULT,
     cloud: str = Cloud.PUBLIC,
-    endpoints: Endpoints | None = None,
+    endpoints: EndpointOverrides | None = None,
     sign_key: Ed25519PrivateKey | None = None,
     per_subscription: int = 1,
     concurrency: int = 8,

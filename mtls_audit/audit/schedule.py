@@ -41,7 +41,7 @@ from mtls_audit.sources.azure.source import (
     DEFAULT_DEADLINE_S,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
-    Limits,
+    Bounds,
 )
 from mtls_audit.vocabulary import CLOUDS, FAIL_ON_CHOICES, FILE_FORMATS, NO_THRESHOLD
 
@@ -124,7 +124,7 @@ class ScheduleConfig:
     """Seconds one target may take; past it the target is recorded as timed out (exit 3)."""
 
 
-def load_config(path: Path, *, overrides: Limits | None = None) -> ScheduleConfig:
+def load_config(path: Path, *, overrides: Bounds | None = None) -> ScheduleConfig:
     """Read and check a schedule; relative paths are relative to the file's folder.
 
     ``overrides``: the bounds given on the command line, which win over the file's for every
@@ -142,7 +142,7 @@ def load_config(path: Path, *, overrides: Limits | None = None) -> ScheduleConfi
         raise top.error("is required: a list of targets", "targets")
     defaults = _limits(top, Target(name="defaults"))
     targets = tuple(
-        with_limits(_target(i, t, source, base, defaults), overrides or Limits())
+        with_bounds(_target(i, t, source, base, defaults), overrides or Bounds())
         for i, t in enumerate(raw_targets)
     )
     seen: set[str] = set()
@@ -219,13 +219,13 @@ def _path(base: Path, text: str | None) -> Path | None:
     return base / text if text else None
 
 
-def with_limits(target: Target, limits: Limits) -> Target:
-    """``target`` with the bounds given in ``limits`` (a bound None leaves the target's)."""
+def with_bounds(target: Target, bounds: Bounds) -> Target:
+    """``target`` with the bounds given (a bound None leaves the target's)."""
     return replace(
         target,
-        timeout_s=target.timeout_s if limits.timeout_s is None else limits.timeout_s,
-        retries=target.retries if limits.max_retries is None else limits.max_retries,
-        deadline_s=target.deadline_s if limits.deadline_s is None else limits.deadline_s,
+        timeout_s=target.timeout_s if bounds.timeout_s is None else bounds.timeout_s,
+        retries=target.retries if bounds.max_retries is None else bounds.max_retries,
+        deadline_s=target.deadline_s if bounds.deadline_s is None else bounds.deadline_s,
     )
 
 

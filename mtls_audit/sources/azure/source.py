@@ -39,8 +39,8 @@ __all__ = [
     "DEFAULT_TIMEOUT_S",
     "AzureOptions",
     "AzureSource",
-    "Endpoints",
-    "Limits",
+    "Bounds",
+    "EndpointOverrides",
     "collect_azure",
     "shared_credential",
 ]
@@ -91,7 +91,7 @@ class AzureOptions:
 
 
 @dataclass(frozen=True)
-class Limits:
+class Bounds:
     """How long one attempt of one request and the whole collection may take, and how often a
     request is retried; None: not given (the defaults, or a schedule file's, stand)."""
 
@@ -110,7 +110,7 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Endpoints:
+class EndpointOverrides:
     """A private cloud's ARM endpoint (its token audience too), Entra authority and Key Vault
     DNS suffix; None: the cloud's own."""
 
