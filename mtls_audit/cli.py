@@ -28,14 +28,12 @@ from mtls_audit.cli_audit import (
     verify,
 )
 from mtls_audit.cli_estate import dashboard, estate, history
-from mtls_audit.cli_live import LiveOptions, live_options, tell
-from mtls_audit.cli_options import OptionGroup, enum_value
+from mtls_audit.cli_live import CLOUD_OPTION, LiveOptions, auth_option, live_options, tell
+from mtls_audit.cli_options import OptionGroup
 from mtls_audit.cli_probe import ProbeOptions, probe_options, probe_settings, run_probe
 from mtls_audit.errors import InputError, MissingDependencyError, MtlsAuditError
 from mtls_audit.output_files import prepare_folder
 from mtls_audit.vocabulary import (
-    AUTH_MODES,
-    CLOUDS,
     FAIL_ON_CHOICES,
     FORMATS,
     NO_THRESHOLD,
@@ -217,21 +215,8 @@ source_options = OptionGroup(
     click.option("--subscription", multiple=True, help="Subscription id (repeatable)."),
     click.option("--resource-group", multiple=True, help="Resource group (repeatable)."),
     click.option("--service", multiple=True, help="APIM service name (repeatable)."),
-    click.option(
-        "--auth",
-        type=click.Choice(AUTH_MODES),
-        default=AuthMode.DEFAULT.value,
-        show_default=True,
-        callback=enum_value(AuthMode),
-        help="How to sign in to Azure.",
-    ),
-    click.option(
-        "--cloud",
-        type=click.Choice(CLOUDS),
-        default=Cloud.PUBLIC.value,
-        show_default=True,
-        callback=enum_value(Cloud),
-    ),
+    auth_option(),
+    CLOUD_OPTION,
     click.option(
         "--concurrency",
         type=click.IntRange(1, 64),

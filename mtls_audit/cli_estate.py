@@ -17,11 +17,15 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from mtls_audit.cli_audit import prepare, schedule, signing_key
-from mtls_audit.cli_live import LiveOptions, live_options, scheduled_live_options
-from mtls_audit.cli_options import OptionGroup, enum_value
+from mtls_audit.cli_live import (
+    CLOUD_OPTION,
+    LiveOptions,
+    auth_option,
+    live_options,
+    scheduled_live_options,
+)
+from mtls_audit.cli_options import OptionGroup
 from mtls_audit.vocabulary import (
-    AUTH_MODES,
-    CLOUDS,
     FAIL_ON_CHOICES,
     FILE_FORMATS,
     NO_THRESHOLD,
@@ -71,14 +75,6 @@ HISTORY_OPTION = click.option(
     help="History database: postgresql://user@host/db, or sqlite:///path. "
     "Default: the schedule's, else <output>/history.sqlite.",
 )
-AUTH_OPTION = click.option(
-    "--auth",
-    type=click.Choice(AUTH_MODES),
-    default=AuthMode.DEFAULT.value,
-    show_default=True,
-    callback=enum_value(AuthMode),
-    help="How to sign in to Azure.",
-)
 
 
 @dataclass(frozen=True)
@@ -125,17 +121,14 @@ _SCOPE_OPTIONS = OptionGroup(
         help="Only instances with this tag (repeatable: all must match).",
     ),
     click.option("--query", help="A Resource Graph query of one's own returning services' id."),
-    click.option(
-        "--cloud", type=click.Choice(CLOUDS), default=Cloud.PUBLIC.value, show_default=True,
-        callback=enum_value(Cloud),
-    ),
-    AUTH_OPTION,
+    CLOUD_OPTION,
+    auth_option(),
 )  # fmt: skip
 
 
 def scope_options(func: Callable[..., R]) -> Callable[..., R]:
     """Where to look (``where``) and the bounds and endpoints of the reads (``live``)."""
-    return _SCOPE_OPTIONS(live_options(func))
+    return live_options(_SCOPE_OPTIONS(func))
 
 
 def _graph_options(auth: AuthMode, cloud: str, live: LiveOptions) -> AzureOptions:
@@ -238,14 +231,7 @@ def estate_scan(
 
 @schedule.command("run")
 @click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--auth",
-    type=click.Choice(AUTH_MODES),
-    default=AuthMode.DEFAULT.value,
-    show_default=True,
-    callback=enum_value(AuthMode),
-    help="How to sign in to Azure (for targets with subscriptions).",
-)
+@auth_option("How to sign in to Azure (for targets with subscriptions).")
 @click.option(
     "--sign-key",
     type=click.Path(path_type=Path, dir_okay=False),

@@ -1,5 +1,6 @@
-"""Options of live collection shared by ``collect``, ``scan`` and ``schedule run``: how long
-one request and the whole collection may take, and a custom cloud's endpoints."""
+"""Options of live collection shared by ``collect``, ``scan``, ``estate`` and ``schedule run``:
+how to sign in, the cloud, how long one request and the whole collection may take, and a custom
+cloud's endpoints."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from mtls_audit.cli_options import OptionGroup
+from mtls_audit.cli_options import OptionGroup, enum_value
 from mtls_audit.sources.azure.source import (
     DEFAULT_DEADLINE_S,
     DEFAULT_RETRIES,
@@ -18,6 +19,7 @@ from mtls_audit.sources.azure.source import (
     Bounds,
     EndpointOverrides,
 )
+from mtls_audit.vocabulary import AUTH_MODES, CLOUDS, AuthMode, Cloud
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,6 +65,25 @@ def limit_options(*, defaults: bool) -> tuple[Callable[[F], F], ...]:
     )
 
 
+def auth_option(help_text: str = "How to sign in to Azure.") -> Callable[[F], F]:
+    """``--auth``, given to the command as an :class:`AuthMode`."""
+    return click.option(
+        "--auth",
+        type=click.Choice(AUTH_MODES),
+        default=AuthMode.DEFAULT.value,
+        show_default=True,
+        callback=enum_value(AuthMode),
+        help=help_text,
+    )
+
+
+CLOUD_OPTION = click.option(
+    "--cloud",
+    type=click.Choice(CLOUDS),
+    default=Cloud.PUBLIC.value,
+    show_default=True,
+    callback=enum_value(Cloud),
+)
 ENDPOINT_OPTIONS = (
     click.option(
         "--arm-endpoint",
