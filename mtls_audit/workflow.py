@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from mtls_audit.audit.schedule import Job, Target
-    from mtls_audit.sources.azure.source import EndpointOverrides
+    from mtls_audit.sources.azure.source import AzureOptions, EndpointOverrides
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,7 @@ def schedule_job(
     registry = threading.Lock()
     signed_in: list[object] = []  # the shared credential, once made
 
-    def credential(options: Any) -> object:
+    def credential(options: AzureOptions) -> object:
         from mtls_audit.sources.azure.source import shared_credential
 
         with registry:
