@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+import pytest
 
+from mtls_audit import cli_estate
 from mtls_audit.audit.run_settings import RunSettings
 from mtls_audit.audit.schedule import TARGET_FIELDS, TOP_FIELDS, ScheduleConfig, load_config
 from mtls_audit.cli import assess_options, scan, source_options
@@ -143,3 +145,18 @@ def test_offline_sources_are_the_same(tmp_path: Path) -> None:
     assert (target.from_file, target.parameters) == (source.from_files, source.parameter_files)
     assert source_options.take(_given(scan, ["--sample"])).sample
     assert _schedule(tmp_path, "targets: [{name: t, sample: true}]\n").targets[0].sample
+
+
+def test_estate_scan_bounds_the_instances_collections_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``estate scan --timeout/--retries/--deadline`` bound every instance's collection, as
+    ``schedule run``'s do, not only the discovery's reads."""
+    planned: list[ScheduleConfig] = []
+    monkeypatch.setattr(cli_estate, "run_plan", lambda plan, **_: planned.append(plan))
+    args = ["--subscription", SUBSCRIPTION, "--out", str(tmp_path), "--timeout", "5"]
+    cli_estate.estate_scan.main(
+        [*args, "--retries", "6", "--deadline", "60"], standalone_mode=False
+    )
+    (target,) = planned[0].targets
+    assert (target.timeout_s, target.retries, target.deadline_s) == (5, 6, 60)
