@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
     from mtls_audit.audit.overlay import AuditInputs
     from mtls_audit.audit.run_settings import RunSettings
+    from mtls_audit.engine.packs import PackFailure
+    from mtls_audit.engine.rule import Rule
     from mtls_audit.workflow import PdfWriter, PreparedRun
 
 AUDIT_OPTIONS = (
@@ -95,14 +97,16 @@ def signing_pdf_writer(
     return write_signed
 
 
-def check_waivers(rules: Sequence[Any], failures: Sequence[Any], audit: AuditInputs) -> None:
+def check_waivers(
+    rules: Sequence[Rule], failures: Sequence[PackFailure], audit: AuditInputs
+) -> None:
     """Refuse waivers for rules no pack has (unless a pack failed: its rules are unknown, and
     its failure is reported as a run-level error)."""
     if audit.waivers is not None and not failures:
         audit.waivers.check_rules([r.id for r in rules])
 
 
-def check_patterns(rules: Sequence[Any], patterns: Sequence[str]) -> None:
+def check_patterns(rules: Sequence[Rule], patterns: Sequence[str]) -> None:
     from mtls_audit.engine.runner import unknown_patterns
 
     unknown = unknown_patterns(rules, patterns)
