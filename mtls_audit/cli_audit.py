@@ -8,9 +8,9 @@ Like the rest of the command line, they parse, call and print; the work is in
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -90,7 +90,7 @@ def signing_pdf_writer(
     signer = load_pdf_signer(pkcs12)
     paginate = writer or write_pdf
 
-    def write_signed(evidence: Any, evidence_bytes: bytes, out: Path) -> None:
+    def write_signed(evidence: Mapping[str, Any], evidence_bytes: bytes, out: Path) -> None:
         paginate(evidence, evidence_bytes, out)
         signer.sign(out)
 
