@@ -41,13 +41,15 @@ UNITS: Mapping[str, Unit] = {
         "these paths.",
     ),
     "products": Unit("Products", "Product resources."),
-    "policies": Unit("Policy documents", "Policy resources at global, product, API and "
-                     "operation scope."),
+    "policies": Unit(
+        "Policy documents", "Policy resources at global, product, API and operation scope."
+    ),
     "policy_fragments": Unit("Policy fragments", "Policy fragment resources."),
     "backends": Unit("Backends", "Backend entities."),
     "certificates": Unit(
-        "APIM certificate entities", "Certificates uploaded to or referenced by the service "
-        "(service/certificates), not counting CA certificates or Key Vault copies."
+        "APIM certificate entities",
+        "Certificates uploaded to or referenced by the service "
+        "(service/certificates), not counting CA certificates or Key Vault copies.",
     ),
     "distinct_certificates": Unit(
         "Distinct certificates",

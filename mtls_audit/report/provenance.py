@@ -10,6 +10,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mtls_audit.model import ids
+
 # Live collection: where it read and signed in, its bounds, and whether it was cut short.
 _LIVE = ("cloud", "endpoints", "auth", "limits", "stopped", "notes", "discovery")
 # Provenance fields kept under names that say they are about the collection, not the assessment.
@@ -63,7 +65,7 @@ def collect_command(source: Mapping[str, Any]) -> list[str]:
     line = ["mtls-audit", "collect"]
     line += _flags("--subscription", scope.get("subscriptions", []))
     line += _flags("--resource-group", scope.get("resource_groups", []))
-    line += _flags("--service", [s.rstrip("/").rsplit("/", 1)[-1] for s in scope.get("services", [])])
+    line += _flags("--service", [ids.last_name(s) for s in scope.get("services", [])])
     if source.get("cloud"):
         line += ["--cloud", str(source["cloud"])]
     mode = (source.get("auth") or {}).get("mode")
@@ -83,7 +85,8 @@ def assess_command(evidence: Mapping[str, Any]) -> list[str]:
     line += _flags("--disable-pack", options.get("disabled_packs", []))
     line += ["--warning-days", str(options.get("warning_days"))]
     line += ["--notice-days", str(options.get("notice_days"))]
-    for name, given in (("waivers", options.get("waivers")), ("baseline", evidence.get("baseline"))):
+    files = (("waivers", options.get("waivers")), ("baseline", evidence.get("baseline")))
+    for name, given in files:
         if isinstance(given, Mapping) and given.get("file"):
             line += [f"--{name}", str(given["file"])]
     return line
