@@ -132,11 +132,15 @@ def option_rows(evidence: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("--rules", listed("rule_dirs", "none (built-in pack only)")),
         ("--disable-pack", listed("disabled_packs", "none")),
         ("--as-of", options.get("as_of") or "not given: judged as of the collection time"),
-        ("--warning-days", days_phrase(int(options.get("warning_days", 30)))),
-        ("--notice-days", days_phrase(int(options.get("notice_days", 60)))),
+        ("--warning-days", _days(options.get("warning_days"))),
+        ("--notice-days", _days(options.get("notice_days"))),
         ("--waivers", _file(waivers, "judged_on", "in force judged on") if waivers else "none"),
         ("--baseline", _file(baseline, "as_of", "a run as of") if baseline else "none"),
     ]
+
+
+def _days(value: Any) -> str:
+    return "not recorded" if value is None else days_phrase(int(value))
 
 
 def _file(record: Mapping[str, Any], key: str, label: str) -> str:
