@@ -109,7 +109,7 @@ class ReportView:
     collected_at: str
     endpoints_note: str | None  # set when the evidence was not collected from a known cloud
     options: Mapping[str, Any]
-    inputs: Bounded[str]
+    inputs: Bounded[tuple[str, str | None]]  # path and SHA-256, when recorded
     packs: Sequence[tuple[str, int]]
     status_counts: Sequence[tuple[str, int]]
     severity_rows: Sequence[tuple[str, int, int]]
@@ -185,7 +185,7 @@ def build_view(
         collected_at=_at(run["source"].get("collected_at")),
         endpoints_note=endpoints_note(run["source"]),
         options=options,
-        inputs=bounded(list(run["source"].get("inputs", [])), INPUT_LIMIT),
+        inputs=bounded(_inputs(run["source"]), INPUT_LIMIT),
         packs=_packs(evidence["rule_pack"]),
         status_counts=[(s, by_status[s]) for s in STATUSES],
         severity_rows=[(s, by_severity.get(s, 0), indeterminate.get(s, 0)) for s in SEVERITIES],
@@ -236,6 +236,11 @@ def _packs(rule_pack: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]:
 
 def _at(moment: str | None) -> str:
     return f"at {moment}" if moment else "at an unrecorded time"
+
+
+def _inputs(source: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    digests = source.get("input_sha256") or {}
+    return [(str(path), digests.get(path)) for path in source.get("inputs", [])]
 
 
 def _trend(points: Sequence[Mapping[str, Any]]) -> list[TrendRow]:
