@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mtls_audit.certs.times import DAY_SECONDS, days_phrase, parse_timestamp
+from mtls_audit.certs.times import DAY_SECONDS, TimestampError, days_phrase, parse_timestamp
 from mtls_audit.report.population import UNITS
 from mtls_audit.report.provenance import assess_command, collect_command
 
@@ -218,7 +218,12 @@ def snapshot_age(evidence: Mapping[str, Any]) -> str | None:
 
 
 def _time(text: Any) -> datetime | None:
-    return parse_timestamp(text) if isinstance(text, str) and text else None
+    """A recorded time, or None when absent or unreadable (the renderers that need the time
+    refuse the evidence themselves, naming the field)."""
+    try:
+        return parse_timestamp(text) if isinstance(text, str) and text else None
+    except TimestampError:
+        return None
 
 
 _STATES = {
