@@ -128,6 +128,9 @@ def assess(
         options.fail_on,
         options.select,
         options.ignore,
+        options.as_of,
+        tuple(str(d) for d in options.rule_dirs),
+        tuple(options.disabled_packs),
     )
     coverage = coverage_rows(ctx)  # a report over the context, whichever rules were chosen
     evidence = build_evidence(model, adjusted.assessment, verdict, info, coverage=coverage)

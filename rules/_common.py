@@ -21,12 +21,6 @@ def expiry_level(days: int, options: api.Options) -> str | None:
     return None
 
 
-def describe_days(days: int) -> str:
-    if days < 0:
-        return f"expired {-days} day(s) ago"
-    return f"expires in {days} day(s)"
-
-
 def classic_only(svc: api.ServiceModel, what: str) -> Iterator[api.Result]:
     """The result for a service where a classic-tier-only check does not apply, if any."""
     gate = tier_gate(

@@ -3,6 +3,7 @@ client certificates, Key Vault certificates, facts read from DER, and distinguis
 (:data:`Rdn`: one relative distinguished name, as attribute-value pairs)."""
 
 from mtls_audit.certs.names import DistinguishedNameError, DnForm, ParsedDn, Rdn, parse_dn
+from mtls_audit.certs.times import expiry_phrase
 from mtls_audit.model.entities import CertificateEntity
 from mtls_audit.model.inventory import (
     BackendCertificate,
@@ -24,6 +25,7 @@ __all__ = [
     "Rdn",
     "backend_certificates",
     "certificate_facts",
+    "expiry_phrase",
     "keyvault_certificate",
     "parse_dn",
 ]

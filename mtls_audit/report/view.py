@@ -18,7 +18,6 @@ from mtls_audit.evidence.reader import (
     Evidence,
     Verdict,
     check_evidence,
-    clip,
     instance_label,
     natural_key,
     open_by_rule,
@@ -41,6 +40,16 @@ from mtls_audit.report.findings import (
     rule_findings,
     subjects_per_rule,
     top_risks,
+)
+from mtls_audit.report.scope import (
+    PopulationRow,
+    WaiverRow,
+    limitations,
+    option_rows,
+    population_rows,
+    provenance_rows,
+    snapshot_age,
+    waiver_rows,
 )
 from mtls_audit.report.tables import (
     COVERAGE_HEADERS,
@@ -100,7 +109,7 @@ class ReportView:
     collected_at: str
     endpoints_note: str | None  # set when the evidence was not collected from a known cloud
     options: Mapping[str, Any]
-    inputs: Bounded[str]
+    inputs: Bounded[tuple[str, str | None]]  # path and SHA-256, when recorded
     packs: Sequence[tuple[str, int]]
     status_counts: Sequence[tuple[str, int]]
     severity_rows: Sequence[tuple[str, int, int]]
@@ -111,9 +120,13 @@ class ReportView:
     coverage: CoverageView | None
     certificates: Bounded[CertificateRow]
     waived: Bounded[tuple[FindingRow, str]]
-    waivers: Sequence[Sequence[tuple[str, str]]]
+    waivers: Sequence[WaiverRow]
     trend: Sequence[TrendRow]
-    population: Sequence[tuple[str, Any]]
+    population: Sequence[PopulationRow]
+    provenance: Sequence[tuple[str, str]]
+    option_rows: Sequence[tuple[str, str]]
+    limitations: Sequence[str]
+    snapshot_age: str | None  # set when the snapshot is a day or more older than the report
     gaps: Bounded[dict[str, Any]]
     errors: Bounded[dict[str, Any]]
     catalogue: Sequence[CatalogueRow]
@@ -172,7 +185,7 @@ def build_view(
         collected_at=_at(run["source"].get("collected_at")),
         endpoints_note=endpoints_note(run["source"]),
         options=options,
-        inputs=bounded(list(run["source"].get("inputs", [])), INPUT_LIMIT),
+        inputs=bounded(_inputs(run["source"]), INPUT_LIMIT),
         packs=_packs(evidence["rule_pack"]),
         status_counts=[(s, by_status[s]) for s in STATUSES],
         severity_rows=[(s, by_severity.get(s, 0), indeterminate.get(s, 0)) for s in SEVERITIES],
@@ -190,9 +203,13 @@ def build_view(
             [(finding_row(r, services), waiver_summary(r)) for r in waived],
             by_status["waived"] - len(waived),
         ),
-        waivers=[_pairs(w) for w in evidence.get("waivers", [])],
+        waivers=waiver_rows(evidence.get("waivers", [])),
         trend=_trend(evidence.get("trend", [])),
-        population=[(k.replace("_", " ").capitalize(), v) for k, v in run["population"].items()],
+        population=population_rows(run["population"]),
+        provenance=provenance_rows(evidence),
+        option_rows=option_rows(evidence),
+        limitations=limitations(evidence),
+        snapshot_age=snapshot_age(evidence),
         gaps=bounded_records(evidence.get("gaps", []), GAP_FIELDS, TABLE_LIMIT),
         errors=bounded_records(evidence.get("errors", []), ERROR_FIELDS, TABLE_LIMIT),
         catalogue=[
@@ -221,14 +238,9 @@ def _at(moment: str | None) -> str:
     return f"at {moment}" if moment else "at an unrecorded time"
 
 
-def _pairs(record: Mapping[str, Any]) -> list[tuple[str, str]]:
-    def text(value: Any) -> str:
-        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-
-    return [
-        (key.replace("_", " ").capitalize(), clip(text(value), 400))
-        for key, value in record.items()
-    ]
+def _inputs(source: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    digests = source.get("input_sha256") or {}
+    return [(str(path), digests.get(path)) for path in source.get("inputs", [])]
 
 
 def _trend(points: Sequence[Mapping[str, Any]]) -> list[TrendRow]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit import api
+from mtls_audit.api.certificates import expiry_phrase
 
-from .._common import classic_only, describe_days, expiry_level
+from .._common import classic_only, expiry_level
 
 
 @api.rule(
@@ -75,7 +76,8 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
             continue
         days = api.days_left(expiry, ctx.as_of)
         level = expiry_level(days, ctx.options)
-        message = f"{label} ({ca.store_name or 'store unknown'}) {describe_days(days)}."
+        store = ca.store_name or "store unknown"
+        message = f"{label} ({store}) {expiry_phrase(expiry, ctx.as_of)}."
         if level == "expired":
             yield api.failed(svc.id, message, info.view.cite("expiry"), key=key, name=label)
         elif level == "warning":

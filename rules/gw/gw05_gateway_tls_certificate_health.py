@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit import api
+from mtls_audit.api.certificates import expiry_phrase
 from mtls_audit.api.keyvault import secret_version_of
 
-from .._common import describe_days, expiry_level, hostnames_unknown
+from .._common import expiry_level, hostnames_unknown
 
 
 @api.rule(
@@ -98,7 +99,7 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
             if level == "expired":
                 severity = api.Severity.HIGH
             if level in ("expired", "warning"):
-                problems.append(f"its certificate {describe_days(days)}")
+                problems.append(f"its certificate {expiry_phrase(expiry, ctx.as_of)}")
                 cites.append(info.view.cite("expiry") if info else host.view.cite("certificate"))
         label = f"{svc.service.name}: hostname {host.host_name}"
         key = host.host_name.lower()
@@ -125,7 +126,7 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
                 svc.id,
                 f"{label}: certificate from "
                 f"{'Key Vault' if host.key_vault_id else 'APIM (managed)'}, "
-                + (describe_days(api.days_left(expiry, ctx.as_of)) if expiry else "renewed by APIM")
+                + (expiry_phrase(expiry, ctx.as_of) if expiry else "renewed by APIM")
                 + ".",
                 host.view.cite("keyVaultId"),
                 key=key,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mtls_audit import api
-from mtls_audit.api.certificates import CertificateRole, InventoryCertificate
+from mtls_audit.api.certificates import CertificateRole, InventoryCertificate, expiry_phrase
 from mtls_audit.api.policy import Pin, PinField, PinSite
 
 from .._policy import PinWalk, dn_key, judge_pin_sites, shown_pin, site_key
@@ -201,9 +201,9 @@ def _judge(
         elif len(dated) < len(found):
             undated.append(f"{shown_pin(pin)} matches {_names(found)}, whose expiry is unknown")
         else:
+            latest = max(cert.expiry for cert in found if cert.expiry)
             expired.append(
-                f"{shown_pin(pin)} matches {_names(found)}, expired "
-                f"{-max(days for _, days in dated)} day(s) ago"
+                f"{shown_pin(pin)} matches {_names(found)}, {expiry_phrase(latest, ctx.as_of)}"
             )
     cites = tuple(dict.fromkeys(evidence))
     key = site_key(label, site.line)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit import api
-from mtls_audit.api.certificates import InventoryCertificate
+from mtls_audit.api.certificates import InventoryCertificate, expiry_phrase
 
-from .._common import describe_days, expiry_level
+from .._common import expiry_level
 
 _SEVERITY = {
     "expired": api.Severity.CRITICAL,
@@ -73,7 +73,7 @@ def judge(cert: InventoryCertificate, ctx: api.Context) -> Iterator[api.Result]:
         return
     days = api.days_left(cert.expiry, ctx.as_of)
     level = expiry_level(days, ctx.options)
-    message = f"{label} {describe_days(days)} ({cert.expiry:%Y-%m-%d})."
+    message = f"{label} {expiry_phrase(cert.expiry, ctx.as_of)} ({cert.expiry:%Y-%m-%d})."
     if level is None:
         yield api.passed(cert.subject_id, message, cert.citation, key=cert.key, name=cert.name)
     else:

@@ -26,7 +26,7 @@ PINNED = {
     "mtls_audit.api.certificates": {
         "BackendCertificate", "CertificateEntity", "CertificateRole", "DistinguishedNameError",
         "DnForm", "InventoryCertificate", "ParsedDn", "Rdn", "backend_certificates",
-        "certificate_facts", "keyvault_certificate", "parse_dn",
+        "certificate_facts", "expiry_phrase", "keyvault_certificate", "parse_dn",
     },
     "mtls_audit.api.probe": {"Answer", "Attempt", "AttemptKind", "ProbeRun", "ProbeTarget"},
     "mtls_audit.api.keyvault": {
