@@ -23,8 +23,8 @@ def expiry_level(days: int, options: api.Options) -> str | None:
 
 def describe_days(days: int) -> str:
     if days < 0:
-        return f"expired {-days} day(s) ago"
-    return f"expires in {days} day(s)"
+        return f"expired {api.plural(-days, 'day')} ago"
+    return f"expires in {api.plural(days, 'day')}"
 
 
 def classic_only(svc: api.ServiceModel, what: str) -> Iterator[api.Result]:

@@ -18,7 +18,6 @@ from mtls_audit.evidence.reader import (
     Evidence,
     Verdict,
     check_evidence,
-    clip,
     instance_label,
     natural_key,
     open_by_rule,
@@ -57,6 +56,7 @@ from mtls_audit.report.tables import (
     filled,
 )
 from mtls_audit.vocabulary import SEVERITIES
+from mtls_audit.wording import clip
 
 TABLE_LIMIT = 25
 CERTIFICATE_LIMIT = 30

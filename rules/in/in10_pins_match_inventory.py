@@ -203,7 +203,7 @@ def _judge(
         else:
             expired.append(
                 f"{shown_pin(pin)} matches {_names(found)}, expired "
-                f"{-max(days for _, days in dated)} day(s) ago"
+                f"{api.plural(-max(days for _, days in dated), 'day')} ago"
             )
     cites = tuple(dict.fromkeys(evidence))
     key = site_key(label, site.line)

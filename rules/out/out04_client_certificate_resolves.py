@@ -84,7 +84,7 @@ def _judge(ctx: api.Context, use: BackendCertificate, collected: bool) -> api.Re
         return api.indeterminate(backend.id, message, *evidence, key=ref, name=backend.name)
     days = api.days_left(cert.expiry, ctx.as_of)
     if days < 0:
-        message = f"{label} resolves to {cert.name}, which expired {-days} day(s) ago."
+        message = f"{label} resolves to {cert.name}, which expired {api.plural(-days, 'day')} ago."
         return api.failed(backend.id, message, *evidence, key=ref, name=backend.name)
     message = f"{label} resolves to {cert.name}, valid until {cert.expiry:%Y-%m-%d}."
     return api.passed(backend.id, message, *evidence, key=ref, name=backend.name)
