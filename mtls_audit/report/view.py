@@ -62,6 +62,11 @@ TABLE_LIMIT = 25
 CERTIFICATE_LIMIT = 30
 INPUT_LIMIT = 50
 OPTION_DEFAULTS = {"fail_on": "critical", "select": [], "ignore": [], "warning_days": 30}
+POPULATION_LABELS = {
+    "apis": "APIs",
+    "key_vaults": "Key Vaults",
+    "keyvault_certificates": "Key Vault certificates",
+}
 RULE_FIELDS = ("slug", "lifecycle", "pack", "version")
 SOURCE_LABELS = {
     "azure": "Live collection through the Azure Resource Manager and Key Vault APIs",
@@ -192,7 +197,7 @@ def build_view(
         ),
         waivers=[_pairs(w) for w in evidence.get("waivers", [])],
         trend=_trend(evidence.get("trend", [])),
-        population=[(k.replace("_", " ").capitalize(), v) for k, v in run["population"].items()],
+        population=[(_population_label(k), v) for k, v in run["population"].items()],
         gaps=bounded_records(evidence.get("gaps", []), GAP_FIELDS, TABLE_LIMIT),
         errors=bounded_records(evidence.get("errors", []), ERROR_FIELDS, TABLE_LIMIT),
         catalogue=[
@@ -211,6 +216,11 @@ def _results_by_rule(results: Sequence[Mapping[str, Any]]) -> dict[str, list[Map
     for result in results:
         grouped.setdefault(result["rule_id"], []).append(result)
     return grouped
+
+
+def _population_label(key: str) -> str:
+    """``named_values`` as "Named values"; names with an acronym as written ("APIs")."""
+    return POPULATION_LABELS.get(key) or key.replace("_", " ").capitalize()
 
 
 def _packs(rule_pack: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]:
