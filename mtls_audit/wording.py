@@ -46,8 +46,8 @@ def clip(text: str, limit: int) -> str:
     """``text`` at most ``limit`` characters long, cut between tokens with an ellipsis.
 
     The cut goes back to the last space when that keeps most of the text ("a && …"), else to
-    the last boundary between a word character and another ("Thumbprint.…"), so that no
-    identifier, number or keyword is split; only a token longer than the limit is cut inside.
+    the end of the last whole word ("context.Request…"), so that no identifier, number or
+    keyword is split; only a word longer than the limit is cut inside.
     """
     if len(text) <= limit:
         return text
@@ -58,8 +58,9 @@ def clip(text: str, limit: int) -> str:
 
 
 def _boundary_cut(text: str, room: int) -> int:
+    """The last place at most ``room`` in where a word ends ("Certificate|.Verify")."""
     for cut in range(room, 0, -1):
-        if not (_WORD.match(text[cut - 1]) and _WORD.match(text[cut])):
+        if _WORD.match(text[cut - 1]) and not _WORD.match(text[cut]):
             return cut
     return room
 

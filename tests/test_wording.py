@@ -51,6 +51,7 @@ def test_clip_cuts_between_tokens_with_one_ellipsis(limit: int) -> None:
     # No identifier, keyword or number is split: the cut falls where a word ends.
     following = EXPRESSION[len(kept)]
     assert not (kept[-1].isalnum() and following.isalnum()), (kept, following)
+    assert not kept.endswith("."), kept
 
 
 def test_clip_prefers_a_space_when_it_keeps_most_of_the_text() -> None:
@@ -59,7 +60,7 @@ def test_clip_prefers_a_space_when_it_keeps_most_of_the_text() -> None:
 
 def test_clip_without_spaces_cuts_at_a_word_boundary() -> None:
     text = "context.Request.Certificate.VerifyNoRevocation().ToString().Length"
-    assert clip(text, 40) == "context.Request.Certificate.…"
+    assert clip(text, 40) == "context.Request.Certificate…"
     assert clip("x" * 30, 10) == "xxxxxxxxx…"  # one token longer than the limit
 
 
