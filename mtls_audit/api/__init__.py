@@ -45,6 +45,7 @@ from mtls_audit.model import (
 )
 from mtls_audit.model.entities import Api, Backend
 from mtls_audit.model.fabric import ServiceFabric, url_scheme
+from mtls_audit.wording import plural
 
 __all__ = [
     "MISSING",
@@ -79,6 +80,7 @@ __all__ = [
     "not_applicable",
     "parse_time",
     "passed",
+    "plural",
     "rule",
     "same",
     "url_scheme",

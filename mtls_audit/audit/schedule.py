@@ -34,7 +34,7 @@ from mtls_audit.audit.schedule_discovery import discovery_scope
 from mtls_audit.engine.results import Severity
 from mtls_audit.errors import MtlsAuditError
 from mtls_audit.evidence.clock import now
-from mtls_audit.evidence.reader import clip, verdict, visible
+from mtls_audit.evidence.reader import verdict, visible
 from mtls_audit.output_files import write_text
 from mtls_audit.sources.azure.discovery import EstateScope
 from mtls_audit.sources.azure.source import (
@@ -44,6 +44,7 @@ from mtls_audit.sources.azure.source import (
     Bounds,
 )
 from mtls_audit.vocabulary import CLOUDS, FAIL_ON_CHOICES, FILE_FORMATS, NO_THRESHOLD
+from mtls_audit.wording import clip
 
 FORMATS = FILE_FORMATS
 TOP_FIELDS = (

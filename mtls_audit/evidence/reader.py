@@ -16,6 +16,7 @@ from typing import Any
 from mtls_audit.engine.runner import NOTHING_TO_AUDIT
 from mtls_audit.errors import InputError
 from mtls_audit.vocabulary import NO_THRESHOLD, SEVERITIES, Status
+from mtls_audit.wording import clip
 
 Evidence = Mapping[str, Any]
 
@@ -188,11 +189,6 @@ def visible(text: str) -> str:
 def _escape_char(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-
-def clip(text: str, limit: int) -> str:
-    """Text shortened to ``limit`` characters, marking the cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from mtls_audit.report.findings import (
     subjects_per_rule,
     top_risks,
 )
+from mtls_audit.report.pictures import Pictures, pictures
 from mtls_audit.report.scope import (
     PopulationRow,
     WaiverRow,
@@ -135,6 +136,7 @@ class ReportView:
     printed: bool
     coverage_labels: Mapping[str, str]
     coverage_headers: Mapping[str, str]
+    pictures: Pictures
 
 
 def endpoints_note(source: Mapping[str, Any]) -> str | None:
@@ -174,6 +176,13 @@ def build_view(
     by_status = result_counts(evidence["results"])
     waived = [r for r in evidence["results"] if r["status"] == "waived"][:TABLE_LIMIT]
     options = {**OPTION_DEFAULTS, **run.get("options", {})}
+    coverage = coverage_view(evidence.get("coverage", []))
+    certificates = certificate_rows(
+        evidence.get("inventory", {}).get("certificates", []),
+        options["warning_days"],
+        CERTIFICATE_LIMIT,
+    )
+    trend = _trend(evidence.get("trend", []))
     return ReportView(
         title=title or f"Mutual TLS compliance assessment: {instance}",
         instance=instance,
@@ -193,18 +202,14 @@ def build_view(
         families=ctl.families(tables),
         top_risks=top_risks(worst_first, by_rule, rules),
         findings=rule_findings(worst_first, by_rule, rules, per_rule, services),
-        coverage=coverage_view(evidence.get("coverage", [])),
-        certificates=certificate_rows(
-            evidence.get("inventory", {}).get("certificates", []),
-            options["warning_days"],
-            CERTIFICATE_LIMIT,
-        ),
+        coverage=coverage,
+        certificates=certificates,
         waived=Bounded(
             [(finding_row(r, services), waiver_summary(r)) for r in waived],
             by_status["waived"] - len(waived),
         ),
         waivers=waiver_rows(evidence.get("waivers", [])),
-        trend=_trend(evidence.get("trend", [])),
+        trend=trend,
         population=population_rows(run["population"]),
         provenance=provenance_rows(evidence),
         option_rows=option_rows(evidence),
@@ -220,6 +225,14 @@ def build_view(
         printed=printed,
         coverage_labels=COVERAGE_VERDICTS,
         coverage_headers=COVERAGE_HEADERS,
+        pictures=pictures(
+            evidence["results"],
+            coverage,
+            certificates,
+            [(row.started_at, row.failing) for row in trend],
+            options["warning_days"],
+            str(run.get("as_of", "")),
+        ),
     )
 
 

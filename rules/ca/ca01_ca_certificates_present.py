@@ -90,8 +90,9 @@ def _judge(ctx: api.Context, svc: api.ServiceModel, subjects: list[Judged]) -> a
     if cas:
         return api.passed(
             svc.id,
-            f"{name}: {listed(chain)} verify the chain, and {len(cas)} CA certificate(s) are "
-            "uploaded.",
+            f"{name}: {listed(chain)} verify the chain, and "
+            f"{api.plural(len(cas), 'CA certificate')} "
+            f"{'is' if len(cas) == 1 else 'are'} uploaded.",
             store,
             *ctx.cite_all(chain),
             name=name,

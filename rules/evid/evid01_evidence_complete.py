@@ -60,7 +60,7 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
             more = f" (and {len(gaps) - 5} more)" if len(gaps) > 5 else ""
             yield api.failed(
                 svc.id,
-                f"{len(gaps)} part(s) of {svc.service.name} could not be "
+                f"{api.plural(len(gaps), 'part')} of {svc.service.name} could not be "
                 f"collected or understood: {shown}{more}.",
                 name=svc.service.name,
             )

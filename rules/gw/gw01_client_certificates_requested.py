@@ -85,7 +85,7 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
             yield api.failed(
                 svc.id,
                 f"{name} ({service.sku_name}) negotiates client certificates on none of its "
-                f"{len(proxies)} gateway hostname(s).",
+                f"{api.plural(len(proxies), 'gateway hostname')}.",
                 *(h.view.cite("negotiateClientCertificate") for h in proxies),
                 *(() if proxies else (service.props.cite("hostnameConfigurations"),)),
                 name=name,

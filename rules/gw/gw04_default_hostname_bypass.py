@@ -103,7 +103,8 @@ def _judge(ctx: api.Context, svc: api.ServiceModel, subjects: list[Judged]) -> a
         return api.failed(
             svc.id,
             f"{name}: through the built-in hostname, which never carries a client certificate, "
-            f"{len(apis)} API(s) answer without one: {shown}.",
+            f"{api.plural(len(apis), 'API')} {'answers' if len(apis) == 1 else 'answer'} "
+            f"without one: {shown}.",
             *dict.fromkeys(evidence),
             name=name,
         )

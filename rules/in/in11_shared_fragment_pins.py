@@ -88,13 +88,14 @@ def _judge(layer: Layer, sites: list[PinSite], apis_of: dict[int, set[str]]) -> 
     literal = [shown_pin(pin) for pin in pins if pin.hard_coded]
     apis = sorted({a for site in sites for a in apis_of.get(id(site.node), ())})
     named = f" ({', '.join(last_name(a) for a in apis)})" if apis else ""
-    reach = f"reaches {len(apis)} API(s){named}"
+    reach = f"reaches {api.plural(len(apis), 'API')}{named}"
     if not literal:
         message = f"{label} pins thumbprints through named values only; it {reach}."
         return api.passed(subject, message, *cites, name=label)
     if len(apis) > 1:
         message = (
-            f"{label} hard-codes {len(literal)} thumbprint(s) ({'; '.join(literal)}) and "
+            f"{label} hard-codes {api.plural(len(literal), 'thumbprint')} "
+            f"({'; '.join(literal)}) and "
             f"{reach}: renewing a client certificate means editing shared policy text."
         )
         return api.failed(subject, message, *cites, name=label)

@@ -70,7 +70,8 @@ def _carries(write: ResponseWrite) -> str | None:
     found = [header_data(value) for value in write.values]
     headers = [name for names in found if names for name in names]
     if headers:
-        return "the request header(s) " + ", ".join(dict.fromkeys(headers))
+        names = list(dict.fromkeys(headers))
+        return f"the request {'header' if len(names) == 1 else 'headers'} " + ", ".join(names)
     if write.target == "header" and not write.deletes and _DEBUG_HEADER.match(write.header):
         return "a debug-named header"
     return None if None in found else ""

@@ -13,7 +13,8 @@ PINNED = {
         "Evidence", "Gap", "Lifecycle", "Model", "Options", "PolicyCitation", "Result", "Rule",
         "Service", "ServiceFabric", "ServiceModel", "Severity", "Snapshot", "Status",
         "SubjectKind", "Tier", "View", "as_bool", "days_left", "failed", "indeterminate",
-        "is_unresolved", "not_applicable", "parse_time", "passed", "rule", "same", "url_scheme",
+        "is_unresolved", "not_applicable", "parse_time", "passed", "plural", "rule", "same",
+        "url_scheme",
     },
     "mtls_audit.api.policy": {
         "NO_PRODUCT", "REDACTED", "ApiPath", "Effective", "EffectiveNode", "EffectiveSection",
@@ -43,7 +44,7 @@ def test_exported_names_are_pinned(module: str) -> None:
 
 
 def test_the_core_api_stays_small() -> None:
-    assert len(PINNED["mtls_audit.api"]) <= 35
+    assert len(PINNED["mtls_audit.api"]) <= 36
 
 
 @pytest.mark.parametrize("module", sorted(PINNED))
