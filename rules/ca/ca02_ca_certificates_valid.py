@@ -16,15 +16,6 @@ from .._common import classic_only, describe_days, expiry_level
     severity=api.Severity.HIGH,
     topics=("trust-anchors",),
     guide="Upload CA certificates",
-    remediation={
-        "portal": "Certificates > CA certificates: upload the renewed CA certificate (Root for "
-        "self-signed roots, Intermediate for intermediates), then remove the old one.",
-        "cli": "az apim update … --set properties.certificates (az rest) with the new CA",
-        "arm": "properties.certificates: [{encodedCertificate: '<base64 .cer>', storeName: "
-        "'Root'}]",
-        "terraform": "azurerm_api_management: certificate { encoded_certificate = "
-        'filebase64("ca.cer") store_name = "Root" }',
-    },
     subject=api.Service,
 )
 def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
@@ -43,6 +34,14 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         CA certificates valid beyond the warning window.
+
+    How to fix:
+        portal: Certificates > CA certificates: upload the renewed CA certificate (Root for
+            self-signed roots, Intermediate for intermediates), then remove the old one.
+        cli: az apim update … --set properties.certificates (az rest) with the new CA
+        arm: properties.certificates: [{encodedCertificate: '<base64 .cer>', storeName: 'Root'}]
+        terraform: azurerm_api_management: certificate { encoded_certificate = filebase64("ca.cer")
+            store_name = "Root" }
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-ca-certificates

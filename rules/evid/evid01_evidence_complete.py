@@ -14,16 +14,6 @@ from mtls_audit import api
     severity=api.Severity.HIGH,
     topics=("audit",),
     guide="beyond",
-    remediation={
-        "portal": "Grant the identity that runs the audit Reader on the subscription, "
-        "Key Vault Reader and Key Vault Certificate User (or certificates get/list) on the "
-        "vaults, and read access to role assignments.",
-        "cli": "az role assignment create --role Reader --assignee ID --scope /subscriptions/SUB",
-        "arm": "Resolve every template expression the offline source reports, or pass "
-        "--parameters.",
-        "terraform": "Export resources with their values resolved (terraform show -json is not "
-        "an ARM export).",
-    },
     subject=api.Snapshot,
 )
 def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
@@ -43,6 +33,15 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         A snapshot without gaps.
+
+    How to fix:
+        portal: Grant the identity that runs the audit Reader on the subscription, Key Vault Reader
+            and Key Vault Certificate User (or certificates get/list) on the vaults, and read access
+            to role assignments.
+        cli: az role assignment create --role Reader --assignee ID --scope /subscriptions/SUB
+        arm: Resolve every template expression the offline source reports, or pass --parameters.
+        terraform: Export resources with their values resolved (terraform show -json is not an ARM
+            export).
 
     References:
         45 CFR 164.308(a)(8); AICPA TSC CC4.1.

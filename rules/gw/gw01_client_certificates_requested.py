@@ -16,19 +16,6 @@ from .._common import hostnames_unknown
     severity=api.Severity.CRITICAL,
     topics=("client-certificates",),
     guide="Configure the gateway to request client certificates",
-    remediation={
-        "portal": "Classic tiers: Custom domains > gateway hostname > enable 'Negotiate client "
-        "certificate'. Consumption and v2 tiers: Custom domains > 'Request client certificate'.",
-        "cli": "az apim update -g RG -n NAME --enable-client-certificate true  (Consumption/v2); "
-        "for classic tiers set hostnameConfigurations[].negotiateClientCertificate with "
-        "az rest --method patch.",
-        "arm": "Classic: properties.hostnameConfigurations[?type=='Proxy']"
-        ".negotiateClientCertificate: true. Consumption/v2: properties.enableClientCertificate: "
-        "true.",
-        "terraform": "azurerm_api_management: hostname_configuration { proxy { "
-        "negotiate_client_certificate = true } } (classic) or client_certificate_enabled = true "
-        "(Consumption).",
-    },
     subject=api.Service,
 )
 def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
@@ -50,6 +37,18 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         A Premium service with ``api.contoso.example`` negotiating client certificates; a
         Consumption service with ``enableClientCertificate: true``.
+
+    How to fix:
+        portal: Classic tiers: Custom domains > gateway hostname > enable 'Negotiate client
+            certificate'. Consumption and v2 tiers: Custom domains > 'Request client certificate'.
+        cli: az apim update -g RG -n NAME --enable-client-certificate true  (Consumption/v2); for
+            classic tiers set hostnameConfigurations[].negotiateClientCertificate with az rest
+            --method patch.
+        arm: Classic: properties.hostnameConfigurations[?type=='Proxy'].negotiateClientCertificate:
+            true. Consumption/v2: properties.enableClientCertificate: true.
+        terraform: azurerm_api_management: hostname_configuration { proxy {
+            negotiate_client_certificate = true } } (classic) or client_certificate_enabled = true
+            (Consumption).
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients

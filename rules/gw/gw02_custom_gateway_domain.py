@@ -16,16 +16,6 @@ from .._common import classic_only, hostnames_unknown
     severity=api.Severity.HIGH,
     topics=("client-certificates",),
     guide="Prerequisites: a custom domain for the gateway",
-    remediation={
-        "portal": "Custom domains > + Add > Type: Gateway, with a certificate from Key Vault.",
-        "cli": "az apim update with properties.hostnameConfigurations including a Proxy entry "
-        "(az rest --method patch).",
-        "arm": "properties.hostnameConfigurations: [{type: 'Proxy', hostName: 'api.example.org', "
-        "keyVaultId: 'https://kv.vault.azure.net/secrets/gateway', negotiateClientCertificate: "
-        "true}]",
-        "terraform": "azurerm_api_management_custom_domain { gateway { host_name = ... "
-        "key_vault_id = ... negotiate_client_certificate = true } }",
-    },
     subject=api.Service,
 )
 def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
@@ -43,6 +33,16 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         A Proxy hostname ``api.contoso.example`` with its own TLS certificate.
+
+    How to fix:
+        portal: Custom domains > + Add > Type: Gateway, with a certificate from Key Vault.
+        cli: az apim update with properties.hostnameConfigurations including a Proxy entry (az rest
+            --method patch).
+        arm: properties.hostnameConfigurations: [{type: 'Proxy', hostName: 'api.example.org',
+            keyVaultId: 'https://kv.vault.azure.net/secrets/gateway', negotiateClientCertificate:
+            true}]
+        terraform: azurerm_api_management_custom_domain { gateway { host_name = ... key_vault_id =
+            ... negotiate_client_certificate = true } }
 
     References:
         https://learn.microsoft.com/azure/api-management/configure-custom-domain

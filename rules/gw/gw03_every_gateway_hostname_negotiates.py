@@ -16,15 +16,6 @@ from .._common import classic_only, hostnames_unknown
     severity=api.Severity.HIGH,
     topics=("client-certificates",),
     guide="Configure the gateway to request client certificates",
-    remediation={
-        "portal": "Custom domains > each Gateway hostname > enable 'Negotiate client certificate'.",
-        "cli": "az rest --method patch on the service, setting negotiateClientCertificate: true "
-        "for every Proxy entry of properties.hostnameConfigurations.",
-        "arm": "properties.hostnameConfigurations[?type=='Proxy'].negotiateClientCertificate: "
-        "true on every entry.",
-        "terraform": "every hostname_configuration.proxy block: negotiate_client_certificate = "
-        "true",
-    },
     subject=api.Service,
 )
 def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
@@ -43,6 +34,14 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         Every custom Proxy hostname negotiating.
+
+    How to fix:
+        portal: Custom domains > each Gateway hostname > enable 'Negotiate client certificate'.
+        cli: az rest --method patch on the service, setting negotiateClientCertificate: true for
+            every Proxy entry of properties.hostnameConfigurations.
+        arm: properties.hostnameConfigurations[?type=='Proxy'].negotiateClientCertificate: true on
+            every entry.
+        terraform: every hostname_configuration.proxy block: negotiate_client_certificate = true
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients

@@ -18,18 +18,6 @@ from .._validation import Judged, service_verdicts
     severity=api.Severity.HIGH,
     topics=("client-certificates", "policy-validation"),
     guide="beyond",
-    remediation={
-        "portal": "Reject requests without a certificate in policy (validate-client-certificate "
-        "in the global inbound policy, kept by every scope through <base/>); where possible "
-        "place APIM in an internal virtual network so the built-in hostname is not public.",
-        "cli": "az rest --method put …/service/NAME/policies/policy?api-version=2024-05-01 with "
-        "validate-client-certificate in <inbound>",
-        "arm": "service/policies: properties.value with validate-client-certificate in <inbound>",
-        "terraform": "azurerm_api_management_policy.xml_content with "
-        "validate-client-certificate in <inbound>",
-        "policy": '<validate-client-certificate validate-trust="true" validate-revocation="true" '
-        "/> in the global <inbound>",
-    },
     subject=api.Service,
 )
 def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
@@ -54,6 +42,18 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         Every API rejects a missing certificate in its effective inbound policy.
+
+    How to fix:
+        portal: Reject requests without a certificate in policy (validate-client-certificate in the
+            global inbound policy, kept by every scope through <base/>); where possible place APIM
+            in an internal virtual network so the built-in hostname is not public.
+        cli: az rest --method put …/service/NAME/policies/policy?api-version=2024-05-01 with
+            validate-client-certificate in <inbound>
+        arm: service/policies: properties.value with validate-client-certificate in <inbound>
+        terraform: azurerm_api_management_policy.xml_content with validate-client-certificate in
+            <inbound>
+        policy: <validate-client-certificate validate-trust="true" validate-revocation="true" /> in
+            the global <inbound>
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients

@@ -17,16 +17,6 @@ from .._common import describe_days, expiry_level, hostnames_unknown
     severity=api.Severity.MEDIUM,
     topics=("key-vault", "transport"),
     guide="beyond",
-    remediation={
-        "portal": "Custom domains > hostname > Certificate: Key Vault, choosing the secret "
-        "without a version; renew certificates before the warning window.",
-        "cli": "az rest --method patch setting hostnameConfigurations[].keyVaultId to a "
-        "versionless secret URL.",
-        "arm": "hostnameConfigurations[].keyVaultId: "
-        "'https://kv.vault.azure.net/secrets/gateway' (no version segment)",
-        "terraform": "hostname_configuration { proxy { key_vault_id = "
-        "azurerm_key_vault_certificate.gw.versionless_secret_id } }",
-    },
     subject=api.Service,
 )
 def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
@@ -49,6 +39,16 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         A versionless Key Vault reference to a certificate valid beyond the warning window.
+
+    How to fix:
+        portal: Custom domains > hostname > Certificate: Key Vault, choosing the secret without a
+            version; renew certificates before the warning window.
+        cli: az rest --method patch setting hostnameConfigurations[].keyVaultId to a versionless
+            secret URL.
+        arm: hostnameConfigurations[].keyVaultId: 'https://kv.vault.azure.net/secrets/gateway' (no
+            version segment)
+        terraform: hostname_configuration { proxy { key_vault_id =
+            azurerm_key_vault_certificate.gw.versionless_secret_id } }
 
     References:
         https://learn.microsoft.com/azure/api-management/configure-custom-domain

@@ -8,11 +8,6 @@ from mtls_audit import api
 
 from .._validation import judged_service
 
-_VALIDATE = (
-    '<validate-client-certificate validate-revocation="true" validate-trust="true" '
-    'validate-not-before="true" validate-not-after="true" ignore-error="false" />'
-)
-
 
 @api.rule(
     id="MTLS-IN-01",
@@ -21,16 +16,6 @@ _VALIDATE = (
     severity=api.Severity.CRITICAL,
     topics=("policy-validation", "client-certificates"),
     guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "APIs > All APIs > Inbound processing: add validate-client-certificate; in "
-        "API, operation and product policies keep <base/> in <inbound>.",
-        "cli": "az apim api policy show …; restore <base/> or add the check, then az rest "
-        "--method put …/policies/policy?api-version=2024-05-01",
-        "arm": f"service/policies (global): properties.value with {_VALIDATE} in <inbound>",
-        "terraform": "azurerm_api_management_policy.xml_content with validate-client-certificate "
-        "in <inbound>",
-        "policy": f"<inbound><base />{_VALIDATE}</inbound> (global: the check itself)",
-    },
     subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
@@ -64,6 +49,20 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         A global ``validate-client-certificate`` (or a sound ``<choose>`` check) that every
         product, API and operation policy keeps through ``<base/>``.
+
+    How to fix:
+        portal: APIs > All APIs > Inbound processing: add validate-client-certificate; in API,
+            operation and product policies keep <base/> in <inbound>.
+        cli: az apim api policy show …; restore <base/> or add the check, then az rest --method put
+            …/policies/policy?api-version=2024-05-01
+        arm: service/policies (global): properties.value with <validate-client-certificate
+            validate-revocation="true" validate-trust="true" validate-not-before="true"
+            validate-not-after="true" ignore-error="false" /> in <inbound>
+        terraform: azurerm_api_management_policy.xml_content with validate-client-certificate in
+            <inbound>
+        policy: <inbound><base /><validate-client-certificate validate-revocation="true"
+            validate-trust="true" validate-not-before="true" validate-not-after="true"
+            ignore-error="false" /></inbound> (global: the check itself)
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients

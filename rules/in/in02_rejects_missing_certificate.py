@@ -17,18 +17,6 @@ from .._validation import Judged, judged_service, listed
     severity=api.Severity.CRITICAL,
     topics=("policy-validation", "client-certificates"),
     guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "APIs > All APIs > Inbound processing: validate-client-certificate rejects a "
-        "missing certificate; in a <choose> check, test context.Request.Certificate == null "
-        "first and answer 401/403.",
-        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with the corrected "
-        "policy",
-        "arm": "policies: properties.value with the null check first in the rejecting condition",
-        "terraform": "azurerm_api_management_api_policy.xml_content with the null check",
-        "policy": '<when condition="@(context.Request.Certificate == null || '
-        '!context.Request.Certificate.Verify())"><return-response><set-status code="403" />'
-        "</return-response></when>",
-    },
     subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
@@ -56,6 +44,17 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         ``validate-client-certificate``, or ``context.Request.Certificate == null || …`` in the
         rejecting condition.
+
+    How to fix:
+        portal: APIs > All APIs > Inbound processing: validate-client-certificate rejects a missing
+            certificate; in a <choose> check, test context.Request.Certificate == null first and
+            answer 401/403.
+        cli: az rest --method put …/policies/policy?api-version=2024-05-01 with the corrected policy
+        arm: policies: properties.value with the null check first in the rejecting condition
+        terraform: azurerm_api_management_api_policy.xml_content with the null check
+        policy: <when condition="@(context.Request.Certificate == null ||
+            !context.Request.Certificate.Verify())"><return-response><set-status code="403"
+            /></return-response></when>
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients

@@ -17,17 +17,6 @@ from .._validation import Judged, example, judged_service, listed
     severity=api.Severity.HIGH,
     topics=("policy-validation", "trust-anchors"),
     guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "APIs > Inbound processing: validate-client-certificate with "
-        'validate-trust="true" (upload the issuing CA under Certificates > CA certificates).',
-        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with "
-        'validate-trust="true"',
-        "arm": 'policies: properties.value with <validate-client-certificate validate-trust="true" '
-        "/>",
-        "terraform": 'azurerm_api_management_policy.xml_content with validate-trust="true"',
-        "policy": '<validate-client-certificate validate-trust="true" validate-revocation="true" '
-        "/>, or !context.Request.Certificate.Verify() in the rejecting condition",
-    },
     subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
@@ -55,6 +44,16 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         ``<validate-client-certificate validate-trust="true" … />``, or
         ``!context.Request.Certificate.Verify()`` in the rejecting condition.
+
+    How to fix:
+        portal: APIs > Inbound processing: validate-client-certificate with validate-trust="true"
+            (upload the issuing CA under Certificates > CA certificates).
+        cli: az rest --method put …/policies/policy?api-version=2024-05-01 with
+            validate-trust="true"
+        arm: policies: properties.value with <validate-client-certificate validate-trust="true" />
+        terraform: azurerm_api_management_policy.xml_content with validate-trust="true"
+        policy: <validate-client-certificate validate-trust="true" validate-revocation="true" />, or
+            !context.Request.Certificate.Verify() in the rejecting condition
 
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy

@@ -17,15 +17,6 @@ from .._validation import Judged, example, judged_service, listed
     severity=api.Severity.MEDIUM,
     topics=("policy-validation", "trust-anchors"),
     guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "APIs > Inbound processing: validate-client-certificate with "
-        'validate-revocation="true" (the default).',
-        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with "
-        'validate-revocation="true"',
-        "arm": 'policies: properties.value with validate-revocation="true"',
-        "terraform": 'azurerm_api_management_policy.xml_content with validate-revocation="true"',
-        "policy": 'validate-revocation="true", or Verify() instead of VerifyNoRevocation()',
-    },
     subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
@@ -47,6 +38,15 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         ``<validate-client-certificate validate-revocation="true" … />``, or
         ``!context.Request.Certificate.Verify()``.
+
+    How to fix:
+        portal: APIs > Inbound processing: validate-client-certificate with
+            validate-revocation="true" (the default).
+        cli: az rest --method put …/policies/policy?api-version=2024-05-01 with
+            validate-revocation="true"
+        arm: policies: properties.value with validate-revocation="true"
+        terraform: azurerm_api_management_policy.xml_content with validate-revocation="true"
+        policy: validate-revocation="true", or Verify() instead of VerifyNoRevocation()
 
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy

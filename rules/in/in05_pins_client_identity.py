@@ -17,19 +17,6 @@ from .._validation import Judged, example, judged_service, listed
     severity=api.Severity.HIGH,
     topics=("policy-validation", "client-certificates"),
     guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "APIs > Inbound processing: list the accepted clients in "
-        "validate-client-certificate <identities> (thumbprint, or subject and issuer).",
-        "cli": "az apim nv create … --display-name client-thumbprints; reference it from the "
-        "policy and az rest --method put …/policies/policy",
-        "arm": 'policies: properties.value with <identities><identity thumbprint="{{client-'
-        'thumbprint}}" /></identities>',
-        "terraform": "azurerm_api_management_named_value for the thumbprints, used in "
-        "azurerm_api_management_policy.xml_content",
-        "policy": '<identities><identity thumbprint="{{partner-a-thumbprint}}" /><identity '
-        'subject="CN=partner-b, O=Partner B, C=NL" issuer-subject="CN=Partner CA, O=Partner, '
-        'C=NL" /></identities>',
-    },
     subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
@@ -58,6 +45,19 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         ``<identities><identity thumbprint="{{partner-thumbprint}}" /></identities>``, or
         ``context.Request.Certificate.Thumbprint != "…"`` in the rejecting condition.
+
+    How to fix:
+        portal: APIs > Inbound processing: list the accepted clients in validate-client-certificate
+            <identities> (thumbprint, or subject and issuer).
+        cli: az apim nv create … --display-name client-thumbprints; reference it from the policy and
+            az rest --method put …/policies/policy
+        arm: policies: properties.value with <identities><identity
+            thumbprint="{{client-thumbprint}}" /></identities>
+        terraform: azurerm_api_management_named_value for the thumbprints, used in
+            azurerm_api_management_policy.xml_content
+        policy: <identities><identity thumbprint="{{partner-a-thumbprint}}" /><identity
+            subject="CN=partner-b, O=Partner B, C=NL" issuer-subject="CN=Partner CA, O=Partner,
+            C=NL" /></identities>
 
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy

@@ -23,17 +23,6 @@ _BOUNDS = {
     severity=api.Severity.HIGH,
     topics=("policy-validation", "client-certificates"),
     guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "APIs > Inbound processing: validate-client-certificate with "
-        'validate-not-before and validate-not-after "true" (the defaults).',
-        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with both checks",
-        "arm": 'policies: properties.value with validate-not-before="true" '
-        'validate-not-after="true"',
-        "terraform": "azurerm_api_management_policy.xml_content with both validity checks",
-        "policy": "context.Request.Certificate.NotAfter < DateTime.UtcNow || "
-        "context.Request.Certificate.NotBefore > DateTime.UtcNow in the rejecting condition, "
-        "or Verify()",
-    },
     subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
@@ -58,6 +47,16 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         ``<validate-client-certificate validate-not-before="true" validate-not-after="true" />``
+
+    How to fix:
+        portal: APIs > Inbound processing: validate-client-certificate with validate-not-before and
+            validate-not-after "true" (the defaults).
+        cli: az rest --method put …/policies/policy?api-version=2024-05-01 with both checks
+        arm: policies: properties.value with validate-not-before="true" validate-not-after="true"
+        terraform: azurerm_api_management_policy.xml_content with both validity checks
+        policy: context.Request.Certificate.NotAfter < DateTime.UtcNow ||
+            context.Request.Certificate.NotBefore > DateTime.UtcNow in the rejecting condition, or
+            Verify()
 
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy

@@ -17,18 +17,6 @@ from .._validation import WORDS, Judged, example, judged_service, listed
     severity=api.Severity.CRITICAL,
     topics=("policy-validation", "client-certificates"),
     guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "APIs > Inbound processing: join the failure tests with || (any failure "
-        'rejects), compare NotAfter < now, answer 401/403, and drop ignore-error="true".',
-        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with the "
-        "corrected condition",
-        "arm": "policies: properties.value with the corrected condition",
-        "terraform": "azurerm_api_management_api_policy.xml_content with the corrected condition",
-        "policy": '<when condition="@(context.Request.Certificate == null || '
-        "!context.Request.Certificate.Verify() || context.Request.Certificate.Thumbprint != "
-        '"{{client-thumbprint}}")"><return-response><set-status code="403" /></return-response>'
-        "</when>",
-    },
     subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
@@ -58,6 +46,18 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         ``context.Request.Certificate == null || !context.Request.Certificate.Verify() ||
         context.Request.Certificate.Thumbprint != "…"`` answered with 403.
+
+    How to fix:
+        portal: APIs > Inbound processing: join the failure tests with || (any failure rejects),
+            compare NotAfter < now, answer 401/403, and drop ignore-error="true".
+        cli: az rest --method put …/policies/policy?api-version=2024-05-01 with the corrected
+            condition
+        arm: policies: properties.value with the corrected condition
+        terraform: azurerm_api_management_api_policy.xml_content with the corrected condition
+        policy: <when condition="@(context.Request.Certificate == null ||
+            !context.Request.Certificate.Verify() || context.Request.Certificate.Thumbprint !=
+            "{{client-thumbprint}}")"><return-response><set-status code="403"
+            /></return-response></when>
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients

@@ -17,17 +17,6 @@ from .._policy import PinWalk, judge_literal_forms, judge_pin_sites, shown_pin
     severity=api.Severity.MEDIUM,
     topics=("policy-validation", "client-certificates"),
     guide="Troubleshooting: 403 responses",
-    remediation={
-        "portal": "APIs > policy editor: rewrite the thumbprint as the 40 upper-case hex digits "
-        "shown under Certificates (no spaces, colons or invisible characters).",
-        "cli": "az apim api policy show …; then az rest --method put …/policies/policy with the "
-        "corrected thumbprint",
-        "arm": "policies: properties.value with the thumbprint in upper case, or "
-        "{{client-thumbprint}} from a named value",
-        "terraform": "azurerm_api_management_api_policy.xml_content with the corrected thumbprint",
-        "policy": 'context.Request.Certificate.Thumbprint.Equals("AB12…", '
-        "StringComparison.OrdinalIgnoreCase)",
-    },
     subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
@@ -59,6 +48,17 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         ``context.Request.Certificate.Thumbprint != "55B8367FCD8BE3F3E71F82FC495695B93CF12C06"``,
         or the lower-case literal compared with ``StringComparison.OrdinalIgnoreCase``.
+
+    How to fix:
+        portal: APIs > policy editor: rewrite the thumbprint as the 40 upper-case hex digits shown
+            under Certificates (no spaces, colons or invisible characters).
+        cli: az apim api policy show …; then az rest --method put …/policies/policy with the
+            corrected thumbprint
+        arm: policies: properties.value with the thumbprint in upper case, or {{client-thumbprint}}
+            from a named value
+        terraform: azurerm_api_management_api_policy.xml_content with the corrected thumbprint
+        policy: context.Request.Certificate.Thumbprint.Equals("AB12…",
+            StringComparison.OrdinalIgnoreCase)
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients

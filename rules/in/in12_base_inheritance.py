@@ -27,16 +27,6 @@ _READS_CERTIFICATE = re.compile(r"context\s*\.\s*Request\s*\.\s*Certificate\b")
     severity=api.Severity.HIGH,
     topics=("policy-validation",),
     guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "APIs > API or operation > Inbound processing > code view: put <base /> back "
-        "as the first element of <inbound>.",
-        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with <base /> in "
-        "<inbound>; policyRestrictions (requireBase) makes APIM enforce it",
-        "arm": "policies: properties.value with <inbound><base />…</inbound>; "
-        "Microsoft.ApiManagement/service/policyRestrictions requireBase: 'true'",
-        "terraform": "azurerm_api_management_api_policy.xml_content with <base /> in <inbound>",
-        "policy": "<inbound><base /><!-- scope-specific policies --></inbound>",
-    },
     subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
@@ -69,6 +59,16 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         ``<inbound><base /><cache-lookup … /></inbound>``
+
+    How to fix:
+        portal: APIs > API or operation > Inbound processing > code view: put <base /> back as the
+            first element of <inbound>.
+        cli: az rest --method put …/policies/policy?api-version=2024-05-01 with <base /> in
+            <inbound>; policyRestrictions (requireBase) makes APIM enforce it
+        arm: policies: properties.value with <inbound><base />…</inbound>;
+            Microsoft.ApiManagement/service/policyRestrictions requireBase: 'true'
+        terraform: azurerm_api_management_api_policy.xml_content with <base /> in <inbound>
+        policy: <inbound><base /><!-- scope-specific policies --></inbound>
 
     References:
         https://learn.microsoft.com/azure/api-management/set-edit-policies#use-base-element-to-set-policy-evaluation-order

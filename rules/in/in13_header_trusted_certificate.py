@@ -16,18 +16,6 @@ from .._validation import Judged, judged_service, listed
     severity=api.Severity.HIGH,
     topics=("policy-validation", "client-certificates"),
     guide="beyond",
-    remediation={
-        "portal": "Validate context.Request.Certificate on the gateway itself (negotiate client "
-        "certificates on its hostname); if a proxy in front must pass the certificate on, make "
-        "APIM reachable only through it (internal virtual network) and strip the header from "
-        "client requests at the proxy.",
-        "cli": "az apim update … --virtual-network Internal; App Gateway rewrite rules that "
-        "delete the incoming X-ARR-ClientCert header",
-        "arm": "service: properties.virtualNetworkType: 'Internal'",
-        "terraform": 'azurerm_api_management.virtual_network_type = "Internal"',
-        "policy": '<set-header name="X-ARR-ClientCert" exists-action="delete" /> before any '
-        "trusted proxy sets it, or validate-client-certificate",
-    },
     subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
@@ -56,6 +44,18 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         The same check on an instance in an internal virtual network, or one that validates
         ``context.Request.Certificate``.
+
+    How to fix:
+        portal: Validate context.Request.Certificate on the gateway itself (negotiate client
+            certificates on its hostname); if a proxy in front must pass the certificate on, make
+            APIM reachable only through it (internal virtual network) and strip the header from
+            client requests at the proxy.
+        cli: az apim update … --virtual-network Internal; App Gateway rewrite rules that delete the
+            incoming X-ARR-ClientCert header
+        arm: service: properties.virtualNetworkType: 'Internal'
+        terraform: azurerm_api_management.virtual_network_type = "Internal"
+        policy: <set-header name="X-ARR-ClientCert" exists-action="delete" /> before any trusted
+            proxy sets it, or validate-client-certificate
 
     References:
         https://learn.microsoft.com/azure/application-gateway/rewrite-http-headers-url#mutual-authentication-server-variables

@@ -21,15 +21,6 @@ _RESULTS = {
     severity=api.Severity.HIGH,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
-    remediation={
-        "portal": "API Management > Security > Managed identities: turn on the system-assigned "
-        "identity, or add the user-assigned identity the reference names.",
-        "cli": "az apim update -n APIM -g RG --set identity.type=SystemAssigned",
-        "arm": "identity: {type: 'SystemAssigned'} (or 'SystemAssigned, UserAssigned' with "
-        "userAssignedIdentities); keyVault.identityClientId: the user identity's clientId, or "
-        "absent for the system identity",
-        "terraform": 'azurerm_api_management: identity { type = "SystemAssigned" }',
-    },
     subject=api.Service,
 )
 def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
@@ -55,6 +46,15 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
         ``"identity": {"type": "SystemAssigned"}`` with references that name no
         ``identityClientId``, or a ``identityClientId`` equal to a user-assigned identity's
         ``clientId``.
+
+    How to fix:
+        portal: API Management > Security > Managed identities: turn on the system-assigned
+            identity, or add the user-assigned identity the reference names.
+        cli: az apim update -n APIM -g RG --set identity.type=SystemAssigned
+        arm: identity: {type: 'SystemAssigned'} (or 'SystemAssigned, UserAssigned' with
+            userAssignedIdentities); keyVault.identityClientId: the user identity's clientId, or
+            absent for the system identity
+        terraform: azurerm_api_management: identity { type = "SystemAssigned" }
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-use-managed-service-identity

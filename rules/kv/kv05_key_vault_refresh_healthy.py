@@ -14,14 +14,6 @@ from mtls_audit import api
     severity=api.Severity.HIGH,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
-    remediation={
-        "portal": "Certificates / Named values > entry > Refresh secret, after fixing the "
-        "identity's access to the vault.",
-        "cli": "az rest --method post …/certificates/NAME/refreshSecret?api-version=2024-05-01",
-        "arm": "Grant the identity Key Vault Certificate User (or Secrets User) on the vault.",
-        "terraform": 'azurerm_role_assignment { role_definition_name = "Key Vault Certificate '
-        'User" principal_id = azurerm_api_management.x.identity[0].principal_id }',
-    },
     subject=api.Service,
     needs=("certificates", "namedValues"),
 )
@@ -40,6 +32,14 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         ``"lastStatus": {"code": "Success"}``
+
+    How to fix:
+        portal: Certificates / Named values > entry > Refresh secret, after fixing the identity's
+            access to the vault.
+        cli: az rest --method post …/certificates/NAME/refreshSecret?api-version=2024-05-01
+        arm: Grant the identity Key Vault Certificate User (or Secrets User) on the vault.
+        terraform: azurerm_role_assignment { role_definition_name = "Key Vault Certificate User"
+            principal_id = azurerm_api_management.x.identity[0].principal_id }
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-properties

@@ -24,16 +24,6 @@ from .._common import vault_unknown
     severity=api.Severity.MEDIUM,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
-    remediation={
-        "portal": "Key vault > Properties: Purge protection on; Networking > Firewalls: allow "
-        "trusted Microsoft services to bypass this firewall; reference the vault with APIM's "
-        "system-assigned identity.",
-        "cli": "az keyvault update -n VAULT --enable-purge-protection true --bypass AzureServices",
-        "arm": "Microsoft.KeyVault/vaults: properties.enableSoftDelete: true, "
-        "enablePurgeProtection: true, networkAcls.bypass: 'AzureServices'",
-        "terraform": "azurerm_key_vault: purge_protection_enabled = true  network_acls { bypass "
-        '= "AzureServices" … }',
-    },
     subject=api.Service,
 )
 def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
@@ -61,6 +51,16 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         Soft delete and purge protection on, and either no firewall or a firewall with
         ``bypass: AzureServices`` and references read with the system-assigned identity.
+
+    How to fix:
+        portal: Key vault > Properties: Purge protection on; Networking > Firewalls: allow trusted
+            Microsoft services to bypass this firewall; reference the vault with APIM's
+            system-assigned identity.
+        cli: az keyvault update -n VAULT --enable-purge-protection true --bypass AzureServices
+        arm: Microsoft.KeyVault/vaults: properties.enableSoftDelete: true, enablePurgeProtection:
+            true, networkAcls.bypass: 'AzureServices'
+        terraform: azurerm_key_vault: purge_protection_enabled = true  network_acls { bypass =
+            "AzureServices" … }
 
     References:
         https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview

@@ -31,17 +31,6 @@ class _Use:
     severity=api.Severity.MEDIUM,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
-    remediation={
-        "portal": "Key vault > Certificates > certificate > Issuance Policy: exportable key, "
-        "RSA 2048+ or EC P-256+, Lifetime action: automatically renew, a CA-backed issuer.",
-        "cli": "az keyvault certificate set-policy / create with a policy: keyProperties "
-        "{exportable: true, keyType: RSA, keySize: 2048}, lifetimeActions [{action: "
-        "{actionType: AutoRenew}, trigger: {daysBeforeExpiry: 30}}], issuerParameters {name: "
-        "ISSUER}",
-        "terraform": "azurerm_key_vault_certificate: certificate_policy { key_properties { "
-        'exportable = true key_type = "RSA" key_size = 2048 } lifetime_action { action { '
-        'action_type = "AutoRenew" } … } issuer_parameters { name = "ISSUER" } }',
-    },
     subject=api.Snapshot,
 )
 def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
@@ -68,6 +57,16 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         ``"policy": {"exportable": true, "key_type": "RSA", "key_size": 2048,
         "issuer_name": "DigiCert", "lifetime_actions": [{"action": "AutoRenew"}]}``
+
+    How to fix:
+        portal: Key vault > Certificates > certificate > Issuance Policy: exportable key, RSA 2048+
+            or EC P-256+, Lifetime action: automatically renew, a CA-backed issuer.
+        cli: az keyvault certificate set-policy / create with a policy: keyProperties {exportable:
+            true, keyType: RSA, keySize: 2048}, lifetimeActions [{action: {actionType: AutoRenew},
+            trigger: {daysBeforeExpiry: 30}}], issuerParameters {name: ISSUER}
+        terraform: azurerm_key_vault_certificate: certificate_policy { key_properties { exportable =
+            true key_type = "RSA" key_size = 2048 } lifetime_action { action { action_type =
+            "AutoRenew" } … } issuer_parameters { name = "ISSUER" } }
 
     References:
         https://learn.microsoft.com/azure/key-vault/certificates/about-certificates

@@ -14,13 +14,6 @@ from mtls_audit import api
     severity=api.Severity.MEDIUM,
     topics=("key-vault",),
     guide="beyond",
-    remediation={
-        "portal": "Named values > value > Type: Key vault.",
-        "cli": "az apim nv create … --secret true with a keyVault secretIdentifier (az rest)",
-        "arm": "namedValues: properties.keyVault.secretIdentifier: "
-        "'https://kv.vault.azure.net/secrets/name'",
-        "terraform": "azurerm_api_management_named_value: value_from_key_vault { secret_id = … }",
-    },
     subject=api.Service,
     needs=("namedValues",),
 )
@@ -40,6 +33,13 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         ``{"secret": true, "keyVault": {"secretIdentifier": "https://kv…/secrets/ehr-api-key"}}``
+
+    How to fix:
+        portal: Named values > value > Type: Key vault.
+        cli: az apim nv create … --secret true with a keyVault secretIdentifier (az rest)
+        arm: namedValues: properties.keyVault.secretIdentifier:
+            'https://kv.vault.azure.net/secrets/name'
+        terraform: azurerm_api_management_named_value: value_from_key_vault { secret_id = … }
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-properties

@@ -14,13 +14,6 @@ from mtls_audit import api
     severity=api.Severity.MEDIUM,
     topics=("disclosure",),
     guide="beyond",
-    remediation={
-        "portal": "Subscriptions > subscription > Allow tracing: off.",
-        "cli": "az rest --method patch …/subscriptions/SID?api-version=2024-05-01 --body "
-        '\'{"properties": {"allowTracing": false}}\'',
-        "arm": "Microsoft.ApiManagement/service/subscriptions: properties.allowTracing: false",
-        "terraform": "azurerm_api_management_subscription: allow_tracing = false",
-    },
     subject=api.Service,
     needs=("subscriptions",),
 )
@@ -41,6 +34,13 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         ``"allowTracing": false`` or absent.
+
+    How to fix:
+        portal: Subscriptions > subscription > Allow tracing: off.
+        cli: az rest --method patch …/subscriptions/SID?api-version=2024-05-01 --body
+            '{"properties": {"allowTracing": false}}'
+        arm: Microsoft.ApiManagement/service/subscriptions: properties.allowTracing: false
+        terraform: azurerm_api_management_subscription: allow_tracing = false
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-api-inspector

@@ -72,15 +72,6 @@ def _computed(url: str) -> bool:
     severity=api.Severity.CRITICAL,
     topics=("transport", "backend-validation"),
     guide="Secure the backend with a client certificate",
-    remediation={
-        "portal": "Backends > backend > Runtime URL: https://…; APIs > Settings > Web service "
-        "URL: https://…",
-        "cli": "az apim api update … --service-url https://backend.example.org",
-        "arm": "backends: properties.url: 'https://…'; apis: properties.serviceUrl: 'https://…'",
-        "terraform": "azurerm_api_management_backend.url / azurerm_api_management_api."
-        'service_url = "https://…"',
-        "policy": '<set-backend-service base-url="https://backend.example.org" />',
-    },
     subject=api.Service,
 )
 def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
@@ -106,6 +97,15 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         ``"url": "https://lab-results.internal.example"``
+
+    How to fix:
+        portal: Backends > backend > Runtime URL: https://…; APIs > Settings > Web service URL:
+            https://…
+        cli: az apim api update … --service-url https://backend.example.org
+        arm: backends: properties.url: 'https://…'; apis: properties.serviceUrl: 'https://…'
+        terraform: azurerm_api_management_backend.url / azurerm_api_management_api.service_url =
+            "https://…"
+        policy: <set-backend-service base-url="https://backend.example.org" />
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates

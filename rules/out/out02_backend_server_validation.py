@@ -16,16 +16,6 @@ FLAGS = ("validateCertificateChain", "validateCertificateName")
     severity=api.Severity.HIGH,
     topics=("backend-validation",),
     guide="Secure the backend with a client certificate",
-    remediation={
-        "portal": "Backends > backend > Validate certificate chain and Validate certificate "
-        "name: on.",
-        "cli": "az apim backend update … (set tls.validateCertificateChain and "
-        "tls.validateCertificateName to true with az rest)",
-        "arm": "backends: properties.tls: {validateCertificateChain: true, "
-        "validateCertificateName: true}",
-        "terraform": "azurerm_api_management_backend: tls { validate_certificate_chain = true  "
-        "validate_certificate_name = true }",
-    },
     subject=api.Service,
     needs=("backends",),
 )
@@ -46,6 +36,15 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         ``tls`` absent, or both flags true.
+
+    How to fix:
+        portal: Backends > backend > Validate certificate chain and Validate certificate name: on.
+        cli: az apim backend update … (set tls.validateCertificateChain and
+            tls.validateCertificateName to true with az rest)
+        arm: backends: properties.tls: {validateCertificateChain: true, validateCertificateName:
+            true}
+        terraform: azurerm_api_management_backend: tls { validate_certificate_chain =
+            true  validate_certificate_name = true }
 
     References:
         https://learn.microsoft.com/rest/api/apimanagement/backend/create-or-update

@@ -15,16 +15,6 @@ from mtls_audit.api.certificates import BackendCertificate, backend_certificates
     severity=api.Severity.HIGH,
     topics=("backend-validation", "client-certificates"),
     guide="Secure the backend with a client certificate",
-    remediation={
-        "portal": "Certificates: add (or renew in Key Vault) the certificate; Backends > "
-        "backend > Client certificate: choose an existing one.",
-        "cli": "az apim certificate list -g RG --service-name APIM; then point "
-        "credentials.certificateIds at an existing certificate id",
-        "arm": "backends: credentials.certificateIds: [resourceId('Microsoft.ApiManagement/"
-        "service/certificates', APIM, NAME)] with that certificate deployed",
-        "terraform": "azurerm_api_management_backend: credentials { certificate = "
-        "[azurerm_api_management_certificate.c.thumbprint] }",
-    },
     subject=api.Service,
 )
 def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
@@ -47,6 +37,17 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         Entries naming existing certificate entities whose ``expirationDate`` lies ahead.
+
+    How to fix:
+        portal: Certificates: add (or renew in Key Vault) the certificate; Backends > backend >
+            Client certificate: choose an existing one.
+        cli: az apim certificate list -g RG --service-name APIM; then point
+            credentials.certificateIds at an existing certificate id
+        arm: backends: credentials.certificateIds:
+            [resourceId('Microsoft.ApiManagement/service/certificates', APIM, NAME)] with that
+            certificate deployed
+        terraform: azurerm_api_management_backend: credentials { certificate =
+            [azurerm_api_management_certificate.c.thumbprint] }
 
     References:
         https://learn.microsoft.com/rest/api/apimanagement/backend/create-or-update

@@ -9,12 +9,6 @@ from mtls_audit.api.probe import Answer, AttemptKind
 
 from ._probe import CUSTOM, expect
 
-REJECT = (
-    "Reject a request without a certificate in the effective inbound policy of every API "
-    "(validate-client-certificate, or a <choose> on context.Request.Certificate == null "
-    "returning 403), and make every custom gateway hostname negotiate client certificates."
-)
-
 
 @api.rule(
     id="MTLS-PROBE-01",
@@ -23,11 +17,6 @@ REJECT = (
     severity=api.Severity.CRITICAL,
     topics=("client-certificates", "operating-effectiveness"),
     guide="test by hand: call the API without a certificate and expect 401/403",
-    remediation={
-        "portal": REJECT,
-        "policy": '<validate-client-certificate validate-trust="true" '
-        'validate-revocation="true" /> in the global <inbound>',
-    },
     subject=api.Snapshot,
 )
 def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
@@ -49,6 +38,13 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         The same request answered 403, or its TLS handshake refused.
+
+    How to fix:
+        portal: Reject a request without a certificate in the effective inbound policy of every API
+            (validate-client-certificate, or a <choose> on context.Request.Certificate == null
+            returning 403), and make every custom gateway hostname negotiate client certificates.
+        policy: <validate-client-certificate validate-trust="true" validate-revocation="true" /> in
+            the global <inbound>
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients

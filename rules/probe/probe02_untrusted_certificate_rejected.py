@@ -17,12 +17,6 @@ from ._probe import CUSTOM, expect
     severity=api.Severity.CRITICAL,
     topics=("client-certificates", "trust-anchors", "operating-effectiveness"),
     guide="test by hand: call the API with a wrong certificate",
-    remediation={
-        "portal": 'Verify the chain (validate-trust="true", or Verify() in a policy '
-        "expression) against the uploaded CA certificates, or pin the accepted thumbprints.",
-        "policy": '<validate-client-certificate validate-trust="true" /> or '
-        "context.Request.Certificate.Verify()",
-    },
     subject=api.Snapshot,
 )
 def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
@@ -43,6 +37,12 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         The handshake refused ("unknown ca"), or 403 from the policy.
+
+    How to fix:
+        portal: Verify the chain (validate-trust="true", or Verify() in a policy expression) against
+            the uploaded CA certificates, or pin the accepted thumbprints.
+        policy: <validate-client-certificate validate-trust="true" /> or
+            context.Request.Certificate.Verify()
 
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy

@@ -17,12 +17,6 @@ from ._probe import CUSTOM, expect
     severity=api.Severity.HIGH,
     topics=("client-certificates", "operating-effectiveness"),
     guide="beyond",
-    remediation={
-        "portal": "Check the validity period: validate-not-after and validate-not-before left "
-        "true, or Verify() / NotAfter and NotBefore compared with DateTime.UtcNow.",
-        "policy": '<validate-client-certificate validate-not-before="true" '
-        'validate-not-after="true" />',
-    },
     subject=api.Snapshot,
 )
 def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
@@ -42,6 +36,11 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         The handshake refused ("certificate expired"), or 403 from the policy.
+
+    How to fix:
+        portal: Check the validity period: validate-not-after and validate-not-before left true, or
+            Verify() / NotAfter and NotBefore compared with DateTime.UtcNow.
+        policy: <validate-client-certificate validate-not-before="true" validate-not-after="true" />
 
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy

@@ -17,10 +17,6 @@ from ._probe import CUSTOM, expect
     severity=api.Severity.MEDIUM,
     topics=("client-certificates", "operating-effectiveness"),
     guide="test by hand: call the API with the right certificate and expect 200",
-    remediation={
-        "portal": "Check that the certificate given to the probe is one the policy accepts "
-        "(its CA uploaded, its thumbprint pinned) and that the probed path exists.",
-    },
     subject=api.Snapshot,
 )
 def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
@@ -41,6 +37,10 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         The good certificate answered 200.
+
+    How to fix:
+        portal: Check that the certificate given to the probe is one the policy accepts (its CA
+            uploaded, its thumbprint pinned) and that the probed path exists.
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients

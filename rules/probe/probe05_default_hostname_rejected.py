@@ -18,12 +18,6 @@ from ._probe import DEFAULT, expect
     severity=api.Severity.HIGH,
     topics=("client-certificates", "operating-effectiveness"),
     guide="beyond",
-    remediation={
-        "portal": "Reject a missing certificate in policy (the built-in hostname never carries "
-        "one), or put the service in an internal virtual network so that hostname is not "
-        "reachable.",
-        "policy": "<validate-client-certificate /> in the global <inbound>",
-    },
     subject=api.Snapshot,
 )
 def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
@@ -43,6 +37,11 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         403 on the built-in hostname.
+
+    How to fix:
+        portal: Reject a missing certificate in policy (the built-in hostname never carries one), or
+            put the service in an internal virtual network so that hostname is not reachable.
+        policy: <validate-client-certificate /> in the global <inbound>
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients

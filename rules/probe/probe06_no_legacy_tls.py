@@ -17,10 +17,6 @@ from ._probe import HOSTS, expect
     severity=api.Severity.HIGH,
     topics=("transport", "operating-effectiveness"),
     guide="beyond",
-    remediation={
-        "portal": "Protocols + ciphers > Client protocol: turn TLS 1.0, TLS 1.1 and SSL 3.0 "
-        "off (MTLS-TLS-01 shows the settings).",
-    },
     subject=api.Snapshot,
 )
 def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
@@ -40,6 +36,10 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         The server answered both with a ``protocol version`` alert.
+
+    How to fix:
+        portal: Protocols + ciphers > Client protocol: turn TLS 1.0, TLS 1.1 and SSL 3.0 off
+            (MTLS-TLS-01 shows the settings).
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers

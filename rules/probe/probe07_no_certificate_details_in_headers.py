@@ -17,12 +17,6 @@ from ._probe import none_probed, probed, unprobed
     severity=api.Severity.MEDIUM,
     topics=("disclosure", "operating-effectiveness"),
     guide="remove debug logging before production",
-    remediation={
-        "portal": "Remove the <set-header> that copies certificate data into the response "
-        "(MTLS-LEAK-01 and MTLS-LEAK-03 cite the policy line).",
-        "policy": '<set-header name="X-Client-Thumbprint" exists-action="delete" /> in '
-        "<outbound>, or remove the statement that sets it",
-    },
     subject=api.Snapshot,
 )
 def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
@@ -44,6 +38,12 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         No answered request carried such a header.
+
+    How to fix:
+        portal: Remove the <set-header> that copies certificate data into the response (MTLS-LEAK-01
+            and MTLS-LEAK-03 cite the policy line).
+        policy: <set-header name="X-Client-Thumbprint" exists-action="delete" /> in <outbound>, or
+            remove the statement that sets it
 
     References:
         https://learn.microsoft.com/azure/api-management/set-header-policy

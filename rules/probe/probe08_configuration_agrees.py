@@ -20,12 +20,6 @@ VALIDATED = "validated"
     severity=api.Severity.HIGH,
     topics=("client-certificates", "policy-validation", "operating-effectiveness"),
     guide="beyond",
-    remediation={
-        "portal": "Find what differs from the audited configuration: a scope not exported, "
-        "a hostname bound differently, or a proxy in front (Front Door, Application Gateway) "
-        "that terminates TLS and drops the certificate. Audit the live instance, not an "
-        "export.",
-    },
     subject=api.Snapshot,
 )
 def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
@@ -49,6 +43,11 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         The same path rejected the request without a certificate.
+
+    How to fix:
+        portal: Find what differs from the audited configuration: a scope not exported, a hostname
+            bound differently, or a proxy in front (Front Door, Application Gateway) that terminates
+            TLS and drops the certificate. Audit the live instance, not an export.
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients

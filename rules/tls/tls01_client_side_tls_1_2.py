@@ -16,7 +16,6 @@ from ._protocols import CLIENT, judge_protocols
     severity=api.Severity.HIGH,
     topics=("transport",),
     guide="beyond",
-    remediation=CLIENT.remediation,
     subject=api.Service,
 )
 def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
@@ -37,6 +36,17 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         All three keys ``"False"`` (or ``false``), or absent on a service created after
         2018-04-01.
+
+    How to fix:
+        portal: Protocols + ciphers > Client protocol: turn TLS 1.0, TLS 1.1 and SSL 3.0 off.
+        cli: az apim update -g RG -n NAME --set
+            properties.customProperties.'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10'=False
+            (and Tls11, Ssl30)
+        arm: properties.customProperties:
+            {'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10': 'False',
+            '….Tls11': 'False', '….Ssl30': 'False'}
+        terraform: security { enable_frontend_tls10 = false  enable_frontend_tls11 =
+            false  enable_frontend_ssl30 = false }
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers

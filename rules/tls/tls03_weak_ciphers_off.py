@@ -27,16 +27,6 @@ WEAK = (
     severity=api.Severity.MEDIUM,
     topics=("transport",),
     guide="beyond",
-    remediation={
-        "portal": "Protocols + ciphers > Ciphers: turn off Triple DES and the CBC / RSA key "
-        "exchange suites.",
-        "cli": "az apim update -g RG -n NAME --set properties.customProperties."
-        "'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TripleDes168'=False …",
-        "arm": "properties.customProperties: {'Microsoft.WindowsAzure.ApiManagement.Gateway."
-        "Security.Ciphers.TripleDes168': 'False', '….TLS_RSA_WITH_AES_128_CBC_SHA': 'False', …}",
-        "terraform": "security { triple_des_ciphers_enabled = false  "
-        "tls_rsa_with_aes128_cbc_sha_ciphers_enabled = false … }",
-    },
     subject=api.Service,
 )
 def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
@@ -56,6 +46,18 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         Every listed key ``"False"``.
+
+    How to fix:
+        portal: Protocols + ciphers > Ciphers: turn off Triple DES and the CBC / RSA key exchange
+            suites.
+        cli: az apim update -g RG -n NAME --set
+            properties.customProperties.'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TripleDes168'=False
+            …
+        arm: properties.customProperties:
+            {'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TripleDes168': 'False',
+            '….TLS_RSA_WITH_AES_128_CBC_SHA': 'False', …}
+        terraform: security { triple_des_ciphers_enabled =
+            false  tls_rsa_with_aes128_cbc_sha_ciphers_enabled = false … }
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers

@@ -16,12 +16,6 @@ PLAIN = {"http", "ws"}
     severity=api.Severity.HIGH,
     topics=("transport", "client-certificates"),
     guide="beyond",
-    remediation={
-        "portal": "APIs > API > Settings > URL scheme: HTTPS.",
-        "cli": "az apim api update -g RG --service-name NAME --api-id API --protocols https",
-        "arm": "Microsoft.ApiManagement/service/apis: properties.protocols: ['https']",
-        "terraform": 'azurerm_api_management_api: protocols = ["https"]',
-    },
     subject=api.Service,
     needs=("apis",),
 )
@@ -39,6 +33,12 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         ``"protocols": ["https"]`` (or ``["wss"]`` for WebSocket APIs).
+
+    How to fix:
+        portal: APIs > API > Settings > URL scheme: HTTPS.
+        cli: az apim api update -g RG --service-name NAME --api-id API --protocols https
+        arm: Microsoft.ApiManagement/service/apis: properties.protocols: ['https']
+        terraform: azurerm_api_management_api: protocols = ["https"]
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-add-products
