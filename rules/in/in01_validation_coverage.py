@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit import api
+from mtls_audit.api.policy import InboundPath
 
-from .._validation import judged_service
+from .._validation import Judged
 
 
 @api.rule(
@@ -16,10 +17,9 @@ from .._validation import judged_service
     severity=api.Severity.CRITICAL,
     topics=("policy-validation", "client-certificates"),
     guide="Validate the client certificate in policy",
-    subject=api.Service,
-    needs=api.POLICY_NEEDS,
+    subject=api.subjects.MtlsPath,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every API operation, on every product path (without a product, and through each
@@ -68,15 +68,12 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    for item in judged_service(ctx, svc):
-        if isinstance(item, api.Result):
-            yield item
-            continue
-        found = item.coverage
-        if found.verdict == "validated":
-            yield item.passed(f"the client certificate is {found.reason}.", *found.evidence)
-        elif found.verdict == "indeterminate":
-            yield item.indeterminate(f"coverage is unknown: {found.reason}.", *found.evidence)
-        else:
-            what = "validation can be bypassed" if found.verdict == "bypass" else "not validated"
-            yield item.failed(f"{what}: {found.reason}.", *found.evidence)
+    item = Judged(ctx, path)
+    found = item.coverage
+    if found.verdict == "validated":
+        yield item.passed(f"the client certificate is {found.reason}.", *found.evidence)
+    elif found.verdict == "indeterminate":
+        yield item.indeterminate(f"coverage is unknown: {found.reason}.", *found.evidence)
+    else:
+        what = "validation can be bypassed" if found.verdict == "bypass" else "not validated"
+        yield item.failed(f"{what}: {found.reason}.", *found.evidence)

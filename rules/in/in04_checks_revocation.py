@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit import api
-from mtls_audit.api.policy import FailureKind
+from mtls_audit.api.policy import FailureKind, InboundPath
 
-from .._validation import Judged, example, judged_service, listed
+from .._validation import Judged, example, listed
 
 
 @api.rule(
@@ -17,10 +17,9 @@ from .._validation import Judged, example, judged_service, listed
     severity=api.Severity.MEDIUM,
     topics=("policy-validation", "trust-anchors"),
     guide="Validate the client certificate in policy",
-    subject=api.Service,
-    needs=api.POLICY_NEEDS,
+    subject=api.subjects.MtlsPath,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         For every API (or operation) and product path of a service that requests client
@@ -52,8 +51,7 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
         https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509certificate2.verify
     """
-    for item in judged_service(ctx, svc):
-        yield item if isinstance(item, api.Result) else _judge(item)
+    yield _judge(Judged(ctx, path))
 
 
 def _judge(item: Judged) -> api.Result:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit import api
+from mtls_audit.api.policy import InboundPath
 
-from .._validation import Judged, judged_service, listed
+from .._validation import Judged, listed
 
 
 @api.rule(
@@ -16,10 +17,13 @@ from .._validation import Judged, judged_service, listed
     severity=api.Severity.HIGH,
     topics=("policy-validation", "client-certificates"),
     guide="beyond",
-    subject=api.Service,
-    needs=api.POLICY_NEEDS,
+    subject=api.subjects.ApiPath.where(
+        lambda path: bool(path.verdict.header_reads),
+        absent="No policy of {name} reads a client certificate or thumbprint from a request "
+        "header.",
+    ),
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         For every API (or operation) and product path: a check that reads a client
@@ -61,26 +65,7 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
         https://learn.microsoft.com/azure/application-gateway/rewrite-http-headers-url#mutual-authentication-server-variables
         https://learn.microsoft.com/azure/api-management/api-management-using-with-internal-vnet
     """
-    found: dict[str, int] = {}
-    services: dict[str, api.ServiceModel] = {}
-    for item in judged_service(ctx, svc, gated=False):
-        if isinstance(item, api.Result):
-            yield item
-            continue
-        services[item.svc.id] = item.svc
-        found.setdefault(item.svc.id, 0)
-        if item.verdict.header_reads:
-            found[item.svc.id] += 1
-            yield _judge(item)
-    for svc_id, count in found.items():
-        if not count:
-            svc = services[svc_id]
-            yield api.not_applicable(
-                svc_id,
-                f"No policy of {svc.service.name} reads a client certificate or thumbprint "
-                "from a request header.",
-                name=svc.service.name,
-            )
+    yield _judge(Judged(ctx, path))
 
 
 def _judge(item: Judged) -> api.Result:
