@@ -46,7 +46,7 @@ from mtls_audit.model import (
     parse_time,
     same,
 )
-from mtls_audit.model.entities import Api, Backend
+from mtls_audit.model.entities import Api, Backend, NamedValue, Subscription
 from mtls_audit.model.fabric import ServiceFabric, url_scheme
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "Gap",
     "Lifecycle",
     "Model",
+    "NamedValue",
     "Options",
     "PolicyCitation",
     "Result",
@@ -72,6 +73,7 @@ __all__ = [
     "Snapshot",
     "Status",
     "SubjectKind",
+    "Subscription",
     "Tier",
     "View",
     "as_bool",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit import api
+from mtls_audit.api.keyvault import KeyVaultRef
 
 
 @api.rule(
@@ -14,10 +15,13 @@ from mtls_audit import api
     severity=api.Severity.HIGH,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
-    subject=api.Service,
-    needs=("certificates", "namedValues"),
+    # Hostnames report their certificate health as certificateStatus (MTLS-GW-05).
+    subject=api.subjects.VaultReference.where(
+        lambda ref: ref.field == "secretIdentifier",
+        absent="{name} has no Key Vault-backed certificates or named values.",
+    ),
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+def judge(ref: KeyVaultRef, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every Key Vault-backed certificate entity and named value has
@@ -44,36 +48,27 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-properties
     """
-    # Hostnames report their certificate health as certificateStatus (MTLS-GW-05).
-    refs = [r for r in svc.key_vault_refs() if r.field == "secretIdentifier"]
-    if not refs:
-        yield api.not_applicable(
-            svc.id,
-            f"{svc.service.name} has no Key Vault-backed certificates or named values.",
-            name=svc.service.name,
+    subject = ref.view.resource_id
+    status = ref.last_status
+    cite = status.cite("code") if status else ref.view.cite("lastStatus")
+    code = status.text("code") if status else None
+    label = ref.label
+    if code is None:
+        yield api.indeterminate(
+            subject,
+            f"The {label} has no refresh status in the snapshot.",
+            cite,
+            name=label,
         )
-    for ref in refs:
-        subject = ref.view.resource_id
-        status = ref.last_status
-        cite = status.cite("code") if status else ref.view.cite("lastStatus")
-        code = status.text("code") if status else None
-        label = ref.label
-        if code is None:
-            yield api.indeterminate(
-                subject,
-                f"The {label} has no refresh status in the snapshot.",
-                cite,
-                name=label,
-            )
-        elif code.lower() == "success":
-            yield api.passed(subject, f"The {label} last refreshed successfully.", cite, name=label)
-        else:
-            detail = status.text("message") if status else None
-            yield api.failed(
-                subject,
-                f"The {label} failed to refresh from Key Vault ({code}"
-                + (f": {detail}" if detail else "")
-                + ").",
-                cite,
-                name=label,
-            )
+    elif code.lower() == "success":
+        yield api.passed(subject, f"The {label} last refreshed successfully.", cite, name=label)
+    else:
+        detail = status.text("message") if status else None
+        yield api.failed(
+            subject,
+            f"The {label} failed to refresh from Key Vault ({code}"
+            + (f": {detail}" if detail else "")
+            + ").",
+            cite,
+            name=label,
+        )

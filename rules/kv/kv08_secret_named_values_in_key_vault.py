@@ -14,10 +14,11 @@ from mtls_audit import api
     severity=api.Severity.MEDIUM,
     topics=("key-vault",),
     guide="beyond",
-    subject=api.Service,
-    needs=("namedValues",),
+    subject=api.subjects.NamedValue.where(
+        lambda nv: nv.secret, absent="{name} has no secret named values."
+    ),
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+def judge(nv: api.NamedValue, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every named value marked ``secret`` is a Key Vault reference
@@ -44,26 +45,20 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-properties
     """
-    secrets = [nv for nv in svc.named_values if nv.secret]
-    if not secrets:
-        yield api.not_applicable(
-            svc.id, f"{svc.service.name} has no secret named values.", name=svc.service.name
+    ref = nv.key_vault
+    if ref is not None and (ref.secret_identifier or ref.unresolved):
+        how = f" (it {ref.unknown_secret})" if ref.unresolved else ""
+        yield api.passed(
+            nv.id,
+            f"Secret named value {nv.display_name} is a Key Vault reference{how}.",
+            ref.cite(),
+            name=nv.display_name,
         )
-    for nv in secrets:
-        ref = nv.key_vault
-        if ref is not None and (ref.secret_identifier or ref.unresolved):
-            how = f" (it {ref.unknown_secret})" if ref.unresolved else ""
-            yield api.passed(
-                nv.id,
-                f"Secret named value {nv.display_name} is a Key Vault reference{how}.",
-                ref.cite(),
-                name=nv.display_name,
-            )
-        else:
-            yield api.failed(
-                nv.id,
-                f"Secret named value {nv.display_name} is stored in APIM, "
-                "not referenced from Key Vault.",
-                nv.props.cite("keyVault"),
-                name=nv.display_name,
-            )
+    else:
+        yield api.failed(
+            nv.id,
+            f"Secret named value {nv.display_name} is stored in APIM, "
+            "not referenced from Key Vault.",
+            nv.props.cite("keyVault"),
+            name=nv.display_name,
+        )

@@ -14,10 +14,9 @@ from mtls_audit import api
     severity=api.Severity.MEDIUM,
     topics=("disclosure",),
     guide="beyond",
-    subject=api.Service,
-    needs=("subscriptions",),
+    subject=api.subjects.Subscription,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+def judge(sub: api.Subscription, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every APIM subscription has ``allowTracing`` false (the default when absent). The
@@ -45,20 +44,11 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-api-inspector
     """
-    if not svc.subscriptions:
-        yield api.not_applicable(
-            svc.id,
-            f"{svc.service.name} has no subscriptions in the snapshot.",
-            name=svc.service.name,
+    cite = sub.props.cite("allowTracing")
+    label = f"Subscription {sub.display_name}"
+    if sub.allow_tracing:
+        yield api.failed(sub.id, f"{label} allows request tracing.", cite, name=sub.display_name)
+    else:
+        yield api.passed(
+            sub.id, f"{label} does not allow request tracing.", cite, name=sub.display_name
         )
-    for sub in svc.subscriptions:
-        cite = sub.props.cite("allowTracing")
-        label = f"Subscription {sub.display_name}"
-        if sub.allow_tracing:
-            yield api.failed(
-                sub.id, f"{label} allows request tracing.", cite, name=sub.display_name
-            )
-        else:
-            yield api.passed(
-                sub.id, f"{label} does not allow request tracing.", cite, name=sub.display_name
-            )

@@ -16,10 +16,9 @@ PLAIN = {"http", "ws"}
     severity=api.Severity.HIGH,
     topics=("transport", "client-certificates"),
     guide="beyond",
-    subject=api.Service,
-    needs=("apis",),
+    subject=api.subjects.Api,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+def judge(entry: api.Api, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Each API's ``protocols`` list holds neither ``http`` nor ``ws``.
@@ -43,33 +42,28 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-add-products
     """
-    if not svc.apis:
-        yield api.not_applicable(
-            svc.id, f"{svc.service.name} has no APIs in the snapshot.", name=svc.service.name
+    protocols = entry.protocols
+    cite = entry.props.cite("protocols")
+    if protocols is None:
+        yield api.indeterminate(
+            entry.id,
+            f"API {entry.display_name}: protocols are absent or unreadable.",
+            cite,
+            name=entry.display_name,
         )
-    for entry in svc.apis:
-        protocols = entry.protocols
-        cite = entry.props.cite("protocols")
-        if protocols is None:
-            yield api.indeterminate(
-                entry.id,
-                f"API {entry.display_name}: protocols are absent or unreadable.",
-                cite,
-                name=entry.display_name,
-            )
-        elif PLAIN.intersection(protocols):
-            yield api.failed(
-                entry.id,
-                f"API {entry.display_name} accepts "
-                + ", ".join(sorted(PLAIN.intersection(protocols)))
-                + ".",
-                cite,
-                name=entry.display_name,
-            )
-        else:
-            yield api.passed(
-                entry.id,
-                f"API {entry.display_name} accepts " + ", ".join(protocols) + " only.",
-                cite,
-                name=entry.display_name,
-            )
+    elif PLAIN.intersection(protocols):
+        yield api.failed(
+            entry.id,
+            f"API {entry.display_name} accepts "
+            + ", ".join(sorted(PLAIN.intersection(protocols)))
+            + ".",
+            cite,
+            name=entry.display_name,
+        )
+    else:
+        yield api.passed(
+            entry.id,
+            f"API {entry.display_name} accepts " + ", ".join(protocols) + " only.",
+            cite,
+            name=entry.display_name,
+        )
