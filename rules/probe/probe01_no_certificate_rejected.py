@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
+from mtls_audit.api.subjects import Probed
 
 from ._probe import CUSTOM, expect
 
@@ -17,9 +18,9 @@ from ._probe import CUSTOM, expect
     severity=api.Severity.CRITICAL,
     topics=("client-certificates", "operating-effectiveness"),
     guide="test by hand: call the API without a certificate and expect 401/403",
-    subject=api.Snapshot,
+    subject=api.subjects.ProbeSubject,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
+def judge(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         The probe's ``no-certificate`` attempt on every custom gateway hostname and probed
@@ -49,4 +50,4 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    return expect(model, (AttemptKind.NO_CERTIFICATE,), Answer.REJECTED, CUSTOM)
+    return expect(probed, (AttemptKind.NO_CERTIFICATE,), Answer.REJECTED, CUSTOM)

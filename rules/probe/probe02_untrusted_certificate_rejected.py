@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
+from mtls_audit.api.subjects import Probed
 
 from ._probe import CUSTOM, expect
 
@@ -17,9 +18,9 @@ from ._probe import CUSTOM, expect
     severity=api.Severity.CRITICAL,
     topics=("client-certificates", "trust-anchors", "operating-effectiveness"),
     guide="test by hand: call the API with a wrong certificate",
-    subject=api.Snapshot,
+    subject=api.subjects.ProbeSubject,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
+def judge(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         The probe's ``self-signed`` attempt (a certificate generated for the probe, signed by
@@ -47,4 +48,4 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    return expect(model, (AttemptKind.SELF_SIGNED,), Answer.REJECTED, CUSTOM)
+    return expect(probed, (AttemptKind.SELF_SIGNED,), Answer.REJECTED, CUSTOM)

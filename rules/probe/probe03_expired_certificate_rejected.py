@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
+from mtls_audit.api.subjects import Probed
 
 from ._probe import CUSTOM, expect
 
@@ -17,9 +18,9 @@ from ._probe import CUSTOM, expect
     severity=api.Severity.HIGH,
     topics=("client-certificates", "operating-effectiveness"),
     guide="beyond",
-    subject=api.Snapshot,
+    subject=api.subjects.ProbeSubject,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
+def judge(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         The probe's ``expired`` attempt (a certificate that expired yesterday, issued by a
@@ -45,4 +46,4 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    return expect(model, (AttemptKind.EXPIRED,), Answer.REJECTED, CUSTOM)
+    return expect(probed, (AttemptKind.EXPIRED,), Answer.REJECTED, CUSTOM)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
+from mtls_audit.api.subjects import Probed
 
 from ._probe import CUSTOM, expect
 
@@ -17,9 +18,9 @@ from ._probe import CUSTOM, expect
     severity=api.Severity.MEDIUM,
     topics=("client-certificates", "operating-effectiveness"),
     guide="test by hand: call the API with the right certificate and expect 200",
-    subject=api.Snapshot,
+    subject=api.subjects.ProbeSubject,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
+def judge(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         The probe's ``good-certificate`` attempt (the certificate given with
@@ -46,7 +47,7 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
     return expect(
-        model,
+        probed,
         (AttemptKind.GOOD_CERTIFICATE,),
         Answer.ACCEPTED,
         CUSTOM,

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
+from mtls_audit.api.subjects import Probed
 
 from ._probe import DEFAULT, expect
 
@@ -18,9 +19,9 @@ from ._probe import DEFAULT, expect
     severity=api.Severity.HIGH,
     topics=("client-certificates", "operating-effectiveness"),
     guide="beyond",
-    subject=api.Snapshot,
+    subject=api.subjects.ProbeSubject,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
+def judge(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         The probe's ``no-certificate`` attempt on the service's built-in ``*.azure-api.net``
@@ -46,4 +47,4 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    return expect(model, (AttemptKind.NO_CERTIFICATE,), Answer.REJECTED, DEFAULT)
+    return expect(probed, (AttemptKind.NO_CERTIFICATE,), Answer.REJECTED, DEFAULT)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
+from mtls_audit.api.subjects import Probed
 
 from ._probe import HOSTS, expect
 
@@ -17,9 +18,9 @@ from ._probe import HOSTS, expect
     severity=api.Severity.HIGH,
     topics=("transport", "operating-effectiveness"),
     guide="beyond",
-    subject=api.Snapshot,
+    subject=api.subjects.ProbeSubject,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
+def judge(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         A TLS 1.0 and a TLS 1.1 handshake (only the handshake; nothing is sent) to every
@@ -44,4 +45,4 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers
     """
-    return expect(model, (AttemptKind.TLS10, AttemptKind.TLS11), Answer.REJECTED, HOSTS)
+    return expect(probed, (AttemptKind.TLS10, AttemptKind.TLS11), Answer.REJECTED, HOSTS)

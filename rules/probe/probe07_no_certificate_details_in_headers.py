@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 from mtls_audit.api.probe import ProbeTarget
+from mtls_audit.api.subjects import Probed
 
-from ._probe import none_probed, probed, unprobed
+from ._probe import none_probed
 
 
 @api.rule(
@@ -17,9 +18,9 @@ from ._probe import none_probed, probed, unprobed
     severity=api.Severity.MEDIUM,
     topics=("disclosure", "operating-effectiveness"),
     guide="remove debug logging before production",
-    subject=api.Snapshot,
+    subject=api.subjects.ProbeSubject,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
+def judge(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         Every probed request that got an HTTP answer: no response header holds the
@@ -48,13 +49,11 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     References:
         https://learn.microsoft.com/azure/api-management/set-header-policy
     """
-    yield from unprobed(model)
-    for subject, name, run in probed(model):
-        targets = run.targets_of(subject)
-        if not targets:
-            yield none_probed(subject, name, run, "request")
-        for target in targets:
-            yield _judge(target, name)
+    targets = probed.run.targets_of(probed.subject)
+    if not targets:
+        yield none_probed(probed, "request")
+    for target in targets:
+        yield _judge(target, probed.name)
 
 
 def _judge(target: ProbeTarget, name: str) -> api.Result:

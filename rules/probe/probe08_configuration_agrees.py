@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from mtls_audit import api
 from mtls_audit.api.policy import PathCoverage
 from mtls_audit.api.probe import Answer, AttemptKind, ProbeTarget
+from mtls_audit.api.subjects import Probed
 
-from ._probe import custom_targets, none_probed, probed, unprobed
+from ._probe import custom_targets, none_probed
 
 VALIDATED = "validated"
 
@@ -20,9 +21,9 @@ VALIDATED = "validated"
     severity=api.Severity.HIGH,
     topics=("client-certificates", "policy-validation", "operating-effectiveness"),
     guide="beyond",
-    subject=api.Snapshot,
+    subject=api.subjects.ProbeSubject,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
+def judge(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
     """
     What it checks:
         For every probed path the snapshot ties to an API operation whose effective inbound
@@ -52,16 +53,12 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    yield from unprobed(model)
-    services = {svc.id: svc for svc in model.services}
-    for subject, name, run in probed(model):
-        targets = [t for t in custom_targets(run, subject) if t.api_id]
-        svc = services.get(subject)
-        if svc is None or not targets:
-            yield none_probed(subject, name, run, "request tied to an API operation")
-            continue
-        for target in targets:
-            yield _judge(ctx, svc, target, name)
+    targets = [t for t in custom_targets(probed.run, probed.subject) if t.api_id]
+    if probed.service is None or not targets:
+        yield none_probed(probed, "request tied to an API operation")
+        return
+    for target in targets:
+        yield _judge(ctx, probed.service, target, probed.name)
 
 
 def _coverage(ctx: api.Context, svc: api.ServiceModel, target: ProbeTarget) -> PathCoverage | None:
