@@ -8,7 +8,8 @@ policies were not all collected as indeterminate).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from mtls_audit import api
@@ -206,6 +207,33 @@ class Judged:
                     *self.cite(kind.checks),
                 )
         return None
+
+
+VALIDATION_GUIDE = "Validate the client certificate in policy"
+
+
+def validation_rule(
+    *,
+    id: str,
+    severity: api.Severity,
+    topics: tuple[str, ...],
+    guide: str = VALIDATION_GUIDE,
+    subject: api.SubjectKind[InboundPath] = api.subjects.MtlsPath,
+) -> Callable[[Callable[[Judged], api.Result]], api.Rule]:
+    """Declare a rule giving one result per API path (by default of a service that requests
+    client certificates, for the guide's validation step) from the path's :class:`Judged`
+    view; the decorated function is documented like any rule's judge."""
+
+    def wrap(check: Callable[[Judged], api.Result]) -> api.Rule:
+        @functools.wraps(check)
+        def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
+            yield check(Judged(ctx, path))
+
+        return api.rule(id=id, severity=severity, topics=topics, guide=guide, subject=subject)(
+            judge
+        )
+
+    return wrap
 
 
 def service_verdicts(

@@ -108,32 +108,35 @@ def remediation_of(doc: str) -> dict[str, str]:
 def rule(
     *,
     id: str,
-    slug: str,
-    title: str,
     severity: Severity,
     topics: tuple[str, ...],
-    guide: str,
-    subject: SubjectKind[T],
+    subject: SubjectKind[T] = Service,
+    guide: str = "beyond",
+    slug: str | None = None,
+    title: str | None = None,
     remediation: Mapping[str, str] | None = None,
     needs: tuple[str, ...] = (),
     lifecycle: Lifecycle = Lifecycle.STABLE,
     version: str = "1",
 ) -> Callable[[Judge[T]], Rule]:
-    """Declare a rule. The decorated function judges one ``subject`` and yields its results;
-    ``needs`` names the collections without which it cannot judge. The remediation is the
-    docstring's "How to fix" section unless ``remediation`` gives it."""
+    """Declare a rule. The decorated function judges one ``subject`` (by default each
+    service) and yields its results; ``needs`` names the collections without which it cannot
+    judge, beyond those of its kind of subject. What is not given is read from the function:
+    the ``slug`` is its name (``verifies_chain``: ``verifies-chain``), the ``title`` its
+    docstring's first line (without the full stop) and the ``remediation`` its docstring's
+    "How to fix" section. ``guide`` is the step of the setup guide the rule checks, or
+    ``beyond`` (the guide does not cover it)."""
 
     def wrap(judge: Judge[T]) -> Rule:
+        doc = inspect.getdoc(judge) or ""
         return Rule(
             id,
-            slug,
-            title,
+            slug or judge.__name__.replace("_", "-"),
+            title or doc.partition("\n")[0].strip().removesuffix("."),
             severity,
             tuple(topics),
             guide,
-            dict(
-                remediation_of(inspect.getdoc(judge) or "") if remediation is None else remediation
-            ),
+            dict(remediation_of(doc) if remediation is None else remediation),
             judge,
             subject,
             tuple(needs),

@@ -12,15 +12,13 @@ from .._validation import Judged, listed, service_verdicts
 
 @api.rule(
     id="MTLS-CA-01",
-    slug="ca-certificates-present",
-    title="CA certificates are uploaded where policies verify the chain",
     severity=api.Severity.HIGH,
     topics=("trust-anchors",),
     guide="Upload CA certificates",
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def ca_certificates_present(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """CA certificates are uploaded where policies verify the chain.
+
     What it checks:
         Classic tiers whose effective inbound policies rely on chain trust
         (``Verify()``, ``VerifyNoRevocation()``, or ``validate-client-certificate`` with

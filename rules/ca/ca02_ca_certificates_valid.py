@@ -11,15 +11,13 @@ from .._common import classic_only, describe_days, expiry_level
 
 @api.rule(
     id="MTLS-CA-02",
-    slug="ca-certificates-valid",
-    title="Uploaded CA certificates are valid",
     severity=api.Severity.HIGH,
     topics=("trust-anchors",),
     guide="Upload CA certificates",
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def ca_certificates_valid(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Uploaded CA certificates are valid.
+
     What it checks:
         Each CA certificate in the service's CA store is unexpired (expired: high) and
         beyond the warning window (inside it: medium). Classic tiers only.

@@ -9,15 +9,13 @@ from mtls_audit import api
 
 @api.rule(
     id="MTLS-EVID-01",
-    slug="evidence-complete",
-    title="Every data source the rules need was collected",
     severity=api.Severity.HIGH,
     topics=("audit",),
-    guide="beyond",
     subject=api.subjects.Scope,
 )
-def judge(seen: api.ServiceModel | api.Model, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def evidence_complete(seen: api.ServiceModel | api.Model, ctx: api.Context) -> Iterator[api.Result]:
+    """Every data source the rules need was collected.
+
     What it checks:
         The snapshot has no gaps: nothing failed to be read (403, 404 of a referenced object,
         timeout, parse error, unresolved template expression), and at least one APIM service

@@ -11,15 +11,13 @@ from .._common import hostnames_unknown
 
 @api.rule(
     id="MTLS-GW-01",
-    slug="client-certificates-requested",
-    title="The gateway requests client certificates",
     severity=api.Severity.CRITICAL,
     topics=("client-certificates",),
     guide="Configure the gateway to request client certificates",
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def client_certificates_requested(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """The gateway requests client certificates.
+
     What it checks:
         Classic tiers (Developer, Basic, Standard, Premium, Isolated): at least one gateway
         (Proxy) hostname has ``negotiateClientCertificate`` true. Consumption and v2 tiers:

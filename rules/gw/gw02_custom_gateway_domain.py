@@ -11,15 +11,13 @@ from .._common import classic_only, hostnames_unknown
 
 @api.rule(
     id="MTLS-GW-02",
-    slug="custom-gateway-domain",
-    title="A custom gateway domain exists",
     severity=api.Severity.HIGH,
     topics=("client-certificates",),
     guide="Prerequisites: a custom domain for the gateway",
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def custom_gateway_domain(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """A custom gateway domain exists.
+
     What it checks:
         On classic tiers, at least one gateway (Proxy) hostname is a custom domain, not the
         built-in ``*.azure-api.net`` host.

@@ -11,15 +11,15 @@ from .._common import classic_only, hostnames_unknown
 
 @api.rule(
     id="MTLS-GW-03",
-    slug="every-gateway-hostname-negotiates",
-    title="Every custom gateway hostname negotiates client certificates",
     severity=api.Severity.HIGH,
     topics=("client-certificates",),
     guide="Configure the gateway to request client certificates",
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def every_gateway_hostname_negotiates(
+    svc: api.ServiceModel, ctx: api.Context
+) -> Iterator[api.Result]:
+    """Every custom gateway hostname negotiates client certificates.
+
     What it checks:
         On classic tiers, each custom gateway (Proxy) hostname has
         ``negotiateClientCertificate`` true. One result per hostname.

@@ -13,15 +13,12 @@ from .._validation import Judged, service_verdicts
 
 @api.rule(
     id="MTLS-GW-04",
-    slug="default-hostname-bypass",
-    title="The built-in gateway hostname does not bypass mutual TLS",
     severity=api.Severity.HIGH,
     topics=("client-certificates", "policy-validation"),
-    guide="beyond",
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def default_hostname_bypass(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """The built-in gateway hostname does not bypass mutual TLS.
+
     What it checks:
         Classic tiers: the built-in ``*.azure-api.net`` gateway hostname cannot negotiate
         client certificates, so through it ``context.Request.Certificate`` is always null.

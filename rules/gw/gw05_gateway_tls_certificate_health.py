@@ -12,15 +12,12 @@ from .._common import describe_days, expiry_level, hostnames_unknown
 
 @api.rule(
     id="MTLS-GW-05",
-    slug="gateway-tls-certificate-health",
-    title="Custom hostname TLS certificates come from Key Vault and are not expiring",
     severity=api.Severity.MEDIUM,
     topics=("key-vault", "transport"),
-    guide="beyond",
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def gateway_tls_certificate_health(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Custom hostname TLS certificates come from Key Vault and are not expiring.
+
     What it checks:
         Each custom hostname's TLS certificate comes from Key Vault (``keyVaultId``, without a
         version) or is an APIM-managed certificate, its ``certificateStatus`` is not Failed,

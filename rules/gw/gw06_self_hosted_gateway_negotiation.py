@@ -9,16 +9,15 @@ from mtls_audit import api
 
 @api.rule(
     id="MTLS-GW-06",
-    slug="self-hosted-gateway-negotiation",
-    title="Self-hosted gateways negotiate client certificates and refuse TLS 1.0/1.1",
     severity=api.Severity.MEDIUM,
     topics=("client-certificates", "transport"),
-    guide="beyond",
-    subject=api.Service,
     needs=("gateways",),
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def self_hosted_gateway_negotiation(
+    svc: api.ServiceModel, ctx: api.Context
+) -> Iterator[api.Result]:
+    """Self-hosted gateways negotiate client certificates and refuse TLS 1.0/1.1.
+
     What it checks:
         Every hostname entity of a self-hosted gateway has ``negotiateClientCertificate``
         true and neither ``tls10Enabled`` nor ``tls11Enabled`` true. A gateway with no

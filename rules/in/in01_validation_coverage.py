@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mtls_audit import api
-from mtls_audit.api.policy import InboundPath
 
-from .._validation import Judged
+from .._validation import Judged, validation_rule
 
 
-@api.rule(
+@validation_rule(
     id="MTLS-IN-01",
-    slug="validation-coverage",
-    title="Every operation validates the client certificate in inbound",
     severity=api.Severity.CRITICAL,
     topics=("policy-validation", "client-certificates"),
-    guide="Validate the client certificate in policy",
-    subject=api.subjects.MtlsPath,
 )
-def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def validation_coverage(item: Judged) -> api.Result:
+    """Every operation validates the client certificate in inbound.
+
     What it checks:
         Every API operation, on every product path (without a product, and through each
         product it belongs to), of a service that requests client certificates: its effective
@@ -68,12 +62,10 @@ def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    item = Judged(ctx, path)
     found = item.coverage
     if found.verdict == "validated":
-        yield item.passed(f"the client certificate is {found.reason}.", *found.evidence)
-    elif found.verdict == "indeterminate":
-        yield item.indeterminate(f"coverage is unknown: {found.reason}.", *found.evidence)
-    else:
-        what = "validation can be bypassed" if found.verdict == "bypass" else "not validated"
-        yield item.failed(f"{what}: {found.reason}.", *found.evidence)
+        return item.passed(f"the client certificate is {found.reason}.", *found.evidence)
+    if found.verdict == "indeterminate":
+        return item.indeterminate(f"coverage is unknown: {found.reason}.", *found.evidence)
+    what = "validation can be bypassed" if found.verdict == "bypass" else "not validated"
+    return item.failed(f"{what}: {found.reason}.", *found.evidence)

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mtls_audit import api
-from mtls_audit.api.policy import FailureKind, InboundPath, Outcome
+from mtls_audit.api.policy import FailureKind, Outcome
 
-from .._validation import Judged, listed
+from .._validation import Judged, listed, validation_rule
 
 
-@api.rule(
+@validation_rule(
     id="MTLS-IN-02",
-    slug="rejects-missing-certificate",
-    title="A request without a client certificate is rejected",
     severity=api.Severity.CRITICAL,
     topics=("policy-validation", "client-certificates"),
-    guide="Validate the client certificate in policy",
-    subject=api.subjects.MtlsPath,
 )
-def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def rejects_missing_certificate(item: Judged) -> api.Result:
+    """A request without a client certificate is rejected.
+
     What it checks:
         For every API (or operation) and product path of a service that requests client
         certificates: a request that presents no TLS client certificate is rejected by the
@@ -58,10 +53,6 @@ def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    yield _judge(Judged(ctx, path))
-
-
-def _judge(item: Judged) -> api.Result:
     missing = item.verdict.tls_missing
     unknown = item.unknown(missing)
     if unknown is not None:

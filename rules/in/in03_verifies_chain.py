@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mtls_audit import api
-from mtls_audit.api.policy import FailureKind, InboundPath
+from mtls_audit.api.policy import FailureKind
 
-from .._validation import Judged, example, listed
+from .._validation import Judged, example, listed, validation_rule
 
 
-@api.rule(
+@validation_rule(
     id="MTLS-IN-03",
-    slug="verifies-chain",
-    title="The client certificate chain is verified",
     severity=api.Severity.HIGH,
     topics=("policy-validation", "trust-anchors"),
-    guide="Validate the client certificate in policy",
-    subject=api.subjects.MtlsPath,
 )
-def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def verifies_chain(item: Judged) -> api.Result:
+    """The client certificate chain is verified.
+
     What it checks:
         For every API (or operation) and product path of a service that requests client
         certificates: the effective inbound policy verifies the certificate chain, with
@@ -58,10 +53,6 @@ def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    yield _judge(Judged(ctx, path))
-
-
-def _judge(item: Judged) -> api.Result:
     chain = item.verdict[FailureKind.UNTRUSTED]
     skipped = item.unjudged() or item.unknown(chain) or item.ignored("the chain", chain)
     if skipped is not None:

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mtls_audit import api
-from mtls_audit.api.policy import FailureKind, InboundPath
+from mtls_audit.api.policy import FailureKind
 
-from .._validation import Judged, example, listed
+from .._validation import Judged, example, listed, validation_rule
 
 
-@api.rule(
+@validation_rule(
     id="MTLS-IN-04",
-    slug="checks-revocation",
-    title="Client certificate revocation is checked",
     severity=api.Severity.MEDIUM,
     topics=("policy-validation", "trust-anchors"),
-    guide="Validate the client certificate in policy",
-    subject=api.subjects.MtlsPath,
 )
-def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def checks_revocation(item: Judged) -> api.Result:
+    """Client certificate revocation is checked.
+
     What it checks:
         For every API (or operation) and product path of a service that requests client
         certificates: the effective inbound policy checks revocation, with ``Verify()`` or
@@ -51,10 +46,6 @@ def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
         https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509certificate2.verify
     """
-    yield _judge(Judged(ctx, path))
-
-
-def _judge(item: Judged) -> api.Result:
     revoked = item.verdict[FailureKind.REVOKED]
     skipped = item.unjudged() or item.unknown(revoked) or item.ignored("revocation", revoked)
     if skipped is not None:

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mtls_audit import api
-from mtls_audit.api.policy import FailureKind, InboundPath
+from mtls_audit.api.policy import FailureKind
 
-from .._validation import Judged, example, listed
+from .._validation import Judged, example, listed, validation_rule
 
 
-@api.rule(
+@validation_rule(
     id="MTLS-IN-05",
-    slug="pins-client-identity",
-    title="The policy pins the client identities it accepts",
     severity=api.Severity.HIGH,
     topics=("policy-validation", "client-certificates"),
-    guide="Validate the client certificate in policy",
-    subject=api.subjects.MtlsPath,
 )
-def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def pins_client_identity(item: Judged) -> api.Result:
+    """The policy pins the client identities it accepts.
+
     What it checks:
         For every API (or operation) and product path of a service that requests client
         certificates: the effective inbound policy pins who may call, beyond "any certificate
@@ -62,10 +57,6 @@ def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    yield _judge(Judged(ctx, path))
-
-
-def _judge(item: Judged) -> api.Result:
     verdict = item.verdict
     skipped = item.unjudged() or item.unknown()
     if skipped is not None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mtls_audit import api
-from mtls_audit.api.policy import FailureKind, InboundPath
+from mtls_audit.api.policy import FailureKind
 
-from .._validation import Judged, example, listed
+from .._validation import Judged, example, listed, validation_rule
 
 _PERIOD = (FailureKind.EXPIRED, FailureKind.NOT_YET_VALID)
 _BOUNDS = {
@@ -16,17 +14,14 @@ _BOUNDS = {
 }
 
 
-@api.rule(
+@validation_rule(
     id="MTLS-IN-06",
-    slug="checks-validity-period",
-    title="Expired and not-yet-valid client certificates are rejected",
     severity=api.Severity.HIGH,
     topics=("policy-validation", "client-certificates"),
-    guide="Validate the client certificate in policy",
-    subject=api.subjects.MtlsPath,
 )
-def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def checks_validity_period(item: Judged) -> api.Result:
+    """Expired and not-yet-valid client certificates are rejected.
+
     What it checks:
         For every API (or operation) and product path of a service that requests client
         certificates: the effective inbound policy rejects both expired and not-yet-valid
@@ -60,10 +55,6 @@ def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    yield _judge(Judged(ctx, path))
-
-
-def _judge(item: Judged) -> api.Result:
     period = [item.verdict[kind] for kind in _PERIOD]
     skipped = (
         item.unjudged() or item.unknown(*period) or item.ignored("the validity period", *period)

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mtls_audit import api
-from mtls_audit.api.policy import InboundPath, Outcome
+from mtls_audit.api.policy import Outcome
 
-from .._validation import WORDS, Judged, example, listed
+from .._validation import WORDS, Judged, example, listed, validation_rule
 
 
-@api.rule(
+@validation_rule(
     id="MTLS-IN-07",
-    slug="no-fail-open-logic",
-    title="The certificate checks fail closed",
     severity=api.Severity.CRITICAL,
     topics=("policy-validation", "client-certificates"),
-    guide="Validate the client certificate in policy",
-    subject=api.subjects.MtlsPath,
 )
-def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def no_fail_open_logic(item: Judged) -> api.Result:
+    """The certificate checks fail closed.
+
     What it checks:
         For every API (or operation) and product path of a service that requests client
         certificates, each failure its effective inbound policy tests for (no certificate,
@@ -62,10 +57,6 @@ def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    yield _judge(Judged(ctx, path))
-
-
-def _judge(item: Judged) -> api.Result:
     tested = [kind for kind in item.verdict.kinds.values() if kind.tested]
     skipped = item.unjudged() or item.unknown(*(tested or item.verdict.undecided()))
     if skipped is not None:

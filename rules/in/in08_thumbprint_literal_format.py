@@ -12,16 +12,14 @@ from .._policy import PinWalk, judge_literal_forms, judge_pin_sites, shown_pin
 
 @api.rule(
     id="MTLS-IN-08",
-    slug="thumbprint-literal-format",
-    title="Thumbprint literals are 40 upper-case hex digits or compared ignoring case",
     severity=api.Severity.MEDIUM,
     topics=("policy-validation", "client-certificates"),
     guide="Troubleshooting: 403 responses",
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def thumbprint_literal_format(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Thumbprint literals are 40 upper-case hex digits or compared ignoring case.
+
     What it checks:
         Every thumbprint literal in every policy document and fragment: the ``thumbprint`` and
         ``issuer-thumbprint`` claims of ``validate-client-certificate`` identities, and the

@@ -35,16 +35,14 @@ _FORMS = {
 
 @api.rule(
     id="MTLS-IN-09",
-    slug="distinguished-name-format",
-    title="Issuer and subject literals use the .NET name form and the right property",
     severity=api.Severity.MEDIUM,
     topics=("policy-validation", "client-certificates"),
     guide="Troubleshooting: 403 responses",
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def distinguished_name_format(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Issuer and subject literals use the .NET name form and the right property.
+
     What it checks:
         Every distinguished-name literal in every policy document and fragment: the
         ``subject`` and ``issuer-subject`` claims of ``validate-client-certificate``

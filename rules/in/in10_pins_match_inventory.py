@@ -22,16 +22,13 @@ _NOT_A_CLIENT = {
 
 @api.rule(
     id="MTLS-IN-10",
-    slug="pins-match-inventory",
-    title="Pinned thumbprints and issuers match known, unexpired certificates",
     severity=api.Severity.MEDIUM,
     topics=("policy-validation", "trust-anchors"),
-    guide="beyond",
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def pins_match_inventory(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Pinned thumbprints and issuers match known, unexpired certificates.
+
     What it checks:
         Every pinned thumbprint (``thumbprint`` and ``issuer-thumbprint`` identity claims,
         ``Thumbprint`` comparisons) and every pinned issuer name (``issuer-subject`` claims,

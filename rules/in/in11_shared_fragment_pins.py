@@ -15,16 +15,14 @@ _SECTIONS = ("inbound", "backend", "outbound", "on-error")
 
 @api.rule(
     id="MTLS-IN-11",
-    slug="shared-fragment-pins",
-    title="Shared policies keep thumbprints in named values",
     severity=api.Severity.LOW,
     topics=("policy-validation", "client-certificates"),
     guide="Validate the client certificate in policy",
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def shared_fragment_pins(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Shared policies keep thumbprints in named values.
+
     What it checks:
         Each policy fragment, and the global policy, that compares client certificates with
         thumbprints: it fails when a thumbprint is written as a literal in its text (not read

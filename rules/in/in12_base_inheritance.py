@@ -22,16 +22,14 @@ _READS_CERTIFICATE = re.compile(r"context\s*\.\s*Request\s*\.\s*Certificate\b")
 
 @api.rule(
     id="MTLS-IN-12",
-    slug="base-inheritance",
-    title="Inbound sections keep <base/> where broader scopes validate",
     severity=api.Severity.HIGH,
     topics=("policy-validation",),
     guide="Validate the client certificate in policy",
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def base_inheritance(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Inbound sections keep <base/> where broader scopes validate.
+
     What it checks:
         Every non-global policy document (workspace, product, API, operation) keeps
         ``<base/>`` as a direct child of its ``<inbound>`` section. A section without it drops

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mtls_audit import api
-from mtls_audit.api.policy import InboundPath
 
-from .._validation import Judged, listed
+from .._validation import Judged, listed, validation_rule
 
 
-@api.rule(
+@validation_rule(
     id="MTLS-IN-13",
-    slug="header-trusted-certificate",
-    title="No check trusts a client certificate read from a request header",
     severity=api.Severity.HIGH,
     topics=("policy-validation", "client-certificates"),
     guide="beyond",
@@ -23,8 +18,9 @@ from .._validation import Judged, listed
         "header.",
     ),
 )
-def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def header_trusted_certificate(item: Judged) -> api.Result:
+    """No check trusts a client certificate read from a request header.
+
     What it checks:
         For every API (or operation) and product path: a check that reads a client
         certificate or thumbprint from a request header (``X-ARR-ClientCert``,
@@ -65,10 +61,6 @@ def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
         https://learn.microsoft.com/azure/application-gateway/rewrite-http-headers-url#mutual-authentication-server-variables
         https://learn.microsoft.com/azure/api-management/api-management-using-with-internal-vnet
     """
-    yield _judge(Judged(ctx, path))
-
-
-def _judge(item: Judged) -> api.Result:
     reads = item.verdict.header_reads
     exposed = [r for r in reads if r.deleted_by is None]
     headers = ", ".join(dict.fromkeys(r.header for r in exposed or reads))

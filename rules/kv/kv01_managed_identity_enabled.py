@@ -16,15 +16,13 @@ _RESULTS = {
 
 @api.rule(
     id="MTLS-KV-01",
-    slug="managed-identity-enabled",
-    title="APIM has the managed identity its Key Vault references use",
     severity=api.Severity.HIGH,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def managed_identity_enabled(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """APIM has the managed identity its Key Vault references use.
+
     What it checks:
         Every Key Vault reference — hostname ``keyVaultId``, certificate and named value
         ``keyVault.secretIdentifier`` — has an identity to be read with: its

@@ -12,15 +12,13 @@ from ._access import capital, each_use, judge_access, used_for
 
 @api.rule(
     id="MTLS-KV-02",
-    slug="identity-can-read-secrets",
-    title="APIM's identity can read the secrets it references",
     severity=api.Severity.HIGH,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def identity_can_read_secrets(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """APIM's identity can read the secrets it references.
+
     What it checks:
         For every vault a service references and every identity it reads that vault with, the
         identity can read secrets there. RBAC vaults: a role assignment to its principal at the

@@ -12,15 +12,13 @@ from ._access import capital, each_use, judge_access, used_for
 
 @api.rule(
     id="MTLS-KV-03",
-    slug="identity-least-privilege",
-    title="APIM's identity holds no broader Key Vault role than it needs",
     severity=api.Severity.MEDIUM,
     topics=("key-vault", "least-privilege"),
     guide="Use Key Vault certificates",
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def identity_least_privilege(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """APIM's identity holds no broader Key Vault role than it needs.
+
     What it checks:
         The identity each service reads a vault with holds nothing broader than read access on
         that vault: no Key Vault Administrator, Secrets Officer, Owner, Contributor or User

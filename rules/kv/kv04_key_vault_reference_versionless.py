@@ -12,16 +12,16 @@ from .._common import vault_unknown
 
 @api.rule(
     id="MTLS-KV-04",
-    slug="key-vault-reference-versionless",
-    title="Key Vault references are versionless",
     severity=api.Severity.MEDIUM,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
-    subject=api.Service,
     needs=("certificates", "namedValues"),
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def key_vault_reference_versionless(
+    svc: api.ServiceModel, ctx: api.Context
+) -> Iterator[api.Result]:
+    """Key Vault references are versionless.
+
     What it checks:
         Every Key Vault reference — hostname ``keyVaultId``, certificate and named value
         ``keyVault.secretIdentifier`` — names the secret without a version. A reference

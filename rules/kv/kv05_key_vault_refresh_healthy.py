@@ -10,8 +10,6 @@ from mtls_audit.api.keyvault import KeyVaultRef
 
 @api.rule(
     id="MTLS-KV-05",
-    slug="key-vault-refresh-healthy",
-    title="Key Vault-backed certificates and named values refresh successfully",
     severity=api.Severity.HIGH,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
@@ -21,8 +19,9 @@ from mtls_audit.api.keyvault import KeyVaultRef
         absent="{name} has no Key Vault-backed certificates or named values.",
     ),
 )
-def judge(ref: KeyVaultRef, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def key_vault_refresh_healthy(ref: KeyVaultRef, ctx: api.Context) -> Iterator[api.Result]:
+    """Key Vault-backed certificates and named values refresh successfully.
+
     What it checks:
         Every Key Vault-backed certificate entity and named value has
         ``keyVault.lastStatus.code`` equal to ``Success``. A missing status is indeterminate.

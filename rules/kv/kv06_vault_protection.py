@@ -19,15 +19,13 @@ from .._common import vault_unknown
 
 @api.rule(
     id="MTLS-KV-06",
-    slug="vault-protection",
-    title="Vaults holding APIM certificates are protected and reachable by APIM",
     severity=api.Severity.MEDIUM,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def vault_protection(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Vaults holding APIM certificates are protected and reachable by APIM.
+
     What it checks:
         Every vault a service references (hostnames, certificates, named values) has soft
         delete on (on by default when absent) and purge protection on. When its firewall is

@@ -16,15 +16,16 @@ _POLICY_KEYS = ("exportable", "key_type", "key_size", "issuer_name", "lifetime_a
 
 @api.rule(
     id="MTLS-KV-07",
-    slug="key-vault-certificate-policy",
-    title="Key Vault certificates used by APIM have a sound issuance policy",
     severity=api.Severity.MEDIUM,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
     subject=api.subjects.VaultCertificate,
 )
-def judge(use: VaultCertificateUse, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def key_vault_certificate_policy(
+    use: VaultCertificateUse, ctx: api.Context
+) -> Iterator[api.Result]:
+    """Key Vault certificates used by APIM have a sound issuance policy.
+
     What it checks:
         Every Key Vault certificate that a hostname or a certificate entity references has an
         exportable key, an RSA key of at least 2048 bits or an EC key on P-256 or larger, an

@@ -9,17 +9,15 @@ from mtls_audit import api
 
 @api.rule(
     id="MTLS-KV-08",
-    slug="secret-named-values-in-key-vault",
-    title="Secret named values are Key Vault references",
     severity=api.Severity.MEDIUM,
     topics=("key-vault",),
-    guide="beyond",
     subject=api.subjects.NamedValue.where(
         lambda nv: nv.secret, absent="{name} has no secret named values."
     ),
 )
-def judge(nv: api.NamedValue, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def secret_named_values_in_key_vault(nv: api.NamedValue, ctx: api.Context) -> Iterator[api.Result]:
+    """Secret named values are Key Vault references.
+
     What it checks:
         Every named value marked ``secret`` is a Key Vault reference
         (``keyVault.secretIdentifier``). Plain named values are not judged. (Azure Policy

@@ -24,15 +24,13 @@ _KINDS = {
 
 @api.rule(
     id="MTLS-KV-09",
-    slug="certificate-expiry",
-    title="Certificates are not expired or about to expire",
     severity=api.Severity.HIGH,
     topics=("key-vault", "trust-anchors"),
-    guide="beyond",
     subject=api.Certificate,
 )
-def judge(cert: InventoryCertificate, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def certificate_expiry(cert: InventoryCertificate, ctx: api.Context) -> Iterator[api.Result]:
+    """Certificates are not expired or about to expire.
+
     What it checks:
         Every certificate in the snapshot — custom hostnames, the CA store, certificate
         entities and Key Vault certificates — is unexpired and beyond the warning windows:

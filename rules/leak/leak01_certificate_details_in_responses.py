@@ -12,16 +12,16 @@ from ._writes import judge_writes
 
 @api.rule(
     id="MTLS-LEAK-01",
-    slug="certificate-details-in-responses",
-    title="Responses do not carry client certificate details",
     severity=api.Severity.HIGH,
     topics=("disclosure", "client-certificates"),
     guide="Remove debug logging before production",
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def certificate_details_in_responses(
+    svc: api.ServiceModel, ctx: api.Context
+) -> Iterator[api.Result]:
+    """Responses do not carry client certificate details.
+
     What it checks:
         For every API (or operation) on every product path, the effective policy does not
         write members of ``context.Request.Certificate`` (``Thumbprint``, ``Subject``,

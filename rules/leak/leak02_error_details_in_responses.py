@@ -12,16 +12,13 @@ from ._writes import judge_writes
 
 @api.rule(
     id="MTLS-LEAK-02",
-    slug="error-details-in-responses",
-    title="Error responses do not return context.LastError details",
     severity=api.Severity.MEDIUM,
     topics=("disclosure",),
-    guide="beyond",
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def error_details_in_responses(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Error responses do not return context.LastError details.
+
     What it checks:
         For every API (or operation) on every product path, the effective ``on-error``
         section does not write ``context.LastError.Message``, ``.Source`` or ``.Reason``

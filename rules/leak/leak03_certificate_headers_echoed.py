@@ -15,16 +15,13 @@ _DEBUG_HEADER = re.compile(r"x-(debug|cert)", re.I)
 
 @api.rule(
     id="MTLS-LEAK-03",
-    slug="certificate-headers-echoed",
-    title="Certificate headers are not echoed and debug headers are not returned",
     severity=api.Severity.LOW,
     topics=("disclosure", "client-certificates"),
-    guide="beyond",
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def certificate_headers_echoed(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Certificate headers are not echoed and debug headers are not returned.
+
     What it checks:
         For every API (or operation) on every product path, no response write of the
         effective policy (``set-header``, ``set-body``, ``set-status`` reason in ``outbound``

@@ -9,15 +9,13 @@ from mtls_audit import api
 
 @api.rule(
     id="MTLS-LEAK-04",
-    slug="tracing-allowed",
-    title="No subscription allows request tracing",
     severity=api.Severity.MEDIUM,
     topics=("disclosure",),
-    guide="beyond",
     subject=api.subjects.Subscription,
 )
-def judge(sub: api.Subscription, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def tracing_allowed(sub: api.Subscription, ctx: api.Context) -> Iterator[api.Result]:
+    """No subscription allows request tracing.
+
     What it checks:
         Every APIM subscription has ``allowTracing`` false (the default when absent). The
         snapshot does not say which subscriptions are production ones, so every subscription

@@ -67,15 +67,13 @@ def _computed(url: str) -> bool:
 
 @api.rule(
     id="MTLS-OUT-01",
-    slug="backend-https",
-    title="Backends are called over HTTPS",
     severity=api.Severity.CRITICAL,
     topics=("transport", "backend-validation"),
     guide="Secure the backend with a client certificate",
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def backend_https(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Backends are called over HTTPS.
+
     What it checks:
         Every backend ``url``, every API ``serviceUrl`` and every ``set-backend-service
         base-url`` written in a policy or fragment uses the ``https`` scheme, judged on the

@@ -11,15 +11,14 @@ FLAGS = ("validateCertificateChain", "validateCertificateName")
 
 @api.rule(
     id="MTLS-OUT-02",
-    slug="backend-server-validation",
-    title="Backend server certificates are validated",
     severity=api.Severity.HIGH,
     topics=("backend-validation",),
     guide="Secure the backend with a client certificate",
     subject=api.subjects.Backend,
 )
-def judge(backend: api.Backend, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def backend_server_validation(backend: api.Backend, ctx: api.Context) -> Iterator[api.Result]:
+    """Backend server certificates are validated.
+
     What it checks:
         Each backend's ``tls.validateCertificateChain`` and ``tls.validateCertificateName`` are
         not false. Both default to true when absent. For a Service Fabric backend the result

@@ -15,15 +15,13 @@ _FIELDS = ("certificateIds", "certificate")
 
 @api.rule(
     id="MTLS-OUT-03",
-    slug="backend-client-certificate",
-    title="The gateway presents a client certificate to backends",
     severity=api.Severity.HIGH,
     topics=("backend-validation", "client-certificates"),
     guide="Secure the backend with a client certificate",
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def backend_client_certificate(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """The gateway presents a client certificate to backends.
+
     What it checks:
         Each backend entity names a client certificate for the gateway to present:
         ``credentials.certificateIds`` or ``credentials.certificate`` is a non-empty list; for a

@@ -10,15 +10,13 @@ from mtls_audit.api.certificates import BackendCertificate, backend_certificates
 
 @api.rule(
     id="MTLS-OUT-04",
-    slug="client-certificate-resolves",
-    title="Backend client certificates resolve to unexpired certificates",
     severity=api.Severity.HIGH,
     topics=("backend-validation", "client-certificates"),
     guide="Secure the backend with a client certificate",
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def client_certificate_resolves(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Backend client certificates resolve to unexpired certificates.
+
     What it checks:
         Every ``credentials.certificateIds`` entry of a backend names a certificate entity of
         the service (by full id, or by name when the entry is not a full id), and — when no

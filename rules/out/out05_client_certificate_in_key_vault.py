@@ -21,15 +21,15 @@ from .._policy import (
 
 @api.rule(
     id="MTLS-OUT-05",
-    slug="client-certificate-in-key-vault",
-    title="Backend client certificates are kept in Key Vault",
     severity=api.Severity.HIGH,
     topics=("backend-validation", "key-vault"),
     guide="Secure the backend with a client certificate",
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def client_certificate_in_key_vault(
+    svc: api.ServiceModel, ctx: api.Context
+) -> Iterator[api.Result]:
+    """Backend client certificates are kept in Key Vault.
+
     What it checks:
         Every certificate entity that a backend names in ``credentials.certificateIds`` (or by
         thumbprint in ``credentials.certificate``) is a Key Vault reference

@@ -18,16 +18,14 @@ from .._policy import (
 
 @api.rule(
     id="MTLS-OUT-06",
-    slug="reference-by-certificate-id",
-    title="authentication-certificate refers to certificates by certificate-id",
     severity=api.Severity.MEDIUM,
     topics=("backend-validation", "key-vault"),
     guide="Use Key Vault certificates",
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def reference_by_certificate_id(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """authentication-certificate refers to certificates by certificate-id.
+
     What it checks:
         Every ``authentication-certificate`` element in a policy or fragment names its
         certificate with ``certificate-id``, not with ``thumbprint``. Elements that pass the

@@ -13,15 +13,14 @@ from ._probe import CUSTOM, expect
 
 @api.rule(
     id="MTLS-PROBE-01",
-    slug="no-certificate-rejected",
-    title="The live gateway rejects a request without a client certificate",
     severity=api.Severity.CRITICAL,
     topics=("client-certificates", "operating-effectiveness"),
     guide="test by hand: call the API without a certificate and expect 401/403",
     subject=api.subjects.ProbeSubject,
 )
-def judge(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def no_certificate_rejected(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
+    """The live gateway rejects a request without a client certificate.
+
     What it checks:
         The probe's ``no-certificate`` attempt on every custom gateway hostname and probed
         path: a refused TLS handshake, 401 or 403 passes; an answer below 400 fails. Any other

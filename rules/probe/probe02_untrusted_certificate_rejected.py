@@ -13,15 +13,14 @@ from ._probe import CUSTOM, expect
 
 @api.rule(
     id="MTLS-PROBE-02",
-    slug="untrusted-certificate-rejected",
-    title="The live gateway rejects an untrusted client certificate",
     severity=api.Severity.CRITICAL,
     topics=("client-certificates", "trust-anchors", "operating-effectiveness"),
     guide="test by hand: call the API with a wrong certificate",
     subject=api.subjects.ProbeSubject,
 )
-def judge(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def untrusted_certificate_rejected(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
+    """The live gateway rejects an untrusted client certificate.
+
     What it checks:
         The probe's ``self-signed`` attempt (a certificate generated for the probe, signed by
         its own key) on every custom gateway hostname and path: a refused handshake, 401 or

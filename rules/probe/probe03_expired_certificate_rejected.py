@@ -13,15 +13,13 @@ from ._probe import CUSTOM, expect
 
 @api.rule(
     id="MTLS-PROBE-03",
-    slug="expired-certificate-rejected",
-    title="The live gateway rejects an expired client certificate",
     severity=api.Severity.HIGH,
     topics=("client-certificates", "operating-effectiveness"),
-    guide="beyond",
     subject=api.subjects.ProbeSubject,
 )
-def judge(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def expired_certificate_rejected(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
+    """The live gateway rejects an expired client certificate.
+
     What it checks:
         The probe's ``expired`` attempt (a certificate that expired yesterday, issued by a
         throw-away CA generated for the probe and sent along with it) on every custom gateway

@@ -13,15 +13,14 @@ from ._probe import CUSTOM, expect
 
 @api.rule(
     id="MTLS-PROBE-04",
-    slug="good-certificate-accepted",
-    title="The live gateway accepts a good client certificate",
     severity=api.Severity.MEDIUM,
     topics=("client-certificates", "operating-effectiveness"),
     guide="test by hand: call the API with the right certificate and expect 200",
     subject=api.subjects.ProbeSubject,
 )
-def judge(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def good_certificate_accepted(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
+    """The live gateway accepts a good client certificate.
+
     What it checks:
         The probe's ``good-certificate`` attempt (the certificate given with
         ``--client-cert``) on every custom gateway hostname and path: an answer below 400

@@ -14,15 +14,13 @@ from ._probe import DEFAULT, expect
 
 @api.rule(
     id="MTLS-PROBE-05",
-    slug="default-hostname-rejected",
-    title="The live built-in gateway hostname rejects a request without a certificate",
     severity=api.Severity.HIGH,
     topics=("client-certificates", "operating-effectiveness"),
-    guide="beyond",
     subject=api.subjects.ProbeSubject,
 )
-def judge(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def default_hostname_rejected(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
+    """The live built-in gateway hostname rejects a request without a certificate.
+
     What it checks:
         The probe's ``no-certificate`` attempt on the service's built-in ``*.azure-api.net``
         hostname for every probed path: a refused handshake, 401 or 403 passes, an answer

@@ -13,15 +13,13 @@ from ._probe import HOSTS, expect
 
 @api.rule(
     id="MTLS-PROBE-06",
-    slug="no-legacy-tls",
-    title="The live gateway refuses TLS 1.0 and 1.1",
     severity=api.Severity.HIGH,
     topics=("transport", "operating-effectiveness"),
-    guide="beyond",
     subject=api.subjects.ProbeSubject,
 )
-def judge(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def no_legacy_tls(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
+    """The live gateway refuses TLS 1.0 and 1.1.
+
     What it checks:
         A TLS 1.0 and a TLS 1.1 handshake (only the handshake; nothing is sent) to every
         custom gateway hostname: refused passes, completed fails. Where this machine's

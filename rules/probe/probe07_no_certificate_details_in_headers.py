@@ -13,15 +13,14 @@ from ._probe import none_probed
 
 @api.rule(
     id="MTLS-PROBE-07",
-    slug="no-certificate-details-in-headers",
-    title="Live responses disclose no client certificate details",
     severity=api.Severity.MEDIUM,
     topics=("disclosure", "operating-effectiveness"),
     guide="remove debug logging before production",
     subject=api.subjects.ProbeSubject,
 )
-def judge(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def no_certificate_details_in_headers(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
+    """Live responses disclose no client certificate details.
+
     What it checks:
         Every probed request that got an HTTP answer: no response header holds the
         presented certificate's thumbprint, SHA-256 fingerprint, serial number, subject

@@ -16,15 +16,13 @@ VALIDATED = "validated"
 
 @api.rule(
     id="MTLS-PROBE-08",
-    slug="configuration-agrees",
-    title="The live gateway does what its configuration says",
     severity=api.Severity.HIGH,
     topics=("client-certificates", "policy-validation", "operating-effectiveness"),
-    guide="beyond",
     subject=api.subjects.ProbeSubject,
 )
-def judge(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def configuration_agrees(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
+    """The live gateway does what its configuration says.
+
     What it checks:
         For every probed path the snapshot ties to an API operation whose effective inbound
         policy validates the client certificate (the MTLS-IN-01 coverage verdict

@@ -22,15 +22,12 @@ WEAK = (
 
 @api.rule(
     id="MTLS-TLS-03",
-    slug="weak-ciphers-off",
-    title="Weak cipher suites are disabled",
     severity=api.Severity.MEDIUM,
     topics=("transport",),
-    guide="beyond",
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def weak_ciphers_off(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Weak cipher suites are disabled.
+
     What it checks:
         On classic tiers, ``customProperties`` turn off ``Security.Ciphers.TripleDes168`` and
         the seven RSA-key-exchange / CBC suites APIM exposes. Absent keys follow the

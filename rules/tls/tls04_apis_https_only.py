@@ -11,15 +11,13 @@ PLAIN = {"http", "ws"}
 
 @api.rule(
     id="MTLS-TLS-04",
-    slug="apis-https-only",
-    title="APIs accept HTTPS (or WSS) only",
     severity=api.Severity.HIGH,
     topics=("transport", "client-certificates"),
-    guide="beyond",
     subject=api.subjects.Api,
 )
-def judge(entry: api.Api, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def apis_https_only(entry: api.Api, ctx: api.Context) -> Iterator[api.Result]:
+    """APIs accept HTTPS (or WSS) only.
+
     What it checks:
         Each API's ``protocols`` list holds neither ``http`` nor ``ws``.
 
