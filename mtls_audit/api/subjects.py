@@ -5,9 +5,9 @@ of them hand to the judge (:class:`VaultCertificateUse`, :class:`Probed`).
 Kinds: :data:`Scope` (each service, or the snapshot when it holds none), :data:`ApiPath`
 and :data:`MtlsPath` (each API path with its inbound verdict; the second only of services
 that request client certificates), :data:`Api`, :data:`Backend`, :data:`Subscription`,
-:data:`Gateway`, :data:`NamedValue`, :data:`VaultReference`,
-:data:`VaultCertificate` and :data:`ProbeSubject`. Each kind names the collections it needs;
-the engine reports a service where one is missing as indeterminate and never calls the judge.
+:data:`NamedValue`, :data:`VaultReference`, :data:`VaultCertificate` and
+:data:`ProbeSubject`. Each kind names the collections it needs; the engine reports a service
+where one is missing as indeterminate and never calls the judge.
 """
 
 from mtls_audit.engine.subjects import (
@@ -15,7 +15,6 @@ from mtls_audit.engine.subjects import (
     ApiPath,
     Backend,
     Certificate,
-    Gateway,
     MtlsPath,
     NamedValue,
     Probed,
@@ -34,7 +33,6 @@ __all__ = [
     "ApiPath",
     "Backend",
     "Certificate",
-    "Gateway",
     "MtlsPath",
     "NamedValue",
     "ProbeSubject",

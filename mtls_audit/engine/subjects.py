@@ -24,9 +24,6 @@ from mtls_audit.model.entities import (
     Backend as BackendEntity,
 )
 from mtls_audit.model.entities import (
-    Gateway as GatewayEntity,
-)
-from mtls_audit.model.entities import (
     KeyVaultRef,
     secret_name_of,
     vault_url_of,
@@ -150,14 +147,6 @@ Subscription: SubjectKind[SubscriptionEntity] = SubjectKind(
     needs=("subscriptions",),
 )
 """Each subscription of each service."""
-
-Gateway: SubjectKind[GatewayEntity] = SubjectKind(
-    "self-hosted gateway",
-    "self-hosted gateways",
-    members=lambda svc, ctx: svc.gateways,
-    needs=("gateways",),
-)
-"""Each self-hosted gateway of each service."""
 
 NamedValue: SubjectKind[NamedValueEntity] = SubjectKind(
     "named value", "named values", members=lambda svc, ctx: svc.named_values, needs=("namedValues",)

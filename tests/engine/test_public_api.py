@@ -12,8 +12,9 @@ PINNED = {
         "MISSING", "POLICY_NEEDS", "Api", "Backend", "Certificate", "Citation", "Context",
         "Evidence", "Gap", "Lifecycle", "Model", "NamedValue", "Options", "PolicyCitation",
         "Result", "Rule", "Service", "ServiceFabric", "ServiceModel", "Severity", "Snapshot",
-        "Status", "SubjectKind", "Subscription", "Tier", "View", "as_bool", "days_left", "failed", "indeterminate",
-        "is_unresolved", "not_applicable", "parse_time", "passed", "rule", "same", "url_scheme",
+        "Status", "SubjectKind", "Subscription", "Tier", "View", "as_bool", "days_left",
+        "failed", "indeterminate", "is_unresolved", "not_applicable", "parse_time", "passed",
+        "rule", "same", "url_scheme",
     },
     "mtls_audit.api.policy": {
         "NO_PRODUCT", "REDACTED", "ApiPath", "Effective", "EffectiveNode", "EffectiveSection",
@@ -30,7 +31,7 @@ PINNED = {
     },
     "mtls_audit.api.probe": {"Answer", "Attempt", "AttemptKind", "ProbeRun", "ProbeTarget"},
     "mtls_audit.api.subjects": {
-        "Api", "ApiPath", "Backend", "Certificate", "Gateway", "MtlsPath", "NamedValue",
+        "Api", "ApiPath", "Backend", "Certificate", "MtlsPath", "NamedValue",
         "ProbeSubject", "Probed", "Scope", "Service", "Snapshot", "Subscription",
         "VaultCertificate", "VaultCertificateUse", "VaultReference",
     },
