@@ -89,7 +89,8 @@ def evaluate(rule: Rule, ctx: Context) -> Iterator[Result]:
     kind = rule.subject
     needs = tuple(dict.fromkeys((*kind.needs, *rule.needs)))
     combined: list[object] = []
-    for svc in ctx.model.services if kind.members is not None else ():
+    members = kind.members
+    for svc in ctx.model.services if members is not None else ():
         name = svc.service.name
         missing = ctx.missing(svc, needs)
         if missing is not None:
@@ -99,7 +100,7 @@ def evaluate(rule: Rule, ctx: Context) -> Iterator[Result]:
         if closed is not None:
             yield not_applicable(svc.id, closed, name=name)
             continue
-        subjects = kind.members(svc, ctx)
+        subjects = members(svc, ctx) if members is not None else ()
         if not subjects:
             yield not_applicable(svc.id, kind.none_in(name), name=name)
         if kind.combine is not None:
