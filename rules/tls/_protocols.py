@@ -13,14 +13,31 @@ LABELS = {"Tls10": "TLS 1.0", "Tls11": "TLS 1.1", "Ssl30": "SSL 3.0"}
 
 @dataclass(frozen=True)
 class Side:
-    """One side of the gateway: its ``customProperties`` keys and how messages name it."""
+    """One side of the gateway: its ``customProperties`` keys and how each channel names it."""
 
     prefix: str  # after Microsoft.WindowsAzure.ApiManagement.Gateway.
     side: str  # in messages: "on the client side"
+    portal: str  # the portal's setting under Protocols + ciphers
+    terraform: str  # azurerm's security block: enable_<terraform>_tls10
+
+    @property
+    def remediation(self) -> dict[str, str]:
+        """The fix per channel: the three legacy keys set to false."""
+        key = f"Microsoft.WindowsAzure.ApiManagement.Gateway.{self.prefix}"
+        flags = "  ".join(f"enable_{self.terraform}_{p.lower()} = false" for p in LEGACY)
+        return {
+            "portal": f"Protocols + ciphers > {self.portal}: turn TLS 1.0, TLS 1.1 and SSL 3.0 "
+            "off.",
+            "cli": f"az apim update -g RG -n NAME --set properties.customProperties.'{key}.Tls10'"
+            "=False (and Tls11, Ssl30)",
+            "arm": f"properties.customProperties: {{'{key}.Tls10': 'False', '….Tls11': 'False', "
+            "'….Ssl30': 'False'}",
+            "terraform": f"security {{ {flags} }}",
+        }
 
 
-CLIENT = Side("Security.Protocols", "client")
-BACKEND = Side("Security.Backend.Protocols", "backend")
+CLIENT = Side("Security.Protocols", "client", "Client protocol", "frontend")
+BACKEND = Side("Security.Backend.Protocols", "backend", "Backend protocol", "backend")
 
 
 def judge_protocols(svc: api.ServiceModel, where: Side) -> Iterator[api.Result]:

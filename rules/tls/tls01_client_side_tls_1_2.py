@@ -13,6 +13,7 @@ from ._protocols import CLIENT, judge_protocols
     id="MTLS-TLS-01",
     severity=api.Severity.HIGH,
     topics=("transport",),
+    remediation=CLIENT.remediation,
 )
 def client_side_tls_1_2(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """Clients must use TLS 1.2 or later.
@@ -33,17 +34,6 @@ def client_side_tls_1_2(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api
     What passes:
         All three keys ``"False"`` (or ``false``), or absent on a service created after
         2018-04-01.
-
-    How to fix:
-        portal: Protocols + ciphers > Client protocol: turn TLS 1.0, TLS 1.1 and SSL 3.0 off.
-        cli: az apim update -g RG -n NAME --set
-            properties.customProperties.'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10'=False
-            (and Tls11, Ssl30)
-        arm: properties.customProperties:
-            {'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10': 'False',
-            '….Tls11': 'False', '….Ssl30': 'False'}
-        terraform: security { enable_frontend_tls10 = false  enable_frontend_tls11 =
-            false  enable_frontend_ssl30 = false }
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers

@@ -13,6 +13,7 @@ from ._protocols import BACKEND, judge_protocols
     id="MTLS-TLS-02",
     severity=api.Severity.HIGH,
     topics=("transport",),
+    remediation=BACKEND.remediation,
 )
 def backend_side_tls_1_2(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """The gateway calls backends with TLS 1.2 or later.
@@ -35,17 +36,6 @@ def backend_side_tls_1_2(svc: api.ServiceModel, ctx: api.Context) -> Iterator[ap
     What passes:
         All three keys ``"False"`` (or ``false``), or absent on a service created after
         2018-04-01.
-
-    How to fix:
-        portal: Protocols + ciphers > Backend protocol: turn TLS 1.0, TLS 1.1 and SSL 3.0 off.
-        cli: az apim update -g RG -n NAME --set
-            properties.customProperties.'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls10'=False
-            (and Tls11, Ssl30)
-        arm: properties.customProperties:
-            {'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls10':
-            'False', '….Tls11': 'False', '….Ssl30': 'False'}
-        terraform: security { enable_backend_tls10 = false  enable_backend_tls11 =
-            false  enable_backend_ssl30 = false }
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers
