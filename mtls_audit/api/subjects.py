@@ -4,17 +4,19 @@ of them hand to the judge (:class:`VaultCertificateUse`, :class:`Probed`).
 
 Kinds: :data:`Scope` (each service, or the snapshot when it holds none), :data:`ApiPath`
 and :data:`MtlsPath` (each API path with its inbound verdict; the second only of services
-that request client certificates), :data:`Api`, :data:`Backend`, :data:`Subscription`,
-:data:`NamedValue`, :data:`VaultReference`, :data:`VaultCertificate` and
-:data:`ProbeSubject`. Each kind names the collections it needs; the engine reports a service
-where one is missing as indeterminate and never calls the judge.
+that request client certificates), :data:`Hostname`, :data:`CaCertificate`, :data:`Api`,
+:data:`Backend`, :data:`Subscription`, :data:`NamedValue`, :data:`VaultReference`,
+:data:`VaultCertificate` and :data:`ProbeSubject`. Each kind names the collections it needs;
+the engine reports a service where one is missing as indeterminate and never calls the judge.
 """
 
 from mtls_audit.engine.subjects import (
     Api,
     ApiPath,
     Backend,
+    CaCertificate,
     Certificate,
+    Hostname,
     MtlsPath,
     NamedValue,
     Probed,
@@ -32,7 +34,9 @@ __all__ = [
     "Api",
     "ApiPath",
     "Backend",
+    "CaCertificate",
     "Certificate",
+    "Hostname",
     "MtlsPath",
     "NamedValue",
     "ProbeSubject",

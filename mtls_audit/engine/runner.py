@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from mtls_audit.analysis import Context
-from mtls_audit.engine.results import Result, Severity, Status, indeterminate, not_applicable
+from mtls_audit.engine.results import Result, Severity, Status, indeterminate
 from mtls_audit.engine.rule import Rule
 from mtls_audit.frameworks import controls_for
 from mtls_audit.model.build import Model
@@ -98,11 +98,11 @@ def evaluate(rule: Rule, ctx: Context) -> Iterator[Result]:
             continue
         closed = kind.gate(svc, ctx) if kind.gate is not None else None
         if closed is not None:
-            yield not_applicable(svc.id, closed, name=name)
+            yield closed
             continue
         subjects = members(svc, ctx) if members is not None else ()
         if not subjects:
-            yield not_applicable(svc.id, kind.none_in(name), name=name)
+            yield kind.none_in(svc)
         if kind.combine is not None:
             combined += subjects
             continue

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from mtls_audit.analysis import POLICY_NEEDS, Context
 from mtls_audit.analysis.coverage import requests_client_certificates
 from mtls_audit.analysis.paths import InboundPath
+from mtls_audit.engine.results import Result, not_applicable
 from mtls_audit.model.build import Model, ServiceModel
 from mtls_audit.model.entities import (
     Api as ApiEntity,
@@ -36,6 +37,8 @@ from mtls_audit.model.entities import (
 )
 from mtls_audit.model.inventory import InventoryCertificate
 from mtls_audit.model.probe import ProbeRun
+from mtls_audit.model.service import CaCertificate as CaCertificateView
+from mtls_audit.model.service import Hostname as HostnameView
 
 T = TypeVar("T")
 
@@ -43,19 +46,21 @@ T = TypeVar("T")
 @dataclass(frozen=True, eq=False)
 class SubjectKind(Generic[T]):
     """A kind of subject: ``members`` lists one service's subjects of this kind (a service
-    with none is not applicable: "NAME has no ``plural``.", or ``absent`` with ``{name}``);
-    ``population`` lists subjects of the whole snapshot; ``needs`` are the collections every
-    rule of this kind reads; ``gate`` says why a service's members are not judged at all (not
-    applicable); ``combine`` turns the members of every judged service into the subjects."""
+    with none is not applicable: "NAME has no ``plural``.", or ``absent`` with ``{name}``,
+    citing the service's ``source`` property when named); ``population`` lists subjects of
+    the whole snapshot; ``needs`` are the collections every rule of this kind reads; ``gate``
+    gives the result of a service whose members are not judged at all; ``combine`` turns the
+    members of every judged service into the subjects."""
 
     name: str
     plural: str
     members: Callable[[ServiceModel, Context], Sequence[Any]] | None = None
     population: Callable[[Context], Sequence[T]] | None = None
     needs: tuple[str, ...] = ()
-    gate: Callable[[ServiceModel, Context], str | None] | None = None
+    gate: Callable[[ServiceModel, Context], Result | None] | None = None
     combine: Callable[[Sequence[Any]], Sequence[T]] | None = None
     absent: str = ""
+    source: str = ""
 
     def __repr__(self) -> str:
         return self.name
@@ -72,9 +77,25 @@ class SubjectKind(Generic[T]):
             absent=absent,
         )
 
-    def none_in(self, name: str) -> str:
-        """The not-applicable message of a service ``name`` with no member of this kind."""
-        return (self.absent or "{name} has no " + self.plural + ".").format(name=name)
+    def with_absent(self, absent: str) -> SubjectKind[T]:
+        """This kind, saying ``absent`` (with ``{name}``) of a service with no member."""
+        return replace(self, absent=absent)
+
+    def unless(self, gate: Callable[[ServiceModel, Context], Result | None]) -> SubjectKind[T]:
+        """This kind, with ``gate`` closing a service the kind's own gate leaves open."""
+        first = self.gate
+
+        def both(svc: ServiceModel, ctx: Context) -> Result | None:
+            return (first(svc, ctx) if first is not None else None) or gate(svc, ctx)
+
+        return replace(self, gate=both)
+
+    def none_in(self, svc: ServiceModel) -> Result:
+        """The not-applicable result of a service with no member of this kind."""
+        name = svc.service.name
+        message = (self.absent or "{name} has no " + self.plural + ".").format(name=name)
+        cites = (svc.service.props.cite(self.source),) if self.source else ()
+        return not_applicable(svc.id, message, *cites, name=name)
 
 
 Service: SubjectKind[ServiceModel] = SubjectKind(
@@ -101,11 +122,14 @@ Scope: SubjectKind[ServiceModel | Model] = SubjectKind(
 """What the audit saw: each service, or the snapshot itself when it holds no service."""
 
 
-def _no_client_certificates(svc: ServiceModel, ctx: Context) -> str | None:
+def _no_client_certificates(svc: ServiceModel, ctx: Context) -> Result | None:
     if requests_client_certificates(svc) is False:
-        return (
-            f"{svc.service.name} does not request client certificates (see MTLS-GW-01): no "
-            "certificate reaches its policies to be validated."
+        name = svc.service.name
+        return not_applicable(
+            svc.id,
+            f"{name} does not request client certificates (see MTLS-GW-01): no certificate "
+            "reaches its policies to be validated.",
+            name=name,
         )
     return None
 
@@ -129,6 +153,23 @@ MtlsPath: SubjectKind[InboundPath] = SubjectKind(
 )
 """An :data:`ApiPath` of a service that requests client certificates (the others are not
 applicable: no certificate reaches their policies)."""
+
+Hostname: SubjectKind[HostnameView] = SubjectKind(
+    "hostname",
+    "hostnames",
+    members=lambda svc, ctx: svc.service.hostnames,
+    source="hostnameConfigurations",
+)
+"""Each hostname configuration of each service (``ctx.service_of(host.view.resource_id)``
+is its service)."""
+
+CaCertificate: SubjectKind[CaCertificateView] = SubjectKind(
+    "CA certificate",
+    "CA certificates",
+    members=lambda svc, ctx: svc.service.ca_certificates,
+    source="certificates",
+)
+"""Each certificate of each service's CA store (``properties.certificates``)."""
 
 Api: SubjectKind[ApiEntity] = SubjectKind(
     "API", "APIs in the snapshot", members=lambda svc, ctx: svc.apis, needs=("apis",)
@@ -233,8 +274,11 @@ class Probed:
     service: ServiceModel | None
 
 
-def _probe_gate(svc: ServiceModel, ctx: Context) -> str | None:
-    return f"{svc.service.name}: {NO_PROBE}." if ctx.model.probe is None else None
+def _probe_gate(svc: ServiceModel, ctx: Context) -> Result | None:
+    if ctx.model.probe is not None:
+        return None
+    name = svc.service.name
+    return not_applicable(svc.id, f"{name}: {NO_PROBE}.", name=name)
 
 
 def _probed_service(svc: ServiceModel, ctx: Context) -> tuple[Probed, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit import api
+from mtls_audit.api.certificates import CaCertificate
 
 from .._common import classic_only, describe_days, expiry_level
 
@@ -14,8 +15,11 @@ from .._common import classic_only, describe_days, expiry_level
     severity=api.Severity.HIGH,
     topics=("trust-anchors",),
     guide="Upload CA certificates",
+    subject=api.subjects.CaCertificate.with_absent(
+        "{name} has no CA certificates (see MTLS-CA-01)."
+    ).unless(lambda svc, ctx: classic_only(svc, "a CA certificate store")),
 )
-def ca_certificates_valid(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+def ca_certificates_valid(ca: CaCertificate, ctx: api.Context) -> Iterator[api.Result]:
     """Uploaded CA certificates are valid.
 
     What it checks:
@@ -44,45 +48,33 @@ def ca_certificates_valid(svc: api.ServiceModel, ctx: api.Context) -> Iterator[a
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-ca-certificates
     """
-    skip = list(classic_only(svc, "a CA certificate store"))
-    if skip:
-        yield from skip
-        return
-    cas = svc.service.ca_certificates
-    if not cas:
-        yield api.not_applicable(
+    svc = ctx.service_of(ca.view.resource_id)
+    info = ca.certificate
+    label = f"CA certificate {(info.subject if info else None) or ca.view.pointer}"
+    key = ((info.thumbprint if info else None) or ca.view.pointer).upper()
+    expiry = info.expiry if info else None
+    if info is None or expiry is None:
+        yield api.indeterminate(
             svc.id,
-            f"{svc.service.name} has no CA certificates (see MTLS-CA-01).",
-            svc.service.props.cite("certificates"),
-            name=svc.service.name,
+            f"{label}: no expiry in the snapshot.",
+            ca.view.cite("certificate"),
+            key=key,
+            name=label,
         )
-    for ca in cas:
-        info = ca.certificate
-        label = f"CA certificate {(info.subject if info else None) or ca.view.pointer}"
-        key = ((info.thumbprint if info else None) or ca.view.pointer).upper()
-        expiry = info.expiry if info else None
-        if info is None or expiry is None:
-            yield api.indeterminate(
-                svc.id,
-                f"{label}: no expiry in the snapshot.",
-                ca.view.cite("certificate"),
-                key=key,
-                name=label,
-            )
-            continue
-        days = api.days_left(expiry, ctx.as_of)
-        level = expiry_level(days, ctx.options)
-        message = f"{label} ({ca.store_name or 'store unknown'}) {describe_days(days)}."
-        if level == "expired":
-            yield api.failed(svc.id, message, info.view.cite("expiry"), key=key, name=label)
-        elif level == "warning":
-            yield api.failed(
-                svc.id,
-                message,
-                info.view.cite("expiry"),
-                key=key,
-                severity=api.Severity.MEDIUM,
-                name=label,
-            )
-        else:
-            yield api.passed(svc.id, message, info.view.cite("expiry"), key=key, name=label)
+        return
+    days = api.days_left(expiry, ctx.as_of)
+    level = expiry_level(days, ctx.options)
+    message = f"{label} ({ca.store_name or 'store unknown'}) {describe_days(days)}."
+    if level == "expired":
+        yield api.failed(svc.id, message, info.view.cite("expiry"), key=key, name=label)
+    elif level == "warning":
+        yield api.failed(
+            svc.id,
+            message,
+            info.view.cite("expiry"),
+            key=key,
+            severity=api.Severity.MEDIUM,
+            name=label,
+        )
+    else:
+        yield api.passed(svc.id, message, info.view.cite("expiry"), key=key, name=label)

@@ -53,9 +53,9 @@ def client_certificates_requested(svc: api.ServiceModel, ctx: api.Context) -> It
     """
     service = svc.service
     name = service.name
-    unknown_hosts = list(hostnames_unknown(svc, "client certificate negotiation"))
+    unknown_hosts = hostnames_unknown(svc, "client certificate negotiation")
     if service.tier is api.Tier.CLASSIC and unknown_hosts:
-        yield from unknown_hosts
+        yield unknown_hosts
     elif service.tier is api.Tier.CLASSIC:
         proxies = [h for h in service.hostnames if h.is_proxy]
         yes = [h for h in proxies if h.negotiates is True]

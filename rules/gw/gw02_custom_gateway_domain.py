@@ -45,11 +45,11 @@ def custom_gateway_domain(svc: api.ServiceModel, ctx: api.Context) -> Iterator[a
     References:
         https://learn.microsoft.com/azure/api-management/configure-custom-domain
     """
-    skip = list(classic_only(svc, "a custom gateway domain")) or list(
-        hostnames_unknown(svc, "a custom gateway domain")
+    skip = classic_only(svc, "a custom gateway domain") or hostnames_unknown(
+        svc, "a custom gateway domain"
     )
     if skip:
-        yield from skip
+        yield skip
         return
     name = svc.service.name
     custom = [h for h in svc.service.hostnames if h.is_proxy and not h.is_builtin]

@@ -59,9 +59,9 @@ def weak_ciphers_off(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Re
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers
     """
-    skip = list(classic_only(svc, "cipher configuration"))
+    skip = classic_only(svc, "cipher configuration")
     if skip:
-        yield from skip
+        yield skip
         return
     settings = [svc.service.protocol_setting(f"Security.Ciphers.{c}") for c in WEAK]
     enabled = [(c, s) for c, s in zip(WEAK, settings, strict=True) if s.enabled]

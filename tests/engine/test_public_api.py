@@ -25,14 +25,15 @@ PINNED = {
         "thumbprint_defects",
     },
     "mtls_audit.api.certificates": {
-        "BackendCertificate", "CertificateEntity", "CertificateRole", "DistinguishedNameError",
-        "DnForm", "InventoryCertificate", "ParsedDn", "Rdn", "backend_certificates",
+        "BackendCertificate", "CaCertificate", "CertificateEntity", "CertificateRole",
+        "DistinguishedNameError", "DnForm", "Hostname", "InventoryCertificate", "ParsedDn", "Rdn",
+        "backend_certificates",
         "certificate_facts", "keyvault_certificate", "parse_dn",
     },
     "mtls_audit.api.probe": {"Answer", "Attempt", "AttemptKind", "ProbeRun", "ProbeTarget"},
     "mtls_audit.api.subjects": {
-        "Api", "ApiPath", "Backend", "Certificate", "MtlsPath", "NamedValue",
-        "ProbeSubject", "Probed", "Scope", "Service", "Snapshot", "Subscription",
+        "Api", "ApiPath", "Backend", "CaCertificate", "Certificate", "Hostname", "MtlsPath",
+        "NamedValue", "ProbeSubject", "Probed", "Scope", "Service", "Snapshot", "Subscription",
         "VaultCertificate", "VaultCertificateUse", "VaultReference",
     },
     "mtls_audit.api.keyvault": {
