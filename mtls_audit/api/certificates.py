@@ -1,5 +1,6 @@
-"""Certificates as rules read them: the inventory (``ctx.certificate_inventory``), backend
-client certificates, Key Vault certificates, facts read from DER, and distinguished names
+"""Certificates as rules read them: the inventory (``ctx.certificate_inventory``), the
+service's hostnames and CA store, backend client certificates, Key Vault certificates, facts
+read from DER, and distinguished names
 (:data:`Rdn`: one relative distinguished name, as attribute-value pairs)."""
 
 from mtls_audit.certs.names import DistinguishedNameError, DnForm, ParsedDn, Rdn, parse_dn
@@ -13,13 +14,16 @@ from mtls_audit.model.inventory import (
     certificate_facts,
     keyvault_certificate,
 )
+from mtls_audit.model.service import CaCertificate, Hostname
 
 __all__ = [
     "BackendCertificate",
+    "CaCertificate",
     "CertificateEntity",
     "CertificateRole",
     "DistinguishedNameError",
     "DnForm",
+    "Hostname",
     "InventoryCertificate",
     "ParsedDn",
     "Rdn",

@@ -24,24 +24,13 @@ _KINDS = {
 
 @api.rule(
     id="MTLS-KV-09",
-    slug="certificate-expiry",
-    title="Certificates are not expired or about to expire",
     severity=api.Severity.HIGH,
     topics=("key-vault", "trust-anchors"),
-    guide="beyond",
-    remediation={
-        "portal": "Key Vault > Certificates > certificate > Issuance Policy: add an AutoRenew "
-        "lifetime action; renew or replace the certificate now.",
-        "cli": "az keyvault certificate set-attributes / az keyvault certificate create with a "
-        "policy whose lifetime_actions include AutoRenew",
-        "arm": "Reference certificates from Key Vault (versionless) so renewals reach APIM.",
-        "terraform": "azurerm_key_vault_certificate: certificate_policy { lifetime_action { "
-        'action { action_type = "AutoRenew" } trigger { days_before_expiry = 30 } } }',
-    },
     subject=api.Certificate,
 )
-def judge(cert: InventoryCertificate, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def certificate_expiry(cert: InventoryCertificate, ctx: api.Context) -> Iterator[api.Result]:
+    """Certificates are not expired or about to expire.
+
     What it checks:
         Every certificate in the snapshot — custom hostnames, the CA store, certificate
         entities and Key Vault certificates — is unexpired and beyond the warning windows:
@@ -57,6 +46,15 @@ def judge(cert: InventoryCertificate, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         Certificates valid beyond the notice window.
+
+    How to fix:
+        portal: Key Vault > Certificates > certificate > Issuance Policy: add an AutoRenew lifetime
+            action; renew or replace the certificate now.
+        cli: az keyvault certificate set-attributes / az keyvault certificate create with a policy
+            whose lifetime_actions include AutoRenew
+        arm: Reference certificates from Key Vault (versionless) so renewals reach APIM.
+        terraform: azurerm_key_vault_certificate: certificate_policy { lifetime_action { action {
+            action_type = "AutoRenew" } trigger { days_before_expiry = 30 } } }
 
     References:
         https://learn.microsoft.com/azure/key-vault/certificates/overview-renew-certificate
