@@ -174,7 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-checkov", action="store_true")
     parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout to run")
     parser.add_argument("--compare", type=Path, help="check evidence against this checkout")
-    parser.add_argument("--write-inputs", nargs=2, metavar=("OPERATIONS", "DIR"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--write-inputs", nargs=2, metavar=("OPERATIONS", "DIR"), help=argparse.SUPPRESS
+    )
     ns = parser.parse_args(argv)
     if ns.write_inputs:
         sys.path.insert(0, str(ROOT))

@@ -15,6 +15,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from mtls_audit.document_limits import document_problem, may_hold_surrogates
 from mtls_audit.errors import OutputError, SnapshotError
 from mtls_audit.output_files import write_file
@@ -81,7 +83,7 @@ def read(path: Path) -> LoadedSnapshot:
     data = read_input_bytes(path, limit=MAX_SNAPSHOT_BYTES, error=SnapshotError)
     try:
         text = data.decode("utf-8-sig")
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_not_json)
     except UnicodeDecodeError as exc:
         raise SnapshotError(
             f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source
@@ -92,6 +94,8 @@ def read(path: Path) -> LoadedSnapshot:
         ) from None
     except RecursionError:
         raise SnapshotError("the JSON is nested too deeply", source=source) from None
+    except ValueError as exc:  # NaN or Infinity, which JSON has not
+        raise SnapshotError(f"not valid JSON: {exc}", source=source) from None
     problem = document_problem(document, surrogates=may_hold_surrogates(text))
     if problem:
         raise SnapshotError(problem[0], source=source, where=problem[1])
@@ -106,6 +110,10 @@ def read(path: Path) -> LoadedSnapshot:
         for key, count in redactor.counts.items():
             redactions[f"on-read:{key}"] = redactions.get(f"on-read:{key}", 0) + count
     return LoadedSnapshot(document, hashlib.sha256(data).hexdigest(), source)
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def read_input_bytes(path: Path, *, limit: int, error: type[SnapshotError]) -> bytes:
@@ -129,10 +137,21 @@ def read_input_bytes(path: Path, *, limit: int, error: type[SnapshotError]) -> b
         raise error(f"cannot be read: {exc.strerror}", source=source) from None
 
 
-def dumps(document: Mapping[str, Any]) -> bytes:
-    """Canonical bytes of a document: sorted keys, two-space indent, UTF-8, final newline."""
-    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
-    return (text + "\n").encode("utf-8")
+def dumps(document: Mapping[str, Any], *, sort_keys: bool = True) -> bytes:
+    """Canonical bytes of a document: sorted keys, two-space indent, UTF-8, final newline.
+
+    Encoded by orjson (a large evidence document takes the standard library 20 times as
+    long), whose bytes are the standard library's but for numbers that Python writes with an
+    exponent (``1e+16``, ``2.5e-05``: orjson writes ``1e16``, ``0.000025``, the same values).
+    What orjson refuses (integers beyond 64 bits, keys that are not strings, nesting past 255
+    levels) is written by the standard library.
+    """
+    option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+    try:
+        return orjson.dumps(document, option=option | orjson.OPT_SORT_KEYS if sort_keys else option)
+    except orjson.JSONEncodeError:
+        text = json.dumps(document, indent=2, sort_keys=sort_keys, ensure_ascii=False)
+        return (text + "\n").encode("utf-8")
 
 
 def write(document: Mapping[str, Any], path: Path) -> str:

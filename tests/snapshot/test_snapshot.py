@@ -37,6 +37,7 @@ def test_round_trip_and_hash(tmp_path: Path) -> None:
         ("[1, 2]", "a snapshot is a JSON object"),
         ('{"resources": []}', "not a snapshot"),
         (b"\xff\xfe{}", "not UTF-8"),
+        ('{"schema": "mtls-audit/snapshot/v1", "n": NaN}', "NaN is not a JSON number"),
     ],
 )
 def test_bad_files_name_the_file(tmp_path: Path, content: str | bytes, fragment: str) -> None:
@@ -162,3 +163,41 @@ def test_secrets_in_a_foreign_snapshot_are_removed_on_read(tmp_path: Path) -> No
     loaded = snapshot.read(path)
     assert "leaked-value" not in json.dumps(loaded.document)
     assert loaded.document["provenance"]["redactions"] == {"on-read:named-value-secret": 1}
+
+
+def _stdlib(document: object, sort_keys: bool = True) -> bytes:
+    text = json.dumps(document, indent=2, sort_keys=sort_keys, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
+AWKWARD = {
+    "text": 'é\u2028\u2029\x7f\x00\x1f\t\n"\\ 😀 </script>',
+    "z-first": {"b": [], "a": {}, "é": [1, -0.0, 0.1, 1.0, 1e15, 123456789.125, True, None]},
+    "ints": [0, -(2**63), 2**63 - 1],
+    "tuple": ("x", 1),
+}
+
+
+@pytest.mark.parametrize("sort_keys", [True, False])
+def test_dumps_writes_the_standard_librarys_bytes(sort_keys: bool) -> None:
+    assert snapshot.dumps(AWKWARD, sort_keys=sort_keys) == _stdlib(AWKWARD, sort_keys)
+    assert snapshot.dumps(make()) == _stdlib(make())
+
+
+@pytest.mark.parametrize(
+    "document",
+    [{"big": 2**64}, {"keys": {1: "one"}}, {"deep": json.loads("[" * 300 + "]" * 300)}],
+    ids=["integer beyond 64 bits", "a key that is not a string", "nested past 255"],
+)
+def test_dumps_falls_back_where_orjson_refuses(document: dict[str, object]) -> None:
+    assert snapshot.dumps(document) == _stdlib(document)
+
+
+def test_numbers_with_an_exponent_keep_their_value() -> None:
+    """The one difference from the standard library: orjson writes 1e16, not 1e+16."""
+    numbers = [1e16, 2.5e-05, 1e-07, 1.5e300]
+    assert (
+        snapshot.dumps({"n": numbers})
+        == b'{\n  "n": [\n    1e16,\n    0.000025,\n    1e-7,\n    1.5e300\n  ]\n}\n'
+    )
+    assert json.loads(snapshot.dumps({"n": numbers})) == {"n": numbers}
