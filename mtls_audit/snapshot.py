@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -39,11 +39,29 @@ class LoadedSnapshot:
 
 
 @cache
+def schema_document() -> JSON:
+    """The snapshot's JSON schema."""
+    loaded: JSON = json.loads(package_data("schemas", "snapshot-v1.json").read_text("utf-8"))
+    return loaded
+
+
+@cache
 def _validator() -> Any:
     import jsonschema
 
-    schema = json.loads(package_data("schemas", "snapshot-v1.json").read_text("utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+    return jsonschema.Draft202012Validator(schema_document())
+
+
+@cache
+def fast_check() -> Callable[[Any], Any]:
+    """The schema compiled to Python by fastjsonschema, which checks the snapshot of 20,000
+    operations in 0.1 s where jsonschema takes 2 s. It reads the schema as draft 7, where every
+    keyword the schema uses means what it means in draft 2020-12 (a test keeps it so), and,
+    like jsonschema by default, does not assert formats."""
+    import fastjsonschema
+
+    check: Callable[[Any], Any] = fastjsonschema.compile(schema_document(), use_formats=False)
+    return check
 
 
 def _json_path(path: Any) -> str:
@@ -68,6 +86,13 @@ def validate(document: Any, *, source: str) -> None:
             source=source,
             where="/schema",
         )
+    from fastjsonschema import JsonSchemaValueException
+
+    try:
+        fast_check()(document)
+        return
+    except JsonSchemaValueException:
+        pass  # jsonschema names the first problem, by JSON path, as it always has
     errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:
         first = errors[0]

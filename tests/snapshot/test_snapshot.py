@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -201,3 +202,99 @@ def test_numbers_with_an_exponent_keep_their_value() -> None:
         == b'{\n  "n": [\n    1e16,\n    0.000025,\n    1e-7,\n    1.5e300\n  ]\n}\n'
     )
     assert json.loads(snapshot.dumps({"n": numbers})) == {"n": numbers}
+
+
+# Keywords the compiled check (fastjsonschema reads draft 7) and jsonschema (draft 2020-12)
+# read alike; a schema edit that uses another one must extend the check's test first.
+ALIKE_KEYWORDS = {
+    "$defs", "$id", "$ref", "$schema", "additionalProperties", "const", "description", "enum",
+    "format", "items", "minLength", "properties", "required", "title", "type",
+}  # fmt: skip
+
+
+def _schemas(node: object) -> list[dict[str, object]]:
+    """Every subschema of the snapshot schema (the values of properties and $defs included)."""
+    if not isinstance(node, dict):
+        return []
+    found = [node]
+    for key, value in node.items():
+        if key in ("properties", "$defs", "additionalProperties") and isinstance(value, dict):
+            children = value.values() if key != "additionalProperties" else [value]
+            found += [s for child in children for s in _schemas(child)]
+        elif key == "items":
+            found += _schemas(value)
+    return found
+
+
+def test_the_compiled_check_reads_only_keywords_both_validators_read_alike() -> None:
+    schemas = _schemas(snapshot.schema_document())
+    assert len(schemas) > 40
+    for schema in schemas:
+        assert set(schema) <= ALIKE_KEYWORDS, set(schema) - ALIKE_KEYWORDS
+        # Draft 7 ignores the keywords beside a $ref; 2020-12 applies them.
+        assert "$ref" not in schema or set(schema) == {"$ref"}
+
+
+def _broken(change: str) -> dict[str, object]:
+    document = make(
+        resources=[child("apis/orders", {"path": "orders"})],
+        gaps=[{"kind": "denied", "message": "no"}],
+        probe={
+            "targets": [
+                {
+                    "url": "https://gw.example/x",
+                    "attempts": [{"kind": "expired", "handshake": "refused", "status": None}],
+                }
+            ]
+        },
+    )
+    doc: dict[str, Any] = json.loads(json.dumps(document))
+    place, _, value = change.partition("=")
+    *parents, last = place.split("/")
+    target: Any = doc
+    for part in parents:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    if value == "DELETE":
+        del target[last]
+    else:
+        target[int(last) if isinstance(target, list) else last] = json.loads(value)
+    return doc
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        'schema="mtls-audit/snapshot/v1x"',
+        "provenance/source=DELETE",
+        'provenance/source="ftp"',
+        'provenance/redactions={"x": true}',
+        'provenance/redactions={"x": 1.5}',
+        "resources/0/type=DELETE",
+        'resources/0/id=""',
+        "resources/1/properties=[]",
+        "resources/0/sku=7",
+        "gaps/0/status=true",
+        "gaps/0/message=DELETE",
+        'keyvault={"https://kv": {"certificates": {"c": {"cer": 3}}}}',
+        'origins={"x": {"line": "1"}}',
+        "probe/targets/0/attempts=DELETE",
+        'probe/targets/0/attempts/0/handshake="maybe"',
+        "probe/targets/0/attempts/0/status=false",
+        'probe/targets/0/port="443"',
+    ],
+)
+def test_the_compiled_check_refuses_what_jsonschema_refuses(change: str) -> None:
+    from fastjsonschema import JsonSchemaValueException
+
+    document = _broken(change)
+    assert list(snapshot._validator().iter_errors(document))
+    with pytest.raises(JsonSchemaValueException):
+        snapshot.fast_check()(document)
+    with pytest.raises(SnapshotError):
+        snapshot.validate(document, source="<test>")
+
+
+def test_the_compiled_check_accepts_what_jsonschema_accepts() -> None:
+    document = _broken('provenance/redactions={"x": 2}')
+    assert not list(snapshot._validator().iter_errors(document))
+    snapshot.fast_check()(document)
