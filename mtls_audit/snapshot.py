@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -177,6 +177,31 @@ def dumps(document: Mapping[str, Any], *, sort_keys: bool = True) -> bytes:
     except orjson.JSONEncodeError:
         text = json.dumps(document, indent=2, sort_keys=sort_keys, ensure_ascii=False)
         return (text + "\n").encode("utf-8")
+
+
+def dump_chunks(document: Mapping[str, Any], batch: int = 1000) -> Iterator[bytes]:
+    """The bytes of :func:`dumps`, in pieces: a top-level list is encoded ``batch`` items at a
+    time, so that a large document (the evidence of 20,000 operations is 150 MB of JSON) is
+    never held whole as bytes. Inside a JSON text a line break is always escaped, so each
+    piece is indented one level down by indenting its lines."""
+    if not document or not all(isinstance(key, str) for key in document):
+        yield dumps(document)
+        return
+    for position, key in enumerate(sorted(document)):
+        value = document[key]
+        yield (b",\n  " if position else b"{\n  ") + _nested(key) + b": "
+        if not isinstance(value, list) or len(value) <= batch:
+            yield _nested(value)
+            continue
+        for start in range(0, len(value), batch):
+            # "[\n    item,\n    item\n  ]": without its brackets, joined by commas.
+            yield (b"," if start else b"[") + _nested(value[start : start + batch])[1:-4]
+        yield b"\n  ]"
+    yield b"\n}\n"
+
+
+def _nested(value: Any) -> bytes:
+    return dumps(value)[:-1].replace(b"\n", b"\n  ")
 
 
 def write(document: Mapping[str, Any], path: Path) -> str:

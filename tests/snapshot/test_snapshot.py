@@ -298,3 +298,26 @@ def test_the_compiled_check_accepts_what_jsonschema_accepts() -> None:
     document = _broken('provenance/redactions={"x": 2}')
     assert not list(snapshot._validator().iter_errors(document))
     snapshot.fast_check()(document)
+
+
+@pytest.mark.parametrize("batch", [1, 2, 1000])
+@pytest.mark.parametrize(
+    "document",
+    [
+        {},
+        AWKWARD,
+        {"b": [], "a": [1], "c": [{"x": [1, {"y": "a\nb"}]}, [], {}, 2**70, "z"], "d": {"e": []}},
+        {"results": [{"n": n, "text": "é\n" * n} for n in range(7)], "z": None},
+        {1: "a key that is not a string"},
+    ],
+    ids=["empty", "awkward", "nested", "results", "int key"],
+)
+def test_dump_chunks_join_to_dumps(document: dict[Any, Any], batch: int) -> None:
+    assert b"".join(snapshot.dump_chunks(document, batch)) == snapshot.dumps(document)
+
+
+def test_write_file_takes_pieces(tmp_path: Path) -> None:
+    from mtls_audit.output_files import write_file
+
+    write_file(tmp_path / "e.json", snapshot.dump_chunks(AWKWARD, 1))
+    assert (tmp_path / "e.json").read_bytes() == snapshot.dumps(AWKWARD)
