@@ -94,7 +94,9 @@ def run_once(command: Sequence[str], env: dict[str, str]) -> dict[str, float]:
     """One fresh process: wall and CPU seconds, peak resident MB (the child's own)."""
     start = time.perf_counter()
     with open(os.devnull, "wb") as null:
-        child = subprocess.Popen(command, stdout=null, stderr=subprocess.PIPE, env=env)
+        child = subprocess.Popen(
+            command, stdout=null, stderr=subprocess.PIPE, env=env, cwd=tempfile.gettempdir()
+        )
         assert child.stderr is not None
         err = child.stderr.read()
         _, status, usage = os.wait4(child.pid, 0)
@@ -121,7 +123,10 @@ def measure(command: Sequence[str], env: dict[str, str], runs: int) -> dict[str,
 
 
 def environment(tree: Path, **extra: str) -> dict[str, str]:
-    """The command's environment: ``tree`` importable, bytecode cached as once installed."""
+    """The command's environment: ``tree`` importable, bytecode cached as once installed.
+
+    Commands run in the temporary folder: ``python -m`` puts the working folder first on the
+    import path, which would run this checkout whatever ``tree`` says."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = str(tree)
     env.update(extra)
@@ -149,7 +154,7 @@ def compare(size: int, inputs: Path, work: Path, other: Path) -> list[str]:
     subprocess.run(
         [sys.executable, "-m", "mtls_audit", "collect", "--from-file", str(inputs),
          "--out", str(collected)],
-        check=True, env=env, capture_output=True,
+        check=True, env=env, capture_output=True, cwd=work,
     )  # fmt: skip
     outs = {}
     for name, tree in (("before", other), ("after", ROOT)):
@@ -158,6 +163,7 @@ def compare(size: int, inputs: Path, work: Path, other: Path) -> list[str]:
             [sys.executable, "-m", "mtls_audit", "assess", str(collected / "snapshot.json"),
              "--format", f"{ALL_FORMATS},html", "--out", str(outs[name]), "--fail-on", "none"],
             check=True, env=environment(tree, SOURCE_DATE_EPOCH=EPOCH), capture_output=True,
+            cwd=work,
         )  # fmt: skip
     names = sorted(p.name for p in outs["before"].iterdir())
     if names != sorted(p.name for p in outs["after"].iterdir()):
