@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from mtls_audit.errors import OutputError
@@ -44,8 +45,9 @@ def prepare_folder(out: Path) -> None:
     os.unlink(probe)
 
 
-def write_file(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically; a link at ``path`` is replaced, not followed."""
+def write_file(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Replace ``path`` with ``data`` (bytes, or pieces of them) atomically; a link at
+    ``path`` is replaced, not followed."""
     try:
         descriptor, temporary = tempfile.mkstemp(
             dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
@@ -55,7 +57,10 @@ def write_file(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(descriptor, "wb") as stream:
             os.fchmod(stream.fileno(), 0o666 & ~_UMASK)
-            stream.write(data)
+            if isinstance(data, bytes):
+                stream.write(data)
+            else:
+                stream.writelines(data)
         os.replace(temporary, path)
     except OSError as exc:
         with contextlib.suppress(OSError):

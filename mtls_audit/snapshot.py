@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from mtls_audit.document_limits import document_problem, may_hold_surrogates
 from mtls_audit.errors import OutputError, SnapshotError
@@ -37,11 +39,29 @@ class LoadedSnapshot:
 
 
 @cache
+def schema_document() -> JSON:
+    """The snapshot's JSON schema."""
+    loaded: JSON = json.loads(package_data("schemas", "snapshot-v1.json").read_text("utf-8"))
+    return loaded
+
+
+@cache
 def _validator() -> Any:
     import jsonschema
 
-    schema = json.loads(package_data("schemas", "snapshot-v1.json").read_text("utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+    return jsonschema.Draft202012Validator(schema_document())
+
+
+@cache
+def fast_check() -> Callable[[Any], Any]:
+    """The schema compiled to Python by fastjsonschema, which checks the snapshot of 20,000
+    operations in 0.1 s where jsonschema takes 2 s. It reads the schema as draft 7, where every
+    keyword the schema uses means what it means in draft 2020-12 (a test keeps it so), and,
+    like jsonschema by default, does not assert formats."""
+    import fastjsonschema
+
+    check: Callable[[Any], Any] = fastjsonschema.compile(schema_document(), use_formats=False)
+    return check
 
 
 def _json_path(path: Any) -> str:
@@ -66,6 +86,13 @@ def validate(document: Any, *, source: str) -> None:
             source=source,
             where="/schema",
         )
+    from fastjsonschema import JsonSchemaValueException
+
+    try:
+        fast_check()(document)
+        return
+    except JsonSchemaValueException:
+        pass  # jsonschema names the first problem, by JSON path, as it always has
     errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:
         first = errors[0]
@@ -81,7 +108,7 @@ def read(path: Path) -> LoadedSnapshot:
     data = read_input_bytes(path, limit=MAX_SNAPSHOT_BYTES, error=SnapshotError)
     try:
         text = data.decode("utf-8-sig")
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_not_json)
     except UnicodeDecodeError as exc:
         raise SnapshotError(
             f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source
@@ -92,6 +119,8 @@ def read(path: Path) -> LoadedSnapshot:
         ) from None
     except RecursionError:
         raise SnapshotError("the JSON is nested too deeply", source=source) from None
+    except ValueError as exc:  # NaN or Infinity, which JSON has not
+        raise SnapshotError(f"not valid JSON: {exc}", source=source) from None
     problem = document_problem(document, surrogates=may_hold_surrogates(text))
     if problem:
         raise SnapshotError(problem[0], source=source, where=problem[1])
@@ -106,6 +135,10 @@ def read(path: Path) -> LoadedSnapshot:
         for key, count in redactor.counts.items():
             redactions[f"on-read:{key}"] = redactions.get(f"on-read:{key}", 0) + count
     return LoadedSnapshot(document, hashlib.sha256(data).hexdigest(), source)
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def read_input_bytes(path: Path, *, limit: int, error: type[SnapshotError]) -> bytes:
@@ -129,10 +162,46 @@ def read_input_bytes(path: Path, *, limit: int, error: type[SnapshotError]) -> b
         raise error(f"cannot be read: {exc.strerror}", source=source) from None
 
 
-def dumps(document: Mapping[str, Any]) -> bytes:
-    """Canonical bytes of a document: sorted keys, two-space indent, UTF-8, final newline."""
-    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
-    return (text + "\n").encode("utf-8")
+def dumps(document: Mapping[str, Any], *, sort_keys: bool = True) -> bytes:
+    """Canonical bytes of a document: sorted keys, two-space indent, UTF-8, final newline.
+
+    Encoded by orjson (a large evidence document takes the standard library 20 times as
+    long), whose bytes are the standard library's but for numbers that Python writes with an
+    exponent (``1e+16``, ``2.5e-05``: orjson writes ``1e16``, ``0.000025``, the same values).
+    What orjson refuses (integers beyond 64 bits, keys that are not strings, nesting past 255
+    levels) is written by the standard library.
+    """
+    option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+    try:
+        return orjson.dumps(document, option=option | orjson.OPT_SORT_KEYS if sort_keys else option)
+    except orjson.JSONEncodeError:
+        text = json.dumps(document, indent=2, sort_keys=sort_keys, ensure_ascii=False)
+        return (text + "\n").encode("utf-8")
+
+
+def dump_chunks(document: Mapping[str, Any], batch: int = 1000) -> Iterator[bytes]:
+    """The bytes of :func:`dumps`, in pieces: a top-level list is encoded ``batch`` items at a
+    time, so that a large document (the evidence of 20,000 operations is 150 MB of JSON) is
+    never held whole as bytes. Inside a JSON text a line break is always escaped, so each
+    piece is indented one level down by indenting its lines."""
+    if not document or not all(isinstance(key, str) for key in document):
+        yield dumps(document)
+        return
+    for position, key in enumerate(sorted(document)):
+        value = document[key]
+        yield (b",\n  " if position else b"{\n  ") + _nested(key) + b": "
+        if not isinstance(value, list) or len(value) <= batch:
+            yield _nested(value)
+            continue
+        for start in range(0, len(value), batch):
+            # "[\n    item,\n    item\n  ]": without its brackets, joined by commas.
+            yield (b"," if start else b"[") + _nested(value[start : start + batch])[1:-4]
+        yield b"\n  ]"
+    yield b"\n}\n"
+
+
+def _nested(value: Any) -> bytes:
+    return dumps(value)[:-1].replace(b"\n", b"\n  ")
 
 
 def write(document: Mapping[str, Any], path: Path) -> str:

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,8 +86,21 @@ def prepare_run(settings: RunSettings) -> PreparedRun:
 @dataclass(frozen=True)
 class Outcome:
     evidence: dict[str, Any]
-    evidence_bytes: bytes
     gate: Gate
+
+    @cached_property
+    def evidence_bytes(self) -> bytes:
+        """The bytes of evidence.json (the PDF embeds them); evidence.json itself is written
+        in pieces, never held whole."""
+        return snapshot.dumps(self.evidence)
+
+    @cached_property
+    def evidence_sha256(self) -> str:
+        """The SHA-256 of evidence.json, which the reports cite."""
+        digest = hashlib.sha256()
+        for chunk in snapshot.dump_chunks(self.evidence):
+            digest.update(chunk)
+        return digest.hexdigest()
 
 
 def load_rules(options: AssessOptions) -> tuple[list[Rule], list[PackFailure], list[Pack]]:
@@ -135,7 +148,7 @@ def assess(
     coverage = coverage_rows(ctx)  # a report over the context, whichever rules were chosen
     evidence = build_evidence(model, adjusted.assessment, verdict, info, coverage=coverage)
     adjusted.annotate(evidence)
-    return Outcome(evidence, snapshot.dumps(evidence), verdict)
+    return Outcome(evidence, verdict)
 
 
 def _collection_stopped(document: Mapping[str, Any]) -> tuple[RunError, ...]:
@@ -157,7 +170,7 @@ PdfWriter = Callable[[Mapping[str, Any], bytes, Path], None]
 
 def _write_json(outcome: Outcome, out: Path) -> list[Path]:
     path = out / "evidence.json"
-    write_file(path, outcome.evidence_bytes)
+    write_file(path, snapshot.dump_chunks(outcome.evidence))
     return [path]
 
 
@@ -173,8 +186,7 @@ def _write_html(outcome: Outcome, out: Path) -> list[Path]:
     from mtls_audit.report.html import render_html
 
     path = out / "report.html"
-    digest = hashlib.sha256(outcome.evidence_bytes).hexdigest()
-    write_text(path, render_html(outcome.evidence, evidence_sha256=digest))
+    write_text(path, render_html(outcome.evidence, evidence_sha256=outcome.evidence_sha256))
     return [path]
 
 

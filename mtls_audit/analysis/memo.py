@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mtls_audit.analysis.coverage import PathCoverage
-from mtls_audit.analysis.paths import InboundPath
+from mtls_audit.analysis.paths import InboundPath, PathGroup
 from mtls_audit.model.cite import PolicyCitation
 from mtls_audit.policy.disclosure.writes import ResponseWrite
 from mtls_audit.policy.effective.merge import Layer
@@ -27,3 +27,4 @@ class Memo:
     pins: dict[str, tuple[tuple[Layer, DocumentPins], ...]] = field(default_factory=dict)
     response_writes: dict[str, tuple[ResponseWrite, ...]] = field(default_factory=dict)
     inbound_paths: dict[str, tuple[InboundPath, ...]] = field(default_factory=dict)
+    path_groups: dict[str, tuple[PathGroup, ...]] = field(default_factory=dict)

@@ -47,28 +47,64 @@ Signature = Callable[[Effective], Hashable]
 """What a rule judges of an effective policy: operations alike in it are reported together."""
 
 
-def api_paths(
-    ctx: Context, svc: ServiceModel, signature: Signature | None = None
-) -> Iterator[ApiPath]:
-    """Per API and path (``no-product``, ``product:<name>``): the API when all its operations
-    have the same ``signature`` there (by default, the same effective policy), else each
-    operation."""
-    alike = signature or (lambda effective: effective.key)
+@dataclass(frozen=True, slots=True)
+class PathGroup:
+    """The operations of one API on one product path: each with its subject name and
+    effective policy, and those effective policies each once."""
+
+    api_id: str
+    api_name: str
+    key: str
+    members: tuple[tuple[str | None, str, Effective], ...]
+    distinct: tuple[Effective, ...]
+
+
+def path_groups(ctx: Context, svc: ServiceModel) -> tuple[PathGroup, ...]:
+    """The service's paths grouped per API and product path, enumerated once per run."""
+    found = ctx.memo.path_groups.get(svc.id)
+    if found is not None:
+        return found
     names = {a.id.lower(): a.display_name for a in svc.apis}
     names |= {o.id.lower(): o.display_name for o in svc.operations}
     groups: dict[tuple[str, str], list[tuple[str | None, Effective]]] = {}
     for path, effective in ctx.effective_policies(svc).paths():
         key = NO_PRODUCT if path.product_id is None else f"product:{last_name(path.product_id)}"
         groups.setdefault((path.api_id, key), []).append((path.operation_id, effective))
+    built = []
     for (api_id, key), members in groups.items():
         api_name = names.get(api_id.lower(), last_name(api_id))
-        if len({alike(effective) for _, effective in members}) == 1:
-            yield ApiPath(api_id, api_name, key, members[0][1])
+        named = tuple(
+            (
+                operation_id,
+                f"{api_name}/{names.get(operation_id.lower(), last_name(operation_id))}"
+                if operation_id is not None
+                else api_name,
+                effective,
+            )
+            for operation_id, effective in members
+        )
+        distinct = tuple({effective.key: effective for _, effective in members}.values())
+        built.append(PathGroup(api_id, api_name, key, named, distinct))
+    found = ctx.memo.path_groups[svc.id] = tuple(built)
+    return found
+
+
+def api_paths(
+    ctx: Context, svc: ServiceModel, signature: Signature | None = None
+) -> Iterator[ApiPath]:
+    """Per API and path (``no-product``, ``product:<name>``): the API when all its operations
+    have the same ``signature`` there (by default, the same effective policy), else each
+    operation. The signature is asked once per distinct effective policy of the API."""
+    for group in path_groups(ctx, svc):
+        distinct = group.distinct
+        if len(distinct) == 1 or (
+            signature is not None and len({signature(effective) for effective in distinct}) == 1
+        ):
+            yield ApiPath(group.api_id, group.api_name, group.key, group.members[0][2])
             continue
-        for operation_id, effective in members:
+        for operation_id, name, effective in group.members:
             assert operation_id is not None  # an API without operations has one path
-            name = f"{api_name}/{names.get(operation_id.lower(), last_name(operation_id))}"
-            yield ApiPath(operation_id, name, key, effective)
+            yield ApiPath(operation_id, name, group.key, effective)
 
 
 def inbound_paths(ctx: Context, svc: ServiceModel) -> Iterator[InboundPath]:

@@ -183,6 +183,8 @@ def waiver_summary(result: Mapping[str, Any]) -> str:
 
 def visible(text: str) -> str:
     """Text with control and invisible characters written as ``\\xNN`` / ``\\uNNNN``."""
+    if text.isascii() and text.isprintable():  # most text: nothing to escape, found in C
+        return text
     return _INVISIBLE.sub(_escape_char, text)
 
 

@@ -47,7 +47,14 @@ def topics() -> frozenset[str]:
 
 def controls_for(rule_topics: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     """Control ids per framework for a rule's topics (sorted as the catalogue lists them)."""
+    return dict(_controls(tuple(rule_topics)))
+
+
+@cache
+def _controls(rule_topics: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Computed once per set of topics: the evidence asks for every result of a rule."""
     wanted = set(rule_topics)
-    return {
-        f.id: tuple(c.id for c in f.controls if wanted.intersection(c.topics)) for f in frameworks()
-    }
+    return tuple(
+        (f.id, tuple(c.id for c in f.controls if wanted.intersection(c.topics)))
+        for f in frameworks()
+    )

@@ -42,7 +42,10 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 def xml_safe(text: str) -> str:
     """Text XML 1.0 can carry: invisible characters and those XML forbids become escapes."""
-    return _NOT_XML.sub(lambda match: f"\\u{ord(match.group()):04x}", visible(text))
+    shown = visible(text)
+    if shown.isascii():  # visible() has escaped every ASCII character XML forbids
+        return shown
+    return _NOT_XML.sub(lambda match: f"\\u{ord(match.group()):04x}", shown)
 
 
 def write_junit(evidence: Evidence, out: Path) -> None:

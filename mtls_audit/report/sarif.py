@@ -42,7 +42,6 @@ accept every result. Its URI is relative to the working directory, like the inpu
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -60,8 +59,9 @@ from mtls_audit.evidence.reader import (
     visible,
     waiver_summary,
 )
-from mtls_audit.output_files import write_text
+from mtls_audit.output_files import write_file, write_text
 from mtls_audit.report.rule_text import clip_words, code_block, markdown_text, plain_text
+from mtls_audit.snapshot import dumps
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INVENTORY_NAME = "mtls-audit-inventory.txt"
@@ -101,7 +101,7 @@ def write_sarif(evidence: Evidence, out: Path) -> list[Path]:
     baseline_guid = _guid(evidence.get("baseline", {}).get("run_id"))
     if baseline_guid:
         log["runs"][0]["baselineGuid"] = baseline_guid
-    write_text(out, json.dumps(log, indent=2, ensure_ascii=False) + "\n")
+    write_file(out, dumps(log, sort_keys=False))
     return written
 
 

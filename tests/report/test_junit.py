@@ -121,3 +121,21 @@ def test_the_key_tells_apart_results_about_one_subject(
         "run-error",
         "run-error 2",
     }
+
+
+def test_the_ascii_fast_paths_escape_as_the_patterns_do() -> None:
+    """visible() and xml_safe() skip their patterns for ASCII text with nothing to escape."""
+    from mtls_audit.evidence.reader import _INVISIBLE, _escape_char, visible
+    from mtls_audit.report.junit import _NOT_XML
+
+    def slow_visible(text: str) -> str:
+        return _INVISIBLE.sub(_escape_char, text)
+
+    def slow_xml_safe(text: str) -> str:
+        return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", slow_visible(text))
+
+    points = [*range(0x300), *range(0x2000, 0x2070), 0xD800, 0xDFFF, 0xFEFF, 0xFFFE, 0x1F600]
+    for text in (chr(p) for p in points):
+        for sample in (text, f"a {text} b", f"{text}\n"):
+            assert visible(sample) == slow_visible(sample), hex(ord(text))
+            assert xml_safe(sample) == slow_xml_safe(sample), hex(ord(text))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,7 @@ def test_round_trip_and_hash(tmp_path: Path) -> None:
         ("[1, 2]", "a snapshot is a JSON object"),
         ('{"resources": []}', "not a snapshot"),
         (b"\xff\xfe{}", "not UTF-8"),
+        ('{"schema": "mtls-audit/snapshot/v1", "n": NaN}', "NaN is not a JSON number"),
     ],
 )
 def test_bad_files_name_the_file(tmp_path: Path, content: str | bytes, fragment: str) -> None:
@@ -162,3 +164,160 @@ def test_secrets_in_a_foreign_snapshot_are_removed_on_read(tmp_path: Path) -> No
     loaded = snapshot.read(path)
     assert "leaked-value" not in json.dumps(loaded.document)
     assert loaded.document["provenance"]["redactions"] == {"on-read:named-value-secret": 1}
+
+
+def _stdlib(document: object, sort_keys: bool = True) -> bytes:
+    text = json.dumps(document, indent=2, sort_keys=sort_keys, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
+AWKWARD = {
+    "text": 'é\u2028\u2029\x7f\x00\x1f\t\n"\\ 😀 </script>',
+    "z-first": {"b": [], "a": {}, "é": [1, -0.0, 0.1, 1.0, 1e15, 123456789.125, True, None]},
+    "ints": [0, -(2**63), 2**63 - 1],
+    "tuple": ("x", 1),
+}
+
+
+@pytest.mark.parametrize("sort_keys", [True, False])
+def test_dumps_writes_the_standard_librarys_bytes(sort_keys: bool) -> None:
+    assert snapshot.dumps(AWKWARD, sort_keys=sort_keys) == _stdlib(AWKWARD, sort_keys)
+    assert snapshot.dumps(make()) == _stdlib(make())
+
+
+@pytest.mark.parametrize(
+    "document",
+    [{"big": 2**64}, {"keys": {1: "one"}}, {"deep": json.loads("[" * 300 + "]" * 300)}],
+    ids=["integer beyond 64 bits", "a key that is not a string", "nested past 255"],
+)
+def test_dumps_falls_back_where_orjson_refuses(document: dict[str, object]) -> None:
+    assert snapshot.dumps(document) == _stdlib(document)
+
+
+def test_numbers_with_an_exponent_keep_their_value() -> None:
+    """The one difference from the standard library: orjson writes 1e16, not 1e+16."""
+    numbers = [1e16, 2.5e-05, 1e-07, 1.5e300]
+    assert (
+        snapshot.dumps({"n": numbers})
+        == b'{\n  "n": [\n    1e16,\n    0.000025,\n    1e-7,\n    1.5e300\n  ]\n}\n'
+    )
+    assert json.loads(snapshot.dumps({"n": numbers})) == {"n": numbers}
+
+
+# Keywords the compiled check (fastjsonschema reads draft 7) and jsonschema (draft 2020-12)
+# read alike; a schema edit that uses another one must extend the check's test first.
+ALIKE_KEYWORDS = {
+    "$defs", "$id", "$ref", "$schema", "additionalProperties", "const", "description", "enum",
+    "format", "items", "minLength", "properties", "required", "title", "type",
+}  # fmt: skip
+
+
+def _schemas(node: object) -> list[dict[str, object]]:
+    """Every subschema of the snapshot schema (the values of properties and $defs included)."""
+    if not isinstance(node, dict):
+        return []
+    found = [node]
+    for key, value in node.items():
+        if key in ("properties", "$defs", "additionalProperties") and isinstance(value, dict):
+            children = value.values() if key != "additionalProperties" else [value]
+            found += [s for child in children for s in _schemas(child)]
+        elif key == "items":
+            found += _schemas(value)
+    return found
+
+
+def test_the_compiled_check_reads_only_keywords_both_validators_read_alike() -> None:
+    schemas = _schemas(snapshot.schema_document())
+    assert len(schemas) > 40
+    for schema in schemas:
+        assert set(schema) <= ALIKE_KEYWORDS, set(schema) - ALIKE_KEYWORDS
+        # Draft 7 ignores the keywords beside a $ref; 2020-12 applies them.
+        assert "$ref" not in schema or set(schema) == {"$ref"}
+
+
+def _broken(change: str) -> dict[str, object]:
+    document = make(
+        resources=[child("apis/orders", {"path": "orders"})],
+        gaps=[{"kind": "denied", "message": "no"}],
+        probe={
+            "targets": [
+                {
+                    "url": "https://gw.example/x",
+                    "attempts": [{"kind": "expired", "handshake": "refused", "status": None}],
+                }
+            ]
+        },
+    )
+    doc: dict[str, Any] = json.loads(json.dumps(document))
+    place, _, value = change.partition("=")
+    *parents, last = place.split("/")
+    target: Any = doc
+    for part in parents:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    if value == "DELETE":
+        del target[last]
+    else:
+        target[int(last) if isinstance(target, list) else last] = json.loads(value)
+    return doc
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        'schema="mtls-audit/snapshot/v1x"',
+        "provenance/source=DELETE",
+        'provenance/source="ftp"',
+        'provenance/redactions={"x": true}',
+        'provenance/redactions={"x": 1.5}',
+        "resources/0/type=DELETE",
+        'resources/0/id=""',
+        "resources/1/properties=[]",
+        "resources/0/sku=7",
+        "gaps/0/status=true",
+        "gaps/0/message=DELETE",
+        'keyvault={"https://kv": {"certificates": {"c": {"cer": 3}}}}',
+        'origins={"x": {"line": "1"}}',
+        "probe/targets/0/attempts=DELETE",
+        'probe/targets/0/attempts/0/handshake="maybe"',
+        "probe/targets/0/attempts/0/status=false",
+        'probe/targets/0/port="443"',
+    ],
+)
+def test_the_compiled_check_refuses_what_jsonschema_refuses(change: str) -> None:
+    from fastjsonschema import JsonSchemaValueException
+
+    document = _broken(change)
+    assert list(snapshot._validator().iter_errors(document))
+    with pytest.raises(JsonSchemaValueException):
+        snapshot.fast_check()(document)
+    with pytest.raises(SnapshotError):
+        snapshot.validate(document, source="<test>")
+
+
+def test_the_compiled_check_accepts_what_jsonschema_accepts() -> None:
+    document = _broken('provenance/redactions={"x": 2}')
+    assert not list(snapshot._validator().iter_errors(document))
+    snapshot.fast_check()(document)
+
+
+@pytest.mark.parametrize("batch", [1, 2, 1000])
+@pytest.mark.parametrize(
+    "document",
+    [
+        {},
+        AWKWARD,
+        {"b": [], "a": [1], "c": [{"x": [1, {"y": "a\nb"}]}, [], {}, 2**70, "z"], "d": {"e": []}},
+        {"results": [{"n": n, "text": "é\n" * n} for n in range(7)], "z": None},
+        {1: "a key that is not a string"},
+    ],
+    ids=["empty", "awkward", "nested", "results", "int key"],
+)
+def test_dump_chunks_join_to_dumps(document: dict[Any, Any], batch: int) -> None:
+    assert b"".join(snapshot.dump_chunks(document, batch)) == snapshot.dumps(document)
+
+
+def test_write_file_takes_pieces(tmp_path: Path) -> None:
+    from mtls_audit.output_files import write_file
+
+    write_file(tmp_path / "e.json", snapshot.dump_chunks(AWKWARD, 1))
+    assert (tmp_path / "e.json").read_bytes() == snapshot.dumps(AWKWARD)

@@ -244,6 +244,7 @@ class EffectivePolicies:
         self._expanders: dict[str, Expander] = {}
         self._own: dict[tuple[str, str], OwnSection] = {}
         self._products: dict[str, tuple[str, ...]] | None = None
+        self._paths: tuple[tuple[PolicyPath, Effective], ...] | None = None
         root = self._new(hashlib.sha256(b"").hexdigest()[:32], (), None)
         self._chains: dict[tuple[str, ...], Effective] = {(): root}
 
@@ -285,7 +286,13 @@ class EffectivePolicies:
     def paths(self) -> Iterator[tuple[PolicyPath, Effective]]:
         """Every (API, operation, product path) with its effective policy: per API, the path
         without product policies first and then one per product, and on each path every
-        operation (or one path with no operation when the API has none)."""
+        operation (or one path with no operation when the API has none). Enumerated once:
+        several analyses walk them."""
+        if self._paths is None:
+            self._paths = tuple(self._enumerate_paths())
+        return iter(self._paths)
+
+    def _enumerate_paths(self) -> Iterator[tuple[PolicyPath, Effective]]:
         operations: dict[str, list[str | None]] = defaultdict(list)
         for operation in self._service.operations:
             operations[_key(operation.api_id)].append(operation.id)
