@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from mtls_audit.evidence.causes import result_cause
 from mtls_audit.evidence.reader import (
     FRAMEWORK_SHORT,
     EvidenceLine,
@@ -62,6 +63,7 @@ class FindingRow:
     resource_id: str
     location: str | None
     evidence: Sequence[EvidenceLine]
+    cause: str
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,7 @@ def finding_row(
         resource_id=resource_id,
         location=location_text(result),
         evidence=lines,
+        cause=result_cause(result),
     )
 
 
