@@ -172,4 +172,3 @@ def test_the_failures_stand_in_the_risk_acceptance_chapter(realistic: dict[str, 
     text = " ".join(chapter.text_content().split())
     assert f"the {failed} failed results stand as exceptions" in text
     assert "No exceptions" not in text
-
