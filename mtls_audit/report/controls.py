@@ -155,3 +155,31 @@ def _unit(rule: Mapping[str, Any]) -> tuple[str, str]:
     if isinstance(unit, list) and len(unit) == 2:
         return str(unit[0]), str(unit[1])
     return "subject", "subjects"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why some rules evidence a criterion: rules sharing the same sentence are listed together."""
+
+    framework: str
+    criterion: str
+    rules: Sequence[str]
+    why: str
+
+
+def reasons(rule_pack: Sequence[Mapping[str, Any]]) -> list[Reason]:
+    """The mapping's reasons, per framework and criterion, each sentence once."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for rule in rule_pack:
+        for fw, pairs in (rule.get("control_reasons") or {}).items():
+            for criterion, why in pairs.items():
+                grouped.setdefault((fw, criterion, str(why)), []).append(rule["id"])
+    order = {fw: index for index, fw in enumerate(FRAMEWORK_LABELS)}
+    ranked = sorted(
+        grouped.items(),
+        key=lambda item: (order.get(item[0][0], len(order)), item[0][0], natural_key(item[0][1])),
+    )
+    return [
+        Reason(FRAMEWORK_LABELS.get(fw) or fw, criterion, sorted(ids, key=natural_key), why)
+        for (fw, criterion, why), ids in ranked
+    ]

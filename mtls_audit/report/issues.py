@@ -24,7 +24,7 @@ from mtls_audit.evidence.reader import (
 from mtls_audit.report.tables import Bounded
 
 ISSUE_LIMIT = 40
-APPENDIX_LIMIT = 500
+APPENDIX_LIMIT = 400
 
 
 @dataclass(frozen=True)

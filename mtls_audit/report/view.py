@@ -109,6 +109,7 @@ class ReportView:
     status_counts: Sequence[tuple[str, int]]
     severity_rows: Sequence[tuple[str, int, int]]
     control_tests: Sequence[ctl.FrameworkTests]
+    reasons: Sequence[ctl.Reason]
     issues: Bounded[Issue]
     issue_counts: tuple[int, int]  # distinct causes and subjects of the open results
     exception_list: Bounded[ExceptionRow]
@@ -183,6 +184,7 @@ def build_view(
         status_counts=[(s, by_status[s]) for s in STATUSES],
         severity_rows=[(s, by_severity.get(s, 0), indeterminate.get(s, 0)) for s in SEVERITIES],
         control_tests=ctl.control_tests(evidence["rule_pack"], by_rule),
+        reasons=ctl.reasons(evidence["rule_pack"]),
         issues=issues(opened, services),
         issue_counts=distinct(opened),
         exception_list=exception_rows(evidence["results"], services),
