@@ -296,3 +296,16 @@ def test_citations_name_their_place_once_per_rule(realistic: dict[str, Any]) -> 
     assert gw01.rows.shown[0].evidence[0].resource_id == ""  # the result's own resource
     evid = next(f for f in view.findings if f.rule_id == "MTLS-EVID-01")
     assert evid.rows.shown[0].evidence[0].resource_id.endswith("/vaults/kv-contoso-certs")
+
+
+def test_the_exception_appendix_says_how_many_it_left_out(
+    realistic: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mtls_audit.report import issues
+
+    monkeypatch.setattr(issues, "APPENDIX_LIMIT", 2)
+    opened = [r for r in realistic["results"] if r["status"] in ("fail", "indeterminate")]
+    listed = view_of(realistic).exception_list
+    assert len(listed.shown) == 2
+    assert listed.more == len(opened) - 2
+    assert [row.status for row in listed.shown] == ["fail", "fail"]
