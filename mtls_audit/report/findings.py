@@ -124,7 +124,8 @@ def top_risks(
         assessed = sum(counts.values()) - counts["not_applicable"]
         parts = []
         if counts["fail"]:
-            parts.append(f"{counts['fail']} of {assessed} assessed subjects fail")
+            one, many = rule.get("unit") or ("assessed subject", "assessed subjects")
+            parts.append(f"{counts['fail']} of {assessed} {one if assessed == 1 else many} fail")
         if counts["indeterminate"]:
             parts.append(f"{counts['indeterminate']} could not be determined")
         why = prose(rule.get("rationale") or rule.get("summary", ""))[:1]

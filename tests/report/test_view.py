@@ -114,7 +114,10 @@ def test_top_risks_describe_failures_in_words(realistic: dict[str, Any]) -> None
     risks = view_of(realistic).top_risks
     assert risks[0].rule_id == "MTLS-GW-01"
     kv = next(r for r in risks if r.rule_id == "MTLS-KV-09")
-    assert kv.counts == "2 of 3 assessed subjects fail."
+    assert kv.counts == "2 of 3 assessed subjects fail."  # no unit in the rule pack
+    realistic["rule_pack"][4]["unit"] = ["certificate", "certificates"]
+    kv = next(r for r in view_of(realistic).top_risks if r.rule_id == "MTLS-KV-09")
+    assert kv.counts == "2 of 3 certificates fail."
     why = "Without this control (certificate-expiry), a client that holds no trusted certificate"
     assert kv.why == [
         [(f"{why} can reach protected health information behind the gateway.", False)]
