@@ -99,6 +99,7 @@ def test_html_markdown_and_console_state_the_same_verdict(ungated: dict[str, Any
 
     text = console_text(ungated)
     assert f"Verdict: NOT GATED — {FAILURES}; findings are not gated" in text
+    assert "Assessment: 6 exceptions in 5 of 6 tests — " in text
     assert "Exit code 0." in text
     assert "PASS" not in text
 
