@@ -45,6 +45,7 @@ class ExceptionRow:
     severity: str
     status: str
     cause: str
+    path: str  # the product path of an API or operation result, when the rule keys by it
 
 
 def issues(results: Sequence[Mapping[str, Any]], services: Sequence[str]) -> Bounded[Issue]:
@@ -77,10 +78,18 @@ def exception_rows(
             severity=r["severity"],
             status=r["status"],
             cause=result_cause(r),
+            path=_path(str(r.get("key") or "")),
         )
         for r in listed[:APPENDIX_LIMIT]
     ]
     return Bounded(rows, max(0, len(listed) - APPENDIX_LIMIT))
+
+
+def _path(key: str) -> str:
+    """``no product`` or ``product internal-staff`` for a result keyed by its product path."""
+    if key == "no-product":
+        return "no product"
+    return key.replace(":", " ", 1) if key.startswith("product:") else ""
 
 
 def distinct_first(found: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
