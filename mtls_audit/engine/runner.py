@@ -144,7 +144,7 @@ def run(ctx: Context, rules: Sequence[Rule]) -> Assessment:
 
 
 def rule_controls(rule: Rule) -> dict[str, tuple[str, ...]]:
-    return controls_for(rule.topics)
+    return controls_for(rule.id, rule.topics)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mtls_audit.engine.runner import NOTHING_TO_AUDIT
+from mtls_audit.evidence.headline import headline
 from mtls_audit.evidence.reader import verdict, visible
 from mtls_audit.vocabulary import SEVERITIES
 
@@ -89,6 +90,7 @@ def print_summary(
         console.print(f"[bold red]Run error[/] ({inert(error['kind'])}): {inert(error['message'])}")
     _print_audit(evidence, console)
     outcome = verdict(evidence)
+    console.print(f"Assessment: {inert(headline(evidence))}.")
     console.print(
         f"Verdict: [{_VERDICT_STYLE[outcome.outcome]}]{outcome.label}[/] — "
         f"{inert(outcome.sentence)} Exit code {summary['gate']['exit_code']}."

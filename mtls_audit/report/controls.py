@@ -1,173 +1,185 @@
-"""Control views of an assessment: which rules evidence each control, and how they fared.
+"""Tests of controls: per framework, each criterion, the control as the entity runs it, the test
+performed, the population tested with its counting unit, and the result in audit words.
 
-A control's status is the worst status of the rules citing it, and a rule's status the worst of
-its results, as the assessment recorded them. Controls are grouped into families (NIST families,
-HIPAA sections, SOC 2 criteria series) whose short titles are kept here as data.
+A row is one rule under the criteria it evidences in that framework (the mapping catalogue says
+why for each pair). The result counts the rule's results as the assessment recorded them:
+"No exceptions noted", "Exceptions noted: 9 of 32 API paths", and results that could not be
+determined named as such; a rule with nothing to test is listed as not performed, never as a pass.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from mtls_audit.evidence.reader import (
-    FRAMEWORK_LABELS,
-    NOT_EVALUATED,
-    STATUSES,
-    natural_key,
-    status_tally,
-    worst_status,
-)
+from mtls_audit.evidence.headline import EXCEPTION_STATUSES
+from mtls_audit.evidence.reader import FRAMEWORK_LABELS, natural_key, result_counts
+from mtls_audit.frameworks import frameworks
 
-FAMILY_TITLES = {
-    "hipaa": {
-        "164.308": "Administrative safeguards",
-        "164.310": "Physical safeguards",
-        "164.312": "Technical safeguards",
-        "164.314": "Organizational requirements",
-        "164.316": "Policies, procedures and documentation",
-    },
-    "soc2": {
-        "CC1": "Control environment",
-        "CC2": "Communication and information",
-        "CC3": "Risk assessment",
-        "CC4": "Monitoring activities",
-        "CC5": "Control activities",
-        "CC6": "Logical and physical access controls",
-        "CC7": "System operations",
-        "CC8": "Change management",
-        "CC9": "Risk mitigation",
-    },
-    "nist-800-53": {
-        "AC": "Access Control",
-        "AU": "Audit and Accountability",
-        "CA": "Assessment, Authorization, and Monitoring",
-        "CM": "Configuration Management",
-        "IA": "Identification and Authentication",
-        "SC": "System and Communications Protection",
-        "SI": "System and Information Integrity",
-    },
-}
-_FAMILY_PATTERNS = {
-    "hipaa": re.compile(r"^\d+\.\d+"),
-    "soc2": re.compile(r"^[A-Z]+\d+"),
-    "nist-800-53": re.compile(r"^[A-Z]+"),
-}
-_FALLBACK_PATTERN = re.compile(r"^[A-Za-z]+|^\d+(?:\.\d+)?")
+TEST_LIMIT = 170  # characters of the test's wording printed in the PDF
+_LITERAL = re.compile(r"``?([^`]*)``?")
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]\"'])\.\s+(?=[A-Z(])")
 
 
 @dataclass(frozen=True)
-class RuleStatus:
-    """A rule as the control tables show it: its results per status and the worst one."""
-
+class ControlTest:
+    criteria: Sequence[str]  # control ids of the framework, in catalogue order
     rule_id: str
-    counts: Mapping[str, int]
-    status: str
-
-
-@dataclass(frozen=True)
-class ControlRow:
-    control: str
-    rules: Sequence[RuleStatus]
-    status: str
+    control: str  # the rule's title: the control as the entity runs it
+    test: str  # what the rule checks, in plain words
+    short_test: str  # its first sentences, at most TEST_LIMIT characters
+    population: int
+    unit: str  # the counting unit, plural or singular to agree with the population
+    exceptions: int
+    unknown: int
+    waived: int
+    first: bool = True  # the rule's first row across the frameworks' tables
 
     @property
-    def tally(self) -> list[tuple[str, int]]:
-        """How many of its evidencing rules have each status, worst first."""
-        return status_tally(Counter(rule.status for rule in self.rules))
+    def result(self) -> str:
+        if not self.population:
+            return "Not performed: nothing in scope"
+        of = f"of {self.population} {self.unit}"
+        if self.exceptions:
+            text = f"Exceptions noted: {self.exceptions} {of}"
+            if self.waived:
+                text += f" ({self.waived} under risk acceptance)"
+        elif self.unknown:
+            text = "No exceptions noted in the results determined"
+        else:
+            text = "No exceptions noted"
+        if self.unknown:
+            text += f"; not determined: {self.unknown} {of}"
+        return text
 
 
 @dataclass(frozen=True)
-class ControlTable:
-    framework: str
-    label: str
-    rows: Sequence[ControlRow]
-
-
-@dataclass(frozen=True)
-class Family:
-    """A control family and the rules citing any of its controls, grouped by their worst result."""
-
-    code: str
+class Criterion:
+    id: str
     title: str
-    rules: Sequence[RuleStatus]
-    status: str
-
-    @property
-    def by_status(self) -> list[tuple[str, list[RuleStatus]]]:
-        """The family's rules per worst result, worst first; results without rules left out."""
-        order = [*STATUSES, NOT_EVALUATED]
-        grouped = {status: [r for r in self.rules if r.status == status] for status in order}
-        return [(status, rules) for status, rules in grouped.items() if rules]
 
 
 @dataclass(frozen=True)
-class FrameworkFamilies:
+class FrameworkTests:
     framework: str
     label: str
-    families: Sequence[Family]
+    rows: Sequence[ControlTest]  # rules with a population, by their first criterion
+    not_performed: Sequence[str]  # rule ids citing the framework with nothing to test
+    criteria: Sequence[Criterion]  # the criteria cited, with titles
+    not_covered: Sequence[tuple[str, str, str]]  # (id, title, why)
 
 
-def rule_statuses(
-    rule_pack: Sequence[Mapping[str, Any]], counts_by_rule: Mapping[str, Mapping[str, int]]
-) -> dict[str, RuleStatus]:
-    """Every rule of the pack with its result counts; rules without results are not evaluated."""
-    statuses = {}
-    for rule in rule_pack:
-        counts = {**dict.fromkeys(STATUSES, 0), **counts_by_rule.get(rule["id"], {})}
-        worst = worst_status(status for status, count in counts.items() if count)
-        statuses[rule["id"]] = RuleStatus(rule["id"], counts, worst or NOT_EVALUATED)
-    return statuses
+def plain(text: str) -> str:
+    """Rule text without its literal markup, on one line."""
+    return " ".join(_LITERAL.sub(r"\1", text).split())
 
 
-def control_tables(
-    rule_pack: Sequence[Mapping[str, Any]], statuses: Mapping[str, RuleStatus]
-) -> list[ControlTable]:
-    """Per framework, each control any rule cites, its rules and their worst status."""
-    cited: dict[str, dict[str, list[RuleStatus]]] = {}
-    for rule in rule_pack:
-        for framework, ids in rule.get("controls", {}).items():
-            for control in ids:
-                cited.setdefault(framework, {}).setdefault(control, []).append(statuses[rule["id"]])
-    known = [key for key in FRAMEWORK_LABELS if key in cited]
-    others = sorted(key for key in cited if key not in FRAMEWORK_LABELS)
+def first_sentences(text: str, limit: int = TEST_LIMIT) -> str:
+    """Whole sentences from the start that fit ``limit``; at least the first, cut at a word."""
+    sentences = _SENTENCE_END.split(text)
+    kept = sentences[0]
+    for sentence in sentences[1:]:
+        if len(kept) + len(sentence) + 2 > limit:
+            break
+        kept = f"{kept}. {sentence}"
+    if len(kept) <= limit:
+        return kept if kept.endswith(".") or kept == text else kept + "."
+    return kept[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
+def control_tests(
+    rule_pack: Sequence[Mapping[str, Any]], by_rule: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> list[FrameworkTests]:
+    """One table per framework any rule cites, the known frameworks first."""
+    catalogue = {f.id: f for f in frameworks()}
+    cited = {fw for rule in rule_pack for fw, ids in rule.get("controls", {}).items() if ids}
+    order = [fw for fw in FRAMEWORK_LABELS if fw in cited] + sorted(cited - set(FRAMEWORK_LABELS))
     tables = []
-    for framework in known + others:
-        rows = [
-            ControlRow(control, rules, _worst_of(rules))
-            for control, rules in sorted(cited[framework].items(), key=lambda i: natural_key(i[0]))
-        ]
-        tables.append(ControlTable(framework, FRAMEWORK_LABELS.get(framework, framework), rows))
+    seen: set[str] = set()
+    for fw in order:
+        known = catalogue.get(fw)
+        titles = {c.id: c.title for c in known.controls} if known else {}
+        rows: list[ControlTest] = []
+        idle: list[ControlTest] = []
+        criteria: set[str] = set()
+        for rule in rule_pack:
+            ids = sorted(rule.get("controls", {}).get(fw, []), key=natural_key)
+            if not ids:
+                continue
+            criteria.update(ids)
+            row = _row(rule, ids, by_rule.get(rule["id"], []))
+            (rows if row.population else idle).append(row)
+        rows.sort(key=lambda r: ([natural_key(c) for c in r.criteria], natural_key(r.rule_id)))
+        rows = [replace(row, first=row.rule_id not in seen) for row in rows]
+        seen.update(row.rule_id for row in rows)
+        tables.append(
+            FrameworkTests(
+                framework=fw,
+                label=FRAMEWORK_LABELS.get(fw) or fw,
+                rows=rows,
+                not_performed=sorted((r.rule_id for r in idle), key=natural_key),
+                criteria=[
+                    Criterion(c, titles.get(c, "")) for c in sorted(criteria, key=natural_key)
+                ],
+                not_covered=[(c.id, c.title, c.why) for c in known.not_covered] if known else [],
+            )
+        )
     return tables
 
 
-def families(tables: Sequence[ControlTable]) -> list[FrameworkFamilies]:
-    """Per framework and control family, each rule citing the family once, in rule order."""
-    grouped = []
-    for table in tables:
-        cited: dict[str, dict[str, RuleStatus]] = {}
-        for row in table.rows:
-            family = cited.setdefault(family_code(table.framework, row.control), {})
-            family.update((rule.rule_id, rule) for rule in row.rules)
-        titles = FAMILY_TITLES.get(table.framework, {})
-        members = []
-        for code, by_rule in sorted(cited.items(), key=lambda item: natural_key(item[0])):
-            ordered = [by_rule[rule_id] for rule_id in sorted(by_rule, key=natural_key)]
-            members.append(Family(code, titles.get(code, ""), ordered, _worst_of(ordered)))
-        grouped.append(FrameworkFamilies(table.framework, table.label, members))
-    return grouped
+def _row(
+    rule: Mapping[str, Any], criteria: Sequence[str], results: Sequence[Mapping[str, Any]]
+) -> ControlTest:
+    counts = result_counts(results)
+    population = sum(counts.values()) - counts["not_applicable"]
+    one, many = _unit(rule)
+    test = plain(str(rule.get("summary", ""))) or "The rule pack does not describe this test."
+    return ControlTest(
+        criteria=criteria,
+        rule_id=rule["id"],
+        control=str(rule.get("title", rule["id"])),
+        test=test,
+        short_test=first_sentences(test),
+        population=population,
+        unit=one if population == 1 else many,
+        exceptions=sum(counts[s] for s in EXCEPTION_STATUSES),
+        unknown=counts["indeterminate"],
+        waived=counts["waived"],
+    )
 
 
-def family_code(framework: str, control: str) -> str:
-    """The family a control id belongs to: ``164.312(d)`` → 164.312, CC6.1 → CC6, SC-8 → SC."""
-    pattern = _FAMILY_PATTERNS.get(framework, _FALLBACK_PATTERN)
-    match = pattern.match(control)
-    return match.group(0) if match else control
+def _unit(rule: Mapping[str, Any]) -> tuple[str, str]:
+    unit = rule.get("unit")
+    if isinstance(unit, list) and len(unit) == 2:
+        return str(unit[0]), str(unit[1])
+    return "subject", "subjects"
 
 
-def _worst_of(rules: Sequence[RuleStatus]) -> str:
-    evaluated = (rule.status for rule in rules if rule.status != NOT_EVALUATED)
-    return worst_status(evaluated) or NOT_EVALUATED
+@dataclass(frozen=True)
+class Reason:
+    """Why some rules evidence a criterion: rules sharing the same sentence are listed together."""
+
+    framework: str
+    criterion: str
+    rules: Sequence[str]
+    why: str
+
+
+def reasons(rule_pack: Sequence[Mapping[str, Any]]) -> list[Reason]:
+    """The mapping's reasons, per framework and criterion, each sentence once."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for rule in rule_pack:
+        for fw, pairs in (rule.get("control_reasons") or {}).items():
+            for criterion, why in pairs.items():
+                grouped.setdefault((fw, criterion, str(why)), []).append(rule["id"])
+    order = {fw: index for index, fw in enumerate(FRAMEWORK_LABELS)}
+    ranked = sorted(
+        grouped.items(),
+        key=lambda item: (order.get(item[0][0], len(order)), item[0][0], natural_key(item[0][1])),
+    )
+    return [
+        Reason(FRAMEWORK_LABELS.get(fw) or fw, criterion, sorted(ids, key=natural_key), why)
+        for (fw, criterion, why), ids in ranked
+    ]

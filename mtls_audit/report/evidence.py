@@ -12,7 +12,10 @@ from mtls_audit import __version__
 from mtls_audit.engine.results import Severity, Status
 from mtls_audit.engine.rule import DOC_SECTIONS, Options, Rule
 from mtls_audit.engine.runner import Assessment, Finding, Gate, rule_controls
+from mtls_audit.engine.subjects import Certificate, Snapshot
+from mtls_audit.evidence.causes import OPEN_STATUSES, cause_id
 from mtls_audit.evidence.clock import run_times
+from mtls_audit.frameworks import control_reasons, mappings
 from mtls_audit.model import ids
 from mtls_audit.model.build import Model
 from mtls_audit.model.inventory import InventoryCertificate, certificate_inventory
@@ -56,10 +59,23 @@ def rule_entry(rule: Rule) -> dict[str, Any]:
         "lifecycle": rule.lifecycle.value,
         "guide": rule.guide,
         "controls": {k: list(v) for k, v in rule_controls(rule).items()},
+        "control_reasons": control_reasons(rule.id),
+        "unit": list(population_unit(rule)),
         "summary": sections["What it checks"],
         "rationale": sections["Why it matters"],
         "remediation": dict(rule.remediation),
     }
+
+
+def population_unit(rule: Rule) -> tuple[str, str]:
+    """What one result of the rule counts (singular, plural): the mapping's unit, else the
+    subject kind's; a service rule may judge many things per service, so those are subjects."""
+    mapped = mappings().get(rule.id)
+    if mapped is not None:
+        return mapped.unit
+    if rule.subject in (Certificate, Snapshot):
+        return rule.subject.name, rule.subject.plural
+    return "subject", "subjects"
 
 
 def _location(finding: Finding, origins: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -91,6 +107,8 @@ def result_entry(finding: Finding, origins: Mapping[str, Any]) -> dict[str, Any]
     }
     if result.key:  # what tells apart results about one subject, e.g. the product path
         entry["key"] = result.key
+    if entry["status"] in OPEN_STATUSES:
+        entry["cause"] = cause_id(entry)
     location = _location(finding, origins)
     if location:
         entry["location"] = location

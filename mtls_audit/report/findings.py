@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from mtls_audit.evidence.causes import result_cause
 from mtls_audit.evidence.reader import (
     FRAMEWORK_SHORT,
     EvidenceLine,
@@ -63,6 +64,7 @@ class FindingRow:
     resource_id: str
     location: str | None
     evidence: Sequence[EvidenceLine]
+    cause: str
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,8 @@ def top_risks(
         assessed = sum(counts.values()) - counts["not_applicable"]
         parts = []
         if counts["fail"]:
-            parts.append(f"{counts['fail']} of {assessed} assessed subjects fail")
+            one, many = rule.get("unit") or ("assessed subject", "assessed subjects")
+            parts.append(f"{counts['fail']} of {assessed} {one if assessed == 1 else many} fail")
         if counts["indeterminate"]:
             parts.append(f"{counts['indeterminate']} could not be determined")
         why = prose(rule.get("rationale") or rule.get("summary", ""))[:1]
@@ -194,6 +197,7 @@ def finding_row(
         resource_id=resource_id,
         location=location_text(result),
         evidence=lines,
+        cause=result_cause(result),
     )
 
 

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mtls_audit.evidence.causes import distinct
+from mtls_audit.evidence.headline import headline
 from mtls_audit.evidence.reader import (
     STATUSES,
     Evidence,
@@ -41,6 +43,7 @@ from mtls_audit.report.findings import (
     subjects_per_rule,
     top_risks,
 )
+from mtls_audit.report.issues import ExceptionRow, Issue, distinct_first, exception_rows, issues
 from mtls_audit.report.pictures import Pictures, pictures
 from mtls_audit.report.scope import (
     PopulationRow,
@@ -103,7 +106,8 @@ class ReportView:
     title: str
     instance: str
     evidence_sha256: str
-    verdict: Verdict
+    headline: str  # what was found, the same whatever the gate
+    verdict: Verdict  # the gate's outcome, a line of its own
     evidence: Evidence
     services: Sequence[tuple[str, str]]
     source_label: str
@@ -114,8 +118,11 @@ class ReportView:
     packs: Sequence[tuple[str, int]]
     status_counts: Sequence[tuple[str, int]]
     severity_rows: Sequence[tuple[str, int, int]]
-    control_tables: Sequence[ctl.ControlTable]
-    families: Sequence[ctl.FrameworkFamilies]
+    control_tests: Sequence[ctl.FrameworkTests]
+    reasons: Sequence[ctl.Reason]
+    issues: Bounded[Issue]
+    issue_counts: tuple[int, int]  # distinct causes and subjects of the open results
+    exception_list: Bounded[ExceptionRow]
     top_risks: Sequence[Risk]
     findings: Sequence[RuleFindings]
     coverage: CoverageView | None
@@ -163,12 +170,11 @@ def build_view(
     run = evidence["run"]
     rules = rules_by_id(evidence)
     by_rule = _results_by_rule(evidence["results"])
-    worst_first = ranked(open_by_rule(evidence["results"]))
+    worst_first = [
+        (rid, distinct_first(rs)) for rid, rs in ranked(open_by_rule(evidence["results"]))
+    ]
     per_rule = subjects_per_rule(worst_first, top_n)
-    statuses = ctl.rule_statuses(
-        evidence["rule_pack"], {rid: result_counts(rs) for rid, rs in by_rule.items()}
-    )
-    tables = ctl.control_tables(evidence["rule_pack"], statuses)
+    opened = [r for r in evidence["results"] if r["status"] in ("fail", "indeterminate")]
     instance = instance_label(evidence)
     services = service_ids(evidence)
     by_severity = evidence["summary"].get("by_severity", {})
@@ -187,6 +193,7 @@ def build_view(
         title=title or f"Mutual TLS compliance assessment: {instance}",
         instance=instance,
         evidence_sha256=evidence_sha256,
+        headline=headline(evidence),
         verdict=verdict(evidence),
         evidence=evidence,
         services=[(resource_name(sid), sid) for sid in services],
@@ -198,8 +205,11 @@ def build_view(
         packs=_packs(evidence["rule_pack"]),
         status_counts=[(s, by_status[s]) for s in STATUSES],
         severity_rows=[(s, by_severity.get(s, 0), indeterminate.get(s, 0)) for s in SEVERITIES],
-        control_tables=tables,
-        families=ctl.families(tables),
+        control_tests=ctl.control_tests(evidence["rule_pack"], by_rule),
+        reasons=ctl.reasons(evidence["rule_pack"]),
+        issues=issues(opened, services),
+        issue_counts=distinct(opened),
+        exception_list=exception_rows(evidence["results"], services),
         top_risks=top_risks(worst_first, by_rule, rules),
         findings=rule_findings(worst_first, by_rule, rules, per_rule, services),
         coverage=coverage,

@@ -81,7 +81,7 @@ def test_a_waived_finding_is_waived_in_every_output(signed_run: SignedRun) -> No
         (page.extract_text() or "") for page in PdfReader(signed_run.folder / "report.pdf").pages
     )
     flat = " ".join(text.split())
-    assert "Exceptions and management responses" in flat
+    assert "Risk acceptances and management responses" in flat
     assert "isolated network until the LIS upgrade" in flat
     assert "Jane Roe (CISO)" in flat
     assert "2099-03-31" in flat

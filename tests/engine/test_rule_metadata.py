@@ -27,7 +27,8 @@ def test_metadata(rule: Rule) -> None:
     assert rule.title
     assert not rule.title.endswith(".")
     assert set(rule.topics) <= topics(), rule.topics
-    assert any(rule_controls(rule).values()), "a rule maps to at least one control"
+    if rule.id != "MTLS-EVID-01":  # the tool's own completeness evidences no control
+        assert any(rule_controls(rule).values()), "a rule maps to at least one control"
     for title in DOC_SECTIONS:
         assert rule.section(title), f"{rule.id}: docstring section {title!r} is missing"
     assert rule.remediation, "remediation text is required"
@@ -53,6 +54,7 @@ def test_every_cited_control_exists_once() -> None:
         ids = [c.id for c in framework.controls]
         assert len(ids) == len(set(ids)), framework.id
         assert all(c.topics for c in framework.controls)
+        assert not {c.id for c in framework.not_covered} & set(ids), framework.id
 
 
 def test_rule_file_names_carry_the_id() -> None:

@@ -29,13 +29,14 @@ SECTIONS = (
     "Contents",
     "Executive summary",
     "Top risks",
-    "Control status",
-    "Results by control family",
+    "Tests of controls",
+    "Distinct issues",
     "Findings in detail",
     "Validation coverage",
     "Certificate inventory",
-    "Exceptions and management responses",
+    "Risk acceptances and management responses",
     "Methodology and population",
+    "Appendix: every exception",
     "Appendix: rule catalogue",
 )
 
@@ -172,7 +173,8 @@ def test_empty_sections_say_so_honestly(tmp_path: Path) -> None:
     write_pdf(evidence, to_bytes(evidence), out)
     text = squeeze(pdf_text(out))
     for sentence in (
-        "No exceptions were recorded for this assessment.",
+        "No risk acceptance was recorded for this assessment.",
+        "No result failed and none was indeterminate.",
         "No coverage was computed for this assessment",
         "No certificate inventory was recorded for this assessment",
         "the evidence has no gap.",

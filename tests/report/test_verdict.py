@@ -88,8 +88,10 @@ def test_html_markdown_and_console_state_the_same_verdict(ungated: dict[str, Any
     (sentence,) = tree.find_class("verdict-sentence")
     assert label.text_content() == "NOT GATED"
     assert FAILURES in sentence.text_content()
-    (lead,) = tree.find_class("lead")
-    assert " ".join(lead.text_content().split()).startswith(f"NOT GATED. {FAILURES};")
+    (gate,) = tree.find_class("gate")
+    assert " ".join(gate.text_content().split()).startswith(
+        f"CI gate (not gated): NOT GATED. {FAILURES};"
+    )
 
     markdown = render_markdown(ungated)
     assert markdown.startswith("## mtls-audit: NOT GATED\n")
@@ -97,6 +99,7 @@ def test_html_markdown_and_console_state_the_same_verdict(ungated: dict[str, Any
 
     text = console_text(ungated)
     assert f"Verdict: NOT GATED — {FAILURES}; findings are not gated" in text
+    assert "Assessment: 6 exceptions in 5 of 6 tests — " in text
     assert "Exit code 0." in text
     assert "PASS" not in text
 

@@ -8,13 +8,11 @@ from typing import Any
 import pytest
 
 from mtls_audit.evidence.reader import (
-    NOT_EVALUATED,
     natural_key,
     owning_service,
     resource_name,
     verdict,
 )
-from mtls_audit.report.controls import family_code
 from mtls_audit.report.findings import DEFAULT_TOP_N, MIN_SUBJECTS, prose
 from mtls_audit.report.tables import (
     COVERAGE_GROUPS,
@@ -63,52 +61,63 @@ def test_findings_list_failing_rules_first_then_indeterminate(realistic: dict[st
     ]
 
 
-def test_control_status_is_the_worst_status_of_the_citing_rules(
-    realistic: dict[str, Any],
-) -> None:
-    tables = {t.framework: t for t in view_of(realistic).control_tables}
+def test_tests_of_controls_count_each_rules_results(realistic: dict[str, Any]) -> None:
+    tables = {t.framework: t for t in view_of(realistic).control_tests}
     assert list(tables) == ["hipaa", "soc2", "nist-800-53"]
-    nist = {row.control: row for row in tables["nist-800-53"].rows}
-    assert nist["SC-8(1)"].status == "pass"
-    assert nist["SC-12"].status == "fail"
-    assert [r.rule_id for r in nist["IA-3"].rules] == ["MTLS-GW-01", "MTLS-IN-01", "MTLS-IN-04"]
-    assert list(nist) == sorted(nist, key=natural_key)
-    assert list(nist).index("SC-8") < list(nist).index("SC-8(1)") < list(nist).index("SC-12")
+    in01 = [r for r in realistic["results"] if r["rule_id"] == "MTLS-IN-01"]
+    row = next(r for r in tables["nist-800-53"].rows if r.rule_id == "MTLS-IN-01")
+    failed = sum(r["status"] == "fail" for r in in01)
+    unknown = sum(r["status"] == "indeterminate" for r in in01)
+    population = sum(r["status"] != "not_applicable" for r in in01)
+    assert (row.exceptions, row.unknown, row.population) == (failed, unknown, population)
+    assert row.result == (
+        f"Exceptions noted: {failed} of {population} subjects; "
+        f"not determined: {unknown} of {population} subjects"
+    )
+    assert row.criteria == ["IA-3", "IA-5(2)"]
+    tls = next(r for r in tables["nist-800-53"].rows if r.rule_id == "MTLS-TLS-01")
+    assert tls.result == "No exceptions noted"
+    assert tables["nist-800-53"].not_covered
 
 
-def test_a_rule_without_results_is_not_evaluated_and_never_passes(
+def test_a_rule_without_results_is_not_performed_and_never_passes(
     realistic: dict[str, Any],
 ) -> None:
     realistic["results"] = [r for r in realistic["results"] if r["rule_id"] != "MTLS-TLS-01"]
-    tables = {t.framework: t for t in view_of(realistic).control_tables}
-    nist = {row.control: row for row in tables["nist-800-53"].rows}
-    assert nist["SC-13"].status == NOT_EVALUATED
+    nist = {t.framework: t for t in view_of(realistic).control_tests}["nist-800-53"]
+    assert "MTLS-TLS-01" in nist.not_performed
+    assert all(row.rule_id != "MTLS-TLS-01" for row in nist.rows)
 
 
-@pytest.mark.parametrize(
-    ("framework", "control", "family"),
-    [
-        ("hipaa", "164.312(e)(2)(i)", "164.312"),
-        ("soc2", "CC6.1", "CC6"),
-        ("nist-800-53", "SC-8(1)", "SC"),
-        ("iso-27001", "A.8.24", "A"),
-    ],
-)
-def test_family_codes(framework: str, control: str, family: str) -> None:
-    assert family_code(framework, control) == family
+def test_units_agree_with_counts_and_tests_are_plain_text(realistic: dict[str, Any]) -> None:
+    realistic["rule_pack"][2]["unit"] = ["API path", "API paths"]
+    realistic["rule_pack"][2]["summary"] = "Every ``validate-client-certificate`` is checked."
+    row = next(r for r in view_of(realistic).control_tests[0].rows if r.rule_id == "MTLS-IN-01")
+    assert row.unit == "API paths"
+    assert row.test == "Every validate-client-certificate is checked."
 
 
-def test_families_group_controls_in_order(realistic: dict[str, Any]) -> None:
-    hipaa = view_of(realistic).families[0]
-    assert [f.code for f in hipaa.families] == ["164.308", "164.312", "164.316"]
-    assert hipaa.families[1].title == "Technical safeguards"
+def test_the_same_cause_is_one_issue(realistic: dict[str, Any]) -> None:
+    failed = [r for r in realistic["results"] if r["status"] == "fail"]
+    twin = copy.deepcopy(failed[0])
+    twin.update(rule_id="MTLS-IN-04", subject="another", resource_id=f"{PROD}/apis/other")
+    realistic["results"].append(twin)
+    view = view_of(realistic)
+    issue = next(i for i in view.issues.shown if twin["rule_id"] in i.rules)
+    assert failed[0]["rule_id"] in issue.rules or not failed[0]["evidence"]
+    listed = {(row.rule_id, row.subject) for row in view.exception_list.shown}
+    opened = [r for r in realistic["results"] if r["status"] in ("fail", "indeterminate")]
+    assert listed == {(r["rule_id"], r["subject"]) for r in opened}
 
 
 def test_top_risks_describe_failures_in_words(realistic: dict[str, Any]) -> None:
     risks = view_of(realistic).top_risks
     assert risks[0].rule_id == "MTLS-GW-01"
     kv = next(r for r in risks if r.rule_id == "MTLS-KV-09")
-    assert kv.counts == "2 of 3 assessed subjects fail."
+    assert kv.counts == "2 of 3 assessed subjects fail."  # no unit in the rule pack
+    realistic["rule_pack"][4]["unit"] = ["certificate", "certificates"]
+    kv = next(r for r in view_of(realistic).top_risks if r.rule_id == "MTLS-KV-09")
+    assert kv.counts == "2 of 3 certificates fail."
     why = "Without this control (certificate-expiry), a client that holds no trusted certificate"
     assert kv.why == [
         [(f"{why} can reach protected health information behind the gateway.", False)]
@@ -279,7 +288,9 @@ def test_citations_name_their_place_once_per_rule(realistic: dict[str, Any]) -> 
     realistic["results"].append(again)
     view = view_of(realistic)
     in01 = next(f for f in view.findings if f.rule_id == "MTLS-IN-01")
-    shown, repeated = (row.evidence[0] for row in in01.rows.shown[:2])
+    shown = in01.rows.shown[0].evidence[0]
+    # The same cause on another subject comes after the distinct subjects, citation shortened.
+    repeated = next(r for r in in01.rows.shown if "put-patient" in r.resource_id).evidence[0]
     assert (shown.resource_id, shown.place) == ("", "scope api:patients, line 3")
     assert shown.detail.startswith("<inbound>")
     assert repeated.place == "scope api:patients, line 3 (excerpt as above)"
@@ -288,3 +299,16 @@ def test_citations_name_their_place_once_per_rule(realistic: dict[str, Any]) -> 
     assert gw01.rows.shown[0].evidence[0].resource_id == ""  # the result's own resource
     evid = next(f for f in view.findings if f.rule_id == "MTLS-EVID-01")
     assert evid.rows.shown[0].evidence[0].resource_id.endswith("/vaults/kv-contoso-certs")
+
+
+def test_the_exception_appendix_says_how_many_it_left_out(
+    realistic: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mtls_audit.report import issues
+
+    monkeypatch.setattr(issues, "APPENDIX_LIMIT", 2)
+    opened = [r for r in realistic["results"] if r["status"] in ("fail", "indeterminate")]
+    listed = view_of(realistic).exception_list
+    assert len(listed.shown) == 2
+    assert listed.more == len(opened) - 2
+    assert [row.status for row in listed.shown] == ["fail", "fail"]
