@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 
+from mtls_audit.evidence.headline import headline
 from mtls_audit.evidence.reader import (
     STATUS_LABELS,
     STATUSES,
@@ -50,7 +51,9 @@ def render_markdown(evidence: Evidence, *, report_files: Mapping[str, str] | Non
         f"**{md_escape(instance_label(evidence))}** · as of {md_escape(run['as_of'])} · "
         f"mtls-audit {md_escape(evidence['tool']['version'])}",
         "",
-        md_escape(outcome.sentence),
+        f"**{md_escape(headline(evidence))}**",
+        "",
+        f"CI gate: {md_escape(outcome.sentence)}",
         "",
         "| Status | Results |",
         "|---|---:|",

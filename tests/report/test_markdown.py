@@ -94,3 +94,16 @@ def test_subjects_are_named_once_per_rule(realistic: dict[str, Any]) -> None:
     text = render_markdown(realistic)
     row = next(line for line in text.splitlines() if line.startswith("| MTLS-GW-01 |"))
     assert row.endswith("| apim-contoso-prod |")
+
+
+def test_summary_opens_with_the_headline_whatever_the_gate(realistic: dict[str, Any]) -> None:
+    """The headline is the assessment's; the gate is its own line and the only one to change."""
+    gated = render_markdown(realistic).splitlines()
+    summary = dict(realistic["summary"], gate={"fail_on": "none", "failing": 0, "exit_code": 0})
+    ungated = render_markdown(dict(realistic, summary=summary)).splitlines()
+    assert gated[4].startswith("**")
+    assert " tests — " in gated[4]
+    assert gated[4] == ungated[4]
+    assert gated[6].startswith("CI gate: ")
+    assert ungated[6].startswith("CI gate: ")
+    assert gated[6] != ungated[6]
