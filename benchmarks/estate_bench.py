@@ -183,8 +183,10 @@ def report(
     reads: Counter[str] = Counter()
     throttled = 0
     written = 0
+    durations: list[int] = []
     for run in scanned:
         requests = _requests(run)
+        durations += [r["duration_ms"] for r in requests]
         answered = [r for r in requests if r["status"] != 429]
         per_instance[len(answered)] += 1
         throttled += len(requests) - len(answered)
@@ -203,6 +205,11 @@ def report(
         f"single-instance scan); 429s retried: {throttled}"
     )
     print(f"ARM reads of the busiest subscription: {busiest}")
+    durations.sort()
+    print(
+        f"request duration as the collector saw it: median {durations[len(durations) // 2]} ms,"
+        f" 90th percentile {durations[len(durations) * 9 // 10]} ms"
+    )
     print(f"wall time {elapsed:.1f} s (CPU {cpu:.1f} s)")
     print(
         f"  vs the throttle bound max_s (reads_s - {BURST}) / {REFILL:.0f} = "
