@@ -13,6 +13,7 @@ import asyncio
 import importlib.metadata
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from mtls_audit.redaction import Redactor
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from mtls_audit.sources.azure.source import AzureOptions
 
 
+@cache
 def tool_version() -> str:
     try:
         return importlib.metadata.version("mtls-audit")
