@@ -175,10 +175,17 @@ def estate_discover(fmt: str, **kw: Any) -> None:
     show_default=True,
     help="Instances of one subscription collected at once (one read budget).",
 )
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Local processes, --workers instances each; a subscription stays in one process.",
+)
 @HISTORY_OPTION
 @SHARD_OPTION
 def estate_scan(
-    out: Path, formats: str, fail_on: str, workers: int, per_subscription: int,
+    out: Path, formats: str, fail_on: str, workers: int, per_subscription: int, processes: int,
     history: str | None, shard: Shard | None, **kw: Any,
 ) -> None:  # fmt: skip
     """Find every instance in scope and scan each into its own folder, recording the runs.
@@ -198,7 +205,7 @@ def estate_scan(
         run=RunSettings(fail_on=None if fail_on == "none" else Severity(fail_on)),
         sign_key=None, trend_runs=12,
         workers=workers, cloud=kw["cloud"], targets=(Target(name="estate", discover=_scope(kw)),),
-        history=history, per_subscription=per_subscription,
+        history=history, per_subscription=per_subscription, processes=processes,
     )  # fmt: skip
     run_plan(plan, auth=kw["auth"], sign_key=None, live=kw, shard=shard)
 
@@ -282,7 +289,8 @@ def run_plan(
             endpoints=endpoints(live),
             sign_key=key,
             per_subscription=plan.per_subscription,
-            on_collected=progress.collected,
+            # Collections in worker processes cannot reach this process's display.
+            on_collected=progress.collected if plan.processes == 1 else None,
         )
         runs = run_schedule(plan, job, discoveries=discoveries, on_done=progress.finished)
     for run in runs:

@@ -10,6 +10,7 @@ loop changes what a collection costs, not what it reads or records.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ class SharedRuntime:
     def __init__(self, auth: str, endpoints: Endpoints, limits: Limits) -> None:
         self.reads = ReadBuckets()
         self.credential = SharedCredential(auth, endpoints, limits)
+        self._pid = os.getpid()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="azure collections", daemon=True
@@ -42,7 +44,15 @@ class SharedRuntime:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def close(self) -> None:
-        """Close the session, stop the loop and the credential (from any thread but the loop's)."""
+        """Close the session, stop the loop and close the credential. In a copy of this object
+        made by ``fork`` (a worker process) the loop's thread is not there: nothing is done. On
+        the loop's own thread (the runtime dropped there) the session is closed soon after."""
+        if os.getpid() != self._pid or not self._thread.is_alive():
+            return
+        if threading.current_thread() is self._thread:
+            closing = self._loop.create_task(self.http.close())
+            closing.add_done_callback(lambda _: self._loop.stop())
+            return
         self.run(self.http.close())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
