@@ -286,6 +286,9 @@ def report(
         f"resident memory of this process: {shown}; peak {peak:.0f} MB; written to disk "
         f"{written / 2**20:.0f} MB"
     )
+    if args.processes > 1:  # the largest peak of the ended worker processes
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"peak resident memory of a worker process: {workers:.0f} MB")
 
 
 if __name__ == "__main__":
