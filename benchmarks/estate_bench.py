@@ -42,7 +42,7 @@ from mtls_audit.audit.estate import expand
 from mtls_audit.audit.run_settings import RunSettings
 from mtls_audit.audit.schedule import ScheduleConfig, Target, TargetRun, run_schedule
 from mtls_audit.sources.azure.discovery import EstateScope, discover_instances
-from mtls_audit.sources.azure.source import AzureOptions
+from mtls_audit.sources.azure.source import AzureOptions, EndpointOverrides
 from tests.live.credentials import TOKEN, fake_jwt
 from tests.live.estate import estate_instance, subscription_id
 from tests.live.fake_azure import FakeAzure
@@ -168,7 +168,7 @@ def run(
         workflow.prepare_run(plan.run),
         plan.formats,
         auth="workload-identity",
-        endpoints={"arm_endpoint": url},
+        endpoints=EndpointOverrides(arm_endpoint=url),
         per_subscription=plan.per_subscription,
     )
     memory: list[tuple[int, float]] = []

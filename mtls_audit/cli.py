@@ -25,14 +25,23 @@ from mtls_audit.cli_audit import (
     prepare,
     schedule,
     signing_key,
+    signing_pdf_writer,
     verify,
 )
 from mtls_audit.cli_estate import dashboard, estate, history
-from mtls_audit.cli_live import live_options, live_settings, tell
-from mtls_audit.cli_probe import probe_options, probe_settings, run_probe
+from mtls_audit.cli_live import CLOUD_OPTION, LiveOptions, auth_option, live_options, tell
+from mtls_audit.cli_options import OptionGroup
+from mtls_audit.cli_probe import ProbeOptions, probe_options, probe_settings, run_probe
 from mtls_audit.errors import InputError, MissingDependencyError, MtlsAuditError
 from mtls_audit.output_files import prepare_folder
-from mtls_audit.vocabulary import AUTH_MODES, CLOUDS, FAIL_ON_CHOICES, FORMATS
+from mtls_audit.vocabulary import (
+    FAIL_ON_CHOICES,
+    FORMATS,
+    NO_THRESHOLD,
+    AuthMode,
+    Cloud,
+    Severity,
+)
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -66,130 +75,170 @@ def _formats(values: Sequence[str]) -> list[str]:
     return chosen
 
 
-def assess_options(func: F) -> F:
-    """Options shared by ``assess`` and ``scan``."""
-    options = [
-        click.option(
-            "--format",
-            "formats",
-            multiple=True,
-            metavar="LIST",
-            help=f"Outputs, comma-separated or repeated: {', '.join(FORMATS)}. Default: json,text.",
-        ),
-        click.option(
-            "--out",
-            "out",
-            type=click.Path(path_type=Path),
-            default=Path("mtls-audit-out"),
-            show_default=True,
-            help="Folder for the outputs.",
-        ),
-        click.option(
-            "--fail-on",
-            type=click.Choice(FAIL_ON_CHOICES),
-            default="critical",
-            show_default=True,
-            help="Exit 1 when a result at or above this severity fails.",
-        ),
-        click.option(
-            "--select",
-            multiple=True,
-            metavar="IDS",
-            help="Run only these rules (ids, id prefixes such as MTLS-IN, or slugs).",
-        ),
-        click.option("--ignore", multiple=True, metavar="IDS", help="Skip these rules."),
-        RULE_PACK_OPTION,
-        click.option(
-            "--disable-pack",
-            multiple=True,
-            metavar="NAME",
-            help="Do not load this rule pack (recorded in the evidence).",
-        ),
-        click.option(
-            "--as-of",
-            type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
-            help="Judge expiry as of this UTC time instead of the collection time.",
-        ),
-        click.option(
-            "--warning-days",
-            type=click.IntRange(0, 3650),
-            default=30,
-            show_default=True,
-            help="Certificate expiry warning window.",
-        ),
-        click.option(
-            "--notice-days",
-            type=click.IntRange(0, 3650),
-            default=60,
-            show_default=True,
-            help="Certificate expiry notice window.",
-        ),
-        *AUDIT_OPTIONS,
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+@dataclass(frozen=True)
+class AssessChoices:
+    """What ``assess`` and ``scan`` were told about judging and writing, as given."""
+
+    formats: tuple[str, ...]
+    out: Path
+    fail_on: str
+    select: tuple[str, ...]
+    ignore: tuple[str, ...]
+    rule_dirs: tuple[Path, ...]
+    disable_pack: tuple[str, ...]
+    as_of: datetime | None
+    warning_days: int
+    notice_days: int
+    waivers_file: Path | None
+    baseline_file: Path | None
+    sign_key: Path | None
+    sign_pdf: Path | None
+
+    def settings(self) -> RunSettings:
+        """The run settings, typed as ``schedule run`` reads them from a schedule file."""
+        from mtls_audit.audit.run_settings import RunSettings
+
+        return RunSettings(
+            fail_on=None if self.fail_on == NO_THRESHOLD else Severity(self.fail_on),
+            select=tuple(_split(self.select)),
+            ignore=tuple(_split(self.ignore)),
+            rule_dirs=self.rule_dirs,
+            disabled_packs=self.disable_pack,
+            as_of=self.as_of.replace(tzinfo=UTC) if self.as_of else None,
+            warning_days=self.warning_days,
+            notice_days=self.notice_days,
+            waivers=self.waivers_file,
+            baseline=self.baseline_file,
+        )
+
+    def outputs(self) -> Outputs:
+        return Outputs(tuple(_formats(self.formats)), self.out)
 
 
-def source_options(func: F) -> F:
-    """Options shared by ``collect`` and ``scan``: where the snapshot comes from."""
-    options = [
-        click.option("--sample", is_flag=True, help="Use the bundled sample instead of Azure."),
-        click.option(
-            "--from-file",
-            "from_files",
-            multiple=True,
-            type=click.Path(path_type=Path),
-            help="Offline input (repeatable): ARM resources, a deployment template or a .bicep "
-            "file (compiled with bicep or az when on PATH), `terraform show -json` output, or an "
-            "APIOps artifacts folder.",
-        ),
-        click.option(
-            "--parameters",
-            "parameter_files",
-            multiple=True,
-            type=click.Path(path_type=Path),
-            help="ARM parameters file for templates, or an APIOps configuration.*.yaml "
-            "(repeatable).",
-        ),
-        click.option("--subscription", multiple=True, help="Subscription id (repeatable)."),
-        click.option("--resource-group", multiple=True, help="Resource group (repeatable)."),
-        click.option("--service", multiple=True, help="APIM service name (repeatable)."),
-        click.option(
-            "--auth",
-            type=click.Choice(AUTH_MODES),
-            default="default",
-            show_default=True,
-            help="How to sign in to Azure.",
-        ),
-        click.option(
-            "--cloud",
-            type=click.Choice(CLOUDS),
-            default="AzureCloud",
-            show_default=True,
-        ),
-        click.option(
-            "--concurrency",
-            type=click.IntRange(1, 64),
-            default=8,
-            show_default=True,
-            help="Concurrent ARM requests per subscription.",
-        ),
-        click.option("--verbose", is_flag=True, help="Log every request."),
-    ]
-    func = live_options(func)
-    for option in reversed(options):
-        func = option(func)
-    return func
+assess_options = OptionGroup(
+    "choices",
+    AssessChoices,
+    click.option(
+        "--format",
+        "formats",
+        multiple=True,
+        metavar="LIST",
+        help=f"Outputs, comma-separated or repeated: {', '.join(FORMATS)}. Default: json,text.",
+    ),
+    click.option(
+        "--out",
+        "out",
+        type=click.Path(path_type=Path),
+        default=Path("mtls-audit-out"),
+        show_default=True,
+        help="Folder for the outputs.",
+    ),
+    click.option(
+        "--fail-on",
+        type=click.Choice(FAIL_ON_CHOICES),
+        default="critical",
+        show_default=True,
+        help="Exit 1 when a result at or above this severity fails.",
+    ),
+    click.option(
+        "--select",
+        multiple=True,
+        metavar="IDS",
+        help="Run only these rules (ids, id prefixes such as MTLS-IN, or slugs).",
+    ),
+    click.option("--ignore", multiple=True, metavar="IDS", help="Skip these rules."),
+    RULE_PACK_OPTION,
+    click.option(
+        "--disable-pack",
+        multiple=True,
+        metavar="NAME",
+        help="Do not load this rule pack (recorded in the evidence).",
+    ),
+    click.option(
+        "--as-of",
+        type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+        help="Judge expiry as of this UTC time instead of the collection time.",
+    ),
+    click.option(
+        "--warning-days",
+        type=click.IntRange(0, 3650),
+        default=30,
+        show_default=True,
+        help="Certificate expiry warning window.",
+    ),
+    click.option(
+        "--notice-days",
+        type=click.IntRange(0, 3650),
+        default=60,
+        show_default=True,
+        help="Certificate expiry notice window.",
+    ),
+    *AUDIT_OPTIONS,
+)
+"""Options shared by ``assess`` and ``scan``."""
 
 
-def _check_source(kw: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class SourceOptions:
+    """Where the snapshot of ``collect`` and ``scan`` comes from, as given."""
+
+    sample: bool
+    from_files: tuple[Path, ...]
+    parameter_files: tuple[Path, ...]
+    subscription: tuple[str, ...]
+    resource_group: tuple[str, ...]
+    service: tuple[str, ...]
+    auth: AuthMode
+    cloud: Cloud
+    concurrency: int
+    verbose: bool
+
+
+source_options = OptionGroup(
+    "source",
+    SourceOptions,
+    click.option("--sample", is_flag=True, help="Use the bundled sample instead of Azure."),
+    click.option(
+        "--from-file",
+        "from_files",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Offline input (repeatable): ARM resources, a deployment template or a .bicep "
+        "file (compiled with bicep or az when on PATH), `terraform show -json` output, or an "
+        "APIOps artifacts folder.",
+    ),
+    click.option(
+        "--parameters",
+        "parameter_files",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="ARM parameters file for templates, or an APIOps configuration.*.yaml (repeatable).",
+    ),
+    click.option("--subscription", multiple=True, help="Subscription id (repeatable)."),
+    click.option("--resource-group", multiple=True, help="Resource group (repeatable)."),
+    click.option("--service", multiple=True, help="APIM service name (repeatable)."),
+    auth_option(),
+    CLOUD_OPTION,
+    click.option(
+        "--concurrency",
+        type=click.IntRange(1, 64),
+        default=8,
+        show_default=True,
+        help="Concurrent ARM requests per subscription.",
+    ),
+    click.option("--verbose", is_flag=True, help="Log every request."),
+)
+"""Options shared by ``collect`` and ``scan``: where the snapshot comes from (with
+``live_options``, the bounds and endpoints of a live collection)."""
+
+
+def _check_source(source: SourceOptions) -> None:
     """Refuse a source that cannot be collected before any folder is made or work done."""
-    if kw["sample"] and kw["from_files"]:
+    if source.sample and source.from_files:
         raise click.UsageError("--sample and --from-file cannot be combined")
-    if kw["sample"] or kw["from_files"]:
+    if source.sample or source.from_files:
         return
-    if not kw["subscription"]:
+    if not source.subscription:
         raise click.UsageError("give --subscription (live collection), --from-file or --sample")
     from mtls_audit.dependencies import require_modules
     from mtls_audit.sources.azure.source import SDK_MODULES
@@ -197,24 +246,24 @@ def _check_source(kw: dict[str, Any]) -> None:
     require_modules("live collection from Azure", SDK_MODULES)
 
 
-def _source(kw: dict[str, Any]) -> Source:
+def _source(source: SourceOptions, live: LiveOptions) -> Source:
     """The source ``_check_source`` accepted."""
-    if kw["sample"]:
+    if source.sample:
         from mtls_audit.sources.sample import SampleSource
 
         return SampleSource()
-    if kw["from_files"]:
+    if source.from_files:
         from mtls_audit.sources.files import FilesSource
 
         return FilesSource(
-            tuple(kw["from_files"]),
-            parameter_files=tuple(kw["parameter_files"]),
-            subscription=(kw["subscription"] or [None])[0],
-            resource_group=(kw["resource_group"] or [None])[0],
+            source.from_files,
+            parameter_files=source.parameter_files,
+            subscription=source.subscription[0] if source.subscription else None,
+            resource_group=source.resource_group[0] if source.resource_group else None,
         )
     from mtls_audit.sources.azure.source import AzureOptions, AzureSource
 
-    if kw["verbose"]:
+    if source.verbose:
         # Only our own log: azure-core's INFO log prints every header of every request.
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
@@ -222,24 +271,23 @@ def _source(kw: dict[str, Any]) -> Source:
         ours.addHandler(handler)
         ours.setLevel(logging.INFO)
     options = AzureOptions(
-        subscriptions=tuple(kw["subscription"]),
-        resource_groups=tuple(kw["resource_group"]),
-        services=tuple(kw["service"]),
-        auth=kw["auth"],
-        cloud=kw["cloud"],
-        concurrency=kw["concurrency"],
-        **live_settings(kw),
-        verbose=kw["verbose"],
+        subscriptions=source.subscription,
+        resource_groups=source.resource_group,
+        services=source.service,
+        auth=source.auth,
+        cloud=source.cloud,
+        concurrency=source.concurrency,
+        verbose=source.verbose,
         progress=sys.stderr.isatty(),
     )
-    return AzureSource(options)
+    return AzureSource(live.applied(options))
 
 
-def _collect(kw: dict[str, Any]) -> dict[str, Any]:
+def _collect(source: SourceOptions, live: LiveOptions) -> dict[str, Any]:
     """The snapshot of the source the options name (a live one's collection told on stderr)."""
-    source = _source(kw)
-    document = source.load()
-    if source.kind == "azure":
+    chosen = _source(source, live)
+    document = chosen.load()
+    if chosen.kind == "azure":
         tell(document)
     return document
 
@@ -261,26 +309,6 @@ def _pdf_worker(formats: Sequence[str]) -> Iterator[PdfWriter | None]:
         yield worker.write
 
 
-def _run_settings(kw: dict[str, Any]) -> RunSettings:
-    """The run settings ``assess`` and ``scan`` were given, typed once here."""
-    from mtls_audit.audit.run_settings import RunSettings
-    from mtls_audit.engine.results import Severity
-
-    as_of: datetime | None = kw["as_of"]
-    return RunSettings(
-        fail_on=None if kw["fail_on"] == "none" else Severity(kw["fail_on"]),
-        select=tuple(_split(kw["select"])),
-        ignore=tuple(_split(kw["ignore"])),
-        rule_dirs=tuple(kw["rule_dirs"]),
-        disabled_packs=tuple(kw["disable_pack"]),
-        as_of=as_of.replace(tzinfo=UTC) if as_of else None,
-        warning_days=kw["warning_days"],
-        notice_days=kw["notice_days"],
-        waivers=kw["waivers_file"],
-        baseline=kw["baseline_file"],
-    )
-
-
 @dataclass(frozen=True)
 class Outputs:
     """What ``assess`` and ``scan`` write, and where."""
@@ -292,10 +320,6 @@ class Outputs:
     def writes_files(self) -> bool:
         """Whether a file is asked for (``text`` is the console summary only)."""
         return any(f != "text" for f in self.formats)
-
-
-def _outputs(kw: dict[str, Any]) -> Outputs:
-    return Outputs(tuple(_formats(kw["formats"])), kw["out"])
 
 
 def _assess_and_report(
@@ -369,15 +393,16 @@ def _snapshot_out(help_text: str) -> Callable[[F], F]:
 
 @cli.command()
 @source_options
+@live_options
 @_snapshot_out("Folder for snapshot.json.")
-def collect(**kw: Any) -> None:
+def collect(out: Path, source: SourceOptions, live: LiveOptions) -> None:
     """Collect a snapshot from Azure, or from exported files (--from-file)."""
     from mtls_audit import snapshot
 
-    _check_source(kw)
-    prepare_folder(kw["out"])  # before any work: collection can take minutes
-    document = _collect(kw)
-    path = kw["out"] / "snapshot.json"
+    _check_source(source)
+    prepare_folder(out)  # before any work: collection can take minutes
+    document = _collect(source, live)
+    path = out / "snapshot.json"
     digest = snapshot.write(document, path)
     gaps = len(document.get("gaps", []))
     click.echo(
@@ -390,20 +415,21 @@ def collect(**kw: Any) -> None:
 @cli.command()
 @click.argument("snapshot_file", metavar="SNAPSHOT", type=click.Path(path_type=Path))
 @assess_options
-def assess(snapshot_file: Path, **kw: Any) -> None:
+def assess(snapshot_file: Path, choices: AssessChoices) -> None:
     """Assess a snapshot file and write the evidence and reports."""
-    with _pdf_worker(kw["formats"]) as pdf_writer:
+    with _pdf_worker(choices.formats) as worker:
         from mtls_audit import snapshot
 
-        prepared = prepare(_run_settings(kw)), signing_key(kw["sign_key"])
+        prepared = prepare(choices.settings()), signing_key(choices.sign_key)
+        pdf_writer = signing_pdf_writer(worker, choices.sign_pdf, choices.outputs().formats)
         loaded = snapshot.read(snapshot_file)
         extra: list[Path] = []
-        outputs = _outputs(kw)
+        outputs = choices.outputs()
         if outputs.writes_files:
-            prepare_folder(kw["out"])  # before any work: collection can take minutes
+            prepare_folder(outputs.out)  # before any work: collection can take minutes
             # A snapshot read from the output folder (scan's, assessed again) is listed with it.
-            if snapshot_file.resolve().parent == kw["out"].resolve():
-                extra.append(kw["out"] / snapshot_file.name)
+            if snapshot_file.resolve().parent == outputs.out.resolve():
+                extra.append(outputs.out / snapshot_file.name)
         code = _assess_and_report(
             loaded.document, loaded.sha256, outputs, prepared, extra, pdf_writer
         )
@@ -412,22 +438,30 @@ def assess(snapshot_file: Path, **kw: Any) -> None:
 
 @cli.command()
 @source_options
+@live_options
 @assess_options
 @click.option(
     "--probe", is_flag=True, help="Also test the live gateway over TLS (see `probe --help`)."
 )
 @probe_options
-def scan(**kw: Any) -> None:
+def scan(
+    source: SourceOptions,
+    live: LiveOptions,
+    choices: AssessChoices,
+    probe: bool,
+    probing: ProbeOptions,
+) -> None:
     """Collect and assess in one go (keeps the snapshot beside the evidence)."""
-    with _pdf_worker(kw["formats"]) as pdf_writer:
+    with _pdf_worker(choices.formats) as worker:
         from mtls_audit import snapshot
 
-        prepared = prepare(_run_settings(kw)), signing_key(kw["sign_key"])
-        outputs = _outputs(kw)
-        _check_source(kw)
-        settings = probe_settings(kw) if kw["probe"] else None
+        prepared = prepare(choices.settings()), signing_key(choices.sign_key)
+        outputs = choices.outputs()
+        pdf_writer = signing_pdf_writer(worker, choices.sign_pdf, outputs.formats)
+        _check_source(source)
+        settings = probe_settings(probing) if probe else None
         prepare_folder(outputs.out)  # before any work: collection can take minutes
-        document = _collect(kw)
+        document = _collect(source, live)
         if settings is not None:
             document = run_probe(document, settings)
         path = outputs.out / "snapshot.json"
@@ -440,7 +474,7 @@ def scan(**kw: Any) -> None:
 @click.argument("snapshot_file", metavar="SNAPSHOT", type=click.Path(path_type=Path))
 @probe_options
 @_snapshot_out("Folder for snapshot.json (the snapshot with the probe's results).")
-def probe(snapshot_file: Path, **kw: Any) -> None:
+def probe(snapshot_file: Path, out: Path, probing: ProbeOptions) -> None:
     """Test the live gateway over TLS: without a certificate, with an untrusted one, with an
     expired one, with yours (--client-cert), on the built-in hostname, and with TLS 1.0/1.1.
 
@@ -455,10 +489,10 @@ def probe(snapshot_file: Path, **kw: Any) -> None:
     from mtls_audit import snapshot
 
     loaded = snapshot.read(snapshot_file)
-    settings = probe_settings(kw)
-    prepare_folder(kw["out"])
+    settings = probe_settings(probing)
+    prepare_folder(out)
     document = run_probe(loaded.document, settings)
-    path = kw["out"] / "snapshot.json"
+    path = out / "snapshot.json"
     digest = snapshot.write(document, path)
     section = document["probe"]
     click.echo(

@@ -1,5 +1,5 @@
 """The commands of the audit operations: ``diff``, ``verify``, the ``schedule`` group, and the
-options ``assess`` and ``scan`` share with them (waivers, baseline, signing key).
+options ``assess`` and ``scan`` share with them (waivers, baseline, signing keys).
 
 Like the rest of the command line, they parse, call and print; the work is in
 ``mtls_audit.audit`` and ``mtls_audit.workflow``.
@@ -8,7 +8,7 @@ Like the rest of the command line, they parse, call and print; the work is in
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
     from mtls_audit.audit.overlay import AuditInputs
     from mtls_audit.audit.run_settings import RunSettings
-    from mtls_audit.workflow import PreparedRun
+    from mtls_audit.engine.packs import PackFailure
+    from mtls_audit.engine.rule import Rule
+    from mtls_audit.workflow import PdfWriter, PreparedRun
 
 AUDIT_OPTIONS = (
     click.option(
@@ -39,9 +41,16 @@ AUDIT_OPTIONS = (
         type=click.Path(path_type=Path, dir_okay=False),
         help="Ed25519 private key (unencrypted PKCS#8 PEM) to sign the manifest with.",
     ),
+    click.option(
+        "--sign-pdf",
+        type=click.Path(path_type=Path, dir_okay=False),
+        metavar="PKCS12",
+        help="Key and X.509 certificate (.p12/.pfx) to sign the PDF report with (PAdES); "
+        "the password is read from MTLS_AUDIT_SIGN_PDF_PASSWORD.",
+    ),
 )
 """Options of ``assess`` and ``scan``: the waivers and baseline are read by :func:`prepare`,
-the key by :func:`signing_key`."""
+the keys by :func:`signing_key` and :func:`signing_pdf_writer`."""
 
 
 def prepare(settings: RunSettings) -> PreparedRun:
@@ -64,14 +73,40 @@ def signing_key(path: Path | None) -> Ed25519PrivateKey | None:
     return load_private_key(path)
 
 
-def check_waivers(rules: Sequence[Any], failures: Sequence[Any], audit: AuditInputs) -> None:
+def signing_pdf_writer(
+    writer: PdfWriter | None, pkcs12: Path | None, formats: Sequence[str]
+) -> PdfWriter | None:
+    """``writer`` (the PDF worker's, or None for the in-process one), signing each PDF it writes
+    with the PKCS#12 key when one is given. The key is read now, before any work."""
+    if pkcs12 is None:
+        return writer
+    if "pdf" not in formats:
+        raise click.BadParameter(
+            "it signs the PDF report: add pdf to --format", param_hint="--sign-pdf"
+        )
+    from mtls_audit.report.pdf import write_pdf
+    from mtls_audit.report.pdf_signature import load_pdf_signer
+
+    signer = load_pdf_signer(pkcs12)
+    paginate = writer or write_pdf
+
+    def write_signed(evidence: Mapping[str, Any], evidence_bytes: bytes, out: Path) -> None:
+        paginate(evidence, evidence_bytes, out)
+        signer.sign(out)
+
+    return write_signed
+
+
+def check_waivers(
+    rules: Sequence[Rule], failures: Sequence[PackFailure], audit: AuditInputs
+) -> None:
     """Refuse waivers for rules no pack has (unless a pack failed: its rules are unknown, and
     its failure is reported as a run-level error)."""
     if audit.waivers is not None and not failures:
         audit.waivers.check_rules([r.id for r in rules])
 
 
-def check_patterns(rules: Sequence[Any], patterns: Sequence[str]) -> None:
+def check_patterns(rules: Sequence[Rule], patterns: Sequence[str]) -> None:
     from mtls_audit.engine.runner import unknown_patterns
 
     unknown = unknown_patterns(rules, patterns)

@@ -10,14 +10,29 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from mtls_audit.cli_audit import prepare, schedule, signing_key
-from mtls_audit.cli_live import endpoints, limits, live_options, scheduled_live_options
-from mtls_audit.vocabulary import AUTH_MODES, CLOUDS, FAIL_ON_CHOICES
+from mtls_audit.cli_live import (
+    CLOUD_OPTION,
+    LiveOptions,
+    auth_option,
+    live_options,
+    scheduled_live_options,
+)
+from mtls_audit.cli_options import OptionGroup
+from mtls_audit.vocabulary import (
+    FAIL_ON_CHOICES,
+    FILE_FORMATS,
+    NO_THRESHOLD,
+    AuthMode,
+    Cloud,
+    Severity,
+)
 
 if TYPE_CHECKING:
     from mtls_audit.audit.schedule import ScheduleConfig, TargetRun
@@ -25,7 +40,7 @@ if TYPE_CHECKING:
     from mtls_audit.sources.azure.discovery import EstateScope
     from mtls_audit.sources.azure.source import AzureOptions
 
-F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 
 def _shard(_: click.Context, __: click.Parameter, value: str | None) -> Shard | None:
@@ -37,7 +52,9 @@ def _shard(_: click.Context, __: click.Parameter, value: str | None) -> Shard | 
         raise click.BadParameter(str(exc)) from None
 
 
-def _tags(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> tuple[Any, ...]:
+def _tags(
+    _: click.Context, __: click.Parameter, values: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
     from mtls_audit.sources.azure.discovery import parse_tag
 
     try:
@@ -58,14 +75,40 @@ HISTORY_OPTION = click.option(
     help="History database: postgresql://user@host/db, or sqlite:///path. "
     "Default: the schedule's, else <output>/history.sqlite.",
 )
-AUTH_OPTION = click.option(
-    "--auth",
-    type=click.Choice(AUTH_MODES),
-    default="default",
-    show_default=True,
-    help="How to sign in to Azure.",
-)
-SCOPE_OPTIONS = (
+
+
+@dataclass(frozen=True)
+class ScopeOptions:
+    """Where ``estate`` looks for instances and how it signs in, as given."""
+
+    subscription: tuple[str, ...]
+    management_group: tuple[str, ...]
+    all_subscriptions: bool
+    tags: tuple[tuple[str, str], ...]
+    query: str | None
+    cloud: Cloud
+    auth: AuthMode
+
+    def scope(self) -> EstateScope:
+        """The estate scope (a usage error when it is not exactly one kind of scope)."""
+        from mtls_audit.sources.azure.discovery import EstateScope, scope_problems
+
+        scope = EstateScope(
+            subscriptions=self.subscription,
+            management_groups=self.management_group,
+            all_subscriptions=self.all_subscriptions,
+            tags=self.tags,
+            query=self.query,
+        )
+        problems = list(scope_problems(scope))
+        if problems:
+            raise click.UsageError("; ".join(problems))
+        return scope
+
+
+_SCOPE_OPTIONS = OptionGroup(
+    "where",
+    ScopeOptions,
     click.option("--subscription", multiple=True, help="Subscription id to search (repeatable)."),
     click.option(
         "--management-group", multiple=True, help="Management group to search (repeatable)."
@@ -78,38 +121,20 @@ SCOPE_OPTIONS = (
         help="Only instances with this tag (repeatable: all must match).",
     ),
     click.option("--query", help="A Resource Graph query of one's own returning services' id."),
-    click.option("--cloud", type=click.Choice(CLOUDS), default="AzureCloud", show_default=True),
-    AUTH_OPTION,
+    CLOUD_OPTION,
+    auth_option(),
 )  # fmt: skip
 
 
-def scope_options(func: F) -> F:
-    for option in reversed(SCOPE_OPTIONS):
-        func = option(func)
-    return live_options(func)
+def scope_options(func: Callable[..., R]) -> Callable[..., R]:
+    """Where to look (``where``) and the bounds and endpoints of the reads (``live``)."""
+    return live_options(_SCOPE_OPTIONS(func))
 
 
-def _scope(kw: dict[str, Any]) -> EstateScope:
-    from mtls_audit.sources.azure.discovery import EstateScope, scope_problems
-
-    scope = EstateScope(
-        subscriptions=tuple(kw["subscription"]),
-        management_groups=tuple(kw["management_group"]),
-        all_subscriptions=kw["all_subscriptions"],
-        tags=kw["tags"],
-        query=kw["query"],
-    )
-    problems = list(scope_problems(scope))
-    if problems:
-        raise click.UsageError("; ".join(problems))
-    return scope
-
-
-def _graph_options(auth: str, cloud: str, live: dict[str, Any]) -> AzureOptions:
+def _graph_options(auth: AuthMode, cloud: str, live: LiveOptions) -> AzureOptions:
     from mtls_audit.sources.azure.source import AzureOptions
 
-    given = {k: v for k, v in limits(live).items() if v is not None}
-    return AzureOptions(subscriptions=(), auth=auth, cloud=cloud, **given, **endpoints(live))
+    return live.applied(AzureOptions(subscriptions=(), auth=auth, cloud=cloud))
 
 
 @click.group()
@@ -120,7 +145,7 @@ def estate() -> None:
 @estate.command("discover")
 @scope_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def estate_discover(fmt: str, **kw: Any) -> None:
+def estate_discover(fmt: str, where: ScopeOptions, live: LiveOptions) -> None:
     """List the instances Resource Graph finds, and what the identity cannot read.
 
     Exit 0, or 3 when part of the scope could not be read (named as gaps).
@@ -128,7 +153,7 @@ def estate_discover(fmt: str, **kw: Any) -> None:
     from mtls_audit.evidence.reader import visible
     from mtls_audit.sources.azure.discovery import discover_instances
 
-    answer = discover_instances(_scope(kw), _graph_options(kw["auth"], kw["cloud"], kw))
+    answer = discover_instances(where.scope(), _graph_options(where.auth, where.cloud, live))
     if fmt == "json":
         click.echo(json.dumps(answer, indent=2, sort_keys=True))
     else:
@@ -153,7 +178,7 @@ def estate_discover(fmt: str, **kw: Any) -> None:
     "formats",
     default="json",
     show_default=True,
-    help="Comma-separated: json, pdf, html, sarif, junit, markdown.",
+    help=f"Comma-separated: {', '.join(FILE_FORMATS)}.",
 )
 @click.option(
     "--fail-on",
@@ -186,39 +211,34 @@ def estate_discover(fmt: str, **kw: Any) -> None:
 @SHARD_OPTION
 def estate_scan(
     out: Path, formats: str, fail_on: str, workers: int, per_subscription: int, processes: int,
-    history: str | None, shard: Shard | None, **kw: Any,
+    history: str | None, shard: Shard | None, where: ScopeOptions, live: LiveOptions,
 ) -> None:  # fmt: skip
     """Find every instance in scope and scan each into its own folder, recording the runs.
 
     Exit code: the largest of the instances' (3 when part of the scope could not be read).
     """
     from mtls_audit.audit.run_settings import RunSettings
-    from mtls_audit.audit.schedule import FORMATS, ScheduleConfig, Target
-    from mtls_audit.engine.results import Severity
+    from mtls_audit.audit.schedule import ScheduleConfig, Target, with_bounds
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
-    bad = [f for f in chosen if f not in FORMATS]
+    bad = [f for f in chosen if f not in FILE_FORMATS]
     if bad:
         raise click.BadParameter(f"unknown format {', '.join(bad)}", param_hint="--format")
+    # The bounds given bound the instances' collections as well as the discovery's reads.
+    target = with_bounds(Target(name="estate", discover=where.scope()), live.bounds)
     plan = ScheduleConfig(
         source=Path("<command line>"), output=out, formats=tuple(dict.fromkeys(("json", *chosen))),
-        run=RunSettings(fail_on=None if fail_on == "none" else Severity(fail_on)),
+        run=RunSettings(fail_on=None if fail_on == NO_THRESHOLD else Severity(fail_on)),
         sign_key=None, trend_runs=12,
-        workers=workers, cloud=kw["cloud"], targets=(Target(name="estate", discover=_scope(kw)),),
+        workers=workers, cloud=where.cloud, targets=(target,),
         history=history, per_subscription=per_subscription, processes=processes,
     )  # fmt: skip
-    run_plan(plan, auth=kw["auth"], sign_key=None, live=kw, shard=shard)
+    run_plan(plan, auth=where.auth, sign_key=None, live=live, shard=shard)
 
 
 @schedule.command("run")
 @click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--auth",
-    type=click.Choice(AUTH_MODES),
-    default="default",
-    show_default=True,
-    help="How to sign in to Azure (for targets with subscriptions).",
-)
+@auth_option("How to sign in to Azure (for targets with subscriptions).")
 @click.option(
     "--sign-key",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -229,11 +249,11 @@ def estate_scan(
 @scheduled_live_options
 def schedule_run(
     config: Path,
-    auth: str,
+    auth: AuthMode,
     sign_key: Path | None,
     history: str | None,
     shard: Shard | None,
-    **live: Any,
+    live: LiveOptions,
 ) -> None:
     """Scan every target of CONFIG into <output>/<target>/<UTC timestamp>/ and record the runs.
 
@@ -244,7 +264,7 @@ def schedule_run(
 
     from mtls_audit.audit.schedule import load_config
 
-    plan = load_config(config, overrides=limits(live))
+    plan = load_config(config, overrides=live.bounds)
     if history is not None:
         plan = replace(plan, history=history)
     run_plan(plan, auth=auth, sign_key=sign_key or plan.sign_key, live=live, shard=shard)
@@ -253,9 +273,9 @@ def schedule_run(
 def run_plan(
     plan: ScheduleConfig,
     *,
-    auth: str,
+    auth: AuthMode,
     sign_key: Path | None,
-    live: dict[str, Any],
+    live: LiveOptions,
     shard: Shard | None,
 ) -> None:
     """Expand discovery targets, keep the shard's, scan, record, print; exits."""
@@ -286,9 +306,10 @@ def run_plan(
             plan.formats,
             auth=auth,
             cloud=plan.cloud,
-            endpoints=endpoints(live),
+            endpoints=live.endpoints,
             sign_key=key,
             per_subscription=plan.per_subscription,
+            concurrency=plan.concurrency,
             # Collections in worker processes cannot reach this process's display.
             on_collected=progress.collected if plan.processes == 1 else None,
         )

@@ -1,14 +1,25 @@
-"""Options of live collection shared by ``collect``, ``scan`` and ``schedule run``: how long
-one request and the whole collection may take, and a custom cloud's endpoints."""
+"""Options of live collection shared by ``collect``, ``scan``, ``estate`` and ``schedule run``:
+how to sign in, the cloud, how long one request and the whole collection may take, and a custom
+cloud's endpoints."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
 
-from mtls_audit.sources.azure.source import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+from mtls_audit.cli_options import OptionGroup, enum_value
+from mtls_audit.sources.azure.source import (
+    DEFAULT_DEADLINE_S,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    AzureOptions,
+    Bounds,
+    EndpointOverrides,
+)
+from mtls_audit.vocabulary import AUTH_MODES, CLOUDS, AuthMode, Cloud
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,6 +65,25 @@ def limit_options(*, defaults: bool) -> tuple[Callable[[F], F], ...]:
     )
 
 
+def auth_option(help_text: str = "How to sign in to Azure.") -> Callable[[F], F]:
+    """``--auth``, given to the command as an :class:`AuthMode`."""
+    return click.option(
+        "--auth",
+        type=click.Choice(AUTH_MODES),
+        default=AuthMode.DEFAULT.value,
+        show_default=True,
+        callback=enum_value(AuthMode),
+        help=help_text,
+    )
+
+
+CLOUD_OPTION = click.option(
+    "--cloud",
+    type=click.Choice(CLOUDS),
+    default=Cloud.PUBLIC.value,
+    show_default=True,
+    callback=enum_value(Cloud),
+)
 ENDPOINT_OPTIONS = (
     click.option(
         "--arm-endpoint",
@@ -80,33 +110,36 @@ ENDPOINT_OPTIONS = (
 )
 
 
-def live_options(func: F) -> F:
-    """The bounds and endpoints of a live collection, for ``collect`` and ``scan``."""
-    for option in reversed((*limit_options(defaults=True), *ENDPOINT_OPTIONS)):
-        func = option(func)
-    return func
+@dataclass(frozen=True)
+class LiveOptions:
+    """The bounds and endpoints of a live collection, as given (None: not given)."""
+
+    timeout_s: float | None
+    max_retries: int | None
+    deadline_s: float | None
+    arm_endpoint: str | None
+    authority_host: str | None
+    keyvault_suffix: str | None
+
+    @property
+    def bounds(self) -> Bounds:
+        return Bounds(self.timeout_s, self.max_retries, self.deadline_s)
+
+    @property
+    def endpoints(self) -> EndpointOverrides:
+        return EndpointOverrides(self.arm_endpoint, self.authority_host, self.keyvault_suffix)
+
+    def applied(self, options: AzureOptions) -> AzureOptions:
+        """``options`` with these bounds and endpoints."""
+        return self.endpoints.applied(self.bounds.applied(options))
 
 
-def scheduled_live_options(func: F) -> F:
-    """The same for ``schedule run``: bounds given here override the schedule file's."""
-    for option in reversed((*limit_options(defaults=False), *ENDPOINT_OPTIONS)):
-        func = option(func)
-    return func
-
-
-def limits(kw: dict[str, Any]) -> dict[str, Any]:
-    """The bounds given, as ``AzureOptions`` names them (None: not given)."""
-    return {name: kw[name] for name in ("timeout_s", "max_retries", "deadline_s")}
-
-
-def endpoints(kw: dict[str, Any]) -> dict[str, Any]:
-    """The custom cloud's endpoints given, as ``AzureOptions`` names them."""
-    return {name: kw[name] for name in ("arm_endpoint", "authority_host", "keyvault_suffix")}
-
-
-def live_settings(kw: dict[str, Any]) -> dict[str, Any]:
-    """Bounds and endpoints, as ``AzureOptions`` names them."""
-    return {**limits(kw), **endpoints(kw)}
+live_options = OptionGroup("live", LiveOptions, *limit_options(defaults=True), *ENDPOINT_OPTIONS)
+"""The bounds and endpoints of a live collection, for ``collect``, ``scan`` and ``estate``."""
+scheduled_live_options = OptionGroup(
+    "live", LiveOptions, *limit_options(defaults=False), *ENDPOINT_OPTIONS
+)
+"""The same for ``schedule run``: bounds given here override the schedule file's."""
 
 
 def tell(document: dict[str, Any]) -> None:

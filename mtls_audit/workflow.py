@@ -32,15 +32,14 @@ from mtls_audit.output_files import prepare_folder, write_file, write_text
 from mtls_audit.report.evidence import RunInfo, build_evidence
 from mtls_audit.sources.files import FilesSource
 from mtls_audit.sources.sample import SampleSource
+from mtls_audit.vocabulary import AuthMode, Cloud
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from mtls_audit.audit.schedule import Job, Target
     from mtls_audit.sources.azure.runtime import SharedRuntime
-    from mtls_audit.sources.azure.source import AzureOptions
-
-COVERAGE_RULE = "MTLS-IN-01"  # the coverage table is the detail of this rule
+    from mtls_audit.sources.azure.source import AzureOptions, EndpointOverrides
 
 
 @dataclass(frozen=True)
@@ -131,8 +130,11 @@ def assess(
         options.fail_on,
         options.select,
         options.ignore,
+        options.as_of,
+        tuple(str(d) for d in options.rule_dirs),
+        tuple(options.disabled_packs),
     )
-    coverage = coverage_rows(ctx) if any(r.id == COVERAGE_RULE for r in chosen) else []
+    coverage = coverage_rows(ctx)  # a report over the context, whichever rules were chosen
     evidence = build_evidence(model, adjusted.assessment, verdict, info, coverage=coverage)
     adjusted.annotate(evidence)
     return Outcome(evidence, snapshot.dumps(evidence), verdict)
@@ -193,7 +195,7 @@ def _write_junit(outcome: Outcome, out: Path) -> list[Path]:
 
 
 def _write_markdown(outcome: Outcome, out: Path, written: Sequence[Path] = ()) -> list[Path]:
-    """The summary, linking the files this run wrote before it (never an earlier run's)."""
+    """The summary, naming the files this run wrote before it (never an earlier run's)."""
     from mtls_audit.report.markdown import render_markdown
 
     path = out / "summary.md"
@@ -205,8 +207,8 @@ def _write_markdown(outcome: Outcome, out: Path, written: Sequence[Path] = ()) -
         "JUnit": "junit.xml",
     }
     names = {p.name for p in written}
-    links = {name: file for name, file in candidates.items() if file in names}
-    write_text(path, render_markdown(outcome.evidence, report_links=links))
+    files = {label: file for label, file in candidates.items() if file in names}
+    write_text(path, render_markdown(outcome.evidence, report_files=files))
     return [path]
 
 
@@ -260,18 +262,20 @@ def schedule_job(
     prepared: PreparedRun,
     formats: Sequence[str],
     *,
-    auth: str = "default",
-    cloud: str = "AzureCloud",
-    endpoints: Mapping[str, Any] | None = None,
+    auth: str = AuthMode.DEFAULT,
+    cloud: str = Cloud.PUBLIC,
+    endpoints: EndpointOverrides | None = None,
     sign_key: Ed25519PrivateKey | None = None,
     per_subscription: int = 1,
+    concurrency: int = 8,
     on_collected: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> Job:
     """What ``schedule run`` does for each target: collect, assess, write, seal.
 
-    ``endpoints``: a custom cloud's ``arm_endpoint``, ``authority_host``, ``keyvault_suffix``.
+    ``endpoints``: a custom cloud's (None: the cloud's own).
     Targets are collected and assessed concurrently; at most ``per_subscription`` collect from
-    one subscription at once, and all of them spend one ARM read budget per subscription.
+    one subscription at once (each with ``concurrency`` requests at once), and all of them spend
+    one ARM read budget per subscription.
     Reports are rendered one at a time, since the PDF renderer is not thread-safe.
     ``on_collected`` is given each live collection's provenance (the progress display).
     Live targets share one runtime (made for the first: an event loop, an HTTP session, a
@@ -316,11 +320,13 @@ def schedule_job(
                 services=target.services,
                 auth=auth,
                 cloud=cloud,
+                concurrency=concurrency,
                 timeout_s=target.timeout_s,
                 max_retries=target.retries,
                 deadline_s=target.deadline_s,
-                **(endpoints or {}),
             )
+            if endpoints is not None:
+                selection = endpoints.applied(selection)
             with ExitStack() as held:
                 for subscription in sorted({s.lower() for s in target.subscriptions}):
                     held.enter_context(lock(subscription))

@@ -21,21 +21,13 @@ def expiry_level(days: int, options: api.Options) -> str | None:
     return None
 
 
-def describe_days(days: int) -> str:
-    if days < 0:
-        return f"expired {-days} day(s) ago"
-    return f"expires in {days} day(s)"
-
-
-def classic_only(svc: api.ServiceModel, what: str) -> Iterator[api.Result]:
+def classic_only(svc: api.ServiceModel, what: str) -> api.Result | None:
     """The result for a service where a classic-tier-only check does not apply, if any."""
-    gate = tier_gate(
+    return tier_gate(
         svc,
         unknown=f", so whether {what} applies cannot be decided.",
         other=f": {what} applies to classic tiers only.",
     )
-    if gate is not None:
-        yield gate
 
 
 def tier_gate(svc: api.ServiceModel, *, unknown: str, other: str) -> api.Result | None:
@@ -62,17 +54,18 @@ def tier_gate(svc: api.ServiceModel, *, unknown: str, other: str) -> api.Result 
     return None
 
 
-def hostnames_unknown(svc: api.ServiceModel, what: str) -> Iterator[api.Result]:
+def hostnames_unknown(svc: api.ServiceModel, what: str) -> api.Result | None:
     """An indeterminate result when the service's hostnames are an unresolved expression."""
     written = svc.service.hostnames_unresolved
-    if written is not None:
-        yield api.indeterminate(
-            svc.id,
-            f"{svc.service.name}: the hostnames are the template expression {written}, which "
-            f"was not resolved, so {what} cannot be judged.",
-            svc.service.props.cite("hostnameConfigurations"),
-            name=svc.service.name,
-        )
+    if written is None:
+        return None
+    return api.indeterminate(
+        svc.id,
+        f"{svc.service.name}: the hostnames are the template expression {written}, which "
+        f"was not resolved, so {what} cannot be judged.",
+        svc.service.props.cite("hostnameConfigurations"),
+        name=svc.service.name,
+    )
 
 
 def uncollected(ctx: api.Context, svc: api.ServiceModel, *collections: str) -> Iterator[api.Result]:

@@ -1,14 +1,15 @@
 """Helpers shared by the rules that judge inbound certificate validation.
 
 Each judged subject is an API (or one operation) on one product path with the verdict of its
-effective inbound policy; services whose gateway requests no client certificate are not
-applicable (MTLS-GW-01 reports them), and services whose policies were not all collected are
-indeterminate.
+effective inbound policy (``api.subjects.MtlsPath``: the engine reports services whose gateway
+requests no client certificate as not applicable, MTLS-GW-01 judging them, and services whose
+policies were not all collected as indeterminate).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from mtls_audit import api
@@ -17,6 +18,7 @@ from mtls_audit.api.policy import (
     ApiPath,
     EffectiveNode,
     FailureKind,
+    InboundPath,
     InboundVerdict,
     KindVerdict,
     Outcome,
@@ -62,12 +64,23 @@ def listed(nodes: Iterable[EffectiveNode], limit: int = 3) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Judged:
-    """One subject (an API or operation on one product path) and its inbound verdict."""
+    """One subject (an API or operation on one product path) and its inbound verdict, with
+    what messages say of it."""
 
     ctx: api.Context
-    svc: api.ServiceModel
-    subject: ApiPath
-    verdict: InboundVerdict
+    path: InboundPath
+
+    @property
+    def svc(self) -> api.ServiceModel:
+        return self.path.service
+
+    @property
+    def subject(self) -> ApiPath:
+        return self.path.path
+
+    @property
+    def verdict(self) -> InboundVerdict:
+        return self.path.verdict
 
     def cite(self, nodes: Iterable[EffectiveNode]) -> tuple[api.Evidence, ...]:
         return self.ctx.cite_all(nodes)
@@ -196,38 +209,49 @@ class Judged:
         return None
 
 
-def judged_service(
-    ctx: api.Context, svc: api.ServiceModel, *, gated: bool = True
-) -> Iterator[Judged | api.Result]:
-    """Every subject of the service with its verdict, or a service-level result where
-    subjects are not judged (``gated``: services that request no client certificate)."""
-    name = svc.service.name
-    blocked = list(uncollected(ctx, svc, *api.POLICY_NEEDS))
-    if blocked:
-        yield from blocked
-        return
-    if gated and requests_client_certificates(svc) is False:
-        yield api.not_applicable(
-            svc.id,
-            f"{name} does not request client certificates (see MTLS-GW-01): no certificate "
-            "reaches its policies to be validated.",
-            name=name,
+VALIDATION_GUIDE = "Validate the client certificate in policy"
+
+
+def validation_rule(
+    *,
+    id: str,
+    severity: api.Severity,
+    topics: tuple[str, ...],
+    guide: str = VALIDATION_GUIDE,
+    subject: api.SubjectKind[InboundPath] = api.subjects.MtlsPath,
+) -> Callable[[Callable[[Judged], api.Result]], api.Rule]:
+    """Declare a rule giving one result per API path (by default of a service that requests
+    client certificates, for the guide's validation step) from the path's :class:`Judged`
+    view; the decorated function is documented like any rule's judge."""
+
+    def wrap(check: Callable[[Judged], api.Result]) -> api.Rule:
+        @functools.wraps(check)
+        def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
+            yield check(Judged(ctx, path))
+
+        return api.rule(id=id, severity=severity, topics=topics, guide=guide, subject=subject)(
+            judge
         )
-        return
-    subjects = [Judged(ctx, svc, p.path, p.verdict) for p in ctx.inbound_paths(svc)]
-    if not subjects:
-        yield api.not_applicable(svc.id, f"{name} has no APIs.", name=name)
-    yield from subjects
+
+    return wrap
 
 
 def service_verdicts(
     ctx: api.Context, svc: api.ServiceModel, *, gated: bool = True
 ) -> api.Result | list[Judged]:
     """For a rule giving one result per service: the service-level result that ends its
-    judgement (see :func:`judged_service`), or else every subject with its verdict."""
-    subjects: list[Judged] = []
-    for item in judged_service(ctx, svc, gated=gated):
-        if isinstance(item, api.Result):
-            return item
-        subjects.append(item)
-    return subjects
+    judgement (policies not all collected; ``gated``: no client certificate requested; no
+    API), or else every subject with its verdict."""
+    name = svc.service.name
+    blocked = list(uncollected(ctx, svc, *api.POLICY_NEEDS))
+    if blocked:
+        return blocked[0]
+    if gated and requests_client_certificates(svc) is False:
+        return api.not_applicable(
+            svc.id,
+            f"{name} does not request client certificates (see MTLS-GW-01): no certificate "
+            "reaches its policies to be validated.",
+            name=name,
+        )
+    subjects = [Judged(ctx, p) for p in ctx.inbound_paths(svc)]
+    return subjects or api.not_applicable(svc.id, f"{name} has no APIs.", name=name)

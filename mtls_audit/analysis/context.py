@@ -60,6 +60,15 @@ class Context:
     def services(self) -> tuple[ServiceModel, ...]:
         return tuple(self.model.services)
 
+    def service_of(self, resource_id: str) -> ServiceModel:
+        """The service a resource belongs to (or is), by its ARM id."""
+        key = resource_id.rstrip("/").lower()
+        return next(
+            svc
+            for svc in self.model.services
+            if key == svc.id.lower() or key.startswith(svc.id.lower() + "/")
+        )
+
     @property
     def as_of(self) -> datetime:
         """The time certificates are judged at (the snapshot's, or the one asked for)."""

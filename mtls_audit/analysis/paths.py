@@ -35,8 +35,10 @@ class ApiPath:
 
 @dataclass(frozen=True, slots=True)
 class InboundPath:
-    """An :class:`ApiPath` with the client-certificate verdict of its inbound policy."""
+    """An :class:`ApiPath` of ``service`` with the client-certificate verdict of its inbound
+    policy."""
 
+    service: ServiceModel
     path: ApiPath
     verdict: InboundVerdict
 
@@ -78,7 +80,7 @@ def inbound_paths(ctx: Context, svc: ServiceModel) -> Iterator[InboundPath]:
     for path in [*api_paths(ctx, svc), None]:
         item = None
         if path is not None:
-            item = InboundPath(path, ctx.inbound_verdict(svc, path.effective))
+            item = InboundPath(svc, path, ctx.inbound_verdict(svc, path.effective))
         if group and (item is None or _place(item) != _place(group[0])):
             first = group[0]
             if len(group) > 1 and all(j.verdict is first.verdict for j in group):
@@ -86,7 +88,7 @@ def inbound_paths(ctx: Context, svc: ServiceModel) -> Iterator[InboundPath]:
                 merged = ApiPath(
                     api, names.get(api.lower(), api), first.path.key, first.path.effective
                 )
-                group = [InboundPath(merged, first.verdict)]
+                group = [InboundPath(svc, merged, first.verdict)]
             yield from group
             group = []
         if item is not None:

@@ -8,7 +8,9 @@ and yields :class:`Result` objects built with :func:`passed`, :func:`failed`,
 service live in four modules of this package: :mod:`mtls_audit.api.policy` (the policy
 language and its analyses), :mod:`mtls_audit.api.certificates` (certificates and names),
 :mod:`mtls_audit.api.keyvault` (Key Vault references, identities and access) and
-:mod:`mtls_audit.api.probe` (what the live probe recorded). Everything
+:mod:`mtls_audit.api.probe` (what the live probe recorded); the other kinds of subject (each API
+path, backend, secret named value, Key Vault certificate, probed service…) are in
+:mod:`mtls_audit.api.subjects`. Everything
 outside this package may change between releases; these names are pinned by a test.
 
 Constants: :data:`MISSING` (a value absent from ARM, told apart from null), :data:`Evidence`
@@ -16,6 +18,7 @@ Constants: :data:`MISSING` (a value absent from ARM, told apart from null), :dat
 """
 
 from mtls_audit.analysis import POLICY_NEEDS, Context
+from mtls_audit.api import subjects as subjects  # api.subjects for packs importing api
 from mtls_audit.certs.times import days_left
 from mtls_audit.engine.results import (
     Result,
@@ -43,8 +46,9 @@ from mtls_audit.model import (
     parse_time,
     same,
 )
-from mtls_audit.model.entities import Api, Backend
+from mtls_audit.model.entities import Api, Backend, NamedValue, Subscription
 from mtls_audit.model.fabric import ServiceFabric, url_scheme
+from mtls_audit.wording import plural
 
 __all__ = [
     "MISSING",
@@ -58,6 +62,7 @@ __all__ = [
     "Gap",
     "Lifecycle",
     "Model",
+    "NamedValue",
     "Options",
     "PolicyCitation",
     "Result",
@@ -69,6 +74,7 @@ __all__ = [
     "Snapshot",
     "Status",
     "SubjectKind",
+    "Subscription",
     "Tier",
     "View",
     "as_bool",
@@ -79,6 +85,7 @@ __all__ = [
     "not_applicable",
     "parse_time",
     "passed",
+    "plural",
     "rule",
     "same",
     "url_scheme",

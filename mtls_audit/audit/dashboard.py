@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mtls_audit.audit.dashboard_charts import Chart, trend_chart
 from mtls_audit.audit.history import History, RunRecord
+from mtls_audit.evidence.charts import Chart, trend_chart
 from mtls_audit.evidence.reader import verdict
 from mtls_audit.output_files import prepare_folder, write_text
 from mtls_audit.resources import bundled_dir

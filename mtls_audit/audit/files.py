@@ -30,8 +30,9 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from mtls_audit.document_limits import MAX_DEPTH, document_problem, may_hold_surrogates
 from mtls_audit.errors import InputError
-from mtls_audit.evidence.reader import clip, visible
+from mtls_audit.evidence.reader import visible
 from mtls_audit.evidence.schema import validate_evidence
+from mtls_audit.wording import clip
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 QUOTE_LIMIT = 60

@@ -34,11 +34,17 @@ from mtls_audit.audit.schedule_discovery import discovery_scope
 from mtls_audit.engine.results import Severity
 from mtls_audit.errors import MtlsAuditError
 from mtls_audit.evidence.clock import now
-from mtls_audit.evidence.reader import clip, verdict, visible
+from mtls_audit.evidence.reader import verdict, visible
 from mtls_audit.output_files import write_text
 from mtls_audit.sources.azure.discovery import EstateScope
-from mtls_audit.sources.azure.source import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+from mtls_audit.sources.azure.source import (
+    DEFAULT_DEADLINE_S,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    Bounds,
+)
 from mtls_audit.vocabulary import CLOUDS, FAIL_ON_CHOICES, FILE_FORMATS, NO_THRESHOLD
+from mtls_audit.wording import clip
 
 FORMATS = FILE_FORMATS
 TOP_FIELDS = (
@@ -64,6 +70,7 @@ TOP_FIELDS = (
     "deadline",
     "history",
     "per_subscription",
+    "concurrency",
     "target_timeout",
 )
 LIMIT_FIELDS = ("timeout", "retries", "deadline")
@@ -113,17 +120,18 @@ class ScheduleConfig:
     targets: tuple[Target, ...]
     history: str | None = None  # a database URL; None: <output>/history.sqlite
     per_subscription: int = 2  # live targets of one subscription collected at once
+    concurrency: int = 8  # concurrent ARM requests per subscription of one live target
     target_timeout: int = 3600
     """Seconds one target may take; past it the target is recorded as timed out (exit 3)."""
     processes: int = 1
     """Local processes scanning the targets (``audit.processes``), ``workers`` threads each."""
 
 
-def load_config(path: Path, *, overrides: Mapping[str, Any] | None = None) -> ScheduleConfig:
+def load_config(path: Path, *, overrides: Bounds | None = None) -> ScheduleConfig:
     """Read and check a schedule; relative paths are relative to the file's folder.
 
-    ``overrides``: ``timeout_s``, ``max_retries``, ``deadline_s`` from the command line, which
-    win over the file's for every live target (None: not given).
+    ``overrides``: the bounds given on the command line, which win over the file's for every
+    live target (None, or a bound None: not given).
     """
     source = str(path)
     top = Entry(read_settings(path, "schedule"), source=source, where="/", known=TOP_FIELDS)
@@ -136,10 +144,8 @@ def load_config(path: Path, *, overrides: Mapping[str, Any] | None = None) -> Sc
     if not isinstance(raw_targets, list) or not raw_targets:
         raise top.error("is required: a list of targets", "targets")
     defaults = _limits(top, Target(name="defaults"))
-    given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    fields = {"timeout_s": "timeout_s", "max_retries": "retries", "deadline_s": "deadline_s"}
     targets = tuple(
-        replace(_target(i, t, source, base, defaults), **{fields[k]: v for k, v in given.items()})
+        with_bounds(_target(i, t, source, base, defaults), overrides or Bounds())
         for i, t in enumerate(raw_targets)
     )
     seen: set[str] = set()
@@ -163,6 +169,7 @@ def load_config(path: Path, *, overrides: Mapping[str, Any] | None = None) -> Sc
         targets=targets,
         history=_history_url(top, base),
         per_subscription=top.number("per_subscription", 2, 1, 16),
+        concurrency=top.number("concurrency", 8, 1, 64),
         target_timeout=top.number("target_timeout", 3600, 1, 7 * 24 * 3600),
     )
 
@@ -213,6 +220,16 @@ def _history_url(top: Entry, base: Path) -> str | None:
 
 def _path(base: Path, text: str | None) -> Path | None:
     return base / text if text else None
+
+
+def with_bounds(target: Target, bounds: Bounds) -> Target:
+    """``target`` with the bounds given (a bound None leaves the target's)."""
+    return replace(
+        target,
+        timeout_s=target.timeout_s if bounds.timeout_s is None else bounds.timeout_s,
+        retries=target.retries if bounds.max_retries is None else bounds.max_retries,
+        deadline_s=target.deadline_s if bounds.deadline_s is None else bounds.deadline_s,
+    )
 
 
 def _limits(entry: Entry, defaults: Target) -> Target:

@@ -42,7 +42,8 @@ from mtls_audit.audit.files import (
 )
 from mtls_audit.engine.results import Status
 from mtls_audit.engine.runner import Finding
-from mtls_audit.evidence.reader import clip, visible
+from mtls_audit.evidence.reader import visible
+from mtls_audit.wording import clip
 
 FIELDS = (
     "rule",

@@ -34,6 +34,8 @@ from mtls_audit.certs.times import (
     Validity,
     as_utc,
     days_left,
+    days_phrase,
+    expiry_phrase,
     parse_timestamp,
     validity_at,
 )
@@ -55,7 +57,9 @@ __all__ = [
     "build_chain",
     "ca_constraints",
     "days_left",
+    "days_phrase",
     "dotnet_name",
+    "expiry_phrase",
     "is_self_signed",
     "key_info",
     "load_certificate",

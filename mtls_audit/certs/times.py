@@ -73,3 +73,22 @@ def validity_at(cert: x509.Certificate | CertificateFacts, as_of: datetime) -> V
     if moment > end:
         return Validity.EXPIRED
     return Validity.VALID
+
+
+DAY_SECONDS = 86_400
+
+
+def days_phrase(days: int) -> str:
+    """ "1 day", "19 days"."""
+    return f"{days} day" if days == 1 else f"{days} days"
+
+
+def expiry_phrase(expiry: datetime, as_of: datetime) -> str:
+    """ "expires in 18 days" or "expired 18 days ago", in full days of 24 hours rounded down
+    either way: a certificate that expired 18.6 days ago has been expired 18 full days, one
+    with 18.6 days left has 18 full days left. Under one day: "less than a day". Expiry at
+    ``as_of`` itself is still valid, as :func:`validity_at` judges (bounds inclusive)."""
+    seconds = (as_utc(expiry) - as_utc(as_of)).total_seconds()
+    full = int(abs(seconds) // DAY_SECONDS)
+    span = days_phrase(full) if full else "less than a day"
+    return f"expires in {span}" if seconds >= 0 else f"expired {span} ago"

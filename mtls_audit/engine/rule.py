@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import inspect
 import re
+import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -22,6 +23,9 @@ DOC_SECTIONS = (
     "What passes",
     "References",
 )
+FIX_SECTION = "How to fix"
+"""The docstring section giving the remediation, one ``channel: text`` entry a channel (the
+text may go on over lines indented deeper)."""
 REMEDIATION_CHANNELS = ("portal", "cli", "arm", "terraform", "policy")
 
 
@@ -73,43 +77,67 @@ class Rule:
 
 def doc_sections(doc: str) -> dict[str, str]:
     """Split a rule docstring into its titled sections (``Title:`` on a line of its own)."""
+    return {k: v.strip() for k, v in _raw_sections(doc).items()}
+
+
+def _raw_sections(doc: str) -> dict[str, str]:
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in doc.splitlines():
         stripped = line.strip()
-        if stripped.endswith(":") and stripped[:-1] in DOC_SECTIONS:
+        if stripped.endswith(":") and stripped[:-1] in (*DOC_SECTIONS, FIX_SECTION):
             current = sections.setdefault(stripped[:-1], [])
         elif current is not None:
             current.append(line)
-    return {k: "\n".join(v).strip() for k, v in sections.items()}
+    return {k: "\n".join(v) for k, v in sections.items()}
+
+
+def remediation_of(doc: str) -> dict[str, str]:
+    """The remediation written in a docstring's "How to fix" section, channel by channel."""
+    found: dict[str, list[str]] = {}
+    entry: list[str] = []
+    for line in textwrap.dedent(_raw_sections(doc).get(FIX_SECTION, "")).splitlines():
+        channel, colon, text = line.partition(": ")
+        if colon and not line[:1].isspace() and channel.isidentifier():
+            entry = found.setdefault(channel, [])
+            line = text
+        entry.append(line.strip())
+    return {channel: " ".join(filter(None, words)) for channel, words in found.items()}
 
 
 def rule(
     *,
     id: str,
-    slug: str,
-    title: str,
     severity: Severity,
     topics: tuple[str, ...],
-    guide: str,
-    remediation: Mapping[str, str],
-    subject: SubjectKind[T],
+    # A judge of the default kind receives a ServiceModel (mypy cannot type a generic default).
+    subject: SubjectKind[T] = Service,  # type: ignore[assignment]
+    guide: str = "beyond",
+    slug: str | None = None,
+    title: str | None = None,
+    remediation: Mapping[str, str] | None = None,
     needs: tuple[str, ...] = (),
     lifecycle: Lifecycle = Lifecycle.STABLE,
     version: str = "1",
 ) -> Callable[[Judge[T]], Rule]:
-    """Declare a rule. The decorated function judges one ``subject`` and yields its results;
-    ``needs`` names the collections without which it cannot judge."""
+    """Declare a rule. The decorated function judges one ``subject`` (by default each
+    service) and yields its results; ``needs`` names the collections without which it cannot
+    judge, beyond those of its kind of subject. What is not given is read from the function:
+    the ``slug`` is its name (``verifies_chain``: ``verifies-chain``), the ``title`` its
+    docstring's first line (without the full stop) and the ``remediation`` its docstring's
+    "How to fix" section. ``guide`` is the step of the setup guide the rule checks, or
+    ``beyond`` (the guide does not cover it)."""
 
     def wrap(judge: Judge[T]) -> Rule:
+        doc = inspect.getdoc(judge) or ""
         return Rule(
             id,
-            slug,
-            title,
+            slug or judge.__name__.replace("_", "-"),
+            title or doc.partition("\n")[0].strip().removesuffix("."),
             severity,
             tuple(topics),
             guide,
-            dict(remediation),
+            dict(remediation_of(doc) if remediation is None else remediation),
             judge,
             subject,
             tuple(needs),

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from mtls_audit.analysis import Context
-from mtls_audit.engine.results import Result, Severity, Status, indeterminate, not_applicable
+from mtls_audit.engine.results import Result, Severity, Status, indeterminate
 from mtls_audit.engine.rule import Rule
 from mtls_audit.frameworks import controls_for
 from mtls_audit.model.build import Model
@@ -83,24 +83,34 @@ def _subjects(model: Model) -> list[str]:
 
 def evaluate(rule: Rule, ctx: Context) -> Iterator[Result]:
     """The results of ``rule``: its judge called on each subject of each service, except where
-    a collection it needs is missing (indeterminate, naming it) or the service has no subject
-    of its kind (not applicable)."""
-    members = rule.subject.members
-    if members is None:
-        for subject in rule.subject.population(ctx) if rule.subject.population else ():
-            yield from rule.judge(subject, ctx)
-        return
-    for svc in ctx.model.services:
+    a collection it needs is missing (indeterminate, naming it), the service does not pass the
+    kind's gate or has no subject of the kind (not applicable); then on the subjects of the
+    snapshot outside the services."""
+    kind = rule.subject
+    needs = tuple(dict.fromkeys((*kind.needs, *rule.needs)))
+    combined: list[object] = []
+    members = kind.members
+    for svc in ctx.model.services if members is not None else ():
         name = svc.service.name
-        missing = ctx.missing(svc, rule.needs)
+        missing = ctx.missing(svc, needs)
         if missing is not None:
             yield indeterminate(svc.id, missing, name=name)
             continue
-        subjects = members(svc, ctx)
+        closed = kind.gate(svc, ctx) if kind.gate is not None else None
+        if closed is not None:
+            yield closed
+            continue
+        subjects = members(svc, ctx) if members is not None else ()
         if not subjects:
-            yield not_applicable(svc.id, f"{name} has no {rule.subject.plural}.", name=name)
+            yield kind.none_in(svc)
+        if kind.combine is not None:
+            combined += subjects
+            continue
         for subject in subjects:
             yield from rule.judge(subject, ctx)
+    later = kind.combine(combined) if kind.combine is not None else ()
+    for subject in [*later, *(kind.population(ctx) if kind.population else ())]:
+        yield from rule.judge(subject, ctx)
 
 
 def run(ctx: Context, rules: Sequence[Rule]) -> Assessment:

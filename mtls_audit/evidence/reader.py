@@ -15,7 +15,8 @@ from typing import Any
 
 from mtls_audit.engine.runner import NOTHING_TO_AUDIT
 from mtls_audit.errors import InputError
-from mtls_audit.vocabulary import SEVERITIES, Status
+from mtls_audit.vocabulary import NO_THRESHOLD, SEVERITIES, Status
+from mtls_audit.wording import clip
 
 Evidence = Mapping[str, Any]
 
@@ -190,11 +191,6 @@ def _escape_char(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
-def clip(text: str, limit: int) -> str:
-    """Text shortened to ``limit`` characters, marking the cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 @dataclass(frozen=True)
 class EvidenceLine:
     """One cited fact of a result: where it is, and what was seen there."""
@@ -262,7 +258,7 @@ def verdict(evidence: Evidence) -> Verdict:
     unknown_by = {s: int(n) for s, n in summary.get("indeterminate_by_severity", {}).items()}
     unknown = sum(unknown_by.values())
     missing = _missing(evidence, fail_on, unknown_by) if incomplete else ""
-    if fail_on == "none":
+    if fail_on == NO_THRESHOLD:
         parts = [
             _failures(failed, SEVERITIES, unknown),
             "findings are not gated by severity (fail-on none)",
@@ -288,7 +284,9 @@ def _missing(evidence: Evidence, fail_on: str, unknown_by: Mapping[str, int]) ->
     what made it incomplete, naming only the causes there are."""
     gaps, errors = len(evidence.get("gaps", [])), len(evidence.get("errors", []))
     gating = [
-        s for s in SEVERITIES if fail_on != "none" and severity_rank(s) <= severity_rank(fail_on)
+        s
+        for s in SEVERITIES
+        if fail_on != NO_THRESHOLD and severity_rank(s) <= severity_rank(fail_on)
     ]
     unknown = sum(unknown_by.get(s, 0) for s in gating)
     causes = [

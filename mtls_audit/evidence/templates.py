@@ -11,6 +11,7 @@ import markupsafe
 
 from mtls_audit.evidence.reader import STATUS_LABELS, visible
 from mtls_audit.resources import bundled_dir
+from mtls_audit.wording import noun_plural, plain, plural
 
 
 @cache
@@ -25,6 +26,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["status_labels"] = STATUS_LABELS
+    env.filters.update(plural=plural, noun_plural=noun_plural, plain=plain)
     return env
 
 

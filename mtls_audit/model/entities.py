@@ -238,6 +238,8 @@ class CertificateEntity(Entity):
 
 
 class NamedValue(Entity):
+    """A named value of the service: a literal, a secret, or a Key Vault reference."""
+
     @property
     def secret(self) -> bool:
         return bool(self.props.flag("secret"))
@@ -255,6 +257,8 @@ class NamedValue(Entity):
 
 
 class Subscription(Entity):
+    """A subscription of the service: its scope and whether it allows request tracing."""
+
     @property
     def scope(self) -> str:
         return self.props.text("scope") or ""

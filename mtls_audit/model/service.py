@@ -74,6 +74,9 @@ class CertificateInfo:
 
 @dataclass(frozen=True, slots=True)
 class Hostname:
+    """One entry of the service's ``hostnameConfigurations``: a host name, its type and the
+    certificate it serves."""
+
     view: View
 
     @property
@@ -120,6 +123,8 @@ class Hostname:
 
 @dataclass(frozen=True, slots=True)
 class CaCertificate:
+    """One certificate of the service's CA store (``properties.certificates``)."""
+
     view: View
 
     @property

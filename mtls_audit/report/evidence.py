@@ -15,7 +15,9 @@ from mtls_audit.engine.runner import Assessment, Finding, Gate, rule_controls
 from mtls_audit.evidence.clock import run_times
 from mtls_audit.model import ids
 from mtls_audit.model.build import Model
-from mtls_audit.model.inventory import certificate_inventory
+from mtls_audit.model.inventory import InventoryCertificate, certificate_inventory
+from mtls_audit.report.population import population
+from mtls_audit.report.provenance import digest, source_record
 
 SCHEMA_ID = "mtls-audit/evidence/v1"
 
@@ -32,6 +34,9 @@ class RunInfo:
     fail_on: Severity | None
     select: Sequence[str] = ()
     ignore: Sequence[str] = ()
+    as_of: datetime | None = None  # --as-of when given; else the collection time is used
+    rule_dirs: Sequence[str] = ()
+    disabled_packs: Sequence[str] = ()
 
 
 def _iso(moment: datetime) -> str:
@@ -84,31 +89,12 @@ def result_entry(finding: Finding, origins: Mapping[str, Any]) -> dict[str, Any]
         "controls": {k: list(v) for k, v in rule_controls(finding.rule).items()},
         "fingerprint": finding.fingerprint,
     }
+    if result.key:  # what tells apart results about one subject, e.g. the product path
+        entry["key"] = result.key
     location = _location(finding, origins)
     if location:
         entry["location"] = location
     return entry
-
-
-def population(model: Model) -> dict[str, int]:
-    svcs = model.services
-    return {
-        "services": len(svcs),
-        "apis": sum(len(s.apis) for s in svcs),
-        "operations": sum(len(s.operations) for s in svcs),
-        "products": sum(len(s.products) for s in svcs),
-        "policies": sum(len(s.policies) for s in svcs),
-        "policy_fragments": sum(len(s.fragments) for s in svcs),
-        "backends": sum(len(s.backends) for s in svcs),
-        "certificates": sum(len(s.certificates) for s in svcs),
-        "named_values": sum(len(s.named_values) for s in svcs),
-        "subscriptions": sum(len(s.subscriptions) for s in svcs),
-        "gateways": sum(len(s.gateways) for s in svcs),
-        "key_vaults": len(model.vaults),
-        "role_assignments": len(model.role_assignments),
-        "keyvault_certificates": len(model.keyvault_certificates),
-        "gaps": len(model.gaps),
-    }
 
 
 def summary(findings: Sequence[Finding], gate: Gate) -> dict[str, Any]:
@@ -137,9 +123,9 @@ def summary(findings: Sequence[Finding], gate: Gate) -> dict[str, Any]:
     }
 
 
-def inventory(model: Model) -> dict[str, Any]:
+def inventory(model: Model, found: Sequence[InventoryCertificate]) -> dict[str, Any]:
     certs = []
-    for c in certificate_inventory(model):
+    for c in found:
         days = None
         if c.expiry is not None:
             delta = c.expiry - model.as_of
@@ -163,9 +149,6 @@ def inventory(model: Model) -> dict[str, Any]:
     return {"certificates": certs}
 
 
-_LIVE_SOURCE = ("cloud", "endpoints", "auth", "stopped")
-
-
 def build_evidence(
     model: Model,
     assessment: Assessment,
@@ -177,7 +160,8 @@ def build_evidence(
     started, finished, run_id = run_times(info.started_at, info.finished_at)
     provenance = info.snapshot.get("provenance", {})
     origins = info.snapshot.get("origins", {}) or {}
-    inputs = [i.get("path", "") for i in provenance.get("inputs", []) if isinstance(i, Mapping)]
+    certificates = certificate_inventory(model)
+    rule_pack = [rule_entry(r) for r in sorted(assessment.rules, key=lambda r: r.id)]
     return {
         "schema": SCHEMA_ID,
         "tool": {"name": "mtls-audit", "version": __version__},
@@ -186,26 +170,23 @@ def build_evidence(
             "started_at": _iso(started),
             "finished_at": _iso(finished),
             "as_of": _iso(model.as_of),
-            "source": {
-                "kind": provenance.get("source", ""),
-                "collected_at": provenance.get("collected_at", ""),
-                "inputs": inputs,
-                "identity": provenance.get("identity", {}),
-                # Live collection: where it read and signed in, and whether it was cut short.
-                **{k: provenance[k] for k in _LIVE_SOURCE if k in provenance},
-            },
+            "source": source_record(provenance),
             "scope": {"services": sorted(s.id for s in model.services)},
-            "population": population(model),
+            "population": population(model, certificates),
             "options": {
                 "fail_on": info.fail_on.value if info.fail_on else "none",
                 "select": list(info.select),
                 "ignore": list(info.ignore),
                 "warning_days": info.options.warning_days,
                 "notice_days": info.options.notice_days,
+                "as_of": _iso(info.as_of) if info.as_of else None,
+                "rule_dirs": list(info.rule_dirs),
+                "disabled_packs": list(info.disabled_packs),
             },
+            "rule_pack_sha256": digest(rule_pack),
         },
         "snapshot": {"sha256": info.snapshot_sha256, "schema": info.snapshot.get("schema")},
-        "rule_pack": [rule_entry(r) for r in sorted(assessment.rules, key=lambda r: r.id)],
+        "rule_pack": rule_pack,
         "results": [result_entry(f, origins) for f in assessment.findings],
         "gaps": [dict(gap.raw) for gap in model.gaps],
         **(
@@ -229,6 +210,6 @@ def build_evidence(
         "coverage": [dict(c) for c in coverage],
         # The live probe's attempts as recorded (tests of operating effectiveness), if any ran.
         **({"probe": info.snapshot["probe"]} if "probe" in info.snapshot else {}),
-        "inventory": inventory(model),
+        "inventory": inventory(model, certificates),
         "summary": summary(assessment.findings, gate),
     }

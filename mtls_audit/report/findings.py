@@ -27,6 +27,7 @@ from mtls_audit.evidence.reader import (
     status_tally,
 )
 from mtls_audit.report.tables import Bounded, fair_share
+from mtls_audit.wording import plain
 
 DEFAULT_TOP_N = 25
 # Subjects detailed across all failing rules; past it each rule shows fewer, never under
@@ -204,11 +205,16 @@ def control_pairs(controls: Mapping[str, Sequence[str]]) -> list[tuple[str, str]
 def prose(text: str) -> list[list[tuple[str, bool]]]:
     """Rule text as paragraphs (split at blank lines) of (text, is_literal) runs.
 
-    Rule docs mark literals with double backticks; the templates quote those runs.
+    Rule docs mark literals with double backticks; the templates quote those runs. Any other
+    inline markup (single backticks, reST roles, emphasis) is made plain.
     """
     paragraphs = [" ".join(part.split()) for part in text.split("\n\n") if part.strip()]
     return [
-        [(run, index % 2 == 1) for index, run in enumerate(par.split("``")) if run]
+        [
+            (run if index % 2 else plain(run), index % 2 == 1)
+            for index, run in enumerate(par.split("``"))
+            if run
+        ]
         for par in paragraphs
     ]
 

@@ -3,6 +3,12 @@
 Statuses map to JUnit as: fail → ``failure``; indeterminate → ``error`` (the check could not be
 made); not_applicable and waived → ``skipped``; pass → a plain test case. Results outside every
 service in scope, and run-level errors (as ``error`` cases), go to a suite named "estate".
+
+Each test case is named by the rule's slug, the subject and, when the rule judged the subject
+more than once (an operation on each product path, a policy at each line), the result's key:
+``validation-coverage: Billing [product:internal-staff]``. CI reporters merge cases with the same
+(classname, name), so no pair repeats in the document: where one still would, the name adds the
+resource id, then the result's fingerprint.
 The XML is built with ElementTree, and characters XML 1.0 cannot carry are written as escapes.
 """
 
@@ -30,6 +36,7 @@ from mtls_audit.evidence.reader import (
 from mtls_audit.output_files import write_file
 
 ESTATE = "estate"
+Case = tuple[Mapping[str, Any], str]  # a result and its test case name
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -41,18 +48,22 @@ def xml_safe(text: str) -> str:
 def write_junit(evidence: Evidence, out: Path) -> None:
     check_evidence(evidence)
     services = service_ids(evidence)
-    grouped: dict[str, list[Mapping[str, Any]]] = {sid: [] for sid in services}
-    estate: list[Mapping[str, Any]] = []
-    for result in evidence["results"]:
+    grouped: dict[str, list[Case]] = {sid: [] for sid in services}
+    estate: list[Case] = []
+    results = evidence["results"]
+    for result, name in zip(results, case_names(results), strict=True):
         owner = owning_service(result["resource_id"], services)
-        (grouped[owner] if owner else estate).append(result)
+        (grouped[owner] if owner else estate).append((result, name))
     remedies = {rid: _remediation(rule) for rid, rule in rules_by_id(evidence).items()}
     root = ET.Element("testsuites", {"name": "mtls-audit"})
     suites = [_suite(resource_name(sid), sid, grouped[sid], remedies) for sid in services]
     if estate or evidence.get("errors"):
         suite = _suite(ESTATE, None, estate, remedies)
+        seen: Counter[str] = Counter()
         for error in evidence.get("errors", []):
-            _error_case(suite, error)
+            classname = str(error.get("rule_id") or error.get("pack") or "run")
+            seen[classname] += 1
+            _error_case(suite, classname, seen[classname], error)
         suites.append(suite)
     for suite in suites:
         suite.set("timestamp", str(evidence["run"]["finished_at"])[:19])
@@ -62,24 +73,47 @@ def write_junit(evidence: Evidence, out: Path) -> None:
     write_file(out, ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
+def case_names(results: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A test case name per result, no (rule id, name) pair twice: slug, subject and key; the
+    resource id, then the fingerprint, added where that is not enough."""
+    names = [_short_name(r) for r in results]
+    for widen in (_with_resource, _with_fingerprint):
+        repeated = Counter(zip((r["rule_id"] for r in results), names, strict=True))
+        names = [
+            widen(name, r) if repeated[(r["rule_id"], name)] > 1 else name
+            for r, name in zip(results, names, strict=True)
+        ]
+    return names
+
+
+def _short_name(result: Mapping[str, Any]) -> str:
+    name = (
+        f"{result.get('slug', '')}: {result.get('subject') or resource_name(result['resource_id'])}"
+    )
+    key = result.get("key")
+    shown = key and str(key).lower() != str(result.get("subject", "")).lower()
+    return f"{name} [{key}]" if shown else name
+
+
+def _with_resource(name: str, result: Mapping[str, Any]) -> str:
+    return f"{name} ({result['resource_id']})"
+
+
+def _with_fingerprint(name: str, result: Mapping[str, Any]) -> str:
+    return f"{name} #{result['fingerprint'][:12]}"
+
+
 def _suite(
     name: str,
     service_id: str | None,
-    results: Sequence[Mapping[str, Any]],
+    cases: Sequence[Case],
     remedies: Mapping[str, str],
 ) -> ET.Element:
     suite = ET.Element("testsuite", {"name": xml_safe(name)})
     if service_id:
         properties = ET.SubElement(suite, "properties")
         ET.SubElement(properties, "property", {"name": "service_id", "value": xml_safe(service_id)})
-    names = [
-        f"{r.get('slug', '')}: {r.get('subject') or resource_name(r['resource_id'])}"
-        for r in results
-    ]
-    repeated = Counter(zip((r["rule_id"] for r in results), names, strict=True))
-    for result, case_name in zip(results, names, strict=True):
-        if repeated[(result["rule_id"], case_name)] > 1:
-            case_name = f"{case_name} ({result['resource_id']})"
+    for result, case_name in cases:
         _case(suite, result, case_name, remedies.get(result["rule_id"], ""))
     return suite
 
@@ -108,10 +142,11 @@ def _case(suite: ET.Element, result: Mapping[str, Any], name: str, remedy: str) 
         ET.SubElement(case, "skipped", {"message": f"waived: {reason}"})
 
 
-def _error_case(suite: ET.Element, error: Mapping[str, Any]) -> None:
-    rule = error.get("rule_id") or error.get("pack") or "run"
+def _error_case(suite: ET.Element, classname: str, nth: int, error: Mapping[str, Any]) -> None:
+    """A run-level error as an ``error`` case: the n-th of its rule (or pack) is "run-error n"."""
+    name = "run-error" if nth == 1 else f"run-error {nth}"
     case = ET.SubElement(
-        suite, "testcase", {"classname": xml_safe(rule), "name": "run-error", "time": "0"}
+        suite, "testcase", {"classname": xml_safe(classname), "name": name, "time": "0"}
     )
     ET.SubElement(
         case,

@@ -4,9 +4,16 @@ What is emitted, and why:
 
 - ``fail`` results: ``kind`` fail, ``level`` error for critical and high, warning for medium,
   note for low and info.
-- ``indeterminate`` results: also ``kind`` fail, at level warning, the message starting with
-  "Indeterminate:". SARIF's own ``review`` kind would force level none, and dashboards hide such
-  results, while missing evidence must stay visible (it gates like a finding).
+- Severity per result. GitHub code scanning reads ``security-severity`` only from the rule's
+  descriptor (``reportingDescriptor.properties``); its documentation lists no result-level
+  severity beyond ``level``. A rule whose results carry a severity other than its own (an
+  expired certificate is critical where the rule is high) therefore gets one more descriptor per
+  such severity, with the id ``RULE/severity`` (``MTLS-KV-09/critical``), the same texts and a
+  ``subset`` relationship to the rule's own descriptor. Results at the rule's own severity keep
+  the plain rule id, so their alerts stay the same across runs.
+- ``indeterminate`` results: ``kind`` open, ``level`` none (SARIF 2.1.0 §3.27.9, §3.27.10: a
+  result whose kind is not fail has level none), the message starting with "Indeterminate:".
+  They point to the descriptor of their severity, so a dashboard still files them under the rule.
 - ``waived`` results: like fail, with an external suppression carrying the justification (and
   the approver, expiry and ticket of the waiver). When waivers were applied, every result has a
   ``suppressions`` array (empty when not waived), as SARIF requires all or none to have one.
@@ -15,6 +22,9 @@ What is emitted, and why:
   (``absent``) are left out: dashboards would show them as open alerts; the evidence lists them.
 - ``pass`` and ``not_applicable`` results are left out: the evidence JSON holds the full
   population, and dashboards are for what needs action.
+- Rule texts are plain text in every ``text`` field (no backticks, no hard wraps); ``help``
+  also has a ``markdown`` form, where literals are code spans. ``fullDescription`` is cut at a
+  word boundary to GitHub's 1,024 characters; ``help`` holds the whole text.
 
 Every message built from data (a result's message, a gap, a run error, the scope's names)
 passes through :func:`message_text`: control, direction-changing and invisible characters
@@ -46,10 +56,12 @@ from mtls_audit.evidence.reader import (
     instance_label,
     remediation_steps,
     service_ids,
+    severity_rank,
     visible,
     waiver_summary,
 )
 from mtls_audit.output_files import write_text
+from mtls_audit.report.rule_text import clip_words, code_block, markdown_text, plain_text
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INVENTORY_NAME = "mtls-audit-inventory.txt"
@@ -58,6 +70,7 @@ SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 EMITTED = ("fail", "indeterminate", "waived")
 PROSE_CHANNELS = ("portal",)
+DESCRIPTION_LIMIT = 1024  # GitHub code scanning's limit for fullDescription.text
 # A bracket, with the backslashes before it (they must be escaped too, or they would escape it).
 _BRACKET = re.compile(r"(\\*)([\[\]])")
 
@@ -98,8 +111,7 @@ def _sarif_log(
     inventory: Mapping[str, int],
     inventory_uri: str,
 ) -> dict[str, Any]:
-    rules = sorted(evidence["rule_pack"], key=lambda rule: rule["id"])
-    index = {rule["id"]: position for position, rule in enumerate(rules)}
+    descriptors, index = _descriptors(evidence["rule_pack"], emitted)
     run = evidence["run"]
     suppressible = "waivers" in evidence or any(r["status"] == "waived" for r in emitted)
     return {
@@ -111,7 +123,7 @@ def _sarif_log(
                     "driver": {
                         "name": evidence["tool"]["name"],
                         "version": evidence["tool"]["version"],
-                        "rules": [_rule(rule) for rule in rules],
+                        "rules": descriptors,
                     }
                 },
                 "automationDetails": _automation(evidence),
@@ -129,21 +141,49 @@ def _sarif_log(
     }
 
 
-def _rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+def _descriptor_id(rule: Mapping[str, Any], severity: str) -> str:
+    """The descriptor a result of ``rule`` at ``severity`` points to."""
+    return rule["id"] if severity == rule["severity"] else f"{rule['id']}/{severity}"
+
+
+def _descriptors(
+    rule_pack: Sequence[Mapping[str, Any]], emitted: Sequence[Mapping[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[tuple[str, str], tuple[str, int]]]:
+    """Every rule's descriptor, each followed by one per other severity its results carry; and
+    the descriptor (id, position) of each (rule id, severity)."""
+    used = {(r["rule_id"], r["severity"]) for r in emitted}
+    descriptors: list[dict[str, Any]] = []
+    index: dict[tuple[str, str], tuple[str, int]] = {}
+    for rule in sorted(rule_pack, key=lambda rule: rule["id"]):
+        own = len(descriptors)
+        others = {severity for rule_id, severity in used if rule_id == rule["id"]}
+        others.discard(rule["severity"])
+        for severity in [rule["severity"], *sorted(others, key=lambda s: (severity_rank(s), s))]:
+            descriptor = _rule(rule, severity)
+            if severity != rule["severity"]:
+                target = {"id": rule["id"], "index": own}
+                descriptor["relationships"] = [{"target": target, "kinds": ["subset"]}]
+            index[(rule["id"], severity)] = (descriptor["id"], len(descriptors))
+            descriptors.append(descriptor)
+    return descriptors, index
+
+
+def _rule(rule: Mapping[str, Any], severity: str) -> dict[str, Any]:
     controls = rule.get("controls", {})
     tags = ["security", "mtls"] + [f"{fw}:{cid}" for fw, ids in controls.items() for cid in ids]
     text, markdown = _help(rule)
+    summary = plain_text(rule.get("summary") or rule["title"]).replace("\n\n", " ")
     return {
-        "id": rule["id"],
+        "id": _descriptor_id(rule, severity),
         "name": rule["slug"],
-        "shortDescription": {"text": rule["title"]},
-        "fullDescription": {"text": rule.get("summary") or rule["title"]},
+        "shortDescription": {"text": plain_text(rule["title"])},
+        "fullDescription": {"text": clip_words(summary, DESCRIPTION_LIMIT)},
         "help": {"text": text, "markdown": markdown},
-        "defaultConfiguration": {"level": LEVELS.get(rule["severity"], "warning")},
+        "defaultConfiguration": {"level": LEVELS.get(severity, "warning")},
         "properties": {
-            "security-severity": SECURITY_SEVERITY.get(rule["severity"], "5.5"),
+            "security-severity": SECURITY_SEVERITY.get(severity, "5.5"),
             "tags": tags,
-            "severity": rule["severity"],
+            "severity": severity,
             "lifecycle": rule.get("lifecycle", ""),
             "pack": rule.get("pack", ""),
             "ruleVersion": rule.get("version", ""),
@@ -152,13 +192,19 @@ def _rule(rule: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _help(rule: Mapping[str, Any]) -> tuple[str, str]:
-    """The help text of a rule: its rationale, then remediation per channel."""
-    rationale = rule.get("rationale", "")
-    text = [f"Why it matters: {rationale}", "How to fix it:"]
-    markdown = [f"**Why it matters.** {rationale}", "**How to fix it.**"]
+    """The help of a rule, as plain text and as Markdown: what it checks, why it matters, then
+    remediation per channel."""
+    summary, rationale = rule.get("summary") or rule["title"], rule.get("rationale", "")
+    text = [f"What it checks: {plain_text(summary)}", f"Why it matters: {plain_text(rationale)}"]
+    markdown = [
+        f"**What it checks.** {markdown_text(summary)}",
+        f"**Why it matters.** {markdown_text(rationale)}",
+    ]
+    text.append("How to fix it:")
+    markdown.append("**How to fix it.**")
     for channel, label, remedy in remediation_steps(rule):
-        text.append(f"{label}: {remedy}")
-        body = remedy if channel in PROSE_CHANNELS else f"```\n{remedy}\n```"
+        text.append(f"{label}: {visible(remedy)}")
+        body = markdown_text(remedy) if channel in PROSE_CHANNELS else code_block(remedy)
         markdown.append(f"*{label}*\n\n{body}")
     return "\n\n".join(text), "\n\n".join(markdown)
 
@@ -214,20 +260,20 @@ def _invocation(evidence: Evidence) -> dict[str, Any]:
 
 def _result(
     result: Mapping[str, Any],
-    index: Mapping[str, int],
+    index: Mapping[tuple[str, str], tuple[str, int]],
     inventory: Mapping[str, int],
     inventory_uri: str,
     suppressible: bool,
 ) -> dict[str, Any]:
     status, severity = result["status"], result["severity"]
-    message = result["message"]
-    level = LEVELS.get(severity, "warning")
+    message, kind, level = result["message"], "fail", LEVELS.get(severity, "warning")
     if status == "indeterminate":
-        message, level = f"Indeterminate: {message}", "warning"
+        message, kind, level = f"Indeterminate: {message}", "open", "none"
     uri, line = _file_location(result) or (inventory_uri, inventory[result["resource_id"]])
+    descriptor = index.get((result["rule_id"], severity))
     sarif: dict[str, Any] = {
         "ruleId": result["rule_id"],
-        "kind": "fail",
+        "kind": kind,
         "level": level,
         "message": {"text": message_text(message)},
         "locations": [
@@ -252,8 +298,8 @@ def _result(
     if isinstance(address, str):  # the Terraform resource the finding was read from
         logical = sarif["locations"][0]["logicalLocations"]
         logical.append({"fullyQualifiedName": address, "kind": "declaration"})
-    if result["rule_id"] in index:
-        sarif["ruleIndex"] = index[result["rule_id"]]
+    if descriptor is not None:
+        sarif["ruleId"], sarif["ruleIndex"] = descriptor
     if suppressible:
         waived = status == "waived"
         sarif["suppressions"] = (

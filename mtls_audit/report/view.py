@@ -18,7 +18,6 @@ from mtls_audit.evidence.reader import (
     Evidence,
     Verdict,
     check_evidence,
-    clip,
     instance_label,
     natural_key,
     open_by_rule,
@@ -41,6 +40,17 @@ from mtls_audit.report.findings import (
     rule_findings,
     subjects_per_rule,
     top_risks,
+)
+from mtls_audit.report.pictures import Pictures, pictures
+from mtls_audit.report.scope import (
+    PopulationRow,
+    WaiverRow,
+    limitations,
+    option_rows,
+    population_rows,
+    provenance_rows,
+    snapshot_age,
+    waiver_rows,
 )
 from mtls_audit.report.tables import (
     COVERAGE_HEADERS,
@@ -100,7 +110,7 @@ class ReportView:
     collected_at: str
     endpoints_note: str | None  # set when the evidence was not collected from a known cloud
     options: Mapping[str, Any]
-    inputs: Bounded[str]
+    inputs: Bounded[tuple[str, str | None]]  # path and SHA-256, when recorded
     packs: Sequence[tuple[str, int]]
     status_counts: Sequence[tuple[str, int]]
     severity_rows: Sequence[tuple[str, int, int]]
@@ -111,9 +121,13 @@ class ReportView:
     coverage: CoverageView | None
     certificates: Bounded[CertificateRow]
     waived: Bounded[tuple[FindingRow, str]]
-    waivers: Sequence[Sequence[tuple[str, str]]]
+    waivers: Sequence[WaiverRow]
     trend: Sequence[TrendRow]
-    population: Sequence[tuple[str, Any]]
+    population: Sequence[PopulationRow]
+    provenance: Sequence[tuple[str, str]]
+    option_rows: Sequence[tuple[str, str]]
+    limitations: Sequence[str]
+    snapshot_age: str | None  # set when the snapshot is a day or more older than the report
     gaps: Bounded[dict[str, Any]]
     errors: Bounded[dict[str, Any]]
     catalogue: Sequence[CatalogueRow]
@@ -122,6 +136,7 @@ class ReportView:
     printed: bool
     coverage_labels: Mapping[str, str]
     coverage_headers: Mapping[str, str]
+    pictures: Pictures
 
 
 def endpoints_note(source: Mapping[str, Any]) -> str | None:
@@ -161,6 +176,13 @@ def build_view(
     by_status = result_counts(evidence["results"])
     waived = [r for r in evidence["results"] if r["status"] == "waived"][:TABLE_LIMIT]
     options = {**OPTION_DEFAULTS, **run.get("options", {})}
+    coverage = coverage_view(evidence.get("coverage", []))
+    certificates = certificate_rows(
+        evidence.get("inventory", {}).get("certificates", []),
+        options["warning_days"],
+        CERTIFICATE_LIMIT,
+    )
+    trend = _trend(evidence.get("trend", []))
     return ReportView(
         title=title or f"Mutual TLS compliance assessment: {instance}",
         instance=instance,
@@ -172,7 +194,7 @@ def build_view(
         collected_at=_at(run["source"].get("collected_at")),
         endpoints_note=endpoints_note(run["source"]),
         options=options,
-        inputs=bounded(list(run["source"].get("inputs", [])), INPUT_LIMIT),
+        inputs=bounded(_inputs(run["source"]), INPUT_LIMIT),
         packs=_packs(evidence["rule_pack"]),
         status_counts=[(s, by_status[s]) for s in STATUSES],
         severity_rows=[(s, by_severity.get(s, 0), indeterminate.get(s, 0)) for s in SEVERITIES],
@@ -180,19 +202,19 @@ def build_view(
         families=ctl.families(tables),
         top_risks=top_risks(worst_first, by_rule, rules),
         findings=rule_findings(worst_first, by_rule, rules, per_rule, services),
-        coverage=coverage_view(evidence.get("coverage", [])),
-        certificates=certificate_rows(
-            evidence.get("inventory", {}).get("certificates", []),
-            options["warning_days"],
-            CERTIFICATE_LIMIT,
-        ),
+        coverage=coverage,
+        certificates=certificates,
         waived=Bounded(
             [(finding_row(r, services), waiver_summary(r)) for r in waived],
             by_status["waived"] - len(waived),
         ),
-        waivers=[_pairs(w) for w in evidence.get("waivers", [])],
-        trend=_trend(evidence.get("trend", [])),
-        population=[(k.replace("_", " ").capitalize(), v) for k, v in run["population"].items()],
+        waivers=waiver_rows(evidence.get("waivers", [])),
+        trend=trend,
+        population=population_rows(run["population"]),
+        provenance=provenance_rows(evidence),
+        option_rows=option_rows(evidence),
+        limitations=limitations(evidence),
+        snapshot_age=snapshot_age(evidence),
         gaps=bounded_records(evidence.get("gaps", []), GAP_FIELDS, TABLE_LIMIT),
         errors=bounded_records(evidence.get("errors", []), ERROR_FIELDS, TABLE_LIMIT),
         catalogue=[
@@ -203,6 +225,14 @@ def build_view(
         printed=printed,
         coverage_labels=COVERAGE_VERDICTS,
         coverage_headers=COVERAGE_HEADERS,
+        pictures=pictures(
+            evidence["results"],
+            coverage,
+            certificates,
+            [(row.started_at, row.failing) for row in trend],
+            options["warning_days"],
+            str(run.get("as_of", "")),
+        ),
     )
 
 
@@ -221,14 +251,9 @@ def _at(moment: str | None) -> str:
     return f"at {moment}" if moment else "at an unrecorded time"
 
 
-def _pairs(record: Mapping[str, Any]) -> list[tuple[str, str]]:
-    def text(value: Any) -> str:
-        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-
-    return [
-        (key.replace("_", " ").capitalize(), clip(text(value), 400))
-        for key, value in record.items()
-    ]
+def _inputs(source: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    digests = source.get("input_sha256") or {}
+    return [(str(path), digests.get(path)) for path in source.get("inputs", [])]
 
 
 def _trend(points: Sequence[Mapping[str, Any]]) -> list[TrendRow]:

@@ -12,24 +12,13 @@ from .._validation import Judged, listed, service_verdicts
 
 @api.rule(
     id="MTLS-CA-01",
-    slug="ca-certificates-present",
-    title="CA certificates are uploaded where policies verify the chain",
     severity=api.Severity.HIGH,
     topics=("trust-anchors",),
     guide="Upload CA certificates",
-    remediation={
-        "portal": "Certificates > CA certificates > Add: upload the root (store Root) and "
-        "intermediate (store CertificateAuthority) certificates of the client CA.",
-        "cli": "az apim update … with properties.certificates, or az rest --method patch "
-        "…/service/NAME?api-version=2024-05-01",
-        "arm": "service: properties.certificates: [{ encodedCertificate: '…', storeName: 'Root' }]",
-        "terraform": "azurerm_api_management: certificate { encoded_certificate = … "
-        'store_name = "Root" }',
-    },
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def ca_certificates_present(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """CA certificates are uploaded where policies verify the chain.
+
     What it checks:
         Classic tiers whose effective inbound policies rely on chain trust
         (``Verify()``, ``VerifyNoRevocation()``, or ``validate-client-certificate`` with
@@ -49,6 +38,15 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         The same service with the issuing CA uploaded (store Root or CertificateAuthority).
+
+    How to fix:
+        portal: Certificates > CA certificates > Add: upload the root (store Root) and intermediate
+            (store CertificateAuthority) certificates of the client CA.
+        cli: az apim update … with properties.certificates, or az rest --method patch
+            …/service/NAME?api-version=2024-05-01
+        arm: service: properties.certificates: [{ encodedCertificate: '…', storeName: 'Root' }]
+        terraform: azurerm_api_management: certificate { encoded_certificate = … store_name = "Root"
+            }
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-ca-certificates
@@ -90,8 +88,9 @@ def _judge(ctx: api.Context, svc: api.ServiceModel, subjects: list[Judged]) -> a
     if cas:
         return api.passed(
             svc.id,
-            f"{name}: {listed(chain)} verify the chain, and {len(cas)} CA certificate(s) are "
-            "uploaded.",
+            f"{name}: {listed(chain)} verify the chain, and "
+            f"{api.plural(len(cas), 'CA certificate')} "
+            f"{'is' if len(cas) == 1 else 'are'} uploaded.",
             store,
             *ctx.cite_all(chain),
             name=name,

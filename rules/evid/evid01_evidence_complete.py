@@ -9,25 +9,13 @@ from mtls_audit import api
 
 @api.rule(
     id="MTLS-EVID-01",
-    slug="evidence-complete",
-    title="Every data source the rules need was collected",
     severity=api.Severity.HIGH,
     topics=("audit",),
-    guide="beyond",
-    remediation={
-        "portal": "Grant the identity that runs the audit Reader on the subscription, "
-        "Key Vault Reader and Key Vault Certificate User (or certificates get/list) on the "
-        "vaults, and read access to role assignments.",
-        "cli": "az role assignment create --role Reader --assignee ID --scope /subscriptions/SUB",
-        "arm": "Resolve every template expression the offline source reports, or pass "
-        "--parameters.",
-        "terraform": "Export resources with their values resolved (terraform show -json is not "
-        "an ARM export).",
-    },
-    subject=api.Snapshot,
+    subject=api.subjects.Scope,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def evidence_complete(seen: api.ServiceModel | api.Model, ctx: api.Context) -> Iterator[api.Result]:
+    """Every data source the rules need was collected.
+
     What it checks:
         The snapshot has no gaps: nothing failed to be read (403, 404 of a referenced object,
         timeout, parse error, unresolved template expression), and at least one APIM service
@@ -44,27 +32,35 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         A snapshot without gaps.
 
+    How to fix:
+        portal: Grant the identity that runs the audit Reader on the subscription, Key Vault Reader
+            and Key Vault Certificate User (or certificates get/list) on the vaults, and read access
+            to role assignments.
+        cli: az role assignment create --role Reader --assignee ID --scope /subscriptions/SUB
+        arm: Resolve every template expression the offline source reports, or pass --parameters.
+        terraform: Export resources with their values resolved (terraform show -json is not an ARM
+            export).
+
     References:
         45 CFR 164.308(a)(8); AICPA TSC CC4.1.
     """
-    if not model.services:
+    if isinstance(seen, api.Model):
         yield api.failed(
             "(snapshot)",
-            f"The snapshot holds no API Management service ({model.nothing_to_audit}).",
+            f"The snapshot holds no API Management service ({seen.nothing_to_audit}).",
             name="snapshot",
         )
-    for svc in model.services:
-        gaps = model.gaps_about(subject=svc.id)
-        if gaps:
-            shown = "; ".join(f"{g.what or g.kind} {g.subject}: {g.message}" for g in gaps[:5])
-            more = f" (and {len(gaps) - 5} more)" if len(gaps) > 5 else ""
-            yield api.failed(
-                svc.id,
-                f"{len(gaps)} part(s) of {svc.service.name} could not be "
-                f"collected or understood: {shown}{more}.",
-                name=svc.service.name,
-            )
-        else:
-            yield api.passed(
-                svc.id, f"Everything about {svc.service.name} was collected.", name=svc.service.name
-            )
+        return
+    gaps = ctx.gaps_about(subject=seen.id)
+    name = seen.service.name
+    if gaps:
+        shown = "; ".join(f"{g.what or g.kind} {g.subject}: {g.message}" for g in gaps[:5])
+        more = f" (and {len(gaps) - 5} more)" if len(gaps) > 5 else ""
+        yield api.failed(
+            seen.id,
+            f"{api.plural(len(gaps), 'part')} of {name} could not be collected or understood: "
+            f"{shown}{more}.",
+            name=name,
+        )
+    else:
+        yield api.passed(seen.id, f"Everything about {name} was collected.", name=name)

@@ -11,28 +11,13 @@ from .._common import hostnames_unknown
 
 @api.rule(
     id="MTLS-GW-01",
-    slug="client-certificates-requested",
-    title="The gateway requests client certificates",
     severity=api.Severity.CRITICAL,
     topics=("client-certificates",),
     guide="Configure the gateway to request client certificates",
-    remediation={
-        "portal": "Classic tiers: Custom domains > gateway hostname > enable 'Negotiate client "
-        "certificate'. Consumption and v2 tiers: Custom domains > 'Request client certificate'.",
-        "cli": "az apim update -g RG -n NAME --enable-client-certificate true  (Consumption/v2); "
-        "for classic tiers set hostnameConfigurations[].negotiateClientCertificate with "
-        "az rest --method patch.",
-        "arm": "Classic: properties.hostnameConfigurations[?type=='Proxy']"
-        ".negotiateClientCertificate: true. Consumption/v2: properties.enableClientCertificate: "
-        "true.",
-        "terraform": "azurerm_api_management: hostname_configuration { proxy { "
-        "negotiate_client_certificate = true } } (classic) or client_certificate_enabled = true "
-        "(Consumption).",
-    },
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def client_certificates_requested(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """The gateway requests client certificates.
+
     What it checks:
         Classic tiers (Developer, Basic, Standard, Premium, Isolated): at least one gateway
         (Proxy) hostname has ``negotiateClientCertificate`` true. Consumption and v2 tiers:
@@ -51,14 +36,26 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
         A Premium service with ``api.contoso.example`` negotiating client certificates; a
         Consumption service with ``enableClientCertificate: true``.
 
+    How to fix:
+        portal: Classic tiers: Custom domains > gateway hostname > enable 'Negotiate client
+            certificate'. Consumption and v2 tiers: Custom domains > 'Request client certificate'.
+        cli: az apim update -g RG -n NAME --enable-client-certificate true  (Consumption/v2); for
+            classic tiers set hostnameConfigurations[].negotiateClientCertificate with az rest
+            --method patch.
+        arm: Classic: properties.hostnameConfigurations[?type=='Proxy'].negotiateClientCertificate:
+            true. Consumption/v2: properties.enableClientCertificate: true.
+        terraform: azurerm_api_management: hostname_configuration { proxy {
+            negotiate_client_certificate = true } } (classic) or client_certificate_enabled = true
+            (Consumption).
+
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
     service = svc.service
     name = service.name
-    unknown_hosts = list(hostnames_unknown(svc, "client certificate negotiation"))
+    unknown_hosts = hostnames_unknown(svc, "client certificate negotiation")
     if service.tier is api.Tier.CLASSIC and unknown_hosts:
-        yield from unknown_hosts
+        yield unknown_hosts
     elif service.tier is api.Tier.CLASSIC:
         proxies = [h for h in service.hostnames if h.is_proxy]
         yes = [h for h in proxies if h.negotiates is True]
@@ -85,7 +82,7 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
             yield api.failed(
                 svc.id,
                 f"{name} ({service.sku_name}) negotiates client certificates on none of its "
-                f"{len(proxies)} gateway hostname(s).",
+                f"{api.plural(len(proxies), 'gateway hostname')}.",
                 *(h.view.cite("negotiateClientCertificate") for h in proxies),
                 *(() if proxies else (service.props.cite("hostnameConfigurations"),)),
                 name=name,

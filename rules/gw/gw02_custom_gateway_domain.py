@@ -11,25 +11,13 @@ from .._common import classic_only, hostnames_unknown
 
 @api.rule(
     id="MTLS-GW-02",
-    slug="custom-gateway-domain",
-    title="A custom gateway domain exists",
     severity=api.Severity.HIGH,
     topics=("client-certificates",),
     guide="Prerequisites: a custom domain for the gateway",
-    remediation={
-        "portal": "Custom domains > + Add > Type: Gateway, with a certificate from Key Vault.",
-        "cli": "az apim update with properties.hostnameConfigurations including a Proxy entry "
-        "(az rest --method patch).",
-        "arm": "properties.hostnameConfigurations: [{type: 'Proxy', hostName: 'api.example.org', "
-        "keyVaultId: 'https://kv.vault.azure.net/secrets/gateway', negotiateClientCertificate: "
-        "true}]",
-        "terraform": "azurerm_api_management_custom_domain { gateway { host_name = ... "
-        "key_vault_id = ... negotiate_client_certificate = true } }",
-    },
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def custom_gateway_domain(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """A custom gateway domain exists.
+
     What it checks:
         On classic tiers, at least one gateway (Proxy) hostname is a custom domain, not the
         built-in ``*.azure-api.net`` host.
@@ -44,14 +32,24 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         A Proxy hostname ``api.contoso.example`` with its own TLS certificate.
 
+    How to fix:
+        portal: Custom domains > + Add > Type: Gateway, with a certificate from Key Vault.
+        cli: az apim update with properties.hostnameConfigurations including a Proxy entry (az rest
+            --method patch).
+        arm: properties.hostnameConfigurations: [{type: 'Proxy', hostName: 'api.example.org',
+            keyVaultId: 'https://kv.vault.azure.net/secrets/gateway', negotiateClientCertificate:
+            true}]
+        terraform: azurerm_api_management_custom_domain { gateway { host_name = ... key_vault_id =
+            ... negotiate_client_certificate = true } }
+
     References:
         https://learn.microsoft.com/azure/api-management/configure-custom-domain
     """
-    skip = list(classic_only(svc, "a custom gateway domain")) or list(
-        hostnames_unknown(svc, "a custom gateway domain")
+    skip = classic_only(svc, "a custom gateway domain") or hostnames_unknown(
+        svc, "a custom gateway domain"
     )
     if skip:
-        yield from skip
+        yield skip
         return
     name = svc.service.name
     custom = [h for h in svc.service.hostnames if h.is_proxy and not h.is_builtin]

@@ -13,27 +13,12 @@ from .._validation import Judged, service_verdicts
 
 @api.rule(
     id="MTLS-GW-04",
-    slug="default-hostname-bypass",
-    title="The built-in gateway hostname does not bypass mutual TLS",
     severity=api.Severity.HIGH,
     topics=("client-certificates", "policy-validation"),
-    guide="beyond",
-    remediation={
-        "portal": "Reject requests without a certificate in policy (validate-client-certificate "
-        "in the global inbound policy, kept by every scope through <base/>); where possible "
-        "place APIM in an internal virtual network so the built-in hostname is not public.",
-        "cli": "az rest --method put …/service/NAME/policies/policy?api-version=2024-05-01 with "
-        "validate-client-certificate in <inbound>",
-        "arm": "service/policies: properties.value with validate-client-certificate in <inbound>",
-        "terraform": "azurerm_api_management_policy.xml_content with "
-        "validate-client-certificate in <inbound>",
-        "policy": '<validate-client-certificate validate-trust="true" validate-revocation="true" '
-        "/> in the global <inbound>",
-    },
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def default_hostname_bypass(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """The built-in gateway hostname does not bypass mutual TLS.
+
     What it checks:
         Classic tiers: the built-in ``*.azure-api.net`` gateway hostname cannot negotiate
         client certificates, so through it ``context.Request.Certificate`` is always null.
@@ -54,6 +39,18 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         Every API rejects a missing certificate in its effective inbound policy.
+
+    How to fix:
+        portal: Reject requests without a certificate in policy (validate-client-certificate in the
+            global inbound policy, kept by every scope through <base/>); where possible place APIM
+            in an internal virtual network so the built-in hostname is not public.
+        cli: az rest --method put …/service/NAME/policies/policy?api-version=2024-05-01 with
+            validate-client-certificate in <inbound>
+        arm: service/policies: properties.value with validate-client-certificate in <inbound>
+        terraform: azurerm_api_management_policy.xml_content with validate-client-certificate in
+            <inbound>
+        policy: <validate-client-certificate validate-trust="true" validate-revocation="true" /> in
+            the global <inbound>
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
@@ -103,7 +100,8 @@ def _judge(ctx: api.Context, svc: api.ServiceModel, subjects: list[Judged]) -> a
         return api.failed(
             svc.id,
             f"{name}: through the built-in hostname, which never carries a client certificate, "
-            f"{len(apis)} API(s) answer without one: {shown}.",
+            f"{api.plural(len(apis), 'API')} {'answers' if len(apis) == 1 else 'answer'} "
+            f"without one: {shown}.",
             *dict.fromkeys(evidence),
             name=name,
         )

@@ -9,26 +9,15 @@ from mtls_audit import api
 
 @api.rule(
     id="MTLS-GW-06",
-    slug="self-hosted-gateway-negotiation",
-    title="Self-hosted gateways negotiate client certificates and refuse TLS 1.0/1.1",
     severity=api.Severity.MEDIUM,
     topics=("client-certificates", "transport"),
-    guide="beyond",
-    remediation={
-        "portal": "Gateways > gateway > Hostnames > each hostname: enable 'Negotiate client "
-        "certificate', disable TLS 1.0 and TLS 1.1.",
-        "cli": "az rest --method put …/gateways/GW/hostnameConfigurations/NAME with "
-        "negotiateClientCertificate: true, tls10Enabled: false, tls11Enabled: false",
-        "arm": "Microsoft.ApiManagement/service/gateways/hostnameConfigurations: "
-        "negotiateClientCertificate: true, tls10Enabled: false, tls11Enabled: false",
-        "terraform": "azurerm_api_management_gateway_host_name_configuration: "
-        "request_client_certificate_enabled = true, tls10_enabled = false, tls11_enabled = false",
-    },
-    subject=api.Service,
     needs=("gateways",),
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def self_hosted_gateway_negotiation(
+    svc: api.ServiceModel, ctx: api.Context
+) -> Iterator[api.Result]:
+    """Self-hosted gateways negotiate client certificates and refuse TLS 1.0/1.1.
+
     What it checks:
         Every hostname entity of a self-hosted gateway has ``negotiateClientCertificate``
         true and neither ``tls10Enabled`` nor ``tls11Enabled`` true. A gateway with no
@@ -44,6 +33,16 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         Every gateway hostname negotiating, TLS 1.0 and 1.1 off.
+
+    How to fix:
+        portal: Gateways > gateway > Hostnames > each hostname: enable 'Negotiate client
+            certificate', disable TLS 1.0 and TLS 1.1.
+        cli: az rest --method put …/gateways/GW/hostnameConfigurations/NAME with
+            negotiateClientCertificate: true, tls10Enabled: false, tls11Enabled: false
+        arm: Microsoft.ApiManagement/service/gateways/hostnameConfigurations:
+            negotiateClientCertificate: true, tls10Enabled: false, tls11Enabled: false
+        terraform: azurerm_api_management_gateway_host_name_configuration:
+            request_client_certificate_enabled = true, tls10_enabled = false, tls11_enabled = false
 
     References:
         https://learn.microsoft.com/rest/api/apimanagement/gateway-hostname-configuration

@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mtls_audit import api
 
-from .._validation import judged_service
-
-_VALIDATE = (
-    '<validate-client-certificate validate-revocation="true" validate-trust="true" '
-    'validate-not-before="true" validate-not-after="true" ignore-error="false" />'
-)
+from .._validation import Judged, validation_rule
 
 
-@api.rule(
+@validation_rule(
     id="MTLS-IN-01",
-    slug="validation-coverage",
-    title="Every operation validates the client certificate in inbound",
     severity=api.Severity.CRITICAL,
     topics=("policy-validation", "client-certificates"),
-    guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "APIs > All APIs > Inbound processing: add validate-client-certificate; in "
-        "API, operation and product policies keep <base/> in <inbound>.",
-        "cli": "az apim api policy show …; restore <base/> or add the check, then az rest "
-        "--method put …/policies/policy?api-version=2024-05-01",
-        "arm": f"service/policies (global): properties.value with {_VALIDATE} in <inbound>",
-        "terraform": "azurerm_api_management_policy.xml_content with validate-client-certificate "
-        "in <inbound>",
-        "policy": f"<inbound><base />{_VALIDATE}</inbound> (global: the check itself)",
-    },
-    subject=api.Service,
-    needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def validation_coverage(item: Judged) -> api.Result:
+    """Every operation validates the client certificate in inbound.
+
     What it checks:
         Every API operation, on every product path (without a product, and through each
         product it belongs to), of a service that requests client certificates: its effective
@@ -65,19 +44,28 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
         A global ``validate-client-certificate`` (or a sound ``<choose>`` check) that every
         product, API and operation policy keeps through ``<base/>``.
 
+    How to fix:
+        portal: APIs > All APIs > Inbound processing: add validate-client-certificate; in API,
+            operation and product policies keep <base/> in <inbound>.
+        cli: az apim api policy show …; restore <base/> or add the check, then az rest --method put
+            …/policies/policy?api-version=2024-05-01
+        arm: service/policies (global): properties.value with <validate-client-certificate
+            validate-revocation="true" validate-trust="true" validate-not-before="true"
+            validate-not-after="true" ignore-error="false" /> in <inbound>
+        terraform: azurerm_api_management_policy.xml_content with validate-client-certificate in
+            <inbound>
+        policy: <inbound><base /><validate-client-certificate validate-revocation="true"
+            validate-trust="true" validate-not-before="true" validate-not-after="true"
+            ignore-error="false" /></inbound> (global: the check itself)
+
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    for item in judged_service(ctx, svc):
-        if isinstance(item, api.Result):
-            yield item
-            continue
-        found = item.coverage
-        if found.verdict == "validated":
-            yield item.passed(f"the client certificate is {found.reason}.", *found.evidence)
-        elif found.verdict == "indeterminate":
-            yield item.indeterminate(f"coverage is unknown: {found.reason}.", *found.evidence)
-        else:
-            what = "validation can be bypassed" if found.verdict == "bypass" else "not validated"
-            yield item.failed(f"{what}: {found.reason}.", *found.evidence)
+    found = item.coverage
+    if found.verdict == "validated":
+        return item.passed(f"the client certificate is {found.reason}.", *found.evidence)
+    if found.verdict == "indeterminate":
+        return item.indeterminate(f"coverage is unknown: {found.reason}.", *found.evidence)
+    what = "validation can be bypassed" if found.verdict == "bypass" else "not validated"
+    return item.failed(f"{what}: {found.reason}.", *found.evidence)

@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mtls_audit import api
 from mtls_audit.api.policy import FailureKind, Outcome
 
-from .._validation import Judged, judged_service, listed
+from .._validation import Judged, listed, validation_rule
 
 
-@api.rule(
+@validation_rule(
     id="MTLS-IN-02",
-    slug="rejects-missing-certificate",
-    title="A request without a client certificate is rejected",
     severity=api.Severity.CRITICAL,
     topics=("policy-validation", "client-certificates"),
-    guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "APIs > All APIs > Inbound processing: validate-client-certificate rejects a "
-        "missing certificate; in a <choose> check, test context.Request.Certificate == null "
-        "first and answer 401/403.",
-        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with the corrected "
-        "policy",
-        "arm": "policies: properties.value with the null check first in the rejecting condition",
-        "terraform": "azurerm_api_management_api_policy.xml_content with the null check",
-        "policy": '<when condition="@(context.Request.Certificate == null || '
-        '!context.Request.Certificate.Verify())"><return-response><set-status code="403" />'
-        "</return-response></when>",
-    },
-    subject=api.Service,
-    needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def rejects_missing_certificate(item: Judged) -> api.Result:
+    """A request without a client certificate is rejected.
+
     What it checks:
         For every API (or operation) and product path of a service that requests client
         certificates: a request that presents no TLS client certificate is rejected by the
@@ -57,14 +39,20 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
         ``validate-client-certificate``, or ``context.Request.Certificate == null || …`` in the
         rejecting condition.
 
+    How to fix:
+        portal: APIs > All APIs > Inbound processing: validate-client-certificate rejects a missing
+            certificate; in a <choose> check, test context.Request.Certificate == null first and
+            answer 401/403.
+        cli: az rest --method put …/policies/policy?api-version=2024-05-01 with the corrected policy
+        arm: policies: properties.value with the null check first in the rejecting condition
+        terraform: azurerm_api_management_api_policy.xml_content with the null check
+        policy: <when condition="@(context.Request.Certificate == null ||
+            !context.Request.Certificate.Verify())"><return-response><set-status code="403"
+            /></return-response></when>
+
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    for item in judged_service(ctx, svc):
-        yield item if isinstance(item, api.Result) else _judge(item)
-
-
-def _judge(item: Judged) -> api.Result:
     missing = item.verdict.tls_missing
     unknown = item.unknown(missing)
     if unknown is not None:

@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mtls_audit import api
 from mtls_audit.api.policy import FailureKind
 
-from .._validation import Judged, example, judged_service, listed
+from .._validation import Judged, example, listed, validation_rule
 
 
-@api.rule(
+@validation_rule(
     id="MTLS-IN-03",
-    slug="verifies-chain",
-    title="The client certificate chain is verified",
     severity=api.Severity.HIGH,
     topics=("policy-validation", "trust-anchors"),
-    guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "APIs > Inbound processing: validate-client-certificate with "
-        'validate-trust="true" (upload the issuing CA under Certificates > CA certificates).',
-        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with "
-        'validate-trust="true"',
-        "arm": 'policies: properties.value with <validate-client-certificate validate-trust="true" '
-        "/>",
-        "terraform": 'azurerm_api_management_policy.xml_content with validate-trust="true"',
-        "policy": '<validate-client-certificate validate-trust="true" validate-revocation="true" '
-        "/>, or !context.Request.Certificate.Verify() in the rejecting condition",
-    },
-    subject=api.Service,
-    needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def verifies_chain(item: Judged) -> api.Result:
+    """The client certificate chain is verified.
+
     What it checks:
         For every API (or operation) and product path of a service that requests client
         certificates: the effective inbound policy verifies the certificate chain, with
@@ -56,15 +39,20 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
         ``<validate-client-certificate validate-trust="true" … />``, or
         ``!context.Request.Certificate.Verify()`` in the rejecting condition.
 
+    How to fix:
+        portal: APIs > Inbound processing: validate-client-certificate with validate-trust="true"
+            (upload the issuing CA under Certificates > CA certificates).
+        cli: az rest --method put …/policies/policy?api-version=2024-05-01 with
+            validate-trust="true"
+        arm: policies: properties.value with <validate-client-certificate validate-trust="true" />
+        terraform: azurerm_api_management_policy.xml_content with validate-trust="true"
+        policy: <validate-client-certificate validate-trust="true" validate-revocation="true" />, or
+            !context.Request.Certificate.Verify() in the rejecting condition
+
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    for item in judged_service(ctx, svc):
-        yield item if isinstance(item, api.Result) else _judge(item)
-
-
-def _judge(item: Judged) -> api.Result:
     chain = item.verdict[FailureKind.UNTRUSTED]
     skipped = item.unjudged() or item.unknown(chain) or item.ignored("the chain", chain)
     if skipped is not None:

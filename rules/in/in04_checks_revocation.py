@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mtls_audit import api
 from mtls_audit.api.policy import FailureKind
 
-from .._validation import Judged, example, judged_service, listed
+from .._validation import Judged, example, listed, validation_rule
 
 
-@api.rule(
+@validation_rule(
     id="MTLS-IN-04",
-    slug="checks-revocation",
-    title="Client certificate revocation is checked",
     severity=api.Severity.MEDIUM,
     topics=("policy-validation", "trust-anchors"),
-    guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "APIs > Inbound processing: validate-client-certificate with "
-        'validate-revocation="true" (the default).',
-        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with "
-        'validate-revocation="true"',
-        "arm": 'policies: properties.value with validate-revocation="true"',
-        "terraform": 'azurerm_api_management_policy.xml_content with validate-revocation="true"',
-        "policy": 'validate-revocation="true", or Verify() instead of VerifyNoRevocation()',
-    },
-    subject=api.Service,
-    needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def checks_revocation(item: Judged) -> api.Result:
+    """Client certificate revocation is checked.
+
     What it checks:
         For every API (or operation) and product path of a service that requests client
         certificates: the effective inbound policy checks revocation, with ``Verify()`` or
@@ -48,15 +33,19 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
         ``<validate-client-certificate validate-revocation="true" … />``, or
         ``!context.Request.Certificate.Verify()``.
 
+    How to fix:
+        portal: APIs > Inbound processing: validate-client-certificate with
+            validate-revocation="true" (the default).
+        cli: az rest --method put …/policies/policy?api-version=2024-05-01 with
+            validate-revocation="true"
+        arm: policies: properties.value with validate-revocation="true"
+        terraform: azurerm_api_management_policy.xml_content with validate-revocation="true"
+        policy: validate-revocation="true", or Verify() instead of VerifyNoRevocation()
+
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
         https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509certificate2.verify
     """
-    for item in judged_service(ctx, svc):
-        yield item if isinstance(item, api.Result) else _judge(item)
-
-
-def _judge(item: Judged) -> api.Result:
     revoked = item.verdict[FailureKind.REVOKED]
     skipped = item.unjudged() or item.unknown(revoked) or item.ignored("revocation", revoked)
     if skipped is not None:

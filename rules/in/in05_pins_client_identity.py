@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mtls_audit import api
 from mtls_audit.api.policy import FailureKind
 
-from .._validation import Judged, example, judged_service, listed
+from .._validation import Judged, example, listed, validation_rule
 
 
-@api.rule(
+@validation_rule(
     id="MTLS-IN-05",
-    slug="pins-client-identity",
-    title="The policy pins the client identities it accepts",
     severity=api.Severity.HIGH,
     topics=("policy-validation", "client-certificates"),
-    guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "APIs > Inbound processing: list the accepted clients in "
-        "validate-client-certificate <identities> (thumbprint, or subject and issuer).",
-        "cli": "az apim nv create … --display-name client-thumbprints; reference it from the "
-        "policy and az rest --method put …/policies/policy",
-        "arm": 'policies: properties.value with <identities><identity thumbprint="{{client-'
-        'thumbprint}}" /></identities>',
-        "terraform": "azurerm_api_management_named_value for the thumbprints, used in "
-        "azurerm_api_management_policy.xml_content",
-        "policy": '<identities><identity thumbprint="{{partner-a-thumbprint}}" /><identity '
-        'subject="CN=partner-b, O=Partner B, C=NL" issuer-subject="CN=Partner CA, O=Partner, '
-        'C=NL" /></identities>',
-    },
-    subject=api.Service,
-    needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def pins_client_identity(item: Judged) -> api.Result:
+    """The policy pins the client identities it accepts.
+
     What it checks:
         For every API (or operation) and product path of a service that requests client
         certificates: the effective inbound policy pins who may call, beyond "any certificate
@@ -59,15 +40,23 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
         ``<identities><identity thumbprint="{{partner-thumbprint}}" /></identities>``, or
         ``context.Request.Certificate.Thumbprint != "…"`` in the rejecting condition.
 
+    How to fix:
+        portal: APIs > Inbound processing: list the accepted clients in validate-client-certificate
+            <identities> (thumbprint, or subject and issuer).
+        cli: az apim nv create … --display-name client-thumbprints; reference it from the policy and
+            az rest --method put …/policies/policy
+        arm: policies: properties.value with <identities><identity
+            thumbprint="{{client-thumbprint}}" /></identities>
+        terraform: azurerm_api_management_named_value for the thumbprints, used in
+            azurerm_api_management_policy.xml_content
+        policy: <identities><identity thumbprint="{{partner-a-thumbprint}}" /><identity
+            subject="CN=partner-b, O=Partner B, C=NL" issuer-subject="CN=Partner CA, O=Partner,
+            C=NL" /></identities>
+
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    for item in judged_service(ctx, svc):
-        yield item if isinstance(item, api.Result) else _judge(item)
-
-
-def _judge(item: Judged) -> api.Result:
     verdict = item.verdict
     skipped = item.unjudged() or item.unknown()
     if skipped is not None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mtls_audit import api
 from mtls_audit.api.policy import FailureKind
 
-from .._validation import Judged, example, judged_service, listed
+from .._validation import Judged, example, listed, validation_rule
 
 _PERIOD = (FailureKind.EXPIRED, FailureKind.NOT_YET_VALID)
 _BOUNDS = {
@@ -16,29 +14,14 @@ _BOUNDS = {
 }
 
 
-@api.rule(
+@validation_rule(
     id="MTLS-IN-06",
-    slug="checks-validity-period",
-    title="Expired and not-yet-valid client certificates are rejected",
     severity=api.Severity.HIGH,
     topics=("policy-validation", "client-certificates"),
-    guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "APIs > Inbound processing: validate-client-certificate with "
-        'validate-not-before and validate-not-after "true" (the defaults).',
-        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with both checks",
-        "arm": 'policies: properties.value with validate-not-before="true" '
-        'validate-not-after="true"',
-        "terraform": "azurerm_api_management_policy.xml_content with both validity checks",
-        "policy": "context.Request.Certificate.NotAfter < DateTime.UtcNow || "
-        "context.Request.Certificate.NotBefore > DateTime.UtcNow in the rejecting condition, "
-        "or Verify()",
-    },
-    subject=api.Service,
-    needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def checks_validity_period(item: Judged) -> api.Result:
+    """Expired and not-yet-valid client certificates are rejected.
+
     What it checks:
         For every API (or operation) and product path of a service that requests client
         certificates: the effective inbound policy rejects both expired and not-yet-valid
@@ -59,14 +42,19 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         ``<validate-client-certificate validate-not-before="true" validate-not-after="true" />``
 
+    How to fix:
+        portal: APIs > Inbound processing: validate-client-certificate with validate-not-before and
+            validate-not-after "true" (the defaults).
+        cli: az rest --method put …/policies/policy?api-version=2024-05-01 with both checks
+        arm: policies: properties.value with validate-not-before="true" validate-not-after="true"
+        terraform: azurerm_api_management_policy.xml_content with both validity checks
+        policy: context.Request.Certificate.NotAfter < DateTime.UtcNow ||
+            context.Request.Certificate.NotBefore > DateTime.UtcNow in the rejecting condition, or
+            Verify()
+
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    for item in judged_service(ctx, svc):
-        yield item if isinstance(item, api.Result) else _judge(item)
-
-
-def _judge(item: Judged) -> api.Result:
     period = [item.verdict[kind] for kind in _PERIOD]
     skipped = (
         item.unjudged() or item.unknown(*period) or item.ignored("the validity period", *period)

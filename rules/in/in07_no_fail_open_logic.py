@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mtls_audit import api
 from mtls_audit.api.policy import Outcome
 
-from .._validation import WORDS, Judged, example, judged_service, listed
+from .._validation import WORDS, Judged, example, listed, validation_rule
 
 
-@api.rule(
+@validation_rule(
     id="MTLS-IN-07",
-    slug="no-fail-open-logic",
-    title="The certificate checks fail closed",
     severity=api.Severity.CRITICAL,
     topics=("policy-validation", "client-certificates"),
-    guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "APIs > Inbound processing: join the failure tests with || (any failure "
-        'rejects), compare NotAfter < now, answer 401/403, and drop ignore-error="true".',
-        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with the "
-        "corrected condition",
-        "arm": "policies: properties.value with the corrected condition",
-        "terraform": "azurerm_api_management_api_policy.xml_content with the corrected condition",
-        "policy": '<when condition="@(context.Request.Certificate == null || '
-        "!context.Request.Certificate.Verify() || context.Request.Certificate.Thumbprint != "
-        '"{{client-thumbprint}}")"><return-response><set-status code="403" /></return-response>'
-        "</when>",
-    },
-    subject=api.Service,
-    needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def no_fail_open_logic(item: Judged) -> api.Result:
+    """The certificate checks fail closed.
+
     What it checks:
         For every API (or operation) and product path of a service that requests client
         certificates, each failure its effective inbound policy tests for (no certificate,
@@ -59,15 +41,22 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
         ``context.Request.Certificate == null || !context.Request.Certificate.Verify() ||
         context.Request.Certificate.Thumbprint != "…"`` answered with 403.
 
+    How to fix:
+        portal: APIs > Inbound processing: join the failure tests with || (any failure rejects),
+            compare NotAfter < now, answer 401/403, and drop ignore-error="true".
+        cli: az rest --method put …/policies/policy?api-version=2024-05-01 with the corrected
+            condition
+        arm: policies: properties.value with the corrected condition
+        terraform: azurerm_api_management_api_policy.xml_content with the corrected condition
+        policy: <when condition="@(context.Request.Certificate == null ||
+            !context.Request.Certificate.Verify() || context.Request.Certificate.Thumbprint !=
+            "{{client-thumbprint}}")"><return-response><set-status code="403"
+            /></return-response></when>
+
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    for item in judged_service(ctx, svc):
-        yield item if isinstance(item, api.Result) else _judge(item)
-
-
-def _judge(item: Judged) -> api.Result:
     tested = [kind for kind in item.verdict.kinds.values() if kind.tested]
     skipped = item.unjudged() or item.unknown(*(tested or item.verdict.undecided()))
     if skipped is not None:

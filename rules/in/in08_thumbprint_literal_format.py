@@ -12,27 +12,14 @@ from .._policy import PinWalk, judge_literal_forms, judge_pin_sites, shown_pin
 
 @api.rule(
     id="MTLS-IN-08",
-    slug="thumbprint-literal-format",
-    title="Thumbprint literals are 40 upper-case hex digits or compared ignoring case",
     severity=api.Severity.MEDIUM,
     topics=("policy-validation", "client-certificates"),
     guide="Troubleshooting: 403 responses",
-    remediation={
-        "portal": "APIs > policy editor: rewrite the thumbprint as the 40 upper-case hex digits "
-        "shown under Certificates (no spaces, colons or invisible characters).",
-        "cli": "az apim api policy show …; then az rest --method put …/policies/policy with the "
-        "corrected thumbprint",
-        "arm": "policies: properties.value with the thumbprint in upper case, or "
-        "{{client-thumbprint}} from a named value",
-        "terraform": "azurerm_api_management_api_policy.xml_content with the corrected thumbprint",
-        "policy": 'context.Request.Certificate.Thumbprint.Equals("AB12…", '
-        "StringComparison.OrdinalIgnoreCase)",
-    },
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def thumbprint_literal_format(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Thumbprint literals are 40 upper-case hex digits or compared ignoring case.
+
     What it checks:
         Every thumbprint literal in every policy document and fragment: the ``thumbprint`` and
         ``issuer-thumbprint`` claims of ``validate-client-certificate`` identities, and the
@@ -59,6 +46,17 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         ``context.Request.Certificate.Thumbprint != "55B8367FCD8BE3F3E71F82FC495695B93CF12C06"``,
         or the lower-case literal compared with ``StringComparison.OrdinalIgnoreCase``.
+
+    How to fix:
+        portal: APIs > policy editor: rewrite the thumbprint as the 40 upper-case hex digits shown
+            under Certificates (no spaces, colons or invisible characters).
+        cli: az apim api policy show …; then az rest --method put …/policies/policy with the
+            corrected thumbprint
+        arm: policies: properties.value with the thumbprint in upper case, or {{client-thumbprint}}
+            from a named value
+        terraform: azurerm_api_management_api_policy.xml_content with the corrected thumbprint
+        policy: context.Request.Certificate.Thumbprint.Equals("AB12…",
+            StringComparison.OrdinalIgnoreCase)
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients

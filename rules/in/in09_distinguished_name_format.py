@@ -35,25 +35,14 @@ _FORMS = {
 
 @api.rule(
     id="MTLS-IN-09",
-    slug="distinguished-name-format",
-    title="Issuer and subject literals use the .NET name form and the right property",
     severity=api.Severity.MEDIUM,
     topics=("policy-validation", "client-certificates"),
     guide="Troubleshooting: 403 responses",
-    remediation={
-        "portal": "APIs > policy editor: write the name as .NET prints it, most specific first: "
-        "CN=…, O=…, C=…",
-        "cli": "openssl x509 -noout -subject -nameopt RFC2253 -in client.cer shows the order "
-        ".NET uses (CN first); then update the policy with az rest",
-        "arm": 'policies: properties.value with issuer-subject="CN=Issuing CA, O=Org, C=NL"',
-        "terraform": "azurerm_api_management_api_policy.xml_content with the name in .NET form",
-        "policy": '<identity issuer-subject="CN=Contoso Issuing CA, O=Contoso, C=NL" />',
-    },
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def distinguished_name_format(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Issuer and subject literals use the .NET name form and the right property.
+
     What it checks:
         Every distinguished-name literal in every policy document and fragment: the
         ``subject`` and ``issuer-subject`` claims of ``validate-client-certificate``
@@ -82,6 +71,15 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         ``<identity issuer-subject="CN=Contoso Staff Devices CA, O=Contoso, C=NL" />``
+
+    How to fix:
+        portal: APIs > policy editor: write the name as .NET prints it, most specific first: CN=…,
+            O=…, C=…
+        cli: openssl x509 -noout -subject -nameopt RFC2253 -in client.cer shows the order .NET uses
+            (CN first); then update the policy with az rest
+        arm: policies: properties.value with issuer-subject="CN=Issuing CA, O=Org, C=NL"
+        terraform: azurerm_api_management_api_policy.xml_content with the name in .NET form
+        policy: <identity issuer-subject="CN=Contoso Issuing CA, O=Contoso, C=NL" />
 
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mtls_audit import api
-from mtls_audit.api.certificates import CertificateRole, InventoryCertificate
+from mtls_audit.api.certificates import CertificateRole, InventoryCertificate, expiry_phrase
 from mtls_audit.api.policy import Pin, PinField, PinSite
 
 from .._policy import PinWalk, dn_key, judge_pin_sites, shown_pin, site_key
@@ -22,27 +22,13 @@ _NOT_A_CLIENT = {
 
 @api.rule(
     id="MTLS-IN-10",
-    slug="pins-match-inventory",
-    title="Pinned thumbprints and issuers match known, unexpired certificates",
     severity=api.Severity.MEDIUM,
     topics=("policy-validation", "trust-anchors"),
-    guide="beyond",
-    remediation={
-        "portal": "APIs > policy editor: remove pins of retired certificates, and pin a client "
-        "certificate's issuing CA as issuer-thumbprint, never as thumbprint; CA certificates: "
-        "upload the issuing CA the policy names (classic tiers).",
-        "cli": "az apim update … to upload the CA; az rest --method put …/policies/policy "
-        "with the current thumbprints",
-        "arm": "certificates / properties.certificates with the pinned CA, and policies with "
-        "pins that name it",
-        "terraform": "azurerm_api_management.certificate { … } and the policy xml_content",
-        "policy": '<identity issuer-thumbprint="{{client-ca-thumbprint}}" />',
-    },
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def pins_match_inventory(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Pinned thumbprints and issuers match known, unexpired certificates.
+
     What it checks:
         Every pinned thumbprint (``thumbprint`` and ``issuer-thumbprint`` identity claims,
         ``Thumbprint`` comparisons) and every pinned issuer name (``issuer-subject`` claims,
@@ -76,6 +62,17 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         Pins naming the CA certificates uploaded to the service, within their validity.
+
+    How to fix:
+        portal: APIs > policy editor: remove pins of retired certificates, and pin a client
+            certificate's issuing CA as issuer-thumbprint, never as thumbprint; CA certificates:
+            upload the issuing CA the policy names (classic tiers).
+        cli: az apim update … to upload the CA; az rest --method put …/policies/policy with the
+            current thumbprints
+        arm: certificates / properties.certificates with the pinned CA, and policies with pins that
+            name it
+        terraform: azurerm_api_management.certificate { … } and the policy xml_content
+        policy: <identity issuer-thumbprint="{{client-ca-thumbprint}}" />
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-ca-certificates
@@ -201,9 +198,9 @@ def _judge(
         elif len(dated) < len(found):
             undated.append(f"{shown_pin(pin)} matches {_names(found)}, whose expiry is unknown")
         else:
+            latest = max(cert.expiry for cert in found if cert.expiry)
             expired.append(
-                f"{shown_pin(pin)} matches {_names(found)}, expired "
-                f"{-max(days for _, days in dated)} day(s) ago"
+                f"{shown_pin(pin)} matches {_names(found)}, {expiry_phrase(latest, ctx.as_of)}"
             )
     cites = tuple(dict.fromkeys(evidence))
     key = site_key(label, site.line)

@@ -15,27 +15,14 @@ _SECTIONS = ("inbound", "backend", "outbound", "on-error")
 
 @api.rule(
     id="MTLS-IN-11",
-    slug="shared-fragment-pins",
-    title="Shared policies keep thumbprints in named values",
     severity=api.Severity.LOW,
     topics=("policy-validation", "client-certificates"),
     guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "Named values > Add: one named value per allowed thumbprint (or a list); in "
-        "the fragment, compare with {{name}}.",
-        "cli": "az apim nv create -g RG --service-name APIM --named-value-id client-thumbprints "
-        "--display-name client-thumbprints --value 'AB12…'",
-        "arm": "Microsoft.ApiManagement/service/namedValues with the thumbprints; the "
-        "fragment reads {{client-thumbprints}}",
-        "terraform": "azurerm_api_management_named_value with the thumbprints, referenced "
-        "from the fragment's xml_content",
-        "policy": 'context.Request.Certificate.Thumbprint != "{{partner-thumbprint}}"',
-    },
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def shared_fragment_pins(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Shared policies keep thumbprints in named values.
+
     What it checks:
         Each policy fragment, and the global policy, that compares client certificates with
         thumbprints: it fails when a thumbprint is written as a literal in its text (not read
@@ -55,6 +42,17 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         The same fragment comparing with ``"{{northwind-clinics-thumbprint}}"``.
+
+    How to fix:
+        portal: Named values > Add: one named value per allowed thumbprint (or a list); in the
+            fragment, compare with {{name}}.
+        cli: az apim nv create -g RG --service-name APIM --named-value-id client-thumbprints
+            --display-name client-thumbprints --value 'AB12…'
+        arm: Microsoft.ApiManagement/service/namedValues with the thumbprints; the fragment reads
+            {{client-thumbprints}}
+        terraform: azurerm_api_management_named_value with the thumbprints, referenced from the
+            fragment's xml_content
+        policy: context.Request.Certificate.Thumbprint != "{{partner-thumbprint}}"
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
@@ -88,13 +86,14 @@ def _judge(layer: Layer, sites: list[PinSite], apis_of: dict[int, set[str]]) -> 
     literal = [shown_pin(pin) for pin in pins if pin.hard_coded]
     apis = sorted({a for site in sites for a in apis_of.get(id(site.node), ())})
     named = f" ({', '.join(last_name(a) for a in apis)})" if apis else ""
-    reach = f"reaches {len(apis)} API(s){named}"
+    reach = f"reaches {api.plural(len(apis), 'API')}{named}"
     if not literal:
         message = f"{label} pins thumbprints through named values only; it {reach}."
         return api.passed(subject, message, *cites, name=label)
     if len(apis) > 1:
         message = (
-            f"{label} hard-codes {len(literal)} thumbprint(s) ({'; '.join(literal)}) and "
+            f"{label} hard-codes {api.plural(len(literal), 'thumbprint')} "
+            f"({'; '.join(literal)}) and "
             f"{reach}: renewing a client certificate means editing shared policy text."
         )
         return api.failed(subject, message, *cites, name=label)

@@ -22,26 +22,14 @@ _READS_CERTIFICATE = re.compile(r"context\s*\.\s*Request\s*\.\s*Certificate\b")
 
 @api.rule(
     id="MTLS-IN-12",
-    slug="base-inheritance",
-    title="Inbound sections keep <base/> where broader scopes validate",
     severity=api.Severity.HIGH,
     topics=("policy-validation",),
     guide="Validate the client certificate in policy",
-    remediation={
-        "portal": "APIs > API or operation > Inbound processing > code view: put <base /> back "
-        "as the first element of <inbound>.",
-        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with <base /> in "
-        "<inbound>; policyRestrictions (requireBase) makes APIM enforce it",
-        "arm": "policies: properties.value with <inbound><base />…</inbound>; "
-        "Microsoft.ApiManagement/service/policyRestrictions requireBase: 'true'",
-        "terraform": "azurerm_api_management_api_policy.xml_content with <base /> in <inbound>",
-        "policy": "<inbound><base /><!-- scope-specific policies --></inbound>",
-    },
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def base_inheritance(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Inbound sections keep <base/> where broader scopes validate.
+
     What it checks:
         Every non-global policy document (workspace, product, API, operation) keeps
         ``<base/>`` as a direct child of its ``<inbound>`` section. A section without it drops
@@ -69,6 +57,16 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         ``<inbound><base /><cache-lookup … /></inbound>``
+
+    How to fix:
+        portal: APIs > API or operation > Inbound processing > code view: put <base /> back as the
+            first element of <inbound>.
+        cli: az rest --method put …/policies/policy?api-version=2024-05-01 with <base /> in
+            <inbound>; policyRestrictions (requireBase) makes APIM enforce it
+        arm: policies: properties.value with <inbound><base />…</inbound>;
+            Microsoft.ApiManagement/service/policyRestrictions requireBase: 'true'
+        terraform: azurerm_api_management_api_policy.xml_content with <base /> in <inbound>
+        policy: <inbound><base /><!-- scope-specific policies --></inbound>
 
     References:
         https://learn.microsoft.com/azure/api-management/set-edit-policies#use-base-element-to-set-policy-evaluation-order

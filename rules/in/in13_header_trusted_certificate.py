@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from mtls_audit import api
 
-from .._validation import Judged, judged_service, listed
+from .._validation import Judged, listed, validation_rule
 
 
-@api.rule(
+@validation_rule(
     id="MTLS-IN-13",
-    slug="header-trusted-certificate",
-    title="No check trusts a client certificate read from a request header",
     severity=api.Severity.HIGH,
     topics=("policy-validation", "client-certificates"),
     guide="beyond",
-    remediation={
-        "portal": "Validate context.Request.Certificate on the gateway itself (negotiate client "
-        "certificates on its hostname); if a proxy in front must pass the certificate on, make "
-        "APIM reachable only through it (internal virtual network) and strip the header from "
-        "client requests at the proxy.",
-        "cli": "az apim update … --virtual-network Internal; App Gateway rewrite rules that "
-        "delete the incoming X-ARR-ClientCert header",
-        "arm": "service: properties.virtualNetworkType: 'Internal'",
-        "terraform": 'azurerm_api_management.virtual_network_type = "Internal"',
-        "policy": '<set-header name="X-ARR-ClientCert" exists-action="delete" /> before any '
-        "trusted proxy sets it, or validate-client-certificate",
-    },
-    subject=api.Service,
-    needs=api.POLICY_NEEDS,
+    subject=api.subjects.ApiPath.where(
+        lambda path: bool(path.verdict.header_reads),
+        absent="No policy of {name} reads a client certificate or thumbprint from a request "
+        "header.",
+    ),
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def header_trusted_certificate(item: Judged) -> api.Result:
+    """No check trusts a client certificate read from a request header.
+
     What it checks:
         For every API (or operation) and product path: a check that reads a client
         certificate or thumbprint from a request header (``X-ARR-ClientCert``,
@@ -57,33 +45,22 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
         The same check on an instance in an internal virtual network, or one that validates
         ``context.Request.Certificate``.
 
+    How to fix:
+        portal: Validate context.Request.Certificate on the gateway itself (negotiate client
+            certificates on its hostname); if a proxy in front must pass the certificate on, make
+            APIM reachable only through it (internal virtual network) and strip the header from
+            client requests at the proxy.
+        cli: az apim update … --virtual-network Internal; App Gateway rewrite rules that delete the
+            incoming X-ARR-ClientCert header
+        arm: service: properties.virtualNetworkType: 'Internal'
+        terraform: azurerm_api_management.virtual_network_type = "Internal"
+        policy: <set-header name="X-ARR-ClientCert" exists-action="delete" /> before any trusted
+            proxy sets it, or validate-client-certificate
+
     References:
         https://learn.microsoft.com/azure/application-gateway/rewrite-http-headers-url#mutual-authentication-server-variables
         https://learn.microsoft.com/azure/api-management/api-management-using-with-internal-vnet
     """
-    found: dict[str, int] = {}
-    services: dict[str, api.ServiceModel] = {}
-    for item in judged_service(ctx, svc, gated=False):
-        if isinstance(item, api.Result):
-            yield item
-            continue
-        services[item.svc.id] = item.svc
-        found.setdefault(item.svc.id, 0)
-        if item.verdict.header_reads:
-            found[item.svc.id] += 1
-            yield _judge(item)
-    for svc_id, count in found.items():
-        if not count:
-            svc = services[svc_id]
-            yield api.not_applicable(
-                svc_id,
-                f"No policy of {svc.service.name} reads a client certificate or thumbprint "
-                "from a request header.",
-                name=svc.service.name,
-            )
-
-
-def _judge(item: Judged) -> api.Result:
     reads = item.verdict.header_reads
     exposed = [r for r in reads if r.deleted_by is None]
     headers = ", ".join(dict.fromkeys(r.header for r in exposed or reads))

@@ -16,24 +16,13 @@ _RESULTS = {
 
 @api.rule(
     id="MTLS-KV-01",
-    slug="managed-identity-enabled",
-    title="APIM has the managed identity its Key Vault references use",
     severity=api.Severity.HIGH,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
-    remediation={
-        "portal": "API Management > Security > Managed identities: turn on the system-assigned "
-        "identity, or add the user-assigned identity the reference names.",
-        "cli": "az apim update -n APIM -g RG --set identity.type=SystemAssigned",
-        "arm": "identity: {type: 'SystemAssigned'} (or 'SystemAssigned, UserAssigned' with "
-        "userAssignedIdentities); keyVault.identityClientId: the user identity's clientId, or "
-        "absent for the system identity",
-        "terraform": 'azurerm_api_management: identity { type = "SystemAssigned" }',
-    },
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def managed_identity_enabled(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """APIM has the managed identity its Key Vault references use.
+
     What it checks:
         Every Key Vault reference — hostname ``keyVaultId``, certificate and named value
         ``keyVault.secretIdentifier`` — has an identity to be read with: its
@@ -55,6 +44,15 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
         ``"identity": {"type": "SystemAssigned"}`` with references that name no
         ``identityClientId``, or a ``identityClientId`` equal to a user-assigned identity's
         ``clientId``.
+
+    How to fix:
+        portal: API Management > Security > Managed identities: turn on the system-assigned
+            identity, or add the user-assigned identity the reference names.
+        cli: az apim update -n APIM -g RG --set identity.type=SystemAssigned
+        arm: identity: {type: 'SystemAssigned'} (or 'SystemAssigned, UserAssigned' with
+            userAssignedIdentities); keyVault.identityClientId: the user identity's clientId, or
+            absent for the system identity
+        terraform: azurerm_api_management: identity { type = "SystemAssigned" }
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-use-managed-service-identity

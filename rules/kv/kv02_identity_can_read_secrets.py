@@ -12,29 +12,13 @@ from ._access import capital, each_use, judge_access, used_for
 
 @api.rule(
     id="MTLS-KV-02",
-    slug="identity-can-read-secrets",
-    title="APIM's identity can read the secrets it references",
     severity=api.Severity.HIGH,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
-    remediation={
-        "portal": "Key vault > Access control (IAM) > Add role assignment: Key Vault Certificate "
-        "User (certificates) or Key Vault Secrets User (named values) for APIM's identity; on an "
-        "access-policy vault, Access policies > Create: Secret permissions Get, List.",
-        "cli": "az role assignment create --role 'Key Vault Certificate User' --assignee-object-id "
-        "PRINCIPAL --assignee-principal-type ServicePrincipal --scope VAULT_ID  (access policies: "
-        "az keyvault set-policy -n VAULT --object-id PRINCIPAL --secret-permissions get list)",
-        "arm": "Microsoft.Authorization/roleAssignments at the vault: roleDefinitionId "
-        "…/roleDefinitions/db79e9a7-68ee-4b58-9aeb-b90e7c24fcba, principalId: APIM's "
-        "principal",
-        "terraform": "azurerm_role_assignment { scope = azurerm_key_vault.kv.id  "
-        'role_definition_name = "Key Vault Certificate User"  principal_id = '
-        "azurerm_api_management.apim.identity[0].principal_id }",
-    },
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def identity_can_read_secrets(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """APIM's identity can read the secrets it references.
+
     What it checks:
         For every vault a service references and every identity it reads that vault with, the
         identity can read secrets there. RBAC vaults: a role assignment to its principal at the
@@ -57,6 +41,19 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         Key Vault Certificate User (or Secrets User) for APIM's principal at the vault or
         above it; on an access-policy vault, secrets Get and List.
+
+    How to fix:
+        portal: Key vault > Access control (IAM) > Add role assignment: Key Vault Certificate User
+            (certificates) or Key Vault Secrets User (named values) for APIM's identity; on an
+            access-policy vault, Access policies > Create: Secret permissions Get, List.
+        cli: az role assignment create --role 'Key Vault Certificate User' --assignee-object-id
+            PRINCIPAL --assignee-principal-type ServicePrincipal --scope VAULT_ID  (access policies:
+            az keyvault set-policy -n VAULT --object-id PRINCIPAL --secret-permissions get list)
+        arm: Microsoft.Authorization/roleAssignments at the vault: roleDefinitionId
+            …/roleDefinitions/db79e9a7-68ee-4b58-9aeb-b90e7c24fcba, principalId: APIM's principal
+        terraform: azurerm_role_assignment { scope = azurerm_key_vault.kv.id  role_definition_name =
+            "Key Vault Certificate User"  principal_id =
+            azurerm_api_management.apim.identity[0].principal_id }
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-use-managed-service-identity

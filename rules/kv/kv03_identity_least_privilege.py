@@ -12,27 +12,13 @@ from ._access import capital, each_use, judge_access, used_for
 
 @api.rule(
     id="MTLS-KV-03",
-    slug="identity-least-privilege",
-    title="APIM's identity holds no broader Key Vault role than it needs",
     severity=api.Severity.MEDIUM,
     topics=("key-vault", "least-privilege"),
     guide="Use Key Vault certificates",
-    remediation={
-        "portal": "Key vault > Access control (IAM) > Role assignments: replace APIM's "
-        "Administrator, Secrets Officer, Owner or Contributor assignment with Key Vault "
-        "Certificate User (or Secrets User); on an access-policy vault, keep secrets Get, List "
-        "only.",
-        "cli": "az role assignment delete --assignee PRINCIPAL --role 'Key Vault Administrator' "
-        "--scope VAULT_ID; az role assignment create --role 'Key Vault Certificate User' …",
-        "arm": "roleDefinitionId …/roleDefinitions/db79e9a7-68ee-4b58-9aeb-b90e7c24fcba (Key "
-        "Vault Certificate User) instead of 00482a5a-… (Key Vault Administrator)",
-        "terraform": 'azurerm_role_assignment { role_definition_name = "Key Vault Certificate '
-        'User" … }',
-    },
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def identity_least_privilege(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """APIM's identity holds no broader Key Vault role than it needs.
+
     What it checks:
         The identity each service reads a vault with holds nothing broader than read access on
         that vault: no Key Vault Administrator, Secrets Officer, Owner, Contributor or User
@@ -54,6 +40,16 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         Key Vault Certificate User or Secrets User only; on an access-policy vault, secrets and
         certificates get/list only.
+
+    How to fix:
+        portal: Key vault > Access control (IAM) > Role assignments: replace APIM's Administrator,
+            Secrets Officer, Owner or Contributor assignment with Key Vault Certificate User (or
+            Secrets User); on an access-policy vault, keep secrets Get, List only.
+        cli: az role assignment delete --assignee PRINCIPAL --role 'Key Vault Administrator' --scope
+            VAULT_ID; az role assignment create --role 'Key Vault Certificate User' …
+        arm: roleDefinitionId …/roleDefinitions/db79e9a7-68ee-4b58-9aeb-b90e7c24fcba (Key Vault
+            Certificate User) instead of 00482a5a-… (Key Vault Administrator)
+        terraform: azurerm_role_assignment { role_definition_name = "Key Vault Certificate User" … }
 
     References:
         https://learn.microsoft.com/azure/key-vault/general/rbac-guide

@@ -12,24 +12,16 @@ from .._common import vault_unknown
 
 @api.rule(
     id="MTLS-KV-04",
-    slug="key-vault-reference-versionless",
-    title="Key Vault references are versionless",
     severity=api.Severity.MEDIUM,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
-    remediation={
-        "portal": "Choose the Key Vault secret without selecting a version.",
-        "cli": "az apim nv update / az rest: set secretIdentifier (or keyVaultId) to "
-        "https://VAULT.vault.azure.net/secrets/NAME",
-        "arm": "keyVault.secretIdentifier: 'https://kv.vault.azure.net/secrets/name' (no "
-        "/<version>)",
-        "terraform": "key_vault_secret_id = azurerm_key_vault_certificate.c.versionless_secret_id",
-    },
-    subject=api.Service,
     needs=("certificates", "namedValues"),
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def key_vault_reference_versionless(
+    svc: api.ServiceModel, ctx: api.Context
+) -> Iterator[api.Result]:
+    """Key Vault references are versionless.
+
     What it checks:
         Every Key Vault reference — hostname ``keyVaultId``, certificate and named value
         ``keyVault.secretIdentifier`` — names the secret without a version. A reference
@@ -46,6 +38,13 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         ``https://kv.vault.azure.net/secrets/backend-client``
+
+    How to fix:
+        portal: Choose the Key Vault secret without selecting a version.
+        cli: az apim nv update / az rest: set secretIdentifier (or keyVaultId) to
+            https://VAULT.vault.azure.net/secrets/NAME
+        arm: keyVault.secretIdentifier: 'https://kv.vault.azure.net/secrets/name' (no /<version>)
+        terraform: key_vault_secret_id = azurerm_key_vault_certificate.c.versionless_secret_id
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-properties

@@ -19,25 +19,13 @@ from .._common import vault_unknown
 
 @api.rule(
     id="MTLS-KV-06",
-    slug="vault-protection",
-    title="Vaults holding APIM certificates are protected and reachable by APIM",
     severity=api.Severity.MEDIUM,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
-    remediation={
-        "portal": "Key vault > Properties: Purge protection on; Networking > Firewalls: allow "
-        "trusted Microsoft services to bypass this firewall; reference the vault with APIM's "
-        "system-assigned identity.",
-        "cli": "az keyvault update -n VAULT --enable-purge-protection true --bypass AzureServices",
-        "arm": "Microsoft.KeyVault/vaults: properties.enableSoftDelete: true, "
-        "enablePurgeProtection: true, networkAcls.bypass: 'AzureServices'",
-        "terraform": "azurerm_key_vault: purge_protection_enabled = true  network_acls { bypass "
-        '= "AzureServices" … }',
-    },
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def vault_protection(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Vaults holding APIM certificates are protected and reachable by APIM.
+
     What it checks:
         Every vault a service references (hostnames, certificates, named values) has soft
         delete on (on by default when absent) and purge protection on. When its firewall is
@@ -61,6 +49,16 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         Soft delete and purge protection on, and either no firewall or a firewall with
         ``bypass: AzureServices`` and references read with the system-assigned identity.
+
+    How to fix:
+        portal: Key vault > Properties: Purge protection on; Networking > Firewalls: allow trusted
+            Microsoft services to bypass this firewall; reference the vault with APIM's
+            system-assigned identity.
+        cli: az keyvault update -n VAULT --enable-purge-protection true --bypass AzureServices
+        arm: Microsoft.KeyVault/vaults: properties.enableSoftDelete: true, enablePurgeProtection:
+            true, networkAcls.bypass: 'AzureServices'
+        terraform: azurerm_key_vault: purge_protection_enabled = true  network_acls { bypass =
+            "AzureServices" … }
 
     References:
         https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from mtls_audit import api
 from mtls_audit.api.certificates import certificate_facts, keyvault_certificate
-from mtls_audit.api.keyvault import secret_name_of, vault_url_of
+from mtls_audit.api.subjects import VaultCertificateUse
 
 from .._common import vault_unknown
 
@@ -15,37 +14,18 @@ _CURVES = ("P-256", "P-384", "P-521")
 _POLICY_KEYS = ("exportable", "key_type", "key_size", "issuer_name", "lifetime_actions")
 
 
-@dataclass
-class _Use:
-    """One Key Vault certificate and the references (and services) that use it."""
-
-    secret_url: str
-    cites: list[api.Citation] = field(default_factory=list)
-    services: dict[str, api.ServiceModel] = field(default_factory=dict)
-
-
 @api.rule(
     id="MTLS-KV-07",
-    slug="key-vault-certificate-policy",
-    title="Key Vault certificates used by APIM have a sound issuance policy",
     severity=api.Severity.MEDIUM,
     topics=("key-vault",),
     guide="Use Key Vault certificates",
-    remediation={
-        "portal": "Key vault > Certificates > certificate > Issuance Policy: exportable key, "
-        "RSA 2048+ or EC P-256+, Lifetime action: automatically renew, a CA-backed issuer.",
-        "cli": "az keyvault certificate set-policy / create with a policy: keyProperties "
-        "{exportable: true, keyType: RSA, keySize: 2048}, lifetimeActions [{action: "
-        "{actionType: AutoRenew}, trigger: {daysBeforeExpiry: 30}}], issuerParameters {name: "
-        "ISSUER}",
-        "terraform": "azurerm_key_vault_certificate: certificate_policy { key_properties { "
-        'exportable = true key_type = "RSA" key_size = 2048 } lifetime_action { action { '
-        'action_type = "AutoRenew" } … } issuer_parameters { name = "ISSUER" } }',
-    },
-    subject=api.Snapshot,
+    subject=api.subjects.VaultCertificate,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def key_vault_certificate_policy(
+    use: VaultCertificateUse, ctx: api.Context
+) -> Iterator[api.Result]:
+    """Key Vault certificates used by APIM have a sound issuance policy.
+
     What it checks:
         Every Key Vault certificate that a hostname or a certificate entity references has an
         exportable key, an RSA key of at least 2048 bits or an EC key on P-256 or larger, an
@@ -69,51 +49,45 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
         ``"policy": {"exportable": true, "key_type": "RSA", "key_size": 2048,
         "issuer_name": "DigiCert", "lifetime_actions": [{"action": "AutoRenew"}]}``
 
+    How to fix:
+        portal: Key vault > Certificates > certificate > Issuance Policy: exportable key, RSA 2048+
+            or EC P-256+, Lifetime action: automatically renew, a CA-backed issuer.
+        cli: az keyvault certificate set-policy / create with a policy: keyProperties {exportable:
+            true, keyType: RSA, keySize: 2048}, lifetimeActions [{action: {actionType: AutoRenew},
+            trigger: {daysBeforeExpiry: 30}}], issuerParameters {name: ISSUER}
+        terraform: azurerm_key_vault_certificate: certificate_policy { key_properties { exportable =
+            true key_type = "RSA" key_size = 2048 } lifetime_action { action { action_type =
+            "AutoRenew" } … } issuer_parameters { name = "ISSUER" } }
+
     References:
         https://learn.microsoft.com/azure/key-vault/certificates/about-certificates
         https://learn.microsoft.com/azure/api-management/configure-custom-domain
     """
-    uses: dict[tuple[str, str], _Use] = {}
-    for svc in model.services:
-        entities = {c.id for c in svc.certificates}
-        refs = [
-            r
-            for r in svc.key_vault_refs()
-            if r.field == "keyVaultId" or r.view.resource_id in entities
-        ]
-        if not refs:
-            yield api.not_applicable(
-                svc.id,
-                f"{svc.service.name} references no Key Vault certificate.",
-                name=svc.service.name,
-            )
-        for ref in refs:
-            url, name = vault_url_of(ref.secret_identifier), secret_name_of(ref.secret_identifier)
-            if url and name and ref.secret_identifier:
-                use = uses.setdefault((url, name.lower()), _Use(ref.secret_identifier))
-                use.cites.append(ref.cite())
-                use.services[svc.id] = svc
-            else:
-                yield vault_unknown(ref, "so the Key Vault certificate behind it cannot be judged")
-    for (url, name), use in uses.items():
-        yield _judge(ctx, url, name, use)
+    if use.vault_url is None or use.name is None or use.secret_url is None:
+        (ref,) = use.references
+        yield vault_unknown(ref, "so the Key Vault certificate behind it cannot be judged")
+    else:
+        yield _judge(ctx, use.vault_url, use.name, use.secret_url, use)
 
 
-def _judge(ctx: api.Context, url: str, name: str, use: _Use) -> api.Result:
-    kvc = keyvault_certificate(ctx.model, use.secret_url)
+def _judge(
+    ctx: api.Context, url: str, name: str, secret_url: str, use: VaultCertificateUse
+) -> api.Result:
+    kvc = keyvault_certificate(ctx.model, secret_url)
+    cites = [ref.cite() for ref in use.references]
     if kvc is None:
         return api.indeterminate(
             f"{url}/certificates/{name}",
             f"Key Vault certificate {name} in {url} is not in the snapshot's Key Vault data, so "
             "its policy cannot be judged.",
-            *use.cites,
+            *cites,
             name=name,
         )
     policy = kvc.policy
     facts = certificate_facts(kvc.raw.get("cer"))
     problems: list[str] = []
     unknowns: list[str] = []
-    evidence = [*use.cites]
+    evidence = [*cites]
     if policy is None:
         unknowns.append("no issuance policy was collected")
     else:
@@ -127,7 +101,7 @@ def _judge(ctx: api.Context, url: str, name: str, use: _Use) -> api.Result:
     _judge_key(key_type, size, curve, problems, unknowns)
     issuer = policy.text("issuer_name") if policy else None
     self_issued = api.same(issuer, "Self") or bool(facts and facts.self_signed)
-    if self_issued and not all(_is_developer(s) for s in use.services.values()):
+    if self_issued and not all(_is_developer(s) for s in use.services):
         problems.append(
             "it is self-issued (issuer_name Self)"
             if api.same(issuer, "Self")

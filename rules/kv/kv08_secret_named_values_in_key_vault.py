@@ -9,23 +9,15 @@ from mtls_audit import api
 
 @api.rule(
     id="MTLS-KV-08",
-    slug="secret-named-values-in-key-vault",
-    title="Secret named values are Key Vault references",
     severity=api.Severity.MEDIUM,
     topics=("key-vault",),
-    guide="beyond",
-    remediation={
-        "portal": "Named values > value > Type: Key vault.",
-        "cli": "az apim nv create … --secret true with a keyVault secretIdentifier (az rest)",
-        "arm": "namedValues: properties.keyVault.secretIdentifier: "
-        "'https://kv.vault.azure.net/secrets/name'",
-        "terraform": "azurerm_api_management_named_value: value_from_key_vault { secret_id = … }",
-    },
-    subject=api.Service,
-    needs=("namedValues",),
+    subject=api.subjects.NamedValue.where(
+        lambda nv: nv.secret, absent="{name} has no secret named values."
+    ),
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def secret_named_values_in_key_vault(nv: api.NamedValue, ctx: api.Context) -> Iterator[api.Result]:
+    """Secret named values are Key Vault references.
+
     What it checks:
         Every named value marked ``secret`` is a Key Vault reference
         (``keyVault.secretIdentifier``). Plain named values are not judged. (Azure Policy
@@ -41,29 +33,30 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         ``{"secret": true, "keyVault": {"secretIdentifier": "https://kv…/secrets/ehr-api-key"}}``
 
+    How to fix:
+        portal: Named values > value > Type: Key vault.
+        cli: az apim nv create … --secret true with a keyVault secretIdentifier (az rest)
+        arm: namedValues: properties.keyVault.secretIdentifier:
+            'https://kv.vault.azure.net/secrets/name'
+        terraform: azurerm_api_management_named_value: value_from_key_vault { secret_id = … }
+
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-properties
     """
-    secrets = [nv for nv in svc.named_values if nv.secret]
-    if not secrets:
-        yield api.not_applicable(
-            svc.id, f"{svc.service.name} has no secret named values.", name=svc.service.name
+    ref = nv.key_vault
+    if ref is not None and (ref.secret_identifier or ref.unresolved):
+        how = f" (it {ref.unknown_secret})" if ref.unresolved else ""
+        yield api.passed(
+            nv.id,
+            f"Secret named value {nv.display_name} is a Key Vault reference{how}.",
+            ref.cite(),
+            name=nv.display_name,
         )
-    for nv in secrets:
-        ref = nv.key_vault
-        if ref is not None and (ref.secret_identifier or ref.unresolved):
-            how = f" (it {ref.unknown_secret})" if ref.unresolved else ""
-            yield api.passed(
-                nv.id,
-                f"Secret named value {nv.display_name} is a Key Vault reference{how}.",
-                ref.cite(),
-                name=nv.display_name,
-            )
-        else:
-            yield api.failed(
-                nv.id,
-                f"Secret named value {nv.display_name} is stored in APIM, "
-                "not referenced from Key Vault.",
-                nv.props.cite("keyVault"),
-                name=nv.display_name,
-            )
+    else:
+        yield api.failed(
+            nv.id,
+            f"Secret named value {nv.display_name} is stored in APIM, "
+            "not referenced from Key Vault.",
+            nv.props.cite("keyVault"),
+            name=nv.display_name,
+        )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit import api
-from mtls_audit.api.certificates import InventoryCertificate
+from mtls_audit.api.certificates import InventoryCertificate, expiry_phrase
 
-from .._common import describe_days, expiry_level
+from .._common import expiry_level
 
 _SEVERITY = {
     "expired": api.Severity.CRITICAL,
@@ -24,24 +24,13 @@ _KINDS = {
 
 @api.rule(
     id="MTLS-KV-09",
-    slug="certificate-expiry",
-    title="Certificates are not expired or about to expire",
     severity=api.Severity.HIGH,
     topics=("key-vault", "trust-anchors"),
-    guide="beyond",
-    remediation={
-        "portal": "Key Vault > Certificates > certificate > Issuance Policy: add an AutoRenew "
-        "lifetime action; renew or replace the certificate now.",
-        "cli": "az keyvault certificate set-attributes / az keyvault certificate create with a "
-        "policy whose lifetime_actions include AutoRenew",
-        "arm": "Reference certificates from Key Vault (versionless) so renewals reach APIM.",
-        "terraform": "azurerm_key_vault_certificate: certificate_policy { lifetime_action { "
-        'action { action_type = "AutoRenew" } trigger { days_before_expiry = 30 } } }',
-    },
     subject=api.Certificate,
 )
-def judge(cert: InventoryCertificate, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def certificate_expiry(cert: InventoryCertificate, ctx: api.Context) -> Iterator[api.Result]:
+    """Certificates are not expired or about to expire.
+
     What it checks:
         Every certificate in the snapshot — custom hostnames, the CA store, certificate
         entities and Key Vault certificates — is unexpired and beyond the warning windows:
@@ -58,6 +47,15 @@ def judge(cert: InventoryCertificate, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         Certificates valid beyond the notice window.
 
+    How to fix:
+        portal: Key Vault > Certificates > certificate > Issuance Policy: add an AutoRenew lifetime
+            action; renew or replace the certificate now.
+        cli: az keyvault certificate set-attributes / az keyvault certificate create with a policy
+            whose lifetime_actions include AutoRenew
+        arm: Reference certificates from Key Vault (versionless) so renewals reach APIM.
+        terraform: azurerm_key_vault_certificate: certificate_policy { lifetime_action { action {
+            action_type = "AutoRenew" } trigger { days_before_expiry = 30 } } }
+
     References:
         https://learn.microsoft.com/azure/key-vault/certificates/overview-renew-certificate
     """
@@ -73,7 +71,7 @@ def judge(cert: InventoryCertificate, ctx: api.Context) -> Iterator[api.Result]:
         return
     days = api.days_left(cert.expiry, ctx.as_of)
     level = expiry_level(days, ctx.options)
-    message = f"{label} {describe_days(days)} ({cert.expiry:%Y-%m-%d})."
+    message = f"{label} {expiry_phrase(cert.expiry, ctx.as_of)} ({cert.expiry:%Y-%m-%d})."
     if level is None:
         yield api.passed(cert.subject_id, message, cert.citation, key=cert.key, name=cert.name)
     else:

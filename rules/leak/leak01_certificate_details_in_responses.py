@@ -12,27 +12,16 @@ from ._writes import judge_writes
 
 @api.rule(
     id="MTLS-LEAK-01",
-    slug="certificate-details-in-responses",
-    title="Responses do not carry client certificate details",
     severity=api.Severity.HIGH,
     topics=("disclosure", "client-certificates"),
     guide="Remove debug logging before production",
-    remediation={
-        "portal": "APIs > policy editor: remove the set-header / set-body that writes "
-        "context.Request.Certificate members into the response.",
-        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with the "
-        "debugging headers removed",
-        "arm": "policies: properties.value without response headers or bodies built from "
-        "context.Request.Certificate",
-        "terraform": "azurerm_api_management_api_policy.xml_content without the debugging headers",
-        "policy": '<trace source="client-certificate">@(context.Request.Certificate?.Thumbprint)'
-        "</trace> (visible to tracing, never to the client)",
-    },
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def certificate_details_in_responses(
+    svc: api.ServiceModel, ctx: api.Context
+) -> Iterator[api.Result]:
+    """Responses do not carry client certificate details.
+
     What it checks:
         For every API (or operation) on every product path, the effective policy does not
         write members of ``context.Request.Certificate`` (``Thumbprint``, ``Subject``,
@@ -58,6 +47,18 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         No response header or body built from the certificate; the details go to ``trace``
         or to a logger instead.
+
+    How to fix:
+        portal: APIs > policy editor: remove the set-header / set-body that writes
+            context.Request.Certificate members into the response.
+        cli: az rest --method put …/policies/policy?api-version=2024-05-01 with the debugging
+            headers removed
+        arm: policies: properties.value without response headers or bodies built from
+            context.Request.Certificate
+        terraform: azurerm_api_management_api_policy.xml_content without the debugging headers
+        policy: <trace
+            source="client-certificate">@(context.Request.Certificate?.Thumbprint)</trace> (visible
+            to tracing, never to the client)
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients

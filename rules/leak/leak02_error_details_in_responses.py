@@ -12,28 +12,13 @@ from ._writes import judge_writes
 
 @api.rule(
     id="MTLS-LEAK-02",
-    slug="error-details-in-responses",
-    title="Error responses do not return context.LastError details",
     severity=api.Severity.MEDIUM,
     topics=("disclosure",),
-    guide="beyond",
-    remediation={
-        "portal": "APIs > policy editor > on-error: return a generic message and a correlation "
-        "id; send context.LastError to a logger or trace.",
-        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 with an on-error "
-        "section that returns no LastError fields",
-        "arm": "policies: properties.value whose <on-error> returns only a generic message",
-        "terraform": "azurerm_api_management_api_policy.xml_content with a generic on-error "
-        "response",
-        "policy": '<on-error><return-response><set-status code="500" reason="Error" />'
-        '<set-body>@("Request " + context.RequestId + " failed")</set-body>'
-        "</return-response></on-error>",
-    },
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def error_details_in_responses(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Error responses do not return context.LastError details.
+
     What it checks:
         For every API (or operation) on every product path, the effective ``on-error``
         section does not write ``context.LastError.Message``, ``.Source`` or ``.Reason``
@@ -56,6 +41,17 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         An ``on-error`` section that returns a generic message with ``context.RequestId`` and
         logs the details with ``trace`` or ``log-to-eventhub``.
+
+    How to fix:
+        portal: APIs > policy editor > on-error: return a generic message and a correlation id; send
+            context.LastError to a logger or trace.
+        cli: az rest --method put …/policies/policy?api-version=2024-05-01 with an on-error section
+            that returns no LastError fields
+        arm: policies: properties.value whose <on-error> returns only a generic message
+        terraform: azurerm_api_management_api_policy.xml_content with a generic on-error response
+        policy: <on-error><return-response><set-status code="500" reason="Error"
+            /><set-body>@("Request " + context.RequestId + "
+            failed")</set-body></return-response></on-error>
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-error-handling-policies

@@ -15,26 +15,13 @@ _DEBUG_HEADER = re.compile(r"x-(debug|cert)", re.I)
 
 @api.rule(
     id="MTLS-LEAK-03",
-    slug="certificate-headers-echoed",
-    title="Certificate headers are not echoed and debug headers are not returned",
     severity=api.Severity.LOW,
     topics=("disclosure", "client-certificates"),
-    guide="beyond",
-    remediation={
-        "portal": "APIs > policy editor: remove response headers copied from X-ARR-ClientCert "
-        "or X-Client-Certificate, and X-Debug… / X-Cert… headers.",
-        "cli": "az rest --method put …/policies/policy?api-version=2024-05-01 without the "
-        "echoed headers",
-        "arm": "policies: properties.value without the echoed or debug headers",
-        "terraform": "azurerm_api_management_api_policy.xml_content without the echoed or "
-        "debug headers",
-        "policy": '<set-header name="X-Debug-Certificate" exists-action="delete" />',
-    },
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def certificate_headers_echoed(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Certificate headers are not echoed and debug headers are not returned.
+
     What it checks:
         For every API (or operation) on every product path, no response write of the
         effective policy (``set-header``, ``set-body``, ``set-status`` reason in ``outbound``
@@ -59,6 +46,15 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         Responses built without request certificate headers and without debug headers.
 
+    How to fix:
+        portal: APIs > policy editor: remove response headers copied from X-ARR-ClientCert or
+            X-Client-Certificate, and X-Debug… / X-Cert… headers.
+        cli: az rest --method put …/policies/policy?api-version=2024-05-01 without the echoed
+            headers
+        arm: policies: properties.value without the echoed or debug headers
+        terraform: azurerm_api_management_api_policy.xml_content without the echoed or debug headers
+        policy: <set-header name="X-Debug-Certificate" exists-action="delete" />
+
     References:
         https://learn.microsoft.com/azure/application-gateway/mutual-authentication-overview
         https://learn.microsoft.com/azure/api-management/set-header-policy
@@ -70,7 +66,8 @@ def _carries(write: ResponseWrite) -> str | None:
     found = [header_data(value) for value in write.values]
     headers = [name for names in found if names for name in names]
     if headers:
-        return "the request header(s) " + ", ".join(dict.fromkeys(headers))
+        names = list(dict.fromkeys(headers))
+        return f"the request {'header' if len(names) == 1 else 'headers'} " + ", ".join(names)
     if write.target == "header" and not write.deletes and _DEBUG_HEADER.match(write.header):
         return "a debug-named header"
     return None if None in found else ""

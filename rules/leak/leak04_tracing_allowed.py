@@ -9,23 +9,13 @@ from mtls_audit import api
 
 @api.rule(
     id="MTLS-LEAK-04",
-    slug="tracing-allowed",
-    title="No subscription allows request tracing",
     severity=api.Severity.MEDIUM,
     topics=("disclosure",),
-    guide="beyond",
-    remediation={
-        "portal": "Subscriptions > subscription > Allow tracing: off.",
-        "cli": "az rest --method patch …/subscriptions/SID?api-version=2024-05-01 --body "
-        '\'{"properties": {"allowTracing": false}}\'',
-        "arm": "Microsoft.ApiManagement/service/subscriptions: properties.allowTracing: false",
-        "terraform": "azurerm_api_management_subscription: allow_tracing = false",
-    },
-    subject=api.Service,
-    needs=("subscriptions",),
+    subject=api.subjects.Subscription,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def tracing_allowed(sub: api.Subscription, ctx: api.Context) -> Iterator[api.Result]:
+    """No subscription allows request tracing.
+
     What it checks:
         Every APIM subscription has ``allowTracing`` false (the default when absent). The
         snapshot does not say which subscriptions are production ones, so every subscription
@@ -42,23 +32,21 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         ``"allowTracing": false`` or absent.
 
+    How to fix:
+        portal: Subscriptions > subscription > Allow tracing: off.
+        cli: az rest --method patch …/subscriptions/SID?api-version=2024-05-01 --body
+            '{"properties": {"allowTracing": false}}'
+        arm: Microsoft.ApiManagement/service/subscriptions: properties.allowTracing: false
+        terraform: azurerm_api_management_subscription: allow_tracing = false
+
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-api-inspector
     """
-    if not svc.subscriptions:
-        yield api.not_applicable(
-            svc.id,
-            f"{svc.service.name} has no subscriptions in the snapshot.",
-            name=svc.service.name,
+    cite = sub.props.cite("allowTracing")
+    label = f"Subscription {sub.display_name}"
+    if sub.allow_tracing:
+        yield api.failed(sub.id, f"{label} allows request tracing.", cite, name=sub.display_name)
+    else:
+        yield api.passed(
+            sub.id, f"{label} does not allow request tracing.", cite, name=sub.display_name
         )
-    for sub in svc.subscriptions:
-        cite = sub.props.cite("allowTracing")
-        label = f"Subscription {sub.display_name}"
-        if sub.allow_tracing:
-            yield api.failed(
-                sub.id, f"{label} allows request tracing.", cite, name=sub.display_name
-            )
-        else:
-            yield api.passed(
-                sub.id, f"{label} does not allow request tracing.", cite, name=sub.display_name
-            )

@@ -67,24 +67,13 @@ def _computed(url: str) -> bool:
 
 @api.rule(
     id="MTLS-OUT-01",
-    slug="backend-https",
-    title="Backends are called over HTTPS",
     severity=api.Severity.CRITICAL,
     topics=("transport", "backend-validation"),
     guide="Secure the backend with a client certificate",
-    remediation={
-        "portal": "Backends > backend > Runtime URL: https://…; APIs > Settings > Web service "
-        "URL: https://…",
-        "cli": "az apim api update … --service-url https://backend.example.org",
-        "arm": "backends: properties.url: 'https://…'; apis: properties.serviceUrl: 'https://…'",
-        "terraform": "azurerm_api_management_backend.url / azurerm_api_management_api."
-        'service_url = "https://…"',
-        "policy": '<set-backend-service base-url="https://backend.example.org" />',
-    },
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def backend_https(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Backends are called over HTTPS.
+
     What it checks:
         Every backend ``url``, every API ``serviceUrl`` and every ``set-backend-service
         base-url`` written in a policy or fragment uses the ``https`` scheme, judged on the
@@ -106,6 +95,15 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         ``"url": "https://lab-results.internal.example"``
+
+    How to fix:
+        portal: Backends > backend > Runtime URL: https://…; APIs > Settings > Web service URL:
+            https://…
+        cli: az apim api update … --service-url https://backend.example.org
+        arm: backends: properties.url: 'https://…'; apis: properties.serviceUrl: 'https://…'
+        terraform: azurerm_api_management_backend.url / azurerm_api_management_api.service_url =
+            "https://…"
+        policy: <set-backend-service base-url="https://backend.example.org" />
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates

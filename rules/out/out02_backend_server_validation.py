@@ -11,26 +11,14 @@ FLAGS = ("validateCertificateChain", "validateCertificateName")
 
 @api.rule(
     id="MTLS-OUT-02",
-    slug="backend-server-validation",
-    title="Backend server certificates are validated",
     severity=api.Severity.HIGH,
     topics=("backend-validation",),
     guide="Secure the backend with a client certificate",
-    remediation={
-        "portal": "Backends > backend > Validate certificate chain and Validate certificate "
-        "name: on.",
-        "cli": "az apim backend update … (set tls.validateCertificateChain and "
-        "tls.validateCertificateName to true with az rest)",
-        "arm": "backends: properties.tls: {validateCertificateChain: true, "
-        "validateCertificateName: true}",
-        "terraform": "azurerm_api_management_backend: tls { validate_certificate_chain = true  "
-        "validate_certificate_name = true }",
-    },
-    subject=api.Service,
-    needs=("backends",),
+    subject=api.subjects.Backend,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def backend_server_validation(backend: api.Backend, ctx: api.Context) -> Iterator[api.Result]:
+    """Backend server certificates are validated.
+
     What it checks:
         Each backend's ``tls.validateCertificateChain`` and ``tls.validateCertificateName`` are
         not false. Both default to true when absent. For a Service Fabric backend the result
@@ -47,46 +35,50 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         ``tls`` absent, or both flags true.
 
+    How to fix:
+        portal: Backends > backend > Validate certificate chain and Validate certificate name: on.
+        cli: az apim backend update … (set tls.validateCertificateChain and
+            tls.validateCertificateName to true with az rest)
+        arm: backends: properties.tls: {validateCertificateChain: true, validateCertificateName:
+            true}
+        terraform: azurerm_api_management_backend: tls { validate_certificate_chain =
+            true  validate_certificate_name = true }
+
     References:
         https://learn.microsoft.com/rest/api/apimanagement/backend/create-or-update
     """
-    if not svc.backends:
-        yield api.not_applicable(
-            svc.id, f"{svc.service.name} has no backend entities.", name=svc.service.name
+    tls = backend.tls
+    cites = [tls.cite(f) for f in FLAGS] if tls else [backend.props.cite("tls")]
+    values = {f: (tls.flag(f) if tls and tls.has(f) else True) for f in FLAGS}
+    off = [f for f, v in values.items() if v is False]
+    unknown = [f for f, v in values.items() if v is None]
+    label = f"Backend {backend.name}"
+    if off:
+        yield api.failed(
+            backend.id,
+            f"{label} does not validate the server certificate: "
+            + ", ".join(f"{f} is false" for f in off)
+            + ".",
+            *cites,
+            name=backend.name,
         )
-    for backend in svc.backends:
-        tls = backend.tls
-        cites = [tls.cite(f) for f in FLAGS] if tls else [backend.props.cite("tls")]
-        values = {f: (tls.flag(f) if tls and tls.has(f) else True) for f in FLAGS}
-        off = [f for f, v in values.items() if v is False]
-        unknown = [f for f, v in values.items() if v is None]
-        label = f"Backend {backend.name}"
-        if off:
-            yield api.failed(
-                backend.id,
-                f"{label} does not validate the server certificate: "
-                + ", ".join(f"{f} is false" for f in off)
-                + ".",
-                *cites,
-                name=backend.name,
-            )
-        elif unknown:
-            yield api.indeterminate(
-                backend.id,
-                f"{label}: " + ", ".join(unknown) + " cannot be read.",
-                *cites,
-                name=backend.name,
-            )
-        else:
-            pinned, pins = _cluster_pins(backend)
-            yield api.passed(
-                backend.id,
-                f"{label} validates the server certificate chain and "
-                "name" + (" (defaults)" if tls is None else "") + pinned + ".",
-                *cites,
-                *pins,
-                name=backend.name,
-            )
+    elif unknown:
+        yield api.indeterminate(
+            backend.id,
+            f"{label}: " + ", ".join(unknown) + " cannot be read.",
+            *cites,
+            name=backend.name,
+        )
+    else:
+        pinned, pins = _cluster_pins(backend)
+        yield api.passed(
+            backend.id,
+            f"{label} validates the server certificate chain and "
+            "name" + (" (defaults)" if tls is None else "") + pinned + ".",
+            *cites,
+            *pins,
+            name=backend.name,
+        )
 
 
 def _cluster_pins(backend: api.Backend) -> tuple[str, list[api.Citation]]:

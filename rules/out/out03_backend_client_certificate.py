@@ -15,26 +15,13 @@ _FIELDS = ("certificateIds", "certificate")
 
 @api.rule(
     id="MTLS-OUT-03",
-    slug="backend-client-certificate",
-    title="The gateway presents a client certificate to backends",
     severity=api.Severity.HIGH,
     topics=("backend-validation", "client-certificates"),
     guide="Secure the backend with a client certificate",
-    remediation={
-        "portal": "Backends > backend > Client certificate: choose the certificate (kept in "
-        "Key Vault).",
-        "cli": "az rest --method patch --url …/backends/NAME?api-version=2024-05-01 --body "
-        '\'{"properties": {"credentials": {"certificateIds": ["CERT_ID"]}}}\'',
-        "arm": "backends: properties.credentials.certificateIds: ['/subscriptions/…/service/"
-        "APIM/certificates/NAME']",
-        "terraform": "azurerm_api_management_backend: credentials { certificate = "
-        "[azurerm_api_management_certificate.c.thumbprint] }",
-        "policy": '<authentication-certificate certificate-id="NAME" />',
-    },
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def backend_client_certificate(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """The gateway presents a client certificate to backends.
+
     What it checks:
         Each backend entity names a client certificate for the gateway to present:
         ``credentials.certificateIds`` or ``credentials.certificate`` is a non-empty list; for a
@@ -63,6 +50,16 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         ``"credentials": {"certificateIds": ["/subscriptions/…/service/apim/certificates/gw"]}``
+
+    How to fix:
+        portal: Backends > backend > Client certificate: choose the certificate (kept in Key Vault).
+        cli: az rest --method patch --url …/backends/NAME?api-version=2024-05-01 --body
+            '{"properties": {"credentials": {"certificateIds": ["CERT_ID"]}}}'
+        arm: backends: properties.credentials.certificateIds:
+            ['/subscriptions/…/service/APIM/certificates/NAME']
+        terraform: azurerm_api_management_backend: credentials { certificate =
+            [azurerm_api_management_certificate.c.thumbprint] }
+        policy: <authentication-certificate certificate-id="NAME" />
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates

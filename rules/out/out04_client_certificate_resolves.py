@@ -5,30 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mtls_audit import api
-from mtls_audit.api.certificates import BackendCertificate, backend_certificates
+from mtls_audit.api.certificates import BackendCertificate, backend_certificates, expiry_phrase
 
 
 @api.rule(
     id="MTLS-OUT-04",
-    slug="client-certificate-resolves",
-    title="Backend client certificates resolve to unexpired certificates",
     severity=api.Severity.HIGH,
     topics=("backend-validation", "client-certificates"),
     guide="Secure the backend with a client certificate",
-    remediation={
-        "portal": "Certificates: add (or renew in Key Vault) the certificate; Backends > "
-        "backend > Client certificate: choose an existing one.",
-        "cli": "az apim certificate list -g RG --service-name APIM; then point "
-        "credentials.certificateIds at an existing certificate id",
-        "arm": "backends: credentials.certificateIds: [resourceId('Microsoft.ApiManagement/"
-        "service/certificates', APIM, NAME)] with that certificate deployed",
-        "terraform": "azurerm_api_management_backend: credentials { certificate = "
-        "[azurerm_api_management_certificate.c.thumbprint] }",
-    },
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def client_certificate_resolves(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Backend client certificates resolve to unexpired certificates.
+
     What it checks:
         Every ``credentials.certificateIds`` entry of a backend names a certificate entity of
         the service (by full id, or by name when the entry is not a full id), and — when no
@@ -47,6 +35,17 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         Entries naming existing certificate entities whose ``expirationDate`` lies ahead.
+
+    How to fix:
+        portal: Certificates: add (or renew in Key Vault) the certificate; Backends > backend >
+            Client certificate: choose an existing one.
+        cli: az apim certificate list -g RG --service-name APIM; then point
+            credentials.certificateIds at an existing certificate id
+        arm: backends: credentials.certificateIds:
+            [resourceId('Microsoft.ApiManagement/service/certificates', APIM, NAME)] with that
+            certificate deployed
+        terraform: azurerm_api_management_backend: credentials { certificate =
+            [azurerm_api_management_certificate.c.thumbprint] }
 
     References:
         https://learn.microsoft.com/rest/api/apimanagement/backend/create-or-update
@@ -84,7 +83,7 @@ def _judge(ctx: api.Context, use: BackendCertificate, collected: bool) -> api.Re
         return api.indeterminate(backend.id, message, *evidence, key=ref, name=backend.name)
     days = api.days_left(cert.expiry, ctx.as_of)
     if days < 0:
-        message = f"{label} resolves to {cert.name}, which expired {-days} day(s) ago."
+        message = f"{label} resolves to {cert.name}, which {expiry_phrase(cert.expiry, ctx.as_of)}."
         return api.failed(backend.id, message, *evidence, key=ref, name=backend.name)
     message = f"{label} resolves to {cert.name}, valid until {cert.expiry:%Y-%m-%d}."
     return api.passed(backend.id, message, *evidence, key=ref, name=backend.name)

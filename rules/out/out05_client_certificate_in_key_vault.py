@@ -21,26 +21,15 @@ from .._policy import (
 
 @api.rule(
     id="MTLS-OUT-05",
-    slug="client-certificate-in-key-vault",
-    title="Backend client certificates are kept in Key Vault",
     severity=api.Severity.HIGH,
     topics=("backend-validation", "key-vault"),
     guide="Secure the backend with a client certificate",
-    remediation={
-        "portal": "Certificates > certificate: replace the uploaded PFX with a Key Vault "
-        "certificate (versionless secret identifier, managed identity).",
-        "cli": "az rest --method put --url …/certificates/NAME?api-version=2024-05-01 --body "
-        '\'{"properties": {"keyVault": {"secretIdentifier": '
-        '"https://VAULT.vault.azure.net/secrets/NAME"}}}\'',
-        "arm": "certificates: properties.keyVault.secretIdentifier: "
-        "'https://VAULT.vault.azure.net/secrets/NAME' (no data / password)",
-        "terraform": "azurerm_api_management_certificate: key_vault_secret_id = "
-        "azurerm_key_vault_certificate.c.versionless_secret_id",
-    },
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def client_certificate_in_key_vault(
+    svc: api.ServiceModel, ctx: api.Context
+) -> Iterator[api.Result]:
+    """Backend client certificates are kept in Key Vault.
+
     What it checks:
         Every certificate entity that a backend names in ``credentials.certificateIds`` (or by
         thumbprint in ``credentials.certificate``) is a Key Vault reference
@@ -69,6 +58,17 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         ``"keyVault": {"secretIdentifier": "https://kv.vault.azure.net/secrets/backend-client"}``
         on every certificate backends use.
+
+    How to fix:
+        portal: Certificates > certificate: replace the uploaded PFX with a Key Vault certificate
+            (versionless secret identifier, managed identity).
+        cli: az rest --method put --url …/certificates/NAME?api-version=2024-05-01 --body
+            '{"properties": {"keyVault": {"secretIdentifier":
+            "https://VAULT.vault.azure.net/secrets/NAME"}}}'
+        arm: certificates: properties.keyVault.secretIdentifier:
+            'https://VAULT.vault.azure.net/secrets/NAME' (no data / password)
+        terraform: azurerm_api_management_certificate: key_vault_secret_id =
+            azurerm_key_vault_certificate.c.versionless_secret_id
 
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates

@@ -18,25 +18,14 @@ from .._policy import (
 
 @api.rule(
     id="MTLS-OUT-06",
-    slug="reference-by-certificate-id",
-    title="authentication-certificate refers to certificates by certificate-id",
     severity=api.Severity.MEDIUM,
     topics=("backend-validation", "key-vault"),
     guide="Use Key Vault certificates",
-    remediation={
-        "portal": 'APIs > policy editor: replace thumbprint="…" with certificate-id="NAME", '
-        "the name of the certificate under Certificates.",
-        "cli": "az apim api policy … / az rest --method put …/policies/policy with "
-        '<authentication-certificate certificate-id="NAME" />',
-        "arm": "policies: properties.value with certificate-id instead of thumbprint",
-        "terraform": "azurerm_api_management_api_policy.xml_content with certificate-id",
-        "policy": '<authentication-certificate certificate-id="backend-client" />',
-    },
-    subject=api.Service,
     needs=api.POLICY_NEEDS,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def reference_by_certificate_id(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """authentication-certificate refers to certificates by certificate-id.
+
     What it checks:
         Every ``authentication-certificate`` element in a policy or fragment names its
         certificate with ``certificate-id``, not with ``thumbprint``. Elements that pass the
@@ -56,6 +45,15 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
 
     What passes:
         ``<authentication-certificate certificate-id="fax-relay-client" />``
+
+    How to fix:
+        portal: APIs > policy editor: replace thumbprint="…" with certificate-id="NAME", the name of
+            the certificate under Certificates.
+        cli: az apim api policy … / az rest --method put …/policies/policy with
+            <authentication-certificate certificate-id="NAME" />
+        arm: policies: properties.value with certificate-id instead of thumbprint
+        terraform: azurerm_api_management_api_policy.xml_content with certificate-id
+        policy: <authentication-certificate certificate-id="backend-client" />
 
     References:
         https://learn.microsoft.com/azure/api-management/authentication-certificate-policy

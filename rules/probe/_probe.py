@@ -1,7 +1,7 @@
-"""Judging shared by the MTLS-PROBE rules: each reads the recorded attempts of a service.
-
-No probe in the snapshot → ``not_applicable`` per service; an attempt that could not be made or
-got an answer that proves nothing → ``indeterminate`` with what happened.
+"""Judging shared by the MTLS-PROBE rules: each reads the recorded attempts of a service
+(``api.subjects.ProbeSubject``: with no probe in the snapshot, the engine reports every service
+not applicable); an attempt that could not be made or got an answer that proves nothing →
+``indeterminate`` with what happened.
 """
 
 from __future__ import annotations
@@ -11,31 +11,12 @@ from dataclasses import dataclass
 
 from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind, ProbeRun, ProbeTarget
-
-NO_PROBE = "no probe ran (run `mtls-audit probe` or `scan --probe` to test the live gateway)"
-
-
-def probed(model: api.Model) -> Iterator[tuple[str, str, ProbeRun]]:
-    """``(subject, name, run)`` for every service and every probed URL outside them; when no
-    probe ran, the not-applicable results are yielded through :func:`unprobed` instead."""
-    run = model.probe
-    if run is None:
-        return
-    names = {svc.id: svc.service.name for svc in model.services}
-    for subject in [*names, *(s for s in run.services() if s not in names)]:
-        yield subject, names.get(subject, subject), run
+from mtls_audit.api.subjects import Probed
 
 
-def unprobed(model: api.Model) -> Iterator[api.Result]:
-    if model.probe is None:
-        for svc in model.services:
-            yield api.not_applicable(
-                svc.id, f"{svc.service.name}: {NO_PROBE}.", name=svc.service.name
-            )
-
-
-def none_probed(subject: str, name: str, run: ProbeRun, what: str) -> api.Result:
-    skipped = [s["reason"] for s in run.skipped if s.get("service_id") == subject]
+def none_probed(probed: Probed, what: str) -> api.Result:
+    subject, name = probed.subject, probed.name
+    skipped = [s["reason"] for s in probed.run.skipped if s.get("service_id") == subject]
     why = f" ({'; '.join(skipped)})" if skipped else ""
     return api.indeterminate(subject, f"{name}: the probe made no {what}{why}.", name=name)
 
@@ -49,17 +30,15 @@ class Pool:
 
 
 def expect(
-    model: api.Model, kinds: Sequence[AttemptKind], want: Answer, pool: Pool, *, missing: str = ""
+    probed: Probed, kinds: Sequence[AttemptKind], want: Answer, pool: Pool, *, missing: str = ""
 ) -> Iterator[api.Result]:
     """One result per target and kind: ``want`` passes, the opposite answer fails."""
-    yield from unprobed(model)
-    for subject, name, run in probed(model):
-        targets = pool.targets(run, subject)
-        if not targets:
-            yield none_probed(subject, name, run, pool.what)
-        for target in targets:
-            for kind in kinds:
-                yield _judge(target, kind, want, name, missing)
+    targets = pool.targets(probed.run, probed.subject)
+    if not targets:
+        yield none_probed(probed, pool.what)
+    for target in targets:
+        for kind in kinds:
+            yield _judge(target, kind, want, probed.name, missing)
 
 
 def _judge(

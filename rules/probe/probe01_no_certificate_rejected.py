@@ -6,32 +6,21 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
+from mtls_audit.api.subjects import Probed
 
 from ._probe import CUSTOM, expect
-
-REJECT = (
-    "Reject a request without a certificate in the effective inbound policy of every API "
-    "(validate-client-certificate, or a <choose> on context.Request.Certificate == null "
-    "returning 403), and make every custom gateway hostname negotiate client certificates."
-)
 
 
 @api.rule(
     id="MTLS-PROBE-01",
-    slug="no-certificate-rejected",
-    title="The live gateway rejects a request without a client certificate",
     severity=api.Severity.CRITICAL,
     topics=("client-certificates", "operating-effectiveness"),
     guide="test by hand: call the API without a certificate and expect 401/403",
-    remediation={
-        "portal": REJECT,
-        "policy": '<validate-client-certificate validate-trust="true" '
-        'validate-revocation="true" /> in the global <inbound>',
-    },
-    subject=api.Snapshot,
+    subject=api.subjects.ProbeSubject,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def no_certificate_rejected(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
+    """The live gateway rejects a request without a client certificate.
+
     What it checks:
         The probe's ``no-certificate`` attempt on every custom gateway hostname and probed
         path: a refused TLS handshake, 401 or 403 passes; an answer below 400 fails. Any other
@@ -50,7 +39,14 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         The same request answered 403, or its TLS handshake refused.
 
+    How to fix:
+        portal: Reject a request without a certificate in the effective inbound policy of every API
+            (validate-client-certificate, or a <choose> on context.Request.Certificate == null
+            returning 403), and make every custom gateway hostname negotiate client certificates.
+        policy: <validate-client-certificate validate-trust="true" validate-revocation="true" /> in
+            the global <inbound>
+
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    return expect(model, (AttemptKind.NO_CERTIFICATE,), Answer.REJECTED, CUSTOM)
+    return expect(probed, (AttemptKind.NO_CERTIFICATE,), Answer.REJECTED, CUSTOM)

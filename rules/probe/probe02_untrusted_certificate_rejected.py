@@ -6,27 +6,21 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
+from mtls_audit.api.subjects import Probed
 
 from ._probe import CUSTOM, expect
 
 
 @api.rule(
     id="MTLS-PROBE-02",
-    slug="untrusted-certificate-rejected",
-    title="The live gateway rejects an untrusted client certificate",
     severity=api.Severity.CRITICAL,
     topics=("client-certificates", "trust-anchors", "operating-effectiveness"),
     guide="test by hand: call the API with a wrong certificate",
-    remediation={
-        "portal": 'Verify the chain (validate-trust="true", or Verify() in a policy '
-        "expression) against the uploaded CA certificates, or pin the accepted thumbprints.",
-        "policy": '<validate-client-certificate validate-trust="true" /> or '
-        "context.Request.Certificate.Verify()",
-    },
-    subject=api.Snapshot,
+    subject=api.subjects.ProbeSubject,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def untrusted_certificate_rejected(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
+    """The live gateway rejects an untrusted client certificate.
+
     What it checks:
         The probe's ``self-signed`` attempt (a certificate generated for the probe, signed by
         its own key) on every custom gateway hostname and path: a refused handshake, 401 or
@@ -44,7 +38,13 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         The handshake refused ("unknown ca"), or 403 from the policy.
 
+    How to fix:
+        portal: Verify the chain (validate-trust="true", or Verify() in a policy expression) against
+            the uploaded CA certificates, or pin the accepted thumbprints.
+        policy: <validate-client-certificate validate-trust="true" /> or
+            context.Request.Certificate.Verify()
+
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    return expect(model, (AttemptKind.SELF_SIGNED,), Answer.REJECTED, CUSTOM)
+    return expect(probed, (AttemptKind.SELF_SIGNED,), Answer.REJECTED, CUSTOM)

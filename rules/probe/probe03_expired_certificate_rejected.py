@@ -6,27 +6,20 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
+from mtls_audit.api.subjects import Probed
 
 from ._probe import CUSTOM, expect
 
 
 @api.rule(
     id="MTLS-PROBE-03",
-    slug="expired-certificate-rejected",
-    title="The live gateway rejects an expired client certificate",
     severity=api.Severity.HIGH,
     topics=("client-certificates", "operating-effectiveness"),
-    guide="beyond",
-    remediation={
-        "portal": "Check the validity period: validate-not-after and validate-not-before left "
-        "true, or Verify() / NotAfter and NotBefore compared with DateTime.UtcNow.",
-        "policy": '<validate-client-certificate validate-not-before="true" '
-        'validate-not-after="true" />',
-    },
-    subject=api.Snapshot,
+    subject=api.subjects.ProbeSubject,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def expired_certificate_rejected(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
+    """The live gateway rejects an expired client certificate.
+
     What it checks:
         The probe's ``expired`` attempt (a certificate that expired yesterday, issued by a
         throw-away CA generated for the probe and sent along with it) on every custom gateway
@@ -43,7 +36,12 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         The handshake refused ("certificate expired"), or 403 from the policy.
 
+    How to fix:
+        portal: Check the validity period: validate-not-after and validate-not-before left true, or
+            Verify() / NotAfter and NotBefore compared with DateTime.UtcNow.
+        policy: <validate-client-certificate validate-not-before="true" validate-not-after="true" />
+
     References:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
-    return expect(model, (AttemptKind.EXPIRED,), Answer.REJECTED, CUSTOM)
+    return expect(probed, (AttemptKind.EXPIRED,), Answer.REJECTED, CUSTOM)

@@ -6,25 +6,21 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
+from mtls_audit.api.subjects import Probed
 
 from ._probe import CUSTOM, expect
 
 
 @api.rule(
     id="MTLS-PROBE-04",
-    slug="good-certificate-accepted",
-    title="The live gateway accepts a good client certificate",
     severity=api.Severity.MEDIUM,
     topics=("client-certificates", "operating-effectiveness"),
     guide="test by hand: call the API with the right certificate and expect 200",
-    remediation={
-        "portal": "Check that the certificate given to the probe is one the policy accepts "
-        "(its CA uploaded, its thumbprint pinned) and that the probed path exists.",
-    },
-    subject=api.Snapshot,
+    subject=api.subjects.ProbeSubject,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def good_certificate_accepted(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
+    """The live gateway accepts a good client certificate.
+
     What it checks:
         The probe's ``good-certificate`` attempt (the certificate given with
         ``--client-cert``) on every custom gateway hostname and path: an answer below 400
@@ -42,11 +38,15 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         The good certificate answered 200.
 
+    How to fix:
+        portal: Check that the certificate given to the probe is one the policy accepts (its CA
+            uploaded, its thumbprint pinned) and that the probed path exists.
+
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
     return expect(
-        model,
+        probed,
         (AttemptKind.GOOD_CERTIFICATE,),
         Answer.ACCEPTED,
         CUSTOM,

@@ -7,27 +7,20 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
+from mtls_audit.api.subjects import Probed
 
 from ._probe import DEFAULT, expect
 
 
 @api.rule(
     id="MTLS-PROBE-05",
-    slug="default-hostname-rejected",
-    title="The live built-in gateway hostname rejects a request without a certificate",
     severity=api.Severity.HIGH,
     topics=("client-certificates", "operating-effectiveness"),
-    guide="beyond",
-    remediation={
-        "portal": "Reject a missing certificate in policy (the built-in hostname never carries "
-        "one), or put the service in an internal virtual network so that hostname is not "
-        "reachable.",
-        "policy": "<validate-client-certificate /> in the global <inbound>",
-    },
-    subject=api.Snapshot,
+    subject=api.subjects.ProbeSubject,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def default_hostname_rejected(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
+    """The live built-in gateway hostname rejects a request without a certificate.
+
     What it checks:
         The probe's ``no-certificate`` attempt on the service's built-in ``*.azure-api.net``
         hostname for every probed path: a refused handshake, 401 or 403 passes, an answer
@@ -44,7 +37,12 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         403 on the built-in hostname.
 
+    How to fix:
+        portal: Reject a missing certificate in policy (the built-in hostname never carries one), or
+            put the service in an internal virtual network so that hostname is not reachable.
+        policy: <validate-client-certificate /> in the global <inbound>
+
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    return expect(model, (AttemptKind.NO_CERTIFICATE,), Answer.REJECTED, DEFAULT)
+    return expect(probed, (AttemptKind.NO_CERTIFICATE,), Answer.REJECTED, DEFAULT)

@@ -6,25 +6,20 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 from mtls_audit.api.probe import Answer, AttemptKind
+from mtls_audit.api.subjects import Probed
 
 from ._probe import HOSTS, expect
 
 
 @api.rule(
     id="MTLS-PROBE-06",
-    slug="no-legacy-tls",
-    title="The live gateway refuses TLS 1.0 and 1.1",
     severity=api.Severity.HIGH,
     topics=("transport", "operating-effectiveness"),
-    guide="beyond",
-    remediation={
-        "portal": "Protocols + ciphers > Client protocol: turn TLS 1.0, TLS 1.1 and SSL 3.0 "
-        "off (MTLS-TLS-01 shows the settings).",
-    },
-    subject=api.Snapshot,
+    subject=api.subjects.ProbeSubject,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def no_legacy_tls(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
+    """The live gateway refuses TLS 1.0 and 1.1.
+
     What it checks:
         A TLS 1.0 and a TLS 1.1 handshake (only the handshake; nothing is sent) to every
         custom gateway hostname: refused passes, completed fails. Where this machine's
@@ -41,7 +36,11 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         The server answered both with a ``protocol version`` alert.
 
+    How to fix:
+        portal: Protocols + ciphers > Client protocol: turn TLS 1.0, TLS 1.1 and SSL 3.0 off
+            (MTLS-TLS-01 shows the settings).
+
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers
     """
-    return expect(model, (AttemptKind.TLS10, AttemptKind.TLS11), Answer.REJECTED, HOSTS)
+    return expect(probed, (AttemptKind.TLS10, AttemptKind.TLS11), Answer.REJECTED, HOSTS)

@@ -6,27 +6,21 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 from mtls_audit.api.probe import ProbeTarget
+from mtls_audit.api.subjects import Probed
 
-from ._probe import none_probed, probed, unprobed
+from ._probe import none_probed
 
 
 @api.rule(
     id="MTLS-PROBE-07",
-    slug="no-certificate-details-in-headers",
-    title="Live responses disclose no client certificate details",
     severity=api.Severity.MEDIUM,
     topics=("disclosure", "operating-effectiveness"),
     guide="remove debug logging before production",
-    remediation={
-        "portal": "Remove the <set-header> that copies certificate data into the response "
-        "(MTLS-LEAK-01 and MTLS-LEAK-03 cite the policy line).",
-        "policy": '<set-header name="X-Client-Thumbprint" exists-action="delete" /> in '
-        "<outbound>, or remove the statement that sets it",
-    },
-    subject=api.Snapshot,
+    subject=api.subjects.ProbeSubject,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def no_certificate_details_in_headers(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
+    """Live responses disclose no client certificate details.
+
     What it checks:
         Every probed request that got an HTTP answer: no response header holds the
         presented certificate's thumbprint, SHA-256 fingerprint, serial number, subject
@@ -45,16 +39,20 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         No answered request carried such a header.
 
+    How to fix:
+        portal: Remove the <set-header> that copies certificate data into the response (MTLS-LEAK-01
+            and MTLS-LEAK-03 cite the policy line).
+        policy: <set-header name="X-Client-Thumbprint" exists-action="delete" /> in <outbound>, or
+            remove the statement that sets it
+
     References:
         https://learn.microsoft.com/azure/api-management/set-header-policy
     """
-    yield from unprobed(model)
-    for subject, name, run in probed(model):
-        targets = run.targets_of(subject)
-        if not targets:
-            yield none_probed(subject, name, run, "request")
-        for target in targets:
-            yield _judge(target, name)
+    targets = probed.run.targets_of(probed.subject)
+    if not targets:
+        yield none_probed(probed, "request")
+    for target in targets:
+        yield _judge(target, probed.name)
 
 
 def _judge(target: ProbeTarget, name: str) -> api.Result:

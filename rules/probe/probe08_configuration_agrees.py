@@ -7,29 +7,22 @@ from collections.abc import Iterator
 from mtls_audit import api
 from mtls_audit.api.policy import PathCoverage
 from mtls_audit.api.probe import Answer, AttemptKind, ProbeTarget
+from mtls_audit.api.subjects import Probed
 
-from ._probe import custom_targets, none_probed, probed, unprobed
+from ._probe import custom_targets, none_probed
 
 VALIDATED = "validated"
 
 
 @api.rule(
     id="MTLS-PROBE-08",
-    slug="configuration-agrees",
-    title="The live gateway does what its configuration says",
     severity=api.Severity.HIGH,
     topics=("client-certificates", "policy-validation", "operating-effectiveness"),
-    guide="beyond",
-    remediation={
-        "portal": "Find what differs from the audited configuration: a scope not exported, "
-        "a hostname bound differently, or a proxy in front (Front Door, Application Gateway) "
-        "that terminates TLS and drops the certificate. Audit the live instance, not an "
-        "export.",
-    },
-    subject=api.Snapshot,
+    subject=api.subjects.ProbeSubject,
 )
-def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def configuration_agrees(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
+    """The live gateway does what its configuration says.
+
     What it checks:
         For every probed path the snapshot ties to an API operation whose effective inbound
         policy validates the client certificate (the MTLS-IN-01 coverage verdict
@@ -50,19 +43,20 @@ def judge(model: api.Model, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         The same path rejected the request without a certificate.
 
+    How to fix:
+        portal: Find what differs from the audited configuration: a scope not exported, a hostname
+            bound differently, or a proxy in front (Front Door, Application Gateway) that terminates
+            TLS and drops the certificate. Audit the live instance, not an export.
+
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
-    yield from unprobed(model)
-    services = {svc.id: svc for svc in model.services}
-    for subject, name, run in probed(model):
-        targets = [t for t in custom_targets(run, subject) if t.api_id]
-        svc = services.get(subject)
-        if svc is None or not targets:
-            yield none_probed(subject, name, run, "request tied to an API operation")
-            continue
-        for target in targets:
-            yield _judge(ctx, svc, target, name)
+    targets = [t for t in custom_targets(probed.run, probed.subject) if t.api_id]
+    if probed.service is None or not targets:
+        yield none_probed(probed, "request tied to an API operation")
+        return
+    for target in targets:
+        yield _judge(ctx, probed.service, target, probed.name)
 
 
 def _coverage(ctx: api.Context, svc: api.ServiceModel, target: ProbeTarget) -> PathCoverage | None:

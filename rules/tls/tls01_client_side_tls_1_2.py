@@ -11,16 +11,13 @@ from ._protocols import CLIENT, judge_protocols
 
 @api.rule(
     id="MTLS-TLS-01",
-    slug="client-side-tls-1-2",
-    title="Clients must use TLS 1.2 or later",
     severity=api.Severity.HIGH,
     topics=("transport",),
-    guide="beyond",
     remediation=CLIENT.remediation,
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def client_side_tls_1_2(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Clients must use TLS 1.2 or later.
+
     What it checks:
         ``customProperties`` keys ``Microsoft.WindowsAzure.ApiManagement.Gateway.Security.
         Protocols.{Tls10,Tls11,Ssl30}`` are false (strings compared case-insensitively). An

@@ -11,16 +11,13 @@ from ._protocols import BACKEND, judge_protocols
 
 @api.rule(
     id="MTLS-TLS-02",
-    slug="backend-side-tls-1-2",
-    title="The gateway calls backends with TLS 1.2 or later",
     severity=api.Severity.HIGH,
     topics=("transport",),
-    guide="beyond",
     remediation=BACKEND.remediation,
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def backend_side_tls_1_2(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """The gateway calls backends with TLS 1.2 or later.
+
     What it checks:
         ``customProperties`` keys ``Microsoft.WindowsAzure.ApiManagement.Gateway.Security.
         Backend.Protocols.{Tls10,Tls11,Ssl30}`` are false (strings compared case-insensitively). An

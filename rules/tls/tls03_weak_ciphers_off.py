@@ -22,25 +22,12 @@ WEAK = (
 
 @api.rule(
     id="MTLS-TLS-03",
-    slug="weak-ciphers-off",
-    title="Weak cipher suites are disabled",
     severity=api.Severity.MEDIUM,
     topics=("transport",),
-    guide="beyond",
-    remediation={
-        "portal": "Protocols + ciphers > Ciphers: turn off Triple DES and the CBC / RSA key "
-        "exchange suites.",
-        "cli": "az apim update -g RG -n NAME --set properties.customProperties."
-        "'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TripleDes168'=False …",
-        "arm": "properties.customProperties: {'Microsoft.WindowsAzure.ApiManagement.Gateway."
-        "Security.Ciphers.TripleDes168': 'False', '….TLS_RSA_WITH_AES_128_CBC_SHA': 'False', …}",
-        "terraform": "security { triple_des_ciphers_enabled = false  "
-        "tls_rsa_with_aes128_cbc_sha_ciphers_enabled = false … }",
-    },
-    subject=api.Service,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def weak_ciphers_off(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
+    """Weak cipher suites are disabled.
+
     What it checks:
         On classic tiers, ``customProperties`` turn off ``Security.Ciphers.TripleDes168`` and
         the seven RSA-key-exchange / CBC suites APIM exposes. Absent keys follow the
@@ -57,12 +44,24 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         Every listed key ``"False"``.
 
+    How to fix:
+        portal: Protocols + ciphers > Ciphers: turn off Triple DES and the CBC / RSA key exchange
+            suites.
+        cli: az apim update -g RG -n NAME --set
+            properties.customProperties.'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TripleDes168'=False
+            …
+        arm: properties.customProperties:
+            {'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TripleDes168': 'False',
+            '….TLS_RSA_WITH_AES_128_CBC_SHA': 'False', …}
+        terraform: security { triple_des_ciphers_enabled =
+            false  tls_rsa_with_aes128_cbc_sha_ciphers_enabled = false … }
+
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-manage-protocols-ciphers
     """
-    skip = list(classic_only(svc, "cipher configuration"))
+    skip = classic_only(svc, "cipher configuration")
     if skip:
-        yield from skip
+        yield skip
         return
     settings = [svc.service.protocol_setting(f"Security.Ciphers.{c}") for c in WEAK]
     enabled = [(c, s) for c, s in zip(WEAK, settings, strict=True) if s.enabled]

@@ -11,22 +11,13 @@ PLAIN = {"http", "ws"}
 
 @api.rule(
     id="MTLS-TLS-04",
-    slug="apis-https-only",
-    title="APIs accept HTTPS (or WSS) only",
     severity=api.Severity.HIGH,
     topics=("transport", "client-certificates"),
-    guide="beyond",
-    remediation={
-        "portal": "APIs > API > Settings > URL scheme: HTTPS.",
-        "cli": "az apim api update -g RG --service-name NAME --api-id API --protocols https",
-        "arm": "Microsoft.ApiManagement/service/apis: properties.protocols: ['https']",
-        "terraform": 'azurerm_api_management_api: protocols = ["https"]',
-    },
-    subject=api.Service,
-    needs=("apis",),
+    subject=api.subjects.Api,
 )
-def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
-    """
+def apis_https_only(entry: api.Api, ctx: api.Context) -> Iterator[api.Result]:
+    """APIs accept HTTPS (or WSS) only.
+
     What it checks:
         Each API's ``protocols`` list holds neither ``http`` nor ``ws``.
 
@@ -40,36 +31,37 @@ def judge(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     What passes:
         ``"protocols": ["https"]`` (or ``["wss"]`` for WebSocket APIs).
 
+    How to fix:
+        portal: APIs > API > Settings > URL scheme: HTTPS.
+        cli: az apim api update -g RG --service-name NAME --api-id API --protocols https
+        arm: Microsoft.ApiManagement/service/apis: properties.protocols: ['https']
+        terraform: azurerm_api_management_api: protocols = ["https"]
+
     References:
         https://learn.microsoft.com/azure/api-management/api-management-howto-add-products
     """
-    if not svc.apis:
-        yield api.not_applicable(
-            svc.id, f"{svc.service.name} has no APIs in the snapshot.", name=svc.service.name
+    protocols = entry.protocols
+    cite = entry.props.cite("protocols")
+    if protocols is None:
+        yield api.indeterminate(
+            entry.id,
+            f"API {entry.display_name}: protocols are absent or unreadable.",
+            cite,
+            name=entry.display_name,
         )
-    for entry in svc.apis:
-        protocols = entry.protocols
-        cite = entry.props.cite("protocols")
-        if protocols is None:
-            yield api.indeterminate(
-                entry.id,
-                f"API {entry.display_name}: protocols are absent or unreadable.",
-                cite,
-                name=entry.display_name,
-            )
-        elif PLAIN.intersection(protocols):
-            yield api.failed(
-                entry.id,
-                f"API {entry.display_name} accepts "
-                + ", ".join(sorted(PLAIN.intersection(protocols)))
-                + ".",
-                cite,
-                name=entry.display_name,
-            )
-        else:
-            yield api.passed(
-                entry.id,
-                f"API {entry.display_name} accepts " + ", ".join(protocols) + " only.",
-                cite,
-                name=entry.display_name,
-            )
+    elif PLAIN.intersection(protocols):
+        yield api.failed(
+            entry.id,
+            f"API {entry.display_name} accepts "
+            + ", ".join(sorted(PLAIN.intersection(protocols)))
+            + ".",
+            cite,
+            name=entry.display_name,
+        )
+    else:
+        yield api.passed(
+            entry.id,
+            f"API {entry.display_name} accepts " + ", ".join(protocols) + " only.",
+            cite,
+            name=entry.display_name,
+        )

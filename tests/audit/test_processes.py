@@ -74,7 +74,8 @@ def test_a_schedule_in_two_processes_records_every_target_once(tmp_path: Path) -
     runs = run_schedule(config, job, on_done=lambda run: ended.append(run.target.name))
 
     assert [r.target.name for r in runs] == list(names)  # in the targets' order
-    assert sorted(ended) == sorted(names) and os.getpid() == parent
+    assert sorted(ended) == sorted(names)
+    assert os.getpid() == parent
     assert all(r.record.exit_code in (0, 1) and r.record.error is None for r in runs)
     assert all((r.folder / "evidence.json").is_file() for r in runs)
     recorded = History(config.output / "history.sqlite").runs()

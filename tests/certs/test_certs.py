@@ -25,7 +25,9 @@ from mtls_audit.certs import (
     build_chain,
     ca_constraints,
     days_left,
+    days_phrase,
     dotnet_name,
+    expiry_phrase,
     is_self_signed,
     key_info,
     load_certificate,
@@ -140,6 +142,29 @@ def test_bad_timestamp_is_a_clear_error() -> None:
 def test_days_left_rounds_down_and_goes_negative_when_expired(expiry: datetime, left: int) -> None:
     assert days_left(expiry, NOW) == left
     assert days_left(expiry.isoformat().replace("+00:00", "Z"), NOW) == left
+
+
+@pytest.mark.parametrize(
+    ("expiry", "phrase"),
+    [
+        # Full days of 24 hours, rounded down either way: 18.6 days is 18 full days.
+        (NOW - timedelta(days=18.6), "expired 18 days ago"),
+        (NOW - timedelta(days=19), "expired 19 days ago"),
+        (NOW - timedelta(days=19) + timedelta(seconds=1), "expired 18 days ago"),
+        (NOW - timedelta(days=1), "expired 1 day ago"),
+        (NOW - timedelta(seconds=1), "expired less than a day ago"),
+        (NOW, "expires in less than a day"),  # the last valid instant
+        (NOW + timedelta(hours=23), "expires in less than a day"),
+        (NOW + timedelta(days=1), "expires in 1 day"),
+        (NOW + timedelta(days=18.6), "expires in 18 days"),
+    ],
+)
+def test_expiry_phrase_counts_full_days_and_says_day_or_days(expiry: datetime, phrase: str) -> None:
+    assert expiry_phrase(expiry, NOW) == phrase
+
+
+def test_days_phrase_plurals() -> None:
+    assert [days_phrase(n) for n in (0, 1, 2, 19)] == ["0 days", "1 day", "2 days", "19 days"]
 
 
 def test_days_left_of_a_certificate_and_of_its_facts() -> None:

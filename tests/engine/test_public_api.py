@@ -10,10 +10,11 @@ import pytest
 PINNED = {
     "mtls_audit.api": {
         "MISSING", "POLICY_NEEDS", "Api", "Backend", "Certificate", "Citation", "Context",
-        "Evidence", "Gap", "Lifecycle", "Model", "Options", "PolicyCitation", "Result", "Rule",
-        "Service", "ServiceFabric", "ServiceModel", "Severity", "Snapshot", "Status",
-        "SubjectKind", "Tier", "View", "as_bool", "days_left", "failed", "indeterminate",
-        "is_unresolved", "not_applicable", "parse_time", "passed", "rule", "same", "url_scheme",
+        "Evidence", "Gap", "Lifecycle", "Model", "NamedValue", "Options", "PolicyCitation",
+        "Result", "Rule", "Service", "ServiceFabric", "ServiceModel", "Severity", "Snapshot",
+        "Status", "SubjectKind", "Subscription", "Tier", "View", "as_bool", "days_left",
+        "failed", "indeterminate", "is_unresolved", "not_applicable", "parse_time", "passed",
+        "plural", "rule", "same", "url_scheme",
     },
     "mtls_audit.api.policy": {
         "NO_PRODUCT", "REDACTED", "ApiPath", "Effective", "EffectiveNode", "EffectiveSection",
@@ -24,11 +25,17 @@ PINNED = {
         "thumbprint_defects",
     },
     "mtls_audit.api.certificates": {
-        "BackendCertificate", "CertificateEntity", "CertificateRole", "DistinguishedNameError",
-        "DnForm", "InventoryCertificate", "ParsedDn", "Rdn", "backend_certificates",
-        "certificate_facts", "keyvault_certificate", "parse_dn",
+        "BackendCertificate", "CaCertificate", "CertificateEntity", "CertificateRole",
+        "DistinguishedNameError", "DnForm", "Hostname", "InventoryCertificate", "ParsedDn", "Rdn",
+        "backend_certificates", "certificate_facts", "expiry_phrase", "keyvault_certificate",
+        "parse_dn",
     },
     "mtls_audit.api.probe": {"Answer", "Attempt", "AttemptKind", "ProbeRun", "ProbeTarget"},
+    "mtls_audit.api.subjects": {
+        "Api", "ApiPath", "Backend", "CaCertificate", "Certificate", "Hostname", "MtlsPath",
+        "NamedValue", "ProbeSubject", "Probed", "Scope", "Service", "Snapshot", "Subscription",
+        "VaultCertificate", "VaultCertificateUse", "VaultReference",
+    },
     "mtls_audit.api.keyvault": {
         "AccessVerdict", "IdentityStatus", "KeyVaultRef", "ReferenceIdentity", "Vault",
         "VaultUse", "access_evidence", "find_vault", "reference_identities", "secret_name_of",
@@ -43,7 +50,9 @@ def test_exported_names_are_pinned(module: str) -> None:
 
 
 def test_the_core_api_stays_small() -> None:
-    assert len(PINNED["mtls_audit.api"]) <= 35
+    """The entity types a judge receives are here; the kinds of subject beyond the three
+    first ones are in mtls_audit.api.subjects."""
+    assert len(PINNED["mtls_audit.api"]) <= 38
 
 
 @pytest.mark.parametrize("module", sorted(PINNED))

@@ -74,7 +74,7 @@ def test_docs_rules_md_is_current() -> None:
     assert current == catalogue_markdown(RULES), "docs/rules.md is stale: regenerate it"
 
 
-PUBLIC_MODULES = ("policy", "certificates", "keyvault", "probe")
+PUBLIC_MODULES = ("policy", "certificates", "keyvault", "probe", "subjects")
 
 
 def _project_imports(source: str) -> set[str]:

@@ -30,7 +30,19 @@ def test_the_guide_names_a_rule_its_cases_and_its_test(tmp_path: Path) -> None:
     written = _write_pack(tmp_path)
     assert written == ["acme/acme_out01_backend_owner.py", "cases/ACME-OUT-01.yaml", "test_acme.py"]
     [rule] = load_directory(tmp_path / "acme", "acme").rules
-    assert (rule.id, rule.subject.name, rule.needs) == ("ACME-OUT-01", "service", ("backends",))
+    assert (rule.id, rule.slug, rule.title) == (
+        "ACME-OUT-01",
+        "backend-owner-named",
+        "Backends name their owner",
+    )
+    assert (rule.subject.name, rule.subject.needs, rule.guide) == (
+        "backend",
+        ("backends",),
+        "beyond",
+    )
+    assert rule.remediation == {
+        "portal": "Backends > the backend > Description: write 'owner: TEAM'."
+    }
 
 
 def test_the_guides_test_passes(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from mtls_audit.model.entities import Api, Fragment
 from mtls_audit.policy.effective.policies import EffectivePolicies, PolicyPath, workspace_of
-from mtls_audit.policy.effective.tree import OriginKind, ProblemKind
+from mtls_audit.policy.effective.tree import EXCERPT_CHARS, OriginKind, ProblemKind
 from mtls_audit.policy.parsing.tree import SECTIONS
 from tests.policy.effective_support import (
     VALIDATE,
@@ -184,13 +184,14 @@ def test_provenance_through_two_levels_of_base_and_a_fragment() -> None:
     )
 
 
-def test_excerpt_is_one_line_of_at_most_120_characters() -> None:
+def test_excerpt_is_one_line_cut_between_tokens() -> None:
     long_value = "@(" + " && ".join(["context.Request.Certificate != null"] * 8) + ")"
     svc = service(policy("", document(inbound=f'<when\n   condition="{long_value}">\n</when>')))
     policies = EffectivePolicies.for_service(svc)
     (when,) = policies.effective(api_id("none")).inbound.elements
-    assert len(when.excerpt()) == 120
-    assert when.excerpt().endswith("…")
+    assert len(when.excerpt()) <= EXCERPT_CHARS
+    # Cut after a whole token, never inside "Certificate" or "context.".
+    assert when.excerpt().endswith(("null …", "&& …", "!= …")), when.excerpt()
     assert "\n" not in when.excerpt()
     assert when.excerpt().startswith('<when condition="@(context')
 

@@ -73,17 +73,24 @@ def test_the_sample_coverage_agrees_with_its_readme(sample: dict[str, object]) -
     }
 
 
-def test_assess_writes_the_coverage_only_with_the_coverage_rule(
+def test_assess_writes_the_coverage_whichever_rules_are_chosen(
     sample: dict[str, object],
 ) -> None:
+    """The coverage table is a report over the analysis context, like the inventory: it no
+    longer depends on MTLS-IN-01 being chosen (it used to be empty without it)."""
     full = assess(sample, "0" * 64, AssessOptions(fail_on=None)).evidence
     assert Counter(r["verdict"] for r in full["coverage"]) == {
         "validated": 27,
         "not-validated": 15,
         "bypass": 6,
     }
-    without = assess(sample, "0" * 64, AssessOptions(fail_on=None, ignore=("MTLS-IN-01",)))
-    assert without.evidence["coverage"] == []
+    for chosen in (
+        AssessOptions(fail_on=None, ignore=("MTLS-IN-01",)),
+        AssessOptions(fail_on=None, select=("MTLS-KV",)),
+    ):
+        evidence = assess(sample, "0" * 64, chosen).evidence
+        assert "MTLS-IN-01" not in evidence["summary"]["by_rule"]
+        assert evidence["coverage"] == full["coverage"]
 
 
 def test_product_only_validation_is_named_on_the_path_without_product() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import click
 import pytest
 
-from mtls_audit.cli_probe import probe_settings
+from mtls_audit.cli_probe import ProbeOptions, probe_settings
 from mtls_audit.errors import InputError
 from mtls_audit.probe.run import _Pacer
 from tests.cli.test_cli import run_cli
@@ -128,8 +128,8 @@ def test_without_probe_the_rules_do_not_apply(
     assert statuses == {"not_applicable"}
 
 
-def _kw(**extra: Any) -> dict[str, Any]:
-    return {
+def _kw(**extra: Any) -> ProbeOptions:
+    given: dict[str, Any] = {
         "client_cert": None,
         "client_key": None,
         "client_cert_password": None,
@@ -143,6 +143,7 @@ def _kw(**extra: Any) -> dict[str, Any]:
         "probe_method": "GET",
         **extra,
     }
+    return ProbeOptions(**given)
 
 
 def test_settings_honour_the_ca_bundle_and_the_subscription_key(tmp_path: Path) -> None:

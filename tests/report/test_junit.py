@@ -90,3 +90,34 @@ def test_xml_safe_escapes_only_what_xml_cannot_carry() -> None:
     assert xml_safe("a\x00b\x1fc\td\ne\ufffe") == "a\\x00b\\x1fc\td\ne\\ufffe"
     assert xml_safe(HOSTILE_BIDI) == "invoice\\u202efdp.exe"
     assert xml_safe("<&>\"'é😀") == "<&>\"'é😀"
+
+
+def pairs_of(root: ET.Element) -> list[tuple[str | None, str | None]]:
+    return [(c.get("classname"), c.get("name")) for c in root.iter("testcase")]
+
+
+def test_the_key_tells_apart_results_about_one_subject(
+    realistic: dict[str, Any], tmp_path: Path
+) -> None:
+    """An operation judged on two product paths gives two cases that CI reporters keep apart."""
+    first = next(r for r in realistic["results"] if r["rule_id"] == "MTLS-IN-01")
+    realistic["results"] += [
+        dict(first, key="product:internal-staff", fingerprint="a" * 64),
+        dict(first, key="no-product", fingerprint="b" * 64),
+        dict(first, fingerprint="c" * 64),
+        dict(first, fingerprint="d" * 64),
+    ]
+    realistic["errors"].append(dict(realistic["errors"][0]))
+    root, _ = suites_of(realistic, tmp_path)
+    pairs = pairs_of(root)
+    assert len(pairs) == len(set(pairs))
+    names = {name for rule, name in pairs if rule == "MTLS-IN-01"}
+    subject = f"validation-coverage: {first['subject']}"
+    assert f"{subject} [product:internal-staff]" in names
+    assert f"{subject} [no-product]" in names
+    resource = f"{subject} ({first['resource_id']})"
+    assert {f"{resource} #{'c' * 12}", f"{resource} #{'d' * 12}"} <= names
+    assert {name for _, name in pairs if name and name.startswith("run-error")} == {
+        "run-error",
+        "run-error 2",
+    }

@@ -7,11 +7,18 @@ from typing import Any
 from mtls_audit.evidence.reader import md_escape
 from mtls_audit.report.markdown import render_markdown
 
-from .evidence_factory import HOSTILE_BIDI, HOSTILE_IMG, HOSTILE_LINK, HOSTILE_MD, empty_evidence
+from .evidence_factory import (
+    HOSTILE_BIDI,
+    HOSTILE_IMG,
+    HOSTILE_LINK,
+    HOSTILE_MD,
+    RULE_PACK,
+    empty_evidence,
+)
 
 
 def test_summary_has_verdict_counts_and_failing_rules(realistic: dict[str, Any]) -> None:
-    text = render_markdown(realistic, report_links={"PDF": "report.pdf", "SARIF": "ci out/a.sarif"})
+    text = render_markdown(realistic, report_files={"PDF": "report.pdf", "SARIF": "a`b.sarif"})
     lines = text.splitlines()
     assert lines[0] == "## mtls-audit: FAIL"
     assert "| Fail | 5 |" in lines
@@ -22,7 +29,10 @@ def test_summary_has_verdict_counts_and_failing_rules(realistic: dict[str, Any])
     order = [line.split(" | ")[0] for line in lines if line.startswith("| MTLS-")]
     assert order == ["| MTLS-GW-01", "| MTLS-IN-01", "| MTLS-KV-09", "| MTLS-EVID-01"]
     assert "1 gap(s), 1 run-level error(s)" in text
-    assert lines[-1] == "Reports: [PDF](report.pdf) · [SARIF](ci%20out/a.sarif)"
+    assert lines[-1] == (
+        "Reports, in the output folder beside this summary: PDF `report.pdf`, SARIF ``a`b.sarif``."
+    )
+    assert "<details>" not in text  # four failing rules: a short table stays open
 
 
 def test_hostile_names_are_escaped(hostile: dict[str, Any]) -> None:
@@ -55,3 +65,32 @@ def test_a_clean_run_says_so() -> None:
     assert "No rule failed and no result was indeterminate." in text
     assert "**Evidence:** complete" in text
     assert "Reports:" not in text
+
+
+def test_a_long_table_is_folded_and_no_link_is_relative(realistic: dict[str, Any]) -> None:
+    """A PR comment shows a long table folded; a relative link would resolve against the pull
+    request's page, so the summary has none."""
+    template = next(r for r in realistic["results"] if r["rule_id"] == "MTLS-KV-09")
+    for n in range(12):
+        rule_id = f"MTLS-XX-{n:02d}"
+        realistic["rule_pack"].append(dict(RULE_PACK[4], id=rule_id, title=f"Rule ``{n}``"))
+        realistic["results"].append(dict(template, rule_id=rule_id, status="fail"))
+    text = render_markdown(realistic, report_files={"PDF report": "report.pdf"})
+    lines = text.splitlines()
+    start = lines.index("<details><summary>16 rules with failed or indeterminate results</summary>")
+    end = lines.index("</details>")
+    assert lines[start + 1] == ""  # GitHub renders a table in <details> after a blank line
+    assert lines[end - 1] == ""
+    rows = [line for line in lines[start:end] if line.startswith("| MTLS-")]
+    assert len(rows) == 16
+    assert "| MTLS-XX-03 | Rule 3 |" in text  # no reST markup in titles
+    assert "](" not in text
+    assert "<a " not in text
+
+
+def test_subjects_are_named_once_per_rule(realistic: dict[str, Any]) -> None:
+    first = next(r for r in realistic["results"] if r["rule_id"] == "MTLS-GW-01")
+    realistic["results"].append(dict(first, key="product:x"))
+    text = render_markdown(realistic)
+    row = next(line for line in text.splitlines() if line.startswith("| MTLS-GW-01 |"))
+    assert row.endswith("| apim-contoso-prod |")

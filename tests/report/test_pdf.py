@@ -280,8 +280,13 @@ def test_findings_flow_on_without_a_page_per_rule(realistic_pdf: tuple[Path, byt
         squeeze("MTLS-IN-01 Every operation validates the client certificate"),
         squeeze("MTLS-KV-09 Certificates are not expired or near expiry"),
     ]
-    (first,) = [page for page in pages if squeeze("Each rule with failing or indeterm") in page]
-    assert all(title in first for title in titles)
+    (start,) = [
+        n for n, page in enumerate(pages) if squeeze("Each rule with failing or indet") in page
+    ]
+    # The chapter follows on from the previous one, so it may begin low on its first page; its
+    # first three rules still share that page and the next, not a page each.
+    two_pages = "".join(pages[start : start + 2])
+    assert all(title in two_pages for title in titles)
 
 
 def test_the_pdf_gives_the_portal_and_policy_fixes_and_says_where_the_rest_is(

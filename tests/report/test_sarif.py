@@ -41,7 +41,12 @@ def test_results_are_the_open_and_waived_ones(realistic: dict[str, Any], tmp_pat
         if r["status"] in ("fail", "indeterminate", "waived")
     )
     by_status = {r["properties"]["status"]: r for r in results}
-    assert by_status["indeterminate"]["level"] == "warning"
+    # SARIF 2.1.0 §3.27.9/§3.27.10: undecided is kind open, and a kind other than fail has
+    # level none.
+    assert (by_status["indeterminate"]["kind"], by_status["indeterminate"]["level"]) == (
+        "open",
+        "none",
+    )
     assert by_status["indeterminate"]["message"]["text"].startswith("Indeterminate: ")
     justification = "Partner CA publishes no CRL; compensating control: 24 h certificates."
     assert by_status["waived"]["suppressions"] == [
@@ -53,10 +58,11 @@ def test_results_are_the_open_and_waived_ones(realistic: dict[str, Any], tmp_pat
         if r["properties"]["status"] == "fail"
     }
     assert levels[("MTLS-GW-01", "critical")] == "error"
+    assert levels[("MTLS-KV-09/critical", "critical")] == "error"
     assert levels[("MTLS-KV-09", "high")] == "error"
     fingerprints = {r["fingerprint"] for r in realistic["results"]}
     assert all(r["partialFingerprints"]["mtlsAudit/v1"] in fingerprints for r in results)
-    assert all(r["kind"] == "fail" for r in results)
+    assert all(r["kind"] == "fail" for r in results if r["properties"]["status"] != "indeterminate")
 
 
 def test_every_result_has_a_file_and_line_and_the_inventory_line_is_its_resource(
@@ -102,7 +108,9 @@ def test_rules_carry_descriptions_help_severity_and_controls(
     assert (driver["name"], driver["version"]) == ("mtls-audit", "0.1.0")
     assert "informationUri" not in driver  # no published home page: no address is made up
     rules = {rule["id"]: rule for rule in driver["rules"]}
-    assert len(rules) == len(realistic["rule_pack"])
+    # Every rule, plus MTLS-KV-09 at critical (one of its results is critical, the rule high).
+    assert len(rules) == len(driver["rules"]) == len(realistic["rule_pack"]) + 1
+    assert {rule["id"] for rule in realistic["rule_pack"]} <= set(rules)
     gw = rules["MTLS-GW-01"]
     assert gw["name"] == "client-certificates-requested"
     assert gw["shortDescription"]["text"] == "The gateway requests client certificates"
@@ -145,3 +153,73 @@ def test_inventory_uri_is_relative_to_the_working_directory(
         for r in log["runs"][0]["results"]
     }
     assert uris == {"infra/apim.json", "policies/patients.xml", f"out/{INVENTORY_NAME}"}
+
+
+def test_a_result_above_its_rule_severity_gets_a_descriptor_of_its_own(
+    realistic: dict[str, Any], tmp_path: Path
+) -> None:
+    """GitHub reads security-severity only from the rule descriptor: an expired certificate
+    (critical) of MTLS-KV-09 (high) must point to a descriptor that says critical."""
+    log, _ = write(realistic, tmp_path)
+    driver = log["runs"][0]["tool"]["driver"]
+    rules = {rule["id"]: (position, rule) for position, rule in enumerate(driver["rules"])}
+    own_index, own = rules["MTLS-KV-09"]
+    split_index, split = rules["MTLS-KV-09/critical"]
+    assert split_index == own_index + 1
+    assert own["properties"]["security-severity"] == "8.0"
+    assert split["properties"]["security-severity"] == "9.5"  # GitHub: over 9.0 is critical
+    assert split["defaultConfiguration"]["level"] == "error"
+    assert split["relationships"] == [
+        {"target": {"id": "MTLS-KV-09", "index": own_index}, "kinds": ["subset"]}
+    ]
+    assert (split["name"], split["help"]) == (own["name"], own["help"])
+    for result in log["runs"][0]["results"]:
+        rule = driver["rules"][result["ruleIndex"]]
+        assert rule["id"] == result["ruleId"]
+        assert rule["properties"]["severity"] == result["properties"]["severity"]
+    kv09 = {
+        r["properties"]["subject"]: r["ruleId"]
+        for r in log["runs"][0]["results"]
+        if r["ruleId"].startswith("MTLS-KV-09")
+    }
+    assert kv09 == {"partner-root": "MTLS-KV-09/critical", "gateway-tls": "MTLS-KV-09"}
+
+
+def test_only_severities_in_use_get_a_descriptor(realistic: dict[str, Any], tmp_path: Path) -> None:
+    for result in realistic["results"]:
+        result["severity"] = next(
+            r["severity"] for r in realistic["rule_pack"] if r["id"] == result["rule_id"]
+        )
+    log, _ = write(realistic, tmp_path)
+    ids = [rule["id"] for rule in log["runs"][0]["tool"]["driver"]["rules"]]
+    assert ids == sorted(rule["id"] for rule in realistic["rule_pack"])
+
+
+REST_DOC = """Each hostname has ``negotiateClientCertificate``
+    true, and ``*.azure-api.net`` is left alone.
+
+    A second paragraph naming ``context.Request.Certificate``."""
+
+
+def test_rule_texts_carry_no_markup(realistic: dict[str, Any], tmp_path: Path) -> None:
+    """Text fields are plain text; literals become code spans only in help.markdown."""
+    rule = realistic["rule_pack"][1]
+    rule["summary"] = REST_DOC + " " + "word " * 400
+    rule["rationale"] = "Without it ``context.Request.Certificate`` is null; a *rule* [x](y)."
+    log, _ = write(realistic, tmp_path)
+    gw = next(r for r in log["runs"][0]["tool"]["driver"]["rules"] if r["id"] == "MTLS-GW-01")
+    full = gw["fullDescription"]["text"]
+    assert full.startswith(
+        "Each hostname has negotiateClientCertificate true, and *.azure-api.net is left "
+        "alone. A second paragraph naming context.Request.Certificate. word word"
+    )
+    assert len(full) <= 1024
+    assert full.endswith("word…")
+    for text in (gw["shortDescription"]["text"], full, gw["help"]["text"]):
+        assert "``" not in text
+        assert "\n    " not in text
+    assert "Why it matters: Without it context.Request.Certificate is null" in gw["help"]["text"]
+    markdown = gw["help"]["markdown"]
+    assert "``" not in markdown.replace("```", "")
+    assert "`negotiateClientCertificate` true" in markdown
+    assert "`context.Request.Certificate` is null; a \\*rule\\* \\[x\\]\\(y\\)." in markdown

@@ -15,8 +15,9 @@ from typing import Literal, NamedTuple
 
 from mtls_audit.policy.parsing.placeholders import PlaceholderUse, placeholder_uses
 from mtls_audit.policy.parsing.tree import Node
+from mtls_audit.wording import clip
 
-EXCERPT_CHARS = 120
+EXCERPT_CHARS = 240
 
 
 class OriginKind(enum.Enum):
@@ -69,7 +70,7 @@ class PolicyPlace(NamedTuple):
 
 def excerpt(node: Node, limit: int = EXCERPT_CHARS) -> str:
     """The element's start tag (with its text when it has no child elements), on one line and
-    at most ``limit`` characters."""
+    at most ``limit`` characters, cut between tokens."""
     attrs = "".join(f' {a.name}="{a.value}"' for a in node.attrs)
     if node.children:
         shown = f"<{node.tag}{attrs}>"
@@ -77,8 +78,7 @@ def excerpt(node: Node, limit: int = EXCERPT_CHARS) -> str:
         shown = f"<{node.tag}{attrs}>{node.text}</{node.tag}>"
     else:
         shown = f"<{node.tag}{attrs} />"
-    shown = " ".join(shown.split())
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+    return clip(" ".join(shown.split()), limit)
 
 
 @dataclass(frozen=True, slots=True)

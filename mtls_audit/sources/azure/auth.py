@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
 from mtls_audit.errors import CollectionError
-from mtls_audit.vocabulary import AUTH_MODES
+from mtls_audit.vocabulary import AUTH_MODES, AuthMode
 from mtls_audit.vocabulary import Cloud as CloudName
 
 if TYPE_CHECKING:
@@ -182,21 +182,21 @@ def make_credential(
     signed_in = {"authority": endpoints.authority_host, **transport}
     process_timeout = max(1, round(limits.timeout_s))
     credential: AsyncCredential
-    if auth == "default":
+    if auth == AuthMode.DEFAULT:
         credential = identity.DefaultAzureCredential(process_timeout=process_timeout, **signed_in)
-    elif auth == "cli":
+    elif auth == AuthMode.CLI:
         credential = identity.AzureCliCredential(process_timeout=process_timeout)
-    elif auth == "managed-identity":
+    elif auth == AuthMode.MANAGED_IDENTITY:
         # A user-assigned identity is named by AZURE_CLIENT_ID, as DefaultAzureCredential does.
         credential = identity.ManagedIdentityCredential(
             client_id=os.environ.get("AZURE_CLIENT_ID"), **transport
         )
-    elif auth == "workload-identity":
+    elif auth == AuthMode.WORKLOAD_IDENTITY:
         try:
             credential = identity.WorkloadIdentityCredential(**signed_in)
         except ValueError as error:
             raise CollectionError(f"workload identity is not configured: {error}") from error
-    elif auth == "environment":
+    elif auth == AuthMode.ENVIRONMENT:
         credential = identity.EnvironmentCredential(**signed_in)
     else:
         raise CollectionError(f"unknown auth mode {auth!r}; use one of {', '.join(AUTH_MODES)}")

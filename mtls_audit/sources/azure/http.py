@@ -188,7 +188,7 @@ class _TokenBucket:
 
 class ReadBuckets:
     """ARM read buckets by origin and subscription, shared by every collection of one process
-    that is given it (``AzureOptions.read_buckets``): several instances collected at once, or
+    that is given it (``SharedRuntime.reads``): several instances collected at once, or
     one after the other, in one subscription spend one budget, as ARM counts them."""
 
     def __init__(self, burst: int = READ_BURST, refill_per_s: float = READ_REFILL_PER_S) -> None:

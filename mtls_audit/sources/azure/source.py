@@ -21,7 +21,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -39,6 +39,8 @@ __all__ = [
     "DEFAULT_TIMEOUT_S",
     "AzureOptions",
     "AzureSource",
+    "Bounds",
+    "EndpointOverrides",
     "collect_azure",
     "shared_runtime",
 ]
@@ -86,6 +88,44 @@ class AzureOptions:
     # The loop, HTTP session and ARM read budgets shared with the other collections of this
     # process (an estate scan, ``shared_runtime``); None: this collection's own.
     runtime: SharedRuntime | None = None
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How long one attempt of one request and the whole collection may take, and how often a
+    request is retried; None: not given (the defaults, or a schedule file's, stand)."""
+
+    timeout_s: float | None = None
+    max_retries: int | None = None
+    deadline_s: float | None = None
+
+    def applied(self, options: AzureOptions) -> AzureOptions:
+        """``options`` with the bounds given here."""
+        return replace(
+            options,
+            timeout_s=options.timeout_s if self.timeout_s is None else self.timeout_s,
+            max_retries=options.max_retries if self.max_retries is None else self.max_retries,
+            deadline_s=options.deadline_s if self.deadline_s is None else self.deadline_s,
+        )
+
+
+@dataclass(frozen=True)
+class EndpointOverrides:
+    """A private cloud's ARM endpoint (its token audience too), Entra authority and Key Vault
+    DNS suffix; None: the cloud's own."""
+
+    arm_endpoint: str | None = None
+    authority_host: str | None = None
+    keyvault_suffix: str | None = None
+
+    def applied(self, options: AzureOptions) -> AzureOptions:
+        """``options`` with these endpoints."""
+        return replace(
+            options,
+            arm_endpoint=self.arm_endpoint,
+            authority_host=self.authority_host,
+            keyvault_suffix=self.keyvault_suffix,
+        )
 
 
 def _problems(options: AzureOptions) -> Iterator[str]:
