@@ -305,7 +305,7 @@ class HttpSession:
 
 
 class GuardedTransport(AsyncHttpTransport[HttpRequest, AsyncHttpResponse]):
-    """Shared by every client of a run; the run closes the inner transport itself."""
+    """Shared by every client of a collection, over an :class:`HttpSession` its owner closes."""
 
     def __init__(
         self,
