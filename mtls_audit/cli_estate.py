@@ -200,10 +200,17 @@ def estate_discover(fmt: str, where: ScopeOptions, live: LiveOptions) -> None:
     show_default=True,
     help="Instances of one subscription collected at once (one read budget).",
 )
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Local processes, --workers instances each; a subscription stays in one process.",
+)
 @HISTORY_OPTION
 @SHARD_OPTION
 def estate_scan(
-    out: Path, formats: str, fail_on: str, workers: int, per_subscription: int,
+    out: Path, formats: str, fail_on: str, workers: int, per_subscription: int, processes: int,
     history: str | None, shard: Shard | None, where: ScopeOptions, live: LiveOptions,
 ) -> None:  # fmt: skip
     """Find every instance in scope and scan each into its own folder, recording the runs.
@@ -224,7 +231,7 @@ def estate_scan(
         run=RunSettings(fail_on=None if fail_on == NO_THRESHOLD else Severity(fail_on)),
         sign_key=None, trend_runs=12,
         workers=workers, cloud=where.cloud, targets=(target,),
-        history=history, per_subscription=per_subscription,
+        history=history, per_subscription=per_subscription, processes=processes,
     )  # fmt: skip
     run_plan(plan, auth=where.auth, sign_key=None, live=live, shard=shard)
 
@@ -303,7 +310,8 @@ def run_plan(
             sign_key=key,
             per_subscription=plan.per_subscription,
             concurrency=plan.concurrency,
-            on_collected=progress.collected,
+            # Collections in worker processes cannot reach this process's display.
+            on_collected=progress.collected if plan.processes == 1 else None,
         )
         runs = run_schedule(plan, job, discoveries=discoveries, on_done=progress.finished)
     for run in runs:

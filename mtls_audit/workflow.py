@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from mtls_audit.audit.schedule import Job, Target
+    from mtls_audit.sources.azure.runtime import SharedRuntime
     from mtls_audit.sources.azure.source import AzureOptions, EndpointOverrides
 
 
@@ -288,28 +290,27 @@ def schedule_job(
     one ARM read budget per subscription.
     Reports are rendered one at a time, since the PDF renderer is not thread-safe.
     ``on_collected`` is given each live collection's provenance (the progress display).
-    Live targets share one credential (made for the first), so that tokens are asked for once
-    per audience, however many instances; it lives as long as the process.
+    Live targets share one runtime (made for the first: an event loop, an HTTP session, a
+    credential, so that tokens are asked for once per audience however many instances, and the
+    read budgets); it is closed when the job is dropped, or at exit.
     """
     from contextlib import ExitStack
 
     from mtls_audit.audit.integrity import seal
-    from mtls_audit.sources.azure.http import ReadBuckets
 
     options, rules, failures = prepared.options, prepared.rules, prepared.failures
     rendering = threading.Lock()
-    reads = ReadBuckets()
     subscriptions: dict[str, threading.Semaphore] = {}
     registry = threading.Lock()
-    signed_in: list[object] = []  # the shared credential, once made
+    shared: list[SharedRuntime] = []  # the runtime of the live targets, once made
 
-    def credential(options: AzureOptions) -> object:
-        from mtls_audit.sources.azure.source import shared_credential
+    def runtime(options: AzureOptions) -> SharedRuntime:
+        from mtls_audit.sources.azure.source import shared_runtime
 
         with registry:
-            if not signed_in:
-                signed_in.append(shared_credential(options))
-            return signed_in[0]
+            if not shared:
+                shared.append(shared_runtime(options))
+            return shared[0]
 
     def lock(subscription: str) -> threading.Semaphore:
         with registry:
@@ -335,14 +336,15 @@ def schedule_job(
                 timeout_s=target.timeout_s,
                 max_retries=target.retries,
                 deadline_s=target.deadline_s,
-                read_buckets=reads,
             )
             if endpoints is not None:
                 selection = endpoints.applied(selection)
             with ExitStack() as held:
                 for subscription in sorted({s.lower() for s in target.subscriptions}):
                     held.enter_context(lock(subscription))
-                document = AzureSource(selection, credential(selection)).load()
+                shared_by = runtime(selection)
+                selection = replace(selection, runtime=shared_by)
+                document = AzureSource(selection, shared_by.credential).load()
             if target.discovered_by is not None:
                 document["provenance"]["discovery"] = {
                     "via": "Azure Resource Graph",
@@ -363,4 +365,10 @@ def schedule_job(
         seal(folder, written, sign_key)
         return outcome.evidence
 
+    weakref.finalize(job, _close_all, shared)
     return job
+
+
+def _close_all(runtimes: list[SharedRuntime]) -> None:
+    for runtime in runtimes:
+        runtime.close()

@@ -20,7 +20,7 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -123,6 +123,8 @@ class ScheduleConfig:
     concurrency: int = 8  # concurrent ARM requests per subscription of one live target
     target_timeout: int = 3600
     """Seconds one target may take; past it the target is recorded as timed out (exit 3)."""
+    processes: int = 1
+    """Local processes scanning the targets (``audit.processes``), ``workers`` threads each."""
 
 
 def load_config(path: Path, *, overrides: Bounds | None = None) -> ScheduleConfig:
@@ -286,6 +288,10 @@ Job = Callable[[Target, Path, list[dict[str, Any]]], Mapping[str, Any]]
 """Scan one target into a folder, given the trend so far; returns the evidence it wrote."""
 
 
+Plan = tuple[Target, Path, list[dict[str, Any]]]
+"""A target, its run's folder and its trend so far."""
+
+
 @dataclass(frozen=True)
 class TargetRun:
     """A target's run as recorded; the evidence itself is on disk only, so that an estate of
@@ -357,22 +363,44 @@ def run_schedule(
         trend = history.trend(target.name, config.trend_runs - 1)
         plans.append((target, folder, trend))
 
-    def one(plan: tuple[Target, Path, list[dict[str, Any]]]) -> TargetRun:
+    def one(plan: Plan) -> TargetRun:
         target, folder, trend = plan
         return _run_target(
             config.output, schedule_id, target, folder, trend, job, clock, config.target_timeout
         )
 
+    def lost(plan: Plan, why: str) -> TargetRun:
+        stamp = _iso(clock())
+        return _failed(schedule_id, plan[0], plan[1], stamp, stamp, 3, why)
+
+    ended: dict[int, TargetRun] = {}
+    for index, run in _ended(plans, one, config, lost):
+        history.record(run.record)
+        if on_done is not None:
+            on_done(run)
+        ended[index] = run
+    return runs + [ended[index] for index in range(len(plans))]
+
+
+def _ended(
+    plans: list[Plan],
+    one: Callable[[Plan], TargetRun],
+    config: ScheduleConfig,
+    lost: Callable[[Plan, str], TargetRun],
+) -> Iterator[tuple[int, TargetRun]]:
+    """Each plan's index and run as it ends: on a thread pool, or in ``config.processes``."""
+    if config.processes > 1 and len(plans) > 1:
+        from mtls_audit.audit.processes import run_in_processes
+
+        keys = [t.subscriptions[0].lower() if t.subscriptions else t.name for t, _, _ in plans]
+        yield from run_in_processes(
+            plans, keys, one, processes=config.processes, workers=config.workers, lost=lost
+        )
+        return
     with ThreadPoolExecutor(max_workers=config.workers) as pool:
         futures = {pool.submit(one, plan): index for index, plan in enumerate(plans)}
-        ended: dict[int, TargetRun] = {}
         for future in as_completed(futures):
-            run = future.result()
-            history.record(run.record)
-            if on_done is not None:
-                on_done(run)
-            ended[futures[future]] = run
-    return runs + [ended[index] for index in range(len(plans))]
+            yield futures[future], future.result()
 
 
 def open_history(config: ScheduleConfig) -> History:

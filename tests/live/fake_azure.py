@@ -89,6 +89,8 @@ class _Server(ThreadingHTTPServer):
         sock: socket = request
         sock.settimeout(10)
         sock.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1)  # headers and body go out as separate writes
+        with self.fake._lock:
+            self.fake.connections += 1
         try:
             wrapped = self.tls.wrap_socket(sock, server_side=True)
         except (OSError, ssl.SSLError):
@@ -118,6 +120,7 @@ class FakeAzure:
         self.foreign_next_links: dict[str, str] = {}  # path pattern → base URL of nextLinks
         self.next_link_api_version = True  # some providers leave api-version out of nextLinks
         self.requests: list[Seen] = []
+        self.connections = 0  # TCP connections accepted (each with its TLS handshake)
         self.forbidden_subscriptions: set[str] = set()  # the identity may read nothing there
         self.graph = FakeGraph(self)
         self.throttled: set[str] = set()  # subscriptions whose read bucket is emulated always

@@ -70,13 +70,18 @@ def _reads(document: dict[str, Any]) -> list[str]:
     )
 
 
+@pytest.mark.parametrize("processes", [1, 2])
 def test_an_estate_is_found_and_each_instance_scanned_once_politely(
-    estate: FakeAzure, tls: TlsFiles, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    estate: FakeAzure,
+    tls: TlsFiles,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    processes: int,
 ) -> None:
     root = tmp_path / "runs"
     args = ["estate", "scan", "--out", str(root), "--auth", "workload-identity"]
     args += [a for sub in SUBS for a in ("--subscription", sub)]
-    args += ["--workers", "4", "--retries", "6"]
+    args += ["--workers", "4", "--retries", "6", "--processes", str(processes)]
 
     code, out, err = _run(args, capsys)
 
@@ -123,9 +128,9 @@ def test_an_estate_is_found_and_each_instance_scanned_once_politely(
 
     history = History(root / "history.sqlite")
     assert sorted(r.target for r in history.runs()) == sorted([*scanned, "estate"])
-    # One credential for the estate: a token per audience (the discovery's, ARM's, Key Vault's),
-    # not two per instance.
-    assert len(estate.seen(TOKEN_PATH.pattern)) <= 3
+    # One credential for the estate (per process): a token per audience (the discovery's, then
+    # ARM's and Key Vault's in each process), not two per instance.
+    assert len(estate.seen(TOKEN_PATH.pattern)) <= 1 + 2 * processes
     assert locked["provenance"]["auth"] == {
         "mode": "workload-identity",
         "credential": "WorkloadIdentityCredential",

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
@@ -204,18 +205,40 @@ def make_credential(
 
 class SharedCredential:
     """One synchronous azure-identity credential for every collection of a process (an estate
-    scan), each on its own thread and event loop: its tokens are cached, and asked for one at a
-    time (collections starting together would each ask before the first answer is cached), so
-    the estate asks the authority once per audience, not twice per instance."""
+    scan): tokens are asked for one at a time (collections starting together would each ask
+    before the first answer is cached), so the estate asks the authority once per audience, not
+    twice per instance. A token is kept here until it has less than ``REFRESH_S`` left, so that
+    a collection's clients take it without a trip to a worker thread."""
+
+    REFRESH_S = 300  # as azure-core's bearer policy, which asks again 5 minutes before expiry
 
     def __init__(self, auth: str, endpoints: Endpoints, limits: Limits) -> None:
         self.mode = auth
         self._credential: Any = make_credential(auth, endpoints, limits, sync=True)
         self._lock = threading.Lock()
+        self._tokens: dict[tuple[tuple[str, ...], str], AccessToken] = {}
 
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+    def _fresh(self, key: tuple[tuple[str, ...], str]) -> AccessToken | None:
+        token = self._tokens.get(key)
+        if token is None or token.expires_on - self.REFRESH_S <= time.time():
+            return None
+        return token
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        key = (scopes, repr(sorted(kwargs.items())))
+        token = self._fresh(key)
+        if token is None:
+            token = await asyncio.to_thread(self._ask, key, scopes, kwargs)
+        return token
+
+    def _ask(
+        self, key: tuple[tuple[str, ...], str], scopes: tuple[str, ...], kwargs: dict[str, Any]
+    ) -> AccessToken:
         with self._lock:
-            token: AccessToken = self._credential.get_token(*scopes, **kwargs)
+            token = self._fresh(key)
+            if token is None:
+                token = self._credential.get_token(*scopes, **kwargs)
+                self._tokens[key] = token
         return token
 
     def close(self) -> None:

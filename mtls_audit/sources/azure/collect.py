@@ -13,6 +13,7 @@ import asyncio
 import importlib.metadata
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from mtls_audit.redaction import Redactor
@@ -32,6 +33,7 @@ from mtls_audit.sources.azure.http import (
     Budget,
     CappedRetryPolicy,
     GuardedTransport,
+    HttpSession,
     RequestLedger,
     origin,
     ssl_context,
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from mtls_audit.sources.azure.source import AzureOptions
 
 
+@cache
 def tool_version() -> str:
     try:
         return importlib.metadata.version("mtls-audit")
@@ -61,8 +64,12 @@ async def collect(
     options: AzureOptions,
     credential: object | None,
     on_request: Callable[[int], None] | None = None,
+    http: HttpSession | None = None,
 ) -> Json:
     """The snapshot parts: ``resources``, ``keyvault``, ``gaps`` and ``provenance``.
+
+    ``http``: a session shared with other collections on this loop (an estate's); by default
+    the collection opens its own and closes it.
 
     Raises :class:`SignInError` when no token can be had or a token is refused.
     """
@@ -87,15 +94,16 @@ async def collect(
         try:
             identity = await _sign_in(async_credential, endpoints, stop, gaps, options)
             if identity is not None:
+                session = http or HttpSession(ssl_context(options.connection_verify))
                 transport = GuardedTransport(
                     allowed_origins={origin(endpoints.arm_endpoint)},
                     ledger=ledger,
                     budget=Budget(
                         options.concurrency,
                         origin(endpoints.arm_endpoint),
-                        shared=options.read_buckets,
+                        shared=options.runtime.reads if options.runtime else None,
                     ),
-                    tls=ssl_context(options.connection_verify),
+                    http=session,
                     timeout_s=options.timeout_s,
                 )
                 reader = ArmReader(endpoints.arm_endpoint, gaps, stop)
@@ -104,7 +112,8 @@ async def collect(
                         options, async_credential, transport, endpoints, reader, identity
                     )
                 finally:
-                    await transport.aclose_inner()
+                    if session is not http:
+                        await session.close()
         finally:
             await async_credential.close()
     if stop.reason is not None and stop.reason.kind == "authentication":

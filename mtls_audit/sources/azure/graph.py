@@ -26,6 +26,7 @@ from mtls_audit.sources.azure.http import (
     Budget,
     CappedRetryPolicy,
     GuardedTransport,
+    HttpSession,
     RequestLedger,
     origin,
 )
@@ -108,11 +109,12 @@ async def discover(scope: EstateScope, options: AzureOptions, credential: object
         if owned
         else adopt(credential)
     )
+    http = HttpSession(make_ssl_context(options.connection_verify))
     transport = GuardedTransport(
         allowed_origins={arm},
         ledger=ledger,
         budget=Budget(options.concurrency, arm),
-        tls=make_ssl_context(options.connection_verify),
+        http=http,
         timeout_s=options.timeout_s,
     )
     client = ResourceGraphClient(
@@ -138,7 +140,7 @@ async def discover(scope: EstateScope, options: AzureOptions, credential: object
         for subject in _scopes(scope):
             gaps.add(failure, subject=subject, what="services")
     finally:
-        await transport.aclose_inner()
+        await http.close()
         await async_credential.close()
     instances, others = _instances(rows)
     for subscription in scope.subscriptions:

@@ -188,7 +188,7 @@ class _TokenBucket:
 
 class ReadBuckets:
     """ARM read buckets by origin and subscription, shared by every collection of one process
-    that is given it (``AzureOptions.read_buckets``): several instances collected at once, or
+    that is given it (``SharedRuntime.reads``): several instances collected at once, or
     one after the other, in one subscription spend one budget, as ARM counts them."""
 
     def __init__(self, burst: int = READ_BURST, refill_per_s: float = READ_REFILL_PER_S) -> None:
@@ -263,8 +263,49 @@ def _is_query(request: HttpRequest) -> bool:
     )
 
 
+class HttpSession:
+    """One aiohttp session for the collections that share it (one, or an estate's): one
+    connection pool and TLS context, so that connections stay open from one collection to the
+    next, and each origin's proxy looked up once. azure-core's own session trusts the
+    environment, for which aiohttp reads the proxy variables and ``~/.netrc`` on a worker thread
+    for every request; the same lookup (``HTTPS_PROXY``, ``NO_PROXY``, the proxy's credentials
+    in ``~/.netrc``) is done here once per origin. Made and closed on the loop that uses it."""
+
+    def __init__(self, tls: ssl.SSLContext) -> None:
+        import aiohttp
+
+        self.tls = tls
+        self.session = aiohttp.ClientSession(
+            trust_env=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,  # as azure-core's: its responses decompress themselves
+            # In flight is bounded by each collection's Budget, not by the pool.
+            connector=aiohttp.TCPConnector(limit=0, ssl=tls),
+        )
+        self._proxies: dict[str, dict[str, Any]] = {}
+
+    def proxy(self, url: str) -> dict[str, Any]:
+        """The ``proxy`` (and ``proxy_auth``) options of a request to ``url``'s origin."""
+        key = origin(url)
+        found = self._proxies.get(key)
+        if found is None:
+            from aiohttp.helpers import get_env_proxy_for_url
+            from yarl import URL
+
+            try:
+                proxy, auth = get_env_proxy_for_url(URL(key))
+                found = {"proxy": proxy, "proxy_auth": auth}
+            except LookupError:  # no proxy for this origin
+                found = {}
+            self._proxies[key] = found
+        return found
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
 class GuardedTransport(AsyncHttpTransport[HttpRequest, AsyncHttpResponse]):
-    """Shared by every client of a run; the run closes the inner transport itself."""
+    """Shared by every client of a collection, over an :class:`HttpSession` its owner closes."""
 
     def __init__(
         self,
@@ -272,14 +313,14 @@ class GuardedTransport(AsyncHttpTransport[HttpRequest, AsyncHttpResponse]):
         allowed_origins: set[str],
         ledger: RequestLedger,
         budget: Budget,
-        tls: ssl.SSLContext,
+        http: HttpSession,
         timeout_s: float,
     ) -> None:
-        self._inner = AioHttpTransport()
+        self._inner = AioHttpTransport(session=http.session, session_owner=False)
         self._allowed = allowed_origins
         self._ledger = ledger
         self._budget = budget
-        self._tls = tls
+        self._http = http
         self._timeout_s = timeout_s
 
     def allow(self, url: str) -> None:
@@ -295,7 +336,8 @@ class GuardedTransport(AsyncHttpTransport[HttpRequest, AsyncHttpResponse]):
                 f"refused a request to {origin(request.url)}: not a trusted host"
             )
         kwargs.pop("connection_verify", None)
-        kwargs["ssl"] = self._tls
+        kwargs["ssl"] = self._http.tls
+        kwargs.update(self._http.proxy(request.url))
         kwargs.setdefault("connection_timeout", self._timeout_s)
         kwargs.setdefault("read_timeout", self._timeout_s)
         async with self._budget.slot(request.url):
@@ -319,10 +361,7 @@ class GuardedTransport(AsyncHttpTransport[HttpRequest, AsyncHttpResponse]):
         await self._inner.open()
 
     async def close(self) -> None:
-        """Clients close their pipelines; the shared session outlives them."""
-
-    async def aclose_inner(self) -> None:
-        await self._inner.close()
+        """Clients close their pipelines; the session outlives them (its owner closes it)."""
 
     async def __aenter__(self) -> GuardedTransport:
         await self.open()

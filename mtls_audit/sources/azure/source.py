@@ -31,7 +31,7 @@ from mtls_audit.sources.azure.auth import CLOUDS
 from mtls_audit.vocabulary import AUTH_MODES
 
 if TYPE_CHECKING:
-    from mtls_audit.sources.azure.http import ReadBuckets
+    from mtls_audit.sources.azure.runtime import SharedRuntime
 
 __all__ = [
     "DEFAULT_DEADLINE_S",
@@ -42,7 +42,7 @@ __all__ = [
     "Bounds",
     "EndpointOverrides",
     "collect_azure",
-    "shared_credential",
+    "shared_runtime",
 ]
 
 # What a collection imports (module: the pip distribution that installs it), checked up front so
@@ -85,9 +85,9 @@ class AzureOptions:
     )
     verbose: bool = False  # log each call (method, path, status, ms) through `logging`
     progress: bool = False  # rich progress on a TTY
-    # ARM read budgets shared with other collections of this process (an estate scan); None:
-    # this collection's own. An ``azure_http.ReadBuckets``.
-    read_buckets: ReadBuckets | None = None
+    # The loop, HTTP session and ARM read budgets shared with the other collections of this
+    # process (an estate scan, ``shared_runtime``); None: this collection's own.
+    runtime: SharedRuntime | None = None
 
 
 @dataclass(frozen=True)
@@ -210,20 +210,25 @@ def collect_azure(options: AzureOptions, *, credential: object | None = None) ->
     from mtls_audit.sources.azure.collect import collect
 
     with _quiet_sdk_logs(), _progress(options.progress) as on_request:
-        return asyncio.run(collect(options, credential, on_request))
+        shared = options.runtime
+        if shared is None:
+            return asyncio.run(collect(options, credential, on_request))
+        return shared.run(collect(options, credential, on_request, shared.http))
 
 
-def shared_credential(options: AzureOptions) -> Any:
-    """A credential for ``options.auth`` that many collections of this process share (see
-    ``azure_auth.SharedCredential``), to give each as ``credential``; the caller closes it."""
+def shared_runtime(options: AzureOptions) -> SharedRuntime:
+    """What the collections of this process share (``azure_runtime.SharedRuntime``: a loop, an
+    HTTP session, a credential for ``options.auth``, ARM read budgets), to give each as
+    ``AzureOptions.runtime`` and its credential as ``credential``; the caller closes it."""
     require_modules("live collection from Azure", SDK_MODULES)
-    from mtls_audit.sources.azure.auth import Limits, SharedCredential, resolve_endpoints
+    from mtls_audit.sources.azure.auth import Limits, resolve_endpoints
+    from mtls_audit.sources.azure.runtime import SharedRuntime
 
     endpoints = resolve_endpoints(
         options.cloud, options.arm_endpoint, options.authority_host, options.keyvault_suffix
     )
     limits = Limits(options.timeout_s, options.max_retries, options.connection_verify)
-    return SharedCredential(options.auth, endpoints, limits)
+    return SharedRuntime(options.auth, endpoints, limits)
 
 
 @dataclass(frozen=True)

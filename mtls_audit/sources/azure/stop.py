@@ -134,6 +134,13 @@ def on_signals(stop: Stop, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
             _RELAY.running.pop(stop, None)
 
 
+def relayed_signal() -> signal.Signals | None:
+    """The signal :func:`relayed_signals` caught, if one came (to pass on to worker processes)."""
+    with _RELAY.lock:
+        name = _RELAY.signal_name
+    return None if name is None else signal.Signals[name]
+
+
 @contextlib.contextmanager
 def relayed_signals() -> Iterator[None]:
     """On the main thread, while collections run on worker threads: SIGINT and SIGTERM stop
