@@ -216,7 +216,6 @@ def validation_rule(
     *,
     id: str,
     severity: api.Severity,
-    topics: tuple[str, ...],
     guide: str = VALIDATION_GUIDE,
     subject: api.SubjectKind[InboundPath] = api.subjects.MtlsPath,
 ) -> Callable[[Callable[[Judged], api.Result]], api.Rule]:
@@ -229,9 +228,7 @@ def validation_rule(
         def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
             yield check(Judged(ctx, path))
 
-        return api.rule(id=id, severity=severity, topics=topics, guide=guide, subject=subject)(
-            judge
-        )
+        return api.rule(id=id, severity=severity, guide=guide, subject=subject)(judge)
 
     return wrap
 

@@ -13,7 +13,6 @@ from .._common import classic_only, expiry_level
 @api.rule(
     id="MTLS-CA-02",
     severity=api.Severity.HIGH,
-    topics=("trust-anchors",),
     guide="Upload CA certificates",
     subject=api.subjects.CaCertificate.with_absent(
         "{name} has no CA certificates (see MTLS-CA-01)."

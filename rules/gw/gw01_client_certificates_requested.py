@@ -12,7 +12,6 @@ from .._common import hostnames_unknown
 @api.rule(
     id="MTLS-GW-01",
     severity=api.Severity.CRITICAL,
-    topics=("client-certificates",),
     guide="Configure the gateway to request client certificates",
 )
 def client_certificates_requested(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:

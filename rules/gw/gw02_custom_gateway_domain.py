@@ -12,7 +12,6 @@ from .._common import classic_only, hostnames_unknown
 @api.rule(
     id="MTLS-GW-02",
     severity=api.Severity.HIGH,
-    topics=("client-certificates",),
     guide="Prerequisites: a custom domain for the gateway",
 )
 def custom_gateway_domain(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:

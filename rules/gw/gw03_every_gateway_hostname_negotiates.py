@@ -13,7 +13,6 @@ from .._common import classic_only, hostnames_unknown
 @api.rule(
     id="MTLS-GW-03",
     severity=api.Severity.HIGH,
-    topics=("client-certificates",),
     guide="Configure the gateway to request client certificates",
     subject=api.subjects.Hostname.where(
         lambda host: host.is_proxy and not host.is_builtin,

@@ -8,11 +8,7 @@ from mtls_audit.api.policy import FailureKind
 from .._validation import Judged, example, listed, validation_rule
 
 
-@validation_rule(
-    id="MTLS-IN-03",
-    severity=api.Severity.HIGH,
-    topics=("policy-validation", "trust-anchors"),
-)
+@validation_rule(id="MTLS-IN-03", severity=api.Severity.HIGH)
 def verifies_chain(item: Judged) -> api.Result:
     """The client certificate chain is verified.
 

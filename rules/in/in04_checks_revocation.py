@@ -8,11 +8,7 @@ from mtls_audit.api.policy import FailureKind
 from .._validation import Judged, example, listed, validation_rule
 
 
-@validation_rule(
-    id="MTLS-IN-04",
-    severity=api.Severity.MEDIUM,
-    topics=("policy-validation", "trust-anchors"),
-)
+@validation_rule(id="MTLS-IN-04", severity=api.Severity.MEDIUM)
 def checks_revocation(item: Judged) -> api.Result:
     """Client certificate revocation is checked.
 

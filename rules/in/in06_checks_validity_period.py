@@ -14,11 +14,7 @@ _BOUNDS = {
 }
 
 
-@validation_rule(
-    id="MTLS-IN-06",
-    severity=api.Severity.HIGH,
-    topics=("policy-validation", "client-certificates"),
-)
+@validation_rule(id="MTLS-IN-06", severity=api.Severity.HIGH)
 def checks_validity_period(item: Judged) -> api.Result:
     """Expired and not-yet-valid client certificates are rejected.
 

@@ -13,7 +13,6 @@ from .._policy import PinWalk, judge_literal_forms, judge_pin_sites, shown_pin
 @api.rule(
     id="MTLS-IN-08",
     severity=api.Severity.MEDIUM,
-    topics=("policy-validation", "client-certificates"),
     guide="Troubleshooting: 403 responses",
     needs=api.POLICY_NEEDS,
 )

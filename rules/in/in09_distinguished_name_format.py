@@ -36,7 +36,6 @@ _FORMS = {
 @api.rule(
     id="MTLS-IN-09",
     severity=api.Severity.MEDIUM,
-    topics=("policy-validation", "client-certificates"),
     guide="Troubleshooting: 403 responses",
     needs=api.POLICY_NEEDS,
 )

@@ -16,7 +16,6 @@ _SECTIONS = ("inbound", "backend", "outbound", "on-error")
 @api.rule(
     id="MTLS-IN-11",
     severity=api.Severity.LOW,
-    topics=("policy-validation", "client-certificates"),
     guide="Validate the client certificate in policy",
     needs=api.POLICY_NEEDS,
 )

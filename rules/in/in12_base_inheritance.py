@@ -23,7 +23,6 @@ _READS_CERTIFICATE = re.compile(r"context\s*\.\s*Request\s*\.\s*Certificate\b")
 @api.rule(
     id="MTLS-IN-12",
     severity=api.Severity.HIGH,
-    topics=("policy-validation",),
     guide="Validate the client certificate in policy",
     needs=api.POLICY_NEEDS,
 )

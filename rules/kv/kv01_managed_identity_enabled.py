@@ -14,12 +14,7 @@ _RESULTS = {
 }
 
 
-@api.rule(
-    id="MTLS-KV-01",
-    severity=api.Severity.HIGH,
-    topics=("key-vault",),
-    guide="Use Key Vault certificates",
-)
+@api.rule(id="MTLS-KV-01", severity=api.Severity.HIGH, guide="Use Key Vault certificates")
 def managed_identity_enabled(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """APIM has the managed identity its Key Vault references use.
 

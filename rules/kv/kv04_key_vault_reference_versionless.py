@@ -13,7 +13,6 @@ from .._common import vault_unknown
 @api.rule(
     id="MTLS-KV-04",
     severity=api.Severity.MEDIUM,
-    topics=("key-vault",),
     guide="Use Key Vault certificates",
     needs=("certificates", "namedValues"),
 )

@@ -11,7 +11,6 @@ from mtls_audit.api.keyvault import KeyVaultRef
 @api.rule(
     id="MTLS-KV-05",
     severity=api.Severity.HIGH,
-    topics=("key-vault",),
     guide="Use Key Vault certificates",
     # Hostnames report their certificate health as certificateStatus (MTLS-GW-05).
     subject=api.subjects.VaultReference.where(

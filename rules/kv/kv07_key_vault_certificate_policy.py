@@ -17,7 +17,6 @@ _POLICY_KEYS = ("exportable", "key_type", "key_size", "issuer_name", "lifetime_a
 @api.rule(
     id="MTLS-KV-07",
     severity=api.Severity.MEDIUM,
-    topics=("key-vault",),
     guide="Use Key Vault certificates",
     subject=api.subjects.VaultCertificate,
 )

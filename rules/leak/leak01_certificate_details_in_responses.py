@@ -13,7 +13,6 @@ from ._writes import judge_writes
 @api.rule(
     id="MTLS-LEAK-01",
     severity=api.Severity.HIGH,
-    topics=("disclosure", "client-certificates"),
     guide="Remove debug logging before production",
     needs=api.POLICY_NEEDS,
 )

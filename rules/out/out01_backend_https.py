@@ -68,7 +68,6 @@ def _computed(url: str) -> bool:
 @api.rule(
     id="MTLS-OUT-01",
     severity=api.Severity.CRITICAL,
-    topics=("transport", "backend-validation"),
     guide="Secure the backend with a client certificate",
 )
 def backend_https(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:

@@ -12,7 +12,6 @@ FLAGS = ("validateCertificateChain", "validateCertificateName")
 @api.rule(
     id="MTLS-OUT-02",
     severity=api.Severity.HIGH,
-    topics=("backend-validation",),
     guide="Secure the backend with a client certificate",
     subject=api.subjects.Backend,
 )

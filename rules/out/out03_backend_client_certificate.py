@@ -16,7 +16,6 @@ _FIELDS = ("certificateIds", "certificate")
 @api.rule(
     id="MTLS-OUT-03",
     severity=api.Severity.HIGH,
-    topics=("backend-validation", "client-certificates"),
     guide="Secure the backend with a client certificate",
 )
 def backend_client_certificate(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:

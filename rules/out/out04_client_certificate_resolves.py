@@ -11,7 +11,6 @@ from mtls_audit.api.certificates import BackendCertificate, backend_certificates
 @api.rule(
     id="MTLS-OUT-04",
     severity=api.Severity.HIGH,
-    topics=("backend-validation", "client-certificates"),
     guide="Secure the backend with a client certificate",
 )
 def client_certificate_resolves(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:

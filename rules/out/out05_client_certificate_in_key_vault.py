@@ -22,7 +22,6 @@ from .._policy import (
 @api.rule(
     id="MTLS-OUT-05",
     severity=api.Severity.HIGH,
-    topics=("backend-validation", "key-vault"),
     guide="Secure the backend with a client certificate",
 )
 def client_certificate_in_key_vault(

@@ -19,7 +19,6 @@ from .._policy import (
 @api.rule(
     id="MTLS-OUT-06",
     severity=api.Severity.MEDIUM,
-    topics=("backend-validation", "key-vault"),
     guide="Use Key Vault certificates",
     needs=api.POLICY_NEEDS,
 )
