@@ -26,6 +26,7 @@ from mtls_audit.api.policy import (
     requests_client_certificates,
 )
 
+from . import _guide
 from ._common import uncollected
 
 WORDS = {
@@ -209,14 +210,11 @@ class Judged:
         return None
 
 
-VALIDATION_GUIDE = "Validate the client certificate in policy"
-
-
 def validation_rule(
     *,
     id: str,
     severity: api.Severity,
-    guide: str = VALIDATION_GUIDE,
+    guide: str = _guide.VALIDATE_IN_POLICY,
     subject: api.SubjectKind[InboundPath] = api.subjects.MtlsPath,
 ) -> Callable[[Callable[[Judged], api.Result]], api.Rule]:
     """Declare a rule giving one result per API path (by default of a service that requests

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from mtls_audit import api
 from mtls_audit.api.policy import document_elements, find_placeholders
 
+from .. import _guide
 from .._policy import document_subject, policies_uncollected, site_key, unreadable_documents
 
 
@@ -65,11 +66,7 @@ def _computed(url: str) -> bool:
     return url.lstrip()[:2] in ("@(", "@{") or bool(find_placeholders(url))
 
 
-@api.rule(
-    id="MTLS-OUT-01",
-    severity=api.Severity.CRITICAL,
-    guide="Secure the backend with a client certificate",
-)
+@api.rule(id="MTLS-OUT-01", severity=api.Severity.CRITICAL, guide=_guide.BACKEND_CERTIFICATE)
 def backend_https(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """Backends are called over HTTPS.
 

@@ -8,6 +8,7 @@ from mtls_audit import api
 from mtls_audit.api.certificates import BackendCertificate, CertificateEntity, backend_certificates
 from mtls_audit.api.policy import EffectiveNode
 
+from .. import _guide
 from .._policy import (
     authentication_certificates,
     document_subject,
@@ -19,11 +20,7 @@ from .._policy import (
 )
 
 
-@api.rule(
-    id="MTLS-OUT-05",
-    severity=api.Severity.HIGH,
-    guide="Secure the backend with a client certificate",
-)
+@api.rule(id="MTLS-OUT-05", severity=api.Severity.HIGH, guide=_guide.BACKEND_CERTIFICATE)
 def client_certificate_in_key_vault(
     svc: api.ServiceModel, ctx: api.Context
 ) -> Iterator[api.Result]:
