@@ -43,14 +43,9 @@ def checks_revocation(item: Judged) -> api.Result:
         https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509certificate2.verify
     """
     revoked = item.verdict[FailureKind.REVOKED]
-    skipped = item.unjudged() or item.unknown(revoked) or item.ignored("revocation", revoked)
-    if skipped is not None:
-        return skipped
-    if revoked.tested:
-        return item.passed(
-            f"revocation of {item.noun} is checked by {listed(revoked.checks)}.",
-            *item.cite(revoked.checks),
-        )
+    settled = item.settled("revocation", revoked)
+    if settled is not None:
+        return settled
     chain = item.verdict[FailureKind.UNTRUSTED].checks
     if chain:
         return item.failed(
