@@ -13,10 +13,9 @@ from .._policy import (
     authentication_certificates,
     document_subject,
     is_literal,
-    policies_uncollected,
+    policy_gaps,
     redacted_place,
     site_key,
-    unreadable_documents,
 )
 
 
@@ -121,11 +120,9 @@ def _kept_in_vault(
 
 def _judge_policies(ctx: api.Context, svc: api.ServiceModel) -> Iterator[api.Result]:
     """Each ``authentication-certificate`` element of the service's policies."""
-    blocked = policies_uncollected(ctx, svc)
-    if blocked:
-        yield from blocked
+    walkable = yield from policy_gaps(ctx, svc, "authentication-certificate elements")
+    if not walkable:
         return
-    yield from unreadable_documents(ctx, svc, "authentication-certificate elements")
     for layer, node in authentication_certificates(ctx, svc):
         label = layer.origin.label
         subject = document_subject(layer)
