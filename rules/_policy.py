@@ -7,7 +7,7 @@ document, or per element of it (key: the document's label and the element's line
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
 from itertools import chain
 
@@ -93,6 +93,20 @@ def shown_pin(pin: Pin) -> str:
         return f"{pin.field.value} {escaped(pin.written)} (its value is not in the snapshot)"
     via = f" (from {', '.join('{{' + n + '}}' for n in pin.named_values)})"
     return f'{pin.field.value} "{escaped(pin.value)}"' + (via if pin.named_values else "")
+
+
+def policy_gaps(
+    ctx: api.Context, svc: api.ServiceModel, what: str
+) -> Generator[api.Result, None, bool]:
+    """Yield what stops a walk of the service's policies (they were not all collected) or
+    leaves ``what`` unjudged in a document that cannot be read; return whether the walk can
+    go on."""
+    blocked = policies_uncollected(ctx, svc)
+    yield from blocked
+    if blocked:
+        return False
+    yield from unreadable_documents(ctx, svc, what)
+    return True
 
 
 def unreadable_documents(

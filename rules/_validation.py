@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from mtls_audit import api
 from mtls_audit.api.policy import (
@@ -26,6 +27,7 @@ from mtls_audit.api.policy import (
     requests_client_certificates,
 )
 
+from . import _guide
 from ._common import uncollected
 
 WORDS = {
@@ -124,43 +126,27 @@ class Judged:
             self.product_id,
         )
 
+    def _result(
+        self, make: Callable[..., api.Result], message: str, *evidence: api.Evidence, **extra: Any
+    ) -> api.Result:
+        """A result about this path: ``make`` is ``api.passed``, ``api.failed``, …"""
+        subject = self.subject
+        label = f"{self.label}: {message}"
+        return make(subject.id, label, *evidence, key=subject.key, name=subject.name, **extra)
+
     def passed(self, message: str, *evidence: api.Evidence) -> api.Result:
-        return api.passed(
-            self.subject.id,
-            f"{self.label}: {message}",
-            *evidence,
-            key=self.subject.key,
-            name=self.subject.name,
-        )
+        return self._result(api.passed, message, *evidence)
 
     def failed(
         self, message: str, *evidence: api.Evidence, severity: api.Severity | None = None
     ) -> api.Result:
-        return api.failed(
-            self.subject.id,
-            f"{self.label}: {message}",
-            *evidence,
-            key=self.subject.key,
-            severity=severity,
-            name=self.subject.name,
-        )
+        return self._result(api.failed, message, *evidence, severity=severity)
 
     def indeterminate(self, message: str, *evidence: api.Evidence) -> api.Result:
-        return api.indeterminate(
-            self.subject.id,
-            f"{self.label}: {message}",
-            *evidence,
-            key=self.subject.key,
-            name=self.subject.name,
-        )
+        return self._result(api.indeterminate, message, *evidence)
 
     def not_applicable(self, message: str) -> api.Result:
-        return api.not_applicable(
-            self.subject.id,
-            f"{self.label}: {message}",
-            key=self.subject.key,
-            name=self.subject.name,
-        )
+        return self._result(api.not_applicable, message)
 
     def unjudged(self) -> api.Result | None:
         """Not applicable where nothing tests the certificate (MTLS-IN-01 reports that); never
@@ -208,16 +194,24 @@ class Judged:
                 )
         return None
 
-
-VALIDATION_GUIDE = "Validate the client certificate in policy"
+    def settled(self, what: str, *kinds: KindVerdict, verb: str = "checked") -> api.Result | None:
+        """The result when the test of ``what`` (checked by ``kinds``) settles without a
+        failure of its own: the path is not judged, the test cannot be decided or lets its
+        failures through, or every kind is tested (the pass: "WHAT of NOUN is VERB by …")."""
+        early = self.unjudged() or self.unknown(*kinds) or self.ignored(what, *kinds)
+        if early is not None or not all(kind.tested for kind in kinds):
+            return early
+        checks = [node for kind in kinds for node in kind.checks]
+        return self.passed(
+            f"{what} of {self.noun} is {verb} by {listed(checks)}.", *self.cite(checks)
+        )
 
 
 def validation_rule(
     *,
     id: str,
     severity: api.Severity,
-    topics: tuple[str, ...],
-    guide: str = VALIDATION_GUIDE,
+    guide: str = _guide.VALIDATE_IN_POLICY,
     subject: api.SubjectKind[InboundPath] = api.subjects.MtlsPath,
 ) -> Callable[[Callable[[Judged], api.Result]], api.Rule]:
     """Declare a rule giving one result per API path (by default of a service that requests
@@ -229,9 +223,7 @@ def validation_rule(
         def judge(path: InboundPath, ctx: api.Context) -> Iterator[api.Result]:
             yield check(Judged(ctx, path))
 
-        return api.rule(id=id, severity=severity, topics=topics, guide=guide, subject=subject)(
-            judge
-        )
+        return api.rule(id=id, severity=severity, guide=guide, subject=subject)(judge)
 
     return wrap
 

@@ -109,7 +109,7 @@ def rule(
     *,
     id: str,
     severity: Severity,
-    topics: tuple[str, ...],
+    topics: tuple[str, ...] = (),
     # A judge of the default kind receives a ServiceModel (mypy cannot type a generic default).
     subject: SubjectKind[T] = Service,  # type: ignore[assignment]
     guide: str = "beyond",
@@ -126,7 +126,9 @@ def rule(
     the ``slug`` is its name (``verifies_chain``: ``verifies-chain``), the ``title`` its
     docstring's first line (without the full stop) and the ``remediation`` its docstring's
     "How to fix" section. ``guide`` is the step of the setup guide the rule checks, or
-    ``beyond`` (the guide does not cover it)."""
+    ``beyond`` (the guide does not cover it). ``topics`` name the controls a rule cites when
+    the mapping catalogue does not list it (a third-party pack's rule); a catalogued rule
+    cites the catalogue's controls and names none."""
 
     def wrap(judge: Judge[T]) -> Rule:
         doc = inspect.getdoc(judge) or ""

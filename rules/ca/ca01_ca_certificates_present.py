@@ -6,16 +6,12 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 
+from .. import _guide
 from .._common import tier_gate
 from .._validation import Judged, listed, service_verdicts
 
 
-@api.rule(
-    id="MTLS-CA-01",
-    severity=api.Severity.HIGH,
-    topics=("trust-anchors",),
-    guide="Upload CA certificates",
-)
+@api.rule(id="MTLS-CA-01", severity=api.Severity.HIGH, guide=_guide.UPLOAD_CA)
 def ca_certificates_present(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """CA certificates are uploaded where policies verify the chain.
 

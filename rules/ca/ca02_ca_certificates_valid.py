@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from mtls_audit import api
 from mtls_audit.api.certificates import CaCertificate, expiry_phrase
 
+from .. import _guide
 from .._common import classic_only, expiry_level
 
 
 @api.rule(
     id="MTLS-CA-02",
     severity=api.Severity.HIGH,
-    topics=("trust-anchors",),
-    guide="Upload CA certificates",
+    guide=_guide.UPLOAD_CA,
     subject=api.subjects.CaCertificate.with_absent(
         "{name} has no CA certificates (see MTLS-CA-01)."
     ).unless(lambda svc, ctx: classic_only(svc, "a CA certificate store")),

@@ -7,12 +7,7 @@ from collections.abc import Iterator
 from mtls_audit import api
 
 
-@api.rule(
-    id="MTLS-EVID-01",
-    severity=api.Severity.HIGH,
-    topics=("audit",),
-    subject=api.subjects.Scope,
-)
+@api.rule(id="MTLS-EVID-01", severity=api.Severity.HIGH, subject=api.subjects.Scope)
 def evidence_complete(seen: api.ServiceModel | api.Model, ctx: api.Context) -> Iterator[api.Result]:
     """Every data source the rules need was collected.
 

@@ -6,15 +6,11 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 
+from .. import _guide
 from .._common import hostnames_unknown
 
 
-@api.rule(
-    id="MTLS-GW-01",
-    severity=api.Severity.CRITICAL,
-    topics=("client-certificates",),
-    guide="Configure the gateway to request client certificates",
-)
+@api.rule(id="MTLS-GW-01", severity=api.Severity.CRITICAL, guide=_guide.REQUEST_CERTIFICATES)
 def client_certificates_requested(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """The gateway requests client certificates.
 

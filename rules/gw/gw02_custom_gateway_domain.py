@@ -6,15 +6,11 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 
+from .. import _guide
 from .._common import classic_only, hostnames_unknown
 
 
-@api.rule(
-    id="MTLS-GW-02",
-    severity=api.Severity.HIGH,
-    topics=("client-certificates",),
-    guide="Prerequisites: a custom domain for the gateway",
-)
+@api.rule(id="MTLS-GW-02", severity=api.Severity.HIGH, guide=_guide.CUSTOM_DOMAIN)
 def custom_gateway_domain(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """A custom gateway domain exists.
 

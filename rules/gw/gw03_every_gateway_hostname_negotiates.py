@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from mtls_audit import api
 from mtls_audit.api.certificates import Hostname
 
+from .. import _guide
 from .._common import classic_only, hostnames_unknown
 
 
 @api.rule(
     id="MTLS-GW-03",
     severity=api.Severity.HIGH,
-    topics=("client-certificates",),
-    guide="Configure the gateway to request client certificates",
+    guide=_guide.REQUEST_CERTIFICATES,
     subject=api.subjects.Hostname.where(
         lambda host: host.is_proxy and not host.is_builtin,
         absent="{name} has no custom gateway hostname (see MTLS-GW-02).",

@@ -11,11 +11,7 @@ from .._common import tier_gate
 from .._validation import Judged, service_verdicts
 
 
-@api.rule(
-    id="MTLS-GW-04",
-    severity=api.Severity.HIGH,
-    topics=("client-certificates", "policy-validation"),
-)
+@api.rule(id="MTLS-GW-04", severity=api.Severity.HIGH)
 def default_hostname_bypass(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """The built-in gateway hostname does not bypass mutual TLS.
 

@@ -14,7 +14,6 @@ from .._common import expiry_level, hostnames_unknown
 @api.rule(
     id="MTLS-GW-05",
     severity=api.Severity.MEDIUM,
-    topics=("key-vault", "transport"),
     subject=api.subjects.Hostname.where(
         lambda host: not host.is_builtin, absent="{name} has no custom hostnames."
     ).unless(lambda svc, ctx: hostnames_unknown(svc, "the health of the hostname certificates")),

@@ -7,12 +7,7 @@ from collections.abc import Iterator
 from mtls_audit import api
 
 
-@api.rule(
-    id="MTLS-GW-06",
-    severity=api.Severity.MEDIUM,
-    topics=("client-certificates", "transport"),
-    needs=("gateways",),
-)
+@api.rule(id="MTLS-GW-06", severity=api.Severity.MEDIUM, needs=("gateways",))
 def self_hosted_gateway_negotiation(
     svc: api.ServiceModel, ctx: api.Context
 ) -> Iterator[api.Result]:

@@ -7,11 +7,7 @@ from mtls_audit import api
 from .._validation import Judged, validation_rule
 
 
-@validation_rule(
-    id="MTLS-IN-01",
-    severity=api.Severity.CRITICAL,
-    topics=("policy-validation", "client-certificates"),
-)
+@validation_rule(id="MTLS-IN-01", severity=api.Severity.CRITICAL)
 def validation_coverage(item: Judged) -> api.Result:
     """Every operation validates the client certificate in inbound.
 

@@ -8,11 +8,7 @@ from mtls_audit.api.policy import FailureKind, Outcome
 from .._validation import Judged, listed, validation_rule
 
 
-@validation_rule(
-    id="MTLS-IN-02",
-    severity=api.Severity.CRITICAL,
-    topics=("policy-validation", "client-certificates"),
-)
+@validation_rule(id="MTLS-IN-02", severity=api.Severity.CRITICAL)
 def rejects_missing_certificate(item: Judged) -> api.Result:
     """A request without a client certificate is rejected.
 

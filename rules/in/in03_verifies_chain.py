@@ -8,11 +8,7 @@ from mtls_audit.api.policy import FailureKind
 from .._validation import Judged, example, listed, validation_rule
 
 
-@validation_rule(
-    id="MTLS-IN-03",
-    severity=api.Severity.HIGH,
-    topics=("policy-validation", "trust-anchors"),
-)
+@validation_rule(id="MTLS-IN-03", severity=api.Severity.HIGH)
 def verifies_chain(item: Judged) -> api.Result:
     """The client certificate chain is verified.
 
@@ -54,14 +50,9 @@ def verifies_chain(item: Judged) -> api.Result:
         https://learn.microsoft.com/azure/api-management/api-management-howto-mutual-certificates-for-clients
     """
     chain = item.verdict[FailureKind.UNTRUSTED]
-    skipped = item.unjudged() or item.unknown(chain) or item.ignored("the chain", chain)
-    if skipped is not None:
-        return skipped
-    if chain.tested:
-        return item.passed(
-            f"the chain of {item.noun} is verified by {listed(chain.checks)}.",
-            *item.cite(chain.checks),
-        )
+    settled = item.settled("the chain", chain, verb="verified")
+    if settled is not None:
+        return settled
     checks = item.cite(item.verdict.checks)
     if item.verdict.pinned_by_thumbprint:
         pins = item.verdict[FailureKind.WRONG_THUMBPRINT].checks

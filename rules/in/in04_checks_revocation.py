@@ -8,11 +8,7 @@ from mtls_audit.api.policy import FailureKind
 from .._validation import Judged, example, listed, validation_rule
 
 
-@validation_rule(
-    id="MTLS-IN-04",
-    severity=api.Severity.MEDIUM,
-    topics=("policy-validation", "trust-anchors"),
-)
+@validation_rule(id="MTLS-IN-04", severity=api.Severity.MEDIUM)
 def checks_revocation(item: Judged) -> api.Result:
     """Client certificate revocation is checked.
 
@@ -47,14 +43,9 @@ def checks_revocation(item: Judged) -> api.Result:
         https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509certificate2.verify
     """
     revoked = item.verdict[FailureKind.REVOKED]
-    skipped = item.unjudged() or item.unknown(revoked) or item.ignored("revocation", revoked)
-    if skipped is not None:
-        return skipped
-    if revoked.tested:
-        return item.passed(
-            f"revocation of {item.noun} is checked by {listed(revoked.checks)}.",
-            *item.cite(revoked.checks),
-        )
+    settled = item.settled("revocation", revoked)
+    if settled is not None:
+        return settled
     chain = item.verdict[FailureKind.UNTRUSTED].checks
     if chain:
         return item.failed(

@@ -8,11 +8,7 @@ from mtls_audit.api.policy import FailureKind
 from .._validation import Judged, example, listed, validation_rule
 
 
-@validation_rule(
-    id="MTLS-IN-05",
-    severity=api.Severity.HIGH,
-    topics=("policy-validation", "client-certificates"),
-)
+@validation_rule(id="MTLS-IN-05", severity=api.Severity.HIGH)
 def pins_client_identity(item: Judged) -> api.Result:
     """The policy pins the client identities it accepts.
 

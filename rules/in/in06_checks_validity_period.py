@@ -5,7 +5,7 @@ from __future__ import annotations
 from mtls_audit import api
 from mtls_audit.api.policy import FailureKind
 
-from .._validation import Judged, example, listed, validation_rule
+from .._validation import Judged, example, validation_rule
 
 _PERIOD = (FailureKind.EXPIRED, FailureKind.NOT_YET_VALID)
 _BOUNDS = {
@@ -14,11 +14,7 @@ _BOUNDS = {
 }
 
 
-@validation_rule(
-    id="MTLS-IN-06",
-    severity=api.Severity.HIGH,
-    topics=("policy-validation", "client-certificates"),
-)
+@validation_rule(id="MTLS-IN-06", severity=api.Severity.HIGH)
 def checks_validity_period(item: Judged) -> api.Result:
     """Expired and not-yet-valid client certificates are rejected.
 
@@ -56,18 +52,11 @@ def checks_validity_period(item: Judged) -> api.Result:
         https://learn.microsoft.com/azure/api-management/validate-client-certificate-policy
     """
     period = [item.verdict[kind] for kind in _PERIOD]
-    skipped = (
-        item.unjudged() or item.unknown(*period) or item.ignored("the validity period", *period)
-    )
-    if skipped is not None:
-        return skipped
+    settled = item.settled("the validity period", *period)
+    if settled is not None:
+        return settled
     checks = [node for kind in period for node in kind.checks]
     untested = [kind for kind in period if not kind.tested]
-    if not untested:
-        return item.passed(
-            f"the validity period of {item.noun} is checked by {listed(checks)}.",
-            *item.cite(checks),
-        )
     missing = " nor ".join(_BOUNDS[kind.kind] for kind in untested)
     return item.failed(
         f"nothing checks {missing} of {item.noun}: {example(untested[0])}.",

@@ -8,11 +8,7 @@ from mtls_audit.api.policy import Outcome
 from .._validation import WORDS, Judged, example, listed, validation_rule
 
 
-@validation_rule(
-    id="MTLS-IN-07",
-    severity=api.Severity.CRITICAL,
-    topics=("policy-validation", "client-certificates"),
-)
+@validation_rule(id="MTLS-IN-07", severity=api.Severity.CRITICAL)
 def no_fail_open_logic(item: Judged) -> api.Result:
     """The certificate checks fail closed.
 

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from mtls_audit import api
 from mtls_audit.api.policy import Pin, PinSite, thumbprint_defects
 
+from .. import _guide
 from .._policy import PinWalk, judge_literal_forms, judge_pin_sites, shown_pin
 
 
 @api.rule(
     id="MTLS-IN-08",
     severity=api.Severity.MEDIUM,
-    topics=("policy-validation", "client-certificates"),
-    guide="Troubleshooting: 403 responses",
+    guide=_guide.TROUBLESHOOT_403,
     needs=api.POLICY_NEEDS,
 )
 def thumbprint_literal_format(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:

@@ -16,6 +16,7 @@ from mtls_audit.api.certificates import (
 )
 from mtls_audit.api.policy import Pin, PinField, PinSite
 
+from .. import _guide
 from .._policy import PinWalk, dn_key, judge_literal_forms, judge_pin_sites, shown_pin
 
 _DN_FIELDS = (PinField.SUBJECT, PinField.ISSUER)
@@ -36,8 +37,7 @@ _FORMS = {
 @api.rule(
     id="MTLS-IN-09",
     severity=api.Severity.MEDIUM,
-    topics=("policy-validation", "client-certificates"),
-    guide="Troubleshooting: 403 responses",
+    guide=_guide.TROUBLESHOOT_403,
     needs=api.POLICY_NEEDS,
 )
 def distinguished_name_format(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:

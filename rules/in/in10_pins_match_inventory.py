@@ -20,12 +20,7 @@ _NOT_A_CLIENT = {
 }
 
 
-@api.rule(
-    id="MTLS-IN-10",
-    severity=api.Severity.MEDIUM,
-    topics=("policy-validation", "trust-anchors"),
-    needs=api.POLICY_NEEDS,
-)
+@api.rule(id="MTLS-IN-10", severity=api.Severity.MEDIUM, needs=api.POLICY_NEEDS)
 def pins_match_inventory(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """Pinned thumbprints and issuers match known, unexpired certificates.
 

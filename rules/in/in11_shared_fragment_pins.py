@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from mtls_audit import api
 from mtls_audit.api.policy import Effective, Layer, PinSite
 
+from .. import _guide
 from .._policy import document_subject, last_name, per_service, shown_pin
 
 _SHARED_KINDS = ("fragment", "global")
@@ -16,8 +17,7 @@ _SECTIONS = ("inbound", "backend", "outbound", "on-error")
 @api.rule(
     id="MTLS-IN-11",
     severity=api.Severity.LOW,
-    topics=("policy-validation", "client-certificates"),
-    guide="Validate the client certificate in policy",
+    guide=_guide.VALIDATE_IN_POLICY,
     needs=api.POLICY_NEEDS,
 )
 def shared_fragment_pins(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:

@@ -14,6 +14,7 @@ from mtls_audit.api.policy import (
     document_elements,
 )
 
+from .. import _guide
 from .._policy import document_subject, per_service
 
 _SCOPES = ("workspace", "product", "api", "operation")
@@ -23,8 +24,7 @@ _READS_CERTIFICATE = re.compile(r"context\s*\.\s*Request\s*\.\s*Certificate\b")
 @api.rule(
     id="MTLS-IN-12",
     severity=api.Severity.HIGH,
-    topics=("policy-validation",),
-    guide="Validate the client certificate in policy",
+    guide=_guide.VALIDATE_IN_POLICY,
     needs=api.POLICY_NEEDS,
 )
 def base_inheritance(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:

@@ -10,7 +10,6 @@ from .._validation import Judged, listed, validation_rule
 @validation_rule(
     id="MTLS-IN-13",
     severity=api.Severity.HIGH,
-    topics=("policy-validation", "client-certificates"),
     guide="beyond",
     subject=api.subjects.ApiPath.where(
         lambda path: bool(path.verdict.header_reads),

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from mtls_audit import api
 from mtls_audit.api.keyvault import IdentityStatus, reference_identities
 
+from .. import _guide
+
 _RESULTS = {
     IdentityStatus.RESOLVED: api.passed,
     IdentityStatus.MISSING: api.failed,
@@ -14,12 +16,7 @@ _RESULTS = {
 }
 
 
-@api.rule(
-    id="MTLS-KV-01",
-    severity=api.Severity.HIGH,
-    topics=("key-vault",),
-    guide="Use Key Vault certificates",
-)
+@api.rule(id="MTLS-KV-01", severity=api.Severity.HIGH, guide=_guide.KEY_VAULT)
 def managed_identity_enabled(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """APIM has the managed identity its Key Vault references use.
 

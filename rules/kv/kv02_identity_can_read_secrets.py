@@ -7,15 +7,11 @@ from collections.abc import Iterator
 from mtls_audit import api
 from mtls_audit.api.keyvault import IdentityStatus, VaultUse
 
+from .. import _guide
 from ._access import capital, each_use, judge_access, used_for
 
 
-@api.rule(
-    id="MTLS-KV-02",
-    severity=api.Severity.HIGH,
-    topics=("key-vault",),
-    guide="Use Key Vault certificates",
-)
+@api.rule(id="MTLS-KV-02", severity=api.Severity.HIGH, guide=_guide.KEY_VAULT)
 def identity_can_read_secrets(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """APIM's identity can read the secrets it references.
 

@@ -7,15 +7,11 @@ from collections.abc import Iterator
 from mtls_audit import api
 from mtls_audit.api.keyvault import IdentityStatus, VaultUse
 
+from .. import _guide
 from ._access import capital, each_use, judge_access, used_for
 
 
-@api.rule(
-    id="MTLS-KV-03",
-    severity=api.Severity.MEDIUM,
-    topics=("key-vault", "least-privilege"),
-    guide="Use Key Vault certificates",
-)
+@api.rule(id="MTLS-KV-03", severity=api.Severity.MEDIUM, guide=_guide.KEY_VAULT)
 def identity_least_privilege(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """APIM's identity holds no broader Key Vault role than it needs.
 

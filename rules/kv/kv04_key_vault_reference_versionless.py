@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from mtls_audit import api
 from mtls_audit.api.keyvault import secret_version_of
 
+from .. import _guide
 from .._common import vault_unknown
 
 
 @api.rule(
     id="MTLS-KV-04",
     severity=api.Severity.MEDIUM,
-    topics=("key-vault",),
-    guide="Use Key Vault certificates",
+    guide=_guide.KEY_VAULT,
     needs=("certificates", "namedValues"),
 )
 def key_vault_reference_versionless(

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from mtls_audit import api
 from mtls_audit.api.keyvault import KeyVaultRef
 
+from .. import _guide
+
 
 @api.rule(
     id="MTLS-KV-05",
     severity=api.Severity.HIGH,
-    topics=("key-vault",),
-    guide="Use Key Vault certificates",
+    guide=_guide.KEY_VAULT,
     # Hostnames report their certificate health as certificateStatus (MTLS-GW-05).
     subject=api.subjects.VaultReference.where(
         lambda ref: ref.field == "secretIdentifier",

@@ -14,15 +14,11 @@ from mtls_audit.api.keyvault import (
     reference_identities,
 )
 
+from .. import _guide
 from .._common import vault_unknown
 
 
-@api.rule(
-    id="MTLS-KV-06",
-    severity=api.Severity.MEDIUM,
-    topics=("key-vault",),
-    guide="Use Key Vault certificates",
-)
+@api.rule(id="MTLS-KV-06", severity=api.Severity.MEDIUM, guide=_guide.KEY_VAULT)
 def vault_protection(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """Vaults holding APIM certificates are protected and reachable by APIM.
 

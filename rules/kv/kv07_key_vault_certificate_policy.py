@@ -8,6 +8,7 @@ from mtls_audit import api
 from mtls_audit.api.certificates import certificate_facts, keyvault_certificate
 from mtls_audit.api.subjects import VaultCertificateUse
 
+from .. import _guide
 from .._common import vault_unknown
 
 _CURVES = ("P-256", "P-384", "P-521")
@@ -17,8 +18,7 @@ _POLICY_KEYS = ("exportable", "key_type", "key_size", "issuer_name", "lifetime_a
 @api.rule(
     id="MTLS-KV-07",
     severity=api.Severity.MEDIUM,
-    topics=("key-vault",),
-    guide="Use Key Vault certificates",
+    guide=_guide.KEY_VAULT,
     subject=api.subjects.VaultCertificate,
 )
 def key_vault_certificate_policy(

@@ -10,7 +10,6 @@ from mtls_audit import api
 @api.rule(
     id="MTLS-KV-08",
     severity=api.Severity.MEDIUM,
-    topics=("key-vault",),
     subject=api.subjects.NamedValue.where(
         lambda nv: nv.secret, absent="{name} has no secret named values."
     ),

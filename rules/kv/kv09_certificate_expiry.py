@@ -22,12 +22,7 @@ _KINDS = {
 }
 
 
-@api.rule(
-    id="MTLS-KV-09",
-    severity=api.Severity.HIGH,
-    topics=("key-vault", "trust-anchors"),
-    subject=api.Certificate,
-)
+@api.rule(id="MTLS-KV-09", severity=api.Severity.HIGH, subject=api.Certificate)
 def certificate_expiry(cert: InventoryCertificate, ctx: api.Context) -> Iterator[api.Result]:
     """Certificates are not expired or about to expire.
 

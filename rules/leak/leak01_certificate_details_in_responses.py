@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from mtls_audit import api
 from mtls_audit.api.policy import ResponseWrite, certificate_data
 
+from .. import _guide
 from ._writes import judge_writes
 
 
 @api.rule(
     id="MTLS-LEAK-01",
     severity=api.Severity.HIGH,
-    topics=("disclosure", "client-certificates"),
-    guide="Remove debug logging before production",
+    guide=_guide.REMOVE_DEBUG_LOGGING,
     needs=api.POLICY_NEEDS,
 )
 def certificate_details_in_responses(

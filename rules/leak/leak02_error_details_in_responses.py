@@ -10,12 +10,7 @@ from mtls_audit.api.policy import ResponseWrite, last_error_data
 from ._writes import judge_writes
 
 
-@api.rule(
-    id="MTLS-LEAK-02",
-    severity=api.Severity.MEDIUM,
-    topics=("disclosure",),
-    needs=api.POLICY_NEEDS,
-)
+@api.rule(id="MTLS-LEAK-02", severity=api.Severity.MEDIUM, needs=api.POLICY_NEEDS)
 def error_details_in_responses(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """Error responses do not return context.LastError details.
 

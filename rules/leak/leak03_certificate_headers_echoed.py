@@ -13,12 +13,7 @@ from ._writes import judge_writes
 _DEBUG_HEADER = re.compile(r"x-(debug|cert)", re.I)
 
 
-@api.rule(
-    id="MTLS-LEAK-03",
-    severity=api.Severity.LOW,
-    topics=("disclosure", "client-certificates"),
-    needs=api.POLICY_NEEDS,
-)
+@api.rule(id="MTLS-LEAK-03", severity=api.Severity.LOW, needs=api.POLICY_NEEDS)
 def certificate_headers_echoed(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """Certificate headers are not echoed and debug headers are not returned.
 

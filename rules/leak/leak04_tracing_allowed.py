@@ -7,12 +7,7 @@ from collections.abc import Iterator
 from mtls_audit import api
 
 
-@api.rule(
-    id="MTLS-LEAK-04",
-    severity=api.Severity.MEDIUM,
-    topics=("disclosure",),
-    subject=api.subjects.Subscription,
-)
+@api.rule(id="MTLS-LEAK-04", severity=api.Severity.MEDIUM, subject=api.subjects.Subscription)
 def tracing_allowed(sub: api.Subscription, ctx: api.Context) -> Iterator[api.Result]:
     """No subscription allows request tracing.
 

@@ -8,7 +8,12 @@ from urllib.parse import urlsplit
 from mtls_audit import api
 from mtls_audit.api.policy import document_elements, find_placeholders
 
-from .._policy import document_subject, policies_uncollected, site_key, unreadable_documents
+from .. import _guide
+from .._policy import (
+    document_subject,
+    policy_gaps,
+    site_key,
+)
 
 
 def judge_url(
@@ -65,12 +70,7 @@ def _computed(url: str) -> bool:
     return url.lstrip()[:2] in ("@(", "@{") or bool(find_placeholders(url))
 
 
-@api.rule(
-    id="MTLS-OUT-01",
-    severity=api.Severity.CRITICAL,
-    topics=("transport", "backend-validation"),
-    guide="Secure the backend with a client certificate",
-)
+@api.rule(id="MTLS-OUT-01", severity=api.Severity.CRITICAL, guide=_guide.BACKEND_CERTIFICATE)
 def backend_https(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """Backends are called over HTTPS.
 
@@ -116,21 +116,11 @@ def backend_https(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Resul
             yield _judge_fabric(backend, fabric)
         elif backend.props.has("url"):
             judged += 1
-            yield judge_url(
-                backend.id,
-                f"Backend {backend.name}",
-                backend.props.get("url"),
-                backend.props.cite("url"),
-            )
+            yield _judge_property(backend, f"Backend {backend.name}", "url")
     for entry in svc.apis:
         if entry.props.get("serviceUrl"):
             judged += 1
-            yield judge_url(
-                entry.id,
-                f"API {entry.display_name} service URL",
-                entry.props.get("serviceUrl"),
-                entry.props.cite("serviceUrl"),
-            )
+            yield _judge_property(entry, f"API {entry.display_name} service URL", "serviceUrl")
     for result in _policy_urls(ctx, svc):
         judged += 1
         yield result
@@ -143,13 +133,16 @@ def backend_https(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Resul
         )
 
 
+def _judge_property(entity: api.Backend | api.Api, label: str, field: str) -> api.Result:
+    """Judge the URL an entity's property holds."""
+    return judge_url(entity.id, label, entity.props.get(field), entity.props.cite(field))
+
+
 def _policy_urls(ctx: api.Context, svc: api.ServiceModel) -> Iterator[api.Result]:
     """Every ``set-backend-service base-url`` written in a policy or fragment."""
-    blocked = policies_uncollected(ctx, svc)
-    if blocked:
-        yield from blocked
+    walkable = yield from policy_gaps(ctx, svc, "set-backend-service URLs")
+    if not walkable:
         return
-    yield from unreadable_documents(ctx, svc, "set-backend-service URLs")
     for layer in ctx.policy_layers(svc):
         for node in document_elements(layer, "set-backend-service"):
             url = node.attr("base-url")

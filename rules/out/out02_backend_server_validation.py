@@ -6,14 +6,15 @@ from collections.abc import Iterator
 
 from mtls_audit import api
 
+from .. import _guide
+
 FLAGS = ("validateCertificateChain", "validateCertificateName")
 
 
 @api.rule(
     id="MTLS-OUT-02",
     severity=api.Severity.HIGH,
-    topics=("backend-validation",),
-    guide="Secure the backend with a client certificate",
+    guide=_guide.BACKEND_CERTIFICATE,
     subject=api.subjects.Backend,
 )
 def backend_server_validation(backend: api.Backend, ctx: api.Context) -> Iterator[api.Result]:

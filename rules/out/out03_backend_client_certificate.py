@@ -8,17 +8,13 @@ from dataclasses import dataclass
 from mtls_audit import api
 from mtls_audit.api.policy import Effective, EffectiveNode
 
+from .. import _guide
 from .._policy import policies_uncollected, redacted_place
 
 _FIELDS = ("certificateIds", "certificate")
 
 
-@api.rule(
-    id="MTLS-OUT-03",
-    severity=api.Severity.HIGH,
-    topics=("backend-validation", "client-certificates"),
-    guide="Secure the backend with a client certificate",
-)
+@api.rule(id="MTLS-OUT-03", severity=api.Severity.HIGH, guide=_guide.BACKEND_CERTIFICATE)
 def backend_client_certificate(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """The gateway presents a client certificate to backends.
 

@@ -7,13 +7,10 @@ from collections.abc import Iterator
 from mtls_audit import api
 from mtls_audit.api.certificates import BackendCertificate, backend_certificates, expiry_phrase
 
+from .. import _guide
 
-@api.rule(
-    id="MTLS-OUT-04",
-    severity=api.Severity.HIGH,
-    topics=("backend-validation", "client-certificates"),
-    guide="Secure the backend with a client certificate",
-)
+
+@api.rule(id="MTLS-OUT-04", severity=api.Severity.HIGH, guide=_guide.BACKEND_CERTIFICATE)
 def client_certificate_resolves(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """Backend client certificates resolve to unexpired certificates.
 

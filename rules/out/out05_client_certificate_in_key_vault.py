@@ -8,23 +8,18 @@ from mtls_audit import api
 from mtls_audit.api.certificates import BackendCertificate, CertificateEntity, backend_certificates
 from mtls_audit.api.policy import EffectiveNode
 
+from .. import _guide
 from .._policy import (
     authentication_certificates,
     document_subject,
     is_literal,
-    policies_uncollected,
+    policy_gaps,
     redacted_place,
     site_key,
-    unreadable_documents,
 )
 
 
-@api.rule(
-    id="MTLS-OUT-05",
-    severity=api.Severity.HIGH,
-    topics=("backend-validation", "key-vault"),
-    guide="Secure the backend with a client certificate",
-)
+@api.rule(id="MTLS-OUT-05", severity=api.Severity.HIGH, guide=_guide.BACKEND_CERTIFICATE)
 def client_certificate_in_key_vault(
     svc: api.ServiceModel, ctx: api.Context
 ) -> Iterator[api.Result]:
@@ -125,11 +120,9 @@ def _kept_in_vault(
 
 def _judge_policies(ctx: api.Context, svc: api.ServiceModel) -> Iterator[api.Result]:
     """Each ``authentication-certificate`` element of the service's policies."""
-    blocked = policies_uncollected(ctx, svc)
-    if blocked:
-        yield from blocked
+    walkable = yield from policy_gaps(ctx, svc, "authentication-certificate elements")
+    if not walkable:
         return
-    yield from unreadable_documents(ctx, svc, "authentication-certificate elements")
     for layer, node in authentication_certificates(ctx, svc):
         label = layer.origin.label
         subject = document_subject(layer)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from mtls_audit import api
 from mtls_audit.api.policy import EffectiveNode, Layer
 
+from .. import _guide
 from .._policy import (
     authentication_certificates,
     document_subject,
@@ -17,11 +18,7 @@ from .._policy import (
 
 
 @api.rule(
-    id="MTLS-OUT-06",
-    severity=api.Severity.MEDIUM,
-    topics=("backend-validation", "key-vault"),
-    guide="Use Key Vault certificates",
-    needs=api.POLICY_NEEDS,
+    id="MTLS-OUT-06", severity=api.Severity.MEDIUM, guide=_guide.KEY_VAULT, needs=api.POLICY_NEEDS
 )
 def reference_by_certificate_id(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """authentication-certificate refers to certificates by certificate-id.

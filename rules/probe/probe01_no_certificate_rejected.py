@@ -14,7 +14,6 @@ from ._probe import CUSTOM, expect
 @api.rule(
     id="MTLS-PROBE-01",
     severity=api.Severity.CRITICAL,
-    topics=("client-certificates", "operating-effectiveness"),
     guide="test by hand: call the API without a certificate and expect 401/403",
     subject=api.subjects.ProbeSubject,
 )

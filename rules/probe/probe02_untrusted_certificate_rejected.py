@@ -14,7 +14,6 @@ from ._probe import CUSTOM, expect
 @api.rule(
     id="MTLS-PROBE-02",
     severity=api.Severity.CRITICAL,
-    topics=("client-certificates", "trust-anchors", "operating-effectiveness"),
     guide="test by hand: call the API with a wrong certificate",
     subject=api.subjects.ProbeSubject,
 )

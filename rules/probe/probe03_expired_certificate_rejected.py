@@ -11,12 +11,7 @@ from mtls_audit.api.subjects import Probed
 from ._probe import CUSTOM, expect
 
 
-@api.rule(
-    id="MTLS-PROBE-03",
-    severity=api.Severity.HIGH,
-    topics=("client-certificates", "operating-effectiveness"),
-    subject=api.subjects.ProbeSubject,
-)
+@api.rule(id="MTLS-PROBE-03", severity=api.Severity.HIGH, subject=api.subjects.ProbeSubject)
 def expired_certificate_rejected(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
     """The live gateway rejects an expired client certificate.
 

@@ -14,7 +14,6 @@ from ._probe import CUSTOM, expect
 @api.rule(
     id="MTLS-PROBE-04",
     severity=api.Severity.MEDIUM,
-    topics=("client-certificates", "operating-effectiveness"),
     guide="test by hand: call the API with the right certificate and expect 200",
     subject=api.subjects.ProbeSubject,
 )

@@ -12,12 +12,7 @@ from mtls_audit.api.subjects import Probed
 from ._probe import DEFAULT, expect
 
 
-@api.rule(
-    id="MTLS-PROBE-05",
-    severity=api.Severity.HIGH,
-    topics=("client-certificates", "operating-effectiveness"),
-    subject=api.subjects.ProbeSubject,
-)
+@api.rule(id="MTLS-PROBE-05", severity=api.Severity.HIGH, subject=api.subjects.ProbeSubject)
 def default_hostname_rejected(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
     """The live built-in gateway hostname rejects a request without a certificate.
 

@@ -11,12 +11,7 @@ from mtls_audit.api.subjects import Probed
 from ._probe import HOSTS, expect
 
 
-@api.rule(
-    id="MTLS-PROBE-06",
-    severity=api.Severity.HIGH,
-    topics=("transport", "operating-effectiveness"),
-    subject=api.subjects.ProbeSubject,
-)
+@api.rule(id="MTLS-PROBE-06", severity=api.Severity.HIGH, subject=api.subjects.ProbeSubject)
 def no_legacy_tls(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
     """The live gateway refuses TLS 1.0 and 1.1.
 

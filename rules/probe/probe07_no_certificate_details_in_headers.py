@@ -14,7 +14,6 @@ from ._probe import none_probed
 @api.rule(
     id="MTLS-PROBE-07",
     severity=api.Severity.MEDIUM,
-    topics=("disclosure", "operating-effectiveness"),
     guide="remove debug logging before production",
     subject=api.subjects.ProbeSubject,
 )

@@ -14,12 +14,7 @@ from ._probe import custom_targets, none_probed
 VALIDATED = "validated"
 
 
-@api.rule(
-    id="MTLS-PROBE-08",
-    severity=api.Severity.HIGH,
-    topics=("client-certificates", "policy-validation", "operating-effectiveness"),
-    subject=api.subjects.ProbeSubject,
-)
+@api.rule(id="MTLS-PROBE-08", severity=api.Severity.HIGH, subject=api.subjects.ProbeSubject)
 def configuration_agrees(probed: Probed, ctx: api.Context) -> Iterator[api.Result]:
     """The live gateway does what its configuration says.
 

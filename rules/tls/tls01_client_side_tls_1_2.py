@@ -9,12 +9,7 @@ from mtls_audit import api
 from ._protocols import CLIENT, judge_protocols
 
 
-@api.rule(
-    id="MTLS-TLS-01",
-    severity=api.Severity.HIGH,
-    topics=("transport",),
-    remediation=CLIENT.remediation,
-)
+@api.rule(id="MTLS-TLS-01", severity=api.Severity.HIGH, remediation=CLIENT.remediation)
 def client_side_tls_1_2(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """Clients must use TLS 1.2 or later.
 

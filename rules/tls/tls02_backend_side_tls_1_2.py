@@ -9,12 +9,7 @@ from mtls_audit import api
 from ._protocols import BACKEND, judge_protocols
 
 
-@api.rule(
-    id="MTLS-TLS-02",
-    severity=api.Severity.HIGH,
-    topics=("transport",),
-    remediation=BACKEND.remediation,
-)
+@api.rule(id="MTLS-TLS-02", severity=api.Severity.HIGH, remediation=BACKEND.remediation)
 def backend_side_tls_1_2(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """The gateway calls backends with TLS 1.2 or later.
 

@@ -20,11 +20,7 @@ WEAK = (
 )
 
 
-@api.rule(
-    id="MTLS-TLS-03",
-    severity=api.Severity.MEDIUM,
-    topics=("transport",),
-)
+@api.rule(id="MTLS-TLS-03", severity=api.Severity.MEDIUM)
 def weak_ciphers_off(svc: api.ServiceModel, ctx: api.Context) -> Iterator[api.Result]:
     """Weak cipher suites are disabled.
 

@@ -9,12 +9,7 @@ from mtls_audit import api
 PLAIN = {"http", "ws"}
 
 
-@api.rule(
-    id="MTLS-TLS-04",
-    severity=api.Severity.HIGH,
-    topics=("transport", "client-certificates"),
-    subject=api.subjects.Api,
-)
+@api.rule(id="MTLS-TLS-04", severity=api.Severity.HIGH, subject=api.subjects.Api)
 def apis_https_only(entry: api.Api, ctx: api.Context) -> Iterator[api.Result]:
     """APIs accept HTTPS (or WSS) only.
 

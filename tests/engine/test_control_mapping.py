@@ -8,7 +8,7 @@ from mtls_audit.engine.packs import builtin_pack_dir, load_directory
 from mtls_audit.engine.rule import Rule
 from mtls_audit.engine.runner import rule_controls
 from mtls_audit.engine.subjects import Certificate, Service
-from mtls_audit.frameworks import control_reasons, controls_for, frameworks, mappings
+from mtls_audit.frameworks import control_reasons, controls_for, frameworks, mappings, topics
 from mtls_audit.report.evidence import population_unit, rule_entry
 from mtls_audit.resources import package_data
 
@@ -86,6 +86,7 @@ def test_not_covered_is_listed_per_framework() -> None:
 
 
 def test_a_third_party_rule_maps_by_its_topics() -> None:
+    assert {"transport", "audit"} <= topics()
     assert controls_for("ACME-X-01", ("transport",))["nist-800-53"] == ("SC-8(1)", "SC-13")
     assert not any(controls_for("ACME-X-01", ("audit",)).values())
     assert control_reasons("ACME-X-01") == {}

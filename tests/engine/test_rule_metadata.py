@@ -11,7 +11,7 @@ import pytest
 from mtls_audit.engine.packs import builtin_pack_dir, load_directory
 from mtls_audit.engine.rule import DOC_SECTIONS, RULE_ID, SLUG, Rule
 from mtls_audit.engine.runner import rule_controls
-from mtls_audit.frameworks import frameworks, topics
+from mtls_audit.frameworks import frameworks
 from mtls_audit.report.catalogue import catalogue_markdown
 from tests.conftest import CATALOGUE, needs_shared
 
@@ -26,7 +26,7 @@ def test_metadata(rule: Rule) -> None:
     assert SLUG.match(rule.slug)
     assert rule.title
     assert not rule.title.endswith(".")
-    assert set(rule.topics) <= topics(), rule.topics
+    assert not rule.topics, "a built-in rule's controls come from the mapping catalogue"
     if rule.id != "MTLS-EVID-01":  # the tool's own completeness evidences no control
         assert any(rule_controls(rule).values()), "a rule maps to at least one control"
     for title in DOC_SECTIONS:
@@ -95,10 +95,12 @@ def _project_imports(source: str) -> set[str]:
 
 def test_rule_pack_imports_only_the_public_api() -> None:
     public = {"mtls_audit.api", *(f"mtls_audit.api.{m}" for m in PUBLIC_MODULES)}
+    importing = 0
     for file in builtin_pack_dir().rglob("*.py"):
         used = _project_imports(file.read_text("utf-8"))
-        assert used, file
         assert used <= public, (file, used)
+        importing += bool(used)
+    assert importing > 50  # every rule file reads the API (rules/_guide.py is only names)
 
 
 def test_project_imports_reads_both_import_forms() -> None:
