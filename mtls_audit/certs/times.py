@@ -9,6 +9,7 @@ from cryptography import x509
 
 from mtls_audit.certs.facts import CertificateFacts
 from mtls_audit.errors import InputError
+from mtls_audit.wording import plural
 
 
 class TimestampError(InputError):
@@ -80,7 +81,7 @@ DAY_SECONDS = 86_400
 
 def days_phrase(days: int) -> str:
     """ "1 day", "19 days"."""
-    return f"{days} day" if days == 1 else f"{days} days"
+    return plural(days, "day")
 
 
 def expiry_phrase(expiry: datetime, as_of: datetime) -> str:

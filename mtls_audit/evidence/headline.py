@@ -12,14 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from mtls_audit.evidence.causes import distinct
+from mtls_audit.wording import plural
 
 Evidence = Mapping[str, Any]
 EXCEPTION_STATUSES = ("fail", "waived")
-
-
-def plural(number: int, one: str, many: str | None = None) -> str:
-    """``1 test``, ``2 tests``; ``many`` for irregular plurals."""
-    return f"{number} {one if number == 1 else (many or one + 's')}"
 
 
 def headline(evidence: Evidence) -> str:

@@ -424,7 +424,7 @@ def test_ca_with_the_right_name_but_wrong_key_does_not_complete(
     result = build_chain(pki["leaf"], [pki["fake_intermediate"], pki["fake_root"]])
     assert not result.chain_complete
     assert result.path == (pki["leaf"],)
-    assert "present but none signed it" in result.reason
+    assert "is present but did not sign it" in result.reason
 
 
 def test_chain_search_skips_impostors_for_the_real_issuer(pki: dict[str, x509.Certificate]) -> None:

@@ -86,7 +86,7 @@ def test_the_command_writes_the_site_and_needs_the_reports_root_with_postgresql(
     with pytest.raises(SystemExit) as info:
         main(["dashboard", "--history", str(history), "--out", str(tmp_path / "site")])
     assert info.value.code == 0
-    assert capsys.readouterr().out.startswith("4 page(s) written: ")
+    assert capsys.readouterr().out.startswith("4 pages written: ")
     assert (tmp_path / "site" / "instances" / "clinical" / "report.html").is_file()
 
     with pytest.raises(SystemExit) as info:
