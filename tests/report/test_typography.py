@@ -66,7 +66,7 @@ def sample_pdf(sample_evidence: bytes, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture(scope="module")
 def sample_html(sample_evidence: bytes) -> str:
     evidence = json.loads(sample_evidence)
-    document = lxml_html.fromstring(render_html(evidence, evidence_sha256="0" * 64))
+    document: Any = lxml_html.fromstring(render_html(evidence, evidence_sha256="0" * 64))
     # What a reader sees: no style sheet, and the charts' words are checked in their captions.
     for hidden in list(document.iter("style", "title", "svg")):
         parent = hidden.getparent()
@@ -183,7 +183,7 @@ def test_inventory_counts_days_as_the_findings_do(
     text = " ".join(sample_html.split())
     assert f"{FAX_RELAY}: expired 18 days ago" in text  # the expiry chart's caption
     assert "expired 19 days ago" not in text
-    document = lxml_html.fromstring(render_html(evidence, evidence_sha256="0" * 64))
+    document: Any = lxml_html.fromstring(render_html(evidence, evidence_sha256="0" * 64))
     heads = [" ".join(h.text_content().split()) for h in document.find_class("cert-head")]
     assert any(h.startswith(f"-18 days {FAX_RELAY} · ") for h in heads), heads
     marks = document.xpath('//*[@id="chart-expiry"]//*[@class="certificate"]')
