@@ -43,6 +43,7 @@ from mtls_audit.vocabulary import (
     Cloud,
     Severity,
 )
+from mtls_audit.wording import plural
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -370,7 +371,7 @@ def _assess_and_report(
         from mtls_audit.evidence.reader import verdict, visible
 
         stated = verdict(outcome.evidence)
-        where = f"; {len(written)} file(s) in {out}" if written else ""
+        where = f"; {plural(len(written), 'file')} in {out}" if written else ""
         code = outcome.gate.exit_code
         click.echo(visible(f"mtls-audit: {stated.label} (exit {code}){where}. {stated.sentence}"))
     if missing is not None:
@@ -422,7 +423,8 @@ def collect(out: Path, source: SourceOptions, live: LiveOptions) -> None:
     digest = snapshot.write(document, path)
     gaps = len(document.get("gaps", []))
     click.echo(
-        f"Wrote {path} ({len(document['resources'])} resources, {gaps} gap(s), sha256 {digest})."
+        f"Wrote {path} ({len(document['resources'])} resources, {plural(gaps, 'gap')}, "
+        f"sha256 {digest})."
     )
     if (document.get("provenance") or {}).get("stopped"):
         sys.exit(3)  # the snapshot is knowingly incomplete
@@ -512,7 +514,8 @@ def probe(snapshot_file: Path, out: Path, probing: ProbeOptions) -> None:
     digest = snapshot.write(document, path)
     section = document["probe"]
     click.echo(
-        f"Wrote {path} ({len(section['targets'])} URL(s) and {len(section['hosts'])} host(s) "
+        f"Wrote {path} ({plural(len(section['targets']), 'URL')} and "
+        f"{plural(len(section['hosts']), 'host')} "
         f"probed, sha256 {digest})."
     )
 

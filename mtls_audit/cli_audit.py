@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mtls_audit.wording import plural
+
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -164,9 +166,11 @@ def verify(folder: Path, key: Path | None) -> None:
     for note in report.notes:
         click.echo(visible(note))
     if report.ok:
-        click.echo(visible(f"OK: {report.checked} file(s) match {folder / MANIFEST_NAME}."))
+        verb = "matches" if report.checked == 1 else "match"
+        files = plural(report.checked, "file")
+        click.echo(visible(f"OK: {files} {verb} {folder / MANIFEST_NAME}."))
     else:
-        click.echo(visible(f"FAILED: {len(report.problems)} problem(s) in {folder}."))
+        click.echo(visible(f"FAILED: {plural(len(report.problems), 'problem')} in {folder}."))
     sys.exit(0 if report.ok else 1)
 
 

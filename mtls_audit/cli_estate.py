@@ -33,6 +33,7 @@ from mtls_audit.vocabulary import (
     Cloud,
     Severity,
 )
+from mtls_audit.wording import plural
 
 if TYPE_CHECKING:
     from mtls_audit.audit.schedule import ScheduleConfig, TargetRun
@@ -161,7 +162,8 @@ def estate_discover(fmt: str, where: ScopeOptions, live: LiveOptions) -> None:
             click.echo(visible(f"{instance['name']}  {instance['id']}"))
         for gap in answer["gaps"]:
             click.echo(visible(f"GAP {gap['subject']}: {gap['message']}"))
-        click.echo(f"{len(answer['instances'])} instance(s), {len(answer['gaps'])} gap(s)")
+        instances, gaps = len(answer["instances"]), len(answer["gaps"])
+        click.echo(f"{plural(instances, 'instance')}, {plural(gaps, 'gap')}")
     sys.exit(3 if answer["gaps"] else 0)
 
 
@@ -355,7 +357,8 @@ def history_migrate(source: str, destination: str) -> None:
 
     done = copy_history(source, destination)
     click.echo(
-        f"{done.copied} run(s) copied to {shown_url(destination)}, {done.already} already there."
+        f"{plural(done.copied, 'run')} copied to {shown_url(destination)}, "
+        f"{done.already} already there."
     )
 
 
@@ -401,4 +404,4 @@ def dashboard(location: str, out: Path, reports: Path | None) -> None:
         pages = build_site(history, reports, out)
     finally:
         history.close()
-    click.echo(f"{len(pages)} page(s) written: {out / 'index.html'}")
+    click.echo(f"{plural(len(pages), 'page')} written: {out / 'index.html'}")

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mtls_audit.wording import plural
+
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
@@ -53,8 +55,8 @@ class RunProgress:
         if self._bar is not None:
             self._bar.stop()
         click.echo(
-            f"mtls-audit: {self.done} of {self.total} target(s) done; {self.requests} "
-            f"request(s), {self.throttled} throttled (429)",
+            f"mtls-audit: {self.done} of {plural(self.total, 'target')} done; "
+            f"{plural(self.requests, 'request')}, {self.throttled} throttled (429)",
             err=True,
         )
 

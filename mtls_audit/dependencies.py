@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from mtls_audit.errors import MissingDependencyError
+from mtls_audit.wording import noun
 
 # What gives WeasyPrint every library it loads (HarfBuzz-Subset included) and the DejaVu fonts
 # the report asks for, per platform; the names follow WeasyPrint's installation guide.
@@ -40,8 +41,10 @@ def require_modules(purpose: str, modules: Mapping[str, str]) -> None:
     missing = sorted({dist for module, dist in modules.items() if not _installed(module)})
     if missing:
         raise MissingDependencyError(
-            f"{purpose} needs the Python package(s) {', '.join(missing)}, which are not "
-            f"installed; install them with: python3 -m pip install {' '.join(missing)}"
+            f"{purpose} needs the Python {noun(len(missing), 'package')} {', '.join(missing)}, "
+            f"which {'is' if len(missing) == 1 else 'are'} not installed; install "
+            f"{'it' if len(missing) == 1 else 'them'} with: "
+            f"python3 -m pip install {' '.join(missing)}"
         )
 
 

@@ -22,6 +22,7 @@ from mtls_audit.engine.results import Result
 from mtls_audit.engine.rule import Rule
 from mtls_audit.engine.runner import evaluate
 from mtls_audit.model import build_model
+from mtls_audit.wording import plural
 
 COLLECTED_AT = "2026-11-20T09:00:00Z"
 """The collection time of a case's snapshot (certificate windows are judged from it)."""
@@ -72,7 +73,7 @@ def expectation_problems(
     """How ``results`` differ from ``expected`` (status, severity, key, message fragment)."""
     got = [(r.status.value, r.key) for r in results]
     if len(results) != len(expected):
-        return [f"{len(results)} result(s), {len(expected)} expected: {got}"]
+        return [f"{plural(len(results), 'result')}, {len(expected)} expected: {got}"]
     problems = []
     for n, (result, want) in enumerate(zip(results, expected, strict=True), 1):
         severity = (result.severity or rule.severity).value

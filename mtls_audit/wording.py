@@ -23,9 +23,12 @@ _WORD = re.compile(r"\w")
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """``count`` and its noun, singular for exactly one: "1 day", "2 days", "0 APIs"."""
-    if count == 1:
-        return f"{count} {singular}"
-    return f"{count} {plural_form or noun_plural(singular)}"
+    return f"{count} {noun(count, singular, plural_form)}"
+
+
+def noun(count: int, singular: str, plural_form: str | None = None) -> str:
+    """The noun alone, agreeing with ``count``: "line" for one, "lines" for any other."""
+    return singular if count == 1 else plural_form or noun_plural(singular)
 
 
 def noun_plural(singular: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mtls_audit.wording import clip, noun_plural, plain, plural
+from mtls_audit.wording import clip, noun, noun_plural, plain, plural
 
 
 @pytest.mark.parametrize(
@@ -21,6 +21,12 @@ from mtls_audit.wording import clip, noun_plural, plain, plural
 )
 def test_plural_counts_nouns(count: int, noun: str, expected: str) -> None:
     assert plural(count, noun) == expected
+
+
+def test_noun_alone_agrees_with_its_count() -> None:
+    assert [noun(n, "line") for n in (0, 1, 2)] == ["lines", "line", "lines"]
+    assert noun(3, "policy") == "policies"
+    assert noun(2, "person", "people") == "people"
 
 
 def test_plural_takes_an_explicit_plural_for_phrases() -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mtls_audit.audit.history import History, RunRecord
+from mtls_audit.certs.times import full_days
 from mtls_audit.evidence.charts import Chart, trend_chart
 from mtls_audit.evidence.reader import verdict
 from mtls_audit.output_files import prepare_folder, write_text
@@ -44,7 +45,8 @@ class Certificate:
     name: str
     subject: str
     expiry: str
-    days_left: int
+    days_left: int  # rounded down, as the evidence counts: orders and marks the expired
+    full_days: int  # rounded down either way, as the findings count: printed
 
 
 @dataclass
@@ -205,12 +207,9 @@ def _certificates(
             when = datetime.fromisoformat(expiry.replace("Z", "+00:00"))
         except ValueError:
             continue
+        name, subject = str(entry.get("name", "")), str(entry.get("subject", ""))
         days = (when - moment).days
-        found.append(
-            Certificate(
-                target, str(entry.get("name", "")), str(entry.get("subject", "")), expiry, days
-            )
-        )
+        found.append(Certificate(target, name, subject, expiry, days, full_days(when, moment)))
     return tuple(sorted(found, key=lambda c: c.days_left))
 
 

@@ -36,6 +36,7 @@ from mtls_audit.certs.times import (
     days_left,
     days_phrase,
     expiry_phrase,
+    full_days,
     parse_timestamp,
     validity_at,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "days_phrase",
     "dotnet_name",
     "expiry_phrase",
+    "full_days",
     "is_self_signed",
     "key_info",
     "load_certificate",

@@ -48,7 +48,11 @@ def _extend(path: tuple[x509.Certificate, ...], pool: Sequence[x509.Certificate]
         return best
     missing = dotnet_name(current.issuer)
     if named:
-        why = f"{len(named)} certificate(s) named {missing!r} are present but none signed it"
+        why = (
+            f"a certificate named {missing!r} is present but did not sign it"
+            if len(named) == 1
+            else f"{len(named)} certificates named {missing!r} are present but none signed it"
+        )
     else:
         why = f"no certificate named {missing!r} is present"
     return ChainResult(

@@ -9,6 +9,7 @@ from cryptography import x509
 
 from mtls_audit.certs.facts import CertificateFacts
 from mtls_audit.errors import InputError
+from mtls_audit.wording import plural
 
 
 class TimestampError(InputError):
@@ -80,15 +81,23 @@ DAY_SECONDS = 86_400
 
 def days_phrase(days: int) -> str:
     """ "1 day", "19 days"."""
-    return f"{days} day" if days == 1 else f"{days} days"
+    return plural(days, "day")
+
+
+def full_days(expiry: datetime, as_of: datetime) -> int:
+    """Full days of 24 hours from ``as_of`` to expiry, rounded down either way as
+    :func:`expiry_phrase` counts them, negative once expired: -18 for a certificate that
+    expired 18.6 days ago (where :func:`days_left` gives -19), 18 for one with 18.6 days left,
+    0 within a day of expiry on either side."""
+    seconds = (as_utc(expiry) - as_utc(as_of)).total_seconds()
+    full = int(abs(seconds) // DAY_SECONDS)
+    return full if seconds >= 0 else -full
 
 
 def expiry_phrase(expiry: datetime, as_of: datetime) -> str:
-    """ "expires in 18 days" or "expired 18 days ago", in full days of 24 hours rounded down
-    either way: a certificate that expired 18.6 days ago has been expired 18 full days, one
-    with 18.6 days left has 18 full days left. Under one day: "less than a day". Expiry at
-    ``as_of`` itself is still valid, as :func:`validity_at` judges (bounds inclusive)."""
-    seconds = (as_utc(expiry) - as_utc(as_of)).total_seconds()
-    full = int(abs(seconds) // DAY_SECONDS)
+    """ "expires in 18 days" or "expired 18 days ago", in :func:`full_days`. Under one day:
+    "less than a day". Expiry at ``as_of`` itself is still valid, as :func:`validity_at`
+    judges (bounds inclusive)."""
+    full = abs(full_days(expiry, as_of))
     span = days_phrase(full) if full else "less than a day"
-    return f"expires in {span}" if seconds >= 0 else f"expired {span} ago"
+    return f"expires in {span}" if as_utc(expiry) >= as_utc(as_of) else f"expired {span} ago"

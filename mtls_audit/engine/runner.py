@@ -11,6 +11,7 @@ from mtls_audit.engine.results import Result, Severity, Status, indeterminate
 from mtls_audit.engine.rule import Rule
 from mtls_audit.frameworks import controls_for
 from mtls_audit.model.build import Model
+from mtls_audit.wording import plural
 
 
 @dataclass(frozen=True)
@@ -134,8 +135,8 @@ def run(ctx: Context, rules: Sequence[Rule]) -> Assessment:
     nothing = model.nothing_to_audit
     if nothing is None and not any(f.status is not Status.NOT_APPLICABLE for f in findings):
         nothing = (
-            f"the {len(rules)} rule(s) selected "
-            + ("gave no result" if not findings else "found nothing they apply to")
+            f"the {plural(len(rules), 'rule')} selected "
+            + ("gave no result" if not findings else "found nothing " + _applies(len(rules)))
             + ": nothing was judged"
         )
     if nothing is not None:
@@ -178,3 +179,7 @@ def gate(assessment: Assessment, fail_on: Severity | None, *, gaps: int) -> Gate
     else:
         code = 0
     return Gate(fail_on, failing, incomplete, code)
+
+
+def _applies(rules: int) -> str:
+    return "it applies to" if rules == 1 else "they apply to"

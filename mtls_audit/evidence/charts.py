@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from mtls_audit.wording import plural
 
@@ -219,26 +220,36 @@ STATE_COLOURS = {"expired": "#9b1c1c", "expiring": "#b45309", "valid": "#256b3a"
 _HORIZON = 730
 
 
+class Dated(NamedTuple):
+    """A certificate for the timeline: ``days`` to expiry in full days, negative once expired,
+    and the same said in words ("expired 18 days ago")."""
+
+    name: str
+    state: str
+    days: int
+    words: str
+
+
 def timeline(
-    title: str, certificates: Sequence[tuple[str, str, int]], warning_days: int, as_of: str
+    title: str, certificates: Sequence[Dated], warning_days: int, as_of: str
 ) -> Timeline | None:
-    """``certificates`` as (name, state, days left), soonest first; None without one."""
+    """``certificates`` soonest first; None without one."""
     if not certificates:
         return None
-    low = min(0, *(days for _, _, days in certificates))
-    high = min(_HORIZON, max(warning_days * 2, *(days for _, _, days in certificates)))
+    low = min(0, *(c.days for c in certificates))
+    high = min(_HORIZON, max(warning_days * 2, *(c.days for c in certificates)))
     span = WIDTH - _TOTAL_WIDTH - _LABEL_WIDTH
 
     def x(days: int) -> float:
         return _LABEL_WIDTH + span * (min(max(days, low), high) - low) / (high - low)
 
     marks = tuple(
-        Mark(name, state, STATE_COLOURS.get(state, "#5b6470"), x(days), _HEAD + i * _ROW, days,
-             f"{name}: {_days_words(days)}")
-        for i, (name, state, days) in enumerate(certificates)
+        Mark(c.name, c.state, STATE_COLOURS.get(c.state, "#5b6470"), x(c.days), _HEAD + i * _ROW,
+             c.days, f"{c.name}: {c.words}")
+        for i, c in enumerate(certificates)
     )  # fmt: skip
-    expired = [m for m in marks if m.days < 0]
-    expiring = [m for m in marks if 0 <= m.days <= warning_days]
+    expired = [m for m in marks if m.state == "expired"]
+    expiring = [m for m in marks if m.state == "expiring"]
     description = (
         f"{plural(len(marks), 'certificate')} by days to expiry as of {as_of}: "
         f"{len(expired)} expired, {len(expiring)} inside the {warning_days}-day warning window. "
@@ -259,9 +270,3 @@ def _spaced(ticks: Sequence[tuple[float, int]]) -> tuple[tuple[float, int], ...]
         elif value == 0:
             kept[-1] = (x, value)
     return tuple(kept)
-
-
-def _days_words(days: int) -> str:
-    if days < 0:
-        return f"expired {plural(-days, 'day')} ago"
-    return f"expires in {plural(days, 'day')}"

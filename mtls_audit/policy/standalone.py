@@ -27,6 +27,7 @@ from mtls_audit.policy.inbound.verdicts import (
 )
 from mtls_audit.policy.parsing.parser import parse_policy
 from mtls_audit.policy.parsing.tree import SECTIONS, Node, ParseProblem, PolicyDocument
+from mtls_audit.wording import noun
 
 KIND_NAMES = {
     FailureKind.MISSING: "missing certificate",
@@ -109,11 +110,13 @@ class FileVerdict:
             deleted = f" (deleted at line {read.deleted_by.line})" if read.deleted_by else ""
             headers.setdefault(read.header, []).append(f"{read.node.line}{deleted}")
         for header, where in headers.items():
-            out.append(f"reads the {header} header at line(s) {', '.join(where)}")
+            at = f"{noun(len(where), 'line')} {', '.join(where)}"
+            out.append(f"reads the {header} header at {at}")
         if verdict.deployment_lookups:
-            lookups = ", ".join(str(node.line) for node in verdict.deployment_lookups)
+            lines = [str(node.line) for node in verdict.deployment_lookups]
             out.append(
-                f"looks the certificate up among the uploaded certificates (line(s) {lookups}):"
+                "looks the certificate up among the uploaded certificates "
+                f"({noun(len(lines), 'line')} {', '.join(lines)}):"
                 " backend client certificates are accepted too"
             )
         for node, field, text in verdict.weak_pins:

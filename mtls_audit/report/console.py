@@ -20,6 +20,7 @@ from mtls_audit.engine.runner import NOTHING_TO_AUDIT
 from mtls_audit.evidence.headline import headline
 from mtls_audit.evidence.reader import verdict, visible
 from mtls_audit.vocabulary import SEVERITIES
+from mtls_audit.wording import plural
 
 _ORDER = SEVERITIES
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -106,7 +107,8 @@ def _print_audit(evidence: Mapping[str, Any], console: Console) -> None:
         waived = evidence["summary"]["by_status"].get("waived", 0)
         in_force = sum(1 for w in waivers if w["state"] == "in_force")
         console.print(
-            f"Waivers: {len(waivers)} recorded, {in_force} in force, {waived} result(s) waived."
+            f"Waivers: {len(waivers)} recorded, {in_force} in force, "
+            f"{plural(waived, 'result')} waived."
         )
         for w in waivers:
             ref = inert(f"waivers[{w['index']}] ({w['rule_id']})")
@@ -121,5 +123,6 @@ def _print_audit(evidence: Mapping[str, Any], console: Console) -> None:
         console.print(
             f"Baseline {inert(baseline['file'])}: {baseline['new']} new, "
             f"{baseline['updated']} updated, {baseline['unchanged']} unchanged, "
-            f"{len(baseline['absent'])} gone; {baseline['accepted']} known failure(s) do not gate."
+            f"{len(baseline['absent'])} gone; {plural(baseline['accepted'], 'known failure')} "
+            f"{'does' if baseline['accepted'] == 1 else 'do'} not gate."
         )

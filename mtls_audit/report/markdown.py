@@ -33,6 +33,7 @@ from mtls_audit.evidence.reader import (
 )
 from mtls_audit.report.rule_text import code_span, plain_text
 from mtls_audit.vocabulary import SEVERITIES
+from mtls_audit.wording import plural
 
 SUBJECTS_PER_RULE = 3
 FOLD_ROWS = 10
@@ -120,6 +121,7 @@ def _evidence_line(evidence: Evidence) -> str:
     if not gaps and not errors:
         return "**Evidence:** complete (no gap, no run-level error)."
     return (
-        f"**Evidence:** {gaps} gap(s), {errors} run-level error(s): conclusions about the "
+        f"**Evidence:** {plural(gaps, 'gap')}, {plural(errors, 'run-level error')}: conclusions "
+        "about the "
         "parts concerned are not supported; see the report's methodology section."
     )

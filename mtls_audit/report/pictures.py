@@ -12,7 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mtls_audit.evidence.charts import BarChart, Chart, Timeline, bar_chart, timeline, trend_chart
+from mtls_audit.evidence.charts import (
+    BarChart,
+    Chart,
+    Dated,
+    Timeline,
+    bar_chart,
+    timeline,
+    trend_chart,
+)
 from mtls_audit.report.tables import COVERAGE_VERDICTS, Bounded, CertificateRow, CoverageView
 from mtls_audit.vocabulary import SEVERITIES
 from mtls_audit.wording import clip, plural
@@ -132,9 +140,9 @@ def expiry_chart(
     certificates: Bounded[CertificateRow], warning_days: int, as_of: str
 ) -> Timeline | None:
     dated = [
-        (clip(str(row.certificate["name"]), LABEL_CHARS), row.state, int(row.days))
+        Dated(clip(str(row.certificate["name"]), LABEL_CHARS), row.state, row.days, row.phrase)
         for row in certificates.shown
-        if row.state != "unknown"
+        if row.days is not None
     ]
     return timeline("Certificate expiry", dated, warning_days, as_of)
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, NamedTuple, TypeVar
 
+from mtls_audit.certs.times import TimestampError, expiry_phrase, full_days, parse_timestamp
 from mtls_audit.evidence.reader import natural_key, resource_name
+from mtls_audit.wording import noun
 
 T = TypeVar("T")
 
@@ -173,28 +176,49 @@ def coverage_view(rows: Sequence[Mapping[str, Any]]) -> CoverageView | None:
 
 @dataclass(frozen=True)
 class CertificateRow:
+    """A certificate as the inventory prints it. ``days`` and ``phrase`` count full days
+    rounded down either way, as the findings do ("-18", "expired 18 days ago"), where the
+    evidence's ``days_left`` (which orders the rows and sets the state) is rounded down."""
+
     certificate: Mapping[str, Any]
     expiry_date: str
-    days: str
+    days: int | None
+    phrase: str
     state: str
+
+    @property
+    def key(self) -> str:
+        """The row's key: the days right-aligned, then "day" or "days" ("  -18 days")."""
+        if self.days is None:
+            return "    ? days"
+        return f"{self.days:>5} {noun(abs(self.days), 'day')}"
 
 
 def certificate_rows(
-    certificates: Sequence[Mapping[str, Any]], warning_days: int, limit: int
+    certificates: Sequence[Mapping[str, Any]], warning_days: int, limit: int, as_of: str
 ) -> Bounded[CertificateRow]:
     """Certificates soonest expiry first (unknown expiry last), marked expired or expiring."""
     ordered = sorted(certificates, key=lambda c: _days_key(c.get("days_left")))
+    moment = _moment(as_of)
     rows = []
     for cert in ordered[:limit]:
         days = cert.get("days_left")
-        if days is None:
-            state = "unknown"
+        expiry = _moment(cert.get("expiry"))
+        if days is None or expiry is None or moment is None:
+            state, full, phrase = "unknown", None, "expiry unknown"
         else:
             state = "expired" if days < 0 else "expiring" if days <= warning_days else "valid"
-        expiry = str(cert.get("expiry") or "unknown")[:10]
-        shown_days = "?" if days is None else str(days)
-        rows.append(CertificateRow(filled(cert, CERTIFICATE_FIELDS), expiry, shown_days, state))
+            full, phrase = full_days(expiry, moment), expiry_phrase(expiry, moment)
+        date = str(cert.get("expiry") or "unknown")[:10]
+        rows.append(CertificateRow(filled(cert, CERTIFICATE_FIELDS), date, full, phrase, state))
     return Bounded(rows, max(0, len(certificates) - limit))
+
+
+def _moment(text: object) -> datetime | None:
+    try:
+        return parse_timestamp(text) if isinstance(text, str) else None
+    except TimestampError:
+        return None
 
 
 def _days_key(days: int | None) -> tuple[int, int]:

@@ -187,6 +187,7 @@ def build_view(
         evidence.get("inventory", {}).get("certificates", []),
         options["warning_days"],
         CERTIFICATE_LIMIT,
+        str(run.get("as_of") or ""),
     )
     trend = _trend(evidence.get("trend", []))
     return ReportView(

@@ -52,7 +52,7 @@ def custom_gateway_domain(svc: api.ServiceModel, ctx: api.Context) -> Iterator[a
     if custom:
         yield api.passed(
             svc.id,
-            f"{name} has custom gateway hostname(s): "
+            f"{name} has {api.plural(len(custom), 'custom gateway hostname')}: "
             + ", ".join(h.host_name for h in custom)
             + ".",
             *(h.view.cite("hostName") for h in custom),

@@ -51,16 +51,22 @@ def _judge_fabric(backend: api.Backend, fabric: api.ServiceFabric) -> api.Result
         e for e in endpoints if not isinstance(e, str) or api.is_unresolved(e) or _computed(e)
     ]
     if unknown:
-        message = f"{label}: management endpoint(s) {unknown!r} cannot be resolved."
+        shown = ", ".join(map(repr, unknown))
+        endpoints_named = api.plural(len(unknown), "management endpoint")
+        message = f"{label}: {endpoints_named} cannot be resolved: {shown}."
         return api.indeterminate(backend.id, message, *cites, name=backend.name)
     plain = [e for e in endpoints if api.url_scheme(str(e)) != "https"]
     if plain:
-        message = f"{label} resolves the service through management endpoint(s) not on HTTPS: "
+        message = (
+            f"{label} resolves the service through "
+            f"{api.plural(len(plain), 'management endpoint')} not on HTTPS: "
+        )
         return api.failed(
             backend.id, message + ", ".join(map(str, plain)), *cites, name=backend.name
         )
     message = (
-        f"{label} resolves the service through the cluster's management endpoint(s) over "
+        f"{label} resolves the service through the cluster's "
+        f"{api.plural(len(endpoints), 'management endpoint')} over "
         f"HTTPS ({', '.join(map(str, endpoints))})."
     )
     return api.passed(backend.id, message, *cites, name=backend.name)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from mtls_audit.evidence.schema import validate_evidence
+from mtls_audit.wording import plural
 from tests.audit.conftest import exit_of, write_sample
 from tests.cli.test_cli import run_cli
 from tests.conftest import sarif_validator
@@ -47,7 +48,8 @@ def test_pre_existing_criticals_do_not_fail(
     assert {r.get("baseline_state") for r in evidence["results"] if r["status"] == "fail"} == {
         "unchanged"
     }
-    assert f"{criticals} known failure(s) do not gate." in " ".join(stdout.split())
+    verb = "does" if criticals == 1 else "do"
+    assert f"{plural(criticals, 'known failure')} {verb} not gate." in " ".join(stdout.split())
 
 
 def test_a_new_critical_fails_and_sarif_says_it_is_new(

@@ -129,7 +129,7 @@ def test_a_sqlite_history_is_copied_to_postgresql_once(
     path = _legacy(tmp_path / "history.sqlite", records)
     served = postgres.new_database()
 
-    for expected in ("5 run(s) copied", "0 run(s) copied"):  # a second copy adds nothing
+    for expected in ("5 runs copied", "0 runs copied"):  # a second copy adds nothing
         with pytest.raises(SystemExit) as info:
             main(["history", "migrate", str(path), served])
         assert info.value.code == 0

@@ -16,6 +16,7 @@ from mtls_audit.audit.waivers import apply_waivers, load_waivers
 from mtls_audit.engine.results import Status, indeterminate
 from mtls_audit.engine.runner import Finding, fingerprint
 from mtls_audit.evidence.schema import validate_evidence
+from mtls_audit.wording import plural
 from mtls_audit.workflow import AssessOptions, load_rules
 from tests.audit.conftest import WAIVERS_YAML, SignedRun, exit_of, write_sample
 from tests.cli.test_cli import run_cli
@@ -98,12 +99,12 @@ def test_a_waived_finding_no_longer_gates(
     waivers = waivers_file(tmp_path)
     code, out, _ = run_cli([*base, "--out", str(tmp_path / "w"), "--waivers", str(waivers)], capsys)
     assert evidence_of(tmp_path / "w")["summary"]["gate"]["failing"] == failing - 2
-    assert "2 result(s) waived" in " ".join(out.split())
+    assert "2 results waived" in " ".join(out.split())
     every = waivers_file(tmp_path, EVERY_OUT01, "every.yaml")
     code, out, _ = run_cli([*base, "--out", str(tmp_path / "e"), "--waivers", str(every)], capsys)
     assert code == 0
     assert evidence_of(tmp_path / "e")["summary"]["gate"]["failing"] == 0
-    assert f"{failing} result(s) waived" in " ".join(out.split())
+    assert f"{plural(failing, 'result')} waived" in " ".join(out.split())
 
 
 def test_an_expired_waiver_fails_again_and_says_so(

@@ -28,6 +28,7 @@ from mtls_audit.certs import (
     days_phrase,
     dotnet_name,
     expiry_phrase,
+    full_days,
     is_self_signed,
     key_info,
     load_certificate,
@@ -161,6 +162,23 @@ def test_days_left_rounds_down_and_goes_negative_when_expired(expiry: datetime, 
 )
 def test_expiry_phrase_counts_full_days_and_says_day_or_days(expiry: datetime, phrase: str) -> None:
     assert expiry_phrase(expiry, NOW) == phrase
+
+
+@pytest.mark.parametrize(
+    ("expiry", "full", "floor"),
+    [
+        (NOW - timedelta(days=18, hours=14), -18, -19),
+        (NOW + timedelta(days=18, hours=14), 18, 18),
+        (NOW - timedelta(hours=1), 0, -1),
+        (NOW + timedelta(hours=1), 0, 0),
+        (NOW - timedelta(days=1), -1, -1),
+    ],
+)
+def test_full_days_round_down_either_way_where_days_left_floors(
+    expiry: datetime, full: int, floor: int
+) -> None:
+    assert (full_days(expiry, NOW), days_left(expiry, NOW)) == (full, floor)
+    assert str(abs(full) or "less than a") in expiry_phrase(expiry, NOW)
 
 
 def test_days_phrase_plurals() -> None:
@@ -424,7 +442,7 @@ def test_ca_with_the_right_name_but_wrong_key_does_not_complete(
     result = build_chain(pki["leaf"], [pki["fake_intermediate"], pki["fake_root"]])
     assert not result.chain_complete
     assert result.path == (pki["leaf"],)
-    assert "present but none signed it" in result.reason
+    assert "is present but did not sign it" in result.reason
 
 
 def test_chain_search_skips_impostors_for_the_real_issuer(pki: dict[str, x509.Certificate]) -> None:

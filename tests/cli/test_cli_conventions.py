@@ -55,7 +55,7 @@ def test_a_run_without_text_prints_one_summary_line(
     code, stdout, _ = run_cli(["scan", "--sample", "--format", "json", "--out", str(out)], capsys)
     assert code == 1
     (line,) = stdout.splitlines()
-    assert line.startswith(f"mtls-audit: FAIL (exit 1); 3 file(s) in {out}. ")
+    assert line.startswith(f"mtls-audit: FAIL (exit 1); 3 files in {out}. ")
     assert "findings at or above critical severity" in line
 
 

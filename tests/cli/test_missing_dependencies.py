@@ -123,7 +123,7 @@ def test_live_collection_names_the_missing_azure_packages(
     args = ["scan", "--subscription", SUBSCRIPTION, "--service", "apim-x"]
     code, _, err = run_cli([*args, "--out", str(tmp_path / "out")], capsys)
     assert code == 2
-    assert "live collection from Azure needs the Python package(s) aiohttp, azure-identity" in err
+    assert "live collection from Azure needs the Python packages aiohttp, azure-identity" in err
     assert "python3 -m pip install aiohttp azure-identity" in err
     assert not (tmp_path / "out").exists()
 

@@ -168,7 +168,7 @@ def test_rules_that_judge_nothing_are_not_a_pass(
     [error] = evidence["errors"]
     assert error == {
         "kind": "nothing-to-audit",
-        "message": "The 1 rule(s) selected gave no result: nothing was judged.",
+        "message": "The 1 rule selected gave no result: nothing was judged.",
     }
     assert not VERDICT_PASS.search(stdout)
 
@@ -193,7 +193,7 @@ def test_rules_that_apply_to_nothing_are_not_a_pass(
     assert evidence["errors"] == [
         {
             "kind": "nothing-to-audit",
-            "message": "The 1 rule(s) selected found nothing they apply to: nothing was judged.",
+            "message": "The 1 rule selected found nothing it applies to: nothing was judged.",
         }
     ]
     assert "Verdict: NOTHING TO AUDIT" in stdout

@@ -37,7 +37,7 @@ def test_a_log_gets_a_plain_line_per_target_and_the_totals(
     assert err == [
         "mtls-audit: [1/2] a: FAIL",
         "mtls-audit: [2/2] b: FAIL",
-        "mtls-audit: 2 of 2 target(s) done; 6 request(s), 2 throttled (429)",
+        "mtls-audit: 2 of 2 targets done; 6 requests, 2 throttled (429)",
     ]
     assert (progress.done, progress.requests, progress.throttled) == (2, 6, 2)
 
@@ -52,4 +52,4 @@ def test_a_terminal_gets_a_live_bar_instead(
     err = capsys.readouterr().err
     assert "[1/2]" not in err  # no plain lines: the bar says it
     assert "scanning: 6 requests, 2 throttled" in err
-    assert err.rstrip().endswith("2 of 2 target(s) done; 6 request(s), 2 throttled (429)")
+    assert err.rstrip().endswith("2 of 2 targets done; 6 requests, 2 throttled (429)")

@@ -3,12 +3,15 @@ and nothing that points outside the site."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from lxml import html
 
+from mtls_audit.audit.dashboard import build_site
+from mtls_audit.audit.history import History
 from mtls_audit.cli import main
 
 
@@ -42,6 +45,28 @@ def test_issues_count_instances_and_certificates_come_soonest_first(site: Path) 
     ]
     assert days
     assert days == sorted(days)
+
+
+def test_certificate_days_are_counted_as_the_findings_count_them(
+    site: Path, tmp_path: Path
+) -> None:
+    """fax-relay-client expired 2026-11-02T00:00Z: on 2026-11-20T09:00Z, 18 full days ago, as
+    MTLS-KV-09 says, though the evidence's days_left (rounded down) is -19."""
+    runs = site.parent / "runs"
+    history = History(runs / "history.sqlite")
+    try:
+        build_site(history, runs, tmp_path / "site", as_of=datetime(2026, 11, 20, 9, tzinfo=UTC))
+    finally:
+        history.close()
+    index = _page(tmp_path / "site" / "index.html")
+    rows = index.xpath("//section[@aria-labelledby='certificates']//tbody/tr")
+    fax = {
+        row.xpath("string(td[4])")
+        for row in rows
+        if row.xpath("string(td[1])") == "fax-relay-client"
+        and row.xpath("string(td[3])") == "2026-11-02"
+    }
+    assert fax == {"-18"}
 
 
 def test_an_instance_page_has_its_trend_runs_and_reports(site: Path) -> None:
@@ -86,7 +111,7 @@ def test_the_command_writes_the_site_and_needs_the_reports_root_with_postgresql(
     with pytest.raises(SystemExit) as info:
         main(["dashboard", "--history", str(history), "--out", str(tmp_path / "site")])
     assert info.value.code == 0
-    assert capsys.readouterr().out.startswith("4 page(s) written: ")
+    assert capsys.readouterr().out.startswith("4 pages written: ")
     assert (tmp_path / "site" / "instances" / "clinical" / "report.html").is_file()
 
     with pytest.raises(SystemExit) as info:

@@ -96,7 +96,7 @@ def test_an_estate_is_found_and_each_instance_scanned_once_politely(
     assert lines[-1] == f"History: {root / 'history.sqlite'}"
     # Progress in a log: one plain line per target as it ends, then the totals.
     assert sum(line.startswith("mtls-audit: [") for line in err.splitlines()) == 6
-    assert "6 of 6 target(s) done" in err
+    assert "6 of 6 targets done" in err
 
     # The throttled subscription's instances were slowed down, not cut short.
     throttled = [_snapshot(root, n) for n in ("apim-b1", "apim-b2")]
@@ -157,7 +157,7 @@ def test_estate_discover_lists_instances_and_names_what_it_cannot_read(
 ) -> None:
     args = ["estate", "discover", "--auth", "workload-identity", "--tag", "env=none"]
     code, out, _ = _run([*args, "--all-subscriptions"], capsys)
-    assert (code, out.splitlines()[-1]) == (0, "0 instance(s), 0 gap(s)")  # no such tag
+    assert (code, out.splitlines()[-1]) == (0, "0 instances, 0 gaps")  # no such tag
 
     args = ["estate", "discover", "--auth", "workload-identity"]
     code, out, _ = _run([*args, *(a for sub in SUBS for a in ("--subscription", sub))], capsys)
@@ -166,7 +166,7 @@ def test_estate_discover_lists_instances_and_names_what_it_cannot_read(
     lines = out.splitlines()
     assert [line.split()[0] for line in lines[:5]] == sorted(set(LAYOUT) - {"apim-c1"})
     assert lines[5].startswith(f"GAP /subscriptions/{FORBIDDEN}: Resource Graph returns nothing")
-    assert lines[6] == "5 instance(s), 1 gap(s)"
+    assert lines[6] == "5 instances, 1 gap"
 
 
 def test_a_bad_estate_scope_is_a_usage_error(

@@ -92,8 +92,8 @@ def test_thumbprint_defects() -> None:
     assert thumbprint_defects(spaced, True) == ("spaces",)
     coloned = ":".join(UPPER[i : i + 2] for i in range(0, 40, 2))
     assert thumbprint_defects(coloned, True) == ("colons",)
-    assert thumbprint_defects("\u200e" + UPPER, True) == ("invisible character(s) \\u200E",)
-    assert thumbprint_defects("\u00a0" + UPPER, True) == ("invisible character(s) \\u00A0",)
+    assert thumbprint_defects("\u200e" + UPPER, True) == ("invisible character \\u200E",)
+    assert thumbprint_defects("\u00a0" + UPPER, True) == ("invisible character \\u00A0",)
     assert "SHA-256" in thumbprint_defects("A" * 64, True)[0]
     assert thumbprint_defects(UPPER[:-1], True) == ("39 hex digits instead of 40",)
 

@@ -106,7 +106,7 @@ def test_probe_command_writes_the_probed_snapshot(
             capsys,
         )  # fmt: skip
     assert code == 0
-    assert "2 URL(s) and 1 host(s) probed" in stdout
+    assert "2 URLs and 1 host probed" in stdout
     code, _, _ = run_cli(
         ["assess", str(out / "snapshot.json"), "--select", "MTLS-PROBE", "--format", "json",
          "--out", str(tmp_path / "assessed")],

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from lxml import html as lxml_html
 
-from mtls_audit.evidence.charts import bar_chart, timeline
+from mtls_audit.certs.times import full_days, parse_timestamp
+from mtls_audit.evidence.charts import Dated, bar_chart, timeline
 from mtls_audit.report.html import render_html
 from mtls_audit.report.pictures import family
 
@@ -68,10 +69,12 @@ def test_expiry_timeline_marks_each_dated_certificate_and_the_expired_ones(
     figure = _figure(_document(realistic), "chart-expiry")
     marks = _elements(figure, "g", "certificate")
     assert len(marks) == len(dated)
-    assert sorted(int(m.get("data-days")) for m in marks) == sorted(c["days_left"] for c in dated)
+    as_of = parse_timestamp(realistic["run"]["as_of"])
+    full = sorted(full_days(parse_timestamp(c["expiry"]), as_of) for c in dated)
+    assert sorted(int(m.get("data-days")) for m in marks) == full
     expired = [m for m in marks if m.get("data-state") == "expired"]
     assert len(expired) == sum(1 for c in dated if c["days_left"] < 0)
-    assert all(int(m.get("data-days")) < 0 for m in expired)
+    assert all(int(m.get("data-days")) <= 0 for m in expired)
     caption = figure.xpath(".//figcaption")[0].text_content()
     assert f"{len(expired)} expired" in caption
 
@@ -112,7 +115,11 @@ def test_bars_are_proportional_and_stack_from_the_label_column() -> None:
 
 
 def test_timeline_puts_day_zero_at_the_as_of_date_and_clamps_far_expiries() -> None:
-    chart = timeline("t", [("old", "expired", -20), ("far", "valid", 6000)], 30, "2026-11-20")
+    certificates = [
+        Dated("old", "expired", -20, "expired 20 days ago"),
+        Dated("far", "valid", 6000, "expires in 6000 days"),
+    ]
+    chart = timeline("t", certificates, 30, "2026-11-20")
     assert chart is not None
     old, far = chart.marks
     assert old.x == chart.left

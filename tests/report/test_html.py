@@ -8,6 +8,7 @@ import lxml.html
 import pytest
 from markupsafe import escape
 
+from mtls_audit.certs.times import full_days, parse_timestamp
 from mtls_audit.evidence.reader import ReportError
 from mtls_audit.report.html import render_html
 
@@ -141,7 +142,9 @@ def test_inventory_lists_each_certificate_with_days_and_state(realistic: dict[st
     assert "cert-expired" in first.get("class").split()
     head = " ".join(first.find_class("cert-head")[0].text_content().split())
     certificate = min(realistic["inventory"]["certificates"], key=lambda c: c["days_left"])
-    assert head.startswith(f"{certificate['days_left']} days {certificate['name']} · ")
+    as_of = parse_timestamp(realistic["run"]["as_of"])
+    days = full_days(parse_timestamp(certificate["expiry"]), as_of)
+    assert head.startswith(f"{days} days {certificate['name']} · ")
     assert certificate["thumbprint"] in first.text_content()
 
 

@@ -28,7 +28,7 @@ def test_summary_has_verdict_counts_and_failing_rules(realistic: dict[str, Any])
     assert kv.split(" | ")[2:5] == ["2", "0", "critical"]
     order = [line.split(" | ")[0] for line in lines if line.startswith("| MTLS-")]
     assert order == ["| MTLS-GW-01", "| MTLS-IN-01", "| MTLS-KV-09", "| MTLS-EVID-01"]
-    assert "1 gap(s), 1 run-level error(s)" in text
+    assert "1 gap, 1 run-level error" in text
     assert lines[-1] == (
         "Reports, in the output folder beside this summary: PDF `report.pdf`, SARIF ``a`b.sarif``."
     )

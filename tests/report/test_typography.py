@@ -7,11 +7,14 @@ text, and no page (but the cover and the last) left mostly blank.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from collections import Counter
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +33,27 @@ SMALLEST_PT = 8.0
 # A page other than the cover and the last holds at least this many lines of text.
 MIN_LINES = 20
 MARKUP = re.compile(r"`|\*\*|:(?:ref|class|func|mod|data|attr):")
+FAX_RELAY = "fax-relay-client"
+TEXT_FORMATS = "text,sarif,junit,markdown"
 BAD_WORDS = re.compile(r"\w\(s\)|\bApis\b|\b1 more \w+s\b|\b1 (?:days|APIs|subjects|runs)\b")
 
 
 @pytest.fixture(scope="module")
-def sample_evidence(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+def sample_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The sample's text outputs by name ("console" for what the scan printed)."""
     out = tmp_path_factory.mktemp("sample")
-    with pytest.MonkeyPatch.context() as patch:
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(printed):
         patch.setenv("SOURCE_DATE_EPOCH", EPOCH)
         with pytest.raises(SystemExit):
-            main(["scan", "--sample", "--format", "json", "--out", str(out)])
-    return (out / "evidence.json").read_bytes()
+            main(["scan", "--sample", "--format", f"json,{TEXT_FORMATS}", "--out", str(out)])
+    files = {p.name: p.read_text(encoding="utf-8") for p in out.iterdir() if p.is_file()}
+    return {"console": printed.getvalue(), **files}
+
+
+@pytest.fixture(scope="module")
+def sample_evidence(sample_outputs: dict[str, str]) -> bytes:
+    return sample_outputs["evidence.json"].encode("utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +66,7 @@ def sample_pdf(sample_evidence: bytes, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture(scope="module")
 def sample_html(sample_evidence: bytes) -> str:
     evidence = json.loads(sample_evidence)
-    document = lxml_html.fromstring(render_html(evidence, evidence_sha256="0" * 64))
+    document: Any = lxml_html.fromstring(render_html(evidence, evidence_sha256="0" * 64))
     # What a reader sees: no style sheet, and the charts' words are checked in their captions.
     for hidden in list(document.iter("style", "title", "svg")):
         parent = hidden.getparent()
@@ -117,6 +130,67 @@ def test_no_markup_or_parenthesised_plural_in_the_html(sample_html: str) -> None
     assert "APIs" in sample_html
 
 
+def test_no_parenthesised_plural_in_console_markdown_sarif_or_junit(
+    sample_outputs: dict[str, str],
+) -> None:
+    sarif = json.loads(sample_outputs["results.sarif"])
+    messages = [
+        text
+        for run in sarif["runs"]
+        for text in _strings([run["results"], run["tool"]["driver"]["rules"]])
+    ]
+    junit = ET.fromstring(sample_outputs["junit.xml"].encode("utf-8"))
+    texts = {
+        "console": sample_outputs["console"],
+        "Markdown": sample_outputs["summary.md"],
+        "SARIF": "\n".join(messages),
+        "JUnit": "\n".join(junit.itertext()) + "\n".join(_attributes(junit)),
+    }
+    assert all(texts.values()), [name for name, text in texts.items() if not text]
+    found = {name: BAD_WORDS.findall(text) for name, text in texts.items()}
+    assert {name: words for name, words in found.items() if words} == {}
+
+
+def _strings(value: object) -> list[str]:
+    """Every string inside a JSON value, keys aside."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def _attributes(root: ET.Element) -> list[str]:
+    return [value for element in root.iter() for value in element.attrib.values()]
+
+
+def test_inventory_counts_days_as_the_findings_do(
+    sample_outputs: dict[str, str], sample_html: str
+) -> None:
+    """fax-relay-client expired 2026-11-02T00:00Z; as of 2026-11-20T09:00Z that is 18 full
+    days (18.4), which the evidence's days_left rounds down to -19."""
+    evidence = json.loads(sample_outputs["evidence.json"])
+    (entry,) = [
+        c
+        for c in evidence["inventory"]["certificates"]
+        if c["name"] == FAX_RELAY and c["kind"] == "entity"
+    ]
+    assert (entry["expiry"], entry["days_left"]) == ("2026-11-02T00:00:00Z", -19)
+    finding = f"Certificate {FAX_RELAY} expired 18 days ago (2026-11-02)."
+    assert any(r["message"] == finding for r in evidence["results"])
+    text = " ".join(sample_html.split())
+    assert f"{FAX_RELAY}: expired 18 days ago" in text  # the expiry chart's caption
+    assert "expired 19 days ago" not in text
+    document: Any = lxml_html.fromstring(render_html(evidence, evidence_sha256="0" * 64))
+    heads = [" ".join(h.text_content().split()) for h in document.find_class("cert-head")]
+    assert any(h.startswith(f"-18 days {FAX_RELAY} · ") for h in heads), heads
+    marks = document.xpath('//*[@id="chart-expiry"]//*[@class="certificate"]')
+    expired = [m for m in marks if m.get("data-state") == "expired"]
+    assert [m.get("data-days") for m in expired if FAX_RELAY in m.itertext()] == ["-18"]
+
+
 @needs_poppler
 def test_no_page_but_the_cover_and_the_last_is_mostly_blank(sample_pdf: Path) -> None:
     count = len(PdfReader(sample_pdf).pages)
@@ -133,3 +207,11 @@ def test_policy_expressions_are_whole_or_cut_between_tokens(sample_pdf: Path) ->
     assert "VerifyNoRevocation()" in text
     # An ellipsis follows a space or a whole word, never a dangling "context.".
     assert not re.findall(r"\S*\.…", text)
+
+
+@needs_poppler
+def test_pdf_inventory_counts_days_as_the_findings_do(sample_pdf: Path) -> None:
+    text = " ".join(_pdf_text(sample_pdf).split())
+    assert f"-18 days {FAX_RELAY} · entity" in text
+    assert f"{FAX_RELAY}: expired 18 days ago" in text
+    assert "-19 days" not in text

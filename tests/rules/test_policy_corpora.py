@@ -60,7 +60,7 @@ def test_documented_upper_case_placeholder_is_still_not_a_thumbprint() -> None:
         )
     )
     assert found.status is Status.FAIL
-    assert "not hex digits" in found.message
+    assert "characters other than hex digits" in found.message
 
 
 def test_single_quoted_literal_is_unreadable_not_passed() -> None:

@@ -227,7 +227,7 @@ def test_every_function_of_the_brief_is_implemented() -> None:
         ("[lambda('x', lambdaVariables('x'))]", "lambda() is only a value of map"),
         ("[lambdaVariables('x')]", "used outside its lambda"),
         ("[map(createArray(1), 'x')]", "map() expects a lambda(...) argument"),
-        ("[map(createArray(1), lambda('a', 'b', 'c', 1))]", "map() gives its lambda 2 value(s)"),
+        ("[map(createArray(1), lambda('a', 'b', 'c', 1))]", "map() gives its lambda 2 values"),
         ("[filter(createArray(1), lambda('n', 1))]", "not a boolean"),
         ("[map(createObject(), lambda('v', 1))]", "map() expects an array, got an object"),
         ("[range(0, 10001)]", "range(): count 10001 is not from 0 to 10000"),

@@ -33,6 +33,7 @@ from mtls_audit.policy.expressions.parser import ExpressionSyntaxError
 from mtls_audit.policy.expressions.values import Value, either
 from mtls_audit.policy.parsing.placeholders import PlaceholderKind, find_placeholders
 from mtls_audit.policy.parsing.tree import Node
+from mtls_audit.wording import noun
 
 
 class PinField(enum.Enum):
@@ -215,7 +216,9 @@ def thumbprint_defects(value: str, case_sensitive: bool | None) -> tuple[str, ..
     defects: list[str] = []
     invisible = sorted({c for c in value if _invisible(c)})
     if invisible:
-        defects.append("invisible character(s) " + ", ".join(_code(c) for c in invisible))
+        defects.append(
+            noun(len(invisible), "invisible character") + " " + ", ".join(map(_code, invisible))
+        )
     if any(c.isspace() for c in value if not _invisible(c)):
         defects.append("spaces")
     if ":" in value:
@@ -223,7 +226,8 @@ def thumbprint_defects(value: str, case_sensitive: bool | None) -> tuple[str, ..
     others = sorted({c for c in value if not (_HEX_DIGITS.match(c) or c.isspace() or c in ":")})
     others = [c for c in others if not _invisible(c)]
     if others:
-        defects.append("character(s) that are not hex digits: " + " ".join(map(escaped, others)))
+        shown = " ".join(map(escaped, others))
+        defects.append(f"{noun(len(others), 'character')} other than hex digits: {shown}")
     digits = len(_HEX_DIGITS.findall(value))
     if digits == 64:
         defects.append("64 hex digits: a SHA-256 fingerprint, while Thumbprint is SHA-1")

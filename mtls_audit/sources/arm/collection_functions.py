@@ -17,6 +17,7 @@ from urllib.parse import quote, unquote, urljoin
 
 from mtls_audit.sources.arm.expression import Context, EvaluationError, Evaluator, Node, kind_of
 from mtls_audit.sources.arm.values import int_arg, limit, same, str_arg, text
+from mtls_audit.wording import plural
 
 MAX_RANGE = 10_000
 """ARM's own limit on ``range()``'s count."""
@@ -37,7 +38,7 @@ def _object(value: Any, function: str) -> dict[str, Any]:
 def _args(ev: Evaluator, args: tuple[Node, ...], count: int, function: str) -> list[Any]:
     """The first arguments, evaluated; the rest are lambdas."""
     if len(args) < count + 1:
-        raise EvaluationError(f"{function}() needs {count} value(s) and a lambda")
+        raise EvaluationError(f"{function}() needs {plural(count, 'value')} and a lambda")
     return [ev.eval(arg) for arg in args[:count]]
 
 

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from mtls_audit.errors import MtlsAuditError
+from mtls_audit.wording import plural
 
 
 class ExpressionError(MtlsAuditError):
@@ -253,7 +254,7 @@ class Evaluator:
                 raise EvaluationError("lambda() names its variables with strings")
             names.append(param.value.lower())
         if len(names) > len(values):
-            raise EvaluationError(f"{function}() gives its lambda {len(values)} value(s)")
+            raise EvaluationError(f"{function}() gives its lambda {plural(len(values), 'value')}")
         saved = self.variables
         self.variables = saved | dict(zip(names, values, strict=False))
         try:

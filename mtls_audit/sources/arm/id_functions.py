@@ -12,6 +12,7 @@ from typing import Any
 
 from mtls_audit.sources.arm.expression import Context, EvaluationError
 from mtls_audit.sources.arm.values import str_arg
+from mtls_audit.wording import plural
 
 OFFLINE_LOCATION = "offline"
 """``resourceGroup().location`` offline: the real location is not in the files."""
@@ -24,7 +25,7 @@ def provider_path(resource_type: str, names: Sequence[str]) -> str:
     segments = [segment for name in names for segment in name.split("/")]
     if not types or len(types) != len(segments):
         raise EvaluationError(
-            f"resource type {resource_type!r} needs {len(types)} name segment(s), "
+            f"resource type {resource_type!r} needs {plural(len(types), 'name segment')}, "
             f"got {len(segments)}: {'/'.join(segments)!r}"
         )
     return f"/providers/{namespace}" + "".join(

@@ -18,6 +18,7 @@ from mtls_audit.sources.arm.expression import (
     unsupported,
 )
 from mtls_audit.sources.arm.functions import evaluate_string
+from mtls_audit.wording import plural
 
 MAX_COPY = 800
 """ARM's own limit on a copy loop's count."""
@@ -231,7 +232,7 @@ class Scope:
         names = [p.get("name") for p in params] if isinstance(params, list) else []
         output = definition.get("output")
         if not isinstance(output, dict) or "value" not in output or len(names) != len(args):
-            raise EvaluationError(f"{name}() is not a function of {len(args)} argument(s)")
+            raise EvaluationError(f"{name}() is not a function of {plural(len(args), 'argument')}")
         if self.state.busy_functions >= MAX_FUNCTION_DEPTH:
             raise EvaluationError(f"{name}(): user-defined functions nest too deeply")
         given = {str(n): v for n, v in zip(names, args, strict=True)}

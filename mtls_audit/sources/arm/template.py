@@ -35,6 +35,7 @@ from mtls_audit.sources.arm.scope import (
     pointer_token,
     resolve,
 )
+from mtls_audit.wording import plural
 
 MAX_NESTING = 10
 _TEMPLATE_ONLY = TEMPLATE_KEYS | {"scope"}
@@ -326,7 +327,8 @@ def _identify(
     if parent is not None and "." not in rtype.split("/", 1)[0]:
         types, segments = rtype.split("/"), name.split("/")
         if len(types) != len(segments) or not all(segments):
-            raise EvaluationError(f"child type {rtype!r} needs {len(types)} name segment(s)")
+            needs = plural(len(types), "name segment")
+            raise EvaluationError(f"child type {rtype!r} needs {needs}")
         resource_id = parent + "".join(f"/{t}/{n}" for t, n in zip(types, segments, strict=True))
     elif rtype.lower() == "microsoft.resources/resourcegroups":
         return f"/subscriptions/{env.subscription}/resourceGroups/{name}", rtype

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from mtls_audit.errors import CollectionError
 from mtls_audit.sources.azure.arm_reads import PERMISSION_HINTS, Api, ArmReader, Failure, Json
 from mtls_audit.sources.azure.store import Store
+from mtls_audit.wording import plural
 
 _PROVIDER = "/providers/Microsoft.ApiManagement/service"
 _SIMPLE_CHILDREN = ("backends", "certificates", "namedValues", "subscriptions")
@@ -101,7 +102,7 @@ class ApimCollector:
             if failed_listings:
                 failure = Failure(
                     kind="not-collected",
-                    message=f"not looked for: {len(failed_listings)} service listing(s) in "
+                    message=f"not looked for: {plural(len(failed_listings), 'service listing')} in "
                     f"scope failed ({failed_listings[0].kind})",
                 )
             else:

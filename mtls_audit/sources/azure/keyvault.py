@@ -23,6 +23,7 @@ from mtls_audit.sources.azure.arm_reads import Api, ArmReader, Failure, Json
 from mtls_audit.sources.azure.http import CappedRetryPolicy, GuardedTransport, origin
 from mtls_audit.sources.azure.store import Store
 from mtls_audit.sources.roles import BUILTIN_ROLE_IDS
+from mtls_audit.wording import plural
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential as AsyncCredential
@@ -196,7 +197,7 @@ class KeyVaultCollector:
                     located.setdefault(origin(uri), vault)
         for url in sorted(urls - located.keys()):
             if failed:
-                message = f"not looked for: {failed} vault listing(s) in scope failed"
+                message = f"not looked for: {plural(failed, 'vault listing')} in scope failed"
                 missing = Failure(kind="not-collected", message=message)
             else:
                 message = "no Microsoft.KeyVault/vaults resource has this vaultUri in scope"
