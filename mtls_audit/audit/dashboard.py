@@ -207,7 +207,7 @@ def _certificates(
             when = datetime.fromisoformat(expiry.replace("Z", "+00:00"))
         except ValueError:
             continue
-        name, subject = str(entry.get("name", "")), str(entry.get("subject", ""))
+        name, subject = str(entry.get("name") or ""), str(entry.get("subject") or "–")
         days = (when - moment).days
         found.append(Certificate(target, name, subject, expiry, days, full_days(when, moment)))
     return tuple(sorted(found, key=lambda c: c.days_left))

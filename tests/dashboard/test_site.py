@@ -67,6 +67,10 @@ def test_certificate_days_are_counted_as_the_findings_count_them(
         and row.xpath("string(td[3])") == "2026-11-02"
     }
     assert fax == {"-18"}
+    soonest = index.xpath("//section[@aria-labelledby='instances']//tbody/tr/td[7]/text()")
+    assert "2026-11-02 (-18 d)" in soonest
+    subjects = index.xpath("//section[@aria-labelledby='certificates']//tbody/tr/td[2]/text()")
+    assert "None" not in subjects  # a certificate without a recorded subject shows a dash
 
 
 def test_an_instance_page_has_its_trend_runs_and_reports(site: Path) -> None:
