@@ -74,7 +74,7 @@ class Redactor:
         flag = _get(props, "secret")
         if flag in (None, False) or (isinstance(flag, str) and flag.strip().lower() == "false"):
             return props
-        return _replaced(
+        clean: JSON = _replaced(
             props,
             {
                 key: self._hide(value, f"/properties/{key}", "named-value-secret", hits)
@@ -82,6 +82,7 @@ class Redactor:
                 if key.lower() == "value"
             },
         )
+        return clean
 
     def _policy(self, kind: str, props: JSON, hits: set[str]) -> JSON:
         if not is_policy_kind(kind):
@@ -102,7 +103,8 @@ class Redactor:
             if clean != text:
                 changed[key] = clean
                 hits.add(f"/properties/{_escape(key)}")
-        return _replaced(props, changed)
+        out: JSON = _replaced(props, changed)
+        return out
 
     def _at(
         self, node: Any, path: tuple[str, ...], where: str, secret: SecretProperty, hits: set[str]
