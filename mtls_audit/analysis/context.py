@@ -145,6 +145,23 @@ class Context:
         """The citations of ``nodes``, each once, in order."""
         return tuple(dict.fromkeys(self.cite(node) for node in nodes))
 
+    def share(self) -> None:
+        """Make now the analyses several rules or the coverage table ask for (each path's
+        inbound verdict, each distinct policy's response writes, the policies' pins, the
+        certificate inventory), so that processes forked after it share them instead of each
+        making its own. What fails here is left to fail again in the rules that ask, where it
+        is reported as their error."""
+        try:
+            for svc in self.services:
+                self.inbound_paths(svc)
+                self.policy_pins(svc)
+                for group in paths.path_groups(self, svc):
+                    for effective in group.distinct:
+                        self.response_writes(svc, effective)
+            _ = self.certificate_inventory
+        except Exception:  # reported by the rules that ask again
+            pass
+
     def response_writes(self, svc: ServiceModel, effective: Effective) -> tuple[ResponseWrite, ...]:
         """Every response write of an effective policy, in execution order."""
         cache = self.memo.response_writes

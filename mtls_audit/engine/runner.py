@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from mtls_audit.analysis import Context
+from mtls_audit.engine.fork import judge_all
 from mtls_audit.engine.results import Result, Severity, Status, indeterminate
 from mtls_audit.engine.rule import Rule
 from mtls_audit.frameworks import controls_for
@@ -114,21 +115,27 @@ def evaluate(rule: Rule, ctx: Context) -> Iterator[Result]:
         yield from rule.judge(subject, ctx)
 
 
+def judged(rule: Rule, ctx: Context) -> tuple[list[Result], RunError | None]:
+    """A rule's results; a failing rule is a run-level error, never a crashed run."""
+    try:
+        return list(evaluate(rule, ctx)), None
+    except Exception as exc:  # the rule's own failure, reported as such
+        message = f"{type(exc).__name__}: {exc}"
+        results = [
+            indeterminate(s, f"The rule could not be evaluated ({message}).")
+            for s in _subjects(ctx.model)
+        ]
+        return results, RunError("rule-error", message, rule.id, rule.pack)
+
+
 def run(ctx: Context, rules: Sequence[Rule]) -> Assessment:
     """Every rule over the context's model; the analyses the rules share are made once."""
     model = ctx.model
     findings: list[Finding] = []
     errors: list[RunError] = []
-    for rule in rules:
-        try:
-            results = list(evaluate(rule, ctx))
-        except Exception as exc:  # a failing rule is a run-level error, never a crashed run
-            message = f"{type(exc).__name__}: {exc}"
-            errors.append(RunError("rule-error", message, rule.id, rule.pack))
-            results = [
-                indeterminate(s, f"The rule could not be evaluated ({message}).")
-                for s in _subjects(model)
-            ]
+    for rule, (results, error) in zip(rules, judge_all(ctx, rules, judged), strict=True):
+        if error is not None:
+            errors.append(error)
         for result in results:
             findings.append(Finding(rule, result, fingerprint(rule.id, result.subject, result.key)))
     findings.sort(key=lambda f: (f.rule.id, f.result.subject.lower(), f.fingerprint))

@@ -41,19 +41,24 @@ class Redactor:
     # --- resources -----------------------------------------------------------------------
 
     def resource(self, resource: Mapping[str, Any]) -> JSON:
-        """A copy of one ARM resource with every secret value replaced by the marker."""
-        out: JSON = _copy(resource)
+        """One ARM resource with every secret value replaced by the marker.
+
+        Copy on write: the resource is never changed; what holds a replaced value is copied,
+        and the rest is shared with it (most of a resource holds no secret)."""
+        out: JSON = dict(resource)
         hits: set[str] = set()
         kind = resource_kind(out.get("type"))
-        props = _get(out, "properties")
-        if isinstance(props, dict):
+        key = _key(out, "properties")
+        props = out.get(key) if key is not None else None
+        if key is not None and isinstance(props, dict):
             if not is_read_type(out.get("type")):
-                self._mask(props, "/properties", "unread-type-property", hits)
-            self._named_value(kind, props, hits)
-            self._policy(kind, props, hits)
+                props = self._mask(props, "/properties", "unread-type-property", hits)
+            props = self._named_value(kind, props, hits)
+            props = self._policy(kind, props, hits)
+            out[key] = props
         for secret in BY_TYPE.get(kind, ()):
-            self._at(out, secret.segments, "", secret, hits)
-        self._walk(out, "", hits, in_ca_list=False)
+            out = self._at(out, secret.segments, "", secret, hits)
+        out = self._walk(out, "", hits, in_ca_list=False)
         if hits:
             self.places.setdefault(str(out.get("id", "")).lower(), set()).update(hits)
         return out
@@ -61,22 +66,30 @@ class Redactor:
     def resources(self, resources: Iterable[Mapping[str, Any]]) -> list[JSON]:
         return [self.resource(r) for r in resources]
 
-    def _named_value(self, kind: str, props: JSON, hits: set[str]) -> None:
+    def _named_value(self, kind: str, props: JSON, hits: set[str]) -> JSON:
         """A named value's ``value`` is a secret unless ``secret`` is false or absent (ARM's
         default); anything else, an unresolved template expression included, counts as secret."""
         if kind not in NAMED_VALUE_KINDS:
-            return
+            return props
         flag = _get(props, "secret")
         if flag in (None, False) or (isinstance(flag, str) and flag.strip().lower() == "false"):
-            return
-        for key in [k for k in props if k.lower() == "value"]:
-            props[key] = self._hide(props[key], f"/properties/{key}", "named-value-secret", hits)
+            return props
+        clean: JSON = _replaced(
+            props,
+            {
+                key: self._hide(value, f"/properties/{key}", "named-value-secret", hits)
+                for key, value in props.items()
+                if key.lower() == "value"
+            },
+        )
+        return clean
 
-    def _policy(self, kind: str, props: JSON, hits: set[str]) -> None:
+    def _policy(self, kind: str, props: JSON, hits: set[str]) -> JSON:
         if not is_policy_kind(kind):
-            return
+            return props
         written = _get(props, "format") or _get(props, "contentformat")
         link = str(written or "").lower().endswith("-link")
+        changed: JSON = {}
         # ``policyContent`` is the text's name in api-versions up to 2017-03-01.
         for key in [k for k in props if k.lower() in ("value", "policycontent")]:
             text = props[key]
@@ -88,16 +101,20 @@ class Redactor:
             else:
                 clean = text if link else redact_policy_text(text, self.counts)
             if clean != text:
-                props[key] = clean
+                changed[key] = clean
                 hits.add(f"/properties/{_escape(key)}")
+        out: JSON = _replaced(props, changed)
+        return out
 
     def _at(
         self, node: Any, path: tuple[str, ...], where: str, secret: SecretProperty, hits: set[str]
-    ) -> None:
-        """Hide the values at ``path`` below ``node`` (keys matched case-insensitively)."""
+    ) -> Any:
+        """``node`` with the values at ``path`` below it hidden (keys matched
+        case-insensitively)."""
         if not path:
-            return
+            return node
         head, rest = path[0], path[1:]
+        changed: dict[Any, Any] = {}
         for key, value in _children(node):
             if head != "*" and str(key).lower() != head.lower():
                 continue
@@ -105,39 +122,48 @@ class Redactor:
                 continue
             place = f"{where}/{_escape(str(key))}"
             if rest:
-                self._at(value, rest, place, secret, hits)
+                changed[key] = self._at(value, rest, place, secret, hits)
             else:
-                node[key] = self._hide(value, place, secret.label, hits)
+                changed[key] = self._hide(value, place, secret.label, hits)
+        return _replaced(node, changed)
 
-    def _walk(self, node: Any, where: str, hits: set[str], *, in_ca_list: bool) -> None:
-        """Secret keys at any depth, encoded certificates that are not public X.509
-        certificates, and secret-shaped values in any string."""
-        for key, value in _children(node):
-            place = f"{where}/{_escape(str(key))}"
-            name = str(key).lower() if isinstance(key, str) else ""
-            if name and secret_key(name):
-                node[key] = self._hide(value, place, name, hits)
-            elif name == "encodedcertificate":
-                if not (in_ca_list and _is_public_certificate(value)):
-                    node[key] = self._hide(value, place, name, hits)
-            elif isinstance(value, str):
+    def _walk(self, node: Any, where: str, hits: set[str], *, in_ca_list: bool) -> Any:
+        """``node`` without secret keys at any depth, encoded certificates that are not public
+        X.509 certificates, and secret-shaped values in any string."""
+        changed: dict[Any, Any] = {}
+        for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+            name = key.lower() if isinstance(key, str) else ""
+            if isinstance(value, str) and not (name and _special(name)):
                 clean = redact_text(value, self.counts)
                 if clean != value:
-                    node[key] = clean
-                    hits.add(place)
-            else:
-                self._walk(value, place, hits, in_ca_list=in_ca_list or name == "certificates")
+                    changed[key] = clean
+                    hits.add(f"{where}/{_escape(str(key))}")
+                continue
+            place = f"{where}/{_escape(str(key))}"
+            if name and secret_key(name):
+                changed[key] = self._hide(value, place, name, hits)
+            elif name == "encodedcertificate":
+                if not (in_ca_list and _is_public_certificate(value)):
+                    changed[key] = self._hide(value, place, name, hits)
+            elif isinstance(value, dict | list):
+                inner = in_ca_list or name == "certificates"
+                changed[key] = self._walk(value, place, hits, in_ca_list=inner)
+        return _replaced(node, changed)
 
-    def _mask(self, node: Any, where: str, label: str, hits: set[str]) -> None:
-        for key, value in _children(node):
-            node[key] = self._hide(value, f"{where}/{_escape(str(key))}", label, hits)
+    def _mask(self, node: Any, where: str, label: str, hits: set[str]) -> Any:
+        return _replaced(
+            node,
+            {
+                key: self._hide(value, f"{where}/{_escape(str(key))}", label, hits)
+                for key, value in _children(node)
+            },
+        )
 
     def _hide(self, value: Any, place: str, label: str, hits: set[str]) -> Any:
         """The marker for a literal string; containers hidden member by member; other
         values (null, booleans, numbers, named-value references) as they are."""
         if isinstance(value, dict | list):
-            self._mask(value, place, label, hits)
-            return value
+            return self._mask(value, place, label, hits)
         if isinstance(value, str) and literal(value):
             self.counts[label] += 1
             hits.add(place)
@@ -198,13 +224,24 @@ def _inner_pointer(gap: Mapping[str, Any], origin: Any) -> str | None:
     return pointer[len(base) :]
 
 
-def _copy(node: Any) -> Any:
-    """A copy of JSON data (dicts and lists copied, leaves shared: they are immutable)."""
-    if isinstance(node, Mapping):
-        return {key: _copy(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_copy(value) for value in node]
-    return node
+def _replaced(node: Any, values: Mapping[Any, Any]) -> Any:
+    """``node`` itself if no value in ``values`` differs from its own (by identity), else a
+    copy of it holding them (``values`` maps dict keys or list indexes)."""
+    if not values or all(node[key] is value for key, value in values.items()):
+        return node
+    copy = dict(node) if isinstance(node, dict) else list(node)
+    for key, value in values.items():
+        copy[key] = value
+    return copy
+
+
+def _special(name: str) -> bool:
+    """A key whose value :meth:`Redactor._walk` hides rather than reads as text."""
+    return name == "encodedcertificate" or secret_key(name)
+
+
+def _key(node: Mapping[str, Any], name: str) -> str | None:
+    return next((k for k in node if k.lower() == name), None)
 
 
 def _get(node: Mapping[str, Any], name: str) -> Any:

@@ -79,9 +79,10 @@ def population_unit(rule: Rule) -> tuple[str, str]:
 
 
 def _location(finding: Finding, origins: Mapping[str, Any]) -> dict[str, Any] | None:
-    candidates = [finding.result.subject]
-    candidates += [e.resource_id for e in finding.result.evidence]
-    for rid in candidates:
+    if not origins:
+        return None
+    result = finding.result
+    for rid in (result.subject, *(e.resource_id for e in result.evidence)):
         origin = origins.get(ids.key(rid))
         if isinstance(origin, Mapping) and origin.get("file"):
             found = {"file": origin["file"], "line": int(origin.get("line") or 1)}
@@ -91,10 +92,22 @@ def _location(finding: Finding, origins: Mapping[str, Any]) -> dict[str, Any] | 
     return None
 
 
-def result_entry(finding: Finding, origins: Mapping[str, Any]) -> dict[str, Any]:
+def result_entry(
+    finding: Finding,
+    origins: Mapping[str, Any],
+    controls: dict[str, dict[str, list[str]]] | None = None,
+) -> dict[str, Any]:
+    """A result as the evidence lists it; ``controls`` keeps each rule's controls once, for
+    every result of the rule to share (the document is never changed in place)."""
     result = finding.result
+    rule_id = finding.rule.id
+    mapped = None if controls is None else controls.get(rule_id)
+    if mapped is None:
+        mapped = {k: list(v) for k, v in rule_controls(finding.rule).items()}
+        if controls is not None:
+            controls[rule_id] = mapped
     entry: dict[str, Any] = {
-        "rule_id": finding.rule.id,
+        "rule_id": rule_id,
         "slug": finding.rule.slug,
         "status": result.status.value,
         "severity": finding.severity.value,
@@ -102,7 +115,7 @@ def result_entry(finding: Finding, origins: Mapping[str, Any]) -> dict[str, Any]
         "subject": result.subject_name or ids.last_name(result.subject),
         "message": result.message,
         "evidence": [e.to_json() for e in result.evidence],
-        "controls": {k: list(v) for k, v in rule_controls(finding.rule).items()},
+        "controls": mapped,
         "fingerprint": finding.fingerprint,
     }
     if result.key:  # what tells apart results about one subject, e.g. the product path
@@ -180,6 +193,7 @@ def build_evidence(
     origins = info.snapshot.get("origins", {}) or {}
     certificates = certificate_inventory(model)
     rule_pack = [rule_entry(r) for r in sorted(assessment.rules, key=lambda r: r.id)]
+    controls: dict[str, dict[str, list[str]]] = {}
     return {
         "schema": SCHEMA_ID,
         "tool": {"name": "mtls-audit", "version": __version__},
@@ -205,7 +219,7 @@ def build_evidence(
         },
         "snapshot": {"sha256": info.snapshot_sha256, "schema": info.snapshot.get("schema")},
         "rule_pack": rule_pack,
-        "results": [result_entry(f, origins) for f in assessment.findings],
+        "results": [result_entry(f, origins, controls) for f in assessment.findings],
         "gaps": [dict(gap.raw) for gap in model.gaps],
         **(
             {"ignored_gaps": [dict(gap.raw) for gap in model.ignored_gaps]}

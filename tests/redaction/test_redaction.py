@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -133,6 +134,22 @@ def test_an_unresolved_parameter_reference_is_no_secret_and_stays() -> None:
     reference = "[parameters('functionKey')]"
     clean = Redactor().resource(_named_value("n", {"secret": True, "value": reference}))
     assert clean["properties"]["value"] == reference  # the gap about it may name it too
+
+
+def test_redaction_leaves_its_input_alone_and_copies_only_what_it_changes() -> None:
+    resources = export_resources(Canaries())
+    resources.append(_named_value("plain", {"displayName": "plain", "tags": ["a", "b"]}))
+    before = copy.deepcopy(resources)
+
+    clean = Redactor().resources(resources)
+
+    assert resources == before  # nothing written into the input
+    assert clean != before  # the canaries went
+    service = clean[0]["properties"]["hostnameConfigurations"]
+    assert service is not resources[0]["properties"]["hostnameConfigurations"]
+    assert clean[-1] == resources[-1]
+    assert clean[-1] is not resources[-1]
+    assert clean[-1]["properties"] is resources[-1]["properties"]  # nothing to hide: shared
 
 
 def test_a_gap_about_a_hidden_value_does_not_quote_it() -> None:
