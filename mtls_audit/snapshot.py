@@ -201,7 +201,9 @@ def dump_chunks(document: Mapping[str, Any], batch: int = 1000) -> Iterator[byte
 
 
 def _nested(value: Any) -> bytes:
-    return dumps(value)[:-1].replace(b"\n", b"\n  ")
+    """``value``'s bytes one level down: as the only item of a list (``[\n  value\n]\n``),
+    without the list, rather than indenting the lines of its bytes afterwards."""
+    return dumps([value])[4:-3]
 
 
 def write(document: Mapping[str, Any], path: Path) -> str:
