@@ -162,7 +162,7 @@ def read_input_bytes(path: Path, *, limit: int, error: type[SnapshotError]) -> b
         raise error(f"cannot be read: {exc.strerror}", source=source) from None
 
 
-def dumps(document: Mapping[str, Any], *, sort_keys: bool = True) -> bytes:
+def dumps(document: Mapping[str, Any] | list[Any], *, sort_keys: bool = True) -> bytes:
     """Canonical bytes of a document: sorted keys, two-space indent, UTF-8, final newline.
 
     Encoded by orjson (a large evidence document takes the standard library 20 times as
