@@ -98,7 +98,10 @@ class Outcome:
 
     @cached_property
     def evidence_sha256(self) -> str:
-        """The SHA-256 of evidence.json, which the reports cite."""
+        """The SHA-256 of evidence.json, which the reports cite: of the bytes when the PDF has
+        already had them encoded, else of the pieces as they are encoded."""
+        if "evidence_bytes" in self.__dict__:
+            return hashlib.sha256(self.evidence_bytes).hexdigest()
         digest = hashlib.sha256()
         for chunk in snapshot.dump_chunks(self.evidence):
             digest.update(chunk)
