@@ -79,7 +79,7 @@ def path_groups(ctx: Context, svc: ServiceModel) -> tuple[PathGroup, ...]:
     built = []
     for (api_id, key), members in groups.items():
         api_name = name(api_id)
-        named = []
+        named: list[tuple[str | None, str, Effective]] = []
         for operation_id, effective in members:
             if operation_id is None:
                 named.append((operation_id, api_name, effective))
