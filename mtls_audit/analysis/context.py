@@ -3,7 +3,8 @@ model that several rules read (each computed once per run, on first use, and typ
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -55,6 +56,7 @@ class Context:
         self.model = model
         self.options = options if options is not None else Options()
         self.memo = Memo()
+        self.inbound_elsewhere = False
 
     @property
     def services(self) -> tuple[ServiceModel, ...]:
@@ -119,6 +121,8 @@ class Context:
         cache = self.memo.inbound_paths
         found = cache.get(svc.id)
         if found is None:
+            if self.inbound_elsewhere:  # before the paths are walked for nothing
+                raise coverage.InboundElsewhere
             found = cache[svc.id] = tuple(paths.inbound_paths(self, svc))
         return found
 
@@ -145,22 +149,29 @@ class Context:
         """The citations of ``nodes``, each once, in order."""
         return tuple(dict.fromkeys(self.cite(node) for node in nodes))
 
-    def share(self) -> None:
-        """Make now the analyses several rules or the coverage table ask for (each path's
-        inbound verdict, each distinct policy's response writes, the policies' pins, the
-        certificate inventory), so that processes forked after it share them instead of each
-        making its own. What fails here is left to fail again in the rules that ask, where it
-        is reported as their error."""
-        try:
-            for svc in self.services:
-                self.inbound_paths(svc)
-                self.policy_pins(svc)
-                for group in paths.path_groups(self, svc):
-                    for effective in group.distinct:
-                        self.response_writes(svc, effective)
-            _ = self.certificate_inventory
-        except Exception:  # reported by the rules that ask again
-            pass
+    def make_paths(self) -> None:
+        """Enumerate now every service's paths with their effective policies, which most
+        policy rules walk (see :mod:`mtls_audit.engine.fork`)."""
+        self._made(lambda: [paths.path_groups(self, svc) for svc in self.services])
+
+    def make_inbound(self) -> None:
+        """Make now each path's inbound verdict, the costliest analysis, and the coverage
+        table made of them (see :mod:`mtls_audit.engine.fork`)."""
+        self._made(lambda: [self.inbound_paths(svc) for svc in self.services])
+        self._made(lambda: coverage.coverage_rows(self))
+
+    @staticmethod
+    def _made(analysis: Callable[[], object]) -> None:
+        """``analysis`` made ahead of the rules. What fails here is left to fail again where
+        it is asked for, and reported there."""
+        with suppress(Exception):  # reported by the rules (or the report) that ask again
+            analysis()
+
+    def leave_inbound(self) -> None:
+        """From now on, asking this context for an inbound verdict raises
+        :class:`~mtls_audit.analysis.coverage.InboundElsewhere`: another process makes them (see
+        :mod:`mtls_audit.engine.fork`)."""
+        self.inbound_elsewhere = True
 
     def response_writes(self, svc: ServiceModel, effective: Effective) -> tuple[ResponseWrite, ...]:
         """Every response write of an effective policy, in execution order."""

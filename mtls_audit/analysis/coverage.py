@@ -38,8 +38,17 @@ INDETERMINATE = "indeterminate"
 _KEY_KINDS = (FailureKind.UNTRUSTED, FailureKind.WRONG_THUMBPRINT, FailureKind.WRONG_NAME)
 
 
+class InboundElsewhere(BaseException):
+    """Raised in a process that left the inbound verdicts to another
+    (:meth:`~mtls_audit.analysis.context.Context.leave_inbound`): the rule asking is judged
+    there instead. A ``BaseException``, so that no rule's own ``except Exception`` takes it for
+    a failure of the rule."""
+
+
 def inbound_verdict(ctx: Context, svc: ServiceModel, effective: Effective) -> InboundVerdict:
     """The certificate verdict of an effective policy's inbound section (memoised)."""
+    if ctx.inbound_elsewhere:
+        raise InboundElsewhere
     analysers = ctx.memo.analysers
     analyser = analysers.get(ids.key(svc.id))
     if analyser is None:
@@ -246,7 +255,10 @@ def _product_validation(
 
 
 def coverage_rows(ctx: Context) -> list[dict[str, Any]]:
-    """The evidence's ``coverage``: one row per service, API, operation and product path."""
+    """The evidence's ``coverage``: one row per service, API, operation and product path
+    (made once per run)."""
+    if ctx.memo.coverage_rows is not None:
+        return ctx.memo.coverage_rows
     rows: list[dict[str, Any]] = []
     for svc in ctx.model.services:
         for path, effective in effective_policies(ctx, svc).paths():
@@ -254,6 +266,7 @@ def coverage_rows(ctx: Context) -> list[dict[str, Any]]:
                 ctx, svc, effective, path.api_id, path.operation_id, path.product_id
             )
             rows.append(_row(svc, path, found))
+    ctx.memo.coverage_rows = rows
     return rows
 
 

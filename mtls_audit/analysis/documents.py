@@ -42,12 +42,16 @@ def policy_pins(ctx: Context, svc: ServiceModel) -> tuple[tuple[Layer, DocumentP
     found = cache.get(ids.key(svc.id))
     if found is None:
         named_values = effective_policies(ctx, svc).named_values
-        found = tuple(
-            (layer, document_pins(layer, named_values))
-            for layer in policy_layers(ctx, svc)
-            if layer.document is not None
-        )
-        cache[ids.key(svc.id)] = found
+        by_text: dict[int, DocumentPins] = {}  # documents of one text are one parsed tree
+        pinned = []
+        for layer in policy_layers(ctx, svc):
+            if layer.document is None:
+                continue
+            pins = by_text.get(id(layer.document))
+            if pins is None:
+                pins = by_text[id(layer.document)] = document_pins(layer, named_values)
+            pinned.append((layer, pins.of(layer.origin)))
+        found = cache[ids.key(svc.id)] = tuple(pinned)
     return found
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from mtls_audit.analysis.coverage import PathCoverage
 from mtls_audit.analysis.paths import InboundPath, PathGroup
@@ -24,6 +25,7 @@ class Memo:
     requested: dict[str, bool | None] = field(default_factory=dict)
     verdict_coverage: dict[int, PathCoverage | None] = field(default_factory=dict)
     path_coverage: dict[tuple[str, ...], PathCoverage] = field(default_factory=dict)
+    coverage_rows: list[dict[str, Any]] | None = None
     pins: dict[str, tuple[tuple[Layer, DocumentPins], ...]] = field(default_factory=dict)
     response_writes: dict[str, tuple[ResponseWrite, ...]] = field(default_factory=dict)
     inbound_paths: dict[str, tuple[InboundPath, ...]] = field(default_factory=dict)

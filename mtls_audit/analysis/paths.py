@@ -66,25 +66,30 @@ def path_groups(ctx: Context, svc: ServiceModel) -> tuple[PathGroup, ...]:
         return found
     names = {a.id.lower(): a.display_name for a in svc.apis}
     names |= {o.id.lower(): o.display_name for o in svc.operations}
+
+    def name(resource_id: str) -> str:
+        found = names.get(resource_id.lower())
+        return found if found is not None else last_name(resource_id)
+
     groups: dict[tuple[str, str], list[tuple[str | None, Effective]]] = {}
     for path, effective in ctx.effective_policies(svc).paths():
         key = NO_PRODUCT if path.product_id is None else f"product:{last_name(path.product_id)}"
         groups.setdefault((path.api_id, key), []).append((path.operation_id, effective))
+    subjects: dict[str, str] = {}  # an operation's subject name, the same on every path
     built = []
     for (api_id, key), members in groups.items():
-        api_name = names.get(api_id.lower(), last_name(api_id))
-        named = tuple(
-            (
-                operation_id,
-                f"{api_name}/{names.get(operation_id.lower(), last_name(operation_id))}"
-                if operation_id is not None
-                else api_name,
-                effective,
-            )
-            for operation_id, effective in members
-        )
+        api_name = name(api_id)
+        named: list[tuple[str | None, str, Effective]] = []
+        for operation_id, effective in members:
+            if operation_id is None:
+                named.append((operation_id, api_name, effective))
+                continue
+            subject = subjects.get(operation_id)
+            if subject is None:
+                subject = subjects[operation_id] = f"{api_name}/{name(operation_id)}"
+            named.append((operation_id, subject, effective))
         distinct = tuple({effective.key: effective for _, effective in members}.values())
-        built.append(PathGroup(api_id, api_name, key, named, distinct))
+        built.append(PathGroup(api_id, api_name, key, tuple(named), distinct))
     found = ctx.memo.path_groups[svc.id] = tuple(built)
     return found
 

@@ -1,13 +1,15 @@
 """Rules judged in two processes, where the input is large enough for it to pay.
 
-After the model and the analyses most rules share are built, the process forks: the child
-shares them copy-on-write. Both processes take rules from one queue (a pipe holding every
-rule's index, two bytes each; a read of a pipe is atomic, so each index goes to one of them)
-until it is empty, so that neither waits while the other has rules left to judge. The
-child sends its results back compactly (statuses and severities by their position, not as
-pickled enumerations); the parent puts every rule's results in the rules' order, so the
-assessment is the same as in one process. A rule that fails in the child is a run-level error
-as in one process; if the child itself dies, the parent judges the rules it took.
+Once the model is built and every path enumerated with its effective policy, the process
+forks and the child shares them copy-on-write. The parent makes the costliest analysis, each
+path's inbound verdict, while the child judges the rules in order, making the other analyses
+as they ask for them. A rule that asks the child for an inbound verdict is handed back to the
+parent (its index written to a pipe), which judges those once its verdicts are made. Each
+analysis is so made in one process only. The child sends its results back compactly (statuses
+and severities by their position, not as pickled enumerations); the parent puts every rule's
+results in the rules' order, so the assessment is the same as in one process. A rule that
+fails in the child is a run-level error as in one process; if the child itself dies, the parent
+judges the rules it did not send back.
 """
 
 from __future__ import annotations
@@ -20,14 +22,14 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from mtls_audit.analysis import Context
+from mtls_audit.analysis.coverage import InboundElsewhere
 from mtls_audit.engine.results import Result, Severity, Status
 from mtls_audit.engine.rule import Rule
 
 MIN_OPERATIONS = 1000
 """Below this many operations the rules take less time than a fork and the results' trip."""
 
-_WIDTH = 2  # bytes per rule index in the queue
-_QUEUE_LIMIT = 4096 // _WIDTH  # one atomic write of the pipe (PIPE_BUF)
+_WIDTH = 2  # bytes per rule index handed back
 _STATUSES = tuple(Status)
 _SEVERITIES = tuple(Severity)
 _STATUS_AT = {status: i for i, status in enumerate(_STATUSES)}
@@ -48,31 +50,36 @@ def judge_all(
     """``judge`` of each rule, in the rules' order; in two processes where it pays."""
     if not _pays(ctx, rules, min_operations):
         return [judge(rule, ctx) for rule in rules]
-    ctx.share()
-    queue_out, queue_in = os.pipe()
-    os.write(queue_in, b"".join(i.to_bytes(_WIDTH, "big") for i in range(len(rules))))
+    ctx.make_paths()
+    handed_out, handed_in = os.pipe()
     back_out, back_in = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child leaves by os._exit, out of coverage's sight
         code = 1
         try:
-            os.close(queue_in)
+            os.close(handed_out)
             os.close(back_out)
-            taken = _take(queue_out, ctx, rules, judge)
+            ctx.leave_inbound()
+            taken = _judged_here(ctx, rules, judge, handed_in)
+            os.close(handed_in)
             with os.fdopen(back_in, "wb") as sink:
                 pickle.dump(_packed(taken), sink, protocol=pickle.HIGHEST_PROTOCOL)
             code = 0
         finally:
             os._exit(code)
-    os.close(queue_in)
+    os.close(handed_in)
     os.close(back_in)
     back = os.fdopen(back_out, "rb")
+    judged: dict[int, Judged[E]] = {}
     try:
-        judged = _take(queue_out, ctx, rules, judge)
+        ctx.make_inbound()
+        with os.fdopen(handed_out, "rb") as handed:
+            while index := handed.read(_WIDTH):  # until the child closes it
+                i = int.from_bytes(index, "big")
+                judged[i] = judge(rules[i], ctx)
         theirs: dict[int, Judged[E]] = _unpacked(back.read())
     finally:  # closed before the wait, so that a child still writing is never waited for
         back.close()
-        os.close(queue_out)
         _, status = os.waitpid(pid, 0)
     if status == 0:
         judged.update(theirs)
@@ -83,19 +90,22 @@ def _pays(ctx: Context, rules: Sequence[Rule], min_operations: int) -> bool:
     """Forking is safe (Linux, no other thread running) and pays (two cores, a large input)."""
     if sys.platform != "linux" or threading.active_count() != 1:
         return False
-    if len(os.sched_getaffinity(0)) < 2 or not 2 <= len(rules) <= _QUEUE_LIMIT:
+    if len(os.sched_getaffinity(0)) < 2 or not 2 <= len(rules) < 1 << (8 * _WIDTH):
         return False
     return sum(len(svc.operations) for svc in ctx.model.services) >= min_operations
 
 
-def _take(
-    queue: int, ctx: Context, rules: Sequence[Rule], judge: Callable[[Rule, Context], Judged[E]]
+def _judged_here(
+    ctx: Context, rules: Sequence[Rule], judge: Callable[[Rule, Context], Judged[E]], hand_back: int
 ) -> dict[int, Judged[E]]:
-    """Rules from the queue until it is empty, judged."""
+    """Each rule judged, but those asking for an inbound verdict: their index is written to
+    ``hand_back``."""
     judged: dict[int, Judged[E]] = {}
-    while index := os.read(queue, _WIDTH):
-        i = int.from_bytes(index, "big")
-        judged[i] = judge(rules[i], ctx)
+    for i, rule in enumerate(rules):
+        try:
+            judged[i] = judge(rule, ctx)
+        except InboundElsewhere:
+            os.write(hand_back, i.to_bytes(_WIDTH, "big"))
     return judged
 
 

@@ -103,14 +103,15 @@ def _judge(layer: Layer, sites: list[PinSite], apis_of: dict[int, set[str]]) -> 
 def _apis_by_element(ctx: api.Context, svc: api.ServiceModel) -> dict[int, set[str]]:
     """The APIs whose effective policy (on some path) contains each parsed element, by the
     element's identity."""
-    found: dict[int, set[str]] = {}
-    seen: dict[str, set[int]] = {}
+    apis: dict[str, set[str]] = {}
+    distinct: dict[str, Effective] = {}
     for path, effective in ctx.effective_policies(svc).paths():
-        elements = seen.get(effective.key)
-        if elements is None:
-            elements = seen[effective.key] = _elements(effective)
-        for element in elements:
-            found.setdefault(element, set()).add(path.api_id)
+        apis.setdefault(effective.key, set()).add(path.api_id)
+        distinct[effective.key] = effective
+    found: dict[int, set[str]] = {}
+    for key, effective in distinct.items():
+        for element in _elements(effective):
+            found.setdefault(element, set()).update(apis[key])
     return found
 
 

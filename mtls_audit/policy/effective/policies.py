@@ -247,6 +247,7 @@ class EffectivePolicies:
         self._paths: tuple[tuple[PolicyPath, Effective], ...] | None = None
         root = self._new(hashlib.sha256(b"").hexdigest()[:32], (), None)
         self._chains: dict[tuple[str, ...], Effective] = {(): root}
+        self._extensions: dict[tuple[int, int], Effective] = {}
 
     @classmethod
     def for_service(
@@ -299,14 +300,18 @@ class EffectivePolicies:
         products = self._products_by_api()
         for api in self._service.apis:
             api_key = _key(api.id)
+            below = [  # each operation's own policy, looked up once for every product path
+                (operation_id, self.layer_at(operation_id, OriginKind.OPERATION))
+                for operation_id in operations.get(api_key, ())
+                if operation_id is not None
+            ]
             for product_id in (None, *products.get(api_key, ())):
                 api_level = self._api_level(api.id, product_id)
-                for operation_id in operations.get(api_key) or [None]:
-                    path = PolicyPath(api.id, operation_id, product_id)
-                    if operation_id is None:
-                        yield path, api_level
-                    else:
-                        yield path, self._below(api_level, operation_id)
+                if not below:
+                    yield PolicyPath(api.id, None, product_id), api_level
+                for operation_id, layer in below:
+                    effective = api_level if layer is None else self._extended(api_level, layer)
+                    yield PolicyPath(api.id, operation_id, product_id), effective
 
     def layer_at(self, scope_id: str, kind: OriginKind) -> Layer | None:
         """The policy document attached to a resource (None when it has no policy)."""
@@ -359,7 +364,16 @@ class EffectivePolicies:
 
     def _below(self, api_level: Effective, operation_id: str) -> Effective:
         layer = self.layer_at(operation_id, OriginKind.OPERATION)
-        return api_level if layer is None else self._chain((*api_level.layers, layer))
+        return api_level if layer is None else self._extended(api_level, layer)
+
+    def _extended(self, effective: Effective, layer: Layer) -> Effective:
+        """``effective`` with one more layer, found by the two objects' identity (the
+        enumeration of paths asks this for every operation on every product path)."""
+        key = (id(effective), id(layer))  # both kept alive by this object's caches
+        found = self._extensions.get(key)
+        if found is None:
+            found = self._extensions[key] = self._chain((*effective.layers, layer))
+        return found
 
     def _products_by_api(self) -> dict[str, tuple[str, ...]]:
         if self._products is None:

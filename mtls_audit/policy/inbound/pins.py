@@ -127,6 +127,13 @@ class DocumentPins:
     sites: tuple[PinSite, ...] = ()
     unreadable: tuple[UnreadableExpression, ...] = ()
 
+    def of(self, origin: Origin) -> DocumentPins:
+        """The same pins in another document of the same parsed text."""
+        if all(site.origin is origin for site in self.sites):
+            return self
+        sites = tuple(PinSite(site.node, origin, site.pins) for site in self.sites)
+        return DocumentPins(sites, self.unreadable)
+
 
 def document_pins(layer: Layer, named_value: NamedValueResolver) -> DocumentPins:
     """Every pin site of a policy or fragment document, in document order (none when the
