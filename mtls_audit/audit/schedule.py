@@ -36,13 +36,13 @@ from mtls_audit.errors import MtlsAuditError
 from mtls_audit.evidence.clock import now
 from mtls_audit.evidence.reader import verdict, visible
 from mtls_audit.output_files import write_text
-from mtls_audit.sources.azure.discovery import EstateScope
-from mtls_audit.sources.azure.source import (
+from mtls_audit.sources.azure.bounds import (
     DEFAULT_DEADLINE_S,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
     Bounds,
 )
+from mtls_audit.sources.azure.discovery import EstateScope
 from mtls_audit.vocabulary import CLOUDS, FAIL_ON_CHOICES, FILE_FORMATS, NO_THRESHOLD
 from mtls_audit.wording import clip
 
