@@ -27,10 +27,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from mtls_audit.audit.files import QUOTE_LIMIT, AuditInputError, Entry, quoted, read_settings
+from mtls_audit.audit.files import QUOTE_LIMIT, AuditInputError, Entry, quoted
 from mtls_audit.audit.history import HISTORY_NAME, History, RunRecord, shown_url
 from mtls_audit.audit.run_settings import RunSettings
 from mtls_audit.audit.schedule_discovery import discovery_scope
+from mtls_audit.audit.settings_files import read_settings
 from mtls_audit.engine.results import Severity
 from mtls_audit.errors import MtlsAuditError
 from mtls_audit.evidence.clock import now
