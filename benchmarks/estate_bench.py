@@ -41,8 +41,9 @@ from mtls_audit import workflow
 from mtls_audit.audit.estate import expand
 from mtls_audit.audit.run_settings import RunSettings
 from mtls_audit.audit.schedule import ScheduleConfig, Target, TargetRun, run_schedule
+from mtls_audit.sources.azure.bounds import EndpointOverrides
 from mtls_audit.sources.azure.discovery import EstateScope, discover_instances
-from mtls_audit.sources.azure.source import AzureOptions, EndpointOverrides
+from mtls_audit.sources.azure.source import AzureOptions
 from tests.live.credentials import TOKEN, fake_jwt
 from tests.live.estate import estate_instance, subscription_id
 from tests.live.fake_azure import FakeAzure

@@ -24,14 +24,12 @@ from mtls_audit.cli_audit import (
     AUDIT_OPTIONS,
     diff,
     prepare,
-    schedule,
     signing_key,
     signing_pdf_writer,
     verify,
 )
-from mtls_audit.cli_estate import dashboard, estate, history
 from mtls_audit.cli_live import CLOUD_OPTION, LiveOptions, auth_option, live_options, tell
-from mtls_audit.cli_options import OptionGroup
+from mtls_audit.cli_options import LazyGroup, OptionGroup
 from mtls_audit.cli_probe import ProbeOptions, probe_options, probe_settings, run_probe
 from mtls_audit.errors import InputError, MissingDependencyError, MtlsAuditError
 from mtls_audit.output_files import prepare_folder
@@ -326,9 +324,11 @@ def _pdf_worker(formats: Sequence[str]) -> Iterator[PdfWriter | None]:
     Entered before anything else is read or imported: the sooner it forks, the sooner it is
     ready (see ``report.pdf_worker``). The formats are checked later, with the other options.
     """
-    from mtls_audit.report.pdf_worker import PdfWorker
+    worker = None
+    if "pdf" in _split(formats):  # the worker's module loads multiprocessing
+        from mtls_audit.report.pdf_worker import PdfWorker
 
-    worker = PdfWorker.start() if "pdf" in _split(formats) else None
+        worker = PdfWorker.start()
     if worker is None:
         yield None
         return
@@ -392,7 +392,17 @@ def _assess_and_report(
     return outcome.gate.exit_code
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# The commands of an estate are imported when run or listed: a scan does not load them.
+_ESTATE_COMMANDS = {
+    name: f"mtls_audit.cli_estate:{name}" for name in ("dashboard", "estate", "history", "schedule")
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=_ESTATE_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="mtls-audit")
 def cli() -> None:
     """Audit mutual TLS on Azure API Management and produce compliance evidence.
@@ -596,7 +606,7 @@ def rules_explain(rule_id: str, rule_dirs: tuple[Path, ...]) -> None:
     click.echo(rule_page(match, heading="#"), nl=False)
 
 
-for command in (diff, verify, schedule, estate, history, dashboard):
+for command in (diff, verify):
     cli.add_command(command)
 
 

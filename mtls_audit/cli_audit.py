@@ -1,5 +1,5 @@
-"""The commands of the audit operations: ``diff``, ``verify``, the ``schedule`` group, and the
-options ``assess`` and ``scan`` share with them (waivers, baseline, signing keys).
+"""The commands of the audit operations, ``diff`` and ``verify``, and the options ``assess``
+and ``scan`` share with them (waivers, baseline, signing keys).
 
 Like the rest of the command line, they parse, call and print; the work is in
 ``mtls_audit.audit`` and ``mtls_audit.workflow``.
@@ -172,8 +172,3 @@ def verify(folder: Path, key: Path | None) -> None:
     else:
         click.echo(visible(f"FAILED: {plural(len(report.problems), 'problem')} in {folder}."))
     sys.exit(0 if report.ok else 1)
-
-
-@click.group()
-def schedule() -> None:
-    """Scheduled scans of many targets, with a run history (docs/scheduling.md)."""

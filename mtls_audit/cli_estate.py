@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from mtls_audit.cli_audit import prepare, schedule, signing_key
+from mtls_audit.cli_audit import prepare, signing_key
 from mtls_audit.cli_live import (
     CLOUD_OPTION,
     LiveOptions,
@@ -236,6 +236,11 @@ def estate_scan(
         history=history, per_subscription=per_subscription, processes=processes,
     )  # fmt: skip
     run_plan(plan, auth=where.auth, sign_key=None, live=live, shard=shard)
+
+
+@click.group()
+def schedule() -> None:
+    """Scheduled scans of many targets, with a run history (docs/scheduling.md)."""
 
 
 @schedule.command("run")

@@ -6,20 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from mtls_audit.cli_options import OptionGroup, enum_value
-from mtls_audit.sources.azure.source import (
+from mtls_audit.sources.azure.bounds import (
     DEFAULT_DEADLINE_S,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
-    AzureOptions,
     Bounds,
     EndpointOverrides,
 )
 from mtls_audit.vocabulary import AUTH_MODES, CLOUDS, AuthMode, Cloud
+
+if TYPE_CHECKING:
+    from mtls_audit.sources.azure.source import AzureOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -9,7 +9,8 @@ whose options and fields disagree is refused when it is defined.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import Any, Generic, TypeVar
 
@@ -68,3 +69,26 @@ def enum_value(kind: Callable[[str], T]) -> Callable[[click.Context, click.Param
         return kind(value)
 
     return convert
+
+
+class LazyGroup(click.Group):
+    """A group some of whose commands are imported only when run or listed (``--help``): a
+    command a run does not use costs it nothing at start-up. ``lazy`` maps a command's name to
+    ``"module:attribute"``; the commands are listed in name order, as click lists its own."""
+
+    def __init__(self, *args: Any, lazy: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = self.lazy.get(cmd_name)
+        if where is None:
+            return super().get_command(ctx, cmd_name)
+        module, _, attribute = where.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{where} is not a command")
+        return command

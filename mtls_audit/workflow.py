@@ -37,9 +37,12 @@ from mtls_audit.vocabulary import AuthMode, Cloud
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from mtls_audit.audit.baseline import Baseline
     from mtls_audit.audit.schedule import Job, Target
+    from mtls_audit.audit.waivers import WaiverFile
+    from mtls_audit.sources.azure.bounds import EndpointOverrides
     from mtls_audit.sources.azure.runtime import SharedRuntime
-    from mtls_audit.sources.azure.source import AzureOptions, EndpointOverrides
+    from mtls_audit.sources.azure.source import AzureOptions
 
 
 @dataclass(frozen=True)
@@ -66,11 +69,16 @@ class PreparedRun:
 def prepare_run(settings: RunSettings) -> PreparedRun:
     """The one way a run is assembled (``scan``, ``assess``, ``schedule run``): the waivers and
     baseline read and the rule packs loaded, before any collection, so that a typo stops it."""
-    from mtls_audit.audit.baseline import load_baseline
-    from mtls_audit.audit.waivers import load_waivers
+    waivers: WaiverFile | None = None
+    if settings.waivers:  # the readers of either file load YAML: imported when one is given
+        from mtls_audit.audit.waivers import load_waivers
 
-    waivers = load_waivers(settings.waivers) if settings.waivers else None
-    baseline = load_baseline(settings.baseline) if settings.baseline else None
+        waivers = load_waivers(settings.waivers)
+    baseline: Baseline | None = None
+    if settings.baseline:
+        from mtls_audit.audit.baseline import load_baseline
+
+        baseline = load_baseline(settings.baseline)
     options = AssessOptions(
         fail_on=settings.fail_on,
         select=settings.select,

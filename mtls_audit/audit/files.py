@@ -1,14 +1,10 @@
-"""Reading the files the audit operations take: YAML/TOML settings and evidence documents.
+"""Reading the files the audit operations take: evidence documents, and the entries of the
+YAML/TOML settings ``settings_files`` reads.
 
 Every problem is an :class:`AuditInputError` naming the file, the entry (``waivers[2]
 (MTLS-GW-03)``, ``targets[0] (prod)``) and the field, so that a typo in a waiver or a schedule
-stops the run with one clear line instead of a traceback or a silently ignored setting.
-
-Every YAML document the tool reads goes through :class:`StrictLoader` (PyYAML's safe loader,
-stricter): aliases are refused, since a few hundred bytes of nested aliases expand to gigabytes
-(a "billion laughs"), and settings files have no use for them; a key given twice is refused
-rather than silently keeping the last; nesting is bounded. A value quoted in an error message is
-cut to a few dozen characters.
+stops the run with one clear line instead of a traceback or a silently ignored setting. A value
+quoted in an error message is cut to a few dozen characters.
 """
 
 from __future__ import annotations
@@ -16,19 +12,13 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-from yaml.composer import ComposerError
-from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode, Node, SequenceNode
-
-from mtls_audit.document_limits import MAX_DEPTH, document_problem, may_hold_surrogates
+from mtls_audit.document_limits import document_problem, may_hold_surrogates
 from mtls_audit.errors import InputError
 from mtls_audit.evidence.reader import visible
 from mtls_audit.evidence.schema import validate_evidence
@@ -41,43 +31,6 @@ QUOTE_LIMIT = 60
 def quoted(value: Any) -> str:
     """A value for an error message: its repr, control characters escaped, cut short."""
     return clip(visible(repr(value)), QUOTE_LIMIT)
-
-
-class StrictLoader(yaml.SafeLoader):
-    """The safe loader without aliases or duplicate keys, and with bounded nesting."""
-
-    depth = 0
-
-    def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
-        if self.check_event(yaml.AliasEvent):
-            raise ComposerError(
-                None, None, "aliases (*name) are not accepted in this file", event.start_mark
-            )
-        self.depth += 1
-        try:
-            if self.depth > MAX_DEPTH:
-                raise ComposerError(
-                    None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark
-                )
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                repeated = key in seen
-                seen.add(key)
-            except TypeError:  # an unhashable key: the safe loader's own error follows
-                continue
-            if repeated:
-                raise ConstructorError(
-                    None, None, f"the key {quoted(key)} is given twice", key_node.start_mark
-                )
-        return super().construct_mapping(node, deep)
 
 
 class AuditInputError(InputError):
@@ -93,45 +46,6 @@ def read_bytes(path: Path, what: str) -> bytes:
         raise AuditInputError(
             f"cannot read the {what}: {exc.strerror or exc}", source=str(path)
         ) from None
-
-
-def read_settings(path: Path, what: str) -> Any:
-    """A YAML (``.yaml``, ``.yml``, anything else) or TOML (``.toml``) document."""
-    data = read_bytes(path, what)
-    try:
-        if path.suffix.lower() == ".toml":
-            document = tomllib.loads(data.decode("utf-8"))
-        else:
-            document = yaml.load(data.decode("utf-8"), Loader=StrictLoader)
-    except UnicodeDecodeError:
-        raise AuditInputError(f"the {what} is not UTF-8 text", source=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise AuditInputError(f"not valid TOML: {exc}", source=str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        problem = clip(visible(getattr(exc, "problem", None) or str(exc)), 200)
-        raise AuditInputError(f"not valid YAML: {problem}", source=str(path), where=where) from None
-    except RecursionError:
-        raise AuditInputError(f"the {what} is nested too deeply", source=str(path)) from None
-    found = document_problem(document)
-    if found:
-        raise AuditInputError(found[0], source=str(path), where=found[1])
-    return document
-
-
-def item_lines(path: Path, key: str) -> list[int] | None:
-    """The line of each item of a YAML file's top-level list ``key`` (already read and checked
-    by :func:`read_settings`); None for TOML, which keeps no positions."""
-    if path.suffix.lower() == ".toml":
-        return None
-    root = yaml.compose(read_bytes(path, "file").decode("utf-8"), Loader=StrictLoader)
-    if not isinstance(root, MappingNode):
-        return None
-    for key_node, value in root.value:
-        if key_node.value == key and isinstance(value, SequenceNode):
-            return [item.start_mark.line + 1 for item in value.value]
-    return None
 
 
 @dataclass(frozen=True)

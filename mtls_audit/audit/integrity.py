@@ -25,14 +25,17 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING, Any
 
 from mtls_audit import __version__
-from mtls_audit.audit import dsse
 from mtls_audit.audit.files import AuditInputError
 from mtls_audit.output_files import write_file
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 MANIFEST_NAME = "manifest.json"
 ENVELOPE_NAME = "manifest.dsse.json"
@@ -95,6 +98,8 @@ def seal(folder: Path, files: Sequence[Path], key: Ed25519PrivateKey | None = No
     write_file(manifest_path, data)
     if key is None:
         return [manifest_path]
+    from mtls_audit.audit import dsse  # signing loads cryptography: an unsigned run does not
+
     subjects = [{"name": e["path"], "digest": {"sha256": e["sha256"]}} for e in entries]
     subjects.append({"name": MANIFEST_NAME, "digest": {"sha256": hashlib.sha256(data).hexdigest()}})
     statement = {
@@ -257,6 +262,8 @@ def _check_signature(
     except (UnicodeDecodeError, json.JSONDecodeError):
         report.problems.append(f"{ENVELOPE_NAME} is not JSON")
         return
+    from mtls_audit.audit import dsse
+
     opened = dsse.open_envelope(envelope, key)
     report.problems += [f"{ENVELOPE_NAME}: {p}" for p in opened.problems]
     if opened.statement is None:

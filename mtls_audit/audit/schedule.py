@@ -27,22 +27,23 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from mtls_audit.audit.files import QUOTE_LIMIT, AuditInputError, Entry, quoted, read_settings
+from mtls_audit.audit.files import QUOTE_LIMIT, AuditInputError, Entry, quoted
 from mtls_audit.audit.history import HISTORY_NAME, History, RunRecord, shown_url
 from mtls_audit.audit.run_settings import RunSettings
 from mtls_audit.audit.schedule_discovery import discovery_scope
+from mtls_audit.audit.settings_files import read_settings
 from mtls_audit.engine.results import Severity
 from mtls_audit.errors import MtlsAuditError
 from mtls_audit.evidence.clock import now
 from mtls_audit.evidence.reader import verdict, visible
 from mtls_audit.output_files import write_text
-from mtls_audit.sources.azure.discovery import EstateScope
-from mtls_audit.sources.azure.source import (
+from mtls_audit.sources.azure.bounds import (
     DEFAULT_DEADLINE_S,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
     Bounds,
 )
+from mtls_audit.sources.azure.discovery import EstateScope
 from mtls_audit.vocabulary import CLOUDS, FAIL_ON_CHOICES, FILE_FORMATS, NO_THRESHOLD
 from mtls_audit.wording import clip
 

@@ -35,11 +35,10 @@ from mtls_audit.audit.files import (
     QUOTE_LIMIT,
     AuditInputError,
     Entry,
-    item_lines,
     quoted,
     read_bytes,
-    read_settings,
 )
+from mtls_audit.audit.settings_files import item_lines, read_settings
 from mtls_audit.engine.results import Status
 from mtls_audit.engine.runner import Finding
 from mtls_audit.evidence.reader import visible

@@ -20,10 +20,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-
-from cryptography import x509
+from typing import TYPE_CHECKING
 
 from mtls_audit.errors import InputError
+
+if TYPE_CHECKING:  # names are read and written as text: only ``dotnet_name`` is given one
+    from cryptography import x509
 
 
 class DistinguishedNameError(InputError):

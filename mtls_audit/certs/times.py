@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-
-from mtls_audit.certs.facts import CertificateFacts
 from mtls_audit.errors import InputError
 from mtls_audit.wording import plural
+
+if TYPE_CHECKING:  # only a certificate given loads them: a date or timestamp needs neither
+    from cryptography import x509
+
+    from mtls_audit.certs.facts import CertificateFacts
 
 
 class TimestampError(InputError):
@@ -51,23 +54,27 @@ def days_left(
     The last valid instant is ``notAfter`` itself, so expiry at ``as_of`` gives 0.
     """
     match cert_or_expiry:
-        case x509.Certificate():
-            expiry = cert_or_expiry.not_valid_after_utc
-        case CertificateFacts():
-            expiry = cert_or_expiry.not_after
         case str():
             expiry = parse_timestamp(cert_or_expiry)
-        case _:
+        case datetime():
             expiry = as_utc(cert_or_expiry)
+        case _:
+            expiry = _validity(cert_or_expiry)[1]
     return (expiry - as_utc(as_of)).days
+
+
+def _validity(cert: x509.Certificate | CertificateFacts) -> tuple[datetime, datetime]:
+    """A certificate's ``notBefore`` and ``notAfter``, in UTC."""
+    from mtls_audit.certs.facts import CertificateFacts
+
+    if isinstance(cert, CertificateFacts):
+        return cert.not_before, cert.not_after
+    return cert.not_valid_before_utc, cert.not_valid_after_utc
 
 
 def validity_at(cert: x509.Certificate | CertificateFacts, as_of: datetime) -> Validity:
     """Whether the certificate is inside its validity period at ``as_of`` (bounds inclusive)."""
-    if isinstance(cert, CertificateFacts):
-        start, end = cert.not_before, cert.not_after
-    else:
-        start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+    start, end = _validity(cert)
     moment = as_utc(as_of)
     if moment < start:
         return Validity.NOT_YET_VALID

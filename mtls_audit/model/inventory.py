@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from mtls_audit.certs import CertificateError, CertificateFacts, load_certificate
 from mtls_audit.model import ids
 from mtls_audit.model.build import Model, ServiceModel
 from mtls_audit.model.cite import Citation
@@ -26,6 +26,9 @@ from mtls_audit.model.entities import (
     vault_url_of,
 )
 from mtls_audit.model.json_view import same
+
+if TYPE_CHECKING:
+    from mtls_audit.certs.facts import CertificateFacts
 
 
 class CertificateRole(enum.StrEnum):
@@ -75,6 +78,10 @@ class BackendCertificate:
 
 @lru_cache(maxsize=256)
 def _facts(encoded: str) -> CertificateFacts | None:
+    from mtls_audit.certs.facts import CertificateError, CertificateFacts, load_certificate
+
+    # Imported on the first certificate read: a snapshot without one never loads cryptography.
+
     try:
         return CertificateFacts.from_certificate(load_certificate(encoded))
     except CertificateError:

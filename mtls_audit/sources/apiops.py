@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mtls_audit.errors import TemplateError
 from mtls_audit.sources.arm.export import gap
 from mtls_audit.sources.arm.scope import Env
@@ -138,6 +136,8 @@ def _configurations(
     """Overrides by ARM collection and lower-case name; the ``apimServiceName`` if given."""
     overrides: dict[str, dict[str, Mapping[str, Any]]] = {}
     service: str | None = None
+    import yaml  # as each function reading YAML: a run given no APIOps folder does not load it
+
     for path in paths:
         raw = _bytes(path)
         try:
@@ -274,12 +274,15 @@ class _Reader:
     def specification(self, api: Path) -> tuple[dict[str, dict[str, Any]], Path | None]:
         """The operations an OpenAPI specification names (the extractor writes APIM's
         operation names as ``operationId``); other specification kinds name none here."""
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: large specs
         for name in ("specification.yaml", "specification.yml", "specification.json"):
             path = api / name
             if not path.is_file():
                 continue
             try:
-                data = yaml.load(self.text(path) or "", Loader=_LOADER)
+                data = yaml.load(self.text(path) or "", Loader=loader)
             except yaml.YAMLError as exc:
                 message = f"the specification cannot be read: {exc}"
                 where = str(path)
@@ -339,7 +342,6 @@ class _Reader:
         return data
 
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: large specs
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 

@@ -197,7 +197,7 @@ def test_a_bad_schedule_names_the_target_and_field(
 
 def test_live_targets_take_their_own_bounds_over_the_schedule_defaults(tmp_path: Path) -> None:
     from mtls_audit.audit.schedule import load_config
-    from mtls_audit.sources.azure.source import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+    from mtls_audit.sources.azure.bounds import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
 
     text = """\
 deadline: 300

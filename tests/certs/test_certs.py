@@ -14,29 +14,28 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mtls_audit.certs import (
+from mtls_audit.certs.chains import build_chain
+from mtls_audit.certs.facts import (
     CertificateError,
     CertificateFacts,
-    DistinguishedNameError,
-    DnForm,
     KeyType,
-    TimestampError,
-    Validity,
-    build_chain,
     ca_constraints,
-    days_left,
-    days_phrase,
-    dotnet_name,
-    expiry_phrase,
-    full_days,
     is_self_signed,
     key_info,
     load_certificate,
-    parse_dn,
-    parse_timestamp,
     serial_hex,
     sha256_fingerprint,
     thumbprint,
+)
+from mtls_audit.certs.names import DistinguishedNameError, DnForm, dotnet_name, parse_dn
+from mtls_audit.certs.times import (
+    TimestampError,
+    Validity,
+    days_left,
+    days_phrase,
+    expiry_phrase,
+    full_days,
+    parse_timestamp,
     validity_at,
 )
 from mtls_audit.errors import InputError

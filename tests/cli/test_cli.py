@@ -133,10 +133,10 @@ def test_rules_explain_prints_the_rule_page(capsys: pytest.CaptureFixture[str]) 
 
 
 def _modules_after(args: list[str]) -> set[str]:
+    """Every module a fresh process running the command imported (``a.b`` and ``a``)."""
     code = (
         "import sys, atexit\n"
-        "atexit.register(lambda: print('MODULES', ' '.join(sorted({m.split('.')[0] for m in "
-        "sys.modules}))))\n"
+        "atexit.register(lambda: print('MODULES', ' '.join(sorted(sys.modules))))\n"
         "from mtls_audit.cli import main\n"
         f"main({args!r})\n"
     )
@@ -151,3 +151,36 @@ def test_version_and_json_assess_stay_light(snap: Path, tmp_path: Path) -> None:
     assert not heavy & _modules_after(
         ["assess", str(snap), "--format", "json", "--out", str(tmp_path / "o")]
     )
+
+
+def test_a_json_scan_of_exported_files_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """What a JSON-only ``scan --from-file`` without waivers, baseline, key or certificates
+    never runs is not imported at start: the estate and live-collection commands, the audit
+    files' readers, the PDF worker, PyYAML, cryptography (cut start-up time of every scan)."""
+    resources = tmp_path / "resources.json"
+    resources.write_text(json.dumps({"value": make(NEGOTIATING)["resources"]}), "utf-8")
+    loaded = _modules_after(
+        ["scan", "--from-file", str(resources), "--format", "json", "--out", str(tmp_path / "o")]
+    )
+    assert "mtls_audit.workflow" in loaded  # the scan ran
+    assert (tmp_path / "o" / "evidence.json").is_file()
+    unused = {
+        "mtls_audit.cli_estate",
+        "mtls_audit.sources.azure.source",
+        "mtls_audit.audit.baseline",
+        "mtls_audit.audit.diff",
+        "mtls_audit.audit.waivers",
+        "mtls_audit.audit.settings_files",
+        "mtls_audit.audit.dsse",
+        "mtls_audit.audit.schedule",
+        "mtls_audit.certs.chains",
+        "mtls_audit.certs.facts",
+        "mtls_audit.report.pdf_worker",
+        "mtls_audit.sources.terraform.azurerm",
+        "mtls_audit.sources.arm.bicep",
+        "asyncio",
+        "multiprocessing",
+        "yaml",
+        "cryptography",
+    }
+    assert not unused & loaded

@@ -66,8 +66,11 @@ def _commands(
     command: click.Command, name: str = "mtls-audit"
 ) -> Iterator[tuple[str, click.Command]]:
     yield name, command
-    if isinstance(command, click.Group):
-        for sub_name, sub in command.commands.items():
+    if isinstance(command, click.Group):  # listed as --help lists them: lazy ones too
+        context = click.Context(command)
+        for sub_name in command.list_commands(context):
+            sub = command.get_command(context, sub_name)
+            assert sub is not None, sub_name
             yield from _commands(sub, f"{name} {sub_name}")
 
 

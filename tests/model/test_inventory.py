@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from mtls_audit.certs import thumbprint
+from mtls_audit.certs.facts import thumbprint
 from mtls_audit.model import build_model
 from mtls_audit.model.inventory import (
     backend_certificates,

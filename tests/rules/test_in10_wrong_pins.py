@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from mtls_audit.certs import thumbprint
+from mtls_audit.certs.facts import thumbprint
 from mtls_audit.engine.results import Status
 from mtls_audit.engine.rule import Context, Options
 from mtls_audit.engine.runner import evaluate

@@ -33,12 +33,10 @@ from urllib.parse import unquote, urlsplit
 from mtls_audit.document_limits import document_problem, may_hold_surrogates
 from mtls_audit.errors import TemplateError
 from mtls_audit.sources import apiops
-from mtls_audit.sources.arm.bicep import compile_bicep
 from mtls_audit.sources.arm.export import Found, flatten, gap, is_powershell, items_of
 from mtls_audit.sources.arm.json_locate import line_numbers
 from mtls_audit.sources.arm.scope import Env, given_values
 from mtls_audit.sources.arm.template import MAX_NESTING, Link, expand_template
-from mtls_audit.sources.terraform.azurerm import read_terraform
 from mtls_audit.sources.terraform.plan import TERRAFORM_HINT, is_terraform, kind_of
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -115,6 +113,8 @@ def load_files(
         notes: dict[str, dict[str, Any]] = {}
         try:
             if kind.startswith("terraform"):
+                from mtls_audit.sources.terraform.azurerm import read_terraform
+
                 found, gaps, notes = read_terraform(document.data, document.path, env)
             else:
                 found, gaps = flatten(document.data, document.path)
@@ -289,6 +289,8 @@ def _read(path: Path) -> _Document:
         raise TemplateError(f"cannot read the file: {exc.strerror or exc}", source=name) from None
     compiled_with = None
     if suffix == ".bicep":
+        from mtls_audit.sources.arm.bicep import compile_bicep
+
         compiled, compiled_with = compile_bicep(path)
         text = _decode(compiled.encode("utf-8"), name)
     else:

@@ -21,26 +21,22 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mtls_audit.dependencies import require_modules
 from mtls_audit.errors import CollectionError
 from mtls_audit.sources.azure.auth import CLOUDS
+from mtls_audit.sources.azure.bounds import DEFAULT_DEADLINE_S, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
 from mtls_audit.vocabulary import AUTH_MODES
 
 if TYPE_CHECKING:
     from mtls_audit.sources.azure.runtime import SharedRuntime
 
 __all__ = [
-    "DEFAULT_DEADLINE_S",
-    "DEFAULT_RETRIES",
-    "DEFAULT_TIMEOUT_S",
     "AzureOptions",
     "AzureSource",
-    "Bounds",
-    "EndpointOverrides",
     "collect_azure",
     "shared_runtime",
 ]
@@ -59,10 +55,6 @@ _SUBSCRIPTION = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}
 _RESOURCE_GROUP = re.compile(r"^[-\w.()]{1,90}$")
 _SERVICE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{0,49}$")
 _SUFFIX = re.compile(r"^\.?[a-z0-9-]+(\.[a-z0-9-]+)+$", re.IGNORECASE)
-# A stuck run ends within the deadline and is assessed and reported in well under 10 minutes.
-DEFAULT_TIMEOUT_S = 20.0
-DEFAULT_RETRIES = 3
-DEFAULT_DEADLINE_S = 480.0
 
 
 @dataclass(frozen=True)
@@ -88,44 +80,6 @@ class AzureOptions:
     # The loop, HTTP session and ARM read budgets shared with the other collections of this
     # process (an estate scan, ``shared_runtime``); None: this collection's own.
     runtime: SharedRuntime | None = None
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """How long one attempt of one request and the whole collection may take, and how often a
-    request is retried; None: not given (the defaults, or a schedule file's, stand)."""
-
-    timeout_s: float | None = None
-    max_retries: int | None = None
-    deadline_s: float | None = None
-
-    def applied(self, options: AzureOptions) -> AzureOptions:
-        """``options`` with the bounds given here."""
-        return replace(
-            options,
-            timeout_s=options.timeout_s if self.timeout_s is None else self.timeout_s,
-            max_retries=options.max_retries if self.max_retries is None else self.max_retries,
-            deadline_s=options.deadline_s if self.deadline_s is None else self.deadline_s,
-        )
-
-
-@dataclass(frozen=True)
-class EndpointOverrides:
-    """A private cloud's ARM endpoint (its token audience too), Entra authority and Key Vault
-    DNS suffix; None: the cloud's own."""
-
-    arm_endpoint: str | None = None
-    authority_host: str | None = None
-    keyvault_suffix: str | None = None
-
-    def applied(self, options: AzureOptions) -> AzureOptions:
-        """``options`` with these endpoints."""
-        return replace(
-            options,
-            arm_endpoint=self.arm_endpoint,
-            authority_host=self.authority_host,
-            keyvault_suffix=self.keyvault_suffix,
-        )
 
 
 def _problems(options: AzureOptions) -> Iterator[str]:
