@@ -135,6 +135,20 @@ def owning_service(resource_id: str, services: Iterable[str]) -> str | None:
     return None
 
 
+class ServiceOwners:
+    """:func:`owning_service` for the many results of one document, which share few resource ids
+    (an operation's results, a policy's): each distinct id is looked up once."""
+
+    def __init__(self, services: Iterable[str]) -> None:
+        self._services = list(services)
+        self._owners: dict[str, str | None] = {}
+
+    def __call__(self, resource_id: str) -> str | None:
+        if resource_id not in self._owners:
+            self._owners[resource_id] = owning_service(resource_id, self._services)
+        return self._owners[resource_id]
+
+
 def service_relative(resource_id: str, services: Iterable[str]) -> str:
     """A resource id shortened to ``service-name/…`` when it lies under a service in scope."""
     owner = owning_service(resource_id, services)
