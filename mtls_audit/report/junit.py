@@ -44,11 +44,12 @@ ESTATE = "estate"
 Case = tuple[Mapping[str, Any], str]  # a result and its test case name
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 XML_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>"
-INDENT = "  "
+_INDENT = "  "
 # Beyond & < >, what ElementTree escapes in an attribute value, and how.
 _ATTRIBUTE_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
 _IN_ATTRIBUTE = re.compile('[&<>"\r\n\t]')  # most values have none: then one search is all
-_COUNTED = {"failure": "failures", "error": "errors", "skipped": "skipped"}
+_COUNTED = {"failure": "failures", "error": "errors", "skipped": "skipped"}  # outcome: count
+_COUNTS = ("tests", "failures", "errors", "skipped")
 
 
 def xml_safe(text: str) -> str:
@@ -61,7 +62,7 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub(lambda match: f"\\u{ord(match.group()):04x}", shown)
 
 
-def element(
+def _element(
     tag: str,
     attributes: Mapping[str, str],
     depth: int,
@@ -72,7 +73,7 @@ def element(
     are the lines of its child elements, at ``depth + 1``; ``text`` (character data) is written
     when there are none. Joining the lines of a whole document at once spares copying it at
     each level."""
-    pad = INDENT * depth
+    pad = _INDENT * depth
     start = pad + "<" + tag
     for name, value in attributes.items():
         if _IN_ATTRIBUTE.search(value):
@@ -100,9 +101,9 @@ class _Suite:
             self.counts[_COUNTED[outcome]] += 1
 
     def lines(self, timestamp: str) -> list[str]:
-        counts = {key: str(self.counts[key]) for key in ("tests", *_COUNTED.values())}
+        counts = {key: str(self.counts[key]) for key in _COUNTS}
         attributes = {**self.attributes, "timestamp": timestamp, **counts, "time": "0"}
-        return element("testsuite", attributes, 1, self.children)
+        return _element("testsuite", attributes, 1, self.children)
 
 
 def write_junit(evidence: Evidence, out: Path) -> None:
@@ -128,9 +129,9 @@ def write_junit(evidence: Evidence, out: Path) -> None:
     timestamp = str(evidence["run"]["finished_at"])[:19]
     totals: Counter[str] = sum((suite.counts for suite in suites), Counter())
     attributes = {"name": "mtls-audit"}
-    attributes.update({key: str(totals[key]) for key in ("tests", *_COUNTED.values())})
+    attributes.update({key: str(totals[key]) for key in _COUNTS})
     children = [line for suite in suites for line in suite.lines(timestamp)]
-    root = element("testsuites", {**attributes, "time": "0"}, 0, children)
+    root = _element("testsuites", {**attributes, "time": "0"}, 0, children)
     # As ElementTree encodes: a character UTF-8 cannot carry becomes a character reference.
     write_file(out, "\n".join([XML_DECLARATION, *root]).encode("utf-8", "xmlcharrefreplace"))
 
@@ -176,8 +177,8 @@ def _suite(
     suite = _Suite({"name": xml_safe(name)})
     if service_id:
         value = xml_safe(service_id)
-        prop = element("property", {"name": "service_id", "value": value}, 3)
-        suite.children += element("properties", {}, 2, prop)
+        prop = _element("property", {"name": "service_id", "value": value}, 3)
+        suite.children += _element("properties", {}, 2, prop)
     for result, case_name in cases:
         suite.add(*_case(result, case_name, remedies.get(result["rule_id"], "")))
     return suite
@@ -197,24 +198,24 @@ def _case(result: Mapping[str, Any], name: str, remedy: str) -> tuple[list[str],
         if remedy:
             body += ["", "How to fix it:", remedy]
         outcome = {"message": message, "type": f"{status}:{result['severity']}"}
-        child = element(tag, outcome, 3, text="\n".join(body))
+        child = _element(tag, outcome, 3, text="\n".join(body))
     elif status == "not_applicable":
-        tag, child = "skipped", element("skipped", {"message": f"not applicable: {message}"}, 3)
+        tag, child = "skipped", _element("skipped", {"message": f"not applicable: {message}"}, 3)
     elif status == "waived":
         reason = xml_safe(waiver_summary(result))
-        tag, child = "skipped", element("skipped", {"message": f"waived: {reason}"}, 3)
+        tag, child = "skipped", _element("skipped", {"message": f"waived: {reason}"}, 3)
     else:
-        return element("testcase", attributes, 2), None
-    return element("testcase", attributes, 2, child), tag
+        return _element("testcase", attributes, 2), None
+    return _element("testcase", attributes, 2, child), tag
 
 
 def _error_case(classname: str, nth: int, error: Mapping[str, Any]) -> list[str]:
     """A run-level error as an ``error`` case: the n-th of its rule (or pack) is "run-error n"."""
     name = "run-error" if nth == 1 else f"run-error {nth}"
     message = {"message": xml_safe(str(error.get("message", ""))), "type": str(error.get("kind"))}
-    child = element("error", message, 3)
+    child = _element("error", message, 3)
     attributes = {"classname": xml_safe(classname), "name": name, "time": "0"}
-    return element("testcase", attributes, 2, child)
+    return _element("testcase", attributes, 2, child)
 
 
 def _remediation(rule: Mapping[str, Any]) -> str:
