@@ -187,7 +187,7 @@ def _suite(
 def _case(result: Mapping[str, Any], name: str, remedy: str) -> tuple[list[str], str | None]:
     """A result's test case, and the tag of its outcome (None for a pass). ``remedy`` is the
     rule's remediation, already made XML-safe."""
-    status, message = result["status"], xml_safe(result["message"])
+    status = result["status"]
     attributes = {"classname": xml_safe(result["rule_id"]), "name": xml_safe(name), "time": "0"}
     if status in ("fail", "indeterminate"):
         tag = "failure" if status == "fail" else "error"
@@ -197,10 +197,12 @@ def _case(result: Mapping[str, Any], name: str, remedy: str) -> tuple[list[str],
         body = [xml_safe(line) for line in (str(result["resource_id"]), *cited)]
         if remedy:
             body += ["", "How to fix it:", remedy]
+        message = xml_safe(result["message"])
         outcome = {"message": message, "type": f"{status}:{result['severity']}"}
         child = _element(tag, outcome, 3, text="\n".join(body))
     elif status == "not_applicable":
-        tag, child = "skipped", _element("skipped", {"message": f"not applicable: {message}"}, 3)
+        message = f"not applicable: {xml_safe(result['message'])}"
+        tag, child = "skipped", _element("skipped", {"message": message}, 3)
     elif status == "waived":
         reason = xml_safe(waiver_summary(result))
         tag, child = "skipped", _element("skipped", {"message": f"waived: {reason}"}, 3)
