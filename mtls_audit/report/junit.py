@@ -109,12 +109,12 @@ class _Suite:
 def write_junit(evidence: Evidence, out: Path) -> None:
     check_evidence(evidence)
     services = service_ids(evidence)
-    owner_of = ServiceOwners(services)
+    owners = ServiceOwners(services)
     grouped: dict[str, list[Case]] = {sid: [] for sid in services}
     estate: list[Case] = []
     results = evidence["results"]
     for result, name in zip(results, case_names(results), strict=True):
-        owner = owner_of(result["resource_id"])
+        owner = owners[result["resource_id"]]
         (grouped[owner] if owner else estate).append((result, name))
     remedies = {rid: _remediation(rule) for rid, rule in rules_by_id(evidence).items()}
     suites = [_suite(resource_name(sid), sid, grouped[sid], remedies) for sid in services]
