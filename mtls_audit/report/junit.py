@@ -10,18 +10,19 @@ more than once (an operation on each product path, a policy at each line), the r
 (classname, name), so no pair repeats in the document: where one still would, the name adds the
 resource id, then the result's fingerprint.
 
-Characters XML 1.0 cannot carry are written as escapes. The document is written element by
-element as text, escaped with :func:`xml.sax.saxutils.escape`, in exactly the bytes ElementTree
+Characters XML 1.0 cannot carry are written as escapes. The document is written line by line
+as it is made, escaped with :func:`xml.sax.saxutils.escape`, in exactly the bytes ElementTree
 writes for the same tree indented by ``ET.indent`` (a test checks it): ElementTree's serializer,
-pure Python, took most of the time on large estates.
+pure Python, took most of the time on large estates, and the tree most of the memory.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -48,8 +49,16 @@ _INDENT = "  "
 # Beyond & < >, what ElementTree escapes in an attribute value, and how.
 _ATTRIBUTE_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
 _IN_ATTRIBUTE = re.compile('[&<>"\r\n\t]')  # most values have none: then one search is all
-_COUNTED = {"failure": "failures", "error": "errors", "skipped": "skipped"}  # outcome: count
-_COUNTS = ("tests", "failures", "errors", "skipped")
+# The outcome element of a status (a pass has none), and the count it adds to.
+_OUTCOMES = {
+    "fail": "failure",
+    "indeterminate": "error",
+    "not_applicable": "skipped",
+    "waived": "skipped",
+}
+_COUNTED = {"failure": "failures", "error": "errors", "skipped": "skipped"}
+_COUNTS = ("tests", *_COUNTED.values())
+_LINES_PER_PIECE = 2000  # lines encoded and written at a time
 
 
 def xml_safe(text: str) -> str:
@@ -66,74 +75,91 @@ def _element(
     tag: str,
     attributes: Mapping[str, str],
     depth: int,
-    children: Sequence[str] = (),
+    children: Iterable[str] = (),
     text: str = "",
-) -> list[str]:
-    """An element as ElementTree writes it once indented by ``ET.indent``, as lines: ``children``
-    are the lines of its child elements, at ``depth + 1``; ``text`` (character data) is written
-    when there are none. Joining the lines of a whole document at once spares copying it at
-    each level."""
+) -> Iterator[str]:
+    """An element as ElementTree writes it once indented by ``ET.indent``, line by line:
+    ``children`` are the lines of its child elements, at ``depth + 1``; ``text`` (character data)
+    is written when there are none."""
     pad = _INDENT * depth
     start = pad + "<" + tag
     for name, value in attributes.items():
         if _IN_ATTRIBUTE.search(value):
             value = escape(value, _ATTRIBUTE_ENTITIES)
         start += f' {name}="{value}"'
-    if children:
-        return [start + ">", *children, f"{pad}</{tag}>"]
-    if text:
-        return [f"{start}>{escape(text)}</{tag}>"]
-    return [start + " />"]
+    lines = iter(children)
+    first = next(lines, None)
+    if first is not None:
+        yield start + ">"
+        yield first
+        yield from lines
+        yield f"{pad}</{tag}>"
+    elif text:
+        yield f"{start}>{escape(text)}</{tag}>"
+    else:
+        yield start + " />"
 
 
 @dataclass
 class _Suite:
-    """A test suite: its name and properties, the lines of its children, and what they count."""
+    """A test suite: its name, the service it stands for, its results with their test case
+    names, and the run-level errors it reports (the estate's)."""
 
-    attributes: dict[str, str]
-    children: list[str] = field(default_factory=list)
-    counts: Counter[str] = field(default_factory=Counter)
+    name: str
+    service_id: str | None
+    cases: list[Case] = field(default_factory=list)
+    errors: Sequence[Mapping[str, Any]] = ()
 
-    def add(self, case: list[str], outcome: str | None) -> None:
-        self.children += case
-        self.counts["tests"] += 1
-        if outcome:
-            self.counts[_COUNTED[outcome]] += 1
-
-    def lines(self, timestamp: str) -> list[str]:
-        counts = {key: str(self.counts[key]) for key in _COUNTS}
-        attributes = {**self.attributes, "timestamp": timestamp, **counts, "time": "0"}
-        return _element("testsuite", attributes, 1, self.children)
+    def counts(self) -> dict[str, int]:
+        outcomes = Counter(_OUTCOMES.get(result["status"]) for result, _ in self.cases)
+        outcomes["error"] += len(self.errors)
+        counts = {"tests": len(self.cases) + len(self.errors)}
+        return counts | {count: outcomes[outcome] for outcome, count in _COUNTED.items()}
 
 
 def write_junit(evidence: Evidence, out: Path) -> None:
     check_evidence(evidence)
     services = service_ids(evidence)
     owners = ServiceOwners(services)
-    grouped: dict[str, list[Case]] = {sid: [] for sid in services}
-    estate: list[Case] = []
+    grouped = {sid: _Suite(resource_name(sid), sid) for sid in services}
+    estate = _Suite(ESTATE, None, errors=evidence.get("errors", []))
     results = evidence["results"]
     for result, name in zip(results, case_names(results), strict=True):
         owner = owners[result["resource_id"]]
-        (grouped[owner] if owner else estate).append((result, name))
+        (grouped[owner] if owner else estate).cases.append((result, name))
+    suites = [grouped[sid] for sid in services]
+    if estate.cases or estate.errors:
+        suites.append(estate)
     remedies = {rid: _remediation(rule) for rid, rule in rules_by_id(evidence).items()}
-    suites = [_suite(resource_name(sid), sid, grouped[sid], remedies) for sid in services]
-    if estate or evidence.get("errors"):
-        suite = _suite(ESTATE, None, estate, remedies)
-        seen: Counter[str] = Counter()
-        for error in evidence.get("errors", []):
-            classname = str(error.get("rule_id") or error.get("pack") or "run")
-            seen[classname] += 1
-            suite.add(_error_case(classname, seen[classname], error), "error")
-        suites.append(suite)
     timestamp = str(evidence["run"]["finished_at"])[:19]
-    totals: Counter[str] = sum((suite.counts for suite in suites), Counter())
-    attributes = {"name": "mtls-audit"}
-    attributes.update({key: str(totals[key]) for key in _COUNTS})
-    children = [line for suite in suites for line in suite.lines(timestamp)]
-    root = _element("testsuites", {**attributes, "time": "0"}, 0, children)
-    # As ElementTree encodes: a character UTF-8 cannot carry becomes a character reference.
-    write_file(out, "\n".join([XML_DECLARATION, *root]).encode("utf-8", "xmlcharrefreplace"))
+    write_file(out, _encoded(_document(suites, timestamp, remedies)))
+
+
+def _document(
+    suites: Sequence[_Suite], timestamp: str, remedies: Mapping[str, str]
+) -> Iterator[str]:
+    counts = [suite.counts() for suite in suites]
+    totals: Counter[str] = Counter()
+    for suite_counts in counts:
+        totals.update(suite_counts)
+    attributes = {"name": "mtls-audit", **{key: str(totals[key]) for key in _COUNTS}}
+    children = (
+        line
+        for suite, suite_counts in zip(suites, counts, strict=True)
+        for line in _suite(suite, suite_counts, timestamp, remedies)
+    )
+    yield XML_DECLARATION
+    yield from _element("testsuites", {**attributes, "time": "0"}, 0, children)
+
+
+def _encoded(lines: Iterable[str]) -> Iterator[bytes]:
+    """The lines as one document, some thousand at a time, encoded as ElementTree encodes: a
+    character UTF-8 cannot carry becomes a character reference."""
+    lines = iter(lines)
+    separator = ""
+    while piece := list(islice(lines, _LINES_PER_PIECE)):
+        yield (separator + "\n".join(piece)).encode("utf-8", "xmlcharrefreplace")
+        separator = "\n"
 
 
 def case_names(results: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -169,49 +195,54 @@ def _with_fingerprint(name: str, result: Mapping[str, Any]) -> str:
 
 
 def _suite(
-    name: str,
-    service_id: str | None,
-    cases: Sequence[Case],
-    remedies: Mapping[str, str],
-) -> _Suite:
-    suite = _Suite({"name": xml_safe(name)})
-    if service_id:
-        value = xml_safe(service_id)
+    suite: _Suite, counts: Mapping[str, int], timestamp: str, remedies: Mapping[str, str]
+) -> Iterator[str]:
+    attributes = {"name": xml_safe(suite.name), "timestamp": timestamp}
+    attributes |= {key: str(value) for key, value in counts.items()}
+    yield from _element("testsuite", {**attributes, "time": "0"}, 1, _cases(suite, remedies))
+
+
+def _cases(suite: _Suite, remedies: Mapping[str, str]) -> Iterator[str]:
+    """The lines of a suite's children: its properties, then its test cases."""
+    if suite.service_id:
+        value = xml_safe(suite.service_id)
         prop = _element("property", {"name": "service_id", "value": value}, 3)
-        suite.children += _element("properties", {}, 2, prop)
-    for result, case_name in cases:
-        suite.add(*_case(result, case_name, remedies.get(result["rule_id"], "")))
-    return suite
+        yield from _element("properties", {}, 2, prop)
+    for result, case_name in suite.cases:
+        yield from _case(result, case_name, remedies.get(result["rule_id"], ""))
+    seen: Counter[str] = Counter()
+    for error in suite.errors:
+        classname = str(error.get("rule_id") or error.get("pack") or "run")
+        seen[classname] += 1
+        yield from _error_case(classname, seen[classname], error)
 
 
-def _case(result: Mapping[str, Any], name: str, remedy: str) -> tuple[list[str], str | None]:
-    """A result's test case, and the tag of its outcome (None for a pass). ``remedy`` is the
-    rule's remediation, already made XML-safe."""
+def _case(result: Mapping[str, Any], name: str, remedy: str) -> Iterator[str]:
+    """A result's test case. ``remedy`` is the rule's remediation, already made XML-safe."""
     status = result["status"]
     attributes = {"classname": xml_safe(result["rule_id"]), "name": xml_safe(name), "time": "0"}
-    if status in ("fail", "indeterminate"):
-        tag = "failure" if status == "fail" else "error"
+    tag = _OUTCOMES.get(status)
+    if tag in ("failure", "error"):
         cited = [evidence_line(item, limit=1000).as_text() for item in result["evidence"]]
         # xml_safe() escapes character by character and leaves line breaks: line by line is the
         # same, and the remedy, shared by the rule's results, is made safe once.
         body = [xml_safe(line) for line in (str(result["resource_id"]), *cited)]
         if remedy:
             body += ["", "How to fix it:", remedy]
-        message = xml_safe(result["message"])
-        outcome = {"message": message, "type": f"{status}:{result['severity']}"}
+        outcome = {"message": xml_safe(result["message"]), "type": f"{status}:{result['severity']}"}
         child = _element(tag, outcome, 3, text="\n".join(body))
     elif status == "not_applicable":
         message = f"not applicable: {xml_safe(result['message'])}"
-        tag, child = "skipped", _element("skipped", {"message": message}, 3)
+        child = _element("skipped", {"message": message}, 3)
     elif status == "waived":
         reason = xml_safe(waiver_summary(result))
-        tag, child = "skipped", _element("skipped", {"message": f"waived: {reason}"}, 3)
+        child = _element("skipped", {"message": f"waived: {reason}"}, 3)
     else:
-        return _element("testcase", attributes, 2), None
-    return _element("testcase", attributes, 2, child), tag
+        child = iter(())
+    return _element("testcase", attributes, 2, child)
 
 
-def _error_case(classname: str, nth: int, error: Mapping[str, Any]) -> list[str]:
+def _error_case(classname: str, nth: int, error: Mapping[str, Any]) -> Iterator[str]:
     """A run-level error as an ``error`` case: the n-th of its rule (or pack) is "run-error n"."""
     name = "run-error" if nth == 1 else f"run-error {nth}"
     message = {"message": xml_safe(str(error.get("message", ""))), "type": str(error.get("kind"))}
