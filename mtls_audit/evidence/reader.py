@@ -135,6 +135,20 @@ def owning_service(resource_id: str, services: Iterable[str]) -> str | None:
     return None
 
 
+class ServiceOwners(dict[str, str | None]):
+    """:func:`owning_service` for the many results of one document, which share few resource ids
+    (an operation's results, a policy's): ``owners[resource_id]``, each distinct id looked up
+    once."""
+
+    def __init__(self, services: Iterable[str]) -> None:
+        super().__init__()
+        self._services = list(services)
+
+    def __missing__(self, resource_id: str) -> str | None:
+        owner = self[resource_id] = owning_service(resource_id, self._services)
+        return owner
+
+
 def service_relative(resource_id: str, services: Iterable[str]) -> str:
     """A resource id shortened to ``service-name/…`` when it lies under a service in scope."""
     owner = owning_service(resource_id, services)

@@ -9,23 +9,29 @@ more than once (an operation on each product path, a policy at each line), the r
 ``validation-coverage: Billing [product:internal-staff]``. CI reporters merge cases with the same
 (classname, name), so no pair repeats in the document: where one still would, the name adds the
 resource id, then the result's fingerprint.
-The XML is built with ElementTree, and characters XML 1.0 cannot carry are written as escapes.
+
+Characters XML 1.0 cannot carry are written as escapes. The document is written line by line
+as it is made, escaped with :func:`xml.sax.saxutils.escape`, in exactly the bytes ElementTree
+writes for the same tree indented by ``ET.indent`` (a test checks it): ElementTree's serializer,
+pure Python, took most of the time on large estates, and the tree most of the memory.
 """
 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 from mtls_audit.evidence.reader import (
     Evidence,
+    ServiceOwners,
     check_evidence,
     evidence_line,
-    owning_service,
     remediation_steps,
     resource_name,
     rules_by_id,
@@ -38,42 +44,122 @@ from mtls_audit.output_files import write_file
 ESTATE = "estate"
 Case = tuple[Mapping[str, Any], str]  # a result and its test case name
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+XML_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>"
+_INDENT = "  "
+# Beyond & < >, what ElementTree escapes in an attribute value, and how.
+_ATTRIBUTE_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
+_IN_ATTRIBUTE = re.compile('[&<>"\r\n\t]')  # most values have none: then one search is all
+# The outcome element of a status (a pass has none), and the count it adds to.
+_OUTCOMES = {
+    "fail": "failure",
+    "indeterminate": "error",
+    "not_applicable": "skipped",
+    "waived": "skipped",
+}
+_COUNTED = {"failure": "failures", "error": "errors", "skipped": "skipped"}
+_COUNTS = ("tests", *_COUNTED.values())
+_LINES_PER_PIECE = 2000  # lines encoded and written at a time
 
 
 def xml_safe(text: str) -> str:
     """Text XML 1.0 can carry: invisible characters and those XML forbids become escapes."""
+    if text.isascii() and text.isprintable():  # most text: nothing to escape, found in C
+        return text
     shown = visible(text)
     if shown.isascii():  # visible() has escaped every ASCII character XML forbids
         return shown
     return _NOT_XML.sub(lambda match: f"\\u{ord(match.group()):04x}", shown)
 
 
+def _element(
+    tag: str,
+    attributes: Mapping[str, str],
+    depth: int,
+    children: Iterable[str] = (),
+    text: str = "",
+) -> Iterator[str]:
+    """An element as ElementTree writes it once indented by ``ET.indent``, line by line:
+    ``children`` are the lines of its child elements, at ``depth + 1``; ``text`` (character data)
+    is written when there are none."""
+    pad = _INDENT * depth
+    start = pad + "<" + tag
+    for name, value in attributes.items():
+        if _IN_ATTRIBUTE.search(value):
+            value = escape(value, _ATTRIBUTE_ENTITIES)
+        start += f' {name}="{value}"'
+    lines = iter(children)
+    first = next(lines, None)
+    if first is not None:
+        yield start + ">"
+        yield first
+        yield from lines
+        yield f"{pad}</{tag}>"
+    elif text:
+        yield f"{start}>{escape(text)}</{tag}>"
+    else:
+        yield start + " />"
+
+
+@dataclass
+class _Suite:
+    """A test suite: its name, the service it stands for, its results with their test case
+    names, and the run-level errors it reports (the estate's)."""
+
+    name: str
+    service_id: str | None
+    cases: list[Case] = field(default_factory=list)
+    errors: Sequence[Mapping[str, Any]] = ()
+
+    def counts(self) -> dict[str, int]:
+        outcomes = Counter(_OUTCOMES.get(result["status"]) for result, _ in self.cases)
+        outcomes["error"] += len(self.errors)
+        counts = {"tests": len(self.cases) + len(self.errors)}
+        return counts | {count: outcomes[outcome] for outcome, count in _COUNTED.items()}
+
+
 def write_junit(evidence: Evidence, out: Path) -> None:
     check_evidence(evidence)
     services = service_ids(evidence)
-    grouped: dict[str, list[Case]] = {sid: [] for sid in services}
-    estate: list[Case] = []
+    owners = ServiceOwners(services)
+    grouped = {sid: _Suite(resource_name(sid), sid) for sid in services}
+    estate = _Suite(ESTATE, None, errors=evidence.get("errors", []))
     results = evidence["results"]
     for result, name in zip(results, case_names(results), strict=True):
-        owner = owning_service(result["resource_id"], services)
-        (grouped[owner] if owner else estate).append((result, name))
+        owner = owners[result["resource_id"]]
+        (grouped[owner] if owner else estate).cases.append((result, name))
+    suites = [grouped[sid] for sid in services]
+    if estate.cases or estate.errors:
+        suites.append(estate)
     remedies = {rid: _remediation(rule) for rid, rule in rules_by_id(evidence).items()}
-    root = ET.Element("testsuites", {"name": "mtls-audit"})
-    suites = [_suite(resource_name(sid), sid, grouped[sid], remedies) for sid in services]
-    if estate or evidence.get("errors"):
-        suite = _suite(ESTATE, None, estate, remedies)
-        seen: Counter[str] = Counter()
-        for error in evidence.get("errors", []):
-            classname = str(error.get("rule_id") or error.get("pack") or "run")
-            seen[classname] += 1
-            _error_case(suite, classname, seen[classname], error)
-        suites.append(suite)
-    for suite in suites:
-        suite.set("timestamp", str(evidence["run"]["finished_at"])[:19])
-        root.append(suite)
-    _set_counts(root, suites)
-    ET.indent(root)
-    write_file(out, ET.tostring(root, encoding="utf-8", xml_declaration=True))
+    timestamp = str(evidence["run"]["finished_at"])[:19]
+    write_file(out, _encoded(_document(suites, timestamp, remedies)))
+
+
+def _document(
+    suites: Sequence[_Suite], timestamp: str, remedies: Mapping[str, str]
+) -> Iterator[str]:
+    counts = [suite.counts() for suite in suites]
+    totals: Counter[str] = Counter()
+    for suite_counts in counts:
+        totals.update(suite_counts)
+    attributes = {"name": "mtls-audit", **{key: str(totals[key]) for key in _COUNTS}}
+    children = (
+        line
+        for suite, suite_counts in zip(suites, counts, strict=True)
+        for line in _suite(suite, suite_counts, timestamp, remedies)
+    )
+    yield XML_DECLARATION
+    yield from _element("testsuites", {**attributes, "time": "0"}, 0, children)
+
+
+def _encoded(lines: Iterable[str]) -> Iterator[bytes]:
+    """The lines as one document, some thousand at a time, encoded as ElementTree encodes: a
+    character UTF-8 cannot carry becomes a character reference."""
+    lines = iter(lines)
+    separator = ""
+    while piece := list(islice(lines, _LINES_PER_PIECE)):
+        yield (separator + "\n".join(piece)).encode("utf-8", "xmlcharrefreplace")
+        separator = "\n"
 
 
 def case_names(results: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -82,6 +168,8 @@ def case_names(results: Sequence[Mapping[str, Any]]) -> list[str]:
     names = [_short_name(r) for r in results]
     for widen in (_with_resource, _with_fingerprint):
         repeated = Counter(zip((r["rule_id"] for r in results), names, strict=True))
+        if len(repeated) == len(names):  # no pair repeats: nothing to widen
+            break
         names = [
             widen(name, r) if repeated[(r["rule_id"], name)] > 1 else name
             for r, name in zip(results, names, strict=True)
@@ -107,75 +195,62 @@ def _with_fingerprint(name: str, result: Mapping[str, Any]) -> str:
 
 
 def _suite(
-    name: str,
-    service_id: str | None,
-    cases: Sequence[Case],
-    remedies: Mapping[str, str],
-) -> ET.Element:
-    suite = ET.Element("testsuite", {"name": xml_safe(name)})
-    if service_id:
-        properties = ET.SubElement(suite, "properties")
-        ET.SubElement(properties, "property", {"name": "service_id", "value": xml_safe(service_id)})
-    for result, case_name in cases:
-        _case(suite, result, case_name, remedies.get(result["rule_id"], ""))
-    return suite
+    suite: _Suite, counts: Mapping[str, int], timestamp: str, remedies: Mapping[str, str]
+) -> Iterator[str]:
+    attributes = {"name": xml_safe(suite.name), "timestamp": timestamp}
+    attributes |= {key: str(value) for key, value in counts.items()}
+    yield from _element("testsuite", {**attributes, "time": "0"}, 1, _cases(suite, remedies))
 
 
-def _case(suite: ET.Element, result: Mapping[str, Any], name: str, remedy: str) -> None:
-    case = ET.SubElement(
-        suite,
-        "testcase",
-        {"classname": xml_safe(result["rule_id"]), "name": xml_safe(name), "time": "0"},
-    )
-    status, message = result["status"], xml_safe(result["message"])
-    if status in ("fail", "indeterminate"):
-        tag = "failure" if status == "fail" else "error"
+def _cases(suite: _Suite, remedies: Mapping[str, str]) -> Iterator[str]:
+    """The lines of a suite's children: its properties, then its test cases."""
+    if suite.service_id:
+        value = xml_safe(suite.service_id)
+        prop = _element("property", {"name": "service_id", "value": value}, 3)
+        yield from _element("properties", {}, 2, prop)
+    for result, case_name in suite.cases:
+        yield from _case(result, case_name, remedies.get(result["rule_id"], ""))
+    seen: Counter[str] = Counter()
+    for error in suite.errors:
+        classname = str(error.get("rule_id") or error.get("pack") or "run")
+        seen[classname] += 1
+        yield from _error_case(classname, seen[classname], error)
+
+
+def _case(result: Mapping[str, Any], name: str, remedy: str) -> Iterator[str]:
+    """A result's test case. ``remedy`` is the rule's remediation, already made XML-safe."""
+    status = result["status"]
+    attributes = {"classname": xml_safe(result["rule_id"]), "name": xml_safe(name), "time": "0"}
+    tag = _OUTCOMES.get(status)
+    if tag in ("failure", "error"):
         cited = [evidence_line(item, limit=1000).as_text() for item in result["evidence"]]
-        body = [f"{result['resource_id']}", *cited]
+        # xml_safe() escapes character by character and leaves line breaks: line by line is the
+        # same, and the remedy, shared by the rule's results, is made safe once.
+        body = [xml_safe(line) for line in (str(result["resource_id"]), *cited)]
         if remedy:
             body += ["", "How to fix it:", remedy]
-        outcome = ET.SubElement(
-            case, tag, {"message": message, "type": f"{status}:{result['severity']}"}
-        )
-        outcome.text = xml_safe("\n".join(body))
+        outcome = {"message": xml_safe(result["message"]), "type": f"{status}:{result['severity']}"}
+        child = _element(tag, outcome, 3, text="\n".join(body))
     elif status == "not_applicable":
-        ET.SubElement(case, "skipped", {"message": f"not applicable: {message}"})
+        message = f"not applicable: {xml_safe(result['message'])}"
+        child = _element("skipped", {"message": message}, 3)
     elif status == "waived":
         reason = xml_safe(waiver_summary(result))
-        ET.SubElement(case, "skipped", {"message": f"waived: {reason}"})
+        child = _element("skipped", {"message": f"waived: {reason}"}, 3)
+    else:
+        child = iter(())
+    return _element("testcase", attributes, 2, child)
 
 
-def _error_case(suite: ET.Element, classname: str, nth: int, error: Mapping[str, Any]) -> None:
+def _error_case(classname: str, nth: int, error: Mapping[str, Any]) -> Iterator[str]:
     """A run-level error as an ``error`` case: the n-th of its rule (or pack) is "run-error n"."""
     name = "run-error" if nth == 1 else f"run-error {nth}"
-    case = ET.SubElement(
-        suite, "testcase", {"classname": xml_safe(classname), "name": name, "time": "0"}
-    )
-    ET.SubElement(
-        case,
-        "error",
-        {"message": xml_safe(str(error.get("message", ""))), "type": str(error.get("kind"))},
-    )
+    message = {"message": xml_safe(str(error.get("message", ""))), "type": str(error.get("kind"))}
+    child = _element("error", message, 3)
+    attributes = {"classname": xml_safe(classname), "name": name, "time": "0"}
+    return _element("testcase", attributes, 2, child)
 
 
 def _remediation(rule: Mapping[str, Any]) -> str:
-    return "\n".join(f"{label}: {text}" for _, label, text in remediation_steps(rule))
-
-
-def _set_counts(root: ET.Element, suites: Sequence[ET.Element]) -> None:
-    totals: Counter[str] = Counter()
-    for suite in suites:
-        cases = suite.findall("testcase")
-        counts = {
-            "tests": len(cases),
-            "failures": sum(1 for c in cases if c.find("failure") is not None),
-            "errors": sum(1 for c in cases if c.find("error") is not None),
-            "skipped": sum(1 for c in cases if c.find("skipped") is not None),
-        }
-        totals.update(counts)
-        for key, value in counts.items():
-            suite.set(key, str(value))
-        suite.set("time", "0")
-    for key in ("tests", "failures", "errors", "skipped"):
-        root.set(key, str(totals[key]))
-    root.set("time", "0")
+    """The rule's remediation per channel, made XML-safe."""
+    return xml_safe("\n".join(f"{label}: {text}" for _, label, text in remediation_steps(rule)))

@@ -45,6 +45,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -79,6 +80,8 @@ def message_text(text: str) -> str:
     """Data as a SARIF plain-text message that shows it literally: no terminal control, no
     placeholder (``{0}``), no embedded link (``[x](javascript:…)``)."""
     shown = visible(text).replace("{", "{{").replace("}", "}}")
+    if "[" not in shown and "]" not in shown:  # most text; the pattern would try every position
+        return shown
     return _BRACKET.sub(lambda m: m.group(1) * 2 + "\\" + m.group(2), shown)
 
 
@@ -86,10 +89,11 @@ def write_sarif(evidence: Evidence, out: Path) -> list[Path]:
     """Write the SARIF log to ``out``; returns it and, when some result needed it, the inventory."""
     check_evidence(evidence)
     emitted = [r for r in evidence["results"] if r["status"] in EMITTED]
+    locations = [_file_location(r) for r in emitted]
     written = [out]
     inventory: dict[str, int] = {}
     inventory_uri = INVENTORY_NAME
-    if any(_file_location(r) is None for r in emitted):
+    if any(location is None for location in locations):
         ids = sorted({r["resource_id"] for r in evidence["results"]})
         inventory = {resource_id: line for line, resource_id in enumerate(ids, start=1)}
         inventory_path = out.with_name(INVENTORY_NAME)
@@ -97,7 +101,11 @@ def write_sarif(evidence: Evidence, out: Path) -> list[Path]:
         write_text(inventory_path, "".join(lines))
         written.append(inventory_path)
         inventory_uri = _artifact_uri(inventory_path)
-    log = _sarif_log(evidence, emitted, inventory, inventory_uri)
+    located = [
+        location or (inventory_uri, inventory[r["resource_id"]])
+        for r, location in zip(emitted, locations, strict=True)
+    ]
+    log = _sarif_log(evidence, emitted, located)
     baseline_guid = _guid(evidence.get("baseline", {}).get("run_id"))
     if baseline_guid:
         log["runs"][0]["baselineGuid"] = baseline_guid
@@ -108,9 +116,9 @@ def write_sarif(evidence: Evidence, out: Path) -> list[Path]:
 def _sarif_log(
     evidence: Evidence,
     emitted: Sequence[Mapping[str, Any]],
-    inventory: Mapping[str, int],
-    inventory_uri: str,
+    locations: Sequence[tuple[str, int]],
 ) -> dict[str, Any]:
+    """The log, each emitted result at its location (URI and line)."""
     descriptors, index = _descriptors(evidence["rule_pack"], emitted)
     run = evidence["run"]
     suppressible = "waivers" in evidence or any(r["status"] == "waived" for r in emitted)
@@ -129,7 +137,8 @@ def _sarif_log(
                 "automationDetails": _automation(evidence),
                 "invocations": [_invocation(evidence)],
                 "results": [
-                    _result(r, index, inventory, inventory_uri, suppressible) for r in emitted
+                    _result(r, location, index, suppressible)
+                    for r, location in zip(emitted, locations, strict=True)
                 ],
                 "properties": {
                     "asOf": run["as_of"],
@@ -260,16 +269,15 @@ def _invocation(evidence: Evidence) -> dict[str, Any]:
 
 def _result(
     result: Mapping[str, Any],
+    location: tuple[str, int],
     index: Mapping[tuple[str, str], tuple[str, int]],
-    inventory: Mapping[str, int],
-    inventory_uri: str,
     suppressible: bool,
 ) -> dict[str, Any]:
     status, severity = result["status"], result["severity"]
     message, kind, level = result["message"], "fail", LEVELS.get(severity, "warning")
     if status == "indeterminate":
         message, kind, level = f"Indeterminate: {message}", "open", "none"
-    uri, line = _file_location(result) or (inventory_uri, inventory[result["resource_id"]])
+    uri, line = location
     descriptor = index.get((result["rule_id"], severity))
     sarif: dict[str, Any] = {
         "ruleId": result["rule_id"],
@@ -327,5 +335,9 @@ def _file_location(result: Mapping[str, Any]) -> tuple[str, int] | None:
     location = result.get("location")
     if not isinstance(location, Mapping) or not location.get("file"):
         return None
-    path = str(location["file"]).replace("\\", "/")
-    return quote(path, safe="/:@-._~"), int(location.get("line") or 1)
+    return _file_uri(str(location["file"])), int(location.get("line") or 1)
+
+
+@lru_cache(maxsize=1024)  # the findings of a run come from a few input files
+def _file_uri(path: str) -> str:
+    return quote(path.replace("\\", "/"), safe="/:@-._~")

@@ -6,6 +6,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from mtls_audit.report import junit
 from mtls_audit.report.junit import write_junit, xml_safe
 
 from .evidence_factory import HOSTILE_BIDI, HOSTILE_LINK, HOSTILE_MD, SUB
@@ -139,3 +142,42 @@ def test_the_ascii_fast_paths_escape_as_the_patterns_do() -> None:
         for sample in (text, f"a {text} b", f"{text}\n"):
             assert visible(sample) == slow_visible(sample), hex(ord(text))
             assert xml_safe(sample) == slow_xml_safe(sample), hex(ord(text))
+
+
+@pytest.mark.parametrize("lines_per_piece", [1, 7, 2000])
+def test_the_document_has_the_bytes_elementtree_writes_for_it(
+    hostile: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines_per_piece: int
+) -> None:
+    """Written as text, the document is byte for byte what ElementTree writes for the tree it
+    holds, indented: read back and written again by ElementTree, nothing changes. Covered: quotes,
+    markup, tabs and line breaks in attributes and text, a suite without cases, the estate, and
+    the document written in pieces of any number of lines."""
+    monkeypatch.setattr(junit, "_LINES_PER_PIECE", lines_per_piece)
+    failing = next(r for r in hostile["results"] if r["status"] == "fail")
+    failing["message"] = 'a "quoted"\tmessage\r\nover <two> & lines'
+    failing["evidence"][0]["excerpt"] = 'tab\there & "there" <x/>'
+    hostile["run"]["scope"]["services"].append(f"{SUB}/providers/Microsoft.ApiManagement/service/s")
+    out = tmp_path / "junit.xml"
+    write_junit(hostile, out)
+    written = out.read_bytes()
+    root = ET.parse(out).getroot()
+    assert written == ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    assert b'message="a &quot;quoted&quot;&#09;message&#13;&#10;over &lt;two&gt; &amp; lines"' in (
+        written
+    )
+    assert [counts(suite) for suite in root.findall("testsuite") if suite.get("name") == "s"] == [
+        (0, 0, 0, 0)
+    ]
+
+
+def test_a_document_without_suites_is_one_empty_element(
+    realistic: dict[str, Any], tmp_path: Path
+) -> None:
+    realistic["run"]["scope"]["services"] = []
+    realistic["results"], realistic["errors"] = [], []
+    out = tmp_path / "junit.xml"
+    write_junit(realistic, out)
+    assert out.read_bytes() == (
+        b"<?xml version='1.0' encoding='utf-8'?>\n"
+        b'<testsuites name="mtls-audit" tests="0" failures="0" errors="0" skipped="0" time="0" />'
+    )

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from mtls_audit.evidence.reader import (
+    ServiceOwners,
     natural_key,
     owning_service,
     resource_name,
@@ -238,6 +239,16 @@ def test_owning_service_matches_ids_case_insensitively() -> None:
     assert owning_service(f"{PROD.upper()}/apis/x", [DR, PROD]) == PROD
     assert owning_service(f"{PROD}-staging/apis/x", [PROD]) is None
     assert owning_service(PROD, [PROD]) == PROD
+
+
+def test_service_owners_answer_as_owning_service_and_look_each_id_up_once() -> None:
+    services = [DR, PROD, f"{PROD}/apis/x"]
+    owners = ServiceOwners(iter(services))  # read once: the services may be any iterable
+    ids = [f"{PROD.upper()}/apis/x/operations/o", f"{PROD}-staging/apis/x", DR, f"{DR}/"]
+    for resource_id in ids * 2:
+        assert owners[resource_id] == owning_service(resource_id, services)
+    assert owners[ids[0]] == PROD  # the first service in order that holds the id
+    assert len(owners) == len(ids)
 
 
 def test_rule_text_keeps_paragraphs_and_marks_literals() -> None:
