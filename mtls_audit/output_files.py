@@ -62,10 +62,12 @@ def write_file(path: Path, data: bytes | Iterable[bytes]) -> None:
             else:
                 stream.writelines(data)
         os.replace(temporary, path)
-    except OSError as exc:
+    except BaseException as exc:  # pieces made as they are written can fail half way
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        raise OutputError(f"cannot write: {exc.strerror or exc}", source=str(path)) from None
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write: {exc.strerror or exc}", source=str(path)) from None
+        raise
 
 
 def write_text(path: Path, text: str) -> None:

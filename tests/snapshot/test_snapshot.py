@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -321,3 +322,18 @@ def test_write_file_takes_pieces(tmp_path: Path) -> None:
 
     write_file(tmp_path / "e.json", snapshot.dump_chunks(AWKWARD, 1))
     assert (tmp_path / "e.json").read_bytes() == snapshot.dumps(AWKWARD)
+
+
+def test_pieces_failing_half_way_leave_no_file_behind(tmp_path: Path) -> None:
+    from mtls_audit.output_files import write_file
+
+    (tmp_path / "e.json").write_bytes(b"the earlier run's")
+
+    def pieces() -> Iterator[bytes]:
+        yield b"{"
+        raise ValueError("a malformed result")
+
+    with pytest.raises(ValueError, match="malformed"):
+        write_file(tmp_path / "e.json", pieces())
+    assert [p.name for p in tmp_path.iterdir()] == ["e.json"]
+    assert (tmp_path / "e.json").read_bytes() == b"the earlier run's"
