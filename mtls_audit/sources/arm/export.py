@@ -113,6 +113,8 @@ def _complete(resource: dict[str, Any]) -> str | None:
     resource_id = resource.get("id")
     if not isinstance(resource_id, str) or not resource_id.startswith("/"):
         return "the resource has no ARM id"
+    if isinstance(resource.get("type"), str) and "name" in resource:
+        return None  # nothing to take from the id
     derived = type_from_id(resource_id)
     if derived is None:
         if not isinstance(resource.get("type"), str):
