@@ -165,7 +165,9 @@ class Redactor:
                     changed[key] = self._hide(value, _pointer(where, key), name, hits)
             elif isinstance(value, dict | list):
                 inner = in_ca_list or name == "certificates"
-                changed[key] = self._walk(value, _pointer(where, key), hits, in_ca_list=inner)
+                walked = self._walk(value, _pointer(where, key), hits, in_ca_list=inner)
+                if walked is not value:
+                    changed[key] = walked
         return _replaced(node, changed)
 
     def _mask(self, node: Any, where: str, label: str, hits: set[str]) -> Any:
