@@ -34,7 +34,12 @@ def cause_key(result: Mapping[str, Any]) -> tuple[str, ...]:
 
 def cause_id(result: Mapping[str, Any]) -> str:
     """``C-`` and eight hex digits naming the result's cause."""
-    digest = hashlib.sha256("\n".join(cause_key(result)).encode("utf-8")).hexdigest()
+    return key_id(cause_key(result))
+
+
+def key_id(key: tuple[str, ...]) -> str:
+    """The cause id of a :func:`cause_key`."""
+    digest = hashlib.sha256("\n".join(key).encode("utf-8")).hexdigest()
     return PREFIX + digest[:8]
 
 

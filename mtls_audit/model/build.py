@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -194,52 +194,57 @@ def _type_key(resource: Mapping[str, Any]) -> str:
     return str(resource.get("type", "")).lower()
 
 
-def _collect(
-    rows: Iterable[Mapping[str, Any]], suffix: str, cls: Callable[[Mapping[str, Any]], E]
-) -> tuple[E, ...]:
-    return tuple(cls(r) for r in rows if _type_key(r) == f"{_APIM}/{suffix}")
-
-
-def _product_links(rows: list[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
+def _product_links(
+    grouped: Mapping[str, list[Mapping[str, Any]]],
+) -> tuple[tuple[str, str], ...]:
     links: set[tuple[str, str]] = set()
-    for r in rows:
-        t = _type_key(r)
+    for r in grouped.get(f"{_APIM}/products/apis", ()):
         rid = str(r.get("id", ""))
-        if t == f"{_APIM}/products/apis":
-            links.add((ids.key(ids.parent(rid)), ids.last_name(rid).lower()))
-        elif t == f"{_APIM}/products/apilinks":
-            api_id = Entity(r).props.text("apiId") or ""
-            links.add((ids.key(ids.parent(rid)), ids.last_name(api_id).lower()))
+        links.add((ids.key(ids.parent(rid)), ids.last_name(rid).lower()))
+    for r in grouped.get(f"{_APIM}/products/apilinks", ()):
+        api_id = Entity(r).props.text("apiId") or ""
+        links.add((ids.key(ids.parent(str(r.get("id", "")))), ids.last_name(api_id).lower()))
     return tuple(sorted(links))
 
 
 def build_service(service: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> ServiceModel:
     known = {f"{_APIM}/{child}" for child in SERVICE_CHILDREN}
     service_id = str(service.get("id", ""))
+    # Each row's type is read once, and the rows of one type are found by one lookup.
+    typed = [(_type_key(r), r) for r in rows]
+    grouped: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for t, r in typed:
+        grouped[t].append(r)
+
+    def collect(suffix: str, cls: Callable[[Mapping[str, Any]], E]) -> tuple[E, ...]:
+        return tuple(cls(r) for r in grouped.get(f"{_APIM}/{suffix}", ()))
+
+    def rows_of(wanted: Callable[[str], bool]) -> list[Mapping[str, Any]]:
+        """The rows of the types ``wanted``, in the rows' order (types interleave in it)."""
+        return [r for t, r in typed if wanted(t)]
+
     links = tuple(
-        (product, f"{service_id}/apis/{api}".lower()) for product, api in _product_links(rows)
+        (product, f"{service_id}/apis/{api}".lower()) for product, api in _product_links(grouped)
     )
     return ServiceModel(
         service=Service(service),
-        apis=_collect(rows, "apis", Api),
-        operations=_collect(rows, "apis/operations", Operation),
-        products=_collect(rows, "products", Product),
+        apis=collect("apis", Api),
+        operations=collect("apis/operations", Operation),
+        products=collect("products", Product),
         product_api_links=links,
         policies=tuple(
-            Policy(r)
-            for r in rows
-            if _type_key(r).endswith("/policies") and _type_key(r).startswith(_APIM)
+            Policy(r) for r in rows_of(lambda t: t.endswith("/policies") and t.startswith(_APIM))
         ),
-        fragments=_collect(rows, "policyfragments", Fragment),
-        backends=_collect(rows, "backends", Backend),
-        certificates=_collect(rows, "certificates", CertificateEntity),
-        named_values=_collect(rows, "namedvalues", NamedValue),
-        subscriptions=_collect(rows, "subscriptions", Subscription),
-        gateways=_collect(rows, "gateways", Gateway),
-        gateway_hostnames=_collect(rows, "gateways/hostnameconfigurations", GatewayHostname),
-        gateway_cas=_collect(rows, "gateways/certificateauthorities", Entity),
-        workspaces=_collect(rows, "workspaces", Entity),
-        other=tuple(Entity(r) for r in rows if _type_key(r) not in known),
+        fragments=collect("policyfragments", Fragment),
+        backends=collect("backends", Backend),
+        certificates=collect("certificates", CertificateEntity),
+        named_values=collect("namedvalues", NamedValue),
+        subscriptions=collect("subscriptions", Subscription),
+        gateways=collect("gateways", Gateway),
+        gateway_hostnames=collect("gateways/hostnameconfigurations", GatewayHostname),
+        gateway_cas=collect("gateways/certificateauthorities", Entity),
+        workspaces=collect("workspaces", Entity),
+        other=tuple(Entity(r) for r in rows_of(lambda t: t not in known)),
     )
 
 
@@ -292,10 +297,10 @@ def _refused(services: tuple[ServiceModel, ...], parses: PolicyParses) -> list[d
 def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -> Model:
     """The model of a (validated) snapshot; ``as_of`` defaults to its collection time."""
     resources: list[Mapping[str, Any]] = list(snapshot.get("resources", []))
+    typed = [(_type_key(r), r) for r in resources]
     by_service: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     services: list[Mapping[str, Any]] = []
-    for r in resources:
-        t = _type_key(r)
+    for t, r in typed:
         if t == _APIM:
             services.append(r)
         elif t.startswith(_APIM + "/"):
@@ -315,9 +320,9 @@ def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -
     built = tuple(
         build_service(s, by_service.get(ids.key(str(s.get("id", ""))), [])) for s in services
     )
-    types = {str(r.get("id", "")).rstrip("/").lower(): _type_key(r) for r in resources}
     parses = PolicyParses()
     recorded = [*snapshot.get("gaps", []), *_unanalysed(built), *_refused(built, parses)]
+    types = {str(r.get("id", "")).rstrip("/").lower(): t for t, r in typed} if recorded else {}
     gaps: list[Gap] = []
     ignored: list[Gap] = []
     for g in recorded:
@@ -331,16 +336,12 @@ def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -
         (gaps if matters(g, types) else ignored).append(gap)
     return Model(
         services=built,
-        vaults=tuple(Vault(r) for r in resources if _type_key(r) == "microsoft.keyvault/vaults"),
+        vaults=tuple(Vault(r) for t, r in typed if t == "microsoft.keyvault/vaults"),
         role_assignments=tuple(
-            RoleAssignment(r)
-            for r in resources
-            if _type_key(r) == "microsoft.authorization/roleassignments"
+            RoleAssignment(r) for t, r in typed if t == "microsoft.authorization/roleassignments"
         ),
         role_definitions=tuple(
-            RoleDefinition(r)
-            for r in resources
-            if _type_key(r) == "microsoft.authorization/roledefinitions"
+            RoleDefinition(r) for t, r in typed if t == "microsoft.authorization/roledefinitions"
         ),
         keyvault_certificates=tuple(keyvault),
         probe=read_probe(snapshot),
@@ -348,7 +349,7 @@ def build_model(snapshot: Mapping[str, Any], *, as_of: datetime | None = None) -
         ignored_gaps=tuple(ignored),
         as_of=as_of,
         source=str(provenance.get("source", "")),
-        collected=frozenset(_type_key(r) for r in resources),
+        collected=frozenset(t for t, _ in typed),
         nothing_to_audit=nothing_to_audit(resources, len(gaps)),
         policy_parses=parses,
     )

@@ -10,8 +10,8 @@ def key(resource_id: str) -> str:
 
 def parent(resource_id: str) -> str:
     """The id of the parent resource (drops the last type/name pair)."""
-    parts = resource_id.rstrip("/").split("/")
-    return "/".join(parts[:-2])
+    parts = resource_id.rstrip("/").rsplit("/", 2)
+    return parts[0] if len(parts) == 3 else ""
 
 
 def is_within(child_id: str, ancestor_id: str) -> bool:
@@ -28,7 +28,7 @@ def last_name(resource_id: str) -> str:
 def service_of(resource_id: str) -> str | None:
     """The APIM service id a child id belongs to, or None."""
     parts = resource_id.split("/")
-    low = [p.lower() for p in parts]
+    low = resource_id.lower().split("/")
     for index in range(len(low) - 2):
         if low[index] == "microsoft.apimanagement" and low[index + 1] == "service":
             return "/".join(parts[: index + 3])

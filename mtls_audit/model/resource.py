@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mtls_audit.model.json_view import View, properties_view, resource_view
@@ -14,10 +14,11 @@ class Entity:
     """Any ARM resource: its wire JSON, with case-insensitive views."""
 
     raw: Mapping[str, Any]
+    id: str = field(init=False, repr=False, compare=False)
+    """The resource id, read once: a large run asks for it hundreds of thousands of times."""
 
-    @property
-    def id(self) -> str:
-        return str(self.raw.get("id", ""))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", str(self.raw.get("id", "")))
 
     @property
     def name(self) -> str:

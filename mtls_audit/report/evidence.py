@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from mtls_audit import __version__
@@ -13,7 +14,7 @@ from mtls_audit.engine.results import Severity, Status
 from mtls_audit.engine.rule import DOC_SECTIONS, Options, Rule
 from mtls_audit.engine.runner import Assessment, Finding, Gate, rule_controls
 from mtls_audit.engine.subjects import Certificate, Snapshot
-from mtls_audit.evidence.causes import OPEN_STATUSES, cause_id
+from mtls_audit.evidence.causes import OPEN_STATUSES, cause_key, key_id
 from mtls_audit.evidence.clock import run_times
 from mtls_audit.frameworks import control_reasons, mappings
 from mtls_audit.model import ids
@@ -78,19 +79,72 @@ def population_unit(rule: Rule) -> tuple[str, str]:
     return "subject", "subjects"
 
 
-def _location(
-    finding: Finding, origins: Mapping[str, Any], places: dict[str, dict[str, Any] | None]
-) -> dict[str, Any] | None:
-    """Where the result's subject, else the first resource its evidence cites, is written;
-    ``places`` keeps each resource's place once (many results name one resource)."""
-    if not origins:
-        return None
-    result = finding.result
-    for rid in (result.subject, *(e.resource_id for e in result.evidence)):
-        found = places[rid] if rid in places else places.setdefault(rid, _place(rid, origins))
-        if found is not None:
-            return dict(found)
-    return None
+class _Results:
+    """The results as the evidence lists them.
+
+    Tens of thousands of results share a few dozen rules, a few thousand subjects and a
+    few thousand causes: what is the same for all the results of a rule (its controls), of a
+    resource (its place in the files read) or of a cause (its id) is worked out once. The
+    controls are shared by every result of a rule (the document is never changed in place).
+    """
+
+    def __init__(self, origins: Mapping[str, Any]) -> None:
+        self.origins = origins
+        self.controls: dict[str, dict[str, list[str]]] = {}
+        self.places: dict[str, dict[str, Any] | None] = {}
+        self.causes: dict[tuple[str, ...], str] = {}
+
+    def entry(self, finding: Finding) -> dict[str, Any]:
+        result = finding.result
+        rule = finding.rule
+        mapped = self.controls.get(rule.id)
+        if mapped is None:
+            mapped = self.controls[rule.id] = {k: list(v) for k, v in rule_controls(rule).items()}
+        entry: dict[str, Any] = {
+            "rule_id": rule.id,
+            "slug": rule.slug,
+            "status": result.status.value,
+            "severity": finding.severity.value,
+            "resource_id": result.subject,
+            "subject": result.subject_name or ids.last_name(result.subject),
+            "message": result.message,
+            "evidence": [e.to_json() for e in result.evidence],
+            "controls": mapped,
+            "fingerprint": finding.fingerprint,
+        }
+        if result.key:  # what tells apart results about one subject, e.g. the product path
+            entry["key"] = result.key
+        if entry["status"] in OPEN_STATUSES:
+            entry["cause"] = self._cause(entry)
+        location = self._location(finding)
+        if location:
+            entry["location"] = location
+        return entry
+
+    def _cause(self, entry: Mapping[str, Any]) -> str:
+        key = cause_key(entry)
+        found = self.causes.get(key)
+        if found is None:
+            found = self.causes[key] = key_id(key)
+        return found
+
+    def _location(self, finding: Finding) -> dict[str, Any] | None:
+        """Where the result's subject, else the first resource its evidence cites, is
+        written."""
+        if not self.origins:
+            return None
+        result = finding.result
+        found = self._place(result.subject)
+        for citation in result.evidence:
+            if found is not None:
+                break
+            found = self._place(citation.resource_id)
+        return None if found is None else dict(found)
+
+    def _place(self, rid: str) -> dict[str, Any] | None:
+        if rid not in self.places:
+            self.places[rid] = _place(rid, self.origins)
+        return self.places[rid]
 
 
 def _place(rid: str, origins: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -103,58 +157,22 @@ def _place(rid: str, origins: Mapping[str, Any]) -> dict[str, Any] | None:
     return found
 
 
-def result_entry(
-    finding: Finding,
-    origins: Mapping[str, Any],
-    controls: dict[str, dict[str, list[str]]] | None = None,
-    places: dict[str, dict[str, Any] | None] | None = None,
-) -> dict[str, Any]:
-    """A result as the evidence lists it; ``controls`` keeps each rule's controls once, for
-    every result of the rule to share (the document is never changed in place), ``places``
-    each resource's place in the files read."""
-    result = finding.result
-    rule_id = finding.rule.id
-    mapped = None if controls is None else controls.get(rule_id)
-    if mapped is None:
-        mapped = {k: list(v) for k, v in rule_controls(finding.rule).items()}
-        if controls is not None:
-            controls[rule_id] = mapped
-    entry: dict[str, Any] = {
-        "rule_id": rule_id,
-        "slug": finding.rule.slug,
-        "status": result.status.value,
-        "severity": finding.severity.value,
-        "resource_id": result.subject,
-        "subject": result.subject_name or ids.last_name(result.subject),
-        "message": result.message,
-        "evidence": [e.to_json() for e in result.evidence],
-        "controls": mapped,
-        "fingerprint": finding.fingerprint,
-    }
-    if result.key:  # what tells apart results about one subject, e.g. the product path
-        entry["key"] = result.key
-    if entry["status"] in OPEN_STATUSES:
-        entry["cause"] = cause_id(entry)
-    location = _location(finding, origins, {} if places is None else places)
-    if location:
-        entry["location"] = location
-    return entry
-
-
-def summary(findings: Sequence[Finding], gate: Gate) -> dict[str, Any]:
+def summary(results: Sequence[Mapping[str, Any]], gate: Gate) -> dict[str, Any]:
+    """The counts of the results (as the evidence lists them: plain strings, which count
+    faster than the enum members of the findings)."""
     by_status = {s.value: 0 for s in Status}
     by_severity = {s.value: 0 for s in Severity}
     unknown_by_severity = {s.value: 0 for s in Severity}
     by_rule: dict[str, Counter[str]] = {}
-    # Counted by kind first: a few hundred kinds for tens of thousands of findings.
-    kinds = Counter((f.rule.id, f.result.status, f.severity) for f in findings)
+    # Counted by kind first: a few hundred kinds for tens of thousands of results.
+    kinds = Counter(map(itemgetter("rule_id", "status", "severity"), results))
     for (rule_id, status, severity), count in kinds.items():
-        by_status[status.value] += count
-        if status is Status.FAIL:
-            by_severity[severity.value] += count
-        elif status is Status.INDETERMINATE:
-            unknown_by_severity[severity.value] += count
-        by_rule.setdefault(rule_id, Counter())[status.value] += count
+        by_status[status] += count
+        if status == Status.FAIL.value:
+            by_severity[severity] += count
+        elif status == Status.INDETERMINATE.value:
+            unknown_by_severity[severity] += count
+        by_rule.setdefault(rule_id, Counter())[status] += count
     return {
         "by_status": by_status,
         "by_severity": by_severity,
@@ -208,8 +226,8 @@ def build_evidence(
     origins = info.snapshot.get("origins", {}) or {}
     certificates = certificate_inventory(model)
     rule_pack = [rule_entry(r) for r in sorted(assessment.rules, key=lambda r: r.id)]
-    controls: dict[str, dict[str, list[str]]] = {}
-    places: dict[str, dict[str, Any] | None] = {}
+    entries = _Results(origins)
+    results = [entries.entry(f) for f in assessment.findings]
     return {
         "schema": SCHEMA_ID,
         "tool": {"name": "mtls-audit", "version": __version__},
@@ -235,7 +253,7 @@ def build_evidence(
         },
         "snapshot": {"sha256": info.snapshot_sha256, "schema": info.snapshot.get("schema")},
         "rule_pack": rule_pack,
-        "results": [result_entry(f, origins, controls, places) for f in assessment.findings],
+        "results": results,
         "gaps": [dict(gap.raw) for gap in model.gaps],
         **(
             {"ignored_gaps": [dict(gap.raw) for gap in model.ignored_gaps]}
@@ -259,5 +277,5 @@ def build_evidence(
         # The live probe's attempts as recorded (tests of operating effectiveness), if any ran.
         **({"probe": info.snapshot["probe"]} if "probe" in info.snapshot else {}),
         "inventory": inventory(model, certificates),
-        "summary": summary(assessment.findings, gate),
+        "summary": summary(results, gate),
     }

@@ -152,6 +152,33 @@ def test_redaction_leaves_its_input_alone_and_copies_only_what_it_changes() -> N
     assert clean[-1]["properties"] is resources[-1]["properties"]  # nothing to hide: shared
 
 
+def test_a_text_repeated_across_resources_is_redacted_and_counted_at_every_copy() -> None:
+    """Each distinct text is scanned once; its counts are those of scanning every copy."""
+    text = policy_text(Canaries(), "repeated policy")
+    url = "https://backend.example/api?code=abcdefgh12345678&sig=ZmFrZXNpZ25hdHVyZQ%3D%3D"
+
+    def policy(index: int) -> dict[str, Any]:
+        return {
+            "id": f"{SERVICE}/apis/api-{index}/policies/policy",
+            "type": "Microsoft.ApiManagement/service/apis/policies",
+            "name": "policy",
+            "properties": {"format": "rawxml", "value": text, "description": url},
+        }
+
+    once, thrice = Redactor(), Redactor()
+    single = once.resources([policy(0)])
+    repeated = thrice.resources([policy(i) for i in range(3)])
+
+    assert once.counts  # the canaries were found
+    assert thrice.counts == Counter({k: 3 * v for k, v in once.counts.items()})
+    assert list(thrice.counts) == list(once.counts)  # and first counted in the same order
+    for clean in repeated:
+        assert clean["properties"] == single[0]["properties"]
+        assert thrice.places[clean["id"].lower()] == once.places[single[0]["id"].lower()]
+    assert text not in str(repeated)
+    assert "abcdefgh12345678" not in str(repeated)
+
+
 def test_a_gap_about_a_hidden_value_does_not_quote_it() -> None:
     resource = _named_value("n", {"secret": True, "value": "[concat('s3cr3t', f())]"})
     origins = {resource["id"].lower(): {"file": "t.json", "pointer": "/resources/0"}}

@@ -42,14 +42,23 @@ def gap(
             "file": file, "pointer": pointer}  # fmt: skip
 
 
-def items_of(data: Any) -> list[tuple[Any, str]]:
-    """The resource objects of an export with their pointers: array, value/data list, or one."""
+def listing(data: Any) -> tuple[list[Any], str | None]:
+    """The resource objects of an export (array, value/data list, or one) and the pointer of
+    the list holding them (None for a single object)."""
     if isinstance(data, list):
-        return [(item, f"/{i}") for i, item in enumerate(data)]
+        return data, ""
     for key in ("value", "data"):
         if isinstance(data.get(key), list):
-            return [(item, f"/{key}/{i}") for i, item in enumerate(data[key])]
-    return [(data, "")]
+            return data[key], f"/{key}"
+    return [data], None
+
+
+def items_of(data: Any) -> list[tuple[Any, str]]:
+    """The resource objects of an export with their pointers."""
+    items, at = listing(data)
+    if at is None:
+        return [(data, "")]
+    return [(item, f"{at}/{i}") for i, item in enumerate(items)]
 
 
 def flatten(data: Any, file: str) -> tuple[Found, list[dict[str, Any]]]:
@@ -113,6 +122,8 @@ def _complete(resource: dict[str, Any]) -> str | None:
     resource_id = resource.get("id")
     if not isinstance(resource_id, str) or not resource_id.startswith("/"):
         return "the resource has no ARM id"
+    if isinstance(resource.get("type"), str) and "name" in resource:
+        return None  # nothing to take from the id
     derived = type_from_id(resource_id)
     if derived is None:
         if not isinstance(resource.get("type"), str):

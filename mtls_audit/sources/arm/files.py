@@ -33,7 +33,7 @@ from urllib.parse import unquote, urlsplit
 from mtls_audit.document_limits import document_problem, may_hold_surrogates
 from mtls_audit.errors import TemplateError
 from mtls_audit.sources import apiops
-from mtls_audit.sources.arm.export import Found, flatten, gap, is_powershell, items_of
+from mtls_audit.sources.arm.export import Found, flatten, gap, is_powershell, listing
 from mtls_audit.sources.arm.json_locate import line_numbers
 from mtls_audit.sources.arm.scope import Env, given_values
 from mtls_audit.sources.arm.template import MAX_NESTING, Link, expand_template
@@ -214,12 +214,16 @@ class _Merged:
         for each in gaps:
             self.gap(each)
         for resource, pointer in found:
-            where = {"file": document.path, "pointer": pointer} | self.line(pointer)
-            self.take(resource, where | (notes or {}).get(pointer, {}))
+            where: dict[str, Any] = {"file": document.path, "pointer": pointer}
+            if pointer in self.lines:
+                where["line"] = self.lines[pointer]
+            if notes and pointer in notes:
+                where |= notes[pointer]
+            self.take(resource, where)
 
     def take(self, resource: dict[str, Any], where: dict[str, Any]) -> None:
         """Take one resource read at ``where`` (file, pointer, and line when known)."""
-        key, place = resource["id"].lower(), {"file": where["file"], "pointer": where["pointer"]}
+        key = resource["id"].lower()
         if key in self.origins:
             if self.resources[key] == resource:
                 return  # the same declaration repeated (old portal exports do): one
@@ -227,7 +231,7 @@ class _Merged:
                 f"declared twice with different content: first in {_place(self.origins[key])}, "
                 f"again in {_place(where)}; the later declaration is used"
             )
-            self.gap(gap("duplicate", resource["id"], "resource", message, **place))
+            self.gap(gap("duplicate", resource["id"], "resource", message, **_file_place(where)))
         self.resources[key] = resource
         self.origins[key] = where
         link = _link_format(resource)
@@ -236,7 +240,7 @@ class _Merged:
                 f"the policy is a link (format {link!r}): its text is not in the file "
                 "and is not fetched"
             )
-            self.gap(gap("unsupported", resource["id"], "policies", message, **place))
+            self.gap(gap("unsupported", resource["id"], "policies", message, **_file_place(where)))
 
     def line(self, pointer: str) -> dict[str, int]:
         return {"line": self.lines[pointer]} if pointer in self.lines else {}
@@ -248,6 +252,10 @@ class _Merged:
         """A gap about a place in ``document`` after its resources were added."""
         self.lines = line_numbers(document.text, [found["pointer"]])
         self.gap(found)
+
+
+def _file_place(where: dict[str, Any]) -> dict[str, Any]:
+    return {"file": where["file"], "pointer": where["pointer"]}
 
 
 def _place(origin: dict[str, Any]) -> str:
@@ -393,7 +401,7 @@ def _detect(document: _Document) -> str:
             raise TemplateError(_unknown(data), source=document.path)
     elif not isinstance(data, list):
         raise TemplateError(_unknown(data), source=document.path)
-    items = [item for item, _ in items_of(data)]
+    items = listing(data)[0]
     if items and not any(isinstance(item, dict) for item in items):
         raise TemplateError(_unknown(data), source=document.path)
     return "az-powershell" if items and is_powershell(items[0]) else "arm-resources"

@@ -42,9 +42,10 @@ def line_numbers(text: str, pointers: Iterable[str]) -> dict[str, int]:
 
 
 def _tokens(pointer: str) -> list[str]:
-    if not pointer:
-        return []
-    return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
+    tokens = pointer.split("/")[1:]
+    if "~" not in pointer:  # nothing escaped, as in most pointers
+        return tokens
+    return [t.replace("~1", "/").replace("~0", "~") for t in tokens]
 
 
 def _skip(text: str, at: int) -> int:
