@@ -17,7 +17,7 @@ from mtls_audit.model import ids
 from mtls_audit.model.build import ServiceModel
 from mtls_audit.model.cite import Evidence, PolicyCitation
 from mtls_audit.model.service import Tier
-from mtls_audit.policy.effective.policies import Effective, PolicyPath
+from mtls_audit.policy.effective.policies import Effective
 from mtls_audit.policy.effective.tree import EffectiveNode, OriginKind
 from mtls_audit.policy.inbound.verdicts import (
     FailureKind,
@@ -116,6 +116,23 @@ def path_coverage(
 ) -> PathCoverage:
     """The coverage verdict of one path (memoised: by verdict where the verdict alone decides,
     else by path)."""
+    found = policy_coverage(ctx, svc, effective)
+    if found is not None:
+        return found
+    by_path = ctx.memo.path_coverage
+    key = (effective.key, ids.key(api_id), ids.key(operation_id or ""), ids.key(product_id or ""))
+    found = by_path.get(key)
+    if found is None:
+        verdict = inbound_verdict(ctx, svc, effective)
+        found = by_path[key] = _not_validated(
+            ctx, svc, effective, verdict, api_id, operation_id, product_id
+        )
+    return found
+
+
+def policy_coverage(ctx: Context, svc: ServiceModel, effective: Effective) -> PathCoverage | None:
+    """The coverage verdict of every path with this effective policy where the policy alone
+    decides it; None where the path's place decides (which scope dropped the validation)."""
     requested = ctx.memo.requested
     if svc.id not in requested:
         requested[svc.id] = requests_client_certificates(svc)
@@ -125,17 +142,7 @@ def path_coverage(
     by_verdict = ctx.memo.verdict_coverage
     if id(verdict) not in by_verdict:
         by_verdict[id(verdict)] = _from_verdict(ctx, verdict)
-    found = by_verdict[id(verdict)]
-    if found is not None:
-        return found
-    by_path = ctx.memo.path_coverage
-    key = (effective.key, ids.key(api_id), ids.key(operation_id or ""), ids.key(product_id or ""))
-    found = by_path.get(key)
-    if found is None:
-        found = by_path[key] = _not_validated(
-            ctx, svc, effective, verdict, api_id, operation_id, product_id
-        )
-    return found
+    return by_verdict[id(verdict)]
 
 
 def _from_verdict(ctx: Context, verdict: InboundVerdict) -> PathCoverage | None:
@@ -256,28 +263,39 @@ def _product_validation(
 
 def coverage_rows(ctx: Context) -> list[dict[str, Any]]:
     """The evidence's ``coverage``: one row per service, API, operation and product path
-    (made once per run)."""
+    (made once per run; each effective policy's coverage and each resource's name found once,
+    though many paths share them)."""
     if ctx.memo.coverage_rows is not None:
         return ctx.memo.coverage_rows
     rows: list[dict[str, Any]] = []
+    names: dict[str, str] = {}
+
+    def name(resource_id: str) -> str:
+        found = names.get(resource_id)
+        if found is None:
+            found = names[resource_id] = ids.last_name(resource_id)
+        return found
+
     for svc in ctx.model.services:
+        decided: dict[int, PathCoverage | None] = {}
         for path, effective in effective_policies(ctx, svc).paths():
-            found = path_coverage(
+            if id(effective) not in decided:
+                decided[id(effective)] = policy_coverage(ctx, svc, effective)
+            found = decided[id(effective)] or path_coverage(
                 ctx, svc, effective, path.api_id, path.operation_id, path.product_id
             )
-            rows.append(_row(svc, path, found))
+            operation, product = path.operation_id, path.product_id
+            rows.append(
+                {
+                    "service_id": svc.id,
+                    "api_id": path.api_id,
+                    "api": name(path.api_id),
+                    "operation_id": operation,
+                    "operation": name(operation) if operation else None,
+                    "product": name(product) if product else None,
+                    "verdict": found.verdict,
+                    "reason": found.reason,
+                }
+            )
     ctx.memo.coverage_rows = rows
     return rows
-
-
-def _row(svc: ServiceModel, path: PolicyPath, found: PathCoverage) -> dict[str, Any]:
-    return {
-        "service_id": svc.id,
-        "api_id": path.api_id,
-        "api": ids.last_name(path.api_id),
-        "operation_id": path.operation_id,
-        "operation": ids.last_name(path.operation_id) if path.operation_id else None,
-        "product": ids.last_name(path.product_id) if path.product_id else None,
-        "verdict": found.verdict,
-        "reason": found.reason,
-    }
