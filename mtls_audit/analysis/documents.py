@@ -23,7 +23,16 @@ if TYPE_CHECKING:
 
 
 def policy_layers(ctx: Context, svc: ServiceModel) -> tuple[Layer, ...]:
-    """The service's policy documents (every scope, then every fragment), as parsed layers."""
+    """The service's policy documents (every scope, then every fragment), as parsed layers
+    (memoised)."""
+    cache = ctx.memo.layers
+    found = cache.get(ids.key(svc.id))
+    if found is None:
+        found = cache[ids.key(svc.id)] = _layers(ctx, svc)
+    return found
+
+
+def _layers(ctx: Context, svc: ServiceModel) -> tuple[Layer, ...]:
     effective = effective_policies(ctx, svc)
     layers = [
         effective.layer_at(policy.scope_id, OriginKind(policy.scope.value))
@@ -60,7 +69,10 @@ def document_elements(layer: Layer, tag: str | None = None) -> tuple[EffectiveNo
     effective nodes of that document: ``PolicyCitation(*node.place())`` cites them."""
     if layer.document is None:
         return ()
-    return tuple(_as_node(layer.document.root, layer.origin).iter(tag))
+    if tag is None:
+        return tuple(_as_node(layer.document.root, layer.origin).iter())
+    # Only the elements asked for, each with its subtree, in the same order: most are few.
+    return tuple(_as_node(node, layer.origin) for node in layer.document.root.iter(tag))
 
 
 def _as_node(node: Node, origin: Origin) -> EffectiveNode:

@@ -26,6 +26,7 @@ class Memo:
     verdict_coverage: dict[int, PathCoverage | None] = field(default_factory=dict)
     path_coverage: dict[tuple[str, ...], PathCoverage] = field(default_factory=dict)
     coverage_rows: list[dict[str, Any]] | None = None
+    layers: dict[str, tuple[Layer, ...]] = field(default_factory=dict)
     pins: dict[str, tuple[tuple[Layer, DocumentPins], ...]] = field(default_factory=dict)
     response_writes: dict[str, tuple[ResponseWrite, ...]] = field(default_factory=dict)
     inbound_paths: dict[str, tuple[InboundPath, ...]] = field(default_factory=dict)
