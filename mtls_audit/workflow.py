@@ -27,6 +27,7 @@ from mtls_audit.engine.rule import Options, Rule
 from mtls_audit.engine.runner import Assessment, Gate, RunError, gate, run, select_rules
 from mtls_audit.errors import MissingDependencyError
 from mtls_audit.evidence.clock import now
+from mtls_audit.forking import Beside
 from mtls_audit.model.build import build_model
 from mtls_audit.output_files import prepare_folder, write_file, write_text
 from mtls_audit.report.evidence import RunInfo, build_evidence
@@ -245,6 +246,11 @@ WRITERS: dict[str, Writer] = {
 }
 
 
+BESIDE = frozenset({"junit"})
+"""Formats written in a forked child while this process writes the others: JUnit takes the
+longest after evidence.json on a large estate (see docs/benchmarks.md)."""
+
+
 def write_outputs(
     outcome: Outcome, formats: Sequence[str], out: Path, *, pdf_writer: PdfWriter | None = None
 ) -> list[Path]:
@@ -253,7 +259,8 @@ def write_outputs(
     The evidence JSON is always written when any other file is, since every report cites it.
     ``pdf_writer`` writes the PDF in place of ``report.pdf.write_pdf`` (the PDF worker does).
     A format whose library is missing does not stop the others: they are all written, then the
-    MissingDependencyError is raised with the files written in its ``written``.
+    MissingDependencyError is raised with the files written in its ``written``. The formats of
+    :data:`BESIDE` are written beside the others, in a forked child, where that can pay.
     """
     files = [f for f in formats if f != "text"]
     if files and "json" not in files:
@@ -261,20 +268,33 @@ def write_outputs(
     if not files:
         return []
     prepare_folder(out)
-    written: list[Path] = []
-    # The summary links the other files, so it is written after them.
     ordered = sorted(dict.fromkeys(files), key=lambda name: name == "markdown")
-    writers: dict[str, Writer] = {
-        **WRITERS,
-        "pdf": partial(_write_pdf, writer=pdf_writer),
-        "markdown": partial(_write_markdown, written=written),
+    done: dict[str, list[Path]] = {}
+
+    def so_far() -> list[Path]:
+        return [path for name in ordered if name in done for path in done[name]]
+
+    writers: dict[str, Callable[[], list[Path]]] = {
+        name: partial(WRITERS[name], outcome, out) for name in ordered
+    }
+    if "pdf" in writers:
+        writers["pdf"] = partial(_write_pdf, outcome, out, writer=pdf_writer)
+    if "markdown" in writers:  # it names the files written before it: it is written last
+        writers["markdown"] = lambda: _write_markdown(outcome, out, written=so_far())
+    beside = {
+        name: Beside(writers[name]) for name in ordered if name in BESIDE and len(ordered) > 1
     }
     missing: MissingDependencyError | None = None
-    for name in ordered:
-        try:
-            written += writers[name](outcome, out)
-        except MissingDependencyError as exc:
-            missing = exc
+    try:
+        for name in sorted(ordered, key=lambda name: (name == "markdown", name in beside)):
+            try:
+                done[name] = beside[name].result() if name in beside else writers[name]()
+            except MissingDependencyError as exc:
+                missing = exc
+    finally:
+        for child in beside.values():
+            child.abandon()
+    written = so_far()
     if missing is not None:
         missing.written = written
         raise missing

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import sys
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -25,6 +23,7 @@ from mtls_audit.analysis import Context
 from mtls_audit.analysis.coverage import InboundElsewhere
 from mtls_audit.engine.results import Result, Severity, Status
 from mtls_audit.engine.rule import Rule
+from mtls_audit.forking import can_fork
 
 MIN_OPERATIONS = 1000
 """Below this many operations the rules take less time than a fork and the results' trip."""
@@ -87,10 +86,9 @@ def judge_all(
 
 
 def _pays(ctx: Context, rules: Sequence[Rule], min_operations: int) -> bool:
-    """Forking is safe (Linux, no other thread running) and pays (two cores, a large input)."""
-    if sys.platform != "linux" or threading.active_count() != 1:
-        return False
-    if len(os.sched_getaffinity(0)) < 2 or not 2 <= len(rules) < 1 << (8 * _WIDTH):
+    """Forking is safe and can pay (:func:`~mtls_audit.forking.can_fork`), and the input is
+    large enough for it to."""
+    if not can_fork() or not 2 <= len(rules) < 1 << (8 * _WIDTH):
         return False
     return sum(len(svc.operations) for svc in ctx.model.services) >= min_operations
 
