@@ -5,9 +5,10 @@ For the synthetic instance of :func:`benchmarks.synthetic.make_instance` (defaul
 interpreter, prints the wall time of running ALL built-in rules on a freshly built model (policy
 parsing, effective policies, the inbound certificate analysis and the coverage table included;
 snapshot generation and model building excluded), the time of the coverage table alone, peak
-memory, and the distinct effective policies and analyses. Targets: under 10 s and 1 GB at scale
-1, and at most 2.2 times the time at scale 2.
-Usage: ``python benchmarks/rules_bench.py [--scale N ...]``.
+memory, and the distinct effective policies and analyses; the best of ``--runs`` runs per scale
+(the rules are judged in two processes, whose wall time varies more with the host's load).
+Targets: under 10 s and 1 GB at scale 1, and at most 2.2 times the time at scale 2.
+Usage: ``python benchmarks/rules_bench.py [--scale N ...] [--runs N]``.
 """
 
 from __future__ import annotations
@@ -63,8 +64,12 @@ def measure(scale: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=int, nargs="+", default=[1, 2])
-    scales = parser.parse_args().scale
-    rows = [measure(scale) for scale in scales]
+    parser.add_argument("--runs", type=int, default=3)
+    ns = parser.parse_args()
+    rows = [
+        min((measure(scale) for _ in range(ns.runs)), key=lambda row: row["rules_s"])
+        for scale in ns.scale
+    ]
     print(f"python {sys.version.split()[0]}")
     print(
         f"{'scale':>5} {'operations':>10} {'rules':>5} {'results':>8} {'errors':>6} "
@@ -81,8 +86,9 @@ def main() -> None:
         print(f"time ratio scale {rows[-1]['scale']} / scale {rows[0]['scale']}: {ratio:.2f}")
     print(
         "rules s: every built-in rule on a fresh model (parsing, effective policies and the "
-        "inbound analysis happen here); cover s: the evidence coverage table afterwards "
-        "(memoised verdicts); verdicts: distinct effective inbound policies judged; analyses: "
+        "inbound analysis happen here; in two processes, the coverage table too); cover s: the "
+        "evidence coverage table afterwards (memoised); verdicts: distinct effective inbound "
+        "policies judged; analyses: "
         "distinct element arrangements analysed; peak MB: whole process (snapshot generation "
         "and model included)."
     )
