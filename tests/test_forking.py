@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -57,12 +58,13 @@ def test_an_exception_comes_from_this_process_as_doing_it_here_raises_it() -> No
 @needs_fork
 def test_an_abandoned_child_is_waited_for_even_while_it_writes() -> None:
     beside = forking.Beside(lambda: b"y" * 1_000_000)
+    pid = beside._pid  # the child's, to check it was waited for
 
     beside.abandon()
     beside.abandon()  # once is enough; twice does nothing
 
     with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)  # no child left behind
+        os.waitpid(pid, os.WNOHANG)  # reaped: no zombie left behind
 
 
 def test_where_forking_cannot_pay_the_work_is_done_here(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,8 +120,15 @@ def test_a_write_failing_here_leaves_no_child_behind(
         raise OSError("disk full")
 
     monkeypatch.setitem(workflow.WRITERS, "json", broken)
+    started: list[forking.Beside[list[Path]]] = []
+
+    def recorded(work: Callable[[], list[Path]]) -> forking.Beside[list[Path]]:
+        started.append(forking.Beside(work))
+        return started[-1]
+
+    monkeypatch.setattr(workflow, "Beside", recorded)
 
     with pytest.raises(OSError, match="disk full"):
         workflow.write_outputs(_sample_outcome(), ["json", "junit"], tmp_path)
-    with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)
+    assert len(started) == 1
+    assert started[0]._pid == 0  # waited for
