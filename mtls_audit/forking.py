@@ -27,6 +27,20 @@ def can_fork() -> bool:
     )
 
 
+def in_child(run: Callable[[], None]) -> int:
+    """Fork: the child calls ``run`` and leaves (exit status 0, or 1 when ``run`` raised),
+    never returning here; this process gets the child's pid."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child leaves by os._exit, out of coverage's sight
+        code = 1
+        try:
+            run()
+            code = 0
+        finally:
+            os._exit(code)
+    return pid
+
+
 class Beside(Generic[T]):
     """``work`` started in a forked child (where :func:`can_fork`); :meth:`result` gives its
     value. Where the child cannot be forked, fails, or dies, :meth:`result` does the work in
@@ -39,17 +53,14 @@ class Beside(Generic[T]):
         if not can_fork():
             return
         answer, sink = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child leaves by os._exit, out of coverage's sight
-            code = 1
-            try:
-                os.close(answer)
-                value = work()
-                with os.fdopen(sink, "wb") as stream:
-                    pickle.dump(value, stream, protocol=pickle.HIGHEST_PROTOCOL)
-                code = 0
-            finally:
-                os._exit(code)
+
+        def child() -> None:  # pragma: no cover - run in the child, out of coverage's sight
+            os.close(answer)
+            value = work()
+            with os.fdopen(sink, "wb") as stream:
+                pickle.dump(value, stream, protocol=pickle.HIGHEST_PROTOCOL)
+
+        pid = in_child(child)
         os.close(sink)
         self._pid, self._answer = pid, answer
 

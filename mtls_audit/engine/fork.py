@@ -23,7 +23,7 @@ from mtls_audit.analysis import Context
 from mtls_audit.analysis.coverage import InboundElsewhere
 from mtls_audit.engine.results import Result, Severity, Status
 from mtls_audit.engine.rule import Rule
-from mtls_audit.forking import can_fork
+from mtls_audit.forking import can_fork, in_child
 
 MIN_OPERATIONS = 1000
 """Below this many operations the rules take less time than a fork and the results' trip."""
@@ -52,20 +52,17 @@ def judge_all(
     ctx.make_paths()
     handed_out, handed_in = os.pipe()
     back_out, back_in = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child leaves by os._exit, out of coverage's sight
-        code = 1
-        try:
-            os.close(handed_out)
-            os.close(back_out)
-            ctx.leave_inbound()
-            taken = _judged_here(ctx, rules, judge, handed_in)
-            os.close(handed_in)
-            with os.fdopen(back_in, "wb") as sink:
-                pickle.dump(_packed(taken), sink, protocol=pickle.HIGHEST_PROTOCOL)
-            code = 0
-        finally:
-            os._exit(code)
+
+    def child() -> None:  # pragma: no cover - run in the child, out of coverage's sight
+        os.close(handed_out)
+        os.close(back_out)
+        ctx.leave_inbound()
+        taken = _judged_here(ctx, rules, judge, handed_in)
+        os.close(handed_in)
+        with os.fdopen(back_in, "wb") as sink:
+            pickle.dump(_packed(taken), sink, protocol=pickle.HIGHEST_PROTOCOL)
+
+    pid = in_child(child)
     os.close(handed_in)
     os.close(back_in)
     back = os.fdopen(back_out, "rb")
