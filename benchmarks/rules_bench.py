@@ -5,8 +5,9 @@ For the synthetic instance of :func:`benchmarks.synthetic.make_instance` (defaul
 interpreter, prints the wall time of running ALL built-in rules on a freshly built model (policy
 parsing, effective policies, the inbound certificate analysis and the coverage table included;
 snapshot generation and model building excluded), the time of the coverage table alone, peak
-memory, and the distinct effective policies and analyses; the best of ``--runs`` runs per scale
-(the rules are judged in two processes, whose wall time varies more with the host's load).
+memory, and the distinct effective policies and analyses; the best of ``--runs`` runs per scale,
+the scales alternated (the rules are judged in two processes, whose wall time moves with the
+host's speed: alternating lets a drift touch every scale alike).
 Targets: under 10 s and 1 GB at scale 1, and at most 2.2 times the time at scale 2.
 Usage: ``python benchmarks/rules_bench.py [--scale N ...] [--runs N]``.
 """
@@ -66,10 +67,8 @@ def main() -> None:
     parser.add_argument("--scale", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--runs", type=int, default=3)
     ns = parser.parse_args()
-    rows = [
-        min((measure(scale) for _ in range(ns.runs)), key=lambda row: row["rules_s"])
-        for scale in ns.scale
-    ]
+    runs = [[measure(scale) for scale in ns.scale] for _ in range(ns.runs)]  # scales alternated
+    rows = [min(column, key=lambda row: row["rules_s"]) for column in zip(*runs, strict=True)]
     print(f"python {sys.version.split()[0]}")
     print(
         f"{'scale':>5} {'operations':>10} {'rules':>5} {'results':>8} {'errors':>6} "
