@@ -7,11 +7,13 @@ back, pickled through a pipe.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -29,16 +31,34 @@ def can_fork() -> bool:
 
 def in_child(run: Callable[[], None]) -> int:
     """Fork: the child calls ``run`` and leaves (exit status 0, or 1 when ``run`` raised),
-    never returning here; this process gets the child's pid."""
+    never returning here; this process gets the child's pid.
+
+    The child collects no cyclic garbage: it lives for one piece of work and leaves by
+    ``os._exit``, and a collection would walk every object it shares with this process,
+    copying each page it writes a collector's mark on."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child leaves by os._exit, out of coverage's sight
         code = 1
         try:
+            gc.disable()
             run()
             code = 0
         finally:
             os._exit(code)
     return pid
+
+
+@contextmanager
+def sharing() -> Iterator[None]:
+    """No cyclic garbage collection in this process while a child shares its pages: a
+    collection would walk every object, copying each page it writes a mark on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Beside(Generic[T]):

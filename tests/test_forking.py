@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -132,3 +133,20 @@ def test_a_write_failing_here_leaves_no_child_behind(
         workflow.write_outputs(_sample_outcome(), ["json", "junit"], tmp_path)
     assert len(started) == 1
     assert started[0]._pid == 0  # waited for
+
+
+@needs_fork
+def test_the_child_collects_no_cyclic_garbage_and_this_process_gets_its_collector_back() -> None:
+    assert gc.isenabled()  # pytest runs with the collector on
+
+    assert forking.Beside(gc.isenabled).result() is False
+    with forking.sharing():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with forking.sharing():
+            pass
+        assert not gc.isenabled()  # off before, off after
+    finally:
+        gc.enable()

@@ -23,7 +23,7 @@ from mtls_audit.analysis import Context
 from mtls_audit.analysis.coverage import InboundElsewhere
 from mtls_audit.engine.results import Result, Severity, Status
 from mtls_audit.engine.rule import Rule
-from mtls_audit.forking import can_fork, in_child
+from mtls_audit.forking import can_fork, in_child, sharing
 
 MIN_OPERATIONS = 1000
 """Below this many operations the rules take less time than a fork and the results' trip."""
@@ -62,21 +62,22 @@ def judge_all(
         with os.fdopen(back_in, "wb") as sink:
             pickle.dump(_packed(taken), sink, protocol=pickle.HIGHEST_PROTOCOL)
 
-    pid = in_child(child)
-    os.close(handed_in)
-    os.close(back_in)
-    back = os.fdopen(back_out, "rb")
-    judged: dict[int, Judged[E]] = {}
-    try:
-        ctx.make_inbound()
-        with os.fdopen(handed_out, "rb") as handed:
-            while index := handed.read(_WIDTH):  # until the child closes it
-                i = int.from_bytes(index, "big")
-                judged[i] = judge(rules[i], ctx)
-        theirs: dict[int, Judged[E]] = _unpacked(back.read())
-    finally:  # closed before the wait, so that a child still writing is never waited for
-        back.close()
-        _, status = os.waitpid(pid, 0)
+    with sharing():
+        pid = in_child(child)
+        os.close(handed_in)
+        os.close(back_in)
+        back = os.fdopen(back_out, "rb")
+        judged: dict[int, Judged[E]] = {}
+        try:
+            ctx.make_inbound()
+            with os.fdopen(handed_out, "rb") as handed:
+                while index := handed.read(_WIDTH):  # until the child closes it
+                    i = int.from_bytes(index, "big")
+                    judged[i] = judge(rules[i], ctx)
+            theirs: dict[int, Judged[E]] = _unpacked(back.read())
+        finally:  # closed before the wait, so that a child still writing is never waited for
+            back.close()
+            _, status = os.waitpid(pid, 0)
     if status == 0:
         judged.update(theirs)
     return [judged[i] if i in judged else judge(rule, ctx) for i, rule in enumerate(rules)]
