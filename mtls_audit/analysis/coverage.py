@@ -119,6 +119,19 @@ def path_coverage(
     found = policy_coverage(ctx, svc, effective)
     if found is not None:
         return found
+    return _placed_coverage(ctx, svc, effective, api_id, operation_id, product_id)
+
+
+def _placed_coverage(
+    ctx: Context,
+    svc: ServiceModel,
+    effective: Effective,
+    api_id: str,
+    operation_id: str | None,
+    product_id: str | None,
+) -> PathCoverage:
+    """The coverage of a path whose place decides it (:func:`policy_coverage` is None),
+    memoised by path."""
     by_path = ctx.memo.path_coverage
     key = (effective.key, ids.key(api_id), ids.key(operation_id or ""), ids.key(product_id or ""))
     found = by_path.get(key)
@@ -281,10 +294,10 @@ def coverage_rows(ctx: Context) -> list[dict[str, Any]]:
         for path, effective in effective_policies(ctx, svc).paths():
             if id(effective) not in decided:
                 decided[id(effective)] = policy_coverage(ctx, svc, effective)
-            found = decided[id(effective)] or path_coverage(
-                ctx, svc, effective, path.api_id, path.operation_id, path.product_id
-            )
             operation, product = path.operation_id, path.product_id
+            found = decided[id(effective)] or _placed_coverage(
+                ctx, svc, effective, path.api_id, operation, product
+            )
             rows.append(
                 {
                     "service_id": svc.id,

@@ -12,7 +12,7 @@ import base64
 import binascii
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from mtls_audit.redaction.names import (
@@ -255,7 +255,7 @@ def _replaced(node: Any, values: Mapping[Any, Any]) -> Any:
     return copy
 
 
-@cache
+@lru_cache(maxsize=4096)  # keys come from the input: bounded
 def _special(key: str) -> bool:
     """A key (any case) whose value :meth:`Redactor._walk` hides rather than reads as text."""
     name = key.lower()

@@ -294,7 +294,7 @@ class EffectivePolicies:
         return iter(self._paths)
 
     def _enumerate_paths(self) -> Iterator[tuple[PolicyPath, Effective]]:
-        operations: dict[str, list[str | None]] = defaultdict(list)
+        operations: dict[str, list[str]] = defaultdict(list)
         for operation in self._service.operations:
             operations[_key(operation.api_id)].append(operation.id)
         products = self._products_by_api()
@@ -303,7 +303,6 @@ class EffectivePolicies:
             below = [  # each operation's own policy, looked up once for every product path
                 (operation_id, self.layer_at(operation_id, OriginKind.OPERATION))
                 for operation_id in operations.get(api_key, ())
-                if operation_id is not None
             ]
             for product_id in (None, *products.get(api_key, ())):
                 api_level = self._api_level(api.id, product_id)
